@@ -1,0 +1,38 @@
+"""Shared helpers for the benchmark scripts: medians over repeats, a plain table."""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections.abc import Callable, Sequence
+
+NOTE = "(2 noisy cores: compare medians and ratios, not single timings)"
+
+
+def per_call_us(fn: Callable[[], object], *, number: int = 20_000, repeats: int = 7) -> float:
+    """Median over ``repeats`` of the mean µs per call of ``fn`` over ``number`` calls."""
+    results = []
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        results.append((time.perf_counter() - start) / number * 1e6)
+    return statistics.median(results)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain aligned text table."""
+    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
+                       enumerate(zip(row, widths, strict=True))) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}" if value < 1000 else f"{value:,.0f}"
+    return str(value)

@@ -1,0 +1,292 @@
+"""Per-request overhead of the WSGI and ASGI middleware, side by side with OpenTelemetry's.
+
+Run: ``python bench/bench_middleware.py`` (OpenTelemetry's middleware comes from the
+``bench`` extra). Apps are called in-process, no server and no sockets: WSGI as
+``app(environ, start_response)`` with a prepared environ, ASGI as
+``await app(scope, receive, send)`` in a loop. Each request is a hello-world HTML page
+(Flask for WSGI, Starlette for ASGI). With convsdk it is tracked as a page view that
+matches a goal, from a returning visitor whose signed visitor and session cookies are
+verified (seen earlier in the same minute: each run gets a fresh cookie, as a browser
+would have it after the previous response); events go to a backend that drops them
+(the dispatcher thread still runs). OpenTelemetry runs with the SDK's tracer provider
+and a batch span processor feeding an exporter that drops the spans.
+
+One more row splits convsdk's figure: "request thread only" is the same middleware
+with a dispatcher that stays asleep while a run is timed (its events are delivered
+between runs). The difference to "+ convsdk" is the dispatcher thread waking every
+``batch_size`` events and taking the GIL from a loop that never releases it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import io
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _util import NOTE, table  # noqa: E402
+
+import convsdk  # noqa: E402
+from convsdk import Goal  # noqa: E402
+from convsdk.event import Event  # noqa: E402
+from convsdk.identity import Identity  # noqa: E402
+
+SECRET = "bench-secret"
+NUMBER = 5_000
+REPEATS = 7
+THREAD_ONLY = "  convsdk's request thread only"
+
+
+class NullBackend:
+    def write(self, events: Sequence[Event]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def make_tracker(*, asleep: bool = False) -> convsdk.Tracker:
+    """The tracker of the runs; ``asleep``: a batch size and flush interval no run
+    reaches, so the dispatcher thread sleeps until :func:`deliver` wakes it."""
+    return convsdk.Tracker(
+        backend=NullBackend(),
+        spool_dir=None,
+        secret_key=SECRET,
+        max_queue_size=10_000_000,
+        goals=[Goal.micro("viewed_home", event="page_view", path="/")],
+        **({"batch_size": 10 * NUMBER, "flush_interval": 3600.0} if asleep else {}),
+    )
+
+
+def deliver(tracker: convsdk.Tracker) -> Callable[[], object]:
+    """What to do after each timed run of ``tracker``: deliver what the run queued."""
+    return lambda: tracker.flush(timeout=30.0)
+
+
+def returning_visitor_cookie() -> str:
+    """The Cookie header of a visitor seen earlier this minute (the common request).
+
+    Called before every run: the session cookie names the minute the visitor was last
+    seen, and a browser sends the one the previous response set, so a cookie kept
+    from a past minute would be re-signed on every request, which no browser does.
+    """
+    _, _, cookies = Identity(SECRET).resolve(None)
+    pairs = [cookie.split(";", 1)[0] for cookie in cookies]
+    return "; ".join(["theme=dark", *pairs])
+
+
+def otel_provider() -> Any:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    class DropExporter(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(DropExporter(), max_queue_size=100_000))
+    return provider
+
+
+def median_us(runs: dict[str, Callable[[int], float]]) -> dict[str, float]:
+    """Median µs per request of each variant; the variants take turns in every repeat,
+    so drift in the machine's load hits them alike."""
+    results: dict[str, list[float]] = {name: [] for name in runs}
+    for run in runs.values():
+        run(NUMBER // 10)  # warm-up: caches, lazy imports, compiled patterns
+    for _ in range(REPEATS):
+        for name, run in runs.items():
+            gc.collect()
+            results[name].append(run(NUMBER) / NUMBER * 1e6)
+    return {name: statistics.median(values) for name, values in results.items()}
+
+
+# -- WSGI ------------------------------------------------------------------------------
+
+
+def wsgi_rows() -> list[list[object]]:
+    from flask import Flask
+
+    flask_app = Flask("bench")
+
+    @flask_app.get("/")
+    def home() -> str:
+        return "<h1>hello</h1>"
+
+    bare = flask_app.wsgi_app
+    base_environ = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": "/",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "shop.example",
+        "SERVER_PORT": "443",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "203.0.113.7",
+        "HTTP_HOST": "shop.example",
+        "HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/124.0 Safari/537.36",
+        "HTTP_ACCEPT": "text/html",
+        "HTTP_REFERER": "https://www.google.com/",
+        "wsgi.url_scheme": "https",
+        "wsgi.version": (1, 0),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        return None
+
+    def runner(app: Any, after: Callable[[], object] | None = None) -> Callable[[int], float]:
+        def run(n: int) -> float:
+            base_environ["HTTP_COOKIE"] = returning_visitor_cookie()
+            start = time.perf_counter()
+            for _ in range(n):
+                environ = dict(base_environ)
+                environ["wsgi.input"] = io.BytesIO(b"")
+                result = app(environ, start_response)
+                for _chunk in result:
+                    pass
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            elapsed = time.perf_counter() - start
+            if after is not None:
+                after()
+            return elapsed
+
+        return run
+
+    from convsdk.integrations.wsgi import ConversionMiddleware
+
+    tracker = make_tracker()
+    asleep = make_tracker(asleep=True)
+    runs = {
+        "Flask (bare)": runner(bare),
+        "+ convsdk": runner(ConversionMiddleware(bare, tracker=tracker)),
+    }
+    try:
+        from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware
+
+        otel = OpenTelemetryMiddleware(bare, tracer_provider=otel_provider())
+        runs["+ OpenTelemetry WSGI"] = runner(otel)
+    except ImportError:
+        pass
+    runs[THREAD_ONLY] = runner(ConversionMiddleware(bare, tracker=asleep), deliver(asleep))
+    times = median_us(runs)
+    tracker.close()
+    asleep.close()
+    return _rows(times, "Flask (bare)")
+
+
+# -- ASGI ------------------------------------------------------------------------------
+
+
+def asgi_rows() -> list[list[object]]:
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    async def home(request: Any) -> HTMLResponse:
+        return HTMLResponse("<h1>hello</h1>")
+
+    bare = Starlette(routes=[Route("/", home)])
+    base_headers = [
+        (b"host", b"shop.example"),
+        (
+            b"user-agent",
+            b"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
+            b"(KHTML, like Gecko) Chrome/124.0 Safari/537.36",
+        ),
+        (b"accept", b"text/html"),
+        (b"referer", b"https://www.google.com/"),
+    ]
+    base_scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "https",
+        "path": "/",
+        "raw_path": b"/",
+        "root_path": "",
+        "query_string": b"",
+        "server": ("shop.example", 443),
+        "client": ("203.0.113.7", 51234),
+    }
+    request_message = {"type": "http.request", "body": b"", "more_body": False}
+
+    async def receive() -> dict[str, Any]:
+        return request_message
+
+    async def send(message: Any) -> None:
+        pass
+
+    def runner(app: Any, after: Callable[[], object] | None = None) -> Callable[[int], float]:
+        async def loop(n: int) -> float:
+            start = time.perf_counter()
+            for _ in range(n):
+                await app(dict(base_scope), receive, send)
+            return time.perf_counter() - start
+
+        def run(n: int) -> float:
+            cookie = returning_visitor_cookie().encode("latin-1")
+            base_scope["headers"] = [*base_headers, (b"cookie", cookie)]
+            elapsed = asyncio.run(loop(n))
+            if after is not None:
+                after()
+            return elapsed
+
+        return run
+
+    from convsdk.integrations.asgi import ConversionMiddleware
+
+    tracker = make_tracker()
+    asleep = make_tracker(asleep=True)
+    runs = {
+        "Starlette (bare)": runner(bare),
+        "+ convsdk": runner(ConversionMiddleware(bare, tracker=tracker)),
+    }
+    try:
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+        otel = OpenTelemetryMiddleware(bare, tracer_provider=otel_provider())
+        runs["+ OpenTelemetry ASGI"] = runner(otel)
+    except ImportError:
+        pass
+    runs[THREAD_ONLY] = runner(ConversionMiddleware(bare, tracker=asleep), deliver(asleep))
+    times = median_us(runs)
+    tracker.close()
+    asleep.close()
+    return _rows(times, "Starlette (bare)")
+
+
+def _rows(times: dict[str, float], bare: str) -> list[list[object]]:
+    base = times[bare]
+    return [
+        [name, t, "" if name == bare else t - base, "" if name == bare else t / base]
+        for name, t in times.items()
+    ]
+
+
+def main() -> None:
+    headers = ["per request (median)", "µs", "added µs", "ratio"]
+    print("WSGI: Flask hello world, a page view tracked")
+    print(table(headers, wsgi_rows()))
+    print()
+    print("ASGI: Starlette hello world, a page view tracked")
+    print(table(headers, asgi_rows()))
+    print(NOTE)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,297 @@
+"""How long the full report takes on a million events, and how much memory it needs.
+
+``python bench/bench_report.py [--events N] [--repeats 3] [--postgres URL]``
+
+Generates synthetic traffic once (about ten events a visitor: page views, micro and
+macro conversions, UTM-tagged and referred arrivals, an A/B test, Do-Not-Track
+visitors, re-sent purchases) into SQLite and into a rotated JSON Lines log, cached in
+the system temp directory and reused by later runs. Then it runs the whole report
+(read, goals, funnels, lift, breakdowns, JSON and HTML rendering) on each store, each
+run in a fresh process, and prints the median time and the peak resident memory.
+
+Aim: under 10 s and under 500 MB for a million events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from convsdk.backends.file import FileBackend  # noqa: E402
+from convsdk.backends.sqlite import SQLiteBackend  # noqa: E402
+from convsdk.event import Event  # noqa: E402
+
+GOALS_TOML = """\
+[[goals]]
+name = "viewed_pricing"
+kind = "micro"
+event = "page_view"
+path = "/pricing"
+stage = "consideration"
+
+[[goals]]
+name = "newsletter"
+kind = "micro"
+event = "form_submit"
+path = "/newsletter"
+role = "secondary"
+
+[[goals]]
+name = "add_to_cart"
+kind = "micro"
+event = "form_submit"
+path = "/cart"
+stage = "intent"
+
+[[goals]]
+name = "started_checkout"
+kind = "micro"
+event = "page_view"
+path = "/checkout"
+stage = "decision"
+
+[[goals]]
+name = "purchase"
+kind = "macro"
+event = "checkout"
+path = "/checkout*"
+value_from = "form:total"
+currency = "USD"
+stage = "decision"
+
+[[funnels]]
+name = "purchase_path"
+steps = ["viewed_pricing", "add_to_cart", "started_checkout", "purchase"]
+window = "7d"
+"""
+
+_CHANNELS = (
+    # (weight, utm or None, referrer or None)
+    (0.25, {"source": "google", "medium": "cpc", "campaign": "brand"}, None),
+    (0.20, None, "https://www.google.com/"),
+    (0.15, {"source": "facebook", "medium": "paid_social", "campaign": "launch"},
+     "https://l.facebook.com/"),
+    (0.10, {"source": "newsletter", "medium": "email", "campaign": "weekly"}, None),
+    (0.05, None, "https://news.ycombinator.com/"),
+    (0.25, None, None),
+)
+_PAGES = ("/", "/blog/a", "/blog/b", "/product/grinder", "/product/kettle", "/about")
+_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0"
+_BASE = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def _visitor(rng: random.Random, index: int) -> list[Event]:
+    anonymous = rng.random() < 0.05
+    visitor = None if anonymous else f"v{index:07d}-{rng.getrandbits(40):010x}"
+    variant = rng.choice(("control", "b"))
+    weights = [c[0] for c in _CHANNELS]
+    now = _BASE + timedelta(seconds=rng.uniform(0, 30 * 86400))
+    events: list[Event] = []
+    intent = 1.0
+    viewed_pricing = carted = False
+
+    def emit(name: str, path: str, method: str, *, utm: dict[str, str] | None = None,
+             referrer: str | None = None, **fields: object) -> None:
+        nonlocal now
+        now += timedelta(seconds=rng.uniform(5, 120))
+        context = {
+            "method": method, "path": path, "url": f"https://shop.example{path}",
+            "referrer": referrer, "user_agent": _UA, "ip": "203.0.113.0", "status": 200,
+            "utm": utm, "variant": variant,
+        }
+        events.append(Event(name, timestamp=now, visitor_id=visitor,
+                            session_id=None if anonymous else f"s{len(events)}",
+                            context=context, **fields))  # type: ignore[arg-type]
+
+    for session in range(1 + min(3, int(rng.expovariate(1.5)))):
+        if session:
+            now += timedelta(hours=rng.uniform(2, 72))
+        _, utm, referrer = rng.choices(_CHANNELS, weights)[0]
+        emit("page_view", rng.choice(_PAGES), "GET", utm=utm, referrer=referrer)
+        for _ in range(rng.randint(2, 8)):
+            emit("page_view", rng.choice(_PAGES), "GET",
+                 referrer="https://shop.example/")
+        if rng.random() < 0.4:
+            viewed_pricing = True
+            intent *= 1.8
+            emit("page_view", "/pricing", "GET", kind="micro", goal="viewed_pricing")
+        if rng.random() < 0.06:
+            intent *= 1.3
+            emit("form_submit", "/newsletter", "POST", kind="micro", goal="newsletter")
+        if rng.random() < 0.12 * intent * (1.25 if variant == "b" else 1.0):
+            carted = True
+            emit("form_submit", "/cart", "POST", kind="micro", goal="add_to_cart")
+        if carted and rng.random() < 0.6:
+            emit("page_view", "/checkout", "GET", kind="micro", goal="started_checkout")
+            if rng.random() < (0.55 if viewed_pricing else 0.35):
+                currency = "EUR" if rng.random() < 0.1 else "USD"
+                order = f"o{index}-{session}"
+                value = round(rng.uniform(9, 400), 2)
+                emit("checkout", "/checkout", "POST", kind="macro", goal="purchase",
+                     value=value, currency=currency, transaction_id=order)
+                if rng.random() < 0.03:  # the thank-you page reloaded: the same order again
+                    emit("checkout", "/checkout", "POST", kind="macro", goal="purchase",
+                         value=value, currency=currency, transaction_id=order)
+                carted = False
+    return events
+
+
+def generate(directory: Path, events: int, seed: int = 1) -> None:
+    """Write about ``events`` events to ``directory`` (events.db, events.jsonl*)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    sqlite = SQLiteBackend(directory / "events.db")
+    log = FileBackend(directory / "events.jsonl", max_bytes=200 * 1024 * 1024)
+    written = index = 0
+    batch: list[Event] = []
+    started = time.perf_counter()
+    try:
+        while written < events:
+            batch.extend(_visitor(rng, index))
+            index += 1
+            if len(batch) >= 5000 or written + len(batch) >= events:
+                batch = batch[: events - written]
+                sqlite.write(batch)
+                log.write(batch)
+                # At-least-once delivery: now and then a batch is sent twice.
+                if rng.random() < 0.01:
+                    log.write(batch[:50])
+                written += len(batch)
+                batch = []
+    finally:
+        sqlite.close()
+        log.close()
+    (directory / "goals.toml").write_text(GOALS_TOML)
+    (directory / "complete").write_text(json.dumps({"events": written, "visitors": index}))
+    print(f"generated {written:,} events of {index:,} visitors in "
+          f"{time.perf_counter() - started:.0f} s into {directory}")
+
+
+_RUN = """
+import json, resource, sys, time
+sys.path.insert(0, {src!r})
+started = time.perf_counter()
+from convsdk.goals import load_goals
+from convsdk.report import load_report, render_html
+goals = load_goals({goals!r})
+report = load_report({source!r}, goals=goals)
+text = report.to_json()
+html = render_html(report)
+elapsed = time.perf_counter() - started
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({{"seconds": elapsed, "rss": rss, "visitors": report.summary.visitors,
+                  "events": report.summary.events}}))
+"""
+
+
+def _run(source: str, goals: Path) -> dict[str, float]:
+    code = _RUN.format(src=str(HERE.parent / "src"), goals=str(goals), source=source)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True, timeout=600)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--postgres", metavar="URL",
+        help="also copy the events into this PostgreSQL database, read them there, and "
+        "drop the table afterwards",
+    )
+    args = parser.parse_args()
+    cache = Path(tempfile.gettempdir()) / f"convsdk-bench-report-{args.events}"
+    if not (cache / "complete").exists():
+        generate(cache, args.events)
+    sources = {
+        "sqlite": f"sqlite:///{cache / 'events.db'}",
+        "jsonl": f"file://{cache / 'events.jsonl'}",
+    }
+    if args.postgres:
+        sources["postgresql"] = _load_postgres(args.postgres, cache)
+    baseline = _baseline()
+    print(f"{args.events:,} events; median of {args.repeats} runs, each in a fresh process")
+    print(f"{'source':<12}{'median s':>10}{'min s':>8}{'max s':>8}{'peak RSS MB':>13}"
+          f"{'visitors':>10}{'events':>10}")
+    for name, source in sources.items():
+        runs = [_run(source, cache / "goals.toml") for _ in range(args.repeats)]
+        seconds = [r["seconds"] for r in runs]
+        rss = max(r["rss"] for r in runs) / 1e6
+        print(f"{name:<12}{statistics.median(seconds):>10.2f}{min(seconds):>8.2f}"
+              f"{max(seconds):>8.2f}{rss:>13.0f}{int(runs[0]['visitors']):>10,}"
+              f"{int(runs[0]['events']):>10,}")
+    print(f"(an interpreter with convsdk.report imported and nothing read: "
+          f"{baseline / 1e6:.0f} MB)")
+    if args.postgres:
+        _drop_postgres(args.postgres)
+    return 0
+
+
+def _baseline() -> float:
+    code = (
+        f"import resource, sys; sys.path.insert(0, {str(HERE.parent / 'src')!r}); "
+        "import convsdk.report, convsdk.goals; "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True, timeout=60)
+    return float(out.stdout.strip())
+
+
+_PG_TABLE = "convsdk_bench_report"
+
+
+def _load_postgres(url: str, cache: Path) -> str:
+    """Copy the SQLite events into a PostgreSQL table; return its report URL."""
+    import psycopg
+
+    table = _PG_TABLE
+    sqlite_path = cache / "events.db"
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        exists = conn.execute("SELECT to_regclass(%s)", [table]).fetchone()
+        if exists is None or exists[0] is None:
+            conn.execute(
+                f"""CREATE TABLE {table} (
+                  event_id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT, goal TEXT,
+                  value DOUBLE PRECISION, currency TEXT, transaction_id TEXT,
+                  timestamp TIMESTAMPTZ NOT NULL, visitor_id TEXT, session_id TEXT,
+                  user_id TEXT, properties JSONB NOT NULL, context JSONB NOT NULL)"""
+            )
+            import sqlite3
+
+            source = sqlite3.connect(sqlite_path)
+            with conn.cursor().copy(f"COPY {table} FROM STDIN") as copy:
+                for row in source.execute("SELECT * FROM convsdk_events"):
+                    copy.write_row(row)
+            source.close()
+            conn.execute(f"CREATE INDEX ON {table} (timestamp)")
+            conn.execute(f"CREATE INDEX ON {table} (visitor_id, timestamp)")
+            conn.execute(f"ANALYZE {table}")
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}table={table}"
+
+
+def _drop_postgres(url: str) -> None:
+    """Remove the table again: it is big, and the server may be shared."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {_PG_TABLE}")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""A convsdk backend writing events to a CSV file, one row each, never the same event twice."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from convsdk import BackendError, Event
+
+FIELDS = list(Event("x").to_dict())
+JSON_FIELDS = ("properties", "context")
+
+
+class CSVBackend:
+    """Append events to ``path``; an event already in the file (same event_id) is skipped."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._seen: set[str] | None = None  # read from the file on the first write
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> CSVBackend:
+        """Build from ``csv:///var/log/events.csv``."""
+        parts = urlsplit(url)
+        return cls(unquote(parts.netloc + parts.path), **options)
+
+    def write(self, events: Sequence[Event]) -> None:
+        """Append the events not stored yet; raise BackendError when the file cannot be written."""
+        try:
+            if self._seen is None:
+                self._seen = {e.event_id for e in read_events(self.path)}
+            rows = []
+            for event in events:
+                if event.event_id not in self._seen:
+                    self._seen.add(event.event_id)
+                    row = event.to_dict()
+                    row.update({f: json.dumps(row[f], ensure_ascii=False) for f in JSON_FIELDS})
+                    rows.append(row)
+            if rows:
+                with open(self.path, "a", newline="", encoding="utf-8") as file:
+                    writer = csv.DictWriter(file, FIELDS)
+                    if file.tell() == 0:
+                        writer.writeheader()
+                    writer.writerows(rows)
+        except OSError as exc:
+            self._seen = None  # unknown what reached the file: read it again next time
+            raise BackendError(str(exc), backend="csv") from exc
+
+    def close(self) -> None:
+        """Nothing stays open between writes."""
+
+
+def read_events(path: str | os.PathLike[str]) -> Iterator[Event]:
+    """The events stored in a CSV file, in write order (none when the file does not exist)."""
+    if not os.path.exists(path):
+        return
+    with open(path, newline="", encoding="utf-8") as file:
+        for row in csv.DictReader(file):
+            data: dict[str, Any] = {k: v or None for k, v in row.items()}  # CSV has no NULL
+            data["value"] = None if data["value"] is None else float(data["value"])
+            data.update({f: json.loads(row[f]) for f in JSON_FIELDS})
+            yield Event.from_dict(data)

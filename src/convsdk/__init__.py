@@ -1,0 +1,56 @@
+"""convsdk: server-side micro and macro conversion tracking for Python web sites.
+
+>>> import convsdk
+>>> from convsdk import Goal, track_macro, annotate
+>>> tracker = convsdk.init(
+...     backend="sqlite:///convsdk.db",
+...     goals=[Goal.micro("viewed_pricing", event="page_view", path="/pricing")],
+...     secret_key="change-me",
+... )
+>>> convsdk.track("video_played", kind="micro", properties={"video": "demo"})
+"""
+
+from .backends import Backend as Backend
+from .decorators import annotate as annotate
+from .decorators import track_macro as track_macro
+from .decorators import track_micro as track_micro
+from .errors import BackendError as BackendError
+from .errors import ConfigError as ConfigError
+from .errors import ConvSDKError as ConvSDKError
+from .event import Event as Event
+from .event import EventSchema as EventSchema
+from .goals import Funnel as Funnel
+from .goals import Goal as Goal
+from .goals import GoalSet as GoalSet
+from .goals import load_goals as load_goals
+from .tracker import Tracker as Tracker
+from .tracker import close as close
+from .tracker import flush as flush
+from .tracker import get_tracker as get_tracker
+from .tracker import init as init
+from .tracker import track as track
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "ConfigError",
+    "ConvSDKError",
+    "Event",
+    "EventSchema",
+    "Funnel",
+    "Goal",
+    "GoalSet",
+    "Tracker",
+    "__version__",
+    "annotate",
+    "close",
+    "flush",
+    "get_tracker",
+    "init",
+    "load_goals",
+    "track",
+    "track_macro",
+    "track_micro",
+]

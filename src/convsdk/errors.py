@@ -1,0 +1,70 @@
+"""The exceptions convsdk raises.
+
+Every error derives from :class:`ConvSDKError`::
+
+    ConvSDKError
+    ├── ConfigError     bad configuration, raised at construction
+    └── BackendError    a backend could not store a batch
+
+Each carries what a user needs to fix the problem as attributes.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BackendError", "ConfigError", "ConvSDKError"]
+
+
+class ConvSDKError(Exception):
+    """Root of every exception convsdk raises on purpose."""
+
+
+class ConfigError(ConvSDKError, ValueError):
+    """Bad configuration: an unknown backend scheme, an invalid goal file, a bad option.
+
+    ``field`` names the option or goal-file field at fault, ``source`` the file
+    (or URL) it came from, and ``goal`` the goal whose definition is wrong.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        source: str | None = None,
+        goal: str | None = None,
+    ) -> None:
+        self.field = field
+        self.source = source
+        self.goal = goal
+        parts = []
+        if source:
+            parts.append(source)
+        if goal:
+            parts.append(f"goal {goal!r}")
+        if field:
+            parts.append(f"field {field!r}")
+        prefix = ": ".join(parts)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class BackendError(ConvSDKError):
+    """A backend failed to store a batch.
+
+    ``retryable=False`` tells the dispatcher that sending the same batch again
+    cannot succeed (an HTTP 4xx, a payload the server rejects), so the batch is
+    dead-lettered instead of retried. ``retry_after`` (seconds) is the delay the
+    server asked for, when it said one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        backend: str | None = None,
+        retryable: bool = True,
+        retry_after: float | None = None,
+    ) -> None:
+        self.backend = backend
+        self.retryable = retryable
+        self.retry_after = retry_after
+        super().__init__(f"{backend}: {message}" if backend else message)

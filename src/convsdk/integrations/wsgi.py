@@ -1,0 +1,224 @@
+"""WSGI middleware: page views, form submits and checkouts recorded with no other code.
+
+::
+
+    from convsdk.integrations.wsgi import ConversionMiddleware
+
+    app.wsgi_app = ConversionMiddleware(app.wsgi_app, tracker=tracker)   # Flask
+    application = ConversionMiddleware(application)                       # any WSGI app
+
+The response is never touched beyond the ``Set-Cookie`` headers of the visitor and
+session cookies: the app's iterable is returned as it is (a ``wsgi.file_wrapper``
+keeps its identity, ``close()`` is the server's to call, streaming is untouched), and
+the request is recorded when the app calls ``start_response``. A form body is read
+only when a goal needs one of its fields (or ``capture_fields`` is set), only when
+``CONTENT_LENGTH`` is given and at most ``max_body_size``; the bytes read are handed
+back to the app as ``wsgi.input``, so the app reads exactly the same body.
+
+Tracking never breaks the site: an error inside convsdk is logged on the ``convsdk``
+logger and the request is served as if the middleware were not there; the app's own
+exceptions propagate unchanged.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any
+
+from .. import tracker as _tracker
+from ..context import Request, _current
+from ..interactions import Pending, Recorder
+from ..tracker import Tracker
+from ._common import prepare
+
+__all__ = ["ConversionMiddleware"]
+
+log = logging.getLogger("convsdk.integrations.wsgi")
+
+_ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+StartResponse = Callable[..., Callable[[bytes], object]]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+_CHUNK = 64 * 1024
+_new_object = object.__new__
+
+
+class ConversionMiddleware:
+    """Records the interactions of a WSGI app and sets the visitor/session cookies.
+
+    ``tracker``: the :class:`~convsdk.Tracker` to record with; ``None`` looks the
+    default tracker up on each request (requests pass through untouched while there
+    is none). ``options`` are those of :class:`convsdk.interactions.Recorder`
+    (``trusted_proxies``, ``checkout_paths``, ``exclude_paths``, ``capture_fields``,
+    ``max_body_size``, ``variant_cookie``, ``variant_header``, ``consent``, ``dnt``,
+    cookie settings, ``clock``); a bad one raises :class:`convsdk.ConfigError`.
+
+    ``collect=True`` (or ``browser_events=[...]``) also answers the browser script's
+    events at ``/_convsdk/collect`` and serves the script at ``/_convsdk/c.js``, before
+    the app sees the request (see :class:`convsdk.beacon.BeaconEndpoint` and
+    :func:`convsdk.beacon.pop_beacon_options` for its options).
+
+    >>> app.wsgi_app = ConversionMiddleware(app.wsgi_app, tracker=tracker,
+    ...                                     exclude_paths=["/admin/*"], trusted_proxies=1)
+    """
+
+    def __init__(self, app: WSGIApp, tracker: Tracker | None = None, **options: Any) -> None:
+        self.app = app
+        self.tracker = tracker
+        self.recorder, beacon = prepare(tracker, options)
+        #: The collect endpoint of browser events, or None when ``collect`` is off.
+        self.beacon = beacon
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        beacon = self.beacon
+        if beacon is not None and beacon.handles(environ.get("PATH_INFO") or "/"):
+            return beacon.wsgi(environ, start_response)
+        tracker = self.tracker
+        if tracker is None:
+            tracker = _tracker._default
+        if tracker is None or tracker.closed:
+            return self.app(environ, start_response)
+        recorder = self.recorder
+        try:
+            request = Request.from_environ(environ, recorder.variant_header)
+            pending = recorder.start(tracker, request)
+            if pending is not None and pending.wants_body:
+                _read_form(environ, request, recorder, pending)
+        except Exception:
+            log.exception("convsdk could not read the request; serving it untracked")
+            pending = None
+        if pending is None:
+            return self.app(environ, start_response)
+        # _StartResponse(recorder, pending, start_response), without the cost of calling
+        # a class (a third of this object's price on CPython 3.11).
+        responder = _new_object(_StartResponse)
+        responder.recorder = recorder
+        responder.pending = pending
+        responder.start_response = start_response
+        responder.cookies = None
+        token = _current.set(pending.ctx)
+        try:
+            return self.app(environ, responder)
+        finally:
+            _current.reset(token)
+
+    def __repr__(self) -> str:
+        return f"<ConversionMiddleware app={self.app!r} tracker={self.tracker!r}>"
+
+
+class _StartResponse:
+    """The ``start_response`` the app sees: records the request, adds the cookies.
+
+    (The middleware builds it field by field: a new field goes there too.)
+    """
+
+    __slots__ = ("cookies", "pending", "recorder", "start_response")
+
+    def __init__(self, recorder: Recorder, pending: Pending, start_response: StartResponse) -> None:
+        self.recorder = recorder
+        self.pending = pending
+        self.start_response = start_response
+        self.cookies: list[str] | None = None
+
+    def __call__(
+        self,
+        status: str,
+        headers: list[tuple[str, str]],
+        exc_info: _ExcInfo | None = None,
+    ) -> Callable[[bytes], object]:
+        cookies = self.cookies
+        if cookies is None:
+            # Recorded once, at the first call; a second call (with exc_info, to
+            # replace the headers of a failed response) gets the same cookies.
+            try:
+                code = _status_codes.get(status)
+                if code is None:
+                    code = _status_code(status)
+                content_type = None
+                for name, value in headers:
+                    if name == "Content-Type" or name.lower() == "content-type":
+                        content_type = value
+                        break
+                cookies = self.recorder.finish(self.pending, code, content_type)
+            except Exception:
+                log.exception("convsdk could not record a request")
+                cookies = []
+            self.cookies = cookies
+        if cookies:
+            headers = [*headers, *[("Set-Cookie", cookie) for cookie in cookies]]
+        if exc_info is None:
+            return self.start_response(status, headers)
+        return self.start_response(status, headers, exc_info)
+
+
+def _status_code(status: str) -> int:
+    """The code of a WSGI status line (``"200 OK"`` -> 200), remembered in ``_status_codes``."""
+    code = int(status[:3])
+    if len(_status_codes) < 256 and len(status) <= 64:
+        _status_codes[status] = code
+    return code
+
+
+# An app answers with a few dozen status lines: their codes, remembered (bounded).
+_status_codes: dict[str, int] = {}
+
+
+def _read_form(
+    environ: dict[str, Any], request: Request, recorder: Recorder, pending: Pending
+) -> None:
+    """Read the form body and give the same bytes back to the app as ``wsgi.input``."""
+    stream = environ.get("wsgi.input")
+    length = request.content_length
+    if stream is None or not length:
+        return
+    chunks: list[bytes] = []
+    remaining = length
+    error: Exception | None = None
+    try:
+        while remaining > 0:
+            chunk = stream.read(min(remaining, _CHUNK))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    except Exception as exc:  # the client went away: the app must see the same failure
+        error = exc
+    body = b"".join(chunks)
+    environ["wsgi.input"] = io.BytesIO(body) if error is None else _FailingInput(body, error)
+    if error is None and remaining <= 0:
+        recorder.read_form(pending, request.content_type, body)
+
+
+class _FailingInput(io.BytesIO):
+    """The bytes read before the input stream failed, then the same failure."""
+
+    def __init__(self, data: bytes, error: Exception) -> None:
+        super().__init__(data)
+        self._error = error
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        data = super().read(size)
+        if not data and size != 0:
+            raise self._error
+        return data
+
+    def read1(self, size: int | None = -1, /) -> bytes:
+        return self.read(size)
+
+    def readline(self, size: int | None = -1, /) -> bytes:
+        data = super().readline(size)
+        if not data and size != 0:
+            raise self._error
+        return data
+
+    def readlines(self, hint: int | None = -1, /) -> list[bytes]:
+        lines = super().readlines(hint)
+        if not lines:
+            raise self._error
+        return lines
+
+    def __next__(self) -> bytes:
+        return self.readline()

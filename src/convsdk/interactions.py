@@ -1,0 +1,878 @@
+"""What the middleware records: classifying requests, matching goals, building the events.
+
+The WSGI and ASGI middlewares differ only in I/O; both hand the request to a
+:class:`Recorder`:
+
+1. :meth:`Recorder.start` reads the :class:`~convsdk.context.Request` and returns
+   ``None`` for requests that are never recorded (static assets, health checks,
+   ``HEAD``/``OPTIONS``, excluded paths), or a :class:`Pending` request holding the
+   :class:`~convsdk.context.RequestContext` (privacy rules applied, visitor and
+   session resolved) for the middleware to activate while the app runs;
+2. when :attr:`Pending.wants_body` is set the middleware reads the form body (and
+   hands the same bytes back to the app) and passes it to :meth:`Recorder.read_form`;
+3. when the response starts, :meth:`Recorder.finish` classifies the interaction with
+   the status and content type, matches the goals, merges the conversions the view's
+   decorators declared, emits the events, and returns the ``Set-Cookie`` values to
+   add to the response.
+
+Interactions
+------------
+- ``page_view``: a ``GET`` answered 2xx with an HTML body (``Content-Type``
+  ``text/html`` or none);
+- ``form_submit``: a ``POST``/``PUT``/``PATCH`` of an ``application/x-www-form-urlencoded``
+  or ``multipart/form-data`` body;
+- ``checkout``: a form submit, or any ``POST``, to a checkout path (``/checkout*``).
+
+Every interaction is recorded, as a plain event (``kind`` ``None``) when no goal
+matches or the answer is 4xx/5xx: reports need the denominators. Goals classify it,
+first match wins. A goal whose ``value_from`` is ``form:<field>`` reads that field
+from the submitted form; the field itself is never stored (only allowlisted fields
+are, see ``capture_fields``).
+
+Conversions from decorators
+---------------------------
+A ``track_micro``/``track_macro`` view running under the middleware declares its
+conversion in the request context instead of emitting it. At the end:
+
+- nothing the decorators declared is emitted when the status is 400 or more;
+- a decorator conversion naming the goal the interaction matched becomes ONE event:
+  the decorator's value, currency, transaction id, properties and kind win, the
+  interaction's name and context stay;
+- other decorator conversions are emitted as their own events, with the final
+  request context (``status`` included);
+- values given to ``annotate()`` outside a decorated view apply to the interaction's
+  event (``value``, ``currency``, ``transaction_id``, ``properties``); ``user_id``
+  applies to every event of the request.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qs, parse_qsl
+
+from . import privacy
+from . import tracker as _tracker
+from .context import Request, RequestContext, _new_context
+from .errors import ConfigError
+from .event import Event, check_currency, make_event, trusted_event
+from .identity import (
+    DEFAULT_SESSION_COOKIE,
+    DEFAULT_VISITOR_COOKIE,
+    DEFAULT_VISITOR_MAX_AGE,
+    Identity,
+    cookie_value,
+)
+
+if TYPE_CHECKING:
+    from .goals import Goal, GoalSet
+    from .tracker import Tracker
+
+__all__ = [
+    "DEFAULT_CHECKOUT_PATHS",
+    "DEFAULT_EXCLUDED_PATHS",
+    "DEFAULT_MAX_BODY_SIZE",
+    "STATIC_EXTENSIONS",
+    "PathSet",
+    "Pending",
+    "Recorder",
+    "default_recorder",
+    "is_form_type",
+    "parse_form",
+]
+
+log = logging.getLogger("convsdk.interactions")
+
+DEFAULT_CHECKOUT_PATHS: tuple[str, ...] = ("/checkout*",)
+DEFAULT_EXCLUDED_PATHS: tuple[str, ...] = (
+    "/static/*",
+    "/health*",
+    "/healthz",
+    "/ready*",
+    "/live*",
+    "/metrics",
+    "/favicon.ico",
+    "/robots.txt",
+)
+#: Paths ending in one of these extensions are assets, never interactions.
+STATIC_EXTENSIONS = frozenset(
+    {
+        "css", "js", "mjs", "map", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp",
+        "avif", "bmp", "woff", "woff2", "ttf", "otf", "eot", "mp4", "webm", "mp3", "ogg",
+        "wav", "wasm",
+    }
+)  # fmt: skip
+DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+
+_SKIPPED_METHODS = frozenset({"HEAD", "OPTIONS"})
+_FORM_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_MAX_FORM_FIELDS = 1000
+_MAX_FIELD_BYTES = 64 * 1024
+_UTM_KEYS = ("source", "medium", "campaign", "term", "content")
+# Lengths the event schema accepts for context fields: longer values are cut here so
+# a stored event always validates.
+_MAX_PATH, _MAX_URL, _MAX_UA, _MAX_UTM, _MAX_VARIANT = 2048, 4096, 1024, 256, 128
+_MAX_IP = 64  # "[ffff:...:ffff%zone]:65535" fits; longer is not an address
+# Requests whose host, path and query add up to more are not cached (memory bound).
+_MAX_CACHED_PAGE = 1024
+_new_object = object.__new__
+
+DntMode = Literal["anonymous", "skip"]
+Form = dict[str, list[str]]
+#: (path, URL, UTM parameters) of a request as stored.
+Page = tuple[str, str, dict[str, str | None] | None]
+
+
+# -- paths -------------------------------------------------------------------------
+
+
+class PathSet:
+    """A set of path globs, decided with the cheapest test: ``*`` matches any run
+    of characters (``/`` included), ``?`` one character.
+
+    >>> PathSet(["/checkout*", "/cart"])("/checkout/pay")
+    True
+    """
+
+    __slots__ = ("_exact", "_prefixes", "_regex", "patterns")
+
+    def __init__(self, patterns: Iterable[str], *, option: str = "paths") -> None:
+        if isinstance(patterns, str | bytes):
+            raise ConfigError("must be a list of path patterns, not a string", field=option)
+        self.patterns = tuple(patterns)
+        exact: set[str] = set()
+        prefixes: list[str] = []
+        regexes: list[str] = []
+        for pattern in self.patterns:
+            if not isinstance(pattern, str) or not pattern.startswith(("/", "*")):
+                raise ConfigError(
+                    f"path patterns start with '/' or '*', got {pattern!r}", field=option
+                )
+            stem = pattern.rstrip("*")
+            if "*" not in pattern and "?" not in pattern:
+                exact.add(pattern)
+            elif "*" not in stem and "?" not in stem:
+                prefixes.append(stem)
+            else:
+                regexes.append(
+                    "".join(
+                        ".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern
+                    )
+                )
+        self._exact = frozenset(exact)
+        self._prefixes = tuple(prefixes)
+        self._regex = re.compile("|".join(regexes), re.DOTALL) if regexes else None
+
+    def __call__(self, path: str) -> bool:
+        """Whether ``path`` matches one of the patterns."""
+        if path in self._exact or path.startswith(self._prefixes):
+            return True
+        regex = self._regex
+        return regex is not None and regex.fullmatch(path) is not None
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+
+def _is_static(path: str) -> bool:
+    dot = path.rfind(".")
+    if dot < 0 or dot < path.rfind("/"):
+        return False
+    return path[dot + 1 :].lower() in STATIC_EXTENSIONS
+
+
+# -- forms -------------------------------------------------------------------------
+
+
+def is_form_type(content_type: str | None) -> bool:
+    """Whether a request ``Content-Type`` is an HTML form (urlencoded or multipart)."""
+    if not content_type:
+        return False
+    mime = content_type.partition(";")[0].strip().lower()
+    return mime == "application/x-www-form-urlencoded" or mime == "multipart/form-data"
+
+
+def _is_html(content_type: str | None) -> bool:
+    if content_type is None:
+        return True
+    mime = content_type.partition(";")[0].strip().lower()
+    html = mime == "text/html" or mime == "application/xhtml+xml" or not mime
+    if len(_html_types) < 256 and len(content_type) <= 256:
+        _html_types[content_type] = html
+    return html
+
+
+# An app answers with a handful of content types: whether each is HTML, remembered
+# (bounded) by _is_html.
+_html_types: dict[str, bool] = {}
+
+
+def parse_form(content_type: str | None, body: bytes) -> Form | None:
+    """The fields of a submitted form (files left out); ``None`` when it cannot be read.
+
+    Never raises: a malformed, truncated or oversized body gives ``None``.
+    """
+    try:
+        mime = (content_type or "").partition(";")[0].strip().lower()
+        if mime == "application/x-www-form-urlencoded":
+            form: Form = {}
+            text = body.decode("utf-8", "replace")
+            for key, value in parse_qsl(
+                text, keep_blank_values=True, max_num_fields=_MAX_FORM_FIELDS, errors="replace"
+            ):
+                form.setdefault(key, []).append(value)
+            return form
+        if mime == "multipart/form-data":
+            return _parse_multipart(content_type or "", body)
+    except Exception:
+        log.debug("unreadable form body", exc_info=True)
+    return None
+
+
+def _parse_multipart(content_type: str, body: bytes) -> Form | None:
+    # werkzeug is a core dependency; its sans-I/O decoder lets file parts go by
+    # without buffering them anywhere.
+    from werkzeug.http import parse_options_header
+    from werkzeug.sansio.multipart import (
+        Data,
+        Epilogue,
+        Field,
+        File,
+        MultipartDecoder,
+        NeedData,
+    )
+
+    boundary = parse_options_header(content_type)[1].get("boundary")
+    if not boundary:
+        return None
+    decoder = MultipartDecoder(boundary.encode("latin-1"), max_parts=_MAX_FORM_FIELDS)
+    decoder.receive_data(body)
+    decoder.receive_data(None)
+    form: Form = {}
+    name: str | None = None
+    chunks: list[bytes] = []
+    size = 0
+    for _ in range(4 * _MAX_FORM_FIELDS + 16):  # every step consumes input: bounded
+        event = decoder.next_event()
+        if isinstance(event, Field):
+            name, chunks, size = event.name, [], 0
+        elif isinstance(event, File):
+            name = None  # uploaded files are never read
+        elif isinstance(event, Data):
+            if name is not None and size < _MAX_FIELD_BYTES:
+                chunks.append(event.data)
+                size += len(event.data)
+            if not event.more_data:
+                if name is not None:
+                    value = b"".join(chunks)[:_MAX_FIELD_BYTES].decode("utf-8", "replace")
+                    form.setdefault(name, []).append(value)
+                name = None
+        elif isinstance(event, Epilogue):
+            return form
+        elif isinstance(event, NeedData):
+            return None  # more data needed after the whole body: truncated
+    return None
+
+
+# -- per request -------------------------------------------------------------------
+
+
+class Pending:
+    """One request the middleware is handling: its context and what is known so far.
+
+    (:meth:`Recorder.start` builds it field by field: a new field goes there too.)
+    """
+
+    __slots__ = ("cookies", "ctx", "form", "kind", "query", "tracker", "wants_body")
+
+    def __init__(self, tracker: Tracker, ctx: RequestContext) -> None:
+        self.tracker = tracker
+        self.ctx = ctx
+        #: "form_submit" / "checkout" when the request itself says so; page views
+        #: need the response.
+        self.kind: str | None = None
+        #: The middleware should read the form body and pass it to read_form().
+        self.wants_body = False
+        self.form: Form | None = None
+        self.query = ""
+        #: Set-Cookie values for the response.
+        self.cookies: list[str] = []
+
+
+class Recorder:
+    """Classifies requests, matches goals and builds events; shared by the middlewares.
+
+    Holds configuration and caches only (no per-request state), so one instance
+    serves every thread and task. Options (all keyword-only; the middleware
+    constructors take the same):
+
+    - ``trusted_proxies``: how many proxies in front of the app append to
+      ``X-Forwarded-For`` (and set ``X-Forwarded-Proto``); 0 trusts the socket only.
+    - ``checkout_paths``: globs of checkout pages (default ``["/checkout*"]``).
+    - ``exclude_paths``: globs never recorded, on top of static assets and health
+      checks (``exclude_defaults=False`` drops those built-in exclusions except
+      assets by extension).
+    - ``capture_fields``: form fields recorded as event properties (never the
+      sensitive ones, see :func:`convsdk.privacy.is_sensitive_field`).
+    - ``max_body_size``: the largest form body read (bytes, default 1 MiB); a larger
+      form is recorded without its fields.
+    - ``variant_cookie`` / ``variant_header``: where the experiment variant is.
+    - ``consent``: a callable of the :class:`~convsdk.context.Request` returning
+      whether the visitor agreed to be identified (a cookie banner's answer); False
+      records the request anonymously.
+    - ``dnt``: ``"anonymous"`` (default: count the request without identifiers) or
+      ``"skip"`` (record nothing) when the browser sends ``Sec-GPC: 1`` or ``DNT: 1``
+      and the tracker respects them.
+    - ``visitor_cookie``, ``session_cookie``, ``visitor_max_age`` (seconds),
+      ``cookie_domain``, ``secure_cookies`` (default: on for https).
+    - ``secret_key``: signs the cookies (default: the tracker's).
+    - ``clock``: the time source for sessions (tests inject one).
+    """
+
+    __slots__ = (
+        "_bound",
+        "_checkout",
+        "_exclude",
+        "_matcher",
+        "_pages",
+        "capture_fields",
+        "clock",
+        "consent",
+        "cookie_domain",
+        "dnt",
+        "max_body_size",
+        "secret_key",
+        "secure_cookies",
+        "session_cookie",
+        "trusted_proxies",
+        "variant_cookie",
+        "variant_header",
+        "visitor_cookie",
+        "visitor_max_age",
+    )
+
+    def __init__(
+        self,
+        *,
+        trusted_proxies: int = 0,
+        checkout_paths: Iterable[str] = DEFAULT_CHECKOUT_PATHS,
+        exclude_paths: Iterable[str] = (),
+        exclude_defaults: bool = True,
+        capture_fields: Iterable[str] = (),
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        variant_cookie: str | None = None,
+        variant_header: str | None = None,
+        consent: Callable[[Request], bool] | None = None,
+        dnt: DntMode = "anonymous",
+        visitor_cookie: str = DEFAULT_VISITOR_COOKIE,
+        session_cookie: str = DEFAULT_SESSION_COOKIE,
+        visitor_max_age: int = DEFAULT_VISITOR_MAX_AGE,
+        cookie_domain: str | None = None,
+        secure_cookies: bool | None = None,
+        secret_key: str | bytes | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if isinstance(trusted_proxies, bool) or not isinstance(trusted_proxies, int):
+            raise ConfigError("must be a whole number", field="trusted_proxies")
+        if trusted_proxies < 0:
+            raise ConfigError("must be 0 or more", field="trusted_proxies")
+        if isinstance(max_body_size, bool) or not isinstance(max_body_size, int):
+            raise ConfigError("must be a whole number of bytes", field="max_body_size")
+        if max_body_size < 0:
+            raise ConfigError("must be 0 or more", field="max_body_size")
+        if dnt not in ("anonymous", "skip"):
+            raise ConfigError(f"must be 'anonymous' or 'skip', got {dnt!r}", field="dnt")
+        if consent is not None and not callable(consent):
+            raise ConfigError("must be a callable of the request", field="consent")
+        if not callable(clock):
+            raise ConfigError("must be a callable returning seconds", field="clock")
+        if isinstance(capture_fields, str | bytes):
+            raise ConfigError("must be a list of field names", field="capture_fields")
+        fields = tuple(capture_fields)
+        for name in fields:
+            if not isinstance(name, str) or not name:
+                raise ConfigError(f"field names are strings, got {name!r}", field="capture_fields")
+        never = [name for name in fields if privacy.is_sensitive_field(name)]
+        if never:
+            log.warning("capture_fields %s look sensitive and are never recorded", never)
+        named: tuple[tuple[str, str | None], ...] = (
+            ("visitor_cookie", visitor_cookie),
+            ("session_cookie", session_cookie),
+            ("variant_cookie", variant_cookie),
+            ("variant_header", variant_header),
+        )
+        for option, label in named:
+            if label is None and option.startswith("variant"):
+                continue
+            if not isinstance(label, str) or re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", label) is None:
+                raise ConfigError(f"must be a cookie or header name, got {label!r}", field=option)
+        if visitor_cookie == session_cookie:
+            raise ConfigError("must differ from visitor_cookie", field="session_cookie")
+        if isinstance(visitor_max_age, bool) or not isinstance(visitor_max_age, int):
+            raise ConfigError("must be a whole number of seconds", field="visitor_max_age")
+        if visitor_max_age <= 0:
+            raise ConfigError("must be positive", field="visitor_max_age")
+        if cookie_domain is not None and (
+            not isinstance(cookie_domain, str)
+            or re.fullmatch(r"[A-Za-z0-9.\-]+", cookie_domain) is None
+        ):
+            raise ConfigError(
+                f"must be a domain name, got {cookie_domain!r}", field="cookie_domain"
+            )
+        if secret_key is not None and not isinstance(secret_key, str | bytes):
+            raise ConfigError("must be a string or bytes", field="secret_key")
+        self.trusted_proxies = trusted_proxies
+        self._checkout = PathSet(checkout_paths, option="checkout_paths")
+        excluded = [*DEFAULT_EXCLUDED_PATHS] if exclude_defaults else []
+        self._exclude = PathSet([*excluded, *exclude_paths], option="exclude_paths")
+        # Every visitor asks for the same few pages: what is stored of a page (or that
+        # it is never recorded) is worked out once per URL (bounded).
+        self._pages = functools.lru_cache(maxsize=4096)(self._page)
+        self.capture_fields = tuple(name for name in fields if name not in never)
+        self.max_body_size = max_body_size
+        self.variant_cookie = variant_cookie
+        self.variant_header = variant_header
+        self.consent = consent
+        self.dnt = dnt
+        self.visitor_cookie = visitor_cookie
+        self.session_cookie = session_cookie
+        self.visitor_max_age = visitor_max_age
+        self.cookie_domain = cookie_domain
+        self.secure_cookies = secure_cookies
+        self.secret_key = secret_key
+        self.clock = clock
+        # (tracker, Identity) of the last tracker served: trackers rarely change, and
+        # replacing the tuple is atomic, so threads never see half an update.
+        self._bound: tuple[Tracker, Identity] | None = None
+        # (goals, cached goals.match) of the last goal set matched against: goals are
+        # immutable, and a site's pages are few, so each (event, path, method) is
+        # matched once. Replaced whole, like _bound.
+        self._matcher: tuple[GoalSet, Callable[..., Goal | None]] | None = None
+
+    # -- identity -------------------------------------------------------------------
+
+    def identity(self, tracker: Tracker) -> Identity:
+        """The cookie signer/verifier for ``tracker`` (built once per tracker)."""
+        bound = self._bound
+        if bound is not None and bound[0] is tracker:
+            return bound[1]
+        identity = Identity(
+            self.secret_key or tracker.secret_key,
+            session_timeout=tracker.session_timeout,
+            visitor_cookie=self.visitor_cookie,
+            session_cookie=self.session_cookie,
+            visitor_max_age=self.visitor_max_age,
+            cookie_domain=self.cookie_domain,
+            clock=self.clock,
+        )
+        self._bound = (tracker, identity)
+        return identity
+
+    # -- the request ----------------------------------------------------------------
+
+    def excluded(self, method: str, path: str) -> bool:
+        """Whether a request is never recorded (assets, health checks, HEAD, ...)."""
+        return method in _SKIPPED_METHODS or _is_static(path) or self._exclude(path)
+
+    def _page(self, scheme: str, host: str, path: str, query: str) -> Page | None:
+        """The request's :func:`_stored_page`, or None for a path never recorded."""
+        if _is_static(path) or self._exclude(path):
+            return None
+        return _stored_page(scheme, host, path, query)
+
+    def _proxied(self, values: str | None) -> str | None:
+        if self.trusted_proxies and values:
+            entries = values.split(",")
+            if len(entries) >= self.trusted_proxies:
+                return entries[-self.trusted_proxies].strip() or None
+        return None
+
+    def _context(
+        self,
+        request: Request,
+        page: Page,
+        filter_bots: bool,
+        respect_dnt: bool,
+        anonymize_ip: bool,
+        tracker: Tracker | None,
+    ) -> tuple[RequestContext, str | None]:
+        """The context of ``request`` under the privacy rules, and the raw client IP.
+
+        ``page`` is the request's :func:`_stored_page`. ``tracker`` is the tracker of a
+        middleware that owns the request (its conversions then wait for the
+        response), or None. The context's ``track`` is False (and the rest empty) for
+        a bot, or for an opted-out visitor when ``dnt="skip"``.
+        """
+        method = request.method[:16]
+        deferred = tracker is not None
+        user_agent = request.user_agent
+        if user_agent:
+            # Bounded before the cached checks: the caches are keyed by it.
+            user_agent = user_agent[:_MAX_UA]
+            if filter_bots and privacy.is_bot(user_agent):
+                return _untracked(method, deferred, tracker), None
+        else:
+            user_agent = None
+        anonymous = False
+        gpc, dnt = request.gpc, request.dnt
+        if respect_dnt and (gpc or dnt) and privacy.opted_out(gpc, dnt):
+            if self.dnt == "skip":
+                return _untracked(method, deferred, tracker), None
+            anonymous = True
+        elif self.consent is not None:
+            try:
+                anonymous = not self.consent(request)
+            except Exception:
+                log.exception("the consent callable failed: recording anonymously")
+                anonymous = True
+        path, url, utm = page
+        if utm is not None:
+            utm = dict(utm)  # events may be changed after they are built: each its own
+        referrer = request.referrer
+        if referrer:
+            referrer = privacy.scrub_url(referrer)[:_MAX_URL]
+        else:
+            referrer = None
+        ip = request.remote_addr
+        if self.trusted_proxies:
+            ip = privacy.client_ip(ip, request.forwarded_for, self.trusted_proxies)
+        stored_ip = None
+        if ip and len(ip) <= _MAX_IP:
+            stored_ip = privacy.anonymize_ip(ip) if anonymize_ip else privacy.normalize_ip(ip)
+        variant = None
+        if self.variant_cookie is not None:
+            variant = cookie_value(request.cookie, self.variant_cookie)
+        if not variant and request.variant:
+            variant = request.variant.strip()
+        if variant:
+            variant = privacy.scrub_text(variant[:_MAX_VARIANT])
+        else:
+            variant = None
+        ctx = _new_context(
+            method,
+            path,
+            url,
+            referrer,
+            user_agent,
+            stored_ip,
+            utm,
+            variant,
+            True,
+            anonymous,
+            deferred,
+            tracker,
+        )
+        return ctx, ip
+
+    def start(self, tracker: Tracker, request: Request) -> Pending | None:
+        """Begin recording a request; ``None`` when it is never recorded.
+
+        The returned :class:`Pending` holds the context to activate while the app
+        runs (``deferred=True``: the decorators leave their conversions to
+        :meth:`finish`).
+        """
+        method = request.method
+        if method in _SKIPPED_METHODS:
+            return None
+        scheme = request.scheme
+        if self.trusted_proxies:
+            scheme = self._proxied(request.forwarded_proto) or scheme
+        host, path, query = request.host, request.path, request.query
+        if len(host) + len(path) + len(query) <= _MAX_CACHED_PAGE:
+            page = self._pages(scheme, host, path, query)
+        else:
+            page = self._page(scheme, host, path, query)
+        if page is None:
+            return None
+        ctx, ip = self._context(
+            request, page, tracker.filter_bots, tracker.respect_dnt, tracker.anonymize_ip, tracker
+        )
+        # Pending(tracker, ctx), without the cost of calling a class (see _new_context).
+        pending = _new_object(Pending)
+        pending.tracker = tracker
+        pending.ctx = ctx
+        pending.kind = None
+        pending.wants_body = False
+        pending.form = None
+        pending.query = query
+        pending.cookies = []
+        if not ctx.track:
+            return pending
+        if not ctx.anonymous:
+            secure = self.secure_cookies
+            if secure is None:
+                secure = scheme == "https"
+            bound = self._bound
+            identity = bound[1] if bound is not None and bound[0] is tracker else None
+            if identity is None:
+                identity = self.identity(tracker)
+            ctx.visitor_id, ctx.session_id, pending.cookies = identity.resolve(
+                request.cookie,
+                secure=secure,
+                ip=ip,
+                user_agent=request.user_agent,
+                host=request.host,
+            )
+        if method in _FORM_METHODS:
+            is_form = is_form_type(request.content_type)
+            if self._checkout(path) and (is_form or method == "POST"):
+                pending.kind = "checkout"
+            elif is_form:
+                pending.kind = "form_submit"
+            if is_form and pending.kind is not None:
+                length = request.content_length
+                pending.wants_body = (
+                    length is not None
+                    and 0 < length <= self.max_body_size
+                    and self._needs_form(tracker, pending.kind, ctx.path or path, method)
+                )
+        return pending
+
+    def _needs_form(self, tracker: Tracker, kind: str, path: str, method: str) -> bool:
+        if self.capture_fields:
+            return True
+        goal = tracker.goals.match(kind, path, method) if tracker.goals else None
+        return goal is not None and (goal.value_from or "").startswith("form:")
+
+    def read_form(self, pending: Pending, content_type: str | None, body: bytes) -> None:
+        """Give the request's form body (as read by the middleware) to ``pending``."""
+        pending.form = parse_form(content_type, body)
+
+    def read_context(self, request: Request, tracker: Tracker | None = None) -> RequestContext:
+        """A context for code without the middleware: privacy applied, cookies only read.
+
+        ``tracker`` defaults to the default tracker; with none the privacy defaults
+        apply and no visitor is identified.
+        """
+        if tracker is None:
+            tracker = _tracker._get_default()
+        scheme = self._proxied(request.forwarded_proto) or request.scheme
+        page = _stored_page(scheme, request.host, request.path, request.query)
+        if tracker is None:
+            return self._context(request, page, True, True, True, None)[0]
+        ctx, ip = self._context(
+            request, page, tracker.filter_bots, tracker.respect_dnt, tracker.anonymize_ip, None
+        )
+        if ctx.track and not ctx.anonymous:
+            ctx.visitor_id, ctx.session_id = self.identity(tracker).read(
+                request.cookie, ip=ip, user_agent=request.user_agent, host=request.host
+            )
+        return ctx
+
+    # -- the response ---------------------------------------------------------------
+
+    def finish(self, pending: Pending, status: int, content_type: str | None) -> list[str]:
+        """Record the request now that the response starts; return ``Set-Cookie`` values.
+
+        ``content_type`` is the response's (only looked at for page views).
+        """
+        ctx = pending.ctx
+        if not ctx.track:
+            return []
+        ctx.status = status
+        kind = pending.kind
+        if kind is None and 200 <= status < 300 and ctx.method == "GET":
+            html = True if content_type is None else _html_types.get(content_type)
+            if html is None:
+                html = _is_html(content_type)
+            if html:
+                kind = "page_view"
+        conversions = ctx.conversions if status < 400 else None
+        if kind is None and not conversions:
+            return pending.cookies
+        context = ctx.event_context()
+        tracker = pending.tracker
+        if kind is not None and not conversions and not ctx.annotations:
+            # The common request: one interaction, nothing from the view.
+            tracker.emit(self._interaction(pending, kind, status, context, None))
+            return pending.cookies
+        events: list[Event] = []
+        others = dict(conversions) if conversions else {}
+        if kind is not None:
+            events.append(self._interaction(pending, kind, status, context, others))
+        user_id = ctx.annotations.get("user_id") if status < 400 else None
+        for event in others.values():
+            event.context = dict(context)
+            event.properties = privacy.scrub_properties(event.properties)
+            if event.user_id is None and user_id is not None:
+                event.user_id = str(user_id)[:128]
+            events.append(event)
+        if ctx.anonymous:
+            # Do-Not-Track / no consent: no identifier at all, whatever the view said.
+            for event in events:
+                event.visitor_id = event.session_id = event.user_id = None
+        emit = tracker.emit
+        for event in events:
+            emit(event)
+        return pending.cookies
+
+    def _interaction(
+        self,
+        pending: Pending,
+        kind: str,
+        status: int,
+        context: dict[str, Any],
+        conversions: dict[str, Event] | None,
+    ) -> Event:
+        """The interaction's event, merged with the decorator conversion of its goal."""
+        tracker = pending.tracker
+        ctx = pending.ctx
+        goals = tracker.goals
+        goal = None
+        if status < 400 and goals.goals:
+            matcher = self._matcher
+            if matcher is None or matcher[0] is not goals:
+                # Paths here are bounded (_MAX_PATH): so is the cache's memory.
+                matcher = self._matcher = (goals, functools.lru_cache(maxsize=1024)(goals.match))
+            goal = matcher[1](kind, ctx.path, ctx.method)
+        form = pending.form
+        properties: dict[str, Any] = {}
+        if form and self.capture_fields:
+            properties.update(privacy.capture_fields(form, self.capture_fields))
+        # Like the decorators' conversions, what the view annotated stands only when
+        # the request succeeded.
+        notes = ctx.annotations if status < 400 else {}
+        value = currency = None
+        if goal is not None:
+            spec = goal.value_from
+            if spec is not None:
+                query = (
+                    parse_qs(pending.query) if spec.startswith("query:") and pending.query else None
+                )
+                value = goal.extract_value(
+                    form=form, query=query, properties={**properties, **notes.get("properties", {})}
+                )
+            else:
+                value = goal.value
+            currency = goal.currency
+        anonymous = ctx.anonymous
+        if not notes and not properties and ctx.user_id is None:
+            # Everything here is already valid (goal fields were checked when the
+            # goal was built, ids are ours): skip make_event's checks.
+            event = trusted_event(
+                kind,
+                goal.kind if goal is not None else None,
+                goal.name if goal is not None else None,
+                value,
+                currency or (tracker.currency if value is not None else None),
+                None,
+                None if anonymous else ctx.visitor_id,
+                None if anonymous else ctx.session_id,
+                None,
+                {},
+                context,
+            )
+        else:
+            fields: dict[str, Any] = {
+                "kind": goal.kind if goal else None,
+                "goal": goal.name if goal else None,
+                "value": value,
+                "currency": currency,
+                "default_currency": tracker.currency,
+                "visitor_id": None if anonymous else ctx.visitor_id,
+                "session_id": None if anonymous else ctx.session_id,
+                "user_id": None if anonymous else ctx.user_id,
+                "transaction_id": None,
+                "properties": properties,
+                "context": context,
+            }
+            noted = fields
+            if notes:
+                noted = dict(fields)
+                for key in ("value", "currency", "transaction_id", "user_id"):
+                    if notes.get(key) is not None:
+                        noted[key] = notes[key]
+                if notes.get("properties"):
+                    noted["properties"] = privacy.scrub_properties(
+                        {**properties, **notes["properties"]}
+                    )
+            try:
+                event = make_event(kind, **noted)
+            except ValueError as exc:
+                if noted is fields:
+                    raise
+                log.warning("annotate() values ignored for this %s: %s", kind, exc)
+                event = make_event(kind, **fields)
+        if conversions and goal is not None:
+            decorated = conversions.pop(goal.name, None)
+            if decorated is not None:
+                _merge(event, decorated, tracker.currency)
+        return event
+
+    def __repr__(self) -> str:
+        return f"<Recorder checkout={self._checkout.patterns!r} exclude={self._exclude.patterns!r}>"
+
+
+def _merge(event: Event, decorated: Event, default_currency: str) -> None:
+    """One request, one conversion per goal: the decorator's details win."""
+    event.kind = decorated.kind
+    if decorated.value is not None:
+        event.value = decorated.value
+        event.currency = decorated.currency or check_currency(default_currency)
+    if decorated.transaction_id is not None:
+        event.transaction_id = decorated.transaction_id
+    if decorated.user_id is not None:
+        event.user_id = decorated.user_id
+    if decorated.properties:
+        event.properties = privacy.scrub_properties({**event.properties, **decorated.properties})
+
+
+def _utm(query: str) -> dict[str, str | None] | None:
+    if "utm_" not in query:
+        return None
+    # Callers get their own copy since events may be changed after they are built.
+    utm = _utm_of(query)
+    return None if utm is None else dict(utm)
+
+
+def _utm_of(query: str) -> dict[str, str | None] | None:
+    # Campaign links repeat: parse each query string once (bounded cache).
+    return _utm_cached(query) if len(query) <= 512 else _parse_utm(query)
+
+
+def _parse_utm(query: str) -> dict[str, str | None] | None:
+    utm: dict[str, str | None] = {}
+    for key, value in parse_qsl(query, errors="replace"):
+        if key.startswith("utm_"):
+            name = key[4:]
+            if name in _UTM_KEYS and name not in utm and value:
+                utm[name] = privacy.scrub_text(value[:_MAX_UTM])
+    if not utm:
+        return None
+    return {name: utm.get(name) for name in _UTM_KEYS}
+
+
+_utm_cached = functools.lru_cache(maxsize=4096)(_parse_utm)
+
+
+def _stored_page(scheme: str, host: str, path: str, query: str) -> Page:
+    """What is stored of the page a request asks for: path, URL and UTM parameters,
+    scrubbed and bounded. The UTM dict is to be copied (the page is cached)."""
+    url = f"{scheme}://{host}{path}?{query}" if query else f"{scheme}://{host}{path}"
+    return (
+        privacy.scrub_text(path)[:_MAX_PATH],
+        privacy.scrub_url(url)[:_MAX_URL],
+        _utm_of(query) if "utm_" in query else None,
+    )
+
+
+def _untracked(method: str, deferred: bool, tracker: Tracker | None) -> RequestContext:
+    return _new_context(
+        method, None, None, None, None, None, None, None, False, False, deferred, tracker
+    )
+
+
+_default: Recorder | None = None
+
+
+def default_recorder() -> Recorder:
+    """The :class:`Recorder` with default options, for code running without a middleware."""
+    global _default
+    recorder = _default
+    if recorder is None:
+        recorder = _default = Recorder()
+    return recorder

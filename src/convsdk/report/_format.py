@@ -1,0 +1,59 @@
+"""Numbers as people read them, shared by the terminal and HTML renderers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = ["count", "duration", "lift", "money", "percent", "ratio", "window"]
+
+_DASH = "–"
+
+
+def count(value: int | None) -> str:
+    """``12,345``; a dash for ``None``."""
+    return _DASH if value is None else f"{value:,}"
+
+
+def percent(rate: float | None, digits: int = 1) -> str:
+    """``12.3%`` from ``0.123``; a dash for ``None``."""
+    return _DASH if rate is None else f"{rate * 100:.{digits}f}%"
+
+
+def ratio(value: float | None) -> str:
+    """A lift: ``2.31×``; a dash for ``None``."""
+    return _DASH if value is None else f"{value:.2f}×"
+
+
+def lift(value: float | None, converted: float | None, others: float | None) -> str:
+    """A lift, ``∞×`` when only visitors who did the micro conversion converted."""
+    if value is None and converted and others == 0:
+        return "∞×"
+    return ratio(value)
+
+
+def money(amounts: Mapping[str, float], digits: int = 2) -> str:
+    """``USD 1,234.50 · EUR 99.00``: one amount per currency, never added up."""
+    if not amounts:
+        return _DASH
+    return " · ".join(f"{currency} {amount:,.{digits}f}" for currency, amount in amounts.items())
+
+
+def duration(seconds: float | None) -> str:
+    """``45s``, ``12m``, ``3.2h``, ``2.5d``; a dash for ``None``."""
+    if seconds is None:
+        return _DASH
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"
+
+
+def window(seconds: float) -> str:
+    """A funnel window: ``7d``, ``36h``, ``30m``."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"

@@ -1,0 +1,111 @@
+"""Read stored events back as per-visitor summaries: one interface over every store.
+
+::
+
+    reader = open_reader("sqlite:///convsdk.db")        # or "convsdk.db", "events.jsonl",
+    dataset = reader.read(since=datetime(2026, 11, 1, tzinfo=UTC))
+
+Sources, as a backend URL or a plain path:
+
+- ``sqlite:///relative.db``, ``sqlite:////absolute.db``, or a path ending in ``.db``,
+  ``.sqlite`` or ``.sqlite3``: opened read-only (a running tracker may keep writing).
+- ``postgresql://user@host/db`` (or ``postgres://``), extra ``postgres``.
+- ``file:///var/log/events.jsonl``, or a path ending in ``.jsonl`` or ``.ndjson``: the
+  log and its rotated siblings.
+
+SQL URLs take a ``table`` query parameter (default ``convsdk_events``). Every reader
+follows the rules of :mod:`convsdk.report.summary` (what counts as a duplicate, a first
+touch, a visitor's variant...), so the same events give the same report from any store.
+How each one keeps its memory bounded by the number of visitors rather than of events is
+told in :mod:`convsdk.report.sql` and :mod:`convsdk.report.jsonl`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection
+from datetime import datetime
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from ..errors import ConfigError
+from .jsonl import FileReader
+from .progress import ProgressCallback
+from .sql import DEFAULT_TABLE, PostgresReader, SQLiteReader, redact
+from .summary import Dataset
+
+__all__ = [
+    "DEFAULT_TABLE",
+    "FileReader",
+    "PostgresReader",
+    "ProgressCallback",
+    "Reader",
+    "SQLiteReader",
+    "open_reader",
+]
+
+_SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+_JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
+class Reader(Protocol):
+    """What every store offers the report."""
+
+    source: str
+    """The store, as the report names it (a URL without its password, or a path)."""
+
+    def read(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        step_goals: Collection[str] = (),
+        progress: ProgressCallback | None = None,
+    ) -> Dataset:
+        """Summarise the events from ``since`` (inclusive) to ``until`` (exclusive).
+
+        ``step_goals`` names the goals whose every conversion time matters (funnel
+        steps); for the others the first is enough. Raises :class:`convsdk.ConfigError`
+        when there is nothing to read (no such file, database or table) and
+        :class:`convsdk.BackendError` when reading fails.
+        """
+        ...
+
+
+def open_reader(source: str | os.PathLike[str]) -> Reader:
+    """The reader for a backend URL or a plain path (``.db`` → SQLite, ``.jsonl`` → file).
+
+    >>> open_reader("events.jsonl").read()
+
+    Raises :class:`convsdk.ConfigError` for a source it cannot read: an unknown scheme
+    or file suffix, a malformed URL, a bad ``table``. Whether the file or database
+    exists is found out by :meth:`Reader.read`.
+    """
+    text = os.fspath(source)
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError("the source is empty", field="source")
+    if "://" not in text:
+        lower = text.lower()
+        if lower.endswith(_SQLITE_SUFFIXES):
+            return SQLiteReader(text)
+        if lower.endswith(_JSONL_SUFFIXES):
+            return FileReader(text)
+        raise ConfigError(
+            "cannot tell what kind of store this is: give a URL (sqlite:///events.db, "
+            "file:///var/log/events.jsonl, postgresql://host/db) or a path ending in "
+            ".db or .jsonl",
+            field="source",
+            source=text,
+        )
+    scheme = urlsplit(text).scheme.lower()
+    if scheme == "sqlite":
+        return SQLiteReader.from_url(text)
+    if scheme == "file":
+        return FileReader.from_url(text)
+    if scheme in ("postgresql", "postgres"):
+        return PostgresReader.from_url(text)
+    raise ConfigError(
+        f"cannot report from {scheme}:// stores; use sqlite://, file:// or postgresql://",
+        field="source",
+        source=redact(text),
+    )

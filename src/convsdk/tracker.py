@@ -1,0 +1,470 @@
+"""The :class:`Tracker` and the module-level default-tracker functions.
+
+>>> tracker = convsdk.init(backend="sqlite:///convsdk.db", goals="goals.toml")
+>>> tracker.track("video_played", kind="micro", properties={"video": "demo"})
+>>> tracker.flush(timeout=5.0)
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import math
+import os
+import threading
+import weakref
+from collections.abc import Iterable
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from . import context as _context
+from .backends import Backend, from_url
+from .dispatch import BACKPRESSURE_POLICIES, Backpressure, Dispatcher
+from .errors import ConfigError, ConvSDKError
+from .event import Event, check_currency, make_event
+from .goals import Funnel, Goal, GoalSet, resolve_goals
+from .spool import DEFAULT_MAX_BYTES, Spool
+
+__all__ = ["Tracker", "close", "flush", "get_tracker", "init", "track"]
+
+log = logging.getLogger("convsdk.tracker")
+
+GoalsArg = str | os.PathLike[str] | GoalSet | Iterable[Goal | Funnel]
+
+
+def _positive(name: str, value: Any, *, integer: bool = False, allow_zero: bool = False) -> Any:
+    kinds: tuple[type, ...] = (int,) if integer else (int, float)
+    ok = isinstance(value, kinds) and not isinstance(value, bool)
+    if ok and not integer:
+        ok = math.isfinite(value)
+    if ok:
+        ok = value >= 0 if allow_zero else value > 0
+    if not ok:
+        what = "a whole number" if integer else "a number"
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(f"must be {what} {bound}, got {value!r}", field=name)
+    return value
+
+
+def _fsync_option(value: Any) -> str:
+    if value is True or value == "batch":
+        return "batch"
+    if value is False or value == "never":
+        return "never"
+    raise ConfigError(f"must be 'never', 'batch' or a bool, got {value!r}", field="fsync")
+
+
+class Tracker:
+    """Records events and ships them in batches to a backend from a background thread.
+
+    All options are keyword-only::
+
+        tracker = Tracker(
+            backend="sqlite:///convsdk.db",   # a URL (see convsdk.backends) or a Backend
+            goals=[Goal.macro("purchase", event="checkout", path="/checkout")],
+            secret_key="change-me",           # signs visitor/session cookies
+        )
+
+    ``backend``: URL or :class:`~convsdk.backends.Backend` instance.
+    ``goals``: goals and funnels, or the path of a ``goals.toml`` / ``goals.json``.
+    ``secret_key``: signs the visitor and session cookies (default: env
+    ``CONVSDK_SECRET_KEY``; without one the middleware runs cookieless).
+    ``batch_size``, ``flush_interval`` (seconds): a batch is written when either is reached.
+    ``max_queue_size``: events held in memory before the backpressure policy applies.
+    ``spool_dir``: where undeliverable events wait on disk (``None`` disables it); the
+    next tracker opened on the same directory delivers what is left there, and
+    processes (pre-forked workers) may share one.
+    ``durable``: append every event to the spool's write-ahead log (one unbuffered
+    write, no fsync) before ``track()`` returns, so a killed process loses nothing
+    ``track()`` returned; needs ``spool_dir``.
+    ``fsync``: ``"never"`` (default; survives a killed process, not a power cut) or
+    ``"batch"`` (spool files are flushed to disk once per dispatcher cycle, so at most
+    ``flush_interval`` seconds of events are at risk in a power cut); ``True`` /
+    ``False`` mean ``"batch"`` / ``"never"``.
+    ``backpressure``: when the queue is full, ``"spool"`` (default with a spool),
+    ``"drop_newest"`` (default without) or ``"drop_oldest"``; each counted in
+    :meth:`stats`.
+    ``max_spool_bytes``: disk the spool may use (default 512 MiB); past it the oldest
+    segments are deleted, their events counted as dropped.
+    ``max_retries``, ``retry_max_delay``, ``retry_timeout``: a failing batch is retried
+    up to ``max_retries`` times with exponential backoff and full jitter, each wait at
+    most ``retry_max_delay`` seconds (also the cap on a backend's ``retry_after`` and on
+    the probe interval while the backend is down), all in at most ``retry_timeout``
+    seconds; then it goes to the spool, replayed once the backend answers again. A batch
+    the backend refuses for good (``BackendError(retryable=False)``) is not retried: it
+    goes to ``<spool_dir>/dead-letter/`` with the error.
+    ``shutdown_timeout``: how long ``close()`` (and interpreter exit) may flush; what
+    is not delivered by then goes to the spool.
+    ``anonymize_ip``, ``respect_dnt``, ``filter_bots``: privacy defaults, all on.
+    ``session_timeout``: seconds of inactivity that end a session.
+    ``currency``: the ISO 4217 code for values given without one.
+    """
+
+    def __init__(
+        self,
+        *,
+        backend: str | Backend = "sqlite:///convsdk.db",
+        goals: GoalsArg = (),
+        secret_key: str | bytes | None = None,
+        batch_size: int = 100,
+        flush_interval: float = 1.0,
+        max_queue_size: int = 10_000,
+        spool_dir: str | os.PathLike[str] | None = ".convsdk-spool",
+        durable: bool = False,
+        fsync: bool | str = "never",
+        backpressure: Backpressure | None = None,
+        max_spool_bytes: int = DEFAULT_MAX_BYTES,
+        max_retries: int = 5,
+        retry_max_delay: float = 30.0,
+        retry_timeout: float = 60.0,
+        shutdown_timeout: float = 5.0,
+        anonymize_ip: bool = True,
+        respect_dnt: bool = True,
+        filter_bots: bool = True,
+        session_timeout: int = 1800,
+        currency: str = "USD",
+    ) -> None:
+        self.batch_size = _positive("batch_size", batch_size, integer=True)
+        self.flush_interval = _positive("flush_interval", flush_interval)
+        self.max_queue_size = _positive("max_queue_size", max_queue_size, integer=True)
+        self.shutdown_timeout = _positive("shutdown_timeout", shutdown_timeout, allow_zero=True)
+        self.session_timeout = _positive("session_timeout", session_timeout, integer=True)
+        try:
+            self.currency = check_currency(currency)
+        except ValueError as exc:
+            raise ConfigError(str(exc), field="currency") from exc
+        if secret_key is None:
+            secret_key = os.environ.get("CONVSDK_SECRET_KEY") or None
+        if secret_key is not None and not isinstance(secret_key, str | bytes):
+            raise ConfigError("must be a string or bytes", field="secret_key")
+        self.secret_key = secret_key
+        self.spool_dir = os.path.abspath(spool_dir) if spool_dir is not None else None
+        self.durable = bool(durable)
+        self.max_retries = _positive("max_retries", max_retries, integer=True, allow_zero=True)
+        self.retry_max_delay = _positive("retry_max_delay", retry_max_delay)
+        self.retry_timeout = _positive("retry_timeout", retry_timeout)
+        self.max_spool_bytes = _positive("max_spool_bytes", max_spool_bytes, integer=True)
+        self.fsync = _fsync_option(fsync)
+        if backpressure is None:
+            backpressure = "spool" if self.spool_dir is not None else "drop_newest"
+        if backpressure not in BACKPRESSURE_POLICIES:
+            raise ConfigError(
+                f"must be one of {', '.join(BACKPRESSURE_POLICIES)}, got {backpressure!r}",
+                field="backpressure",
+            )
+        if backpressure == "spool" and self.spool_dir is None:
+            raise ConfigError("'spool' needs a spool_dir", field="backpressure")
+        if self.durable and self.spool_dir is None:
+            raise ConfigError("durable=True needs a spool_dir", field="durable")
+        self.backpressure: Backpressure = backpressure
+        self.anonymize_ip = bool(anonymize_ip)
+        self.respect_dnt = bool(respect_dnt)
+        self.filter_bots = bool(filter_bots)
+        self.goals: GoalSet = resolve_goals(goals)
+        if isinstance(backend, str):
+            self.backend: Backend = from_url(backend)
+        elif callable(getattr(backend, "write", None)) and callable(
+            getattr(backend, "close", None)
+        ):
+            self.backend = backend
+        else:
+            raise ConfigError(
+                f"must be a backend URL or an object with write() and close(), got {backend!r}",
+                field="backend",
+            )
+        spool = None
+        if self.spool_dir is not None:
+            spool = Spool(
+                self.spool_dir, max_bytes=self.max_spool_bytes, fsync=self.fsync == "batch"
+            )
+        self._dispatcher = Dispatcher(
+            self.backend,
+            batch_size=self.batch_size,
+            flush_interval=self.flush_interval,
+            max_queue_size=self.max_queue_size,
+            max_retries=self.max_retries,
+            retry_max_delay=self.retry_max_delay,
+            retry_timeout=self.retry_timeout,
+            spool=spool,
+            durable=self.durable,
+            backpressure=self.backpressure,
+            shutdown_timeout=self.shutdown_timeout,
+        )
+        self._closed = False
+        _live.add(self)
+
+    # -- recording ------------------------------------------------------------------
+
+    def track(
+        self,
+        name: str,
+        *,
+        kind: str | None = None,
+        goal: str | None = None,
+        value: Any = None,
+        currency: str | None = None,
+        transaction_id: Any = None,
+        properties: dict[str, Any] | None = None,
+        user_id: Any = None,
+        timestamp: datetime | None = None,
+    ) -> Event | None:
+        """Record an event; return it, or ``None`` when it is not recorded.
+
+        Inside a request handled by the middleware (or a framework integration) the
+        event carries the visitor, session and request details. A configured goal
+        whose ``event`` is ``name`` classifies it (kind, goal, value, currency) unless
+        those are given. Invalid arguments raise ``ValueError`` naming the field; an
+        event from a bot or a visitor who opted out returns ``None``.
+
+        >>> tracker.track("video_played", kind="micro", properties={"video": "demo"})
+        """
+        # Positional calls and no emit() layer: this is the hot path (about 2 µs).
+        event = self._build(
+            name,
+            kind,
+            goal,
+            value,
+            currency,
+            transaction_id,
+            properties,
+            user_id,
+            timestamp,
+            _context._current.get(),
+        )
+        if event is not None:
+            self._dispatcher.put(event)
+        return event
+
+    def build_event(
+        self,
+        name: str,
+        *,
+        kind: str | None = None,
+        goal: str | None = None,
+        value: Any = None,
+        currency: str | None = None,
+        transaction_id: Any = None,
+        properties: dict[str, Any] | None = None,
+        user_id: Any = None,
+        timestamp: datetime | None = None,
+        ctx: _context.RequestContext | None = None,
+    ) -> Event | None:
+        """Build (without emitting) the event :meth:`track` would record, or ``None``.
+
+        ``ctx`` defaults to the active request context.
+        """
+        return self._build(
+            name,
+            kind,
+            goal,
+            value,
+            currency,
+            transaction_id,
+            properties,
+            user_id,
+            timestamp,
+            _context._current.get() if ctx is None else ctx,
+        )
+
+    def _build(
+        self,
+        name: str,
+        kind: str | None,
+        goal: str | None,
+        value: Any,
+        currency: str | None,
+        transaction_id: Any,
+        properties: dict[str, Any] | None,
+        user_id: Any,
+        timestamp: datetime | None,
+        ctx: _context.RequestContext | None,
+    ) -> Event | None:
+        if ctx is not None and not ctx.track:
+            return None
+        if kind is None and goal is None and self.goals:
+            matched = self.goals.match(name, ctx.path if ctx else None, ctx.method if ctx else None)
+            if matched is not None:
+                kind, goal = matched.kind, matched.name
+                if value is None:
+                    value = matched.extract_value(properties=properties)
+                if currency is None:
+                    currency = matched.currency
+        elif kind is not None and goal is None:
+            goal = name
+        if ctx is None:
+            return make_event(
+                name,
+                kind=kind,
+                goal=goal,
+                value=value,
+                currency=currency,
+                default_currency=self.currency,
+                transaction_id=transaction_id,
+                user_id=user_id,
+                properties=properties,
+                timestamp=timestamp,
+            )
+        anonymous = ctx.anonymous
+        return make_event(
+            name,
+            kind=kind,
+            goal=goal,
+            value=value,
+            currency=currency,
+            default_currency=self.currency,
+            transaction_id=transaction_id,
+            visitor_id=None if anonymous else ctx.visitor_id,
+            session_id=None if anonymous else ctx.session_id,
+            user_id=user_id if user_id is not None else (None if anonymous else ctx.user_id),
+            properties=properties,
+            context=ctx.event_context(),
+            timestamp=timestamp,
+        )
+
+    def emit(self, event: Event) -> bool:
+        """Hand a built event to the dispatcher; never blocks on I/O to the backend.
+
+        With ``durable=True`` the event is in the write-ahead log when this returns.
+        Returns False when the event was dropped (counted in :meth:`stats`); an event
+        spooled because the queue was full counts as kept.
+        """
+        return self._dispatcher.put(event)
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait up to ``timeout`` seconds for every event so far to reach the backend.
+
+        Events waiting in the spool are replayed too. Returns True when everything was
+        delivered; always returns within the timeout, whatever the backend does.
+        """
+        return self._dispatcher.flush(timeout)
+
+    def stats(self) -> dict[str, int]:
+        """Counters since start: ``enqueued``, ``delivered``, ``retried``, ``spooled``,
+        ``replayed``, ``dead_lettered``, ``dropped``, ``queued``, ``spool_bytes`` and
+        ``corrupt`` (see :meth:`convsdk.dispatch.Dispatcher.stats`).
+        """
+        return self._dispatcher.stats()
+
+    def close(self) -> bool:
+        """Flush for at most ``shutdown_timeout`` seconds, then stop the worker.
+
+        What is not delivered by then goes to the spool (the next tracker on the same
+        ``spool_dir`` delivers it). Returns True when everything was delivered. Safe to
+        call more than once.
+        """
+        if self._closed:
+            return True
+        self._closed = True
+        _live.discard(self)
+        return self._dispatcher.close(self.shutdown_timeout)
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Tracker backend={type(self.backend).__name__} goals={len(self.goals)}>"
+
+
+# -- the default tracker ------------------------------------------------------------
+
+_live: weakref.WeakSet[Tracker] = weakref.WeakSet()
+_default: Tracker | None = None
+_default_lock = threading.Lock()
+
+
+def init(**options: Any) -> Tracker:
+    """Build a :class:`Tracker` with ``options`` and make it the default one.
+
+    A previous default tracker is closed first. Decorators and the module-level
+    :func:`track` use the default tracker.
+
+    >>> tracker = convsdk.init(backend="sqlite:///convsdk.db", secret_key="...")
+    """
+    global _default
+    tracker = Tracker(**options)
+    with _default_lock:
+        previous, _default = _default, tracker
+    if previous is not None and previous is not tracker:
+        previous.close()
+    return tracker
+
+
+def get_tracker() -> Tracker:
+    """The default tracker; raises :class:`ConvSDKError` before :func:`init`."""
+    tracker = _default
+    if tracker is None:
+        raise ConvSDKError("no default tracker: call convsdk.init(...) first")
+    return tracker
+
+
+def _get_default() -> Tracker | None:
+    return _default
+
+
+def set_default(tracker: Tracker | None) -> Tracker | None:
+    """Make ``tracker`` the default (``None`` clears it); return the previous one."""
+    global _default
+    with _default_lock:
+        previous, _default = _default, tracker
+    return previous
+
+
+_warned_no_tracker = False
+
+
+def track(name: str, **fields: Any) -> Event | None:
+    """Record an event with the default tracker (see :meth:`Tracker.track`).
+
+    Before :func:`init` nothing is recorded and a warning is logged once.
+    """
+    tracker = _default
+    if tracker is None:
+        _warn_no_tracker()
+        return None
+    return tracker.track(name, **fields)
+
+
+def _warn_no_tracker() -> None:
+    global _warned_no_tracker
+    if not _warned_no_tracker:
+        _warned_no_tracker = True
+        log.warning("convsdk.init() has not been called: events are not recorded")
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Flush the default tracker; True when there is none or everything was delivered."""
+    tracker = _default
+    return True if tracker is None else tracker.flush(timeout)
+
+
+def close() -> bool:
+    """Close the default tracker and forget it."""
+    tracker = set_default(None)
+    return True if tracker is None else tracker.close()
+
+
+@atexit.register
+def _close_all() -> None:
+    # Bounded by each tracker's shutdown_timeout: exit never hangs on a backend. Runs in
+    # forked workers too (gunicorn, Celery prefork end with sys.exit), delivering theirs.
+    for tracker in list(_live):
+        try:
+            tracker.close()
+        except Exception:
+            log.exception("closing a tracker at exit failed")

@@ -1,0 +1,28 @@
+"""Shared fixtures: an in-memory tracker made the default for the test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import convsdk
+from convsdk.backends.memory import MemoryBackend
+from convsdk.tracker import set_default
+
+
+@pytest.fixture
+def memory() -> MemoryBackend:
+    return MemoryBackend()
+
+
+@pytest.fixture
+def tracker(memory: MemoryBackend) -> Iterator[convsdk.Tracker]:
+    """A tracker writing to memory, made the default; closed after the test."""
+    t = convsdk.Tracker(backend=memory, spool_dir=None, flush_interval=0.05)
+    previous = set_default(t)
+    try:
+        yield t
+    finally:
+        set_default(previous)
+        t.close()

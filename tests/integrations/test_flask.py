@@ -1,0 +1,377 @@
+"""The Flask extension: middleware installed from config, decorators merged with goals."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask, Response, abort, redirect, request, stream_with_context
+
+import convsdk
+from convsdk import ConfigError, Event, Goal, Tracker, annotate, track_macro, track_micro
+from convsdk.backends.memory import MemoryBackend
+from convsdk.context import current
+from convsdk.identity import Identity
+from convsdk.integrations.flask import ConvSDK
+from convsdk.integrations.wsgi import ConversionMiddleware
+from convsdk.tracker import _get_default, set_default
+
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
+GOALS = [
+    Goal.micro("viewed_pricing", event="page_view", path="/pricing"),
+    Goal.micro("newsletter", event="form_submit", path="/newsletter"),
+    Goal.macro(
+        "purchase", event="checkout", path="/checkout*", value_from="form:total", currency="USD"
+    ),
+]
+
+
+def make_app() -> Flask:
+    app = Flask(__name__)
+
+    @app.get("/pricing")
+    def pricing() -> str:
+        return "<h1>Pricing</h1>"
+
+    @app.get("/api/plans")
+    def plans() -> dict[str, list[str]]:
+        return {"plans": ["pro"]}
+
+    @app.post("/newsletter")
+    def newsletter() -> str:
+        return f"thanks {request.form['email']}"
+
+    @app.post("/checkout")
+    @track_macro("purchase", currency="EUR")
+    def checkout() -> Any:
+        if request.form.get("card") == "declined":
+            return "card declined", 402
+        annotate(value=float(request.form["total"]) + 5, transaction_id="order-1")
+        return redirect("/thanks")
+
+    @app.post("/checkout/express")
+    def express() -> Any:
+        annotate(transaction_id="order-2", properties={"express": True})
+        return redirect("/thanks")
+
+    @app.post("/signup")
+    @track_micro("started_trial")
+    def signup() -> Any:
+        if not request.form.get("email"):
+            abort(400)
+        return "welcome"
+
+    @app.post("/api/upload")
+    def upload() -> dict[str, Any]:
+        return {"json": request.get_json(), "raw": request.get_data(as_text=True)}
+
+    @app.get("/stream")
+    def stream() -> Response:
+        def chunks() -> Iterator[str]:
+            for i in range(50):
+                yield f"<p>{i}</p>"
+
+        return Response(stream_with_context(chunks()), mimetype="text/html")
+
+    return app
+
+
+@pytest.fixture
+def shop_tracker(memory: MemoryBackend) -> Iterator[Tracker]:
+    tracker = Tracker(backend=memory, spool_dir=None, secret_key="s3cret", goals=GOALS)
+    previous = set_default(tracker)
+    try:
+        yield tracker
+    finally:
+        set_default(previous)
+        tracker.close()
+
+
+@pytest.fixture
+def no_default() -> Iterator[None]:
+    previous = set_default(None)
+    try:
+        yield
+    finally:
+        built = set_default(previous)
+        if built is not None:
+            built.close()
+
+
+def stored(tracker: Tracker, memory: MemoryBackend) -> list[Event]:
+    assert tracker.flush(5)
+    return memory.events
+
+
+def test_page_views_form_submits_and_checkouts_are_recorded(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    app = make_app()
+    ConvSDK(app, tracker=shop_tracker)
+    client = app.test_client()
+    headers = {"User-Agent": CHROME}
+    assert client.get("/pricing", headers=headers).status_code == 200
+    assert client.get("/api/plans", headers=headers).status_code == 200  # JSON: not a page view
+    response = client.post("/newsletter", data={"email": "a@example.com"}, headers=headers)
+    assert response.get_data(as_text=True) == "thanks a@example.com"
+    assert client.post("/checkout", data={"total": "49.90"}, headers=headers).status_code == 302
+    events = stored(shop_tracker, memory)
+    assert [(e.name, e.kind, e.goal) for e in events] == [
+        ("page_view", "micro", "viewed_pricing"),
+        ("form_submit", "micro", "newsletter"),
+        ("checkout", "macro", "purchase"),
+    ]
+    assert len({e.visitor_id for e in events}) == 1
+
+
+def test_decorator_and_goal_on_one_checkout_are_one_event_with_the_decorators_value(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    app = make_app()
+    ConvSDK(app, tracker=shop_tracker)
+    app.test_client().post("/checkout", data={"total": "49.90"}, headers={"User-Agent": CHROME})
+    [event] = stored(shop_tracker, memory)
+    assert (event.name, event.kind, event.goal) == ("checkout", "macro", "purchase")
+    assert (event.value, event.currency, event.transaction_id) == (54.9, "EUR", "order-1")
+    assert event.context["status"] == 302
+
+
+def test_an_error_answer_records_no_decorator_conversion(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    app = make_app()
+    ConvSDK(app, tracker=shop_tracker)
+    client = app.test_client()
+    assert client.post("/checkout", data={"total": "9", "card": "declined"}).status_code == 402
+    assert client.post("/signup", data={"name": "Ada"}).status_code == 400
+    events = stored(shop_tracker, memory)
+    assert [(e.name, e.kind, e.goal, e.context["status"]) for e in events] == [
+        ("checkout", None, None, 402),
+        ("form_submit", None, None, 400),
+    ]
+
+
+def test_annotate_in_an_undecorated_view_completes_the_goal(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    app = make_app()
+    ConvSDK(app, tracker=shop_tracker)
+    app.test_client().post("/checkout/express", data={"total": "19"})
+    [event] = stored(shop_tracker, memory)
+    assert (event.goal, event.value, event.transaction_id) == ("purchase", 19.0, "order-2")
+    assert event.properties == {"express": True}
+
+
+def test_the_app_reads_the_same_json_and_raw_body(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    app = make_app()
+    ConvSDK(app, tracker=shop_tracker, capture_fields=["plan"])
+    response = app.test_client().post("/api/upload", json={"plan": "pro", "seats": 3})
+    assert response.get_json() == {
+        "json": {"plan": "pro", "seats": 3},
+        "raw": json.dumps({"plan": "pro", "seats": 3}),
+    }
+
+
+def test_streaming_responses_arrive_byte_for_byte(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    app = make_app()
+    expected = app.test_client().get("/stream").get_data()
+    ConvSDK(app, tracker=shop_tracker)
+    response = app.test_client().get("/stream", buffered=False)
+    chunks = list(response.iter_encoded())
+    response.close()
+    assert b"".join(chunks) == expected and len(chunks) > 1
+    [event] = stored(shop_tracker, memory)
+    assert event.name == "page_view"
+
+
+def test_views_see_the_request_context(shop_tracker: Tracker) -> None:
+    app = make_app()
+    seen: list[Any] = []
+
+    @app.get("/me")
+    def me() -> str:
+        seen.append(current())
+        return "<p>me</p>"
+
+    ConvSDK(app, tracker=shop_tracker, variant_cookie="ab")
+    client = app.test_client()
+    client.set_cookie("ab", "annual")
+    client.get("/me", headers={"User-Agent": CHROME})
+    [ctx] = seen
+    assert ctx.deferred and ctx.visitor_id and ctx.variant == "annual"
+
+
+def test_init_app_and_double_registration(shop_tracker: Tracker) -> None:
+    app = make_app()
+    ext = ConvSDK(tracker=shop_tracker)
+    middleware = ext.init_app(app)
+    assert isinstance(middleware, ConversionMiddleware)
+    assert app.extensions["convsdk"] is middleware is app.wsgi_app
+    assert middleware.tracker is shop_tracker
+    with pytest.raises(ConfigError, match="already registered"):
+        ext.init_app(app)
+    with pytest.raises(ConfigError):
+        ConvSDK(app)
+
+
+def test_a_tracker_is_built_from_config_and_made_the_default(
+    no_default: None, tmp_path: Path
+) -> None:
+    events_file = tmp_path / "events.jsonl"
+    app = make_app()
+    app.config.update(
+        CONVSDK_BACKEND=f"file://{events_file}",
+        CONVSDK_SPOOL_DIR=None,
+        CONVSDK_FLUSH_INTERVAL="0.05",
+        CONVSDK_GOALS=GOALS,
+        CONVSDK_SECRET_KEY="from-config",
+        CONVSDK_EXCLUDE_PATHS="/admin/*, /internal/*",
+        CONVSDK_TRUSTED_PROXIES="1",
+        CONVSDK_CAPTURE_FIELDS="email",
+        CONVSDK_RESPECT_DNT="false",
+    )
+    ConvSDK(app)
+    tracker = app.extensions["convsdk"].tracker
+    assert isinstance(tracker, Tracker) and _get_default() is tracker
+    assert tracker.respect_dnt is False
+    client = app.test_client()
+
+    @app.get("/admin/stats")
+    def stats() -> str:
+        return "<p>admin</p>"
+
+    client.get("/admin/stats")
+    response = client.post(
+        "/newsletter",
+        data={"email": "a@example.com"},
+        headers={"X-Forwarded-For": "198.51.100.4", "DNT": "1"},
+    )
+    visitor = client.get_cookie("cv_vid")
+    assert visitor is not None
+    assert response.status_code == 200
+    # The cookie is signed with CONVSDK_SECRET_KEY.
+    visitor_id = Identity("from-config").read(f"cv_vid={visitor.value}")[0]
+    assert tracker.flush(5)
+    [line] = events_file.read_text().splitlines()
+    event = json.loads(line)
+    assert (event["goal"], event["visitor_id"]) == ("newsletter", visitor_id)
+    assert event["context"]["ip"] == "198.51.100.0"
+    assert event["properties"] == {"email": "a@example.com"}
+
+
+def test_the_secret_key_falls_back_to_the_flask_secret_key(
+    memory: MemoryBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CONVSDK_SECRET_KEY", raising=False)
+    app = make_app()
+    app.secret_key = "flask-secret"
+    with Tracker(backend=memory, spool_dir=None, secret_key=None) as tracker:
+        tracker.secret_key = None
+        ConvSDK(app, tracker=tracker)
+        client = app.test_client()
+        client.get("/pricing")
+        visitor = client.get_cookie("cv_vid")
+        assert visitor is not None
+        assert Identity("flask-secret").read(f"cv_vid={visitor.value}")[0] is not None
+
+
+def test_an_existing_default_tracker_is_used_when_the_config_names_none(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    app = make_app()
+    ConvSDK(app)
+    assert app.extensions["convsdk"].tracker is None  # looked up per request
+    app.test_client().get("/pricing")
+    assert [e.goal for e in stored(shop_tracker, memory)] == ["viewed_pricing"]
+
+
+def test_a_built_tracker_does_not_replace_an_existing_default(
+    shop_tracker: Tracker, tmp_path: Path
+) -> None:
+    app = make_app()
+    app.config.update(CONVSDK_BACKEND="memory://", CONVSDK_SPOOL_DIR=None)
+    ConvSDK(app)
+    built = app.extensions["convsdk"].tracker
+    try:
+        assert built is not shop_tracker and convsdk.get_tracker() is shop_tracker
+    finally:
+        built.close()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("CONVSDK_TRUSTED_PROXIES", "two"),
+        ("CONVSDK_DNT", "maybe"),
+        ("CONVSDK_FILTER_BOTS", "perhaps"),
+        ("CONVSDK_BACKEND", "nope://x"),
+        ("CONVSDK_FLUSH_INTERVAL", "soon"),
+        ("CONVSDK_EXCLUDE_PATHS", ["no-slash"]),
+    ],
+)
+def test_bad_config_fails_at_init_with_a_config_error(
+    no_default: None, key: str, value: Any
+) -> None:
+    app = make_app()
+    app.config.update({"CONVSDK_SPOOL_DIR": None, key: value})
+    if key != "CONVSDK_BACKEND":
+        app.config["CONVSDK_BACKEND"] = "memory://"
+    with pytest.raises(ConfigError):
+        ConvSDK(app)
+    assert "convsdk" not in app.extensions
+    assert _get_default() is None  # nothing half-installed
+
+
+def test_unknown_config_keys_are_reported(
+    shop_tracker: Tracker, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app()
+    app.config["CONVSDK_EXCLUDE_PATH"] = ["/admin/*"]
+    with caplog.at_level(logging.WARNING, logger="convsdk"):
+        ConvSDK(app, tracker=shop_tracker)
+    assert "CONVSDK_EXCLUDE_PATH" in caplog.text and "CONVSDK_EXCLUDE_PATHS" in caplog.text
+
+
+def test_every_tracker_and_middleware_option_has_a_config_key() -> None:
+    import inspect
+
+    from convsdk.integrations import flask as ext
+    from convsdk.interactions import Recorder
+
+    tracker_options = set(inspect.signature(Tracker.__init__).parameters) - {"self", "secret_key"}
+    assert {option for option, _ in ext._TRACKER_KEYS.values()} == tracker_options
+    # consent, clock and secret_key are code or come from elsewhere: keyword options only.
+    middleware_options = set(inspect.signature(Recorder.__init__).parameters) - {
+        "self",
+        "consent",
+        "clock",
+        "secret_key",
+    }
+    assert {option for option, _ in ext._MIDDLEWARE_KEYS.values()} == middleware_options
+
+
+def test_async_views_defer_their_conversions_to_the_middleware_too(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    app = Flask(__name__)
+
+    @app.post("/newsletter")
+    @track_micro("newsletter", properties={"list": "weekly"})
+    async def newsletter() -> str:
+        annotate(properties={"source": "footer"})
+        return "ok"
+
+    ConvSDK(app, tracker=shop_tracker)
+    app.test_client().post("/newsletter", data={"email": "a@example.com"})
+    [event] = stored(shop_tracker, memory)
+    assert (event.name, event.kind, event.goal) == ("form_submit", "micro", "newsletter")
+    assert event.properties == {"list": "weekly", "source": "footer"}
+    assert event.context["status"] == 200 and event.visitor_id

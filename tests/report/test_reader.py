@@ -1,0 +1,244 @@
+"""Reading stored events back: every store gives the same report on the same events.
+
+The figures checked here are worked out by hand from ``conftest.scenario()``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from convsdk import BackendError, ConfigError
+from convsdk.report import load_report, open_reader
+from convsdk.report.jsonl import FileReader
+from convsdk.report.sql import PostgresReader, SQLiteReader
+
+from .conftest import GOALS, T0, make, scenario, write_jsonl, write_sqlite
+
+
+def _figures(source: str, **kwargs: Any) -> dict[str, Any]:
+    """The report as JSON, without ``meta`` (which names the source, and the time)."""
+    data: dict[str, Any] = json.loads(load_report(source, GOALS, since=T0, **kwargs).to_json())
+    del data["meta"]
+    return data
+
+
+def _messy_log(path: Path) -> str:
+    """The scenario as a rotated log, with a re-sent event, garbage and a torn last line."""
+    events = scenario()
+    url = write_jsonl(path, events, split=7)
+    with open(path, "ab") as fh:
+        # An event delivered twice (at-least-once): the same line again, in the other file.
+        fh.write(json.dumps(events[3].to_dict()).encode() + b"\n")
+        fh.write(b"this is not json\n")
+        fh.write(b'{"no": "event"}\n')
+        fh.write(b'{"event_id": "00000000-0000-7000-8000-999999999999", "name": "page_vi')
+    return url
+
+
+def check_scenario(data: dict[str, Any]) -> None:
+    """The report of ``scenario()`` from T0 on (see its docstring for the story)."""
+    summary = data["summary"]
+    # Everything but erin's early page view: alice 6, bob 4, carol 2, dave 1, anonymous 2.
+    assert summary["events"] == 15
+    assert summary["visitors"] == 4
+    assert summary["converters"] == 2
+    assert summary["micro_converters"] == 4
+    assert summary["conversion_rate"] == 0.5
+    # Order T1 sent twice counts once; euros and dollars are never added up.
+    assert summary["revenue"] == {"EUR": 35.0, "USD": 30.0}
+    assert summary["revenue_per_visitor"] == {"EUR": 8.75, "USD": 7.5}
+    assert summary["anonymous"] == {
+        "events": 2, "interactions": 1, "conversions": 1, "revenue": {"USD": 50.0}
+    }
+    goals = {g["goal"]: g for g in data["goals"]}
+    assert list(goals) == ["viewed_pricing", "newsletter", "purchase", "video_played"]
+    purchase = goals["purchase"]
+    assert (purchase["conversions"], purchase["visitors"]) == (3, 2)
+    assert purchase["anonymous_conversions"] == 1
+    assert purchase["anonymous_revenue"] == {"USD": 50.0}
+    # Time to convert: alice 120 s, bob 500 - 10 = 490 s.
+    assert purchase["time_to_convert"] == {"count": 2, "median": 305.0, "p90": 453.0}
+    assert goals["viewed_pricing"]["conversion_rate"] == 0.75
+    video = goals["video_played"]
+    assert (video["defined"], video["kind"], video["visitors"]) == (False, "micro", 1)
+    (funnel,) = data["funnels"]
+    assert [s["visitors"] for s in funnel["steps"]] == [3, 2]
+    # alice 60 s from pricing to purchase, bob 200 s (his first purchase after pricing).
+    assert funnel["steps"][1]["time_from_previous"] == {"count": 2, "median": 130.0, "p90": 186.0}
+    # Lower bounds of the lifts' intervals: video 0.6055 (1 of 1 against 1 of 3),
+    # newsletter 0.0323 (0 of 1 against 2 of 3, corrected); viewed_pricing 0.2016 (2 of 3
+    # against 0 of 1, corrected) comes last: every buyer viewed pricing first.
+    lift = [
+        (r["micro"], r["lift"], round(r["lift_ci_low"], 4), r["prerequisite"])
+        for r in data["lift"]
+    ]
+    assert lift == [
+        ("video_played", 3.0, 0.6055, False),
+        ("newsletter", 0.0, 0.0323, False),
+        ("viewed_pricing", None, 0.2016, True),
+    ]
+    first = {r["value"]: r for r in data["breakdowns"]["first_touch"]["source"]}
+    assert first["google"]["revenue"] == {"USD": 30.0}
+    assert (first["(none)"]["visitors"], first["(none)"]["conversions"]) == (3, 2)
+    last = [r["value"] for r in data["breakdowns"]["last_touch"]["campaign"]]
+    assert last == ["(none)", "weekly"]
+    referrers = {r["value"]: r["visitors"] for r in data["breakdowns"]["referrer"]}
+    assert referrers == {"(direct)": 2, "(internal)": 1, "google.com": 1}
+    variants = data["breakdowns"]["variant"]
+    assert variants["control"] == "A"
+    assert [(r["value"], r["visitors"], r["converters"]) for r in variants["rows"]] == [
+        ("A", 2, 1), ("B", 1, 1), ("(none)", 1, 0)
+    ]
+
+
+def test_sqlite_report(tmp_path: Path) -> None:
+    check_scenario(_figures(write_sqlite(tmp_path / "events.db", scenario())))
+
+
+def test_jsonl_report_drops_repeats_garbage_and_torn_lines(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = _messy_log(tmp_path / "events.jsonl")
+    with caplog.at_level(logging.WARNING, logger="convsdk.report"):
+        check_scenario(_figures(url))
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "torn last line" in messages
+    assert "not an event" in messages
+
+
+def test_every_store_gives_the_same_report(
+    tmp_path: Path, postgres_table: tuple[str, Any]
+) -> None:
+    events = scenario()
+    url, write = postgres_table
+    write(events)
+    sqlite_figures = _figures(write_sqlite(tmp_path / "events.db", events))
+    assert _figures(_messy_log(tmp_path / "events.jsonl")) == sqlite_figures
+    assert _figures(url) == sqlite_figures
+    check_scenario(sqlite_figures)
+
+
+def test_same_report_with_a_time_range_and_funnel_steps(
+    tmp_path: Path, postgres_table: tuple[str, Any]
+) -> None:
+    events = scenario()
+    url, write = postgres_table
+    write(events)
+    window = {"until": "2026-11-02T10:05:00Z"}  # alice's return and dave are cut off
+    expected = _figures(write_sqlite(tmp_path / "events.db", events), **window)
+    assert expected["summary"]["visitors"] == 3
+    assert _figures(write_jsonl(tmp_path / "e.jsonl", events), **window) == expected
+    assert _figures(url, **window) == expected
+
+
+def test_plain_paths_pick_the_store_by_suffix(tmp_path: Path) -> None:
+    db = tmp_path / "events.db"
+    write_sqlite(db, scenario())
+    log = tmp_path / "events.jsonl"
+    write_jsonl(log, scenario())
+    assert isinstance(open_reader(str(db)), SQLiteReader)
+    assert isinstance(open_reader(str(log)), FileReader)
+    assert _figures(str(db)) == _figures(str(log))
+
+
+def test_sqlite_reader_takes_a_table_and_leaves_the_database_alone(tmp_path: Path) -> None:
+    db = tmp_path / "events.db"
+    write_sqlite(db, scenario())
+    conn = sqlite3.connect(db)
+    conn.execute("ALTER TABLE convsdk_events RENAME TO shop_events")
+    conn.commit()
+    conn.close()
+    before = db.stat().st_mtime_ns
+    check_scenario(_figures(f"sqlite:///{db}?table=shop_events"))
+    assert db.stat().st_mtime_ns == before  # opened read-only
+    with pytest.raises(ConfigError, match="no convsdk_events table"):
+        load_report(f"sqlite:///{db}")
+
+
+def test_a_missing_store_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no SQLite database"):
+        load_report(tmp_path / "missing.db")
+    assert not (tmp_path / "missing.db").exists()  # and it was not created
+    with pytest.raises(ConfigError, match="no event log"):
+        load_report(f"file://{tmp_path}/missing.jsonl")
+    with pytest.raises(ConfigError, match="cannot tell what kind of store"):
+        open_reader(tmp_path / "events.csv")
+    with pytest.raises(ConfigError, match="redis://"):
+        open_reader("redis://localhost/stream")
+    with pytest.raises(ConfigError, match="not a table name"):
+        open_reader("postgresql://localhost/db?table=x;drop")
+    (tmp_path / "junk.db").write_bytes(b"not a database at all, just some bytes" * 200)
+    with pytest.raises(ConfigError, match="not a SQLite database"):
+        load_report(tmp_path / "junk.db")
+
+
+def test_postgres_url_options_are_split_from_libpq_ones() -> None:
+    reader = PostgresReader.from_url(
+        "postgres://u:secret@db/shop?table=a.events&statement_timeout=30&sslmode=disable"
+    )
+    assert reader.table == "a.events"
+    assert reader.statement_timeout == 30.0
+    assert reader.conninfo == "postgresql://u:secret@db/shop?sslmode=disable"
+    assert "secret" not in reader.source
+    with pytest.raises(ConfigError, match="statement_timeout"):
+        PostgresReader.from_url("postgresql://db/shop?statement_timeout=soon")
+
+
+def test_unreachable_postgres_is_a_backend_error() -> None:
+    reader = open_reader("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+    with pytest.raises(BackendError, match="cannot connect"):
+        reader.read()
+
+
+def test_log_reader_counts_a_repeated_event_once_and_keeps_the_first_transaction(
+    tmp_path: Path,
+) -> None:
+    first = make("checkout", 10, "v", kind="macro", goal="purchase", value=10.0,
+                 currency="USD", transaction_id="T")
+    again = make("checkout", 5, "v", kind="macro", goal="purchase", value=99.0,
+                 currency="USD", transaction_id="T")  # earlier, though written later
+    other_goal = make("checkout", 20, "v", kind="macro", goal="renewal", value=7.0,
+                      currency="USD", transaction_id="T")
+    log = tmp_path / "events.jsonl"
+    write_jsonl(log, [first, first, again, other_goal, first])
+    report = load_report(log)
+    goals = {g.goal: g for g in report.goals}
+    # One order T per goal; the earliest event of it carries the value.
+    assert (goals["purchase"].conversions, goals["purchase"].revenue) == (1, {"USD": 99.0})
+    assert goals["renewal"].revenue == {"USD": 7.0}
+    assert report.summary.events == 3
+    db = tmp_path / "events.db"
+    write_sqlite(db, [first, again, other_goal])
+    assert load_report(db).to_dict() | {"meta": None} == report.to_dict() | {"meta": None}
+
+
+def test_log_lines_in_another_key_order_are_read(tmp_path: Path) -> None:
+    event = make("page_view", 0, "v", referrer="https://ref.example/")
+    data = event.to_dict()
+    log = tmp_path / "events.jsonl"
+    line = json.dumps(dict(reversed(list(data.items()))))
+    log.write_text(f"{line}\n{line}\n", encoding="utf-8")
+    report = load_report(log)
+    assert (report.summary.events, report.summary.visitors) == (1, 1)
+    assert report.breakdowns.referrer[0].value == "ref.example"
+
+
+def test_progress_is_reported_in_bytes_for_logs_and_queries_for_databases(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "events.jsonl"
+    write_jsonl(log, scenario())
+    calls: list[tuple[str, float, float]] = []
+    load_report(log, progress=lambda *args: calls.append(args))
+    size = log.stat().st_size
+    assert ("scanning", size, size) in calls and ("reading", size, size) in calls
+    calls.clear()
+    db = write_sqlite(tmp_path / "events.db", scenario())
+    load_report(db, progress=lambda *args: calls.append(args))
+    assert calls[-1][1:] == (5, 5)

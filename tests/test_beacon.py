@@ -1,0 +1,790 @@
+"""The collect endpoint: what the browser may record, and everything it may not."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from flask import Flask, g, render_template_string
+from starlette.applications import Starlette
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import HTMLResponse, PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+from werkzeug.middleware.lint import LintMiddleware
+from werkzeug.test import Client, EnvironBuilder
+from werkzeug.wrappers import Request, Response
+
+from convsdk import ConfigError, Event, Goal, Tracker
+from convsdk.backends.memory import MemoryBackend
+from convsdk.beacon import BeaconEndpoint, RateLimiter, pop_beacon_options
+from convsdk.identity import Identity
+from convsdk.integrations import asgi as asgi_integration
+from convsdk.integrations import wsgi as wsgi_integration
+from convsdk.integrations.browser import (
+    browser_script,
+    register_flask_template_helper,
+    render_script_tag,
+    script_tag,
+)
+
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+SECRET = "s3cret"
+COLLECT = "/_convsdk/collect"
+ORIGIN = "http://localhost"
+GOALS = [
+    Goal.micro("viewed_pricing", event="page_view", path="/pricing"),
+    Goal.micro("demo_video", event="video_played", source="browser", path="/product*"),
+    Goal.macro("purchase", event="checkout", path="/checkout*", value_from="form:total"),
+]
+BROWSER_EVENTS = ["scroll_depth", "compare_plans", "time_on_page"]
+
+
+class Clock:
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def site_tracker(memory: MemoryBackend) -> Iterator[Tracker]:
+    tracker = Tracker(
+        backend=memory, spool_dir=None, secret_key=SECRET, goals=GOALS, flush_interval=0.05
+    )
+    try:
+        yield tracker
+    finally:
+        tracker.close()
+
+
+def stored(tracker: Tracker, memory: MemoryBackend) -> list[Event]:
+    assert tracker.flush(5)
+    return memory.events
+
+
+def browser_events(tracker: Tracker, memory: MemoryBackend) -> list[Event]:
+    return [e for e in stored(tracker, memory) if e.context.get("source") == "browser"]
+
+
+# -- a WSGI site: the middleware, the endpoint in front ---------------------------------
+
+
+class Site:
+    """A WSGI shop behind ConversionMiddleware, with the collect endpoint routed in front."""
+
+    def __init__(self, tracker: Tracker, **options: Any) -> None:
+        self.seen: list[str] = []
+        # The middleware's options (cookies, privacy) reach the endpoint through its recorder.
+        recorder_options = {key: options.pop(key) for key in ("clock", "dnt") if key in options}
+        middleware = wsgi_integration.ConversionMiddleware(
+            self.app, tracker=tracker, **recorder_options
+        )
+        self.endpoint = BeaconEndpoint(
+            tracker, recorder=middleware.recorder, browser_events=BROWSER_EVENTS, **options
+        )
+        self.client = Client(LintMiddleware(self.endpoint.wrap_wsgi(middleware)))
+
+    @Request.application  # type: ignore[arg-type]
+    def app(self, request: Request) -> Response:
+        self.seen.append(request.path)
+        return Response(f"<h1>{request.path}</h1>", mimetype="text/html")
+
+    def visit(self, path: str = "/pricing", *, client: Client | None = None) -> None:
+        response = (client or self.client).get(path, headers={"User-Agent": CHROME})
+        assert response.status_code == 200
+
+    def beacon(
+        self,
+        payload: Any,
+        *,
+        origin: str | None = ORIGIN,
+        content_type: str = "text/plain;charset=UTF-8",
+        user_agent: str = CHROME,
+        client: Client | None = None,
+        **headers: str,
+    ) -> Any:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        sent = {"User-Agent": user_agent, "Content-Type": content_type, **headers}
+        if origin is not None:
+            sent["Origin"] = origin
+        return (client or self.client).post(COLLECT, data=data, headers=sent)
+
+
+def call(endpoint: BeaconEndpoint, environ: dict[str, Any]) -> tuple[int, bytes]:
+    """Call the endpoint as a server would, with an environ made by hand."""
+    statuses: list[str] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        statuses.append(status)
+        return lambda data: None
+
+    body = b"".join(endpoint.wsgi(environ, start_response))
+    return int(statuses[0][:3]), body
+
+
+@Request.application  # type: ignore[arg-type]
+def plain_page(request: Request) -> Response:
+    return Response("<h1>page</h1>", mimetype="text/html")
+
+
+def scroll(depth: int = 75, url: str = "http://localhost/pricing?utm_source=news") -> Any:
+    return {"url": url, "events": [{"name": "scroll_depth", "properties": {"depth": depth}}]}
+
+
+@pytest.fixture
+def site(site_tracker: Tracker) -> Site:
+    return Site(site_tracker)
+
+
+def test_allowlisted_events_are_stored_with_the_visit_ids(
+    site: Site, site_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    site.visit("/pricing")
+    payload = {
+        "url": "http://localhost/pricing?utm_source=news#access_token=abc",
+        "events": [
+            {"name": "scroll_depth", "properties": {"depth": 75}},
+            {"name": "compare_plans", "kind": "micro"},
+        ],
+    }
+    response = site.beacon(payload)
+    assert response.status_code == 204
+    assert response.headers["Cache-Control"] == "no-store"
+    events = stored(site_tracker, memory)
+    page_view = next(e for e in events if e.name == "page_view")
+    scrolled, clicked = (e for e in events if e.context.get("source") == "browser")
+    assert (scrolled.name, scrolled.kind, scrolled.goal) == (
+        "scroll_depth",
+        "micro",
+        "scroll_depth",
+    )
+    assert scrolled.properties == {"depth": 75}
+    assert (clicked.name, clicked.kind, clicked.goal) == ("compare_plans", "micro", "compare_plans")
+    for event in (scrolled, clicked):
+        assert event.visitor_id == page_view.visitor_id is not None
+        assert event.session_id == page_view.session_id is not None
+        assert event.value is None
+        assert event.context["path"] == "/pricing"
+        # The fragment never reaches the store.
+        assert event.context["url"] == "http://localhost/pricing?utm_source=news"
+        assert event.context["utm"]["source"] == "news"
+        assert event.context["user_agent"] == CHROME
+        assert event.context["ip"] == page_view.context["ip"]
+    assert COLLECT not in site.seen
+
+
+def test_a_browser_goal_classifies_its_event_and_allows_it(
+    site: Site, site_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    site.visit("/product/pro")
+    played = {"name": "video_played", "properties": {"video": "demo"}}
+    assert (
+        site.beacon({"url": "http://localhost/product/pro", "events": [played]}).status_code == 204
+    )
+    # Allowed by the goal's event name on any page; the goal counts only on its paths.
+    assert site.beacon({"url": "http://localhost/blog", "events": [played]}).status_code == 204
+    on_product, on_blog = browser_events(site_tracker, memory)
+    assert (on_product.kind, on_product.goal) == ("micro", "demo_video")
+    assert (on_blog.kind, on_blog.goal) == ("micro", "video_played")
+
+
+def test_the_referer_is_the_origin_and_the_page_when_the_payload_has_no_url(
+    site: Site, site_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    site.visit()
+    payload = {"events": [{"name": "compare_plans"}]}
+    response = site.beacon(payload, origin=None, Referer="http://localhost/pricing?plan=pro")
+    assert response.status_code == 204
+    (event,) = browser_events(site_tracker, memory)
+    assert event.context["path"] == "/pricing"
+    assert event.context["url"] == "http://localhost/pricing?plan=pro"
+    assert event.context["referrer"] is None
+
+
+def test_json_content_type_and_a_card_number_in_properties(
+    site: Site, site_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    site.visit()
+    payload = {"events": [{"name": "compare_plans", "properties": {"note": "4111 1111 1111 1111"}}]}
+    assert site.beacon(payload, content_type="application/json").status_code == 204
+    (event,) = browser_events(site_tracker, memory)
+    assert event.properties == {}
+
+
+REFUSALS = [
+    pytest.param(
+        {"events": [{"name": "compare_plans", "kind": "macro"}]}, 403, "macro", id="macro-kind"
+    ),
+    pytest.param(
+        {"events": [{"name": "compare_plans", "value": 99.0}]}, 403, "value", id="value-field"
+    ),
+    pytest.param(
+        {"events": [{"name": "compare_plans", "currency": "USD"}]}, 403, "currency", id="currency"
+    ),
+    pytest.param(
+        {"events": [{"name": "compare_plans", "visitor_id": "someone"}]}, 403, "visitor_id",
+        id="forged-visitor",
+    ),
+    pytest.param({"events": [{"name": "purchase"}]}, 403, "not allowed", id="unknown-name"),
+    pytest.param({"events": [{"name": "page_view"}]}, 403, "not allowed", id="reserved-name"),
+    pytest.param(
+        {"events": [{"name": "scroll_depth"}, {"name": "hacked"}]}, 403, "not allowed",
+        id="one-bad-event-refuses-the-batch",
+    ),
+    pytest.param({"events": [{"name": "bad name!"}]}, 400, "event names", id="invalid-name"),
+    pytest.param({"events": [{"name": "scroll_depth", "kind": "other"}]}, 400, "kind", id="kind"),
+    pytest.param({"events": [{"name": "scroll_depth", "extra": 1}]}, 400, "unknown", id="field"),
+    pytest.param(b'{"events": [', 400, "not JSON", id="malformed-json"),
+    pytest.param(b"\xff\xfe", 400, "not JSON", id="not-utf8"),
+    pytest.param([1, 2], 400, "events", id="not-an-object"),
+    pytest.param({"events": []}, 400, "non-empty", id="no-events"),
+    pytest.param({"events": ["scroll_depth"]}, 400, "object", id="event-not-an-object"),
+    pytest.param(
+        {"events": [{"name": "scroll_depth", "properties": [1]}]}, 400, "properties",
+        id="properties-not-an-object",
+    ),
+    pytest.param(
+        {"events": [{"name": "scroll_depth", "properties": {"x": "y" * 5000}}]}, 400, "longer",
+        id="properties-too-long",
+    ),
+    pytest.param(
+        {"events": [{"name": "scroll_depth"}] * 21}, 413, "at most 20", id="too-many-events"
+    ),
+    pytest.param(
+        {"url": "https://evil.example/pricing", "events": [{"name": "scroll_depth"}]}, 403,
+        "not a page", id="foreign-page-url",
+    ),
+    pytest.param(
+        {"url": "javascript:alert(1)", "events": [{"name": "scroll_depth"}]}, 400, "http",
+        id="not-a-page-url",
+    ),
+    pytest.param(b"x" * 16_385, 413, "larger than 16384", id="oversized-body"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("payload", "status", "reason"), REFUSALS)
+def test_refused_payloads_store_nothing(
+    site: Site,
+    site_tracker: Tracker,
+    memory: MemoryBackend,
+    payload: Any,
+    status: int,
+    reason: str,
+) -> None:
+    site.visit()
+    response = site.beacon(payload)
+    assert response.status_code == status
+    assert response.mimetype == "text/plain"
+    assert reason in response.get_data(as_text=True)
+    assert "Set-Cookie" not in response.headers
+    assert browser_events(site_tracker, memory) == []
+    assert COLLECT not in site.seen
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        pytest.param({"origin": "https://evil.example"}, 403, id="foreign-origin"),
+        pytest.param({"origin": "http://localhost.evil.example"}, 403, id="lookalike-origin"),
+        pytest.param({"origin": "null"}, 403, id="null-origin"),
+        pytest.param({"origin": None}, 403, id="no-origin-nor-referer"),
+        pytest.param(
+            {"origin": None, "Referer": "https://evil.example/"}, 403, id="foreign-referer"
+        ),
+        pytest.param({"content_type": "application/x-www-form-urlencoded"}, 415, id="form"),
+        pytest.param({"Content-Length": "999999"}, 413, id="announced-oversize"),
+    ],
+)
+def test_refused_requests_store_nothing(
+    site: Site, site_tracker: Tracker, memory: MemoryBackend, headers: dict[str, Any], status: int
+) -> None:
+    site.visit()
+    if "Content-Length" in headers:
+        # Announced, not sent: refused from the header, before reading anything.
+        environ = EnvironBuilder(
+            path=COLLECT,
+            method="POST",
+            headers={"Origin": ORIGIN, "User-Agent": CHROME, "Content-Type": "text/plain"},
+            input_stream=io.BytesIO(b""),
+        ).get_environ()
+        environ["CONTENT_LENGTH"] = headers["Content-Length"]
+        got = call(site.endpoint, environ)[0]
+    else:
+        got = site.beacon(scroll(), **headers).status_code
+    assert got == status
+    assert browser_events(site_tracker, memory) == []
+
+
+def test_a_request_without_the_visitor_cookie_is_refused(
+    site: Site, site_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    response = site.beacon(scroll())  # no page seen: no cookie
+    assert response.status_code == 403
+    assert response.get_data(as_text=True) == "no visitor cookie\n"
+    forged = Identity("another-secret").resolve(None)[2]
+    site.client.set_cookie("cv_vid", forged[0].split(";")[0].split("=", 1)[1])
+    assert site.beacon(scroll()).status_code == 403
+    assert browser_events(site_tracker, memory) == []
+
+
+def test_a_flood_from_one_visitor_is_refused(site_tracker: Tracker, memory: MemoryBackend) -> None:
+    clock = Clock(0.0)
+    site = Site(site_tracker, rate_limit=(60, 60.0), rate_clock=clock)
+    site.visit()
+    batch = {"events": [{"name": "scroll_depth", "properties": {"depth": 25}}] * 20}
+    for _ in range(3):
+        assert site.beacon(batch).status_code == 204
+    flooded = site.beacon(batch)
+    assert flooded.status_code == 429
+    assert flooded.headers["Retry-After"] == "20"  # 20 tokens at one a second
+    assert len(browser_events(site_tracker, memory)) == 60
+    # Another visitor has a bucket of their own.
+    other = Client(site.client.application)
+    site.visit(client=other)
+    assert site.beacon(scroll(), client=other).status_code == 204
+    # The bucket refills with time.
+    clock.now = 20.0
+    assert site.beacon(batch).status_code == 204
+    assert len(browser_events(site_tracker, memory)) == 81
+
+
+def test_a_body_larger_than_announced_is_cut_while_reading(site: Site) -> None:
+    site.visit()
+    cookies = "; ".join(
+        f"{name}={site.client.get_cookie(name).value}" for name in ("cv_vid", "cv_sid")
+    )  # type: ignore[union-attr]
+    # A chunked body has no Content-Length: the cap applies to what is read.
+    environ = EnvironBuilder(
+        path=COLLECT,
+        method="POST",
+        headers={
+            "Origin": ORIGIN,
+            "User-Agent": CHROME,
+            "Content-Type": "text/plain",
+            "Cookie": cookies,
+        },
+        input_stream=io.BytesIO(b"x" * 20_000),
+    ).get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ["wsgi.input_terminated"] = True
+    assert call(site.endpoint, environ)[0] == 413
+    environ["wsgi.input_terminated"] = False
+    environ["wsgi.input"] = io.BytesIO(b"{}")
+    assert call(site.endpoint, environ)[0] == 411
+
+
+def test_do_not_track_visitors_are_recorded_anonymously(
+    site: Site, site_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    # No cookie is issued under DNT, so none is required.
+    response = site.beacon(scroll(), DNT="1")
+    assert response.status_code == 204
+    assert "Set-Cookie" not in response.headers
+    (event,) = browser_events(site_tracker, memory)
+    assert event.visitor_id is event.session_id is None
+    assert event.context["path"] == "/pricing"
+
+
+def test_do_not_track_visitors_are_skipped_when_the_site_says_so(
+    site_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    site = Site(site_tracker, dnt="skip")
+    assert site.beacon(scroll(), **{"Sec-GPC": "1"}).status_code == 204
+    assert browser_events(site_tracker, memory) == []
+
+
+def test_bots_get_no_content_and_nothing_is_recorded(
+    site: Site, site_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    site.visit()
+    assert site.beacon(scroll(), user_agent=GOOGLEBOT).status_code == 204
+    assert browser_events(site_tracker, memory) == []
+
+
+def test_activity_in_the_page_keeps_the_session_going(
+    site_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    clock = Clock()
+    site = Site(site_tracker, clock=clock)
+    site.visit()
+    clock.now += 20 * 60
+    response = site.beacon(scroll())
+    assert response.status_code == 204
+    assert any(c.startswith("cv_sid=") for c in response.headers.getlist("Set-Cookie"))
+    clock.now += 20 * 60  # 40 minutes after the page view, 20 after the beacon
+    site.visit()
+    page_views = [e for e in stored(site_tracker, memory) if e.name == "page_view"]
+    assert page_views[0].session_id == page_views[1].session_id
+
+
+def test_allowed_hosts_replace_the_own_host(site_tracker: Tracker, memory: MemoryBackend) -> None:
+    site = Site(site_tracker, allowed_hosts=["*.example.com", "example.com"])
+    site.visit()
+    payload = scroll(url="https://www.example.com/pricing")
+    assert site.beacon(payload, origin="https://www.example.com").status_code == 204
+    assert site.beacon(payload, origin=ORIGIN).status_code == 403
+    assert site.beacon(payload, origin="https://example.com.evil.io").status_code == 403
+    (event,) = browser_events(site_tracker, memory)
+    assert event.context["url"] == "https://www.example.com/pricing"
+
+
+def test_without_a_tracker_requests_are_answered_and_nothing_recorded() -> None:
+    endpoint = BeaconEndpoint(browser_events=["scroll_depth"], secret_key=SECRET)
+    client = Client(endpoint.wrap_wsgi(plain_page))
+    headers = {"Origin": ORIGIN, "User-Agent": CHROME}
+    assert client.post(COLLECT, data=json.dumps(scroll()), headers=headers).status_code == 204
+
+
+def test_cookieless_sites_count_the_visitor_of_their_page_views(
+    memory: MemoryBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CONVSDK_SECRET_KEY", raising=False)
+    with Tracker(backend=memory, spool_dir=None) as tracker:
+        site = Site(tracker)  # no secret key: no cookies to require
+        site.visit()
+        assert site.beacon(scroll()).status_code == 204
+        page_view, scrolled = stored(tracker, memory)
+    assert scrolled.visitor_id == page_view.visitor_id is not None
+    assert scrolled.session_id is None
+
+
+async def test_asgi_slow_and_vanished_clients_record_nothing(
+    site_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    endpoint = BeaconEndpoint(
+        site_tracker, browser_events=["scroll_depth"], secret_key=SECRET, read_timeout=0.05
+    )
+    _, _, cookies = Identity(SECRET).resolve(None)
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": COLLECT,
+        "headers": [
+            (b"host", b"localhost"),
+            (b"origin", ORIGIN.encode()),
+            (b"user-agent", CHROME.encode()),
+            (b"cookie", "; ".join(c.split(";")[0] for c in cookies).encode()),
+        ],
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    never = asyncio.Event()
+
+    async def slow() -> dict[str, Any]:
+        await never.wait()
+        return {"type": "http.disconnect"}
+
+    await endpoint.asgi(scope, slow, send)
+    assert sent[0]["status"] == 408
+
+    async def gone() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    sent.clear()
+    await endpoint.asgi(scope, gone, send)
+    assert sent == []  # nobody to answer
+    assert browser_events(site_tracker, memory) == []
+
+
+def test_get_on_the_collect_path_is_not_allowed(site: Site) -> None:
+    response = site.client.get(COLLECT, headers={"Origin": ORIGIN})
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"
+
+
+# -- the script ------------------------------------------------------------------------
+
+
+def test_the_script_is_served_with_cache_headers(site: Site) -> None:
+    response = site.client.get("/_convsdk/c.js")
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    body = response.get_data()
+    assert len(body) < 2048
+    assert b'"/_convsdk/collect"' in body
+    assert response.headers["Cache-Control"] == "public, max-age=3600"
+    etag = response.headers["ETag"]
+    again = site.client.get("/_convsdk/c.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.get_data() == b""
+    versioned = site.client.get(site.endpoint.script_url())
+    assert versioned.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    head = site.client.head("/_convsdk/c.js")
+    assert head.status_code == 200
+    assert head.get_data() == b""
+    assert site.client.post("/_convsdk/c.js").status_code == 405
+    assert "/_convsdk/c.js" not in site.seen
+
+
+def test_the_script_of_a_mounted_app_posts_under_its_prefix(site: Site) -> None:
+    environ = EnvironBuilder(path="/_convsdk/c.js", base_url="http://localhost/shop").get_environ()
+    response = site.client.open(environ)
+    assert b'"/shop/_convsdk/collect"' in response.get_data()
+    assert site.endpoint.script_url("/shop").startswith("/shop/_convsdk/c.js?v=")
+
+
+def test_script_settings_are_written_into_the_script() -> None:
+    source = browser_script(auto_scroll=False, time_thresholds=(60, 30), collect_path="/c")
+    assert 'var o={"c":"/c","s":[],"t":[30,60],"n":20};' in source
+    with pytest.raises(ConfigError):
+        browser_script(collect_path="not a path")
+    with pytest.raises(ConfigError):
+        browser_script(scroll_depths=[150])
+
+
+def test_the_shipped_script_is_the_minified_source() -> None:
+    rjsmin = pytest.importorskip("rjsmin", reason="rjsmin regenerates c.min.js")
+    static = Path(__file__).parent.parent / "src" / "convsdk" / "static"
+    source = (static / "c.js").read_text("utf-8")
+    minified = (static / "c.min.js").read_text("utf-8")
+    assert rjsmin.jsmin(source) == minified, "run: python -m rjsmin <c.js >c.min.js"
+    assert len(minified.encode()) < 2048
+
+
+# -- the template helpers -----------------------------------------------------------------
+
+
+def test_the_flask_template_helper_renders_the_script_tag(site_tracker: Tracker) -> None:
+    endpoint = BeaconEndpoint(site_tracker, browser_events=["scroll_depth"], secret_key=SECRET)
+    app = Flask(__name__)
+    register_flask_template_helper(app, endpoint)
+    with app.test_request_context("/pricing"):
+        assert render_template_string("{{ convsdk_script() }}") == (
+            f'<script src="{endpoint.script_url()}" defer></script>'
+        )
+        g.csp_nonce = 'n0"nce'  # where CSP extensions keep it; escaped like any value
+        tag = render_template_string("{{ convsdk_script(scroll=False, time=[30, 60]) }}")
+        assert ' nonce="n0&#34;nce"' in tag
+        assert ' data-scroll="off" data-time="30,60" ' in tag
+    with app.test_request_context("/pricing", base_url="http://localhost/shop"):
+        tag = render_template_string("{{ convsdk_script(nonce='abc') }}")
+        assert f'src="{endpoint.script_url("/shop")}" nonce="abc"' in tag
+
+
+def test_the_flask_helper_finds_the_middleware_endpoint(site_tracker: Tracker) -> None:
+    endpoint = BeaconEndpoint(
+        site_tracker, browser_events=["scroll_depth"], script_path="/js/c.js", secret_key=SECRET
+    )
+    app = Flask(__name__)
+    app.extensions["convsdk"] = SimpleNamespace(beacon=endpoint)  # what the extension installs
+    register_flask_template_helper(app)
+    with app.test_request_context("/"):
+        assert "/js/c.js?v=" in render_template_string("{{ convsdk_script() }}")
+    bare = Flask(__name__)
+    register_flask_template_helper(bare)
+    with bare.test_request_context("/"):
+        assert "/_convsdk/c.js?v=" in render_template_string("{{ convsdk_script() }}")
+
+
+def test_the_starlette_script_tag(site_tracker: Tracker) -> None:
+    endpoint = BeaconEndpoint(site_tracker, browser_events=["scroll_depth"], secret_key=SECRET)
+
+    async def page(request: StarletteRequest) -> HTMLResponse:
+        request.state.csp_nonce = "from-state"
+        default = script_tag(request)
+        custom = script_tag(request, "given", endpoint=endpoint, scroll=[50, 100])
+        return HTMLResponse(f"{default}\n{custom}")
+
+    with TestClient(Starlette(routes=[Route("/", page)])) as client:
+        default, custom = client.get("/").text.splitlines()
+    assert default == (f'<script src="{endpoint.script_url()}" nonce="from-state" defer></script>')
+    assert custom == (
+        f'<script src="{endpoint.script_url()}" nonce="given" data-scroll="50,100" defer></script>'
+    )
+    with pytest.raises(ValueError):
+        render_script_tag("/c.js", data={"bad name": 1})
+
+
+# -- configuration -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"browser_events": ["checkout"]}, "browser_events"),
+        ({"browser_events": "scroll_depth"}, "browser_events"),
+        ({"browser_events": ["no spaces"]}, "browser_events"),
+        ({"rate_limit": (10, 60.0)}, "rate_limit"),
+        ({"rate_limit": (60, 0)}, "rate_limit"),
+        ({"script_path": COLLECT}, "script_path"),
+        ({"path": "collect"}, "path"),
+        ({"allowed_hosts": "example.com"}, "allowed_hosts"),
+        ({"max_events": 0}, "max_events"),
+        ({"time_thresholds": [-1]}, "time_thresholds"),
+        ({"recorder": object(), "secret_key": SECRET}, "recorder"),
+    ],
+)
+def test_bad_options_fail_at_construction(options: dict[str, Any], field: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        BeaconEndpoint(**options)
+    assert raised.value.field == field
+
+
+def test_an_empty_allowlist_is_reported(
+    memory: MemoryBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracker = Tracker(backend=memory, spool_dir=None, secret_key=SECRET)
+    with caplog.at_level(logging.WARNING, logger="convsdk.beacon"), tracker:
+        endpoint = BeaconEndpoint(tracker)
+    assert endpoint.allowed_events(tracker) == frozenset()
+    assert "every beacon is refused" in caplog.text
+
+
+def test_middleware_options_are_split_out() -> None:
+    options: dict[str, Any] = {"browser_events": ["a"], "max_beacon_events": 5, "dnt": "skip"}
+    assert pop_beacon_options(options) == {"browser_events": ["a"], "max_events": 5}
+    assert options == {"dnt": "skip"}
+    assert pop_beacon_options({"trusted_proxies": 1}) is None
+    assert pop_beacon_options({"collect": True}) == {}
+    with pytest.raises(ConfigError):
+        pop_beacon_options({"collect": False, "browser_events": ["a"]})
+
+
+def test_the_rate_limiter_keeps_a_bounded_number_of_visitors() -> None:
+    clock = Clock(0.0)
+    limiter = RateLimiter(2, 10.0, max_keys=3, clock=clock)
+    assert limiter.take("a", 2) == 0.0
+    assert limiter.take("a") == pytest.approx(5.0)
+    for key in "bcd":
+        limiter.take(key)
+    assert len(limiter) == 3
+    assert limiter.take("a") == 0.0  # forgotten, so a fresh bucket
+
+
+# -- ASGI --------------------------------------------------------------------------------
+
+
+def asgi_site(tracker: Tracker, seen: list[str], **options: Any) -> Any:
+    async def page(request: StarletteRequest) -> HTMLResponse:
+        seen.append(request.url.path)
+        return HTMLResponse("<h1>Pricing</h1>")
+
+    async def anything(request: StarletteRequest) -> PlainTextResponse:
+        seen.append(request.url.path)
+        return PlainTextResponse("app")
+
+    app = Starlette(
+        routes=[Route("/pricing", page), Route("/{rest:path}", anything, methods=["GET", "POST"])]
+    )
+    middleware = asgi_integration.ConversionMiddleware(app, tracker=tracker)
+    endpoint = BeaconEndpoint(
+        tracker, recorder=middleware.recorder, browser_events=BROWSER_EVENTS, **options
+    )
+    return endpoint.wrap_asgi(middleware)
+
+
+def test_asgi_records_and_refuses_like_wsgi(site_tracker: Tracker, memory: MemoryBackend) -> None:
+    seen: list[str] = []
+    with TestClient(asgi_site(site_tracker, seen), headers={"User-Agent": CHROME}) as client:
+        assert client.get("/pricing").status_code == 200
+        origin = {"Origin": "http://testserver", "Content-Type": "text/plain;charset=UTF-8"}
+        payload = scroll(url="http://testserver/pricing")
+        assert client.post(COLLECT, content=json.dumps(payload), headers=origin).status_code == 204
+        forged = {"events": [{"name": "compare_plans", "kind": "macro", "value": 10}]}
+        assert client.post(COLLECT, content=json.dumps(forged), headers=origin).status_code == 403
+        foreign = {**origin, "Origin": "https://evil.example"}
+        assert client.post(COLLECT, content=json.dumps(payload), headers=foreign).status_code == 403
+        assert client.post(COLLECT, content=b"{", headers=origin).status_code == 400
+
+        def chunks() -> Iterator[bytes]:
+            yield from [b"x" * 10_000] * 3
+
+        assert client.post(COLLECT, content=chunks(), headers=origin).status_code == 413
+        script = client.get("/_convsdk/c.js")
+        assert script.status_code == 200
+        assert script.headers["etag"]
+    events = stored(site_tracker, memory)
+    page_view = next(e for e in events if e.name == "page_view")
+    (scrolled,) = (e for e in events if e.context.get("source") == "browser")
+    assert scrolled.visitor_id == page_view.visitor_id is not None
+    assert scrolled.session_id == page_view.session_id is not None
+    assert scrolled.context["path"] == "/pricing"
+    assert seen == ["/pricing"]
+
+
+def test_asgi_root_path_is_understood(site_tracker: Tracker) -> None:
+    seen: list[str] = []
+    with TestClient(asgi_site(site_tracker, seen), root_path="/shop") as mounted:
+        response = mounted.get("/_convsdk/c.js")
+        assert response.status_code == 200
+        assert b'"/shop/_convsdk/collect"' in response.content
+    assert seen == []
+
+
+# -- through the middlewares' own options, once they route to the endpoint -----------------
+
+
+def _middleware_routes(module: Any) -> bool:
+    try:
+        middleware = module.ConversionMiddleware(plain_page, collect=True)
+    except TypeError:
+        return False
+    return getattr(middleware, "beacon", None) is not None
+
+
+@pytest.mark.skipif(
+    not _middleware_routes(wsgi_integration),
+    reason="the WSGI ConversionMiddleware has no collect option yet",
+)
+def test_the_wsgi_middleware_routes_the_collect_path(
+    site_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    seen: list[str] = []
+
+    @Request.application  # type: ignore[arg-type]
+    def app(request: Request) -> Response:
+        seen.append(request.path)
+        return Response("<h1>page</h1>", mimetype="text/html")
+
+    middleware = wsgi_integration.ConversionMiddleware(
+        app, tracker=site_tracker, browser_events=["scroll_depth"]
+    )
+    client = Client(LintMiddleware(middleware))
+    client.get("/pricing", headers={"User-Agent": CHROME})
+    headers = {"Origin": ORIGIN, "User-Agent": CHROME, "Content-Type": "text/plain"}
+    assert client.post(COLLECT, data=json.dumps(scroll()), headers=headers).status_code == 204
+    assert client.get("/_convsdk/c.js").status_code == 200
+    assert seen == ["/pricing"]
+    (event,) = browser_events(site_tracker, memory)
+    assert event.visitor_id is not None
+
+
+@pytest.mark.skipif(
+    not _middleware_routes(asgi_integration),
+    reason="the ASGI ConversionMiddleware has no collect option yet",
+)
+def test_the_asgi_middleware_routes_the_collect_path(
+    site_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    seen: list[str] = []
+
+    async def page(request: StarletteRequest) -> HTMLResponse:
+        seen.append(request.url.path)
+        return HTMLResponse("<h1>page</h1>")
+
+    app = Starlette(routes=[Route("/{rest:path}", page, methods=["GET", "POST"])])
+    app.add_middleware(
+        asgi_integration.ConversionMiddleware, tracker=site_tracker, browser_events=["scroll_depth"]
+    )
+    with TestClient(app, headers={"User-Agent": CHROME}) as client:
+        client.get("/pricing")
+        headers = {"Origin": "http://testserver", "Content-Type": "text/plain"}
+        payload = json.dumps(scroll(url="http://testserver/pricing"))
+        assert client.post(COLLECT, content=payload, headers=headers).status_code == 204
+        assert client.get("/_convsdk/c.js").status_code == 200
+    assert seen == ["/pricing"]
+    (event,) = browser_events(site_tracker, memory)
+    assert event.visitor_id is not None

@@ -1,0 +1,267 @@
+"""The ``convsdk`` command, run in-process through ``main(argv)``."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import convsdk
+from convsdk.cli import _ProgressBar, main
+from report.conftest import T0, scenario, write_jsonl, write_sqlite
+
+GOALS_TOML = """\
+[[goals]]
+name = "viewed_pricing"
+kind = "micro"
+event = "page_view"
+path = "/pricing"
+
+[[goals]]
+name = "newsletter"
+kind = "micro"
+event = "form_submit"
+path = "/newsletter"
+role = "secondary"
+
+[[goals]]
+name = "purchase"
+kind = "macro"
+event = "checkout"
+path = "/checkout*"
+
+[[funnels]]
+name = "buy"
+steps = ["viewed_pricing", "purchase"]
+window = "1d"
+"""
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> tuple[str, str]:
+    """(SQLite database path, goal file path) of the report tests' scenario."""
+    db = tmp_path / "events.db"
+    write_sqlite(db, scenario())
+    goals = tmp_path / "goals.toml"
+    goals.write_text(GOALS_TOML)
+    return str(db), str(goals)
+
+
+def _one_line_error(err: str) -> str:
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("convsdk: error: ")
+    return lines[0]
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"convsdk {convsdk.__version__}"
+
+
+def test_report_as_tables(shop: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    db, goals = shop
+    assert main(["report", db, "--goals", goals, "--since", "2026-11-02"]) == 0
+    out = capsys.readouterr().out
+    for title in ("Summary", "Goals", "Funnel buy (within 1d)", "First touch (UTM)",
+                  "Experiment variants", "Time to convert"):
+        assert title in out
+    assert "video_played *" in out  # seen in the events, not in the goal file
+    assert "\x1b[" not in out  # no colour codes when not writing to a terminal
+
+
+def test_report_as_json(shop: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    db, goals = shop
+    assert main(["report", f"sqlite:///{db}", "--goals", goals, "--since", "2026-11-02",
+                 "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["version"] == 1
+    assert data["meta"]["goals_file"] == goals
+    assert data["meta"]["since"] == "2026-11-02T00:00:00+00:00"
+    assert (data["summary"]["visitors"], data["summary"]["converters"]) == (4, 2)
+    assert [f["name"] for f in data["funnels"]] == ["buy"]
+
+
+def test_report_json_is_the_same_from_a_log(
+    shop: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, goals = shop
+    log = tmp_path / "events.jsonl"
+    write_jsonl(log, scenario())
+    outputs = []
+    for source in (db, str(log)):
+        assert main(["report", source, "--goals", goals, "--format", "json",
+                     "-o", str(tmp_path / "out.json")]) == 0
+        data = json.loads((tmp_path / "out.json").read_text())
+        del data["meta"]
+        outputs.append(data)
+    assert outputs[0] == outputs[1]
+    assert capsys.readouterr().out == ""
+
+
+def test_report_as_html(
+    shop: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    db, goals = shop
+    out = tmp_path / "report.html"
+    assert main(["report", db, "--goals", goals, "--format", "html", "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert capsys.readouterr().out.strip() == f"wrote {out}"
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", db, "--format", "html"]) == 0
+    assert "<svg" in (tmp_path / "convsdk-report.html").read_text(encoding="utf-8")
+
+
+def test_report_table_to_a_file_is_plain_text(shop: tuple[str, str], tmp_path: Path) -> None:
+    db, goals = shop
+    out = tmp_path / "report.txt"
+    assert main(["report", db, "--goals", goals, "--top", "1", "-o", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "Goals" in text and "\x1b[" not in text
+    assert "more rows in the JSON and HTML reports" in " ".join(text.split())
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["report", "{tmp}/missing.db"], "no SQLite database"),
+        (["report", "{tmp}/events.csv"], "cannot tell what kind of store"),
+        (["report", "redis://localhost/x"], "cannot report from redis://"),
+        (["report", "file://{tmp}/none.jsonl"], "no event log"),
+        (["report", "{db}", "--since", "last tuesday"], "field 'since': not a date"),
+        (["report", "{db}", "--since", "2026-11-05", "--until", "2026-11-01"], "empty"),
+        (["report", "{db}", "--goals", "{tmp}/nope.toml"], "nope.toml: goal file not found"),
+        (["migrate", "redis://localhost/x"], "give a postgresql:// or sqlite:/// URL"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    argv: list[str], expected: str, shop: tuple[str, str], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    db, _ = shop
+    args = [a.format(tmp=tmp_path, db=db) for a in argv]
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert expected in _one_line_error(captured.err)
+    assert captured.out == ""
+
+
+def test_bad_goal_file_names_the_goal_and_field(
+    shop: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, _ = shop
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[goals]]\nname = "x"\nkind = "huge"\n')
+    assert main(["report", db, "--goals", str(bad)]) == 2
+    line = _one_line_error(capsys.readouterr().err)
+    assert "bad.toml" in line and "'kind'" in line
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert main(["report"]) == 2
+    assert main(["report", "x.db", "--format", "pdf"]) == 2
+    assert main(["report", "x.db", "--top", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "usage: convsdk" in err and "invalid choice: 'pdf'" in err
+
+
+def test_unreachable_database_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "postgresql://nobody@127.0.0.1:1/x?connect_timeout=2"]) == 1
+    assert "cannot connect" in _one_line_error(capsys.readouterr().err)
+
+
+def test_migrate_creates_a_sqlite_schema(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "fresh.db"
+    assert main(["migrate", f"sqlite:///{db}"]) == 0
+    tables = sqlite3.connect(db).execute("SELECT name FROM sqlite_master WHERE type='table'")
+    assert ("convsdk_events",) in tables.fetchall()
+    assert "ready" in capsys.readouterr().out
+
+
+def test_demo_gets_only_the_options_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+
+    def run_demo(**kwargs: Any) -> int:
+        calls.append(kwargs)
+        return 0
+
+    monkeypatch.setitem(sys.modules, "convsdk.demo", types.SimpleNamespace(run_demo=run_demo))
+    assert main(["demo", "--visitors", "50", "--seed", "7", "--db", "d.db"]) == 0
+    assert calls == [{"visitors": 50, "seed": 7, "db_path": "d.db"}]
+
+
+def test_consume_reports_how_many_moved(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls: list[tuple[Any, ...]] = []
+
+    def consume(source: str, into: str, **kwargs: Any) -> int:
+        calls.append((source, into, kwargs))
+        return 1234
+
+    monkeypatch.setitem(sys.modules, "convsdk.consume", types.SimpleNamespace(consume=consume))
+    argv = ["consume", "redis://h/0/s", "--into", "sqlite:///e.db", "--idle-timeout", "1.5",
+            "--max-events", "10"]
+    assert main(argv) == 0
+    assert calls == [("redis://h/0/s", "sqlite:///e.db", {"idle_timeout": 1.5, "max_events": 10})]
+    assert capsys.readouterr().out == "moved 1,234 events\n"
+
+
+def test_collect_passes_its_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[Any, ...]] = []
+    fake = types.SimpleNamespace(serve=lambda url, **kw: calls.append((url, kw)))
+    monkeypatch.setitem(sys.modules, "convsdk.collector", fake)
+    assert main(["collect", "sqlite:///e.db", "--port", "9000", "--token", "t"]) == 0
+    assert calls == [("sqlite:///e.db", {"host": "127.0.0.1", "port": 9000, "token": "t"})]
+
+
+def test_a_command_whose_module_is_missing_fails_alone(
+    monkeypatch: pytest.MonkeyPatch, shop: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "convsdk.consume", None)  # makes the import fail
+    assert main(["consume", "redis://h/0/s", "--into", "sqlite:///e.db"]) == 1
+    assert "consume cannot be loaded" in _one_line_error(capsys.readouterr().err)
+    assert main(["report", shop[0]]) == 0
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal_and_only_when_slow() -> None:
+    terminal = _Terminal()
+    quick = _ProgressBar(terminal, delay=60.0)
+    quick("reading", 10, 100)
+    quick.close()
+    assert terminal.getvalue() == ""
+    slow = _ProgressBar(terminal, delay=0.0)
+    slow("reading", 50, 100)
+    slow.close()
+    assert "Reading" in terminal.getvalue()
+    piped = _ProgressBar(io.StringIO(), delay=0.0)
+    piped("reading", 50, 100)
+    piped.close()
+    assert piped._progress is None
+
+
+def test_a_day_given_as_until_is_included(
+    shop: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, _ = shop
+    assert main(["report", db, "--format", "json", "--until", T0.date().isoformat()]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["meta"]["until"] == "2026-11-03T00:00:00+00:00"
+    # erin (the 1st), alice, bob, carol (the 2nd); dave came on the 4th.
+    assert data["summary"]["visitors"] == 4

@@ -1,0 +1,41 @@
+"""The public API is what ``convsdk.__all__`` says, and it imports with the core deps alone."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+
+import convsdk
+
+
+def test_all_is_sorted_and_complete() -> None:
+    # ("@..." names are pytest's assertion rewriting: convsdk is a pytest plugin too.)
+    public = {
+        n
+        for n in dir(convsdk)
+        if not n.startswith(("_", "@"))
+        # submodules are importable, not re-exported names
+        and not isinstance(getattr(convsdk, n), types.ModuleType)
+    }
+    assert sorted(convsdk.__all__, key=str.lower) == sorted(set(convsdk.__all__), key=str.lower)
+    assert public <= set(convsdk.__all__), public - set(convsdk.__all__)
+    for name in convsdk.__all__:
+        assert getattr(convsdk, name) is not None
+
+
+def test_every_public_name_has_a_docstring() -> None:
+    for name in convsdk.__all__:
+        obj = getattr(convsdk, name)
+        if callable(obj):
+            assert obj.__doc__, f"convsdk.{name} has no docstring"
+
+
+def test_import_needs_only_the_core_dependencies() -> None:
+    code = (
+        "import sys, convsdk\n"
+        "heavy = {'flask', 'starlette', 'fastapi', 'psycopg', 'redis', 'nats', 'httpx', 'rich'}\n"
+        "loaded = heavy & {m.split('.')[0] for m in sys.modules}\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

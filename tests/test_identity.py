@@ -1,0 +1,215 @@
+"""Signed visitor and session cookies, and cookieless visitor ids."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from itsdangerous import Signer
+
+from convsdk.identity import Identity, cookie_value
+
+T0 = 1_700_000_000.0  # a minute boundary plus 20 seconds
+
+
+class Clock:
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def as_request_header(set_cookies: list[str], jar: dict[str, str] | None = None) -> str:
+    """What a browser sends back after receiving ``set_cookies``."""
+    jar = dict(jar or {})
+    for header in set_cookies:
+        name, _, rest = header.partition("=")
+        jar[name] = rest.split(";", 1)[0]
+    return "; ".join(f"{k}={v}" for k, v in jar.items())
+
+
+def jar_of(header: str) -> dict[str, str]:
+    return dict(part.strip().split("=", 1) for part in header.split(";") if "=" in part)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("cv_vid=abc.def", "abc.def"),
+        ("theme=dark; cv_vid=abc.def; other=1", "abc.def"),
+        ("theme=dark;cv_vid=abc", "abc"),
+        ("xcv_vid=nope; cv_vid=yes", "yes"),
+        ("xcv_vid=nope", None),
+        ('cv_vid="quoted"', "quoted"),
+        ("cv_vid=", ""),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_cookie_value_finds_one_cookie(header: str | None, expected: str | None) -> None:
+    assert cookie_value(header, "cv_vid") == expected
+
+
+def test_a_new_visitor_gets_both_cookies_with_safe_attributes() -> None:
+    identity = Identity("secret", clock=Clock())
+    visitor_id, session_id, cookies = identity.resolve(None)
+    assert visitor_id and session_id
+    visitor, session = cookies
+    assert visitor.startswith("cv_vid=") and session.startswith("cv_sid=")
+    for cookie in cookies:
+        assert "; HttpOnly" in cookie and "; SameSite=Lax" in cookie and "; Path=/" in cookie
+        assert "Secure" not in cookie
+    assert "Max-Age=63072000" in visitor  # two years
+    assert "Max-Age=1860" in session
+    _, _, secure = identity.resolve(None, secure=True)
+    assert all(cookie.endswith("; Secure") for cookie in secure)
+
+
+def test_cookie_domain_and_names_are_configurable() -> None:
+    identity = Identity(
+        "secret", visitor_cookie="vid", session_cookie="sid", cookie_domain="example.com"
+    )
+    _, _, cookies = identity.resolve(None)
+    assert [c.split("=", 1)[0] for c in cookies] == ["vid", "sid"]
+    assert all("; Domain=example.com" in c for c in cookies)
+
+
+def test_a_returning_visitor_in_the_same_minute_needs_no_cookie_and_no_signature(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    identity = Identity("secret", clock=Clock())
+    visitor_id, session_id, cookies = identity.resolve(None)
+    header = as_request_header(cookies)
+    signs: list[bytes] = []
+    unsigns: list[bytes] = []
+    original_sign, original_unsign = Signer.sign, Signer.unsign
+    monkeypatch.setattr(Signer, "sign", lambda self, v: signs.append(v) or original_sign(self, v))
+    monkeypatch.setattr(
+        Signer, "unsign", lambda self, v: unsigns.append(v) or original_unsign(self, v)
+    )
+    for _ in range(10):
+        assert identity.resolve(header) == (visitor_id, session_id, [])
+    assert signs == []
+    assert len(unsigns) <= 2  # verified once, then served from the cache
+
+
+def test_the_session_cookie_is_re_signed_once_a_minute_and_keeps_its_id() -> None:
+    clock = Clock()
+    identity = Identity("secret", clock=clock)
+    visitor_id, session_id, cookies = identity.resolve(None)
+    header = as_request_header(cookies)
+    clock.now += 60
+    same_visitor, same_session, refreshed = identity.resolve(header)
+    assert (same_visitor, same_session) == (visitor_id, session_id)
+    assert len(refreshed) == 1 and refreshed[0].startswith("cv_sid=")
+    header = as_request_header(refreshed, jar_of(header))
+    assert identity.resolve(header) == (visitor_id, session_id, [])
+
+
+def test_the_session_ends_after_the_inactivity_timeout() -> None:
+    clock = Clock()
+    identity = Identity("secret", session_timeout=1800, clock=clock)
+    visitor_id, session_id, cookies = identity.resolve(None)
+    header = as_request_header(cookies)
+    # Seen at T0 (inside minute m): the session lasts at least 1800 s after that.
+    clock.now = T0 + 1800
+    assert identity.resolve(header)[:2] == (visitor_id, session_id)
+    clock.now = T0 + 1800 + 60
+    new_visitor, new_session, new_cookies = identity.resolve(header)
+    assert new_visitor == visitor_id
+    assert new_session != session_id
+    # The visitor cookie is refreshed (same signed value, new expiry) with the session.
+    assert new_cookies[0] == cookies[0]
+    assert new_cookies[1].startswith("cv_sid=")
+
+
+def test_activity_keeps_the_session_alive() -> None:
+    clock = Clock()
+    identity = Identity("secret", session_timeout=1800, clock=clock)
+    visitor_id, session_id, cookies = identity.resolve(None)
+    jar = jar_of(as_request_header(cookies))
+    for _ in range(6):  # a request every 20 minutes for two hours
+        clock.now += 1200
+        header = "; ".join(f"{k}={v}" for k, v in jar.items())
+        seen_visitor, seen_session, refreshed = identity.resolve(header)
+        assert (seen_visitor, seen_session) == (visitor_id, session_id)
+        jar = jar_of(as_request_header(refreshed, jar))
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        # A signature character changed (not the last: its low bits are base64 padding).
+        lambda v: v[:-5] + ("A" if v[-5] != "A" else "B") + v[-4:],
+        lambda v: "X" + v[1:],  # id changed
+        lambda v: v.split(".")[0],  # no signature
+        lambda v: "",
+        lambda v: "garbage",
+        lambda v: "é" * 40,
+        lambda v: "." * 300,
+        lambda v: v + "." + v,
+    ],
+)
+def test_a_tampered_visitor_cookie_gets_a_new_visitor(tamper) -> None:  # type: ignore[no-untyped-def]
+    identity = Identity("secret", clock=Clock())
+    visitor_id, session_id, cookies = identity.resolve(None)
+    jar = jar_of(as_request_header(cookies))
+    jar["cv_vid"] = tamper(jar["cv_vid"])
+    header = "; ".join(f"{k}={v}" for k, v in jar.items())
+    new_visitor, new_session, new_cookies = identity.resolve(header)
+    assert new_visitor != visitor_id
+    assert new_session != session_id  # a session never outlives its visitor
+    assert len(new_cookies) == 2
+
+
+def test_a_tampered_or_foreign_session_cookie_starts_a_new_session() -> None:
+    identity = Identity("secret", clock=Clock())
+    visitor_id, session_id, cookies = identity.resolve(None)
+    jar = jar_of(as_request_header(cookies))
+    other = Identity("other secret", clock=Clock())
+    _, _, foreign = other.resolve(None)
+    for session_value in (
+        jar["cv_sid"][:-5] + ("x" if jar["cv_sid"][-5] != "x" else "y") + jar["cv_sid"][-4:],
+        jar_of(as_request_header(foreign))["cv_sid"],  # signed with another key
+        jar["cv_vid"],  # a visitor cookie is not a session cookie (different salt)
+        "not-a-cookie",
+    ):
+        header = f"cv_vid={jar['cv_vid']}; cv_sid={session_value}"
+        same_visitor, new_session, _ = identity.resolve(header)
+        assert same_visitor == visitor_id
+        assert new_session != session_id
+
+
+def test_read_never_issues_and_ignores_expired_sessions() -> None:
+    clock = Clock()
+    identity = Identity("secret", clock=clock)
+    visitor_id, session_id, cookies = identity.resolve(None)
+    header = as_request_header(cookies)
+    assert identity.read(header) == (visitor_id, session_id)
+    assert identity.read(None) == (None, None)
+    assert identity.read("cv_vid=forged.sig") == (None, None)
+    clock.now += 4000
+    assert identity.read(header) == (visitor_id, None)
+
+
+def test_cookieless_mode_hashes_a_daily_salt_ip_user_agent_and_host(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    with caplog.at_level(logging.WARNING, logger="convsdk.identity"):
+        identity = Identity(None, clock=clock)
+    assert any("cookieless" in r.getMessage() for r in caplog.records)
+    assert identity.cookieless
+    who = {"ip": "203.0.113.7", "user_agent": "Mozilla/5.0", "host": "shop.example"}
+    visitor_id, session_id, cookies = identity.resolve("cv_vid=anything", **who)
+    assert session_id is None and cookies == []
+    assert len(visitor_id) == 32
+    assert identity.resolve(None, **who)[0] == visitor_id
+    assert identity.read(None, **who) == (visitor_id, None)
+    assert identity.resolve(None, **{**who, "ip": "203.0.113.8"})[0] != visitor_id
+    assert identity.resolve(None, **{**who, "host": "other.example"})[0] != visitor_id
+    clock.now += 86400  # a new day, a new salt: yesterday's id cannot be linked
+    assert identity.resolve(None, **who)[0] != visitor_id
+    # Another process (another salt) does not produce the same ids.
+    assert Identity(None, clock=Clock()).resolve(None, **who)[0] != visitor_id

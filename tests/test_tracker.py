@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import pytest
+
+import convsdk
+from convsdk import ConfigError, Goal, Tracker
+from convsdk.backends.memory import MemoryBackend
+from convsdk.context import RequestContext, activate, deactivate
+from convsdk.tracker import set_default
+
+
+def test_track_records_and_flush_delivers(tracker: Tracker, memory: MemoryBackend) -> None:
+    event = tracker.track("video_played", kind="micro", properties={"video": "demo"})
+    assert event is not None
+    assert tracker.flush(timeout=5)
+    [stored] = memory.events
+    assert stored.event_id == event.event_id
+    assert (stored.name, stored.kind, stored.goal) == ("video_played", "micro", "video_played")
+    assert stored.properties == {"video": "demo"}
+    stats = tracker.stats()
+    assert stats["enqueued"] == 1 and stats["delivered"] == 1 and stats["queued"] == 0
+
+
+def test_plain_events_have_no_kind(tracker: Tracker) -> None:
+    event = tracker.track("page_view")
+    assert event is not None and event.kind is None and event.goal is None
+
+
+def test_goal_classifies_a_tracked_event(memory: MemoryBackend) -> None:
+    goals = [Goal.micro("watched_demo", event="video_played", stage="consideration")]
+    with Tracker(backend=memory, goals=goals, spool_dir=None) as t:
+        event = t.track("video_played")
+    assert event is not None
+    assert (event.kind, event.goal) == ("micro", "watched_demo")
+
+
+def test_value_takes_the_tracker_currency(memory: MemoryBackend) -> None:
+    with Tracker(backend=memory, currency="eur", spool_dir=None) as t:
+        event = t.track("purchase", kind="macro", value=19.99)
+    assert event is not None and event.currency == "EUR" and event.value == 19.99
+
+
+def test_invalid_track_raises_and_enqueues_nothing(tracker: Tracker) -> None:
+    with pytest.raises(ValueError, match="currency"):
+        tracker.track("purchase", kind="macro", value=10, currency="dollars")
+    with pytest.raises(ValueError, match="properties"):
+        tracker.track("x", properties={"bad": object()})
+    assert tracker.stats()["enqueued"] == 0
+
+
+def test_request_context_is_attached(tracker: Tracker) -> None:
+    ctx = RequestContext(
+        method="GET", path="/pricing", visitor_id="v1", session_id="s1", utm={"source": "google"}
+    )
+    token = activate(ctx)
+    try:
+        event = tracker.track("video_played", kind="micro")
+    finally:
+        deactivate(token)
+    assert event is not None
+    assert (event.visitor_id, event.session_id) == ("v1", "s1")
+    assert event.context["path"] == "/pricing"
+    assert event.context["utm"] == {"source": "google"}
+
+
+def test_opted_out_and_anonymous_requests(tracker: Tracker) -> None:
+    token = activate(RequestContext(path="/", visitor_id="v1", track=False))
+    try:
+        assert tracker.track("x") is None
+    finally:
+        deactivate(token)
+    token = activate(RequestContext(path="/", visitor_id="v1", session_id="s1", anonymous=True))
+    try:
+        event = tracker.track("x")
+    finally:
+        deactivate(token)
+    assert event is not None and event.visitor_id is None and event.session_id is None
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"backend": "nosuch://x"}, "backend"),
+        ({"backend": "not a url"}, "backend"),
+        ({"backend": 42}, "backend"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": 1.5}, "batch_size"),
+        ({"flush_interval": -1}, "flush_interval"),
+        ({"max_queue_size": "big"}, "max_queue_size"),
+        ({"shutdown_timeout": float("nan")}, "shutdown_timeout"),
+        ({"session_timeout": 0}, "session_timeout"),
+        ({"currency": "euro"}, "currency"),
+        ({"goals": 12}, "goals"),
+    ],
+)
+def test_bad_configuration_raises_config_error_naming_the_field(options: dict, field: str) -> None:
+    options.setdefault("backend", "memory://")
+    with pytest.raises(ConfigError) as info:
+        Tracker(spool_dir=None, **options)
+    assert info.value.field == field
+    assert field in str(info.value)
+
+
+def test_unknown_scheme_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match="sqlite"):
+        Tracker(backend="nosuch://x", spool_dir=None)
+
+
+def test_module_level_api_uses_the_default_tracker(memory: MemoryBackend) -> None:
+    previous = set_default(None)
+    try:
+        assert convsdk.track("x") is None  # before init: nothing, no error
+        t = convsdk.init(backend=memory, spool_dir=None)
+        assert convsdk.get_tracker() is t
+        assert convsdk.track("signup", kind="macro") is not None
+        assert convsdk.flush(timeout=5)
+        assert [e.name for e in memory.events] == ["signup"]
+        t2 = convsdk.init(backend=MemoryBackend(), spool_dir=None)
+        assert t.closed and convsdk.get_tracker() is t2
+        assert convsdk.close()
+        with pytest.raises(convsdk.ConvSDKError):
+            convsdk.get_tracker()
+    finally:
+        set_default(previous)
+
+
+def test_close_is_idempotent_and_closes_the_backend(memory: MemoryBackend) -> None:
+    t = Tracker(backend=memory, spool_dir=None)
+    t.track("x")
+    assert t.close() is True
+    assert t.close() is True
+    assert memory.closed
+    assert [e.name for e in memory.events] == ["x"]
+
+
+def test_secret_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONVSDK_SECRET_KEY", "s3cret")
+    with Tracker(backend="memory://", spool_dir=None) as t:
+        assert t.secret_key == "s3cret"
