@@ -92,6 +92,7 @@ _CHANNELS = (
     ),
     _Channel("direct", 0.20, ("/",), {}, None, 0.2, 1.0),
 )
+_NEWSLETTER_QUERY = next(c.query for c in _CHANNELS if c.name == "newsletter")
 
 _BROWSERS = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -296,8 +297,10 @@ def _person(browser: _Browser, channel: _Channel, shop: _Catalog, rng: random.Ra
         browser.submit("/newsletter", {"email": email, "next": "/"}, rng)
 
     if rng.random() < 0.3:
+        # Subscribers come back through the weekly email, everyone else directly: the
+        # reason first- and last-touch channels differ in the report.
         browser.leave_and_return(rng)
-        browser.land("/", {}, None)
+        browser.land("/", _NEWSLETTER_QUERY if newsletter else {}, None)
 
     viewed = landing.removeprefix("/product/") if landing.startswith("/product/") else None
     if rng.random() < 0.5:
