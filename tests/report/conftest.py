@@ -86,7 +86,8 @@ def scenario() -> list[Event]:
     - alice: lands from Google with UTM google/cpc/brand, variant B; views pricing (+60 s),
       plays a video (a micro conversion with no goal, +70 s), buys order T1 for USD 30
       (+120 s) and the thank-you page sends T1 again (+125 s, counts once); the next day
-      she comes back from the newsletter (UTM newsletter/email/weekly: her last touch).
+      she comes back from the newsletter (UTM newsletter/email/weekly), which gets no
+      credit for a purchase made before it: her last touch stays google/cpc/brand.
     - bob: direct, variant A; views pricing at +300 s, buys T2 for EUR 20 (+500 s) and
       then EUR 15 without a transaction id (+600 s).
     - carol: arrives from the site itself (an internal referrer), no variant; subscribes

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from convsdk import BackendError, ConfigError
+from convsdk.event import Event
 from convsdk.report import load_report, open_reader
 from convsdk.report.jsonl import FileReader
 from convsdk.report.sql import PostgresReader, SQLiteReader
@@ -87,7 +88,7 @@ def check_scenario(data: dict[str, Any]) -> None:
     assert first["google"]["revenue"] == {"USD": 30.0}
     assert (first["(none)"]["visitors"], first["(none)"]["conversions"]) == (3, 2)
     last = [r["value"] for r in data["breakdowns"]["last_touch"]["campaign"]]
-    assert last == ["(none)", "weekly"]
+    assert last == ["(none)", "brand"]  # alice's newsletter visit came after she bought
     referrers = {r["value"]: r["visitors"] for r in data["breakdowns"]["referrer"]}
     assert referrers == {"(direct)": 2, "(internal)": 1, "google.com": 1}
     variants = data["breakdowns"]["variant"]
@@ -122,6 +123,55 @@ def test_every_store_gives_the_same_report(
     assert _figures(_messy_log(tmp_path / "events.jsonl")) == sqlite_figures
     assert _figures(url) == sqlite_figures
     check_scenario(sqlite_figures)
+
+
+def _touches() -> list[Event]:
+    """Three visitors' touches around their purchases, in no particular order.
+
+    - vic: Google ad, then the newsletter, buys, then a Facebook ad: first touch google,
+      last touch newsletter (the ad after the purchase gets no credit);
+    - nora: Google, then Facebook, never buys: her last touch is facebook;
+    - pat: direct, buys, then the newsletter: no touch before the purchase, none at all.
+    """
+    google = {"source": "google", "medium": "cpc", "campaign": "brand"}
+    mail = {"source": "newsletter", "medium": "email", "campaign": "weekly"}
+    facebook = {"source": "facebook", "medium": "paid_social", "campaign": "launch"}
+    buy = {"path": "/checkout", "kind": "macro", "goal": "purchase", "value": 10.0,
+           "currency": "USD"}
+    events = [
+        make("page_view", 400, "vic", utm=facebook),
+        make("page_view", 0, "vic", utm=google),
+        make("checkout", 300, "vic", **buy),
+        make("page_view", 100, "vic", utm=mail),
+        make("page_view", 50, "nora", utm=facebook),
+        make("page_view", 5, "nora", utm=google),
+        make("page_view", 20, "pat"),
+        make("page_view", 90, "pat", utm=mail),
+        make("checkout", 60, "pat", **buy),
+    ]
+    return events
+
+
+def _touch_rows(data: dict[str, Any], touch: str) -> dict[str, tuple[int, int]]:
+    rows = data["breakdowns"][touch]["source"]
+    return {r["value"]: (r["visitors"], r["converters"]) for r in rows}
+
+
+def test_touches_after_the_first_purchase_get_no_credit(
+    tmp_path: Path, postgres_table: tuple[str, Any]
+) -> None:
+    events = _touches()
+    url, write = postgres_table
+    write(events)
+    expected = _figures(write_sqlite(tmp_path / "events.db", events))
+    assert _touch_rows(expected, "first_touch") == {
+        "google": (2, 1), "(none)": (1, 1)
+    }
+    assert _touch_rows(expected, "last_touch") == {
+        "newsletter": (1, 1), "facebook": (1, 0), "(none)": (1, 1)
+    }
+    assert _figures(write_jsonl(tmp_path / "e.jsonl", events)) == expected
+    assert _figures(url) == expected
 
 
 def test_same_report_with_a_time_range_and_funnel_steps(

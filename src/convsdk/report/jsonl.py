@@ -38,6 +38,7 @@ from .summary import (
     GoalHits,
     VisitorSummary,
     add_conversion,
+    first_macro,
     merge_kind,
     referrer_domain,
     text_micros,
@@ -71,6 +72,7 @@ class _VisitorState:
         "touch_first_id",
         "touch_last",
         "touch_last_id",
+        "touches",
         "url",
         "variant",
         "variant_at",
@@ -89,6 +91,9 @@ class _VisitorState:
         self.last_touch: Any = None
         self.touch_last = ""
         self.touch_last_id = ""
+        # Every touch, once there are two: which of them count is known only at the end
+        # (those up to the first macro conversion), and most visitors have one.
+        self.touches: list[tuple[str, str, dict[str, Any]]] | None = None
         self.variant: object = None
         self.variant_at = ""
         self.variant_id = ""
@@ -384,17 +389,19 @@ def _summarise(
             currency,
             state is not None and goal in step_goals,
         )
-    summaries = [
-        VisitorSummary(
-            first_seen=text_micros(state.first),
-            referrer=referrer_domain(state.referrer, state.url),
-            first_touch=utm_of(state.first_touch),
-            last_touch=utm_of(state.last_touch),
-            variant=variant_text(state.variant),
-            goals=state.goals,
+    summaries = []
+    for state in visitors.values():
+        first_touch, last_touch = _touches_before(state, first_macro(state.goals, kinds))
+        summaries.append(
+            VisitorSummary(
+                first_seen=text_micros(state.first),
+                referrer=referrer_domain(state.referrer, state.url),
+                first_touch=utm_of(first_touch),
+                last_touch=utm_of(last_touch),
+                variant=variant_text(state.variant),
+                goals=state.goals,
+            )
         )
-        for state in visitors.values()
-    ]
     return Dataset(
         visitors=summaries,
         events=events,
@@ -409,6 +416,10 @@ def _summarise(
 
 def _touch(state: _VisitorState, utm: dict[str, Any], moment: str, event_id: str) -> None:
     """Keep ``utm`` as the visitor's first and/or last touch if it is."""
+    if state.first_touch is not None:
+        if state.touches is None:
+            state.touches = [(state.touch_first, state.touch_first_id, state.first_touch)]
+        state.touches.append((moment, event_id, utm))
     if (
         state.first_touch is None
         or moment < state.touch_first
@@ -423,3 +434,18 @@ def _touch(state: _VisitorState, utm: dict[str, Any], moment: str, event_id: str
     ):
         state.last_touch = utm
         state.touch_last, state.touch_last_id = moment, event_id
+
+
+def _touches_before(state: _VisitorState, macro_at: int | None) -> tuple[Any, Any]:
+    """The visitor's first and last touch, of those up to ``macro_at`` if given."""
+    if state.first_touch is None or macro_at is None or text_micros(state.touch_last) <= macro_at:
+        return state.first_touch, state.last_touch
+    touches = state.touches or [(state.touch_first, state.touch_first_id, state.first_touch)]
+    kept = [touch for touch in touches if text_micros(touch[0]) <= macro_at]
+    if not kept:
+        return None, None
+    return min(kept, key=_touch_order)[2], max(kept, key=_touch_order)[2]
+
+
+def _touch_order(touch: tuple[str, str, Any]) -> tuple[str, str]:
+    return touch[0], touch[1]

@@ -30,11 +30,11 @@ defined", e.g. a rate of an empty group):
   *prerequisites* (nobody converted without the micro conversion: a step every buyer
   takes, like starting the checkout, rather than a sign of intent) come after them.
   The lag is the time from a visitor's first *m* to their first *M*.
-- **breakdowns**: per first- and last-touch UTM source, medium and campaign, per
-  referrer domain of the first event, per experiment variant; ``"(none)"`` for
-  visitors without one. Variants are compared with a pooled two-proportion z-test
-  against the control: the variant called ``control`` if there is one, else the
-  first by name.
+- **breakdowns**: per first- and last-touch UTM source, medium and campaign (for a
+  converter, of the touches up to their first macro conversion), per referrer domain
+  of the first event, per experiment variant; ``"(none)"`` for visitors without one.
+  Variants are compared with a pooled two-proportion z-test against the control: the
+  variant called ``control`` if there is one, else the first by name.
 - **time to convert**: from a visitor's first event in the range to their first macro
   conversion.
 

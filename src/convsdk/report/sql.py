@@ -27,6 +27,8 @@ from .progress import ProgressCallback, report_progress
 from .summary import (
     Dataset,
     VisitorSummary,
+    first_macro,
+    from_micros,
     merge_kind,
     merge_rows,
     referrer_domain,
@@ -100,6 +102,13 @@ class _VisitorRows:
 
     def get(self, visitor_id: str) -> VisitorSummary | None:
         return self.visitors.get(visitor_id)
+
+    def macro_times(self, kinds: dict[str, str]) -> Iterator[tuple[str, int]]:
+        """``(visitor id, first macro conversion)`` of every visitor who has one."""
+        for visitor_id, visitor in self.visitors.items():
+            at = first_macro(visitor.goals, kinds)
+            if at is not None:
+                yield visitor_id, at
 
     def dataset(self) -> Dataset:
         for visitor_id, (referrer, url) in self.referrers.items():
@@ -224,21 +233,6 @@ class SQLiteReader:
                     summary.variant = variant_text(variant)
             # Only visitors whose first event has no variant are searched for one: the
             # variant is usually on every event, and sorting them all is the slow part.
-            conn.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS convsdk_report_need "
-                "(visitor_id TEXT PRIMARY KEY) WITHOUT ROWID"
-            )
-            conn.execute("DELETE FROM temp.convsdk_report_need")
-            conn.executemany("INSERT INTO temp.convsdk_report_need VALUES (?)", need_variant)
-            for visitor_id, first_utm, last_utm, variant in run("touches"):
-                visitor = builder.get(visitor_id)
-                if visitor is None:  # pragma: no cover - every visitor has a first event
-                    continue
-                if first_utm is not None:
-                    visitor.first_touch = utm_of(loads(_keyed_value(first_utm)))
-                    visitor.last_touch = utm_of(loads(_keyed_value(last_utm)))
-                if variant is not None:
-                    visitor.variant = _keyed_value(variant)
             dataset = builder.dataset()
             kinds: dict[str, str] = {}
             for visitor_id, goal, kind, currency, count, first_ts, revenue, times in run(
@@ -256,6 +250,32 @@ class SQLiteReader:
                 merge_rows(
                     target, goal, count, text_micros(first_ts), revenue, currency, stamps
                 )
+            # Touches after a visitor's first macro conversion get no credit for it.
+            conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS convsdk_report_macro "
+                "(visitor_id TEXT PRIMARY KEY, at TEXT NOT NULL) WITHOUT ROWID"
+            )
+            conn.execute("DELETE FROM temp.convsdk_report_macro")
+            conn.executemany(
+                "INSERT INTO temp.convsdk_report_macro VALUES (?, ?)",
+                [(visitor_id, format_timestamp(from_micros(at))) for visitor_id, at in
+                 builder.macro_times(kinds)],
+            )
+            conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS convsdk_report_need "
+                "(visitor_id TEXT PRIMARY KEY) WITHOUT ROWID"
+            )
+            conn.execute("DELETE FROM temp.convsdk_report_need")
+            conn.executemany("INSERT INTO temp.convsdk_report_need VALUES (?)", need_variant)
+            for visitor_id, first_utm, last_utm, variant in run("touches"):
+                visitor = builder.get(visitor_id)
+                if visitor is None:  # pragma: no cover - every visitor has a first event
+                    continue
+                if first_utm is not None:
+                    visitor.first_touch = utm_of(loads(_keyed_value(first_utm)))
+                    visitor.last_touch = utm_of(loads(_keyed_value(last_utm)))
+                if variant is not None:
+                    visitor.variant = _keyed_value(variant)
         finally:
             conn.close()
         dataset.events = events
@@ -315,7 +335,7 @@ def _sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, s
     )
     utm = (
         f"CASE WHEN {has_utm} AND json_type(context, '$.utm') = 'object' "
-        "AND json_extract(context, '$.utm') <> '{}' "
+        "AND json_extract(context, '$.utm') <> '{}' AND (m.at IS NULL OR timestamp <= m.at) "
         "THEN timestamp || ' ' || event_id || ' ' || json_extract(context, '$.utm') END"
     )
     step_list = ", ".join("?" * steps)
@@ -336,19 +356,20 @@ def _sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, s
             FROM f JOIN {t} e ON e.event_id = substr(f.k, instr(f.k, ' ') + 1)""",
         # One pass over the table (the unary + keeps SQLite from walking the visitor
         # index, which would read the rows in random order); only rows with UTM
-        # parameters, or a variant of a visitor still without one, are grouped.
+        # parameters, or a variant of a visitor still without one, are grouped. A
+        # converter's touches count up to their first macro conversion (m.at).
         "touches": f"""
-            SELECT visitor_id, MIN({utm}), MAX({utm}),
-                   MIN(CASE WHEN visitor_id IN temp.convsdk_report_need
+            SELECT e.visitor_id, MIN({utm}), MAX({utm}),
+                   MIN(CASE WHEN e.visitor_id IN temp.convsdk_report_need
                             AND json_type(context, '$.variant') NOT IN ('null')
                        THEN timestamp || ' ' || event_id || ' '
                             || json_extract(context, '$.variant') END)
-            FROM {t}
-            WHERE +visitor_id IS NOT NULL AND {where}
+            FROM {t} e LEFT JOIN temp.convsdk_report_macro m ON m.visitor_id = e.visitor_id
+            WHERE +e.visitor_id IS NOT NULL AND {where}
               AND (({has_utm})
                    OR (instr(context, '"variant"') > 0
-                       AND visitor_id IN temp.convsdk_report_need))
-            GROUP BY +visitor_id""",
+                       AND e.visitor_id IN temp.convsdk_report_need))
+            GROUP BY +e.visitor_id""",
         # A repeated transaction id of a goal counts once: its first event (rn = 1).
         # MIN(kind): "macro" sorts before "micro", so a goal any event called macro is.
         "conversions": f"""
@@ -455,15 +476,22 @@ class PostgresReader:
                    FROM {t} WHERE visitor_id IS NOT NULL AND {where}
                    ORDER BY visitor_id, timestamp, event_id COLLATE "C" """
             ),
+            # A converter's touches count up to their first macro conversion (m.at).
             "first touches": sql.SQL(
-                """SELECT DISTINCT ON (visitor_id) visitor_id, context->'utm'
-                   FROM {t} WHERE visitor_id IS NOT NULL AND {where} AND {utm_ok}
-                   ORDER BY visitor_id, timestamp, event_id COLLATE "C" """
+                """SELECT DISTINCT ON (e.visitor_id) e.visitor_id, context->'utm'
+                   FROM {t} e LEFT JOIN unnest(%s::text[], %s::timestamptz[]) AS m(v, at)
+                        ON m.v = e.visitor_id
+                   WHERE e.visitor_id IS NOT NULL AND {where} AND {utm_ok}
+                     AND (m.at IS NULL OR timestamp <= m.at)
+                   ORDER BY e.visitor_id, timestamp, event_id COLLATE "C" """
             ),
             "last touches": sql.SQL(
-                """SELECT DISTINCT ON (visitor_id) visitor_id, context->'utm'
-                   FROM {t} WHERE visitor_id IS NOT NULL AND {where} AND {utm_ok}
-                   ORDER BY visitor_id, timestamp DESC, event_id COLLATE "C" DESC"""
+                """SELECT DISTINCT ON (e.visitor_id) e.visitor_id, context->'utm'
+                   FROM {t} e LEFT JOIN unnest(%s::text[], %s::timestamptz[]) AS m(v, at)
+                        ON m.v = e.visitor_id
+                   WHERE e.visitor_id IS NOT NULL AND {where} AND {utm_ok}
+                     AND (m.at IS NULL OR timestamp <= m.at)
+                   ORDER BY e.visitor_id, timestamp DESC, event_id COLLATE "C" DESC"""
             ),
             "variants": sql.SQL(
                 """SELECT DISTINCT ON (visitor_id) visitor_id, context->'variant'
@@ -516,13 +544,15 @@ class PostgresReader:
                 )
             done = 0
 
-            def run(name: str, extra: Sequence[Any] = ()) -> Iterator[Any]:
+            def run(
+                name: str, extra: Sequence[Any] = (), first: Sequence[Any] = ()
+            ) -> Iterator[Any]:
                 nonlocal done
                 report_progress(progress, f"querying {name}", done, phases)
                 query = queries[name].format(t=t, where=where, utm_ok=utm_ok)
                 try:
                     with conn.cursor() as cursor:
-                        cursor.execute(query, [*params, *extra])
+                        cursor.execute(query, [*first, *params, *extra])
                         while rows := cursor.fetchmany(5000):
                             yield from rows
                 except psycopg.Error as exc:
@@ -536,16 +566,6 @@ class PostgresReader:
             builder = _VisitorRows()
             for visitor_id, ts, referrer, url in run("visitors"):
                 builder.first(visitor_id, to_micros(ts), referrer, url)
-            touches = (("first touches", "first_touch"), ("last touches", "last_touch"))
-            for name, attribute in touches:
-                for visitor_id, utm in run(name):
-                    visitor = builder.get(visitor_id)
-                    if visitor is not None:
-                        setattr(visitor, attribute, utm_of(utm))
-            for visitor_id, variant in run("variants"):
-                visitor = builder.get(visitor_id)
-                if visitor is not None:
-                    visitor.variant = variant_text(variant)
             dataset = builder.dataset()
             kinds: dict[str, str] = {}
             for visitor_id, goal, kind, currency, count, first_ts, revenue, times in run(
@@ -569,6 +589,21 @@ class PostgresReader:
                     currency,
                     stamps,
                 )
+            converters = list(builder.macro_times(kinds))
+            macro = [
+                [visitor_id for visitor_id, _ in converters],
+                [from_micros(at) for _, at in converters],
+            ]
+            touches = (("first touches", "first_touch"), ("last touches", "last_touch"))
+            for name, attribute in touches:
+                for visitor_id, utm in run(name, first=macro):
+                    visitor = builder.get(visitor_id)
+                    if visitor is not None:
+                        setattr(visitor, attribute, utm_of(utm))
+            for visitor_id, variant in run("variants"):
+                visitor = builder.get(visitor_id)
+                if visitor is not None:
+                    visitor.variant = variant_text(variant)
         finally:
             conn.close()
         dataset.events = events

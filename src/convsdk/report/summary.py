@@ -16,7 +16,9 @@ The rules the readers share:
   earliest, by timestamp then event id, wins, with its value);
 - first and last are by timestamp, then by event id;
 - a visitor's first touch is the earliest of their events that carries UTM
-  parameters (a non-empty ``context.utm``), the last touch the latest one; their
+  parameters (a non-empty ``context.utm``), the last touch the latest one; for a
+  visitor with a macro conversion only the touches up to their first one count (a
+  campaign that brought a customer back after they bought gets no credit for it); their
   referrer is the one of their first event; their variant the ``context.variant`` of
   the earliest event that carries one;
 - values without a currency are counted under ``"XXX"`` (ISO 4217: no currency).
@@ -114,9 +116,11 @@ class VisitorSummary:
     referrer: str = "(direct)"
     """Referrer domain of their first event (see :func:`referrer_domain`)."""
     first_touch: UTM | None = None
-    """UTM (source, medium, campaign) of their first event carrying UTM parameters."""
+    """UTM (source, medium, campaign) of their first event carrying UTM parameters (up to
+    their first macro conversion, if they have one)."""
     last_touch: UTM | None = None
-    """UTM of their last event carrying UTM parameters."""
+    """UTM of their last event carrying UTM parameters (up to their first macro
+    conversion, if they have one)."""
     variant: str | None = None
     """The experiment variant of their first event carrying one."""
     goals: dict[str, GoalHits] = field(default_factory=dict)
@@ -200,6 +204,15 @@ def merge_kind(kinds: dict[str, str], goal: str, kind: str) -> None:
     previous = kinds.get(goal)
     if previous is None or kind < previous:
         kinds[goal] = kind
+
+
+def first_macro(goals: dict[str, GoalHits], kinds: dict[str, str]) -> int | None:
+    """When a visitor first converted on a macro goal (microseconds); ``None`` if never.
+
+    ``kinds`` maps goal names to their kind, as :func:`merge_kind` builds it.
+    """
+    times = [hits.first for goal, hits in goals.items() if kinds.get(goal) == "macro"]
+    return min(times) if times else None
 
 
 def add_conversion(
