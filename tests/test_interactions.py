@@ -207,9 +207,18 @@ def test_assets_health_checks_and_excluded_paths_are_never_recorded(
     assert stored(shop, memory) == []
 
 
+@pytest.mark.parametrize("path", ["/healthcare", "/health-insurance", "/live-demo",
+                                  "/livestream", "/ready-to-wear", "/metrics-guide"])
+def test_pages_named_like_health_checks_are_recorded(
+    shop: Tracker, memory: MemoryBackend, path: str
+) -> None:
+    serve(Recorder(), shop, request("GET", path))
+    assert [e.name for e in stored(shop, memory)] == ["page_view"]
+
+
 def test_builtin_exclusions_can_be_dropped(shop: Tracker, memory: MemoryBackend) -> None:
     recorder = Recorder(exclude_defaults=False)
-    serve(recorder, shop, request("GET", "/live-demo"))
+    serve(recorder, shop, request("GET", "/livez"))
     assert [e.name for e in stored(shop, memory)] == ["page_view"]
 
 
@@ -588,6 +597,16 @@ def test_trusted_proxies_give_the_client_address_and_scheme(
     assert second.context["ip"] == "198.51.100.0" and second.context["url"].startswith("https://")
     assert not any("Secure" in c for c in untrusted)
     assert all(c.endswith("; Secure") for c in trusted)
+
+
+def test_a_forwarded_scheme_is_read_whatever_its_case(
+    shop: Tracker, memory: MemoryBackend
+) -> None:
+    req = request("GET", "/", remote_addr="10.0.0.2", forwarded_proto="HTTPS")
+    _, cookies = serve(Recorder(trusted_proxies=1), shop, req)
+    (event,) = stored(shop, memory)
+    assert event.context["url"].startswith("https://")
+    assert cookies and all(c.endswith("; Secure") for c in cookies)
 
 
 def test_ip_anonymisation_can_be_turned_off(memory: MemoryBackend) -> None:

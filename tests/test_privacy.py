@@ -217,13 +217,31 @@ def test_scrub_url_removes_card_numbers_and_sensitive_parameters() -> None:
         "pin",
         "api_key",
         "session_id",
+        "security_code",
+        "securityCode",
+        "passcode",
+        "pw",
+        "api-key",
+        "access_key",
+        "private_key",
+        "signature",
+        "code",
+        "sig",
     ],
 )
 def test_sensitive_field_names(name: str) -> None:
     assert is_sensitive_field(name)
 
 
-@pytest.mark.parametrize("name", ["plan", "total", "email_opt_in", "quantity", "coupon"])
+def test_secrets_named_with_dashes_never_reach_a_url() -> None:
+    scrubbed = scrub_url("/account?api-key=sk_live_abc&access_key=AKIA1&code=oauth&plan=pro")
+    assert "sk_live_abc" not in scrubbed and "AKIA1" not in scrubbed and "oauth" not in scrubbed
+    assert scrubbed.endswith("&plan=pro")
+
+
+@pytest.mark.parametrize(
+    "name", ["plan", "total", "email_opt_in", "quantity", "coupon", "promo_code", "zip_code"]
+)
 def test_ordinary_field_names(name: str) -> None:
     assert not is_sensitive_field(name)
 

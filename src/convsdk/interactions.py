@@ -90,10 +90,16 @@ log = logging.getLogger("convsdk.interactions")
 DEFAULT_CHECKOUT_PATHS: tuple[str, ...] = ("/checkout*",)
 DEFAULT_EXCLUDED_PATHS: tuple[str, ...] = (
     "/static/*",
-    "/health*",
+    # Health checks, not the pages that share their first letters (/healthcare, /live-demo).
+    "/health",
+    "/health/*",
     "/healthz",
-    "/ready*",
-    "/live*",
+    "/ready",
+    "/ready/*",
+    "/readyz",
+    "/live",
+    "/live/*",
+    "/livez",
     "/metrics",
     "/favicon.ico",
     "/robots.txt",
@@ -488,7 +494,7 @@ class Recorder:
         if self.trusted_proxies and values:
             entries = values.split(",")
             if len(entries) >= self.trusted_proxies:
-                return entries[-self.trusted_proxies].strip() or None
+                return entries[-self.trusted_proxies].strip().lower() or None
         return None
 
     def _context(

@@ -47,10 +47,19 @@ __all__ = [
 log = logging.getLogger("convsdk.privacy")
 
 #: A field (form field, query parameter) whose name contains one of these
-#: (case-insensitive) is never recorded, even when allowlisted.
+#: (case-insensitive, ignoring ``-``, ``_``, ``.`` and spaces: ``api-key`` is ``apikey``)
+#: is never recorded, even when allowlisted.
 SENSITIVE_FIELD_PARTS: tuple[str, ...] = (
     "password",
     "passwd",
+    "passcode",
+    "passphrase",
+    "securitycode",
+    "accesskey",
+    "privatekey",
+    "secretkey",
+    "signature",
+    "credential",
     "card",
     "cvv",
     "cvc",
@@ -62,7 +71,6 @@ SENSITIVE_FIELD_PARTS: tuple[str, ...] = (
     "session",
     "cookie",
     "apikey",
-    "api_key",
     "ccnum",
     "ccv",
     "authoriz",
@@ -71,8 +79,12 @@ SENSITIVE_FIELD_PARTS: tuple[str, ...] = (
 #: Short names that are sensitive only as a whole word of a field name (``cc_number``,
 #: ``userPin``), so that ``success``, ``shipping`` or ``author`` stay readable.
 SENSITIVE_FIELD_WORDS: frozenset[str] = frozenset(
-    {"pass", "pwd", "cc", "pin", "auth", "otp", "cvn", "dob"}
+    {"pass", "pwd", "pw", "cc", "pin", "auth", "otp", "cvn", "dob"}
 )
+#: Whole field names that are secrets on their own (an OAuth ``code``, a signed URL's
+#: ``sig``), while ``promo_code`` or ``zip_code`` stay readable.
+SENSITIVE_FIELD_NAMES: frozenset[str] = frozenset({"code", "key", "sig"})
+_SEPARATORS = str.maketrans("", "", "-_. ")
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 
 _SENSITIVE = re.compile("|".join(map(re.escape, SENSITIVE_FIELD_PARTS)), re.IGNORECASE)
@@ -285,7 +297,9 @@ def is_sensitive_field(name: str) -> bool:
     >>> is_sensitive_field("new_password"), is_sensitive_field("plan")
     (True, False)
     """
-    if _SENSITIVE.search(name) is not None:
+    if _SENSITIVE.search(name.translate(_SEPARATORS)) is not None:
+        return True
+    if name.lower() in SENSITIVE_FIELD_NAMES:
         return True
     return any(word.lower() in SENSITIVE_FIELD_WORDS for word in _WORDS.findall(name))
 
