@@ -412,6 +412,48 @@ def test_the_goal_value_stays_when_the_decorator_gives_none(
     assert (event.value, event.currency, event.transaction_id) == (49.9, "EUR", "order-8")
 
 
+def test_the_goal_currency_stays_when_the_decorator_gives_a_value_without_one(
+    shop: Tracker, memory: MemoryBackend
+) -> None:
+    @track_macro("purchase")
+    def checkout() -> str:
+        annotate(value=10.0)
+        return "ok"
+
+    body = b"total=49.90"
+    req = request("POST", "/checkout", content_type=FORM, content_length=len(body))
+    serve(Recorder(), shop, req, body=body, view=checkout)
+    [event] = stored(shop, memory)
+    assert (event.value, event.currency) == (10.0, "EUR")  # the goal's, not the default USD
+
+
+def test_the_decorators_currency_applies_to_the_goals_value(
+    shop: Tracker, memory: MemoryBackend
+) -> None:
+    @track_macro("purchase", currency="GBP")
+    def checkout() -> str:
+        return "ok"
+
+    body = b"total=20"
+    req = request("POST", "/checkout", content_type=FORM, content_length=len(body))
+    serve(Recorder(), shop, req, body=body, view=checkout)
+    [event] = stored(shop, memory)
+    assert (event.value, event.currency) == (20.0, "GBP")
+
+
+def test_a_decorator_value_without_a_goal_takes_the_default_currency(
+    shop: Tracker, memory: MemoryBackend
+) -> None:
+    @track_macro("donation", value=5.0)
+    def donate() -> str:
+        return "ok"
+
+    serve(Recorder(), shop, request("GET", "/donate"), view=donate)
+    events = stored(shop, memory)
+    [event] = [e for e in events if e.goal == "donation"]
+    assert (event.value, event.currency) == (5.0, "USD")
+
+
 def test_other_decorator_conversions_are_their_own_events_with_the_final_status(
     shop: Tracker, memory: MemoryBackend
 ) -> None:

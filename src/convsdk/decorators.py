@@ -173,7 +173,10 @@ def _record(
             return
         if ctx is not None and ctx.deferred and ctx.status is None:
             # The middleware knows the final status: it emits (or drops) the
-            # conversion when the response starts, merged with its own goal match.
+            # conversion when the response starts, merged with its own goal match,
+            # whose currency stands unless this view named one.
+            if not (notes.currency or spec.currency):
+                event.currency = None
             ctx.conversions[spec.goal] = event
         elif ctx is None or ctx.status is None or ctx.status < 400:
             # (A bare WSGI app starts its response before returning: the status is

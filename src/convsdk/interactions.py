@@ -702,6 +702,8 @@ class Recorder:
             events.append(self._interaction(pending, kind, status, context, others))
         user_id = ctx.annotations.get("user_id") if status < 400 else None
         for event in others.values():
+            if event.currency is None and event.value is not None:
+                event.currency = tracker.currency
             event.context = dict(context)
             event.properties = privacy.scrub_properties(event.properties)
             if event.user_id is None and user_id is not None:
@@ -806,19 +808,28 @@ class Recorder:
         if conversions and goal is not None:
             decorated = conversions.pop(goal.name, None)
             if decorated is not None:
-                _merge(event, decorated, tracker.currency)
+                _merge(event, decorated, goal.currency, tracker.currency)
         return event
 
     def __repr__(self) -> str:
         return f"<Recorder checkout={self._checkout.patterns!r} exclude={self._exclude.patterns!r}>"
 
 
-def _merge(event: Event, decorated: Event, default_currency: str) -> None:
-    """One request, one conversion per goal: the decorator's details win."""
+def _merge(
+    event: Event, decorated: Event, goal_currency: str | None, default_currency: str
+) -> None:
+    """One request, one conversion per goal: the decorator's details win.
+
+    The currency is the decorator's (or annotate()'s) if it named one, else the goal's,
+    else the tracker's default; ``decorated.currency`` is ``None`` unless named.
+    """
     event.kind = decorated.kind
     if decorated.value is not None:
         event.value = decorated.value
-        event.currency = decorated.currency or check_currency(default_currency)
+    if event.value is not None:
+        event.currency = (
+            decorated.currency or goal_currency or event.currency or check_currency(default_currency)
+        )
     if decorated.transaction_id is not None:
         event.transaction_id = decorated.transaction_id
     if decorated.user_id is not None:
