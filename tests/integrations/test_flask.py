@@ -238,9 +238,9 @@ def test_a_tracker_is_built_from_config_and_made_the_default(
         CONVSDK_CAPTURE_FIELDS="email",
         CONVSDK_RESPECT_DNT="false",
     )
-    ConvSDK(app)
-    tracker = app.extensions["convsdk"].tracker
-    assert isinstance(tracker, Tracker) and _get_default() is tracker
+    extension = ConvSDK(app)
+    tracker = _get_default()
+    assert isinstance(tracker, Tracker) and extension.tracker is tracker
     assert tracker.respect_dnt is False
     client = app.test_client()
 
@@ -265,6 +265,36 @@ def test_a_tracker_is_built_from_config_and_made_the_default(
     assert (event["goal"], event["visitor_id"]) == ("newsletter", visitor_id)
     assert event["context"]["ip"] == "198.51.100.0"
     assert event["properties"] == {"email": "a@example.com"}
+
+
+def test_init_after_the_extension_takes_over_its_requests(
+    no_default: None, memory: MemoryBackend
+) -> None:
+    app = make_app()
+    app.config.update(CONVSDK_SPOOL_DIR=None, CONVSDK_BACKEND="memory://")
+    ConvSDK(app)
+    tracker = convsdk.init(backend=memory, spool_dir=None, goals=GOALS, secret_key="k")
+    app.test_client().get("/pricing", headers={"User-Agent": CHROME})
+    assert tracker.flush(5)
+    assert [e.goal for e in memory.events] == ["viewed_pricing"]
+
+
+def test_one_extension_object_serves_each_app_with_its_own_config(
+    no_default: None, tmp_path: Path
+) -> None:
+    extension = ConvSDK()  # an app factory's module-level extension
+    files = []
+    for name in ("a", "b"):
+        app = make_app()
+        files.append(tmp_path / f"{name}.jsonl")
+        app.config.update(CONVSDK_BACKEND=f"file://{files[-1]}", CONVSDK_SPOOL_DIR=None)
+        middleware = extension.init_app(app)
+        app.test_client().get("/pricing", headers={"User-Agent": CHROME})
+        tracker = middleware.tracker or _get_default()
+        assert tracker is not None
+        tracker.close()
+    assert extension.tracker is None
+    assert [len(f.read_text().splitlines()) for f in files] == [1, 1]
 
 
 def test_the_secret_key_falls_back_to_the_flask_secret_key(

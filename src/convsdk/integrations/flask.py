@@ -207,7 +207,9 @@ class ConvSDK:
         self.tracker = tracker
         self.options = options
         if app is not None:
-            self.init_app(app)
+            middleware = self.init_app(app)
+            if self.tracker is None:
+                self.tracker = middleware.tracker or _tracker._get_default()
 
     def init_app(self, app: Flask, tracker: Tracker | None = None) -> ConversionMiddleware:
         """Install the middleware on ``app`` and return it; :class:`ConfigError` if done before."""
@@ -231,21 +233,26 @@ class ConvSDK:
         built = None
         if tracker is None and (tracker_options or _tracker._get_default() is None):
             tracker = built = Tracker(secret_key=secret_key, **tracker_options)
+        # A tracker built here becomes the default tracker (unless there is one), and
+        # the middleware follows the default: a later convsdk.init() replaces it.
+        follows_default = built is not None and _tracker._get_default() is None
         if "secret_key" not in options and secret_key:
-            if tracker is None or not tracker.secret_key:
+            if follows_default or tracker is None or not tracker.secret_key:
                 options["secret_key"] = secret_key
         try:
-            middleware = ConversionMiddleware(app.wsgi_app, tracker=tracker, **options)
+            middleware = ConversionMiddleware(
+                app.wsgi_app, tracker=None if follows_default else tracker, **options
+            )
         except Exception:
             if built is not None:
                 built.close()
             raise
-        if built is not None and _tracker._get_default() is None:
+        if follows_default:
+            assert built is not None
             _tracker.set_default(built)
+            middleware.recorder.identity(built)  # the cookie signer, built at startup
         app.wsgi_app = middleware  # type: ignore[method-assign]
         app.extensions["convsdk"] = middleware
         if middleware.beacon is not None:
             register_flask_template_helper(app, middleware.beacon)
-        if self.tracker is None:
-            self.tracker = tracker
         return middleware
