@@ -827,9 +827,8 @@ def _merge(
     if decorated.value is not None:
         event.value = decorated.value
     if event.value is not None:
-        event.currency = (
-            decorated.currency or goal_currency or event.currency or check_currency(default_currency)
-        )
+        currency = decorated.currency or goal_currency or event.currency
+        event.currency = currency or check_currency(default_currency)
     if decorated.transaction_id is not None:
         event.transaction_id = decorated.transaction_id
     if decorated.user_id is not None:
