@@ -7,6 +7,7 @@ used where deduplication is not the point.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import queue
@@ -105,6 +106,45 @@ def test_a_backend_that_fails_a_few_times_is_retried(tmp_path: Path) -> None:
     assert ids_of(backend.events) == ids_of(sent)
     stats = t.stats()
     assert stats["retried"] == 3 and stats["spooled"] == 0 and stats["delivered"] == 100
+
+
+class Cancelling(MemoryBackend):
+    """Raises CancelledError (a BaseException) from its first ``failures`` writes, as an
+    adapter wrapping an asyncio client may."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def write(self, events: Sequence[Event]) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise asyncio.CancelledError()
+        super().write(events)
+
+
+def test_a_write_raising_a_base_exception_is_a_failed_write_not_a_dead_worker(
+    tmp_path: Path,
+) -> None:
+    backend = Cancelling(failures=2)
+    t = tracker(backend, None, batch_size=10, retry_max_delay=0.01)
+    sent = [t.track("x", properties={"i": i}) for i in range(100)]
+    assert t.flush(timeout=10)
+    more = [t.track("y", properties={"i": i}) for i in range(100)]
+    assert t.flush(timeout=10)
+    t.close()
+    assert ids_of(backend.events) == ids_of(sent + more)
+    assert t.stats()["retried"] == 2 and t.stats()["dropped"] == 0
+
+
+def test_many_retries_never_overflow_the_backoff(tmp_path: Path) -> None:
+    backend = Flaky(failures=1100)
+    t = tracker(backend, None, max_retries=2000, retry_max_delay=1e-6, retry_timeout=60)
+    sent = [t.track("x")]
+    assert t.flush(timeout=30)
+    t.close()
+    assert ids_of(backend.events) == ids_of(sent)
+    assert t.stats()["retried"] == 1100
 
 
 def test_a_backend_down_for_longer_than_the_retries_recovers_from_the_spool(

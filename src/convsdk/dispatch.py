@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 from ._json import dumps
+from .errors import BackendError
 from .event import Event
 
 if TYPE_CHECKING:
@@ -209,12 +210,14 @@ class Dispatcher:
         return True
 
     def _wake_worker(self) -> None:
-        if self._thread is None or self._pid != _getpid():
+        thread = self._thread
+        if thread is None or self._pid != _getpid() or not thread.is_alive():
             self._ensure_worker()
         self._wake.set()
 
     def _put_slow(self, event: Event) -> bool:
-        if self._thread is None or self._pid != _getpid():
+        thread = self._thread
+        if thread is None or self._pid != _getpid() or not thread.is_alive():
             self._ensure_worker()
         if self._closed:
             return self._put_closed(event)
@@ -537,7 +540,7 @@ class Dispatcher:
                 if self._stopping and not self._queue:
                     self._close_backend()  # from the thread that owns it, as promised
                     return
-            except Exception:
+            except BaseException:  # this thread is ours: it must outlive any error
                 log.exception("convsdk dispatcher error")
                 self._pending = False
                 self._interrupt.wait(min(1.0, self.flush_interval))
@@ -631,6 +634,13 @@ class Dispatcher:
                 self.backend.write(events)
             except Exception as exc:
                 error = exc
+            except BaseException as exc:
+                # A CancelledError or a gevent Timeout out of an adapter's write is a
+                # failed write on this thread of ours, not a reason for it to die.
+                error = BackendError(
+                    f"write raised {type(exc).__name__}: {exc}",
+                    backend=type(self.backend).__name__,
+                )
             else:
                 return _OK, None
             if self._abandoned:
@@ -649,7 +659,8 @@ class Dispatcher:
     def _backoff(self, attempt: int, error: Exception) -> float:
         cap = self.retry_max_delay
         # Full jitter: spread the retries of many processes hitting one recovering backend.
-        delay = random.uniform(0.0, min(cap, self.retry_base_delay * 2**attempt))
+        # (The exponent is capped: 2.0 ** 1024 overflows, and 2 ** 64 is plenty.)
+        delay = random.uniform(0.0, min(cap, self.retry_base_delay * 2.0 ** min(attempt, 64)))
         after = getattr(error, "retry_after", None)
         if isinstance(after, int | float) and not isinstance(after, bool) and math.isfinite(after):
             delay = max(delay, min(float(after), cap))
