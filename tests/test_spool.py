@@ -238,6 +238,48 @@ def test_a_full_spool_refuses_what_it_cannot_make_room_for(tmp_path: Path) -> No
     held.release()
 
 
+def test_a_batch_larger_than_the_whole_spool_evicts_nothing(tmp_path: Path) -> None:
+    size = len(line(Event("e0")))
+    spool = Spool(tmp_path, max_bytes=40 * size, segment_bytes=10 * size)
+    small = events(20)
+    assert spool.append([line(e) for e in small]) == 20
+    assert spool.append([line(e) for e in events(50, "big")]) == 0
+    assert spool.evicted == 0
+    spool.seal()
+    claim = spool.claim_next()
+    assert claim is not None and replay(claim) == [e.event_id for e in small]
+
+
+def test_room_freed_by_another_process_is_seen_before_evicting(tmp_path: Path) -> None:
+    size = len(line(Event("e0")))
+    writer = Spool(tmp_path, max_bytes=40 * size, segment_bytes=10 * size)
+    first = events(30)
+    assert writer.append([line(e) for e in first]) == 30
+    writer.seal()
+    # Another process (a second Spool on the same directory) replays and deletes them.
+    other = Spool(tmp_path, max_bytes=40 * size)
+    replayed = []
+    while (claim := other.claim_next()) is not None:
+        replayed += replay(claim)
+    assert replayed == [e.event_id for e in first]
+    second = events(30, "later")
+    assert writer.append([line(e) for e in second]) == 30
+    assert writer.evicted == 0
+
+
+def test_eviction_warns_at_most_once_a_minute(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    size = len(line(Event("e0")))
+    spool = Spool(tmp_path, max_bytes=20 * size, segment_bytes=5 * size)
+    with caplog.at_level("WARNING", logger="convsdk.spool"):
+        for event in events(200):
+            spool.append([line(event)])
+    assert spool.evicted > 100
+    warnings = [r for r in caplog.records if "over its limit" in r.getMessage()]
+    assert len(warnings) == 1
+
+
 def test_dead_letters_keep_the_event_and_the_error(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
     refused = events(2)

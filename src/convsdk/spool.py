@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import os
 import re
 import secrets
@@ -66,6 +67,7 @@ _SEGMENT = re.compile(
     r"(?:\.(?P<claimer>\d+)-[0-9a-f]{8}\.claimed)?\.jsonl\Z"
 )
 _TMP_PREFIX = ".tmp-"
+_WARN_INTERVAL = 60.0  # seconds between two warnings of lost events
 
 
 def _try_lock(fd: int) -> bool:
@@ -269,6 +271,8 @@ class Spool:
         self.segment_bytes = max(1024, min(segment_bytes, max_bytes // 4))
         self.evicted = 0
         self.corrupt = 0
+        self._warned_at = -math.inf
+        self._unreported = 0
         self._init_state()
         self.rescan()
 
@@ -538,6 +542,12 @@ class Spool:
 
     def _evict_locked(self, need: int) -> bool:
         """Delete the oldest claimable segments until ``need`` more bytes fit."""
+        if need > self.max_bytes:
+            return False  # it can never fit: keep what is there
+        # Another process may have replayed and deleted segments since the last count.
+        self.rescan()
+        if self.used_bytes + need <= self.max_bytes:
+            return True
         if self._overflow is not None:
             self._close_locked(self._overflow)  # our own overflow may be the oldest
         for name in self._candidates():
@@ -549,11 +559,20 @@ class Spool:
             lost = claim.count_events()
             claim.finish()
             self.evicted += lost
-            log.warning(
-                "spool over its limit of %d bytes: deleted %s (%d events lost)",
-                self.max_bytes, name, lost,
-            )
+            self._warn_evicted(lost)
         return self.used_bytes + need <= self.max_bytes
+
+    def _warn_evicted(self, lost: int) -> None:
+        """Say what eviction lost, at most once a minute (the counts are in stats())."""
+        self._unreported += lost
+        now = time.monotonic()
+        if now - self._warned_at >= _WARN_INTERVAL:
+            log.warning(
+                "spool over its limit of %d bytes: deleted the oldest segments "
+                "(%d events lost since the last warning, %d in all)",
+                self.max_bytes, self._unreported, self.evicted,
+            )
+            self._warned_at, self._unreported = now, 0
 
     # -- upkeep ---------------------------------------------------------------------
 
@@ -612,6 +631,7 @@ class Spool:
         dead = self._dead
         claims = list(self._claims)
         self._init_state()
+        self.evicted = self.corrupt = self._unreported = 0  # counts are per process
         for segment in inherited:
             _close_quietly(segment.fd)
         if dead is not None:
