@@ -347,6 +347,30 @@ def test_sigkill_in_durable_mode_loses_nothing_track_returned(
 # -- hangs -----------------------------------------------------------------------------
 
 
+def test_durable_events_refused_by_a_full_spool_wait_in_the_write_ahead_log(
+    tmp_path: Path,
+) -> None:
+    class Gated(Hung):
+        def write(self, events: Sequence[Event]) -> None:
+            super().write(events)
+            MemoryBackend.write(self, events)
+
+    backend = Gated()
+    t = tracker(
+        backend, tmp_path / "spool", durable=True, batch_size=1, max_queue_size=5,
+        max_spool_bytes=8192,
+    )
+    sent = [t.track("x", properties={"i": i, "pad": "p" * 200}) for i in range(60)]
+    assert all(e is not None for e in sent)
+    kept = t.stats()
+    backend.release.set()
+    assert flush_until(t, 10)
+    t.close()
+    # Whatever the full spool refused is still in the write-ahead log: nothing lost.
+    assert set(ids_of(backend.events)) == set(ids_of(sent))
+    assert kept["spooled"] > 0
+
+
 def test_a_hung_backend_never_hangs_flush_or_close(tmp_path: Path) -> None:
     spool = tmp_path / "spool"
     hung = Hung()

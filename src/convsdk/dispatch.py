@@ -175,7 +175,8 @@ class Dispatcher:
         self._slow = self.durable or self._closed
         self._batch: list[Event] = []  # the live batch the worker is filling or writing
         self._wal: Segment | None = None
-        self._wal_unsafe = False  # an event of the current segment exists only there
+        # Write-ahead segments opened and not yet retired, oldest first.
+        self._wal_live: list[Segment] = []
         self._healthy = True
         self._probe_at = 0.0
         self._probe_delay = min(1.0, self.retry_max_delay)
@@ -243,6 +244,8 @@ class Dispatcher:
                     if segment is None:
                         assert self.spool is not None
                         segment = self._wal = self.spool.open_wal()
+                        with self._lock:
+                            self._wal_live.append(segment)
                     segment.write(line)
                 except OSError as exc:
                     self._warn("cannot append to the write-ahead log (%s): event in memory only",
@@ -320,14 +323,18 @@ class Dispatcher:
         lost = count - stored
         with self._lock:
             self.spooled += stored
-            if lost:
-                if self.durable:
-                    # Still in the write-ahead segment: keep that one for replay instead.
-                    self._wal_unsafe = True
-                else:
-                    self.dropped += lost
+            if lost and self.durable and self._wal_live:
+                # Still in its write-ahead segment, one of those not yet retired: keep
+                # them all for replay (at-least-once) rather than lose it.
+                for segment in self._wal_live:
+                    segment.keep = True
+                lost = 0
+            self.dropped += lost
         if stored < len(good):
-            self._warn("spool full (%d bytes): events dropped", self.spool.max_bytes)
+            self._warn(
+                "spool full (%d bytes): events %s", self.spool.max_bytes,
+                "kept in the write-ahead log" if not lost else "dropped",
+            )
         return lost == 0
 
     # -- any thread -----------------------------------------------------------------
@@ -738,7 +745,9 @@ class Dispatcher:
     def _retire(self, segment: Segment) -> None:
         assert self.spool is not None
         with self._lock:
-            keep, self._wal_unsafe = self._wal_unsafe, False
+            keep = segment.keep
+            if segment in self._wal_live:
+                self._wal_live.remove(segment)
         try:
             self.spool.sync()  # what replaced the segment is on disk before it goes
             self.spool.retire(segment, keep=keep)

@@ -109,7 +109,7 @@ class Segment:
     log) serialises writers.
     """
 
-    __slots__ = ("broken", "created", "dirty", "fd", "name", "path", "size")
+    __slots__ = ("broken", "created", "dirty", "fd", "keep", "name", "path", "size")
 
     def __init__(self, path: Path, fd: int) -> None:
         self.path = path
@@ -120,6 +120,8 @@ class Segment:
         self.dirty = False
         # Set after a failed write: a half-written line must not be glued to the next one.
         self.broken = False
+        # A write-ahead segment holding an event stored nowhere else: replay, not delete.
+        self.keep = False
 
     def write(self, data: bytes) -> None:
         """Append ``data`` with unbuffered writes (one ``os.write`` for a line)."""
