@@ -288,6 +288,28 @@ def test_drop_oldest_keeps_the_newest_events() -> None:
         d.close(timeout=5)
 
 
+def test_drop_oldest_still_drops_the_oldest_behind_a_flush_marker() -> None:
+    backend = BlockingBackend()
+    d = Dispatcher(backend, batch_size=1, flush_interval=0.01, max_queue_size=5,
+                   backpressure="drop_oldest")
+    try:
+        d.put(Event("first"))
+        assert backend.entered.wait(5)
+        assert all(d.put(Event(f"old{i}")) for i in range(3))
+        assert d.flush(timeout=0.05) is False  # leaves its marker at the head of the queue
+        newest = [Event(f"e{i}") for i in range(8)]
+        assert all(d.put(e) for e in newest)
+        backend.release.set()
+        assert d.flush(timeout=5)
+        names = [e.name for e in backend.events]
+        assert names[0] == "first" and names[-1] == "e7"
+        assert not any(n.startswith("old") for n in names), names
+        assert d.stats()["dropped"] == 1 + 8 + 3 - len(names)
+    finally:
+        backend.release.set()
+        d.close(timeout=5)
+
+
 def test_spool_backpressure_keeps_every_event(tmp_path) -> None:
     from convsdk.spool import Spool
 

@@ -282,20 +282,28 @@ class Dispatcher:
         if self.backpressure == "spool":
             return self._spool_lines([line if line is not None else _serialise(event)], 1)
         if self.backpressure == "drop_oldest":
-            try:
-                oldest = queue.popleft()
-            except IndexError:
-                queue.append(event)
-                return True
-            if isinstance(oldest, _Control):
-                queue.appendleft(oldest)  # flush markers and rotations keep their place
-            else:
-                queue.append(event)
+            # Flush markers and rotations keep their place: the oldest event behind them
+            # is the one dropped.
+            held: list[_Control] = []
+            oldest: Event | _Control | None = None
+            while queue:
+                try:
+                    oldest = queue.popleft()
+                except IndexError:  # the worker took the rest meanwhile
+                    oldest = None
+                    break
+                if not isinstance(oldest, _Control):
+                    break
+                held.append(oldest)
+                oldest = None
+            queue.extendleft(reversed(held))
+            queue.append(event)
+            if oldest is not None:
                 with self._lock:
                     self._removed += 1
                     self.dropped += 1
                 self._warn("queue full (%d events): dropping the oldest", self.max_queue_size)
-                return True
+            return True
         with self._lock:
             self.dropped += 1
         self._warn("queue full (%d events): dropping new events", self.max_queue_size)
