@@ -371,6 +371,20 @@ def test_durable_events_refused_by_a_full_spool_wait_in_the_write_ahead_log(
     assert kept["spooled"] > 0
 
 
+def test_track_returns_none_for_an_event_the_full_queue_dropped() -> None:
+    backend = Hung()
+    t = tracker(backend, None, batch_size=1, max_queue_size=3, backpressure="drop_newest")
+    try:
+        assert t.track("first") is not None
+        assert backend.entered.wait(5)
+        results = [t.track("x", properties={"i": i}) for i in range(10)]
+        assert results[0] is not None and results[-1] is None
+        assert t.stats()["dropped"] == sum(r is None for r in results)
+    finally:
+        backend.release.set()
+        t.close()
+
+
 def test_a_hung_backend_never_hangs_flush_or_close(tmp_path: Path) -> None:
     spool = tmp_path / "spool"
     hung = Hung()

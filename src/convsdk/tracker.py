@@ -215,7 +215,9 @@ class Tracker:
         event carries the visitor, session and request details. A configured goal
         whose ``event`` is ``name`` classifies it (kind, goal, value, currency) unless
         those are given. Invalid arguments raise ``ValueError`` naming the field; an
-        event from a bot or a visitor who opted out returns ``None``.
+        event from a bot or a visitor who opted out returns ``None``, and so does one
+        the backpressure policy dropped (a full queue without a spool: counted in
+        :meth:`stats`).
 
         >>> tracker.track("video_played", kind="micro", properties={"video": "demo"})
         """
@@ -232,8 +234,8 @@ class Tracker:
             timestamp,
             _context._current.get(),
         )
-        if event is not None:
-            self._dispatcher.put(event)
+        if event is not None and not self._dispatcher.put(event):
+            return None  # dropped by the backpressure policy (counted in stats())
         return event
 
     def build_event(
