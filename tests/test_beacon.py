@@ -538,11 +538,24 @@ def test_the_script_of_a_mounted_app_posts_under_its_prefix(site: Site) -> None:
 
 def test_script_settings_are_written_into_the_script() -> None:
     source = browser_script(auto_scroll=False, time_thresholds=(60, 30), collect_path="/c")
-    assert 'var o={"c":"/c","s":[],"t":[30,60],"n":20};' in source
+    assert 'var o={"c":"/c","s":[],"t":[30,60],"n":20,"a":0};' in source
+    # With the endpoint's allowlist: only those names, and no automatic event it refuses.
+    allowed = browser_script(events=["video_played", "time_on_page"])
+    assert 'var o={"c":"/_convsdk/collect","s":[],"t":[30],"n":20,' in allowed
+    assert '"a":["time_on_page","video_played"]};' in allowed
     with pytest.raises(ConfigError):
         browser_script(collect_path="not a path")
     with pytest.raises(ConfigError):
         browser_script(scroll_depths=[150])
+
+
+def test_the_served_script_sends_only_what_the_endpoint_accepts(site_tracker: Tracker) -> None:
+    endpoint = BeaconEndpoint(site_tracker, browser_events=["video_played"], secret_key=SECRET)
+    body = endpoint.script().body.decode()
+    assert '"s":[],"t":[]' in body and '"a":["video_played"]' in body
+    # An empty list of thresholds turns them off (never a threshold of 0).
+    tag = str(render_script_tag("/c.js", data={"scroll": [], "time": ()}))
+    assert 'data-scroll="off"' in tag and 'data-time="off"' in tag
 
 
 def test_the_shipped_script_is_the_minified_source() -> None:
@@ -590,16 +603,22 @@ def test_the_flask_helper_finds_the_middleware_endpoint(site_tracker: Tracker) -
 
 
 def test_the_starlette_script_tag(site_tracker: Tracker) -> None:
-    endpoint = BeaconEndpoint(site_tracker, browser_events=["scroll_depth"], secret_key=SECRET)
-
     async def page(request: StarletteRequest) -> HTMLResponse:
         request.state.csp_nonce = "from-state"
-        default = script_tag(request)
+        default = script_tag(request)  # finds the middleware's endpoint
         custom = script_tag(request, "given", endpoint=endpoint, scroll=[50, 100])
         return HTMLResponse(f"{default}\n{custom}")
 
-    with TestClient(Starlette(routes=[Route("/", page)])) as client:
+    app = asgi_integration.ConversionMiddleware(
+        Starlette(routes=[Route("/", page)]), tracker=site_tracker,
+        browser_events=["scroll_depth"], secret_key=SECRET,
+    )
+    endpoint = app.beacon
+    assert endpoint is not None
+    with TestClient(app) as client:
         default, custom = client.get("/").text.splitlines()
+        served = client.get(endpoint.script_url())
+    assert served.headers["Cache-Control"].endswith("immutable")  # the tag's version is its own
     assert default == (f'<script src="{endpoint.script_url()}" nonce="from-state" defer></script>')
     assert custom == (
         f'<script src="{endpoint.script_url()}" nonce="given" data-scroll="50,100" defer></script>'

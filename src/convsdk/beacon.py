@@ -556,15 +556,17 @@ class BeaconEndpoint:
     # -- the script -------------------------------------------------------------------
 
     def script(self, prefix: str = "") -> Script:
-        """The served script for an app mounted at ``prefix`` (its collect path included)."""
+        """The served script for an app mounted at ``prefix`` (its collect path included),
+        which sends only the event names this endpoint accepts."""
         auto_scroll, times, depths, batch = self._script_settings
+        names = tuple(sorted(self.allowed_events()))
         try:
-            return script_for(prefix + self.path, auto_scroll, times, depths, batch)
+            return script_for(prefix + self.path, auto_scroll, times, depths, batch, names)
         except ConfigError:
             if not prefix:
                 raise
             # A mount prefix no URL path can hold: the unprefixed path is the best guess.
-            return script_for(self.path, auto_scroll, times, depths, batch)
+            return script_for(self.path, auto_scroll, times, depths, batch, names)
 
     def script_url(self, prefix: str = "") -> str:
         """The script's URL with its version, for a ``<script src>`` (cached for a year)."""

@@ -80,9 +80,12 @@ class ConversionMiddleware:
             await self.app(scope, receive, send)
             return
         beacon = self.beacon
-        if beacon is not None and beacon.handles(scope["path"], scope.get("root_path", "")):
-            await beacon.asgi(scope, receive, send)
-            return
+        if beacon is not None:
+            if beacon.handles(scope["path"], scope.get("root_path", "")):
+                await beacon.asgi(scope, receive, send)
+                return
+            # For script_tag(request): the script URL of this endpoint's own script.
+            scope = {**scope, "convsdk.beacon": beacon}
         tracker = self.tracker
         if tracker is None:
             tracker = _tracker._default

@@ -72,7 +72,7 @@ DEFAULT_TIME_THRESHOLDS = (30,)
 DEFAULT_BATCH_SIZE = 20
 
 # The settings line of c.js as the minifier leaves it; browser_script() replaces it.
-_DEFAULTS_LINE = 'var o={"c":"/_convsdk/collect","s":[25,50,75,100],"t":[30],"n":20};'
+_DEFAULTS_LINE = 'var o={"c":"/_convsdk/collect","s":[25,50,75,100],"t":[30],"n":20,"a":0};'
 _PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/\-]*\Z")
 _DATA_NAME = re.compile(r"[a-z][a-z0-9_\-]{0,31}\Z")
 
@@ -105,14 +105,18 @@ def browser_script(
     collect_path: str = DEFAULT_COLLECT_PATH,
     scroll_depths: Iterable[int] = DEFAULT_SCROLL_DEPTHS,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    events: Iterable[str] | None = None,
 ) -> str:
     """The browser script's source, minified, with these defaults written in.
 
     ``auto_scroll``: send ``scroll_depth`` at each of ``scroll_depths`` (percent of
     the page). ``time_thresholds``: seconds of visible time at which ``time_on_page``
     is sent (empty: none). ``collect_path``: where the events go. ``batch_size``: the
-    most events in one request (the endpoint's ``max_events``). The script tag's
-    ``data-*`` attributes still override them page by page.
+    most events in one request (the endpoint's ``max_events``). ``events``: the names
+    the endpoint accepts; the script sends no other (the endpoint refuses a whole batch
+    for one name it does not know), and no ``scroll_depth`` or ``time_on_page`` unless
+    they are among them. The script tag's ``data-*`` attributes still override the
+    thresholds page by page.
 
     >>> browser_script(time_thresholds=(30, 120))[:11]
     '(function(w'
@@ -123,12 +127,19 @@ def browser_script(
         raise ConfigError(
             f"must be a positive whole number, got {batch_size!r}", field="batch_size"
         )
-    settings = {
+    allowed = None if events is None else sorted(set(events))
+    settings: dict[str, Any] = {
         "c": collect_path,
         "s": _numbers("scroll_depths", scroll_depths, upper=100) if auto_scroll else [],
         "t": _numbers("time_thresholds", time_thresholds),
         "n": batch_size,
+        "a": 0 if allowed is None else allowed,
     }
+    if allowed is not None:
+        if "scroll_depth" not in allowed:
+            settings["s"] = []
+        if "time_on_page" not in allowed:
+            settings["t"] = []
     # "<" escaped: the source stays safe if a page inlines it in a <script> element.
     line = "var o=" + json.dumps(settings, separators=(",", ":")).replace("<", "\\u003c") + ";"
     return _source().replace(_DEFAULTS_LINE, line, 1)
@@ -157,6 +168,7 @@ def script_for(
     time_thresholds: tuple[int, ...] = DEFAULT_TIME_THRESHOLDS,
     scroll_depths: tuple[int, ...] = DEFAULT_SCROLL_DEPTHS,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    events: tuple[str, ...] | None = None,
 ) -> Script:
     """The :class:`Script` for these settings (cached: a site serves one or two)."""
     return Script.build(
@@ -166,6 +178,7 @@ def script_for(
             collect_path=collect_path,
             scroll_depths=scroll_depths,
             batch_size=batch_size,
+            events=events,
         )
     )
 
@@ -179,7 +192,7 @@ def _data_value(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, Iterable):
-        return ",".join(str(item) for item in value)
+        return ",".join(str(item) for item in value) or "off"
     return str(value)
 
 
@@ -230,6 +243,8 @@ def script_tag(
     if nonce is None:
         nonce = getattr(request.state, "csp_nonce", None)
     prefix = (request.scope.get("root_path") or "").rstrip("/")
+    if endpoint is None:
+        endpoint = request.scope.get("convsdk.beacon")  # set by the ASGI middleware
     return render_script_tag(_script_src(prefix, endpoint), nonce, data)
 
 

@@ -19,7 +19,8 @@
  *
  * Events wait in a queue and go in batches with navigator.sendBeacon (fetch with
  * keepalive when it refuses) when the page is hidden or left, or a batch is full.
- * The server only accepts the event names the site allowlisted.
+ * The server only accepts the event names the site allowlisted; the script sends no
+ * other (the server writes the list into o.a).
  *
  * c.min.js is this file through rjsmin: python -m rjsmin <c.js >c.min.js
  */
@@ -27,14 +28,14 @@
   'use strict';
   if (w.convsdk && w.convsdk.ok) return;  // loaded twice: one set of listeners
   // browser_script() writes the server's settings over this line.
-  var o = {"c":"/_convsdk/collect","s":[25,50,75,100],"t":[30],"n":20};
+  var o = {"c":"/_convsdk/collect","s":[25,50,75,100],"t":[30],"n":20,"a":0};
   var me = d.currentScript, q = [], early = w.convsdk, sec = 0, timer;
   function attr(k) {
     return me && me.getAttribute('data-' + k);
   }
   function list(k, v) {
-    k = attr(k);
-    return k == null ? v : k == 'off' ? [] : k.split(',').map(Number);
+    k = attr(k);  // "off", "" and anything not a number: none
+    return k == null ? v : k.split(',').map(Number).filter(Boolean);
   }
   var url = attr('collect') || o.c, depths = list('scroll', o.s), times = list('time', o.t);
 
@@ -48,8 +49,9 @@
     }
   }
   function track(name, props) {
-    // The server refuses a whole batch for one bad name: check it here.
-    if (/^\w{1,64}$/.test(name)) {
+    // The server refuses a whole batch for one name it does not allow: check it here
+    // (o.a: the names the site allows).
+    if (/^\w{1,64}$/.test(name) && (!o.a || o.a.indexOf(name) >= 0)) {
       q.push({name: name, properties: props && props.constructor == Object ? props : {}});
       if (q.length >= o.n) flush();
     }
