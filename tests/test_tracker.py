@@ -34,6 +34,29 @@ def test_goal_classifies_a_tracked_event(memory: MemoryBackend) -> None:
     assert (event.kind, event.goal) == ("micro", "watched_demo")
 
 
+def test_a_goal_named_without_a_kind_takes_the_configured_goals(memory: MemoryBackend) -> None:
+    goals = [Goal.macro("purchase", event="bought", value=10.0, currency="EUR")]
+    with Tracker(backend=memory, goals=goals, spool_dir=None) as t:
+        event = t.track("order_placed", goal="purchase")
+        assert event is not None
+        assert (event.kind, event.goal, event.value, event.currency) == (
+            "macro", "purchase", 10.0, "EUR"
+        )
+        with pytest.raises(ValueError, match="kind"):
+            t.track("order_placed", goal="not_configured")
+
+
+def test_properties_are_copied_when_tracked(tracker: Tracker, memory: MemoryBackend) -> None:
+    properties: dict[str, object] = {"step": 1, "items": [{"sku": "A"}]}
+    first = tracker.track("checkout_step", properties=properties)
+    properties["step"] = 2
+    properties["items"][0]["sku"] = "B"  # type: ignore[index]
+    properties["bad"] = object()  # after track(): it must not reach the event
+    assert tracker.flush(timeout=5)
+    assert first is not None and first.properties == {"step": 1, "items": [{"sku": "A"}]}
+    assert memory.events[0].properties == {"step": 1, "items": [{"sku": "A"}]}
+
+
 def test_value_takes_the_tracker_currency(memory: MemoryBackend) -> None:
     with Tracker(backend=memory, currency="eur", spool_dir=None) as t:
         event = t.track("purchase", kind="macro", value=19.99)

@@ -355,7 +355,10 @@ def check_currency(currency: Any) -> str:
 
 
 def check_properties(properties: Any) -> dict[str, Any]:
-    """Validate properties against the documented limits; return them as a dict."""
+    """Validate properties against the documented limits; return a copy as a dict.
+
+    A copy, so that the caller changing its dict after ``track()`` changes no event.
+    """
     if properties is None:
         return {}
     if type(properties) is not dict:
@@ -380,10 +383,22 @@ def check_properties(properties: Any) -> dict[str, Any]:
             chars += len(key)
         else:
             if chars <= MAX_PROPERTIES_CHARS:
-                return properties
+                return properties.copy()  # scalars only: a shallow copy is a whole one
     budget = [MAX_PROPERTIES_CHARS]
     _check_mapping(properties, "properties", 1, budget)
-    return properties
+    return _copied(properties)  # type: ignore[no-any-return]
+
+
+def _copied(val: Any) -> Any:
+    """A copy of checked JSON data: new dicts and lists, the same scalars."""
+    t = type(val)
+    if t is dict or isinstance(val, dict):
+        return {key: _copied(item) for key, item in val.items()}
+    if t is list:
+        return [_copied(item) for item in val]
+    if t is tuple:
+        return tuple(_copied(item) for item in val)
+    return val
 
 
 def _check_mapping(obj: dict[Any, Any], path: str, depth: int, budget: list[int]) -> None:

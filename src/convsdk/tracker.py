@@ -284,15 +284,25 @@ class Tracker:
     ) -> Event | None:
         if ctx is not None and not ctx.track:
             return None
-        if kind is None and goal is None and self.goals:
-            matched = self.goals.match(name, ctx.path if ctx else None, ctx.method if ctx else None)
+        if kind is None:
+            matched = None
+            if goal is not None:
+                # A goal named without a kind: the configured goal says what it is.
+                matched = self.goals.get(goal)
+                if matched is None:
+                    raise ValueError(
+                        f"kind: {goal!r} is not a configured goal; give kind='micro' or 'macro'"
+                    )
+            elif self.goals:
+                path, method = (ctx.path, ctx.method) if ctx else (None, None)
+                matched = self.goals.match(name, path, method)
             if matched is not None:
                 kind, goal = matched.kind, matched.name
                 if value is None:
                     value = matched.extract_value(properties=properties)
                 if currency is None:
                     currency = matched.currency
-        elif kind is not None and goal is None:
+        elif goal is None:
             goal = name
         if ctx is None:
             return make_event(
