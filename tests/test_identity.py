@@ -142,7 +142,7 @@ def test_activity_keeps_the_session_alive() -> None:
     [
         # A signature character changed (not the last: its low bits are base64 padding).
         lambda v: v[:-5] + ("A" if v[-5] != "A" else "B") + v[-4:],
-        lambda v: "X" + v[1:],  # id changed
+        lambda v: ("X" if v[0] != "X" else "Y") + v[1:],  # id changed
         lambda v: v.split(".")[0],  # no signature
         lambda v: "",
         lambda v: "garbage",

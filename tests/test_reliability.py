@@ -565,6 +565,12 @@ def test_close_does_not_wait_for_a_backend_whose_close_hangs() -> None:
         ({"retry_max_delay": 0}, "retry_max_delay"),
         ({"retry_timeout": float("inf")}, "retry_timeout"),
         ({"max_spool_bytes": 0}, "max_spool_bytes"),
+        ({"durable": "yes"}, "durable"),
+        ({"spool_dir": 123}, "spool_dir"),
+        ({"spool_dir": b"spool"}, "spool_dir"),
+        ({"anonymize_ip": "no"}, "anonymize_ip"),
+        ({"respect_dnt": None}, "respect_dnt"),
+        ({"filter_bots": 0}, "filter_bots"),
     ],
 )
 def test_bad_reliability_options_fail_at_construction(
@@ -603,3 +609,13 @@ def test_durable_with_fsync_batch_syncs_off_the_calling_thread(
     assert t.close()
     assert "convsdk-dispatch" in synced_from
     assert ids_of(backend.events) == ids_of(sent)
+
+
+def test_durable_mode_refuses_a_spool_dir_it_cannot_write(tmp_path: Path) -> None:
+    from convsdk import ConfigError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ConfigError) as info:
+        Tracker(backend="memory://", spool_dir=blocker / "spool", durable=True)
+    assert info.value.field == "spool_dir"

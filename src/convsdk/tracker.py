@@ -33,6 +33,23 @@ log = logging.getLogger("convsdk.tracker")
 GoalsArg = str | os.PathLike[str] | GoalSet | Iterable[Goal | Funnel]
 
 
+def _flag(field: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"must be True or False, got {value!r}", field=field)
+    return value
+
+
+def _check_writable(directory: str | None) -> None:
+    assert directory is not None
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {directory}: {exc.strerror or exc}",
+                          field="spool_dir") from exc
+    if not os.path.isdir(directory) or not os.access(directory, os.W_OK | os.X_OK):
+        raise ConfigError(f"{directory} is not a writable directory", field="spool_dir")
+
+
 def _positive(name: str, value: Any, *, integer: bool = False, allow_zero: bool = False) -> Any:
     kinds: tuple[type, ...] = (int,) if integer else (int, float)
     ok = isinstance(value, kinds) and not isinstance(value, bool)
@@ -139,8 +156,11 @@ class Tracker:
         if secret_key is not None and not isinstance(secret_key, str | bytes):
             raise ConfigError("must be a string or bytes", field="secret_key")
         self.secret_key = secret_key
+        if spool_dir is not None and not isinstance(spool_dir, str | os.PathLike):
+            raise ConfigError(f"must be a directory path or None, got {spool_dir!r}",
+                              field="spool_dir")
         self.spool_dir = os.path.abspath(spool_dir) if spool_dir is not None else None
-        self.durable = bool(durable)
+        self.durable = _flag("durable", durable)
         self.max_retries = _positive("max_retries", max_retries, integer=True, allow_zero=True)
         self.retry_max_delay = _positive("retry_max_delay", retry_max_delay)
         self.retry_timeout = _positive("retry_timeout", retry_timeout)
@@ -157,10 +177,12 @@ class Tracker:
             raise ConfigError("'spool' needs a spool_dir", field="backpressure")
         if self.durable and self.spool_dir is None:
             raise ConfigError("durable=True needs a spool_dir", field="durable")
+        if self.durable:
+            _check_writable(self.spool_dir)  # durability must not fail at the first track()
         self.backpressure: Backpressure = backpressure
-        self.anonymize_ip = bool(anonymize_ip)
-        self.respect_dnt = bool(respect_dnt)
-        self.filter_bots = bool(filter_bots)
+        self.anonymize_ip = _flag("anonymize_ip", anonymize_ip)
+        self.respect_dnt = _flag("respect_dnt", respect_dnt)
+        self.filter_bots = _flag("filter_bots", filter_bots)
         self.goals: GoalSet = resolve_goals(goals)
         if isinstance(backend, str):
             self.backend: Backend = from_url(backend)
