@@ -74,9 +74,9 @@ def consume(
 
     Returns after ``idle_timeout`` seconds without a message, once ``max_events`` events
     were stored, or when ``stop`` is set (within half a second); otherwise it runs
-    until interrupted. A destination failure is retried with backoff (the messages stay
-    unacknowledged meanwhile); with ``idle_timeout`` set, failing for longer than that
-    raises the last error instead. A destination that refuses an event outright
+    until interrupted. A source or destination failure is retried with backoff (the
+    messages stay unacknowledged meanwhile); with ``idle_timeout`` set, failing for
+    longer than that raises the last error instead. A destination that refuses an event outright
     (``BackendError(retryable=False)``) gets the batch in halves until the culprit is
     found; that one event is logged and skipped.
 
@@ -171,6 +171,7 @@ class _Mover:
         moved = 0
         last_message = time.monotonic()
         failures = 0
+        error: BackendError | None = None
         while not self._stop.is_set():
             want = batch_size if max_events is None else min(batch_size, max_events - moved)
             if want <= 0:
@@ -179,6 +180,8 @@ class _Mover:
             if self._idle is not None:
                 left = self._idle - (time.monotonic() - last_message)
                 if left <= 0:
+                    if failures and error is not None:
+                        raise error  # not idle: unreachable all along, as the caller hears
                     break
                 wait = min(wait, left)
             try:
@@ -186,6 +189,7 @@ class _Mover:
             except BackendError as exc:
                 if not exc.retryable:
                     raise
+                error = exc
                 # An unreachable source is like a quiet one: idle_timeout still applies.
                 delay = min(_BACKOFF_FIRST * 2**failures, _BACKOFF_MAX)
                 failures += 1

@@ -265,9 +265,12 @@ def test_nats_idle_timeout_returns_on_a_quiet_stream(nats_stream_url: str) -> No
     assert time.monotonic() - started < 3
 
 
-def test_an_unreachable_source_counts_as_idle(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_source_unreachable_for_the_whole_idle_timeout_raises(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     started = time.monotonic()
-    assert consume("redis://127.0.0.1:1/0/convsdk:none", MemoryBackend(), idle_timeout=0.5) == 0
+    with pytest.raises(BackendError, match="127.0.0.1:1"):
+        consume("redis://127.0.0.1:1/0/convsdk:none", MemoryBackend(), idle_timeout=0.5)
     assert time.monotonic() - started < 3
     assert any("reading the source failed" in r.message for r in caplog.records)
 

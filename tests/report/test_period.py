@@ -30,3 +30,10 @@ def test_days_times_and_durations() -> None:
 def test_nonsense_is_a_config_error_naming_the_field(text: str) -> None:
     with pytest.raises(ConfigError, match="field 'until'"):
         parse_moment(text, field="until")
+
+
+def test_the_ends_of_the_calendar_are_not_crashes() -> None:
+    assert parse_moment("9999-12-31", end=True) == datetime.max.replace(tzinfo=UTC)
+    with pytest.raises(ConfigError) as info:
+        parse_moment("99999999d", field="since")
+    assert info.value.field == "since"

@@ -42,6 +42,8 @@ def parse_moment(
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if isinstance(value, date):
         day = datetime(value.year, value.month, value.day, tzinfo=UTC)
+        if end and day.date() == date.max:
+            return datetime.max.replace(tzinfo=UTC)  # the end of time is end enough
         return day + timedelta(days=1) if end else day
     if not isinstance(value, str):
         raise ConfigError(
@@ -51,7 +53,10 @@ def parse_moment(
     lower = text.lower()
     if _AGO.match(lower):
         seconds = sum(float(n) * _UNIT[u] for n, u in _AGO_PART.findall(lower))
-        return (now or datetime.now(UTC)) - timedelta(seconds=seconds)
+        try:
+            return (now or datetime.now(UTC)) - timedelta(seconds=seconds)
+        except OverflowError:
+            raise ConfigError(f"{value!r} ago is before the year 1", field=field) from None
     try:
         if _DATE.match(text):
             return parse_moment(date.fromisoformat(text), end=end)
