@@ -428,7 +428,9 @@ def create_app(
     def place_order() -> ResponseReturnValue:
         current = _cart()
         if not current:
-            return redirect(url_for("cart"))
+            # A second submit (or the back button) after the order: the empty cart with
+            # a 409, so the decorator records no second, empty purchase.
+            return render_template("cart.html", lines=[], total=0.0), 409
         total = _cart_total(current)
         card = "".join(ch for ch in request.form.get("card_number", "") if ch.isdigit())
         if "@" not in request.form.get("email", "") or not 12 <= len(card) <= 19:

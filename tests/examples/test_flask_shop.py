@@ -143,6 +143,16 @@ def test_decorator_and_goal_make_one_purchase_with_the_views_details(
     assert purchase.properties["items"] == 2
 
 
+def test_a_second_submit_of_the_paid_checkout_is_no_second_purchase(
+    client: FlaskClient, shop_tracker: convsdk.Tracker, memory: MemoryBackend
+) -> None:
+    _buy(client)
+    again = client.post("/checkout", data={"total": "84.00", "email": EMAIL, "card_number": CARD})
+    assert again.status_code == 409  # the cart is empty now: nothing was ordered
+    purchases = [e for e in _events(shop_tracker, memory) if e.goal == "purchase"]
+    assert len(purchases) == 1 and purchases[0].value == 84.0
+
+
 def test_card_number_and_email_are_never_stored(
     client: FlaskClient, shop_tracker: convsdk.Tracker, memory: MemoryBackend
 ) -> None:
