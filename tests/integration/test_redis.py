@@ -130,12 +130,29 @@ def test_a_key_of_another_type_is_not_retryable(redis_stream_url: str, client: r
         ("redis://127.0.0.1:6379/0?maxlen=-1", "maxlen"),
         ("redis://127.0.0.1:6379/0?maxlen=lots", "maxlen"),
         ("redis://127.0.0.1:6379/x/stream", "db"),
+        ("redis://127.0.0.1:6379/0/s?socket_timout=3", "socket_timout"),
     ],
 )
 def test_bad_urls_are_config_errors(url: str, field: str) -> None:
     with pytest.raises(ConfigError) as caught:
         from_url(url)
     assert caught.value.field == field
+
+
+def test_an_unknown_keyword_option_is_a_config_error_naming_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        from_url("redis://127.0.0.1:6379/0/s", bogus=1)
+    assert caught.value.field == "bogus"
+
+
+def test_a_server_refusing_the_connection_is_a_backend_error(redis_url: str) -> None:
+    parts = urlsplit(redis_url)
+    backend = from_url(parts._replace(path="/9999/convsdk:none").geturl())  # no such db
+    try:
+        with pytest.raises(BackendError, match="DB index"):
+            backend.write(numbered_events(1))
+    finally:
+        backend.close()
 
 
 def test_defaults() -> None:

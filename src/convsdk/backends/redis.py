@@ -22,6 +22,7 @@ with :func:`convsdk.consume.consume`.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -43,6 +44,7 @@ DEFAULT_STREAM = "convsdk:events"
 DEFAULT_MAXLEN = 1_000_000
 _BACKEND = "redis"
 _OUR_OPTIONS = ("stream", "maxlen")
+_UNKNOWN_OPTION = re.compile(r"unexpected keyword argument '(\w+)'")
 
 # Error replies that mean "not now" rather than "never": the server is loading, out of
 # memory, read-only during a failover...
@@ -127,8 +129,14 @@ class RedisBackend:
         kwargs.update(options)
         try:
             client = redis.Redis.from_url(client_url, **kwargs)
+            # redis-py checks the connection options only when it first connects: build
+            # one connection object (it does not connect) so a typo fails here instead.
+            pool = client.connection_pool
+            pool.connection_class(**pool.connection_kwargs)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(str(exc), field="backend", source=source) from exc
+            unknown = _UNKNOWN_OPTION.search(str(exc))
+            field = unknown.group(1) if unknown else "backend"
+            raise ConfigError(str(exc), field=field, source=source) from exc
         return cls(
             client,
             stream=ours.get("stream", DEFAULT_STREAM),
@@ -195,7 +203,7 @@ class RedisBackend:
         try:
             # Typed as Any: redis-py leaves the Connection methods used here unannotated.
             conn: Any = pool.get_connection()
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+        except redis.RedisError as exc:  # refused, timed out, or the server said no
             raise BackendError(f"cannot connect: {exc}", backend=_BACKEND) from exc
         try:
             conn.send_packed_command([payload])
