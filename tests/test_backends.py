@@ -38,6 +38,44 @@ def test_password_is_not_echoed_in_errors() -> None:
     assert "hunter2" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://shop:s3cret@db/x", "postgresql://shop:***@db/x"),
+        ("postgresql://shop@db/x?password=s3cret&sslmode=require",
+         "postgresql://shop@db/x?password=***&sslmode=require"),
+        ("https://collector.example/ingest?token=s3cret&x=1",
+         "https://collector.example/ingest?token=***&x=1"),
+        ("https://u:s3cret@collector.example/in?email=a@b.example",
+         "https://u:***@collector.example/in?email=a@b.example"),
+        ("redis://:s3c#ret@cache:6379/0/s", "redis://:***@cache:6379/0/s"),
+    ],
+)
+def test_urls_in_messages_never_show_a_secret(url: str, shown: str) -> None:
+    from convsdk._urls import redact_url
+
+    assert redact_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://shop:s3c#ret@127.0.0.1/test", "redis://:p?ss@127.0.0.1:6379/0/s"]
+)
+def test_a_password_with_an_unencoded_hash_or_question_mark_is_refused(url: str) -> None:
+    with pytest.raises(ConfigError, match="percent-encode") as info:
+        from_url(url)
+    assert "s3c" not in str(info.value) and "p?ss" not in str(info.value)
+
+
+def test_the_http_token_in_the_url_becomes_the_authorization_header() -> None:
+    backend = from_url("https://collector.example/ingest?token=s3cret&x=1")
+    try:
+        assert backend.url == "https://collector.example/ingest?x=1"  # type: ignore[attr-defined]
+        assert "s3cret" not in repr(backend)
+        assert backend._headers["Authorization"] == "Bearer s3cret"  # type: ignore[attr-defined]
+    finally:
+        backend.close()
+
+
 def test_a_missing_extra_names_the_pip_install_to_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(sys.modules, "convsdk.backends.redis", raising=False)
     monkeypatch.setitem(sys.modules, "redis", None)  # as if redis-py were not installed

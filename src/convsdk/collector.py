@@ -53,7 +53,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._json import loads
-from .backends import Backend, _redact, from_url
+from ._urls import redact_url
+from .backends import Backend, from_url
 from .errors import BackendError, ConfigError
 from .event import Event, EventSchema, check_properties, parse_timestamp
 
@@ -100,7 +101,7 @@ def create_app(
     if max_body_bytes < 1:
         raise ConfigError("max_body_bytes must be positive", field="max_body_bytes")
     sink = from_url(backend) if isinstance(backend, str) else backend
-    name = _redact(backend) if isinstance(backend, str) else type(backend).__name__
+    name = redact_url(backend) if isinstance(backend, str) else type(backend).__name__
     writer = _Writer(sink, write_timeout)
     expected = f"Bearer {token}".encode() if token is not None else None
 

@@ -32,6 +32,7 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
+from .._urls import check_userinfo, redact_url
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def _resolve(scheme: str, url: str) -> Any:
                 f"the {scheme}:// backend needs a package that is not installed "
                 f"({exc.name or exc}); run: {hint}",
                 field="backend",
-                source=_redact(url),
+                source=redact_url(url),
             ) from exc
         return getattr(module, attr)
     for ep in entry_points(group="convsdk.backends"):
@@ -112,12 +113,12 @@ def _resolve(scheme: str, url: str) -> Any:
                 raise ConfigError(
                     f"the backend plugin {ep.value!r} for {scheme}:// failed to load: {exc}",
                     field="backend",
-                    source=_redact(url),
+                    source=redact_url(url),
                 ) from exc
     raise ConfigError(
         f"unknown backend scheme {scheme!r}; known: {', '.join(registered_schemes())}",
         field="backend",
-        source=_redact(url),
+        source=redact_url(url),
     )
 
 
@@ -131,6 +132,7 @@ def from_url(url: str, **options: Any) -> Backend:
         raise ConfigError(
             f"a backend URL looks like 'sqlite:///convsdk.db', got {url!r}", field="backend"
         )
+    check_userinfo(url)
     scheme = urlsplit(url).scheme.lower()
     factory = _resolve(scheme, url)
     builder = getattr(factory, "from_url", None) or factory
@@ -139,14 +141,7 @@ def from_url(url: str, **options: Any) -> Backend:
     except ConfigError:
         raise
     except (TypeError, ValueError) as exc:
-        raise ConfigError(str(exc), field="backend", source=_redact(url)) from exc
+        raise ConfigError(str(exc), field="backend", source=redact_url(url)) from exc
     return backend  # type: ignore[no-any-return]
 
 
-def _redact(url: str) -> str:
-    """The URL without its password, for error messages and logs."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return parts._replace(netloc=netloc).geturl()
-    return url

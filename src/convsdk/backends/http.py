@@ -40,9 +40,9 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 import httpx
 
 from .._json import dumps
+from .._urls import redact_url
 from ..errors import BackendError, ConfigError
 from ..event import Event
-from . import _redact
 
 __all__ = ["HTTPBackend", "parse_retry_after"]
 
@@ -56,7 +56,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 USER_AGENT = f"convsdk/{_VERSION}"
 
 # Query parameters read as options and removed from the URL posted to.
-_URL_OPTIONS = frozenset({"gzip", "gzip_level", "timeout", "connect_timeout"})
+_URL_OPTIONS = frozenset({"gzip", "gzip_level", "timeout", "connect_timeout", "token"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -117,10 +117,10 @@ class HTTPBackend:
             raise ConfigError(
                 "an HTTP backend URL looks like 'https://collector.example.com/ingest'",
                 field="backend",
-                source=_redact(url),
+                source=redact_url(url),
             )
         if token is not None and not token:
-            raise ConfigError("token is empty", field="token", source=_redact(url))
+            raise ConfigError("token is empty", field="token", source=redact_url(url))
         if not 1 <= gzip_level <= 9:
             raise ConfigError(
                 f"gzip_level must be 1 to 9, got {gzip_level}", field="gzip_level"
@@ -145,11 +145,11 @@ class HTTPBackend:
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> HTTPBackend:
-        """Build from ``http(s)://host/path?gzip=1&timeout=2``.
+        """Build from ``http(s)://host/path?gzip=1&timeout=2&token=...``.
 
-        ``gzip``, ``gzip_level``, ``timeout`` and ``connect_timeout`` in the query are
-        options (a keyword argument wins over the query) and are removed from the URL
-        posted to; any other query parameter is kept.
+        ``token``, ``gzip``, ``gzip_level``, ``timeout`` and ``connect_timeout`` in the
+        query are options (a keyword argument wins over the query) and are removed from
+        the URL posted to; any other query parameter is kept.
         """
         parts = urlsplit(url)
         kept: list[str] = []
@@ -165,7 +165,8 @@ class HTTPBackend:
         return cls(target, **{**from_query, **options})
 
     def __repr__(self) -> str:
-        return f"HTTPBackend(url={_redact(self.url)!r}, gzip={self.gzip}, timeout={self.timeout})"
+        url = redact_url(self.url)
+        return f"HTTPBackend(url={url!r}, gzip={self.gzip}, timeout={self.timeout})"
 
     def write(self, events: Sequence[Event]) -> None:
         """POST the batch; raise :class:`convsdk.BackendError` unless the collector took it."""
@@ -209,13 +210,13 @@ class HTTPBackend:
             return client.post(self.url, content=body)
         except httpx.TimeoutException as exc:
             raise BackendError(
-                f"{_redact(self.url)} did not answer in time ({type(exc).__name__})",
+                f"{redact_url(self.url)} did not answer in time ({type(exc).__name__})",
                 backend="http",
                 retryable=True,
             ) from exc
         except httpx.RequestError as exc:
             raise BackendError(
-                f"cannot reach {_redact(self.url)}: {type(exc).__name__}: {exc}",
+                f"cannot reach {redact_url(self.url)}: {type(exc).__name__}: {exc}",
                 backend="http",
                 retryable=True,
             ) from exc
@@ -234,7 +235,7 @@ def _status_error(response: httpx.Response, count: int) -> BackendError:
     status = response.status_code
     retryable = status in (408, 429) or status >= 500
     detail = response.text[:200].strip() if response.content else ""
-    message = f"{_redact(str(response.request.url))} answered {status} to {count} events"
+    message = f"{redact_url(str(response.request.url))} answered {status} to {count} events"
     if 300 <= status < 400 and "location" in response.headers:
         message += f" (redirected to {response.headers['location']}; use that URL)"
     if detail:
@@ -244,15 +245,19 @@ def _status_error(response: httpx.Response, count: int) -> BackendError:
 
 
 def _parse_option(key: str, value: str, url: str) -> Any:
+    if key == "token":
+        return value  # sent as "Authorization: Bearer ...", never in the URL
     if key == "gzip":
         if value.lower() in _TRUE:
             return True
         if value.lower() in _FALSE:
             return False
-        raise ConfigError(f"gzip must be 1 or 0, got {value!r}", field="gzip", source=_redact(url))
+        raise ConfigError(
+            f"gzip must be 1 or 0, got {value!r}", field="gzip", source=redact_url(url)
+        )
     try:
         return int(value) if key == "gzip_level" else float(value)
     except ValueError:
         raise ConfigError(
-            f"{key} must be a number, got {value!r}", field=key, source=_redact(url)
+            f"{key} must be a number, got {value!r}", field=key, source=redact_url(url)
         ) from None

@@ -41,6 +41,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from .._json import dumps
+from .._urls import redact_url
 from ..errors import BackendError, ConfigError
 from ..event import Event
 
@@ -82,7 +83,7 @@ class NATSTarget:
     def from_url(cls, url: str, **options: Any) -> NATSTarget:
         """Parse ``nats://[user:pass@]host:port/subject?stream=...``; keywords win."""
         parts = urlsplit(url)
-        source = _redact(url)
+        source = redact_url(url)
         if parts.scheme != "nats" or not parts.hostname:
             raise ConfigError(
                 "a NATS URL looks like nats://host:4222/subject", field="backend", source=source
@@ -129,11 +130,6 @@ def _seconds(value: Any, name: str, source: str) -> float:
     return seconds
 
 
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
-    return url
 
 
 class EventLoopThread:

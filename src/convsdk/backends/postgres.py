@@ -41,6 +41,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import set_json_loads
 
 from .._json import dumps_str, loads
+from .._urls import check_userinfo, redact_url
 from ..errors import BackendError, ConfigError
 from ..event import Event
 
@@ -92,10 +93,13 @@ class _Settings:
     __slots__ = ("conninfo", "source", "statement_timeout", "table")
 
     def __init__(self, url: str, options: Mapping[str, Any]) -> None:
+        check_userinfo(url)
         parts = urlsplit(url)
         if parts.scheme not in ("postgresql", "postgres"):
             raise ConfigError(
-                "a PostgreSQL URL starts with postgresql://", field="backend", source=_redact(url)
+                "a PostgreSQL URL starts with postgresql://",
+                field="backend",
+                source=redact_url(url),
             )
         ours: dict[str, Any] = {}
         libpq: list[tuple[str, str]] = []
@@ -105,7 +109,7 @@ class _Settings:
             else:
                 libpq.append((key, value))
         ours.update(options)
-        self.source = _redact(url)
+        self.source = redact_url(url)
         self.table = _check_table(ours.get("table", DEFAULT_TABLE), self.source)
         self.statement_timeout = _check_timeout(ours.get("statement_timeout", 30.0), self.source)
         present = {key for key, _ in libpq}
@@ -160,11 +164,6 @@ def _check_timeout(value: Any, source: str) -> float:
     return seconds
 
 
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
-    return url
 
 
 # -- schema ---------------------------------------------------------------------------
@@ -252,7 +251,7 @@ class PostgresBackend:
             raise ConfigError(
                 f"unknown option(s) {', '.join(unknown)}; known: {', '.join(_OUR_OPTIONS)}",
                 field=unknown[0],
-                source=_redact(url),
+                source=redact_url(url),
             )
         return cls(url, **options)
 

@@ -33,6 +33,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from .._json import dumps
+from .._urls import redact_url
 from ..errors import BackendError, ConfigError
 from ..event import Event
 
@@ -96,7 +97,7 @@ class RedisBackend:
         goes to :meth:`redis.Redis.from_url`.
         """
         parts = urlsplit(url)
-        source = _redact(url)
+        source = redact_url(url)
         query: list[tuple[str, str]] = []
         ours: dict[str, Any] = {}
         for key, value in parse_qsl(parts.query, keep_blank_values=True):
@@ -266,8 +267,3 @@ def _check_maxlen(maxlen: Any, source: str | None) -> int:
     return value
 
 
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
-    return url

@@ -28,10 +28,11 @@ from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from .._urls import redact_url as redact
 from ..errors import ConfigError
 from .jsonl import FileReader
 from .progress import ProgressCallback
-from .sql import DEFAULT_TABLE, PostgresReader, SQLiteReader, redact
+from .sql import DEFAULT_TABLE, PostgresReader, SQLiteReader
 from .summary import Dataset
 
 __all__ = [

@@ -19,9 +19,10 @@ import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from .._json import loads
+from .._urls import redact_url as redact
 from ..errors import BackendError, ConfigError
 from .progress import ProgressCallback, report_progress
 from .summary import (
@@ -50,15 +51,6 @@ _SQLITE_BUSY_TIMEOUT = 10.0
 # timestamp index; a wider one by reading the table in order (measured: the crossover
 # on a million events lies between a week and a month of thirty days).
 _NARROW = 0.25
-
-
-def redact(url: str) -> str:
-    """``url`` without its password, for messages and the report."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 def _split_options(url: str, ours: Collection[str]) -> tuple[str, dict[str, str]]:

@@ -1,0 +1,78 @@
+"""Store and server URLs as they appear in messages: without their secrets.
+
+A URL may carry a password in its user info (``postgresql://shop:s3cret@db/x``) or in
+its query (``?password=...``, ``?token=...``); neither may reach a log line or an
+error message. A password with an unencoded ``#`` or ``?`` is refused, as those
+characters end the host part of a URL, and a password cut there would reach the server
+half-sent.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from .errors import ConfigError
+from .privacy import is_sensitive_field
+
+__all__ = ["check_userinfo", "redact_url"]
+
+_HIDDEN = "***"
+
+
+def _userinfo(url: str) -> tuple[int, int] | None:
+    """``(start, end)`` of the URL's user info (before its ``@``), if it has one.
+
+    Read from the raw text rather than by ``urlsplit``, which ends the host part at a
+    ``#`` or ``?`` that a password may hold.
+    """
+    start = url.find("://")
+    if start < 0:
+        return None
+    start += 3
+    slash = url.find("/", start)
+    at = url.rfind("@", start, len(url) if slash < 0 else slash)
+    return None if at < 0 else (start, at)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password and secret query values replaced by ``***``.
+
+    >>> redact_url("postgresql://shop:s3cret@db/x?sslmode=require&password=p")
+    'postgresql://shop:***@db/x?sslmode=require&password=***'
+    """
+    span = _userinfo(url)
+    if span is not None:
+        start, at = span
+        user, colon, _ = url[start:at].partition(":")
+        if colon:
+            url = f"{url[:start]}{user}:{_HIDDEN}{url[at:]}"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(is_sensitive_field(key) for key, _ in pairs):
+        return url
+    query = urlencode(
+        [(key, _HIDDEN if is_sensitive_field(key) else value) for key, value in pairs],
+        safe="*",
+    )
+    return parts._replace(query=query).geturl()
+
+
+def check_userinfo(url: str) -> None:
+    """Raise :class:`ConfigError` for a password holding an unencoded ``#`` or ``?``."""
+    span = _userinfo(url)
+    if span is None:
+        return
+    start, at = span
+    _, colon, password = url[start:at].partition(":")
+    if colon and ("#" in password or "?" in password):
+        raise ConfigError(
+            "the password holds '#' or '?', which end a URL's host part: "
+            "percent-encode them (%23, %3F)",
+            field="backend",
+            source=redact_url(url),
+        )
