@@ -273,6 +273,11 @@ def test_capture_fields_keeps_only_allowlisted_safe_fields() -> None:
     assert captured == {"plan": "pro", "tags": ["a", "b"], "bio": "x" * 1024}
 
 
+def test_a_card_number_across_the_length_cut_is_still_caught() -> None:
+    value = "x" * 1015 + VISA.replace(" ", "")  # the number straddles character 1024
+    assert capture_fields({"note": [value]}, ["note"]) == {}
+
+
 @pytest.mark.parametrize("name", ["success", "shipping", "author", "spinner", "accent"])
 def test_short_secret_words_match_only_as_whole_words(name: str) -> None:
     assert not is_sensitive_field(name)

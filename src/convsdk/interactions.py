@@ -856,7 +856,7 @@ def _parse_utm(query: str) -> dict[str, str | None] | None:
         if key.startswith("utm_"):
             name = key[4:]
             if name in _UTM_KEYS and name not in utm and value:
-                utm[name] = privacy.scrub_text(value[:_MAX_UTM])
+                utm[name] = privacy.scrub_text(value)[:_MAX_UTM]  # scrubbed, then cut
     if not utm:
         return None
     return {name: utm.get(name) for name in _UTM_KEYS}

@@ -407,8 +407,10 @@ def capture_fields(
         values = form.get(name)
         if not values or is_sensitive_field(name):
             continue
-        kept = [v[:_MAX_FIELD_CHARS] for v in values[:_MAX_FIELD_ITEMS]]
-        if any(contains_card_number(v) for v in kept):
+        values = values[:_MAX_FIELD_ITEMS]
+        # Checked whole, before the cut: a card number across the cut would leave digits.
+        if any(contains_card_number(v) for v in values):
             continue
+        kept = [v[:_MAX_FIELD_CHARS] for v in values]
         captured[name] = kept[0] if len(kept) == 1 else kept
     return captured

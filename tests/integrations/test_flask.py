@@ -405,3 +405,22 @@ def test_async_views_defer_their_conversions_to_the_middleware_too(
     assert (event.name, event.kind, event.goal) == ("form_submit", "micro", "newsletter")
     assert event.properties == {"list": "weekly", "source": "footer"}
     assert event.context["status"] == 200 and event.visitor_id
+
+
+def test_a_head_request_to_a_decorated_page_records_no_conversion(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    app = Flask(__name__)
+
+    @app.get("/welcome")
+    @track_micro("reached_welcome")
+    def welcome() -> str:
+        return "<p>welcome</p>"
+
+    ConvSDK(app, tracker=shop_tracker)
+    client = app.test_client()
+    assert client.head("/welcome", headers={"User-Agent": CHROME}).status_code == 200
+    assert client.options("/welcome", headers={"User-Agent": CHROME}).status_code == 200
+    assert stored(shop_tracker, memory) == []
+    client.get("/welcome", headers={"User-Agent": CHROME})
+    assert [e.goal for e in stored(shop_tracker, memory) if e.kind] == ["reached_welcome"]
