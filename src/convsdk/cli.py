@@ -57,12 +57,18 @@ class _Unavailable(Exception):
     """The module a command needs cannot be imported."""
 
 
+# The extra that brings what a command's module imports.
+_EXTRAS = {".demo": "flask", ".collector": "collector", ".backends.postgres": "postgres"}
+
+
 def _load(module: str, name: str) -> Any:
     """``module.name``, imported now, so that only the command needing it can fail."""
     try:
         return getattr(importlib.import_module(module, __package__), name)
     except ImportError as exc:
-        raise _Unavailable(f"{module.lstrip('.')} cannot be loaded: {exc}") from exc
+        extra = _EXTRAS.get(module)
+        hint = f"; run: pip install 'convsdk[{extra}]'" if extra else ""
+        raise _Unavailable(f"{module.lstrip('.')} cannot be loaded: {exc}{hint}") from exc
 
 
 class _Parser(argparse.ArgumentParser):
