@@ -12,7 +12,6 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .errors import ConfigError
-from .privacy import is_sensitive_field
 
 __all__ = ["check_userinfo", "redact_url"]
 
@@ -52,6 +51,8 @@ def redact_url(url: str) -> str:
         return url
     if not parts.query:
         return url
+    from .privacy import is_sensitive_field  # here: privacy loads the bot patterns
+
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     if not any(is_sensitive_field(key) for key, _ in pairs):
         return url
