@@ -6,6 +6,7 @@
                           [--format table|json|html] [-o FILE] [--top N]
     convsdk demo [--visitors N] [--db PATH] [--html PATH] [--seed N]
     convsdk consume SOURCE --into DEST [--group G] [--idle-timeout S] [--max-events N]
+                   [--claim-idle S]
     convsdk migrate URL
     convsdk collect BACKEND [--host 127.0.0.1] [--port 8000] [--token T]
     convsdk --version
@@ -135,6 +136,10 @@ def _parser() -> argparse.ArgumentParser:
         "--idle-timeout", type=float, metavar="S", help="stop after S seconds without events"
     )
     consume.add_argument("--max-events", type=_positive_int, metavar="N", help="stop after N")
+    consume.add_argument(
+        "--claim-idle", type=float, metavar="S",
+        help="Redis: claim entries other consumers left unacknowledged for S seconds (300)",
+    )
     consume.set_defaults(handler=_consume)
 
     migrate = commands.add_parser("migrate", help="create the events table of a SQL store")
@@ -308,6 +313,7 @@ def _consume(args: argparse.Namespace) -> int:
         "group": args.group,
         "idle_timeout": args.idle_timeout,
         "max_events": args.max_events,
+        "claim_idle": args.claim_idle,
     }
     moved = consume(args.source, args.into, **{k: v for k, v in options.items() if v is not None})
     sys.stdout.write(f"moved {moved:,} events\n")

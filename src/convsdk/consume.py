@@ -62,12 +62,15 @@ def consume(
     idle_timeout: float | None = None,
     max_events: int | None = None,
     stop: threading.Event | None = None,
+    claim_idle: float = 300.0,
 ) -> int:
     """Move events from ``source_url`` into ``into``; return how many were stored.
 
     ``source_url`` is a ``redis://`` stream URL (read through the consumer group
     ``group`` as ``consumer``, by default this host's name: a restarted consumer of the
-    same name first takes back what it read but did not acknowledge) or a ``nats://``
+    same name first takes back what it read but did not acknowledge, and entries any
+    other consumer left unacknowledged for ``claim_idle`` seconds are claimed, so a
+    consumer that never comes back strands nothing) or a ``nats://``
     JetStream URL (read through the durable pull consumer ``group``; ``consumer`` is not
     used). The URLs are those of the matching backends. ``into`` is a backend URL or a
     :class:`~convsdk.backends.Backend`; one built from a URL is closed on return.
@@ -84,7 +87,12 @@ def consume(
     >>> consume("nats://broker:4222/convsdk.events", "sqlite:///events.db", stop=stop)
     """
     _check_options(group, consumer, batch_size, idle_timeout, max_events)
-    source = _open_source(source_url, group, consumer)
+    if isinstance(claim_idle, bool) or not isinstance(claim_idle, int | float) or claim_idle < 0:
+        raise ConfigError(
+            f"claim_idle must be a number of seconds >= 0, got {claim_idle!r}",
+            field="claim_idle",
+        )
+    source = _open_source(source_url, group, consumer, claim_idle)
     try:
         backend, owned = (from_url(into), True) if isinstance(into, str) else (into, False)
         try:
@@ -274,11 +282,11 @@ class _Mover:
 # -- sources ------------------------------------------------------------------------------
 
 
-def _open_source(url: Any, group: str, consumer: str | None) -> _Source:
+def _open_source(url: Any, group: str, consumer: str | None, claim_idle: float) -> _Source:
     scheme = urlsplit(url).scheme.lower() if isinstance(url, str) else ""
     if scheme in ("redis", "rediss"):
         try:
-            return _RedisSource(url, group, consumer or socket.gethostname())
+            return _RedisSource(url, group, consumer or socket.gethostname(), claim_idle)
         except ImportError as exc:
             raise _missing("redis", exc, url) from exc
     if scheme == "nats":
@@ -308,7 +316,7 @@ def _missing(extra: str, exc: ImportError, url: str) -> ConfigError:
 class _RedisSource:
     """A Redis stream read through a consumer group (``XREADGROUP`` / ``XACK``)."""
 
-    def __init__(self, url: str, group: str, consumer: str) -> None:
+    def __init__(self, url: str, group: str, consumer: str, claim_idle: float) -> None:
         import redis
 
         from .backends.redis import RedisBackend
@@ -323,6 +331,11 @@ class _RedisSource:
         # Entries this consumer read before and never acknowledged come first: "0"
         # asks for its pending list, ">" for entries nobody was given yet.
         self._pending_after: str | None = "0"
+        # Entries another consumer read and left unacknowledged for claim_idle seconds
+        # (it died, or was renamed) are claimed (XAUTOCLAIM): they would wait for ever.
+        self._claim_idle_ms = max(0, int(claim_idle * 1000))
+        self._claim_from = "0-0"
+        self._next_claim = 0.0
 
     def read(self, count: int, wait: float) -> list[_Message]:
         try:
@@ -334,6 +347,10 @@ class _RedisSource:
                     self._pending_after = messages[-1].ref
                     return messages
                 self._pending_after = None
+            if time.monotonic() >= self._next_claim:
+                claimed = self._claim(count)
+                if claimed:
+                    return claimed
             return self._xreadgroup(">", count, max(1, int(wait * 1000)))
         except self._errors.ResponseError as exc:
             if str(exc).startswith("NOGROUP"):  # the key was deleted (or Redis restarted)
@@ -363,6 +380,29 @@ class _RedisSource:
                 raise
         self._group_ready = True
 
+    def _claim(self, count: int) -> list[_Message]:
+        try:
+            reply: Any = self._client.xautoclaim(
+                self._key, self._group, self._consumer, self._claim_idle_ms,
+                start_id=self._claim_from, count=count,
+            )
+        except self._errors.ResponseError as exc:
+            if "unknown command" not in str(exc).lower():
+                raise
+            logger.warning("Redis before 6.2 has no XAUTOCLAIM: entries other consumers "
+                           "left unacknowledged are not claimed")
+            self._next_claim = float("inf")
+            return []
+        cursor, entries = reply[0], reply[1]
+        self._claim_from = cursor.decode() if isinstance(cursor, bytes) else str(cursor)
+        if self._claim_from == "0-0":  # went through the whole pending list: rest a while
+            self._next_claim = time.monotonic() + max(1.0, min(60.0, self._claim_idle_ms / 1000))
+        messages = self._messages([entries])
+        if messages:
+            logger.warning("claimed %d entries another consumer left unacknowledged",
+                           len(messages))
+        return messages
+
     def _xreadgroup(self, after: str, count: int, block_ms: int | None) -> list[_Message]:
         reply: Any = self._client.xreadgroup(
             self._group, self._consumer, {self._key: after}, count=count, block=block_ms
@@ -374,6 +414,9 @@ class _RedisSource:
             streams = [wrapped[0] if wrapped else [] for wrapped in reply.values()]
         else:
             streams = [item[1] for item in reply]
+        return self._messages(streams)
+
+    def _messages(self, streams: Sequence[Any]) -> list[_Message]:
         messages = []
         for entries in streams:
             for entry_id, fields in entries:

@@ -125,6 +125,25 @@ def test_redis_pending_entries_come_back_after_a_crash(
     assert redis_client.xpending(key, "shop")["pending"] == 0
 
 
+def test_redis_entries_a_vanished_consumer_left_are_claimed(
+    redis_stream_url: str, redis_client: Any, tmp_path: Path
+) -> None:
+    key = _key(redis_stream_url)
+    events = numbered_events(10)
+    _publish_redis(redis_stream_url, events)
+    # A consumer on another host read four entries and was never seen again.
+    redis_client.xgroup_create(key, "shop", id="0")
+    assert len(redis_client.xreadgroup("shop", "gone-host", {key: ">"}, count=4)[0][1]) == 4
+    into = _sqlite(tmp_path)
+    moved = consume(
+        redis_stream_url, into, group="shop", consumer="new-host", max_events=10,
+        idle_timeout=10, claim_idle=0,
+    )
+    assert moved == 10
+    assert_events_equal(events, _stored(into), ordered=False)
+    assert redis_client.xpending(key, "shop")["pending"] == 0
+
+
 def test_redis_destination_failures_are_retried_before_acking(
     redis_stream_url: str, redis_client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
