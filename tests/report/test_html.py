@@ -61,6 +61,18 @@ def test_the_page_has_every_section_and_chart(report: Report) -> None:
     assert "USD 30.00" in page and "EUR 35.00" in page  # never added together
 
 
+def test_the_lift_chart_draws_every_pair_with_an_interval(report: Report) -> None:
+    from convsdk.report.html import lift_chart
+
+    chart = lift_chart(report.lift)
+    # newsletter → purchase has a lift of 0 (nobody who subscribed bought): its interval
+    # is drawn, without a dot, as are the others.
+    assert "newsletter → purchase" in chart
+    drawn = [r for r in report.lift if r.lift_ci_low and r.lift_ci_high]
+    assert chart.count('class="whisker"') == len(drawn)
+    assert chart.count('class="dot"') == sum(1 for r in drawn if r.lift)
+
+
 def test_a_report_without_goals_or_conversions_still_renders(tmp_path: Path) -> None:
     source = write_sqlite(tmp_path / "events.db", [make("page_view", 0, "v")])
     page = render_html(load_report(source))

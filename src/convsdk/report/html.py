@@ -178,12 +178,11 @@ def _log_ticks(low: float, high: float) -> list[float]:
 def lift_chart(rows: Sequence[LiftRow]) -> str:
     """Forest plot: each pair's lift (dot) and 95 % interval (line), log scale, 1× marked.
 
-    A pair whose lift is infinite (nobody without the micro conversion converted) has
-    its interval drawn, no dot, and "∞×" for a value.
+    A pair whose lift is infinite (nobody without the micro conversion converted) or
+    zero (nobody with it converted) has its interval drawn, no dot (a log scale has no
+    place for either), and "∞×" or "0.00×" for a value.
     """
-    shown = [
-        r for r in rows if r.lift_ci_low and r.lift_ci_high and (r.lift is None or r.lift > 0)
-    ][:_LIFT_ROWS]
+    shown = [r for r in rows if r.lift_ci_low and r.lift_ci_high][:_LIFT_ROWS]
     if not shown:
         return ""
     values: list[float] = []
@@ -221,7 +220,7 @@ def lift_chart(rows: Sequence[LiftRow]) -> str:
                 f'<line class="whisker" x1="{x(row.lift_ci_low):.1f}" y1="{y}" '
                 f'x2="{x(row.lift_ci_high):.1f}" y2="{y}"/>'
             )
-        if row.lift is not None:
+        if row.lift:
             parts.append(f'<circle class="dot" cx="{x(row.lift):.1f}" cy="{y}" r="5"/>')
         value = fmt.lift(row.lift, row.did.rate, row.did_not.rate)
         parts.append(_text(width - 4, y + 4, value, anchor="end"))
