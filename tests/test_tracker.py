@@ -160,3 +160,15 @@ def test_secret_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONVSDK_SECRET_KEY", "s3cret")
     with Tracker(backend="memory://", spool_dir=None) as t:
         assert t.secret_key == "s3cret"
+
+
+def test_tracker_options_list_every_keyword_of_the_tracker() -> None:
+    import inspect
+
+    from convsdk.tracker import TrackerOptions
+
+    keywords = [
+        name for name, p in inspect.signature(Tracker.__init__).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    assert list(TrackerOptions.__annotations__) == keywords

@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Iterable
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from . import context as _context
 from .backends import Backend, from_url
@@ -422,7 +422,32 @@ _default: Tracker | None = None
 _default_lock = threading.Lock()
 
 
-def init(**options: Any) -> Tracker:
+class TrackerOptions(TypedDict, total=False):
+    """The keyword options of :class:`Tracker` (and :func:`init`), for type checkers."""
+
+    backend: str | Backend
+    goals: GoalsArg
+    secret_key: str | bytes | None
+    batch_size: int
+    flush_interval: float
+    max_queue_size: int
+    spool_dir: str | os.PathLike[str] | None
+    durable: bool
+    fsync: bool | str
+    backpressure: Backpressure | None
+    max_spool_bytes: int
+    max_retries: int
+    retry_max_delay: float
+    retry_timeout: float
+    shutdown_timeout: float
+    anonymize_ip: bool
+    respect_dnt: bool
+    filter_bots: bool
+    session_timeout: int
+    currency: str
+
+
+def init(**options: Unpack[TrackerOptions]) -> Tracker:
     """Build a :class:`Tracker` with ``options`` and make it the default one.
 
     A previous default tracker is closed first. Decorators and the module-level
