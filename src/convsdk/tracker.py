@@ -26,7 +26,7 @@ from .event import Event, check_currency, make_event
 from .goals import Funnel, Goal, GoalSet, resolve_goals
 from .spool import DEFAULT_MAX_BYTES, Spool
 
-__all__ = ["Tracker", "close", "flush", "get_tracker", "init", "track"]
+__all__ = ["Tracker", "TrackerOptions", "close", "flush", "get_tracker", "init", "track"]
 
 log = logging.getLogger("convsdk.tracker")
 
