@@ -79,19 +79,14 @@ def consume(
     were stored, or when ``stop`` is set (within half a second); otherwise it runs
     until interrupted. A source or destination failure is retried with backoff (the
     messages stay unacknowledged meanwhile); with ``idle_timeout`` set, failing for
-    longer than that raises the last error instead. A destination that refuses an event outright
-    (``BackendError(retryable=False)``) gets the batch in halves until the culprit is
-    found; that one event is logged and skipped.
+    longer than that raises the last error instead. A destination that refuses an
+    event outright (``BackendError(retryable=False)``) gets the batch in halves until
+    the culprit is found; that one event is logged and skipped.
 
     >>> stop = threading.Event()
     >>> consume("nats://broker:4222/convsdk.events", "sqlite:///events.db", stop=stop)
     """
-    _check_options(group, consumer, batch_size, idle_timeout, max_events)
-    if isinstance(claim_idle, bool) or not isinstance(claim_idle, int | float) or claim_idle < 0:
-        raise ConfigError(
-            f"claim_idle must be a number of seconds >= 0, got {claim_idle!r}",
-            field="claim_idle",
-        )
+    _check_options(group, consumer, batch_size, idle_timeout, max_events, claim_idle)
     source = _open_source(source_url, group, consumer, claim_idle)
     try:
         backend, owned = (from_url(into), True) if isinstance(into, str) else (into, False)
@@ -106,7 +101,12 @@ def consume(
 
 
 def _check_options(
-    group: Any, consumer: Any, batch_size: Any, idle_timeout: Any, max_events: Any
+    group: Any,
+    consumer: Any,
+    batch_size: Any,
+    idle_timeout: Any,
+    max_events: Any,
+    claim_idle: Any,
 ) -> None:
     if not isinstance(group, str) or not group:
         raise ConfigError(f"group must be a non-empty string, got {group!r}", field="group")
@@ -132,6 +132,11 @@ def _check_options(
     ):
         raise ConfigError(
             f"max_events must be a whole number >= 0, got {max_events!r}", field="max_events"
+        )
+    if isinstance(claim_idle, bool) or not isinstance(claim_idle, int | float) or claim_idle < 0:
+        raise ConfigError(
+            f"claim_idle must be a number of seconds >= 0, got {claim_idle!r}",
+            field="claim_idle",
         )
 
 

@@ -39,6 +39,11 @@ __all__ = [
 ]
 
 
+#: Request methods that are no visit (a link checker's HEAD, a CORS preflight): never
+#: recorded, by the middleware or by a decorator.
+SKIPPED_METHODS = frozenset({"HEAD", "OPTIONS"})
+
+
 @dataclass(slots=True, eq=False)
 class RequestContext:
     """What convsdk knows about the request being served.

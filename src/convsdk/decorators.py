@@ -31,8 +31,6 @@ __all__ = ["annotate", "track_macro", "track_micro"]
 
 log = logging.getLogger("convsdk.decorators")
 
-_NOT_VISITS = frozenset({"HEAD", "OPTIONS"})
-
 F = TypeVar("F", bound=Callable[..., Any])
 Dynamic = Any  # a constant, or a callable of the view's result
 
@@ -160,7 +158,7 @@ def _record(
         )
         if ctx is None:
             ctx = _context.from_framework(args, kwargs, tracker)
-        if ctx is not None and ctx.method in _NOT_VISITS:
+        if ctx is not None and ctx.method in _context.SKIPPED_METHODS:
             return  # a HEAD or OPTIONS request (a link checker, a preflight) converts nobody
         event = tracker.build_event(
             spec.goal,

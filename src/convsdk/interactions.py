@@ -57,6 +57,7 @@ from urllib.parse import parse_qs, parse_qsl
 
 from . import privacy
 from . import tracker as _tracker
+from .context import SKIPPED_METHODS as _SKIPPED_METHODS
 from .context import Request, RequestContext, _new_context
 from .errors import ConfigError
 from .event import Event, check_currency, make_event, trusted_event
@@ -114,7 +115,6 @@ STATIC_EXTENSIONS = frozenset(
 )  # fmt: skip
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 
-_SKIPPED_METHODS = frozenset({"HEAD", "OPTIONS"})
 _FORM_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _MAX_FORM_FIELDS = 1000
 _MAX_FIELD_BYTES = 64 * 1024

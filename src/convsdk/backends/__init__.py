@@ -143,5 +143,3 @@ def from_url(url: str, **options: Any) -> Backend:
     except (TypeError, ValueError) as exc:
         raise ConfigError(str(exc), field="backend", source=redact_url(url)) from exc
     return backend  # type: ignore[no-any-return]
-
-

@@ -130,8 +130,6 @@ def _seconds(value: Any, name: str, source: str) -> float:
     return seconds
 
 
-
-
 class EventLoopThread:
     """An asyncio event loop in a daemon thread, for calling async code from sync code.
 

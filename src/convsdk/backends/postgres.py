@@ -164,8 +164,6 @@ def _check_timeout(value: Any, source: str) -> float:
     return seconds
 
 
-
-
 # -- schema ---------------------------------------------------------------------------
 
 

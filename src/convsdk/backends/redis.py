@@ -265,5 +265,3 @@ def _check_maxlen(maxlen: Any, source: str | None) -> int:
             source=source,
         )
     return value
-
-

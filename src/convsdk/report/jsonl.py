@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import logging
+import operator
 import os
 import re
 from collections.abc import Collection, Iterator
@@ -54,6 +55,7 @@ _ID_PREFIX = b'{"event_id":"'
 _ID_START = len(_ID_PREFIX)
 _ID_END = _ID_START + 36  # a UUID's length
 _CHUNK = 4 << 20
+_TOUCH_ORDER = operator.itemgetter(0, 1)  # a touch is (time, event id, utm)
 
 _Handles = list[tuple[Path, io.BufferedReader, int]]
 
@@ -444,8 +446,5 @@ def _touches_before(state: _VisitorState, macro_at: int | None) -> tuple[Any, An
     kept = [touch for touch in touches if text_micros(touch[0]) <= macro_at]
     if not kept:
         return None, None
-    return min(kept, key=_touch_order)[2], max(kept, key=_touch_order)[2]
-
-
-def _touch_order(touch: tuple[str, str, Any]) -> tuple[str, str]:
-    return touch[0], touch[1]
+    # Ordered by (time, event id), never by the UTM dict.
+    return min(kept, key=_TOUCH_ORDER)[2], max(kept, key=_TOUCH_ORDER)[2]
