@@ -162,13 +162,8 @@ def test_secret_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         assert t.secret_key == "s3cret"
 
 
-def test_tracker_options_list_every_keyword_of_the_tracker() -> None:
-    import inspect
-
+def test_tracker_options_list_every_tracker_option() -> None:
+    from convsdk import options
     from convsdk.tracker import TrackerOptions
 
-    keywords = [
-        name for name, p in inspect.signature(Tracker.__init__).parameters.items()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
-    ]
-    assert list(TrackerOptions.__annotations__) == keywords
+    assert list(TrackerOptions.__annotations__) == options.names(options.TRACKER)

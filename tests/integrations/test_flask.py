@@ -290,10 +290,9 @@ def test_one_extension_object_serves_each_app_with_its_own_config(
         app.config.update(CONVSDK_BACKEND=f"file://{files[-1]}", CONVSDK_SPOOL_DIR=None)
         middleware = extension.init_app(app)
         app.test_client().get("/pricing", headers={"User-Agent": CHROME})
-        tracker = middleware.tracker or _get_default()
-        assert tracker is not None
+        tracker = middleware.tracker
+        assert tracker is not None and extension.tracker is tracker
         tracker.close()
-    assert extension.tracker is None
     assert [len(f.read_text().splitlines()) for f in files] == [1, 1]
 
 
@@ -318,7 +317,7 @@ def test_an_existing_default_tracker_is_used_when_the_config_names_none(
 ) -> None:
     app = make_app()
     ConvSDK(app)
-    assert app.extensions["convsdk"].tracker is None  # looked up per request
+    assert app.extensions["convsdk"].tracker is shop_tracker  # the default, per request
     app.test_client().get("/pricing")
     assert [e.goal for e in stored(shop_tracker, memory)] == ["viewed_pricing"]
 
@@ -360,32 +359,27 @@ def test_bad_config_fails_at_init_with_a_config_error(
     assert _get_default() is None  # nothing half-installed
 
 
-def test_unknown_config_keys_are_reported(
-    shop_tracker: Tracker, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_unknown_config_keys_are_config_errors_with_a_suggestion(shop_tracker: Tracker) -> None:
     app = make_app()
     app.config["CONVSDK_EXCLUDE_PATH"] = ["/admin/*"]
-    with caplog.at_level(logging.WARNING, logger="convsdk"):
+    with pytest.raises(ConfigError, match="did you mean CONVSDK_EXCLUDE_PATHS") as info:
         ConvSDK(app, tracker=shop_tracker)
-    assert "CONVSDK_EXCLUDE_PATH" in caplog.text and "CONVSDK_EXCLUDE_PATHS" in caplog.text
+    assert info.value.field == "CONVSDK_EXCLUDE_PATH"
+    assert "convsdk" not in app.extensions
 
 
 def test_every_tracker_and_middleware_option_has_a_config_key() -> None:
     import inspect
 
-    from convsdk.integrations import flask as ext
+    from convsdk import options
     from convsdk.interactions import Recorder
 
-    tracker_options = set(inspect.signature(Tracker.__init__).parameters) - {"self", "secret_key"}
-    assert {option for option, _ in ext._TRACKER_KEYS.values()} == tracker_options
-    # consent, clock and secret_key are code or come from elsewhere: keyword options only.
-    middleware_options = set(inspect.signature(Recorder.__init__).parameters) - {
-        "self",
-        "consent",
-        "clock",
-        "secret_key",
-    }
-    assert {option for option, _ in ext._MIDDLEWARE_KEYS.values()} == middleware_options
+    config = {option.variable: option.default for option in options.OPTIONS.values()}
+    assert set(options.from_mapping(config, [options.TRACKER], source="test")) == set(
+        options.names(options.TRACKER)
+    )
+    recorder = set(inspect.signature(Recorder.__init__).parameters) - {"self"}
+    assert recorder == set(options.names(options.MIDDLEWARE))
 
 
 def test_async_views_defer_their_conversions_to_the_middleware_too(
