@@ -477,7 +477,8 @@ def init(**options: Unpack[TrackerOptions]) -> Tracker:
     tracker = Tracker(**options)
     with _default_lock:
         previous, _default = _default, tracker
-    if previous is not None and previous is not tracker:
+    # (A test's capturing tracker stays open: it keeps receiving every tracker's events.)
+    if previous is not None and previous is not tracker and previous is not _redirect:
         previous.close()
     return tracker
 
