@@ -28,8 +28,17 @@ def _app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1", True), ("TRUE", True), ("yes", True), (" on ", True),
-     ("0", False), ("false", False), ("No", False), ("off", False), ("", False)],
+    [
+        ("1", True),
+        ("TRUE", True),
+        ("yes", True),
+        (" on ", True),
+        ("0", False),
+        ("false", False),
+        ("No", False),
+        ("off", False),
+        ("", False),
+    ],
 )
 def test_booleans_parse_the_usual_words(text: str, expected: bool) -> None:
     assert options.BOOL.parse is not None
@@ -129,11 +138,13 @@ def test_the_environment_table_lists_every_variable() -> None:
 
 
 def test_argument_beats_config_beats_environment_beats_default() -> None:
-    environ = {"CONVSDK_BATCH_SIZE": "30", "CONVSDK_FLUSH_INTERVAL": "3", "CONVSDK_MAX_RETRIES": "3"}
+    environ = {
+        "CONVSDK_BATCH_SIZE": "30",
+        "CONVSDK_FLUSH_INTERVAL": "3",
+        "CONVSDK_MAX_RETRIES": "3",
+    }
     config = {"CONVSDK_BATCH_SIZE": 20, "CONVSDK_FLUSH_INTERVAL": "2"}
-    found = options.resolve(
-        [options.TRACKER], {"batch_size": 10}, config=config, environ=environ
-    )
+    found = options.resolve([options.TRACKER], {"batch_size": 10}, config=config, environ=environ)
     assert found == {"batch_size": 10, "flush_interval": 2.0, "max_retries": 3}
     assert options.defaults(options.TRACKER)["retry_timeout"] == 60.0
 
@@ -246,3 +257,8 @@ def test_the_start_is_logged_once_with_the_backend_redacted(
 def test_os_environ_is_the_default_source(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(os.environ, "CONVSDK_MAX_RETRIES", "1")
     assert options.resolve([options.TRACKER], {}) == {"max_retries": 1}
+
+
+def test_the_readme_table_is_the_generated_one() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert options.table() in readme

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -462,9 +461,7 @@ def test_only_environment_variables_configure_the_extension(
     assert not (tmp_path / ".convsdk-spool").exists()
 
 
-def test_config_beats_the_environment(
-    no_default: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_config_beats_the_environment(no_default: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONVSDK_BATCH_SIZE", "30")
     monkeypatch.setenv("CONVSDK_BACKEND", "memory://")
     monkeypatch.setenv("CONVSDK_SPOOL_DIR", "")

@@ -135,9 +135,7 @@ class ConvSDK:
             config, [_options.TRACKER, _options.MIDDLEWARE, _options.BEACON], source=_SOURCE
         )
         options = {
-            **_options.from_mapping(
-                config, [_options.MIDDLEWARE, _options.BEACON], source=_SOURCE
-            ),
+            **_options.from_mapping(config, [_options.MIDDLEWARE, _options.BEACON], source=_SOURCE),
             **self.options,
         }
         if options.get("secret_key") is None:
