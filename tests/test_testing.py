@@ -73,7 +73,7 @@ def test_fixture_captures_a_flask_apps_conversions(pytester: pytest.Pytester) ->
             assert convsdk_events.micro().goal == "newsletter"
         """,
         # A module overriding convsdk_tracker_options configures its tests' tracker.
-        test_options="""
+        test_tracker_options="""
         import pytest
         import convsdk
         from convsdk import Goal
