@@ -469,7 +469,9 @@ def init(**options: Unpack[TrackerOptions]) -> Tracker:
     """Build a :class:`Tracker` with ``options`` and make it the default one.
 
     A previous default tracker is closed first. Decorators and the module-level
-    :func:`track` use the default tracker.
+    :func:`track` use the default tracker. Options not given come from ``CONVSDK_*``
+    environment variables (see :mod:`convsdk.options`), so ``convsdk.init()`` alone
+    configures from the environment.
 
     >>> tracker = convsdk.init(backend="sqlite:///convsdk.db", secret_key="...")
     """
