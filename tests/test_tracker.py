@@ -180,7 +180,7 @@ def test_tracker_options_list_every_tracker_option() -> None:
 
 
 def _convsdk_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("convsdk")]
+    return [t for t in threading.enumerate() if t.name == "convsdk-dispatch"]
 
 
 @pytest.mark.parametrize("how", ["argument", "environment"])

@@ -425,7 +425,7 @@ def test_a_head_request_to_a_decorated_page_records_no_conversion(
 def _convsdk_threads() -> set[Any]:
     import threading
 
-    return {t for t in threading.enumerate() if t.name.startswith("convsdk")}
+    return {t for t in threading.enumerate() if t.name == "convsdk-dispatch"}
 
 
 def test_only_environment_variables_configure_the_extension(
