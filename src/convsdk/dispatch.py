@@ -156,7 +156,8 @@ class Dispatcher:
         self._init_state()
         self._pid = self._owner_pid = _getpid()
         _dispatchers.add(self)
-        self._start()
+        # The worker starts with the first event (or a flush/close with spooled events
+        # waiting): a tracker that records nothing runs no thread.
 
     def _init_state(self) -> None:
         """Everything a process owns alone: queue, locks, thread, counters."""
@@ -351,6 +352,8 @@ class Dispatcher:
         """Wait until every event put so far is delivered, the spool replayed with them;
         False on timeout, when something went to the spool and stays there, or was lost.
         """
+        if self._thread is None and not self._queue and not self._spool_waiting():
+            return True  # never started, nothing to deliver: no thread for that
         self._ensure_worker()
         if self._thread is None or not self._thread.is_alive():
             return not self._queue
@@ -372,8 +375,10 @@ class Dispatcher:
         if timeout is None:
             timeout = self.shutdown_timeout
         deadline = _monotonic() + timeout
-        if self._queue and not self._closed:
-            self._ensure_worker()  # e.g. a forked child that queued events but never woke it
+        if (self._queue or (self._thread is None and self._spool_waiting())) and not self._closed:
+            # A forked child that queued events but never woke the worker, or a spool
+            # holding what a previous process left: deliver it before stopping.
+            self._ensure_worker()
         with self._lock:
             if self._closed:
                 return True
@@ -412,6 +417,10 @@ class Dispatcher:
             # that never used it, the backend's connections are the parent's: leave them.
             self._close_backend()
         return ok
+
+    def _spool_waiting(self) -> bool:
+        """Whether the spool directory holds segments to replay (a directory scan)."""
+        return self.spool is not None and self._pending and self.spool.rescan()
 
     def _close_backend(self) -> None:
         if self._backend_closed:

@@ -55,6 +55,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, parse_qsl
 
+from . import options as _options
 from . import privacy
 from . import tracker as _tracker
 from .context import SKIPPED_METHODS as _SKIPPED_METHODS
@@ -382,26 +383,18 @@ class Recorder:
         secret_key: str | bytes | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if isinstance(trusted_proxies, bool) or not isinstance(trusted_proxies, int):
-            raise ConfigError("must be a whole number", field="trusted_proxies")
-        if trusted_proxies < 0:
-            raise ConfigError("must be 0 or more", field="trusted_proxies")
-        if isinstance(max_body_size, bool) or not isinstance(max_body_size, int):
-            raise ConfigError("must be a whole number of bytes", field="max_body_size")
-        if max_body_size < 0:
-            raise ConfigError("must be 0 or more", field="max_body_size")
-        if dnt not in ("anonymous", "skip"):
-            raise ConfigError(f"must be 'anonymous' or 'skip', got {dnt!r}", field="dnt")
-        if consent is not None and not callable(consent):
-            raise ConfigError("must be a callable of the request", field="consent")
+        # Each option's type is checked where it is defined (convsdk.options).
+        trusted_proxies = _options.check("trusted_proxies", trusted_proxies)
+        max_body_size = _options.check("max_body_size", max_body_size)
+        dnt = _options.check("dnt", dnt)
+        consent = _options.check("consent", consent)
         if not callable(clock):
             raise ConfigError("must be a callable returning seconds", field="clock")
-        if isinstance(capture_fields, str | bytes):
-            raise ConfigError("must be a list of field names", field="capture_fields")
+        capture_fields = _options.check("capture_fields", capture_fields)
         fields = tuple(capture_fields)
         for name in fields:
-            if not isinstance(name, str) or not name:
-                raise ConfigError(f"field names are strings, got {name!r}", field="capture_fields")
+            if not name:
+                raise ConfigError("field names are not empty", field="capture_fields")
         never = [name for name in fields if privacy.is_sensitive_field(name)]
         if never:
             log.warning("capture_fields %s look sensitive and are never recorded", never)
@@ -418,10 +411,8 @@ class Recorder:
                 raise ConfigError(f"must be a cookie or header name, got {label!r}", field=option)
         if visitor_cookie == session_cookie:
             raise ConfigError("must differ from visitor_cookie", field="session_cookie")
-        if isinstance(visitor_max_age, bool) or not isinstance(visitor_max_age, int):
-            raise ConfigError("must be a whole number of seconds", field="visitor_max_age")
-        if visitor_max_age <= 0:
-            raise ConfigError("must be positive", field="visitor_max_age")
+        visitor_max_age = _options.check("visitor_max_age", visitor_max_age)
+        secure_cookies = _options.check("secure_cookies", secure_cookies)
         if cookie_domain is not None and (
             not isinstance(cookie_domain, str)
             or re.fullmatch(r"[A-Za-z0-9.\-]+", cookie_domain) is None
@@ -429,8 +420,7 @@ class Recorder:
             raise ConfigError(
                 f"must be a domain name, got {cookie_domain!r}", field="cookie_domain"
             )
-        if secret_key is not None and not isinstance(secret_key, str | bytes):
-            raise ConfigError("must be a string or bytes", field="secret_key")
+        secret_key = _options.check("secret_key", secret_key)
         self.trusted_proxies = trusted_proxies
         self._checkout = PathSet(checkout_paths, option="checkout_paths")
         excluded = [*DEFAULT_EXCLUDED_PATHS] if exclude_defaults else []

@@ -70,7 +70,7 @@ class ConversionMiddleware:
 
     def __init__(self, app: ASGIApp, tracker: Tracker | None = None, **options: Any) -> None:
         self.app = app
-        self.tracker = tracker
+        self._tracker = tracker
         self.recorder, beacon = prepare(tracker, options)
         #: The collect endpoint of browser events, or None when ``collect`` is off.
         self.beacon = beacon
@@ -86,7 +86,7 @@ class ConversionMiddleware:
                 return
             # For script_tag(request): the script URL of this endpoint's own script.
             scope = {**scope, "convsdk.beacon": beacon}
-        tracker = self.tracker
+        tracker = self._tracker
         if tracker is None:
             tracker = _tracker._default
         if tracker is None or tracker.closed:
@@ -116,6 +116,16 @@ class ConversionMiddleware:
             await self.app(scope, receive, responder.send)
         finally:
             _current.reset(token)
+
+    @property
+    def tracker(self) -> Tracker | None:
+        """The tracker in use: the one given, else the current default tracker."""
+        tracker = self._tracker
+        return tracker if tracker is not None else _tracker._default
+
+    @tracker.setter
+    def tracker(self, tracker: Tracker | None) -> None:
+        self._tracker = tracker
 
     def __repr__(self) -> str:
         return f"<ConversionMiddleware app={self.app!r} tracker={self.tracker!r}>"

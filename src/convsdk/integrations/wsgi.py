@@ -67,7 +67,7 @@ class ConversionMiddleware:
 
     def __init__(self, app: WSGIApp, tracker: Tracker | None = None, **options: Any) -> None:
         self.app = app
-        self.tracker = tracker
+        self._tracker = tracker
         self.recorder, beacon = prepare(tracker, options)
         #: The collect endpoint of browser events, or None when ``collect`` is off.
         self.beacon = beacon
@@ -76,7 +76,7 @@ class ConversionMiddleware:
         beacon = self.beacon
         if beacon is not None and beacon.handles(environ.get("PATH_INFO") or "/"):
             return beacon.wsgi(environ, start_response)
-        tracker = self.tracker
+        tracker = self._tracker
         if tracker is None:
             tracker = _tracker._default
         if tracker is None or tracker.closed:
@@ -104,6 +104,16 @@ class ConversionMiddleware:
             return self.app(environ, responder)
         finally:
             _current.reset(token)
+
+    @property
+    def tracker(self) -> Tracker | None:
+        """The tracker in use: the one given, else the current default tracker."""
+        tracker = self._tracker
+        return tracker if tracker is not None else _tracker._default
+
+    @tracker.setter
+    def tracker(self, tracker: Tracker | None) -> None:
+        self._tracker = tracker
 
     def __repr__(self) -> str:
         return f"<ConversionMiddleware app={self.app!r} tracker={self.tracker!r}>"
