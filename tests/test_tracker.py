@@ -40,7 +40,10 @@ def test_a_goal_named_without_a_kind_takes_the_configured_goals(memory: MemoryBa
         event = t.track("order_placed", goal="purchase")
         assert event is not None
         assert (event.kind, event.goal, event.value, event.currency) == (
-            "macro", "purchase", 10.0, "EUR"
+            "macro",
+            "purchase",
+            10.0,
+            "EUR",
         )
         with pytest.raises(ValueError, match="kind"):
             t.track("order_placed", goal="not_configured")
@@ -168,7 +171,8 @@ def test_tracker_options_list_every_keyword_of_the_tracker() -> None:
     from convsdk.tracker import TrackerOptions
 
     keywords = [
-        name for name, p in inspect.signature(Tracker.__init__).parameters.items()
+        name
+        for name, p in inspect.signature(Tracker.__init__).parameters.items()
         if p.kind is inspect.Parameter.KEYWORD_ONLY
     ]
     assert list(TrackerOptions.__annotations__) == keywords

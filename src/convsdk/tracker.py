@@ -44,8 +44,9 @@ def _check_writable(directory: str | None) -> None:
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"cannot create {directory}: {exc.strerror or exc}",
-                          field="spool_dir") from exc
+        raise ConfigError(
+            f"cannot create {directory}: {exc.strerror or exc}", field="spool_dir"
+        ) from exc
     if not os.path.isdir(directory) or not os.access(directory, os.W_OK | os.X_OK):
         raise ConfigError(f"{directory} is not a writable directory", field="spool_dir")
 
@@ -157,8 +158,9 @@ class Tracker:
             raise ConfigError("must be a string or bytes", field="secret_key")
         self.secret_key = secret_key
         if spool_dir is not None and not isinstance(spool_dir, str | os.PathLike):
-            raise ConfigError(f"must be a directory path or None, got {spool_dir!r}",
-                              field="spool_dir")
+            raise ConfigError(
+                f"must be a directory path or None, got {spool_dir!r}", field="spool_dir"
+            )
         self.spool_dir = os.path.abspath(spool_dir) if spool_dir is not None else None
         self.durable = _flag("durable", durable)
         self.max_retries = _positive("max_retries", max_retries, integer=True, allow_zero=True)
@@ -378,9 +380,17 @@ class Tracker:
     def stats(self) -> dict[str, int]:
         """Counters since start: ``enqueued``, ``delivered``, ``retried``, ``spooled``,
         ``replayed``, ``dead_lettered``, ``dropped``, ``queued``, ``spool_bytes`` and
-        ``corrupt`` (see :meth:`convsdk.dispatch.Dispatcher.stats`).
+        ``corrupt`` (see :meth:`convsdk.dispatch.Dispatcher.stats`), and ``bots``:
+        requests the middleware did not record because a bot sent them.
         """
-        return self._dispatcher.stats()
+        return {**self._dispatcher.stats(), "bots": self._bots}
+
+    #: Requests dropped as bots (see count_bot); per instance once one is counted.
+    _bots = 0
+
+    def count_bot(self) -> None:
+        """Count one request not recorded because a bot sent it (``stats()["bots"]``)."""
+        self._bots += 1
 
     def close(self) -> bool:
         """Flush for at most ``shutdown_timeout`` seconds, then stop the worker.

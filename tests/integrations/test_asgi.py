@@ -403,15 +403,17 @@ async def test_a_starlette_websocket_still_works(shop_tracker: Tracker) -> None:
 async def test_gpc_and_dnt_set_no_cookie_and_put_no_id_on_the_event(
     shop_tracker: Tracker, memory: MemoryBackend, header: bytes
 ) -> None:
+    html = [(b"content-type", b"text/html")]
+
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.start", "status": 200, "headers": html})
         await send({"type": "http.response.body", "body": b"<p>hi</p>"})
 
     sender = Sender()
     await ConversionMiddleware(app, tracker=shop_tracker)(
         http_scope("/pricing", headers=[(header, b"1")]), Receiver([]), sender
     )
-    assert sender.messages[0]["headers"] == []
+    assert sender.messages[0]["headers"] == html
     [event] = stored(shop_tracker, memory)
     assert event.goal == "viewed_pricing"
     assert (event.visitor_id, event.session_id) == (None, None)
