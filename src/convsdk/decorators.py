@@ -10,9 +10,11 @@
 The conversion is recorded when the view returns normally with a status below 400
 (``status=`` names other statuses: ``"3xx"`` for a Post/Redirect/Get form), and only
 for the requests that do what the goal names: a view that serves a form (``GET``) and
-takes its submission (``POST``) converts on the submission only, a ``GET``-only view
-on ``GET`` (the view's methods are read from Flask's URL rule or Starlette's route;
-``methods=`` overrides). :func:`cancel_conversion` inside the view drops the
+takes its submission (``POST``) converts on the submission only, and only when it
+redirects (Post/Redirect/Get: a failed submission shows the form again with 200); a
+view that takes submissions only converts on them (status below 400); a ``GET``-only
+view on ``GET``. The methods are read from Flask's URL rules or Starlette's routes,
+for the view's URL; ``methods=`` and ``status=`` override. :func:`cancel_conversion` inside the view drops the
 request's conversions (a form that failed validation). Decorators find the default
 tracker when the view runs, so they can be applied at import time, before
 :func:`convsdk.init`. Tracking never breaks the view: a problem
@@ -183,23 +185,19 @@ class _Spec:
         self.methods = _methods(methods)
         self.statuses = None if status is None else parse_status(status, goal=goal)
 
-    def accepts(self, status: int) -> bool:
-        """Whether a response with ``status`` completes this conversion."""
-        statuses = self.statuses
-        return status < 400 if statuses is None else status in statuses
-
 
 def _view_methods(
     ctx: _context.RequestContext, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Iterable[str] | None:
-    """The methods the running view accepts, as its framework routed it (None: unknown).
+) -> set[str] | None:
+    """The methods the running view's URL accepts, as its framework routed it (None:
+    unknown), its sibling routes on the same path included (``@app.get("/register")``
+    and ``@app.post("/register")`` are one form page).
 
     Framework modules are looked up in ``sys.modules``, never imported here.
     """
     flask = sys.modules.get("flask")
     if flask is not None and flask.has_request_context():
-        rule = flask.request.url_rule
-        return None if rule is None else cast("Iterable[str] | None", rule.methods)
+        return _flask_methods(flask)
     scope = ctx.scope
     if scope is None:
         requests = sys.modules.get("starlette.requests")
@@ -214,40 +212,69 @@ def _view_methods(
     return _route_methods(scope)
 
 
-def _route_methods(scope: Mapping[str, Any]) -> Iterable[str] | None:
-    """The methods of the route Starlette / FastAPI matched (``scope["route"]``, or the
-    route of ``scope["endpoint"]`` in the app's router on Starlettes that set no route)."""
-    methods = getattr(scope.get("route"), "methods", None)
-    if methods is not None:
-        return cast("Iterable[str]", methods)
-    endpoint = scope.get("endpoint")
-    if endpoint is None:
+def _flask_methods(flask: Any) -> set[str] | None:
+    rule = flask.request.url_rule
+    if rule is None:
         return None
-    found: set[str] = set()
-    for route in getattr(scope.get("router"), "routes", ()):
-        if getattr(route, "endpoint", None) is endpoint:
-            found.update(getattr(route, "methods", None) or ())
-    return found or None
+    methods = set(rule.methods or ())
+    for other in flask.current_app.url_map.iter_rules():
+        if other.rule == rule.rule and other is not rule:
+            methods.update(other.methods or ())
+    return methods
 
 
-def _converts(
-    spec: _Spec, ctx: _context.RequestContext, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> bool:
-    """Whether this request's method is one the conversion happens on.
+def _route_methods(scope: Mapping[str, Any]) -> set[str] | None:
+    """The methods of the route Starlette / FastAPI matched (``scope["route"]``, or the
+    route of ``scope["endpoint"]`` on Starlettes that set no route) and of the
+    routes on its path."""
+    routes = getattr(scope.get("router"), "routes", ())
+    route = scope.get("route")
+    if route is None:
+        endpoint = scope.get("endpoint")
+        if endpoint is None:
+            return None
+        route = next((r for r in routes if getattr(r, "endpoint", None) is endpoint), None)
+    methods = getattr(route, "methods", None)
+    if methods is None:
+        return None
+    found = set(methods)
+    path = getattr(route, "path", None)
+    for other in routes:
+        if other is not route and getattr(other, "path", None) == path:
+            found.update(getattr(other, "methods", None) or ())
+    return found
 
-    A view that also takes a submission (POST, PUT, PATCH, DELETE) converts on those
-    only: its GET merely shows the form. A view that takes none converts on GET.
+
+_REDIRECTS = frozenset(range(300, 400))
+
+
+def _rule(
+    spec: _Spec, ctx: _context.RequestContext | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[bool, frozenset[int] | None]:
+    """Whether this request's method converts, and the statuses it needs (None: below 400).
+
+    A view whose URL also takes a submission (POST, PUT, PATCH, DELETE) converts on
+    those only; when the same URL also shows the form (GET), the submission converts
+    when it redirects (Post/Redirect/Get: a failed one shows the form again with 200).
+    A view that takes no submission converts on GET. ``methods=`` and ``status=``
+    override.
     """
-    method = ctx.method
+    method = ctx.method if ctx is not None else None
     if method is None:
-        return True
+        return True, spec.statuses
     if spec.methods is not None:
-        return method in spec.methods
-    allowed = _view_methods(ctx, args, kwargs)
+        return method in spec.methods, spec.statuses
+    allowed = _view_methods(ctx, args, kwargs) if ctx is not None else None
     if allowed is None:
-        return True  # no framework routing to read: record as asked
+        return True, spec.statuses  # no framework routing to read: record as asked
     writes = _WRITE_METHODS.intersection(allowed)
-    return method in writes if writes else method == "GET"
+    if not writes:
+        return method == "GET", spec.statuses
+    if method not in writes:
+        return False, None  # the GET of a form page: the form was shown, not submitted
+    if spec.statuses is None and "GET" in allowed:
+        return True, _REDIRECTS
+    return True, spec.statuses
 
 
 def _status_of(result: Any) -> int:
@@ -278,13 +305,6 @@ def _record(
         ctx = _context._current.get()
         if ctx is not None and ctx.cancelled:
             return
-        # Under a middleware, a status the view named is checked against the final
-        # response (the view's return value may not tell: FastAPI's status_code=).
-        waits = ctx is not None and ctx.deferred and ctx.status is None
-        if not (waits and spec.statuses is not None) and not spec.accepts(
-            ctx.status if ctx is not None and ctx.status is not None else _status_of(result)
-        ):
-            return
         # Under a middleware given its own tracker, that tracker records the conversion.
         tracker = ctx.tracker if ctx is not None and ctx.tracker is not None else None
         if tracker is None:
@@ -292,6 +312,23 @@ def _record(
         if tracker is None or tracker.closed:
             _tracker._warn_no_tracker()
             return
+        if ctx is None:
+            ctx = _context.from_framework(args, kwargs, tracker)
+        if ctx is not None and ctx.method in _context.SKIPPED_METHODS:
+            return  # a HEAD or OPTIONS request (a link checker, a preflight) converts nobody
+        converts, statuses = _rule(spec, ctx, args, kwargs)
+        if not converts:
+            return
+        # Under a middleware, a status rule is checked against the final response (the
+        # view's return value may not tell: FastAPI's status_code=); "below 400" is
+        # checked by both.
+        waits = ctx is not None and ctx.deferred and ctx.status is None
+        if not (waits and statuses is not None):
+            status = ctx.status if ctx is not None and ctx.status is not None else None
+            if status is None:
+                status = _status_of(result)
+            if not (status < 400 if statuses is None else status in statuses):
+                return
         value = notes.value if notes.value is not None else _resolve(spec.value, result)
         properties = dict(_resolve(spec.properties, result) or {})
         properties.update(notes.properties)
@@ -300,12 +337,6 @@ def _record(
             if notes.transaction_id is not None
             else _resolve(spec.transaction_id, result)
         )
-        if ctx is None:
-            ctx = _context.from_framework(args, kwargs, tracker)
-        if ctx is not None and ctx.method in _context.SKIPPED_METHODS:
-            return  # a HEAD or OPTIONS request (a link checker, a preflight) converts nobody
-        if ctx is not None and not _converts(spec, ctx, args, kwargs):
-            return  # the GET of a form view: the form was shown, not submitted
         event = tracker.build_event(
             spec.goal,
             kind=spec.kind,
@@ -326,10 +357,10 @@ def _record(
             if not (notes.currency or spec.currency):
                 event.currency = None
             ctx.conversions[spec.goal] = event
-            if spec.statuses is not None:
+            if statuses is not None:
                 if ctx.statuses is None:
                     ctx.statuses = {}
-                ctx.statuses[spec.goal] = spec.statuses
+                ctx.statuses[spec.goal] = statuses
         else:
             # (A bare WSGI app starts its response before returning: the status is
             # already known, and was checked above; the conversion is emitted here.)
@@ -403,7 +434,8 @@ def track_micro(
     the view's result. Used bare (``@track_micro``) the goal is the view's name.
     ``methods`` names the request methods that convert (default: the view's
     submission methods if it has any, else ``GET``); ``status`` the response statuses
-    (``"2xx"``, ``"3xx"``, a code or a list; default: below 400).
+    (``"2xx"``, ``"3xx"``, a code or a list; default: below 400, and 3xx for the
+    submission of a view that also shows its form on ``GET``).
 
     >>> @app.post("/newsletter")
     ... @track_micro("newsletter_signup", properties={"list": "weekly"})
@@ -443,9 +475,9 @@ def track_macro(
 ) -> Callable[[F], F] | F:
     """Record a macro conversion named ``goal`` (a purchase, a paid signup) when the view succeeds.
 
-    Options as for :func:`track_micro`. A Post/Redirect/Get form view converts on its
-    POST only; ``status="3xx"`` counts only the submissions that redirect (a failed
-    one shows the form again with 200).
+    Options as for :func:`track_micro`. A form view (``GET`` shows it, ``POST`` takes
+    it) converts on a ``POST`` that redirects (a failed one shows the form again with
+    200); ``status="2xx"`` for a form that answers its success with a page.
 
     >>> @app.post("/checkout")
     ... @track_macro("purchase", currency="USD")
