@@ -488,9 +488,7 @@ def test_a_decorated_form_view_without_the_middleware_records_one_signup(
 ) -> None:
     register_once(register_app(decorated=True).test_client())
     events = stored(shop_tracker, memory)
-    assert [(e.name, e.kind, e.context["method"]) for e in events] == [
-        ("signup", "macro", "POST")
-    ]
+    assert [(e.name, e.kind, e.context["method"]) for e in events] == [("signup", "macro", "POST")]
 
 
 def test_a_form_goal_with_status_3xx_records_one_signup_for_one_registration(
