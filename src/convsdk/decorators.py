@@ -14,8 +14,9 @@ takes its submission (``POST``) converts on the submission only, and only when i
 redirects (Post/Redirect/Get: a failed submission shows the form again with 200); a
 view that takes submissions only converts on them (status below 400); a ``GET``-only
 view on ``GET``. The methods are read from Flask's URL rules or Starlette's routes,
-for the view's URL; ``methods=`` and ``status=`` override. :func:`cancel_conversion` inside the view drops the
-request's conversions (a form that failed validation). Decorators find the default
+for the view's URL; ``methods=`` and ``status=`` override. :func:`cancel_conversion`
+inside the view drops the request's conversions (a form that failed validation).
+Decorators find the default
 tracker when the view runs, so they can be applied at import time, before
 :func:`convsdk.init`. Tracking never breaks the view: a problem
 inside convsdk is logged on the ``convsdk`` logger and the view's result is returned
