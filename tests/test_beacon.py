@@ -610,8 +610,10 @@ def test_the_starlette_script_tag(site_tracker: Tracker) -> None:
         return HTMLResponse(f"{default}\n{custom}")
 
     app = asgi_integration.ConversionMiddleware(
-        Starlette(routes=[Route("/", page)]), tracker=site_tracker,
-        browser_events=["scroll_depth"], secret_key=SECRET,
+        Starlette(routes=[Route("/", page)]),
+        tracker=site_tracker,
+        browser_events=["scroll_depth"],
+        secret_key=SECRET,
     )
     endpoint = app.beacon
     assert endpoint is not None

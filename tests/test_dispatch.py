@@ -200,8 +200,9 @@ def test_retry_after_is_capped_by_retry_max_delay() -> None:
 
 def test_retries_are_bounded_in_attempts() -> None:
     backend = Scripted(*[ConnectionError("down")] * 10)
-    d = Dispatcher(backend, batch_size=5, flush_interval=3600, max_retries=3,
-                   retry_base_delay=0.001)
+    d = Dispatcher(
+        backend, batch_size=5, flush_interval=3600, max_retries=3, retry_base_delay=0.001
+    )
     for _ in range(5):
         d.put(Event("x"))
     assert d.flush(timeout=5) is False
@@ -215,8 +216,7 @@ def test_retries_are_bounded_in_time() -> None:
     from convsdk.errors import BackendError
 
     backend = Scripted(*[BackendError("busy", retry_after=0.2)] * 50)
-    d = Dispatcher(backend, batch_size=1, flush_interval=3600, max_retries=50,
-                   retry_timeout=0.5)
+    d = Dispatcher(backend, batch_size=1, flush_interval=3600, max_retries=50, retry_timeout=0.5)
     d.put(Event("x"))
     started = time.monotonic()
     assert d.flush(timeout=10) is False
@@ -230,8 +230,9 @@ def test_close_cuts_a_retry_wait_short_and_spools_the_batch(tmp_path) -> None:
     from convsdk.spool import Spool
 
     backend = Scripted(*[BackendError("busy", retry_after=30)] * 5)
-    d = Dispatcher(backend, batch_size=1, flush_interval=0.01, retry_max_delay=30,
-                   spool=Spool(tmp_path))
+    d = Dispatcher(
+        backend, batch_size=1, flush_interval=0.01, retry_max_delay=30, spool=Spool(tmp_path)
+    )
     event = Event("x")
     d.put(event)
     assert d.flush(timeout=0.2) is False  # the worker is waiting 30 s before its retry
@@ -272,8 +273,9 @@ def test_batches_refused_for_good_are_dead_lettered_with_the_error(tmp_path) -> 
 
 def test_drop_oldest_keeps_the_newest_events() -> None:
     backend = BlockingBackend()
-    d = Dispatcher(backend, batch_size=1, flush_interval=0.01, max_queue_size=5,
-                   backpressure="drop_oldest")
+    d = Dispatcher(
+        backend, batch_size=1, flush_interval=0.01, max_queue_size=5, backpressure="drop_oldest"
+    )
     try:
         d.put(Event("first"))
         assert backend.entered.wait(5)
@@ -290,8 +292,9 @@ def test_drop_oldest_keeps_the_newest_events() -> None:
 
 def test_drop_oldest_still_drops_the_oldest_behind_a_flush_marker() -> None:
     backend = BlockingBackend()
-    d = Dispatcher(backend, batch_size=1, flush_interval=0.01, max_queue_size=5,
-                   backpressure="drop_oldest")
+    d = Dispatcher(
+        backend, batch_size=1, flush_interval=0.01, max_queue_size=5, backpressure="drop_oldest"
+    )
     try:
         d.put(Event("first"))
         assert backend.entered.wait(5)
@@ -314,8 +317,9 @@ def test_spool_backpressure_keeps_every_event(tmp_path) -> None:
     from convsdk.spool import Spool
 
     backend = BlockingBackend()
-    d = Dispatcher(backend, batch_size=1, flush_interval=0.01, max_queue_size=5,
-                   spool=Spool(tmp_path))
+    d = Dispatcher(
+        backend, batch_size=1, flush_interval=0.01, max_queue_size=5, spool=Spool(tmp_path)
+    )
     try:
         first = Event("first")
         d.put(first)

@@ -297,16 +297,16 @@ def _lines(stream: object, into: queue.Queue[str | None]) -> None:
 
 
 @pytest.mark.parametrize("backend", ["down", "sqlite"])
-def test_sigkill_in_durable_mode_loses_nothing_track_returned(
-    tmp_path: Path, backend: str
-) -> None:
+def test_sigkill_in_durable_mode_loses_nothing_track_returned(tmp_path: Path, backend: str) -> None:
     script = tmp_path / "emit.py"
     script.write_text(EMITTER)
     spool, db = tmp_path / "spool", tmp_path / "events.db"
     url = f"sqlite:///{db}"
     proc = subprocess.Popen(
         [sys.executable, str(script), "down" if backend == "down" else url, str(spool)],
-        stdout=subprocess.PIPE, text=True, cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
     )
     lines: queue.Queue[str | None] = queue.Queue()
     reader = threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True)
@@ -357,7 +357,11 @@ def test_durable_events_refused_by_a_full_spool_wait_in_the_write_ahead_log(
 
     backend = Gated()
     t = tracker(
-        backend, tmp_path / "spool", durable=True, batch_size=1, max_queue_size=5,
+        backend,
+        tmp_path / "spool",
+        durable=True,
+        batch_size=1,
+        max_queue_size=5,
         max_spool_bytes=8192,
     )
     sent = [t.track("x", properties={"i": i, "pad": "p" * 200}) for i in range(60)]
@@ -434,7 +438,10 @@ def test_interpreter_exit_with_a_hung_backend_is_bounded(tmp_path: Path) -> None
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, str(script), str(spool)],
-        capture_output=True, text=True, timeout=30, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=tmp_path,
     )
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
@@ -461,8 +468,13 @@ def test_a_corrupted_segment_replays_its_valid_events_and_reports_the_rest(
     good = [Event("good", properties={"i": i}) for i in range(5)]
     lines = [dumps(e.to_dict()) + b"\n" for e in good]
     (spool / f"{1:020d}-99999999-0badf00d.seg.jsonl").write_bytes(
-        lines[0] + b"{garbage\n" + lines[1] + b"\xff\xfe\x00\n" + lines[2]
-        + b'{"valid": "json", "but": "no event"}\n' + lines[3][:25]  # torn by a crash
+        lines[0]
+        + b"{garbage\n"
+        + lines[1]
+        + b"\xff\xfe\x00\n"
+        + lines[2]
+        + b'{"valid": "json", "but": "no event"}\n'
+        + lines[3][:25]  # torn by a crash
     )
     (spool / f"{2:020d}-99999999-0badf00e.wal.jsonl").write_bytes(lines[4])
 
@@ -494,8 +506,13 @@ def test_durable_write_ahead_segments_rotate_and_retire_while_running(tmp_path: 
 
     spool_dir = tmp_path / "spool"
     backend = MemoryBackend()
-    d = Dispatcher(backend, spool=Spool(spool_dir, segment_bytes=4096), durable=True,
-                   flush_interval=0.01, batch_size=20)
+    d = Dispatcher(
+        backend,
+        spool=Spool(spool_dir, segment_bytes=4096),
+        durable=True,
+        flush_interval=0.01,
+        batch_size=20,
+    )
     sent = [Event("x", properties={"i": i}) for i in range(300)]
     for e in sent:
         assert d.put(e)
@@ -505,7 +522,6 @@ def test_durable_write_ahead_segments_rotate_and_retire_while_running(tmp_path: 
     assert d.close()
     assert ids_of(backend.events) == ids_of(sent)
     assert segments(spool_dir) == []
-
 
 
 def test_the_worker_probes_a_recovered_backend_and_replays_on_its_own(tmp_path: Path) -> None:

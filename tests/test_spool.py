@@ -47,9 +47,19 @@ def test_appended_events_come_back_in_order_and_the_segment_goes(tmp_path: Path)
 
 def test_replayed_events_keep_every_field(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
-    event = Event("purchase", kind="macro", goal="purchase", value=19.5, currency="EUR",
-                  transaction_id="t1", visitor_id="v", session_id="s", user_id="u",
-                  properties={"items": [1, 2], "plan": "pro"}, context={"path": "/checkout"})
+    event = Event(
+        "purchase",
+        kind="macro",
+        goal="purchase",
+        value=19.5,
+        currency="EUR",
+        transaction_id="t1",
+        visitor_id="v",
+        session_id="s",
+        user_id="u",
+        properties={"items": [1, 2], "plan": "pro"},
+        context={"path": "/checkout"},
+    )
     spool.append([line(event)])
     spool.seal()
     claim = spool.claim_next()
@@ -221,7 +231,7 @@ def test_disk_use_is_bounded_by_deleting_the_oldest_segments(tmp_path: Path) -> 
     while (claim := spool.claim_next()) is not None:
         kept += replay(claim)
     # The newest events survive, the oldest were dropped and counted, never silently.
-    assert kept == [e.event_id for e in written[-len(kept):]]
+    assert kept == [e.event_id for e in written[-len(kept) :]]
     assert spool.evicted + len(kept) == 100
 
 

@@ -47,7 +47,10 @@ def test_a_goal_named_without_a_kind_takes_the_configured_goals(memory: MemoryBa
         event = t.track("order_placed", goal="purchase")
         assert event is not None
         assert (event.kind, event.goal, event.value, event.currency) == (
-            "macro", "purchase", 10.0, "EUR"
+            "macro",
+            "purchase",
+            10.0,
+            "EUR",
         )
         with pytest.raises(ValueError, match="kind"):
             t.track("order_placed", goal="not_configured")

@@ -94,8 +94,9 @@ def create_app(
     >>> app = create_app("sqlite:///events.db", token=os.environ["COLLECTOR_TOKEN"])
     """
     if not path.startswith("/") or path == "/health":
-        raise ConfigError(f"path must start with '/' and not be '/health', got {path!r}",
-                          field="path")
+        raise ConfigError(
+            f"path must start with '/' and not be '/health', got {path!r}", field="path"
+        )
     if token is not None and not token:
         raise ConfigError("token is empty", field="token")
     if max_body_bytes < 1:
@@ -224,8 +225,11 @@ def _parse_batch(body: bytes, encoding: str, cap: int) -> list[Event]:
     except (ValueError, RecursionError) as exc:
         raise _Refused(400, f"the body is not valid JSON: {exc}") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
-        raise _Refused(422, "the body must be an object with an 'events' list",
-                       errors={"events": ["Not a valid list."]})
+        raise _Refused(
+            422,
+            "the body must be an object with an 'events' list",
+            errors={"events": ["Not a valid list."]},
+        )
     try:
         return load_events(payload["events"])
     except ValidationError as exc:
@@ -300,14 +304,33 @@ class _Writer:
 # names the errors. tests/test_collector.py checks the two agree and that the field
 # lists below follow the schema.
 
-_EVENT_FIELDS = frozenset({
-    "event_id", "name", "kind", "goal", "value", "currency", "transaction_id", "timestamp",
-    "visitor_id", "session_id", "user_id", "properties", "context",
-})
+_EVENT_FIELDS = frozenset(
+    {
+        "event_id",
+        "name",
+        "kind",
+        "goal",
+        "value",
+        "currency",
+        "transaction_id",
+        "timestamp",
+        "visitor_id",
+        "session_id",
+        "user_id",
+        "properties",
+        "context",
+    }
+)
 _ID_FIELDS = ("transaction_id", "visitor_id", "session_id", "user_id")
 _CONTEXT_STRINGS: Mapping[str, int] = {
-    "method": 16, "path": 2048, "url": 4096, "referrer": 4096, "user_agent": 1024,
-    "ip": 64, "variant": 128, "source": 32,
+    "method": 16,
+    "path": 2048,
+    "url": 4096,
+    "referrer": 4096,
+    "user_agent": 1024,
+    "ip": 64,
+    "variant": 128,
+    "source": 32,
 }
 _UTM_FIELDS = frozenset({"source", "medium", "campaign", "term", "content"})
 _NAME = re.compile(r"[A-Za-z0-9_]{1,64}\Z")

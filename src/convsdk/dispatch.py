@@ -249,8 +249,9 @@ class Dispatcher:
                             self._wal_live.append(segment)
                     segment.write(line)
                 except OSError as exc:
-                    self._warn("cannot append to the write-ahead log (%s): event in memory only",
-                               exc)
+                    self._warn(
+                        "cannot append to the write-ahead log (%s): event in memory only", exc
+                    )
                     self._rotate_locked()
             queue = self._queue
             if len(queue) >= self._limit:
@@ -341,7 +342,8 @@ class Dispatcher:
             self.dropped += lost
         if stored < len(good):
             self._warn(
-                "spool full (%d bytes): events %s", self.spool.max_bytes,
+                "spool full (%d bytes): events %s",
+                self.spool.max_bytes,
                 "kept in the write-ahead log" if not lost else "dropped",
             )
         return lost == 0
@@ -459,17 +461,23 @@ class Dispatcher:
             return 0
         if self.durable:
             # Every one of them is in a write-ahead segment, released for replay.
-            log.warning("convsdk closed before delivering %d events; the next start replays them",
-                        len(leftovers))
+            log.warning(
+                "convsdk closed before delivering %d events; the next start replays them",
+                len(leftovers),
+            )
         elif self.spool is not None:
             self._spool_lines([_serialise(e) for e in leftovers], len(leftovers))
-            log.warning("convsdk closed before delivering %d events; they wait in %s",
-                        len(leftovers), self.spool.directory)
+            log.warning(
+                "convsdk closed before delivering %d events; they wait in %s",
+                len(leftovers),
+                self.spool.directory,
+            )
         else:
             with self._lock:
                 self.dropped += len(leftovers)
-            log.warning("convsdk closed with %d undelivered events (no spool_dir: lost)",
-                        len(leftovers))
+            log.warning(
+                "convsdk closed with %d undelivered events (no spool_dir: lost)", len(leftovers)
+            )
         return len(leftovers)
 
     def stats(self) -> dict[str, int]:
@@ -715,11 +723,18 @@ class Dispatcher:
             self._warn(
                 "backend %s failing (%s): events go to the spool %s (%d so far), "
                 "delivery resumes when it recovers",
-                type(self.backend).__name__, error, self.spool.directory, self.spooled,
+                type(self.backend).__name__,
+                error,
+                self.spool.directory,
+                self.spooled,
             )
         else:
-            self._warn("backend %s failing (%s): %d events dropped so far",
-                       type(self.backend).__name__, error, self.dropped)
+            self._warn(
+                "backend %s failing (%s): %d events dropped so far",
+                type(self.backend).__name__,
+                error,
+                self.dropped,
+            )
 
     def _recovered(self) -> None:
         if not self._healthy:
@@ -735,8 +750,11 @@ class Dispatcher:
             return
         with self._lock:
             self.dropped += len(events)
-        self._warn("the backend failed and there is no spool_dir: %d events dropped so far",
-                   self.dropped, level=logging.ERROR)
+        self._warn(
+            "the backend failed and there is no spool_dir: %d events dropped so far",
+            self.dropped,
+            level=logging.ERROR,
+        )
 
     def _dead_letter(self, events: Sequence[Event], error: Exception) -> bool:
         """Keep a batch the backend refused for good in ``dead-letter/``; True if kept."""
@@ -744,19 +762,25 @@ class Dispatcher:
             try:
                 self.spool.dead_letter(events, error)
             except OSError as exc:
-                self._warn("cannot write dead letters (%s): events lost", exc,
-                           level=logging.ERROR)
+                self._warn("cannot write dead letters (%s): events lost", exc, level=logging.ERROR)
             else:
                 self.dead_lettered += len(events)
-                self._warn("backend refused events for good (%s); %d so far kept in %s",
-                           error, self.dead_lettered, self.spool.dead_letter_dir,
-                           level=logging.ERROR)
+                self._warn(
+                    "backend refused events for good (%s); %d so far kept in %s",
+                    error,
+                    self.dead_lettered,
+                    self.spool.dead_letter_dir,
+                    level=logging.ERROR,
+                )
                 return True
         with self._lock:
             self.dropped += len(events)
         if self.spool is None:
-            self._warn("backend refused events for good (%s); dropped (no spool_dir)",
-                       error, level=logging.ERROR)
+            self._warn(
+                "backend refused events for good (%s); dropped (no spool_dir)",
+                error,
+                level=logging.ERROR,
+            )
         return False
 
     def _retire(self, segment: Segment) -> None:
@@ -860,7 +884,9 @@ class Dispatcher:
         if claim.corrupt or claim.torn:
             log.warning(
                 "spool segment %s: skipped %d unreadable lines and %d torn last lines",
-                claim.path.name, claim.corrupt, claim.torn,
+                claim.path.name,
+                claim.corrupt,
+                claim.torn,
             )
 
     def __repr__(self) -> str:

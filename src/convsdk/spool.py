@@ -572,7 +572,9 @@ class Spool:
             log.warning(
                 "spool over its limit of %d bytes: deleted the oldest segments "
                 "(%d events lost since the last warning, %d in all)",
-                self.max_bytes, self._unreported, self.evicted,
+                self.max_bytes,
+                self._unreported,
+                self.evicted,
             )
             self._warned_at, self._unreported = now, 0
 
@@ -650,4 +652,3 @@ def _close_quietly(fd: int) -> None:
         os.close(fd)
     except OSError:
         pass
-

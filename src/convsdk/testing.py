@@ -539,7 +539,7 @@ def unicode_events() -> list[Event]:
         # Decomposed on purpose: a store that normalises Unicode changes these.
         "combining": "e\u0301 n\u0303 a\u0308 \u0915\u094d\u0937",
         "cjk": "購入完了 결제 완료",
-        "escapes": 'quote " apostrophe \' back\\slash, comma; tab\t cr\r lf\n crlf\r\n end',
+        "escapes": "quote \" apostrophe ' back\\slash, comma; tab\t cr\r lf\n crlf\r\n end",
         "ктоключ": "значение",
         "🔑": "emoji key",
     }

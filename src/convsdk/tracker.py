@@ -388,9 +388,17 @@ class Tracker:
     def stats(self) -> dict[str, int]:
         """Counters since start: ``enqueued``, ``delivered``, ``retried``, ``spooled``,
         ``replayed``, ``dead_lettered``, ``dropped``, ``queued``, ``spool_bytes`` and
-        ``corrupt`` (see :meth:`convsdk.dispatch.Dispatcher.stats`).
+        ``corrupt`` (see :meth:`convsdk.dispatch.Dispatcher.stats`), and ``bots``:
+        requests the middleware did not record because a bot sent them.
         """
-        return self._dispatcher.stats()
+        return {**self._dispatcher.stats(), "bots": self._bots}
+
+    #: Requests dropped as bots (see count_bot); per instance once one is counted.
+    _bots = 0
+
+    def count_bot(self) -> None:
+        """Count one request not recorded because a bot sent it (``stats()["bots"]``)."""
+        self._bots += 1
 
     def close(self) -> bool:
         """Flush for at most ``shutdown_timeout`` seconds, then stop the worker.

@@ -136,8 +136,13 @@ def test_redis_entries_a_vanished_consumer_left_are_claimed(
     assert len(redis_client.xreadgroup("shop", "gone-host", {key: ">"}, count=4)[0][1]) == 4
     into = _sqlite(tmp_path)
     moved = consume(
-        redis_stream_url, into, group="shop", consumer="new-host", max_events=10,
-        idle_timeout=10, claim_idle=0,
+        redis_stream_url,
+        into,
+        group="shop",
+        consumer="new-host",
+        max_events=10,
+        idle_timeout=10,
+        claim_idle=0,
     )
     assert moved == 10
     assert_events_equal(events, _stored(into), ordered=False)

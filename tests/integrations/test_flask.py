@@ -533,3 +533,166 @@ def test_a_disabled_extension_serves_the_app_and_writes_nothing(
     assert response.status_code == 200
     assert _convsdk_threads() == before
     assert list(tmp_path.iterdir()) == []
+# -- which requests convert: a flaskr-style register view ----------------------------
+
+
+def register_app(*, decorated: bool, **options: Any) -> Flask:
+    """GET shows the form; a failed POST shows it again (200); success redirects (302)."""
+    app = Flask(__name__)
+    users: set[str] = set()
+
+    def register() -> Any:
+        error = ""
+        if request.method == "POST":
+            name = request.form.get("username", "")
+            if not name:
+                error = "Username is required."
+            elif name in users:
+                error = f"User {name} is already registered."
+            else:
+                users.add(name)
+                return redirect("/auth/login")
+        return f"<form method=post>{error}<input name=username></form>"
+
+    view = track_macro("signup", **options)(register) if decorated else register
+    app.add_url_rule("/auth/register", "register", view, methods=["GET", "POST"])
+    return app
+
+
+def register_once(client: Any) -> None:
+    """A visitor opens the form, submits it empty, then registers."""
+    headers = {"User-Agent": CHROME}
+    assert client.get("/auth/register", headers=headers).status_code == 200
+    failed = client.post("/auth/register", data={"username": ""}, headers=headers)
+    assert failed.status_code == 200 and b"required" in failed.data
+    done = client.post("/auth/register", data={"username": "ada"}, headers=headers)
+    assert done.status_code == 302
+
+
+def signups(events: list[Event]) -> list[tuple[str, int]]:
+    return [(e.name, e.context["status"]) for e in events if e.goal == "signup"]
+
+
+def test_a_decorated_form_view_records_one_signup_for_one_registration(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    app = register_app(decorated=True)
+    ConvSDK(app, tracker=shop_tracker)
+    register_once(app.test_client())
+    events = stored(shop_tracker, memory)
+    assert signups(events) == [("signup", 302)]
+    # The form's display and the submissions are still counted, as plain events.
+    assert [(e.name, e.kind, e.context["status"]) for e in events] == [
+        ("page_view", None, 200),
+        ("form_submit", None, 200),
+        ("form_submit", None, 302),
+        ("signup", "macro", 302),
+    ]
+
+
+def test_a_decorated_form_view_without_the_middleware_records_one_signup(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    register_once(register_app(decorated=True).test_client())
+    events = stored(shop_tracker, memory)
+    assert [(e.name, e.kind, e.context["method"]) for e in events] == [("signup", "macro", "POST")]
+
+
+def test_a_form_goal_with_status_3xx_records_one_signup_for_one_registration(
+    memory: MemoryBackend,
+) -> None:
+    goals = [Goal.macro("signup", event="form_submit", path="/auth/register", status="3xx")]
+    with Tracker(backend=memory, spool_dir=None, secret_key="s3cret", goals=goals) as tracker:
+        app = register_app(decorated=False)
+        ConvSDK(app, tracker=tracker)
+        register_once(app.test_client())
+        events = stored(tracker, memory)
+    assert signups(events) == [("form_submit", 302)]
+    assert [e.kind for e in events] == [None, None, "macro"]
+
+
+def test_methods_and_status_override_what_the_view_says(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    app = register_app(decorated=True, methods=["GET"], status="2xx")
+    ConvSDK(app, tracker=shop_tracker)
+    register_once(app.test_client())
+    assert signups(stored(shop_tracker, memory)) == [("signup", 200)]
+
+
+def test_separate_get_and_post_views_on_one_url_are_one_form_page(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    app = Flask(__name__)
+
+    @app.get("/join")
+    def join_form() -> str:
+        return "<form method=post></form>"
+
+    @app.post("/join")
+    @track_micro("joined")
+    def join() -> Any:
+        if not request.form.get("email"):
+            return "<form method=post>email?</form>"
+        return redirect("/welcome")
+
+    ConvSDK(app, tracker=shop_tracker)
+    client = app.test_client()
+    client.get("/join")
+    client.post("/join", data={"email": ""})
+    client.post("/join", data={"email": "a@example.com"})
+    events = stored(shop_tracker, memory)
+    assert [(e.goal, e.context["status"]) for e in events if e.kind] == [("joined", 302)]
+
+
+def test_a_get_only_view_converts_on_get(shop_tracker: Tracker, memory: MemoryBackend) -> None:
+    app = Flask(__name__)
+
+    @app.get("/pricing")
+    @track_micro("saw_prices")
+    def pricing() -> str:
+        return "<h1>Pricing</h1>"
+
+    ConvSDK(app, tracker=shop_tracker)
+    app.test_client().get("/pricing")
+    events = stored(shop_tracker, memory)
+    assert [(e.name, e.goal) for e in events] == [
+        ("page_view", "viewed_pricing"),
+        ("saw_prices", "saw_prices"),
+    ]
+
+
+@pytest.mark.parametrize("middleware", [True, False])
+def test_cancel_conversion_drops_the_requests_conversions(
+    memory: MemoryBackend, middleware: bool
+) -> None:
+    goals = [Goal.macro("signup", event="form_submit", path="/signup")]
+    with Tracker(backend=memory, spool_dir=None, secret_key="s3cret", goals=goals) as tracker:
+        previous = set_default(tracker)
+        try:
+            app = Flask(__name__)
+
+            @app.post("/signup")
+            @track_micro("tried_signup", status="2xx")
+            def signup() -> str:
+                if request.form.get("email") == "taken@example.com":
+                    convsdk.cancel_conversion()
+                return "<p>thanks</p>"
+
+            if middleware:
+                ConvSDK(app, tracker=tracker)
+            client = app.test_client()
+            client.post("/signup", data={"email": "taken@example.com"})
+            client.post("/signup", data={"email": "new@example.com"})
+            events = stored(tracker, memory)
+        finally:
+            set_default(previous)
+    if middleware:
+        # The submit itself still counts, as a plain event (the report's denominator).
+        assert [(e.name, e.kind, e.goal) for e in events] == [
+            ("form_submit", None, None),
+            ("form_submit", "macro", "signup"),
+            ("tried_signup", "micro", "tried_signup"),
+        ]
+    else:
+        assert [(e.name, e.goal) for e in events] == [("tried_signup", "tried_signup")]

@@ -8,10 +8,14 @@
     app = ConversionMiddleware(app, tracker=tracker)            # any ASGI app
 
 A pure ASGI middleware: ``lifespan`` and ``websocket`` scopes go straight to the app
-with the very same ``receive`` and ``send``. For HTTP, only ``send`` is observed: the
-``http.response.start`` message gives the status and content type, records the
-request and gains the ``Set-Cookie`` headers of the visitor and session cookies;
-every other message (the body, streamed or not) passes as it is.
+with the very same ``receive`` and ``send``. For HTTP, ``send`` is observed: the
+``http.response.start`` message gives the status, content type and cache control,
+records the request and gains the ``Set-Cookie`` headers of the visitor and session
+cookies (only when something is recorded, and never on a response a shared cache may
+store: ``Cache-Control: public`` or ``s-maxage``); every other message (the body,
+streamed or not) passes as it is. A page view is recorded once its last body message
+was sent without error and ``receive`` said no ``http.disconnect``: a visitor who
+went away saw no page.
 
 A form body is read only when a goal needs one of its fields (or ``capture_fields``
 is set), only with a ``Content-Length`` of at most ``max_body_size``. Every
@@ -109,8 +113,16 @@ class ConversionMiddleware:
         responder.pending = pending
         responder._send = send
         responder.started = False
+        responder.disconnected = False
         if pending.wants_body:
             receive = await _read_form(receive, request, recorder, pending)
+        responder._receive = receive
+        if pending.ctx.method == "GET" and pending.ctx.track:
+            # A page view may wait for its body to be delivered: watch for the client
+            # going away (form submits and other requests keep the receive they had).
+            receive = responder.receive
+        # The router records the matched route in the scope: the decorators read it.
+        pending.ctx.scope = scope
         token = _current.set(pending.ctx)
         try:
             await self.app(scope, receive, responder.send)
@@ -137,13 +149,21 @@ class _Responder:
     (The middleware builds it field by field: a new field goes there too.)
     """
 
-    __slots__ = ("_send", "pending", "recorder", "started")
+    __slots__ = ("_receive", "_send", "disconnected", "pending", "recorder", "started")
 
-    def __init__(self, recorder: Recorder, pending: Pending, send: Send) -> None:
+    def __init__(self, recorder: Recorder, pending: Pending, receive: Receive, send: Send) -> None:
         self.recorder = recorder
         self.pending = pending
+        self._receive = receive
         self._send = send
         self.started = False
+        self.disconnected = False
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message.get("type") == "http.disconnect":
+            self.disconnected = True
+        return message
 
     async def send(self, message: Message) -> None:
         if not self.started and message["type"] == "http.response.start":
@@ -159,16 +179,29 @@ class _Responder:
                     ],
                 }
         await self._send(message)
+        if self.pending.held is not None and not self.disconnected:
+            kind = message["type"]
+            if kind == "http.response.pathsend" or (
+                kind == "http.response.body" and not message.get("more_body", False)
+            ):
+                try:
+                    self.recorder.complete(self.pending)
+                except Exception:
+                    log.exception("convsdk could not record a request")
 
     def _finish(self, message: Message) -> list[str]:
         try:
-            content_type = None
+            content_type = cache_control = None
             for name, value in message.get("headers", ()):
                 # Header names are lower-case in ASGI; lower() only what could differ.
-                if name == b"content-type" or (len(name) == 12 and name.lower() == b"content-type"):
+                size = len(name)
+                if size == 12 and (name == b"content-type" or name.lower() == b"content-type"):
                     content_type = value.decode("latin-1")
-                    break
-            return self.recorder.finish(self.pending, int(message["status"]), content_type)
+                elif size == 13 and (name == b"cache-control" or name.lower() == b"cache-control"):
+                    cache_control = value.decode("latin-1")
+            return self.recorder.finish(
+                self.pending, int(message["status"]), content_type, cache_control, True
+            )
         except Exception:
             log.exception("convsdk could not record a request")
             return []
