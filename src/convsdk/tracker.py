@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, TypedDict, Unpack
 
 from . import context as _context
+from . import shutdown as _shutdown
 from .backends import Backend, from_url
 from .dispatch import BACKPRESSURE_POLICIES, Backpressure, Dispatcher
 from .errors import ConfigError, ConvSDKError
@@ -215,6 +216,7 @@ class Tracker:
         )
         self._closed = False
         _live.add(self)
+        _shutdown.install(_close_all)  # atexit does not run when a signal ends the process
 
     # -- recording ------------------------------------------------------------------
 
