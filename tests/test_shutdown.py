@@ -146,3 +146,20 @@ def test_a_signal_with_its_default_action_delivers_then_still_ends_the_process(
     with sqlite3.connect(db) as conn:
         (count,) = conn.execute("SELECT count(*) FROM convsdk_events").fetchone()
     assert count == 30
+
+
+def test_a_close_held_up_by_the_interrupted_code_does_not_hang_the_signal() -> None:
+    calls: list[str] = []
+    signal.signal(signal.SIGTERM, recorder(calls, "server"))
+    held = threading.Lock()
+    closed = threading.Event()
+
+    def close() -> None:
+        with held:  # e.g. a lock the interrupted track() holds
+            closed.set()
+
+    shutdown.install(close, wait=lambda: 0.05)
+    with held:
+        signal.raise_signal(signal.SIGTERM)
+        assert calls == ["server SIGTERM"] and not closed.is_set()
+    assert closed.wait(10)  # and the close finishes once the lock is free

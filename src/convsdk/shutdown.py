@@ -31,7 +31,10 @@ What each server does on a normal stop (SIGTERM to the process you started):
   with ``sys.exit`` (``atexit`` runs); the uvicorn worker behaves like uvicorn.
 
 The handler runs on the main thread between bytecodes, so it blocks that thread (an
-event loop included) while it delivers: at most ``shutdown_timeout`` per tracker.
+event loop included) while it delivers: at most ``shutdown_timeout`` per tracker. The
+closing itself runs in a thread that the handler waits for, so a close that needs a
+lock held by the interrupted code cannot hang the process: the signal goes on once
+that wait is over.
 """
 
 from __future__ import annotations
@@ -56,19 +59,20 @@ _lock = threading.Lock()
 class _Handler:
     """Close the trackers, then hand the signal to what was there before."""
 
-    __slots__ = ("close", "previous")
+    __slots__ = ("close", "previous", "wait")
 
     def __init__(
-        self, previous: Callable[[int, FrameType | None], Any] | int, close: Callable[[], object]
+        self,
+        previous: Callable[[int, FrameType | None], Any] | int,
+        close: Callable[[], object],
+        wait: Callable[[], float],
     ) -> None:
         self.previous = previous
         self.close = close
+        self.wait = wait
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
-        try:
-            self.close()
-        except Exception:
-            log.exception("closing the trackers on signal %s failed", signum)
+        self._close(signum)
         previous = self.previous
         if callable(previous):
             previous(signum, frame)
@@ -78,18 +82,43 @@ class _Handler:
             signal.signal(signum, signal.SIG_DFL)
         signal.raise_signal(signum)
 
+    def _close(self, signum: int) -> None:
+        # In a thread, waited for at most wait(): the code this handler interrupted may
+        # hold a lock the close needs (a track() on the main thread), and a signal
+        # handler that waits for it would wait forever.
+        def close() -> None:
+            try:
+                self.close()
+            except Exception:
+                log.exception("closing the trackers on signal %s failed", signum)
+
+        try:
+            wait = self.wait()
+            thread = threading.Thread(target=close, name="convsdk-shutdown", daemon=True)
+            thread.start()
+        except Exception:  # e.g. no new thread at interpreter shutdown
+            log.exception("cannot close the trackers on signal %s", signum)
+            return
+        thread.join(wait)
+        if thread.is_alive():
+            log.warning(
+                "closing the trackers on signal %s took over %.1f s; going on", signum, wait
+            )
+
     def __repr__(self) -> str:
         return f"<convsdk signal handler, then {self.previous!r}>"
 
 
-def install(close: Callable[[], object]) -> bool:
+def install(close: Callable[[], object], wait: Callable[[], float] = lambda: 10.0) -> bool:
     """Run ``close`` on SIGTERM / SIGINT, then the handler found there (or the default).
+
+    ``close`` runs in a thread; the handler waits for it at most ``wait()`` seconds.
 
     Only from the main thread, only over a handler set from Python or the default
     (never over ``SIG_IGN``), and at most once over the same handler. Returns True
     when at least one signal is watched by a convsdk handler afterwards.
 
-    >>> install(convsdk.tracker.close_all)   # Tracker() does this for you
+    >>> install(close_every_tracker)   # Tracker() does this for you
     """
     if threading.current_thread() is not threading.main_thread():
         return False
@@ -103,7 +132,7 @@ def install(close: Callable[[], object]) -> bool:
                     continue
                 if current is None or current == signal.SIG_IGN:
                     continue  # not set from Python, or ignored on purpose: leave it
-                signal.signal(sig, _Handler(current, close))
+                signal.signal(sig, _Handler(current, close, wait))
                 watched = True
             except (ValueError, OSError):  # e.g. an embedded interpreter
                 log.debug("cannot watch signal %s", sig, exc_info=True)

@@ -216,7 +216,8 @@ class Tracker:
         )
         self._closed = False
         _live.add(self)
-        _shutdown.install(_close_all)  # atexit does not run when a signal ends the process
+        # atexit does not run when a signal ends the process.
+        _shutdown.install(_close_all, lambda: 1.0 + sum(t.shutdown_timeout for t in list(_live)))
 
     # -- recording ------------------------------------------------------------------
 
