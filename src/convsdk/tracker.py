@@ -20,6 +20,7 @@ from typing import Any, TypedDict, Unpack
 from . import context as _context
 from . import options as _options
 from ._urls import redact_url
+from . import shutdown as _shutdown
 from .backends import Backend, from_url
 from .dispatch import Backpressure, Dispatcher
 from .errors import ConfigError, ConvSDKError
@@ -221,6 +222,8 @@ class Tracker:
             redact_url(backend) if isinstance(backend, str) else type(backend).__name__,
             len(self.goals),
         )
+        # atexit does not run when a signal ends the process.
+        _shutdown.install(_close_all, lambda: 1.0 + sum(t.shutdown_timeout for t in list(_live)))
 
     # -- recording ------------------------------------------------------------------
 

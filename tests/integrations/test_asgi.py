@@ -378,7 +378,9 @@ async def test_websocket_and_lifespan_pass_through_untouched(
     scope = {"type": scope_type, "path": "/ws", "headers": []}
     receive, send = Receiver([]), Sender()
     await ConversionMiddleware(app, tracker=shop_tracker)(scope, receive, send)
-    assert seen[0] is scope and seen[1] is receive and seen[2] is send and seen[3] is None
+    assert seen[0] is scope and seen[3] is None
+    if scope_type == "websocket":  # lifespan messages are observed (test_asgi_lifespan.py)
+        assert seen[1] is receive and seen[2] is send
 
 
 async def test_a_starlette_websocket_still_works(shop_tracker: Tracker) -> None:

@@ -7,8 +7,11 @@
     app.add_middleware(ConversionMiddleware, tracker=tracker)   # FastAPI / Starlette
     app = ConversionMiddleware(app, tracker=tracker)            # any ASGI app
 
-A pure ASGI middleware: ``lifespan`` and ``websocket`` scopes go straight to the app
-with the very same ``receive`` and ``send``. For HTTP, ``send`` is observed: the
+A pure ASGI middleware: ``websocket`` scopes go straight to the app with the very
+same ``receive`` and ``send``; ``lifespan`` messages pass unchanged too, and at
+``lifespan.shutdown`` the tracker is closed (what it could not deliver in
+``shutdown_timeout`` is spooled) before the server is told the shutdown is complete.
+For HTTP, ``send`` is observed: the
 ``http.response.start`` message gives the status, content type and cache control,
 records the request and gains the ``Set-Cookie`` headers of the visitor and session
 cookies (only when something is recorded, and never on a response a shared cache may
@@ -30,6 +33,7 @@ exceptions (and cancellation) propagate unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -81,6 +85,9 @@ class ConversionMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                await _lifespan(self, scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         beacon = self.beacon
@@ -258,3 +265,60 @@ class _Replay:
             self._error = None
             raise error
         return await self._receive()
+
+
+_SHUTDOWN_DONE = frozenset({"lifespan.shutdown.complete", "lifespan.shutdown.failed"})
+
+
+async def _lifespan(
+    middleware: ConversionMiddleware, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """Pass the lifespan protocol through, closing the tracker at shutdown.
+
+    The app sees the very same messages. Once it has received ``lifespan.shutdown``,
+    the tracker is closed (delivered for at most ``shutdown_timeout``, the rest
+    spooled) after the app's own shutdown code ran, before the server hears
+    ``lifespan.shutdown.complete`` (or ``.failed``) and stops the process. An app that
+    does not speak lifespan (it raises, or returns) is left to do so: the server sees
+    what it would have seen, and the signal handler or ``atexit`` closes the tracker.
+    """
+    shutting_down = False
+    closed = False
+
+    async def observe_receive() -> Message:
+        nonlocal shutting_down
+        message = await receive()
+        if message.get("type") == "lifespan.shutdown":
+            shutting_down = True
+        return message
+
+    async def observe_send(message: Message) -> None:
+        nonlocal closed
+        if shutting_down and not closed and message.get("type") in _SHUTDOWN_DONE:
+            closed = True
+            await _close_tracker(middleware.tracker)
+        await send(message)
+
+    try:
+        await middleware.app(scope, observe_receive, observe_send)
+    finally:
+        if shutting_down and not closed:  # the app ended without answering the shutdown
+            closed = True
+            await _close_tracker(middleware.tracker)
+
+
+async def _close_tracker(tracker: Tracker | None) -> None:
+    """Close ``tracker`` (or the default one) in a thread: the event loop keeps running."""
+    if tracker is None:
+        tracker = _tracker._default
+    if tracker is None or tracker.closed:
+        return
+    try:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio (trio): close here, bounded by shutdown_timeout
+            tracker.close()
+            return
+        await loop.run_in_executor(None, tracker.close)
+    except Exception:
+        log.exception("convsdk could not close the tracker at lifespan shutdown")
