@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import tracemalloc
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -619,3 +619,172 @@ def test_durable_mode_refuses_a_spool_dir_it_cannot_write(tmp_path: Path) -> Non
     with pytest.raises(ConfigError) as info:
         Tracker(backend="memory://", spool_dir=blocker / "spool", durable=True)
     assert info.value.field == "spool_dir"
+
+
+# -- full disks ----------------------------------------------------------------------
+
+
+class Gated(MemoryBackend):
+    """Every write blocks until ``release`` is set, then stores the batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def write(self, events: Sequence[Event]) -> None:
+        self.entered.set()
+        assert self.release.wait(60), "the test never released the backend"
+        super().write(events)
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def spooled_ids(spool: Path) -> list[str]:
+    """The ids of the readable events in the spool's segment files (dead letters aside)."""
+    from convsdk.spool import parse_line
+
+    ids = []
+    for path in spool.glob("*.jsonl"):
+        for raw in path.read_bytes().splitlines():
+            event = parse_line(raw)
+            if event is not None:
+                ids.append(event.event_id)
+    return ids
+
+
+def assert_every_event_accounted_for(
+    t: Tracker, backend: MemoryBackend, spool: Path, sent: Sequence[Event | None]
+) -> None:
+    """Each tracked event is delivered, on disk or counted in ``dropped``: exactly."""
+    kept = set(ids_of(backend.events)) | set(spooled_ids(spool))
+    dropped = t.stats()["dropped"]
+    assert kept <= set(ids_of(sent)), "nothing appears that was not tracked"
+    assert set(ids_of(sent)) <= kept, "an event track() returned is neither sent nor on disk"
+    assert len(kept) + dropped == len(sent)
+    assert dropped == sum(e is None for e in sent), "track() returns None for a dropped event"
+    empty = [p.name for p in spool.glob("*.jsonl") if p.stat().st_size == 0]
+    assert not empty, f"empty segment files left behind: {empty}"
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs: a disk that is full after a few hundred events."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mountpoint = tmp_path / "tiny"
+    mountpoint.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mountpoint)],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {result.stderr.strip()}")
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", "-l", str(mountpoint)], capture_output=True, check=False)
+
+
+def test_durable_mode_on_a_full_disk_holds_descriptors_and_counts_every_event(
+    tiny_disk: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    spool = tiny_disk / "spool"
+    backend = Gated()
+    t = tracker(backend, spool, durable=True, max_queue_size=100, batch_size=10,
+                shutdown_timeout=30)
+    before = open_fds()
+    with caplog.at_level(logging.WARNING, logger="convsdk"):
+        sent = [t.track("x", properties={"i": i, "pad": "p" * 100}) for i in range(1500)]
+        grown = open_fds() - before
+        backend.release.set()
+        t.flush(timeout=30)  # False: events were lost on the full disk, and counted
+        t.close()
+    assert grown < 64, f"{grown} more open files after 1,500 track() calls on a full disk"
+    assert t.stats()["dropped"] > 0, "the disk was full and the queue too: some were lost"
+    assert_every_event_accounted_for(t, backend, spool, sent)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("disk full" in m and "[Errno 28]" in m for m in messages), messages
+    assert not any("over its limit" in m or "spool full" in m for m in messages), messages
+
+
+class FullDisk:
+    """Makes ``os.write`` to files under ``directory`` fail with ENOSPC once ``room``
+    bytes are written, after a short write at the edge, as a file system does."""
+
+    def __init__(self, directory: Path, room: int) -> None:
+        self.directory = str(directory)
+        self.room = room
+        self.real = os.write
+
+    def __call__(self, fd: int, data: bytes | memoryview) -> int:
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            target = ""
+        if not target.startswith(self.directory):
+            return self.real(fd, data)
+        if self.room <= 0:
+            raise OSError(28, os.strerror(28))
+        n = self.real(fd, bytes(data[: self.room]))
+        self.room -= n
+        return n
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+@pytest.mark.parametrize("durable", [False, True])
+def test_a_disk_filling_mid_write_counts_exactly_what_was_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    durable: bool,
+) -> None:
+    class Outage(MemoryBackend):
+        """Down until ``up`` is set: failed batches go to the spool, five events a write."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.up = threading.Event()
+
+        def write(self, events: Sequence[Event]) -> None:
+            if not self.up.is_set():
+                raise BackendError("connection refused", backend="outage")
+            super().write(events)
+
+    spool = tmp_path / "spool"
+    backend = Outage()
+    t = tracker(backend, spool, durable=durable, max_queue_size=20, batch_size=5,
+                max_retries=0)
+    disk = FullDisk(spool, room=12_345)  # a few dozen events, one of them torn
+    monkeypatch.setattr(os, "write", disk)
+    before = open_fds()
+    with caplog.at_level(logging.WARNING, logger="convsdk"):
+        sent = [t.track("x", properties={"i": i, "pad": "p" * 100}) for i in range(1500)]
+        grown = open_fds() - before
+        t.flush(timeout=30)  # every batch tried and stored, or counted lost
+        monkeypatch.undo()  # the disk has room again and the backend is back
+        backend.up.set()
+        assert flush_until(t, 30)
+        t.close()
+    assert grown < 64, f"{grown} more open files after 1,500 track() calls on a full disk"
+    assert_every_event_accounted_for(t, backend, spool, sent)
+    stats = t.stats()
+    assert stats["dropped"] > 0 and stats["spooled"] > 0
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("disk full" in m and "[Errno 28]" in m for m in messages), messages
+    assert not any("over its limit" in m or "spool full" in m for m in messages), messages
+
+
+def test_a_directory_named_like_a_segment_is_not_replayed(tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    stray = spool / f"{1:020d}-4242-0badf00d.seg.jsonl"
+    stray.mkdir(parents=True)
+    (spool / f"{2:020d}-4242-0badf00e.seg.jsonl").write_bytes(
+        dumps(Event("waiting").to_dict()) + b"\n"
+    )
+    backend = MemoryBackend()
+    t = tracker(backend, spool)
+    assert t.flush(timeout=30) is True
+    t.close()
+    assert [e.name for e in backend.events] == ["waiting"]
+    assert stray.is_dir(), "left alone, under its own name"
