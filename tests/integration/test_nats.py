@@ -151,7 +151,7 @@ def test_unreachable_server_raises_a_retryable_error_in_time() -> None:
             backend.write(numbered_events(1))
     finally:
         backend.close()
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # loose: returns, never waits for the server
     assert caught.value.retryable and caught.value.backend == "nats"
     assert "cannot connect" in str(caught.value)
 
