@@ -20,9 +20,11 @@ With ``durable=True`` every event is also appended, with one unbuffered ``os.wri
 the spool's write-ahead segment before ``put`` returns, so a killed process loses nothing
 ``put`` accepted. The queue holds events in write-ahead order; a segment is retired
 (deleted) once the worker has handled every event before its rotation mark, and replayed
-by the next process otherwise. Delivery is at-least-once: after a crash, or a ``close``
-that gave up on a hung backend, some events may be sent twice (sinks dedupe by
-``event_id``).
+by the next process otherwise. When the append fails (a full disk), appends pause for a
+growing back-off and events wait in memory only; every event stays delivered, on disk,
+or counted in ``dropped``, and a full disk costs no file per event. Delivery is
+at-least-once: after a crash, or a ``close`` that gave up on a hung backend, some events
+may be sent twice (sinks dedupe by ``event_id``).
 
 Every wait has a timeout, so ``flush`` and ``close`` return whatever the backend does.
 The dispatcher restarts itself in a forked child (``os.register_at_fork`` plus a process
