@@ -208,7 +208,15 @@ def test_a_destination_failing_longer_than_idle_timeout_raises(
 def _publish_nats(stream_url: str, events: list[Event]) -> None:
     backend = from_url(stream_url)
     try:
-        backend.write(events)
+        # Retried as the dispatcher would: a nats-server creating this stream while
+        # another run deletes the last one can fail once ("error creating store").
+        for attempt in range(3):
+            try:
+                backend.write(events)
+                return
+            except BackendError as exc:
+                if not exc.retryable or attempt == 2:
+                    raise
     finally:
         backend.close()
 
