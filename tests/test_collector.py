@@ -298,7 +298,7 @@ def test_a_write_slower_than_write_timeout_is_503() -> None:
 
     class Stuck(MemoryBackend):
         def write(self, events: Sequence[Event]) -> None:
-            release.wait(5)
+            release.wait(60)  # far past write_timeout, however loaded the machine
 
     with TestClient(create_app(Stuck(), write_timeout=0.1)) as c:
         try:

@@ -170,7 +170,7 @@ def test_gunicorn_preload_workers_deliver_every_request(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        wait_for_port(port, proc, 20)
+        wait_for_port(port, proc, 60)  # a loaded machine boots gunicorn slowly
 
         def get(i: int) -> int:
             url = f"http://127.0.0.1:{port}/?{i}"
