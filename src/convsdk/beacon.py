@@ -271,6 +271,12 @@ class _Policy:
                     "goal %r: events from the browser carry no value; its value is ignored",
                     goal.name,
                 )
+        # An event's goal is its name when no browser goal claims it: a name that is
+        # also a macro goal's would let the browser record that macro conversion.
+        macro = {goal.name for goal in tracker.goals if goal.kind == "macro"} & names
+        for name in sorted(macro):
+            log.warning("%r is a macro goal: the browser may not send it; refused", name)
+        names -= macro
         self.names = frozenset(names)
         self.goals: dict[str, tuple[Goal, ...]] = {
             name: tuple(g for g in browser_goals if g.event in (name, None)) for name in names
