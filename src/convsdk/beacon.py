@@ -32,13 +32,20 @@ What the browser may say is little, because anyone can send anything:
 - the visitor and session come from convsdk's signed cookies, never the payload;
   a request without a valid visitor cookie is refused (in cookieless mode, without a
   secret key, the visitor is the daily hash page views get);
-- the request comes from the site itself: its ``Origin`` (else ``Referer``) names the
-  request's own host (or, when given, one of ``allowed_hosts``); so does the page
-  ``url``;
+- the request comes from the site itself: its ``Origin`` (else ``Referer``) names one
+  of ``allowed_hosts``; so does the page ``url``. Without ``allowed_hosts`` they must
+  name the request's own ``Host``, which stops other sites' pages in a browser but not
+  a client that writes its ``Host`` too (a warning says so at start-up);
 - the body is at most ``max_body_bytes`` (from ``Content-Length`` before reading,
-  and while reading), with at most ``max_events`` events; each visitor may send
-  ``rate_limit`` events per period (a token bucket per visitor, the most recent
-  ``max_visitors`` visitors kept in memory).
+  and while reading), with at most ``max_events`` events;
+- each visitor may send ``rate_limit`` events per period, and each client network
+  (the IPv4 /24 or IPv6 /64 of the address the middleware records, proxies' headers
+  only with ``trusted_proxies``) ``network_rate_limit``: new cookies, a new
+  User-Agent or Do-Not-Track make a new visitor, not a new network. The limits are
+  token buckets (see :mod:`convsdk.ratelimit`) counted where every worker sees them:
+  ``rate_limit_url`` (``redis://...``, ``sqlite:///path``, ``memory:``), else the
+  tracker's Redis backend, else a SQLite file (:data:`LIMITS_FILE`) in its
+  ``spool_dir``, else each process's memory.
 
 A request that breaks a rule is answered ``400`` (malformed), ``403`` (not allowed),
 ``405``, ``408`` (a body that takes over ``read_timeout``), ``411``, ``413`` (too
@@ -360,11 +367,16 @@ class BeaconEndpoint:
       ``form_submit``, ``checkout``.
     - ``allowed_hosts``: hosts the requests (``Origin`` / ``Referer``) and pages may
       come from (``"example.com"``, ``"*.example.com"``, ``"localhost:8000"``);
-      empty: the request's own ``Host``.
-    - ``max_body_bytes`` (16 KiB), ``max_events`` (20 a request), ``rate_limit``
-      (``(60, 60.0)``: 60 events a minute per visitor; ``None`` disables it),
-      ``max_visitors`` (10,000 visitors' buckets kept in memory), ``read_timeout``
+      empty: the request's own ``Host`` (set it in production: a forged ``Host`` is
+      only stopped by ``allowed_hosts``).
+    - ``max_body_bytes`` (16 KiB), ``max_events`` (20 a request), ``read_timeout``
       (seconds an ASGI client may take to send the body).
+    - ``rate_limit`` (``(60, 60.0)``: 60 events a minute per visitor) and
+      ``network_rate_limit`` (``(600, 60.0)`` per IPv4 /24 or IPv6 /64); ``None``
+      disables one. ``rate_limit_url``: where they are counted (``redis://host/0``,
+      ``sqlite:///path``, ``memory:``; default: the tracker's Redis backend, else
+      :data:`LIMITS_FILE` in its ``spool_dir``, else memory). ``max_visitors``: keys
+      kept when counting in memory (10,000).
     - ``auto_scroll``, ``time_thresholds``, ``scroll_depths``: the served script's
       defaults (see :func:`convsdk.integrations.browser.browser_script`).
     - ``recorder``: the :class:`~convsdk.interactions.Recorder` of the middleware in
