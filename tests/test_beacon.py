@@ -662,6 +662,10 @@ def test_the_starlette_script_tag(site_tracker: Tracker) -> None:
         ({"browser_events": ["no spaces"]}, "browser_events"),
         ({"rate_limit": (10, 60.0)}, "rate_limit"),
         ({"rate_limit": (60, 0)}, "rate_limit"),
+        ({"network_rate_limit": (10, 60.0)}, "network_rate_limit"),
+        ({"network_rate_limit": 600}, "network_rate_limit"),
+        ({"rate_limit_url": "mongodb://db"}, "rate_limit_url"),
+        ({"max_visitors": 0}, "max_visitors"),
         ({"script_path": COLLECT}, "script_path"),
         ({"path": "collect"}, "path"),
         ({"allowed_hosts": "example.com"}, "allowed_hosts"),
@@ -692,6 +696,11 @@ def test_middleware_options_are_split_out() -> None:
     assert options == {"dnt": "skip"}
     assert pop_beacon_options({"trusted_proxies": 1}) is None
     assert pop_beacon_options({"collect": True}) == {}
+    limits = {"beacon_network_rate_limit": (100, 60.0), "beacon_rate_limit_url": "memory:"}
+    assert pop_beacon_options(limits) == {
+        "network_rate_limit": (100, 60.0),
+        "rate_limit_url": "memory:",
+    }
     with pytest.raises(ConfigError):
         pop_beacon_options({"collect": False, "browser_events": ["a"]})
 
@@ -819,8 +828,10 @@ def test_endpoints_sharing_a_spool_share_their_limits(
         second = Site(tracker, rate_limit=(20, 3600.0), rate_clock=clock)
         first.visit()
         second.client = Client(second.client.application)
-        for cookie in first.client._cookies.values():  # the same visitor at both
-            second.client.set_cookie(cookie.key, cookie.value)
+        for name in ("cv_vid", "cv_sid"):  # the same visitor at both
+            cookie = first.client.get_cookie(name)
+            assert cookie is not None
+            second.client.set_cookie(name, cookie.value)
         assert first.beacon(BATCH).status_code == 204
         assert second.beacon(BATCH).status_code == 429
     assert (tmp_path / LIMITS_FILE).exists()
