@@ -35,8 +35,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from urllib.parse import unquote, urlsplit
 
 from ..errors import ConfigError
@@ -60,8 +59,7 @@ log = logging.getLogger("convsdk.ratelimit")
 EPSILON = 1e-6
 
 
-@dataclass(frozen=True, slots=True)
-class Limit:
+class Limit(NamedTuple):
     """``events`` per ``per`` seconds for ``key``."""
 
     key: str
@@ -120,10 +118,14 @@ class MemoryStore:
             full_at = self._full_at
             over = 0.0
             updates = []
-            for limit in limits:
-                new, excess = advance(full_at.get(limit.key), now, count, limit)
-                over = max(over, excess)
-                updates.append((limit.key, new))
+            for key, events, per in limits:
+                start = full_at.get(key, now)  # advance(), inlined: this is per request
+                if start < now:
+                    start = now
+                new = start + count * (per / events)
+                if new - now - per > over:
+                    over = new - now - per
+                updates.append((key, new))
             if over > EPSILON:
                 return over
             for key, new in updates:
