@@ -74,6 +74,7 @@ REQUIREMENTS = {
         "strawberry-graphql>=0.200,<1",
         "typer>=0.26.1",
         "a2wsgi>=1.9,<=2.0",
+        "pytest-xdist>=3.0.2",  # only for its xdist_group marker (--strict-markers)
         "jinja2>=3.1.5",
         "python-multipart>=0.0.18",
         "itsdangerous>=1.1",
