@@ -89,7 +89,7 @@ def _patch_stack(cls: type) -> None:
             return _wrap(original(self))
 
     build_middleware_stack._convsdk_field = True  # type: ignore[attr-defined]
-    setattr(cls, "build_middleware_stack", build_middleware_stack)
+    cls.build_middleware_stack = build_middleware_stack  # type: ignore[attr-defined]
 
 
 def _holds_app(app: Any, starlette_cls: type) -> bool:

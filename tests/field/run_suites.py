@@ -115,8 +115,21 @@ def fetch_source(name: str, version: str) -> Path:
     archive = next(iter(sdists.glob(f"{name}-{version}.tar.gz")), None)
     if archive is None:
         log(f"downloading the {name} {version} sdist")
-        run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-             "--no-binary", ":all:", "--dest", str(sdists), f"{name}=={version}"])
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "--dest",
+                str(sdists),
+                f"{name}=={version}",
+            ]
+        )
         archive = next(iter(sdists.glob(f"{name}-{version}.tar.gz")))
     unpacked = CACHE / "src"
     unpacked.mkdir(parents=True, exist_ok=True)
@@ -182,19 +195,36 @@ def run_suite(
     output = results / f"{name}-{label}.log"
     report = results / f"{name}-{label}-convsdk.json"
     report.unlink(missing_ok=True)
-    cmd = [str(python), "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
-           f"--junitxml={junit}", f"--timeout={TIMEOUT}", "-o", "junit_family=xunit1"]
+    cmd = [
+        str(python),
+        "-m",
+        "pytest",
+        "tests",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={junit}",
+        f"--timeout={TIMEOUT}",
+        "-o",
+        "junit_family=xunit1",
+    ]
     cmd += [f"--ignore={path}" for path in IGNORE[name]]
     if with_convsdk:
         cmd += ["-p", "convsdk_field"]
     cmd += extra
-    env = {**os.environ, "PYTHONPATH": str(HERE), "CONVSDK_FIELD_PLACEMENT": placement,
-           "CONVSDK_FIELD_REPORT": str(report)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(HERE),
+        "CONVSDK_FIELD_PLACEMENT": placement,
+        "CONVSDK_FIELD_REPORT": str(report),
+    }
     env.pop("CONVSDK_SECRET_KEY", None)
     log(f"{name}: running the suite, {label} (output in {output.relative_to(ROOT)})")
     started = time.monotonic()
     with open(output, "w", encoding="utf-8") as out:
-        code = subprocess.run(cmd, cwd=source, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
+        code = subprocess.run(
+            cmd, cwd=source, env=env, stdout=out, stderr=subprocess.STDOUT
+        ).returncode
     elapsed = time.monotonic() - started
     if code not in (0, 1) or not junit.exists():
         tail = output.read_text(encoding="utf-8", errors="replace")[-3000:]
@@ -221,15 +251,19 @@ def compare(name: str, python: Path, source: Path, placement: str, extra: list[s
         problems.append(f"{name}: the convsdk plugin recorded no event: it was not active")
         print(problems[-1])
     else:
-        print(f"convsdk: {summary['apps_wrapped']} app stacks and {summary['clients_wrapped']} "
-              f"bare ASGI apps wrapped, {summary['events']} events {summary['events_by_name']}")
+        print(
+            f"convsdk: {summary['apps_wrapped']} app stacks and {summary['clients_wrapped']} "
+            f"bare ASGI apps wrapped, {summary['events']} events {summary['events_by_name']}"
+        )
     bad = {"failed", "error"}
     only_convsdk = sorted(
-        test for test, (outcome, _) in field.items()
+        test
+        for test, (outcome, _) in field.items()
         if outcome in bad and base.get(test, ("missing", ""))[0] not in bad
     )
     only_base = sorted(
-        test for test, (outcome, _) in base.items()
+        test
+        for test, (outcome, _) in base.items()
         if outcome in bad and field.get(test, ("missing", ""))[0] not in bad
     )
     missing = sorted(set(base) - set(field))
@@ -253,17 +287,26 @@ def compare(name: str, python: Path, source: Path, placement: str, extra: list[s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("suite", nargs="?", default="all", choices=["starlette", "fastapi", "all"])
-    parser.add_argument("--placement", choices=["outer", "user"], default="outer",
-                        help="outer: around the whole stack (default); user: where "
-                             "app.add_middleware() puts it")
-    parser.add_argument("pytest_args", nargs=argparse.REMAINDER,
-                        help="after --: more pytest arguments for both runs (e.g. -k expr)")
+    parser.add_argument(
+        "--placement",
+        choices=["outer", "user"],
+        default="outer",
+        help="outer: around the whole stack (default); user: where app.add_middleware() puts it",
+    )
+    parser.add_argument(
+        "pytest_args",
+        nargs=argparse.REMAINDER,
+        help="after --: more pytest arguments for both runs (e.g. -k expr)",
+    )
     args = parser.parse_args(argv)
     extra = [a for a in args.pytest_args if a != "--"]
     names = ["starlette", "fastapi"] if args.suite == "all" else [args.suite]
     versions = {name: installed_version(name) for name in ("starlette", "fastapi")}
-    log("versions: " + ", ".join(f"{n} {v}" for n, v in versions.items())
-        + f", convsdk from {ROOT.name}")
+    log(
+        "versions: "
+        + ", ".join(f"{n} {v}" for n, v in versions.items())
+        + f", convsdk from {ROOT.name}"
+    )
     sources = {name: fetch_source(name, versions[name]) for name in names}
     python = ensure_venv(versions)
     problems: list[str] = []
