@@ -19,8 +19,8 @@ from typing import Any, TypedDict, Unpack
 
 from . import context as _context
 from . import options as _options
-from ._urls import redact_url
 from . import shutdown as _shutdown
+from ._urls import redact_url
 from .backends import Backend, from_url
 from .dispatch import Backpressure, Dispatcher
 from .errors import ConfigError, ConvSDKError
