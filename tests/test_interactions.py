@@ -682,6 +682,27 @@ def test_secrets_in_urls_and_referrers_are_scrubbed(shop: Tracker, memory: Memor
     assert event.context["referrer"] == "https://mail.example/?password=[redacted]"
 
 
+_JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJlLXZhbHVl"
+
+
+def test_tokens_and_session_ids_are_not_stored(shop: Tracker, memory: MemoryBackend) -> None:
+    req = request(
+        "GET",
+        f"/verify/{_JWT}",
+        query="sid=s3ss10n&jwt=abc.def&plan=pro",
+        referrer=f"https://login.example/cb#id_token={_JWT}&access_token=ya29.x",
+    )
+    serve(Recorder(), shop, req)
+    [event] = stored(shop, memory)
+    stored_text = repr(event.context)
+    for secret in (_JWT, "s3ss10n", "abc.def", "ya29.x"):
+        assert secret not in stored_text
+    assert event.context["path"] == "/verify/[redacted]"
+    assert event.context["url"].endswith("?sid=[redacted]&jwt=[redacted]&plan=pro")
+    assert event.context["referrer"] == (
+        "https://login.example/cb#id_token=[redacted]&access_token=[redacted]"
+    )
+
 def test_oversized_request_fields_are_cut_to_what_the_schema_accepts(
     shop: Tracker, memory: MemoryBackend
 ) -> None:
