@@ -331,6 +331,22 @@ def test_checkout_value_is_read_from_the_form_and_never_stored(
     assert "4111" not in repr(event.to_dict()) and "hunter2" not in repr(event.to_dict())
 
 
+def test_a_value_beyond_max_value_is_dropped_and_the_checkout_still_recorded(
+    shop: Tracker, memory: MemoryBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    recorder = Recorder()
+    huge = b"total=" + b"1" * 30 + b".00"  # a visitor's 1e29 is no revenue
+    for body in (huge, huge, b"total=49.90"):
+        req = request("POST", "/checkout", content_type=FORM, content_length=len(body))
+        serve(recorder, shop, req, status=303, body=body)
+    events = stored(shop, memory)
+    assert [(e.goal, e.value) for e in events] == [
+        ("purchase", None), ("purchase", None), ("purchase", 49.9)
+    ]
+    assert shop.stats()["values_dropped"] == 2
+    warnings = [r for r in caplog.records if "max_value" in r.getMessage()]
+    assert len(warnings) == 1  # rate-limited: visitors repeat
+
 def test_the_form_is_read_only_when_something_needs_it(shop: Tracker) -> None:
     plain = Recorder()
     small = request("POST", "/newsletter", content_type=FORM, content_length=10)

@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterable
 from datetime import datetime
@@ -116,6 +117,10 @@ class Tracker:
     ``anonymize_ip``, ``respect_dnt``, ``filter_bots``: privacy defaults, all on.
     ``session_timeout``: seconds of inactivity that end a session.
     ``currency``: the ISO 4217 code for values given without one.
+    ``max_value``: the largest conversion value (in absolute terms) an event may carry
+    (default 1e9). Values come from visitors (``value_from="form:total"``); one out of
+    range is dropped from its event, which is still recorded, with a warning (at most
+    once a minute) and counted in :meth:`stats` as ``values_dropped``.
     """
 
     def __init__(
@@ -141,12 +146,16 @@ class Tracker:
         filter_bots: bool = True,
         session_timeout: int = 1800,
         currency: str = "USD",
+        max_value: float = 1e9,
     ) -> None:
         self.batch_size = _positive("batch_size", batch_size, integer=True)
         self.flush_interval = _positive("flush_interval", flush_interval)
         self.max_queue_size = _positive("max_queue_size", max_queue_size, integer=True)
         self.shutdown_timeout = _positive("shutdown_timeout", shutdown_timeout, allow_zero=True)
         self.session_timeout = _positive("session_timeout", session_timeout, integer=True)
+        self.max_value = float(_positive("max_value", max_value))
+        self._values_dropped = 0
+        self._value_warned_at = -math.inf
         try:
             self.currency = check_currency(currency)
         except ValueError as exc:
@@ -256,7 +265,12 @@ class Tracker:
             timestamp,
             _context._current.get(),
         )
-        if event is not None and not self._dispatcher.put(event):
+        if event is None:
+            return None
+        value = event.value
+        if value is not None and not -self.max_value <= value <= self.max_value:
+            self._drop_value(event)
+        if not self._dispatcher.put(event):
             return None  # dropped by the backpressure policy (counted in stats())
         return event
 
@@ -361,9 +375,29 @@ class Tracker:
 
         With ``durable=True`` the event is in the write-ahead log when this returns.
         Returns False when the event was dropped (counted in :meth:`stats`); an event
-        spooled because the queue was full counts as kept.
+        spooled because the queue was full counts as kept. A value beyond ``max_value``
+        is dropped from the event (counted in :meth:`stats` as ``values_dropped``).
         """
+        value = event.value
+        if value is not None and not -self.max_value <= value <= self.max_value:
+            self._drop_value(event)
         return self._dispatcher.put(event)
+
+    def _drop_value(self, event: Event) -> None:
+        """Record ``event`` without its out-of-range value (a visitor's 1e29 is no revenue)."""
+        value = event.value
+        event.value = event.currency = None
+        self._values_dropped += 1
+        now = time.monotonic()
+        if now - self._value_warned_at >= 60.0:  # at most once a minute: visitors repeat
+            self._value_warned_at = now
+            log.warning(
+                "%s: value %r is beyond max_value (%g) and was dropped; %d so far",
+                event.goal or event.name,
+                value,
+                self.max_value,
+                self._values_dropped,
+            )
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -378,9 +412,12 @@ class Tracker:
     def stats(self) -> dict[str, int]:
         """Counters since start: ``enqueued``, ``delivered``, ``retried``, ``spooled``,
         ``replayed``, ``dead_lettered``, ``dropped``, ``queued``, ``spool_bytes`` and
-        ``corrupt`` (see :meth:`convsdk.dispatch.Dispatcher.stats`).
+        ``corrupt`` (see :meth:`convsdk.dispatch.Dispatcher.stats`), and
+        ``values_dropped`` (values beyond ``max_value`` left out of their events).
         """
-        return self._dispatcher.stats()
+        stats = self._dispatcher.stats()
+        stats["values_dropped"] = self._values_dropped
+        return stats
 
     def close(self) -> bool:
         """Flush for at most ``shutdown_timeout`` seconds, then stop the worker.
@@ -445,6 +482,7 @@ class TrackerOptions(TypedDict, total=False):
     filter_bots: bool
     session_timeout: int
     currency: str
+    max_value: float
 
 
 def init(**options: Unpack[TrackerOptions]) -> Tracker:
