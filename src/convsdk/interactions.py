@@ -75,6 +75,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CHECKOUT_PATHS",
+    "DEFAULT_BODY_TIMEOUT",
     "DEFAULT_EXCLUDED_PATHS",
     "DEFAULT_MAX_BODY_SIZE",
     "STATIC_EXTENSIONS",
@@ -114,6 +115,8 @@ STATIC_EXTENSIONS = frozenset(
     }
 )  # fmt: skip
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+#: Seconds the ASGI middleware waits for a form body before letting the request through.
+DEFAULT_BODY_TIMEOUT = 5.0
 
 _FORM_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _MAX_FORM_FIELDS = 1000
@@ -326,6 +329,9 @@ class Recorder:
       sensitive ones, see :func:`convsdk.privacy.is_sensitive_field`).
     - ``max_body_size``: the largest form body read (bytes, default 1 MiB); a larger
       form is recorded without its fields.
+    - ``body_timeout``: seconds the ASGI middleware waits for a form body (default 5);
+      a client still sending past it is recorded without its form fields, and the app
+      gets the request at once (with the body read so far, then the rest).
     - ``variant_cookie`` / ``variant_header``: where the experiment variant is.
     - ``consent``: a callable of the :class:`~convsdk.context.Request` returning
       whether the visitor agreed to be identified (a cookie banner's answer); False
@@ -345,6 +351,7 @@ class Recorder:
         "_exclude",
         "_matcher",
         "_pages",
+        "body_timeout",
         "capture_fields",
         "clock",
         "consent",
@@ -370,6 +377,7 @@ class Recorder:
         exclude_defaults: bool = True,
         capture_fields: Iterable[str] = (),
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
         variant_cookie: str | None = None,
         variant_header: str | None = None,
         consent: Callable[[Request], bool] | None = None,
@@ -390,6 +398,14 @@ class Recorder:
             raise ConfigError("must be a whole number of bytes", field="max_body_size")
         if max_body_size < 0:
             raise ConfigError("must be 0 or more", field="max_body_size")
+        if (
+            isinstance(body_timeout, bool)
+            or not isinstance(body_timeout, int | float)
+            or not 0 < body_timeout < float("inf")
+        ):
+            raise ConfigError(
+                f"must be a number of seconds > 0, got {body_timeout!r}", field="body_timeout"
+            )
         if dnt not in ("anonymous", "skip"):
             raise ConfigError(f"must be 'anonymous' or 'skip', got {dnt!r}", field="dnt")
         if consent is not None and not callable(consent):
@@ -440,6 +456,7 @@ class Recorder:
         self._pages = functools.lru_cache(maxsize=4096)(self._page)
         self.capture_fields = tuple(name for name in fields if name not in never)
         self.max_body_size = max_body_size
+        self.body_timeout = float(body_timeout)
         self.variant_cookie = variant_cookie
         self.variant_header = variant_header
         self.consent = consent

@@ -148,6 +148,7 @@ _TRACKER_KEYS: dict[str, tuple[str, _Coerce]] = {
     "FILTER_BOTS": ("filter_bots", _boolean),
     "SESSION_TIMEOUT": ("session_timeout", _integer),
     "CURRENCY": ("currency", _text),
+    "MAX_VALUE": ("max_value", _number),
 }
 _MIDDLEWARE_KEYS: dict[str, tuple[str, _Coerce]] = {
     "TRUSTED_PROXIES": ("trusted_proxies", _integer),
@@ -156,6 +157,7 @@ _MIDDLEWARE_KEYS: dict[str, tuple[str, _Coerce]] = {
     "EXCLUDE_DEFAULTS": ("exclude_defaults", _boolean),
     "CAPTURE_FIELDS": ("capture_fields", _items),
     "MAX_BODY_SIZE": ("max_body_size", _integer),
+    "BODY_TIMEOUT": ("body_timeout", _number),
     "VARIANT_COOKIE": ("variant_cookie", _text),
     "VARIANT_HEADER": ("variant_header", _text),
     "DNT": ("dnt", _text),
