@@ -172,6 +172,49 @@ def test_a_date_out_of_range_is_422(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
+    ("field", "raw", "reason"),
+    [
+        ("value", 1e15, "at most 1e+09"),
+        ("value", -1e15, "at most 1e+09"),
+        ("timestamp", "9999-12-31T23:59:59+00:00", "ahead of the collector's clock"),
+        ("timestamp", "1999-12-31T23:59:59+00:00", "before 2000-01-01"),
+    ],
+)
+def test_an_event_out_of_bounds_is_422_with_the_reason(
+    client: TestClient, memory: MemoryBackend, field: str, raw: Any, reason: str
+) -> None:
+    good = full_event().to_dict()
+    response = client.post("/ingest", json={"events": [good, good | {field: raw}]})
+    assert response.status_code == 422
+    body = response.json()
+    assert "out of bounds" in body["error"]
+    assert list(body["errors"]) == ["1"] and list(body["errors"]["1"]) == [field]
+    assert reason in body["errors"]["1"][field][0]
+    assert memory.events == []  # the whole batch, as for any invalid event
+
+
+def test_bounds_are_configurable(memory: MemoryBackend) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from convsdk.collector import Bounds
+
+    bounds = Bounds(
+        max_value=100, max_future=timedelta(0), earliest=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    now = datetime.now(UTC)
+    with TestClient(create_app(memory, bounds=bounds)) as c:
+        assert c.post("/ingest", json=batch(make_event("x", value=100))).status_code == 200
+        assert c.post("/ingest", json=batch(make_event("x", value=100.5))).status_code == 422
+        ahead = make_event("x", timestamp=now + timedelta(hours=1))
+        assert c.post("/ingest", json=batch(ahead)).status_code == 422
+        old = make_event("x", timestamp=datetime(2025, 12, 31, tzinfo=UTC))
+        assert c.post("/ingest", json=batch(old)).status_code == 422
+    with pytest.raises(ConfigError, match="max_value"):
+        Bounds(max_value=0)
+    with pytest.raises(ConfigError, match="earliest"):
+        Bounds(earliest=datetime(2020, 1, 1))
+
+@pytest.mark.parametrize(
     ("body", "encoding"),
     [
         (b"{not json", None),

@@ -19,9 +19,12 @@ It needs Starlette, and uvicorn for :func:`serve`, and an asyncio event loop.
   decompressed (refused from its ``Content-Length`` before reading it, or as soon as
   the bytes read pass the cap); ``415`` another content type or encoding;
 - ``422 {"error": ..., "errors": {index: {field: [messages]}}}`` when any event does not
-  validate. **The whole batch is rejected**: nothing of it is written, so a client never
-  has to work out which part was stored (senders dead-letter the batch). A batch the
-  backend itself refuses as unstorable (``BackendError(retryable=False)``) is a 422 too;
+  validate, or is out of bounds: a ``value`` beyond ``max_value`` (default 1e9, either
+  sign), a ``timestamp`` before ``earliest`` (default 2000-01-01) or more than
+  ``max_future`` ahead (default 7 days). **The whole batch is rejected**: nothing of it
+  is written, so a client never has to work out which part was stored (a convsdk sender
+  then isolates the refused events and dead-letters them alone). A batch the backend
+  itself refuses as unstorable (``BackendError(retryable=False)``) is a 422 too;
 - ``503`` with ``Retry-After`` when the backend fails (or takes longer than
   ``write_timeout``), so the sender retries; the sink drops duplicates by ``event_id``.
 
@@ -43,6 +46,8 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from marshmallow import ValidationError
@@ -58,11 +63,65 @@ from .backends import Backend, from_url
 from .errors import BackendError, ConfigError
 from .event import Event, EventSchema, check_properties, parse_timestamp
 
-__all__ = ["create_app", "load_events", "serve"]
+__all__ = ["DEFAULT_EARLIEST", "Bounds", "create_app", "load_events", "serve"]
 
 log = logging.getLogger("convsdk.collector")
 
 _T = TypeVar("_T")
+
+#: The earliest timestamp the collector accepts by default.
+DEFAULT_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """What the collector accepts of an event beyond its schema: sane values and times.
+
+    >>> Bounds(max_value=1e6, max_future=timedelta(hours=1))
+    """
+
+    max_value: float = 1e9
+    """The largest ``value``, either sign."""
+    max_future: timedelta = timedelta(days=7)
+    """How far ahead of the collector's clock a ``timestamp`` may be."""
+    earliest: datetime = DEFAULT_EARLIEST
+    """The earliest ``timestamp``."""
+
+    def __post_init__(self) -> None:
+        if (
+            isinstance(self.max_value, bool)
+            or not isinstance(self.max_value, int | float)
+            or not 0 < self.max_value < math.inf
+        ):
+            raise ConfigError(f"must be a number > 0, got {self.max_value!r}", field="max_value")
+        if not isinstance(self.max_future, timedelta) or self.max_future < timedelta(0):
+            raise ConfigError(
+                f"must be a timedelta of 0 or more, got {self.max_future!r}", field="max_future"
+            )
+        if not isinstance(self.earliest, datetime) or self.earliest.tzinfo is None:
+            raise ConfigError(
+                f"must be a timezone-aware datetime, got {self.earliest!r}", field="earliest"
+            )
+
+    def problems(self, events: list[Event]) -> dict[int, dict[str, list[str]]]:
+        """The out-of-bounds fields of ``events``, by index (empty: all in bounds)."""
+        errors: dict[int, dict[str, list[str]]] = {}
+        latest = datetime.now(UTC) + self.max_future
+        limit = self.max_value
+        for i, event in enumerate(events):
+            value = event.value
+            if value is not None and not -limit <= value <= limit:
+                errors.setdefault(i, {})["value"] = [f"Must be at most {limit:g} either way."]
+            when = event.timestamp
+            if when < self.earliest:
+                errors.setdefault(i, {})["timestamp"] = [
+                    f"Must not be before {self.earliest.isoformat()}."
+                ]
+            elif when > latest:
+                errors.setdefault(i, {})["timestamp"] = [
+                    f"Must not be more than {self.max_future} ahead of the collector's clock."
+                ]
+        return errors
 
 
 class _Refused(Exception):
@@ -82,6 +141,7 @@ def create_app(
     path: str = "/ingest",
     retry_after: int = 1,
     write_timeout: float = 30.0,
+    bounds: Bounds | None = None,
 ) -> Starlette:
     """Build the collector: an ASGI app storing the batches it receives in ``backend``.
 
@@ -89,7 +149,10 @@ def create_app(
     the app then owns: it is closed when the app shuts down. ``token`` requires
     ``Authorization: Bearer <token>``; ``max_body_bytes`` caps a request body, compressed
     and decompressed; ``retry_after`` (seconds) is what a 503 asks senders to wait;
-    ``write_timeout`` bounds one backend write.
+    ``write_timeout`` bounds one backend write; ``bounds`` (:class:`Bounds`) what values
+    and timestamps are accepted. Without ``token`` anyone who reaches the app can store
+    events: keep such a collector on a private network (``convsdk collect`` refuses to
+    start without a token unless ``--insecure``).
 
     >>> app = create_app("sqlite:///events.db", token=os.environ["COLLECTOR_TOKEN"])
     """
@@ -103,6 +166,7 @@ def create_app(
     sink = from_url(backend) if isinstance(backend, str) else backend
     name = redact_url(backend) if isinstance(backend, str) else type(backend).__name__
     writer = _Writer(sink, write_timeout)
+    limits = bounds if bounds is not None else Bounds()
     expected = f"Bearer {token}".encode() if token is not None else None
 
     async def ingest(request: Request) -> Response:
@@ -111,7 +175,7 @@ def create_app(
                 raise _Refused(401, "a valid bearer token is required")
             encoding = _encoding(request)
             body = await _read_body(request, max_body_bytes)
-            events = await run_in_threadpool(_parse_batch, body, encoding, max_body_bytes)
+            events = await run_in_threadpool(_parse_batch, body, encoding, max_body_bytes, limits)
         except _Refused as exc:
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             return JSONResponse(exc.body, status_code=exc.status, headers=headers)
@@ -158,7 +222,7 @@ def serve(
     """Run the collector with uvicorn until interrupted (the ``convsdk collect`` command).
 
     ``options`` go to :func:`create_app` (``max_body_bytes``, ``path``, ``retry_after``,
-    ``write_timeout``), the others to ``uvicorn.run`` (``log_level``, ``access_log``,
+    ``write_timeout``, ``bounds``), the others to ``uvicorn.run`` (``log_level``, ``access_log``,
     ``ssl_certfile``...). One process serves; the backend stores one batch at a time.
 
     >>> serve("postgresql://convsdk@db/analytics", host="0.0.0.0", token="s3cret")
@@ -169,7 +233,7 @@ def serve(
         raise ConfigError(
             "the collector needs uvicorn; run: pip install 'convsdk[collector]'"
         ) from exc
-    app_keys = {"max_body_bytes", "path", "retry_after", "write_timeout"}
+    app_keys = {"max_body_bytes", "path", "retry_after", "write_timeout", "bounds"}
     app_options = {k: v for k, v in options.items() if k in app_keys}
     server_options = {k: v for k, v in options.items() if k not in app_keys}
     server_options.setdefault("server_header", False)
@@ -215,7 +279,7 @@ async def _read_body(request: Request, cap: int) -> bytes:
     return b"".join(chunks)
 
 
-def _parse_batch(body: bytes, encoding: str, cap: int) -> list[Event]:
+def _parse_batch(body: bytes, encoding: str, cap: int, bounds: Bounds) -> list[Event]:
     """Decode and validate a batch (in a worker thread: it is CPU work)."""
     if encoding == "gzip":
         body = _gunzip(body, cap)
@@ -227,11 +291,15 @@ def _parse_batch(body: bytes, encoding: str, cap: int) -> list[Event]:
         raise _Refused(422, "the body must be an object with an 'events' list",
                        errors={"events": ["Not a valid list."]})
     try:
-        return load_events(payload["events"])
+        events = load_events(payload["events"])
     except ValidationError as exc:
         raise _Refused(422, "invalid events; nothing was stored", errors=exc.messages) from None
     except (ValueError, OverflowError) as exc:  # e.g. a date that overflows in UTC
         raise _Refused(422, f"invalid events; nothing was stored: {exc}") from None
+    problems = bounds.problems(events)
+    if problems:
+        raise _Refused(422, "events out of bounds; nothing was stored", errors=problems)
+    return events
 
 
 def _gunzip(data: bytes, cap: int) -> bytes:
