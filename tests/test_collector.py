@@ -22,7 +22,7 @@ from marshmallow import ValidationError  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from convsdk import BackendError, ConfigError  # noqa: E402
-from convsdk import collector as collector_module  # noqa: E402
+from convsdk import event as event_module  # noqa: E402
 from convsdk.backends.memory import MemoryBackend  # noqa: E402
 from convsdk.collector import create_app, load_events  # noqa: E402
 from convsdk.event import ContextSchema, Event, EventSchema, UTMSchema, make_event  # noqa: E402
@@ -383,15 +383,15 @@ def test_an_unknown_backend_scheme_fails_at_creation() -> None:
 
 def test_the_fast_path_knows_every_schema_field() -> None:
     # When EventSchema gains or loses a field, the fast path must follow.
-    assert set(EventSchema().fields) == collector_module._EVENT_FIELDS
-    assert set(ContextSchema().fields) == set(collector_module._CONTEXT_STRINGS) | {
+    assert set(EventSchema().fields) == event_module._EVENT_FIELDS
+    assert set(ContextSchema().fields) == set(event_module._CONTEXT_STRINGS) | {
         "status", "utm"}
-    assert set(UTMSchema().fields) == collector_module._UTM_FIELDS
+    assert set(UTMSchema().fields) == event_module._UTM_FIELDS
 
 
 def test_the_fast_path_takes_ordinary_events() -> None:
     for event in (full_event(), make_event("page_view"), make_event("x", value=3)):
-        assert collector_module._fast_event(event.to_dict()) is not None
+        assert event_module.fast_event(event.to_dict()) is not None
 
 
 def test_load_events_names_the_invalid_events() -> None:
@@ -446,7 +446,7 @@ def event_dicts(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=400, deadline=None)
 @given(event_dicts())
 def test_the_fast_path_accepts_only_what_the_schema_accepts(data: dict[str, Any]) -> None:
-    fast = collector_module._fast_event(data)
+    fast = event_module.fast_event(data)
     try:
         reference = EventSchema().load(data)
     except (ValidationError, ValueError, OverflowError):
