@@ -118,9 +118,17 @@ class Bounds:
                 ]
             elif when > latest:
                 errors.setdefault(i, {})["timestamp"] = [
-                    f"Must not be more than {self.max_future} ahead of the collector's clock."
+                    f"Must not be more than {_span(self.max_future)} ahead of the "
+                    "collector's clock."
                 ]
         return errors
+
+
+def _span(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    if seconds and seconds % 86_400 == 0:
+        return f"{seconds / 86_400:g} days"
+    return f"{seconds:g} seconds"
 
 
 class _Refused(Exception):
