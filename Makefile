@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench field clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,5 +28,10 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run_all.py
 
+# Starlette's and FastAPI's own test suites, without and with convsdk's ASGI middleware
+# (sdists and a venv of their test dependencies in .field-cache/; ~15 min). Not in `test`.
+field: $(STAMP)
+	$(BIN)/python tests/field/run_suites.py all
+
 clean:
-	rm -rf $(VENV) .convsdk-spool convsdk.db convsdk.db-* demo-output
+	rm -rf $(VENV) .field-cache .convsdk-spool convsdk.db convsdk.db-* demo-output

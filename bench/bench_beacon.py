@@ -12,10 +12,14 @@ The load comes from another child process: an asyncio HTTP/1.1 client on keep-al
 connections (raw sockets, so the client costs less than the server it measures),
 sending ``sendBeacon``-style requests: ``text/plain`` JSON with one ``scroll_depth``
 event, a same-site ``Origin``, and the signed visitor and session cookies of one of
-5,000 visitors in turn (so the per-visitor rate limit, on, is never hit). Each figure
-is the median requests/s of 3 runs of ~5 s, the two servers taking turns.
+5,000 visitors in turn (so the per-visitor rate limit, on, is never hit; the
+per-network limit, on too, is raised out of reach, since every request comes from
+127.0.0.1). Each figure is the median requests/s of 3 runs of ~5 s, the two servers
+taking turns. ``--limits`` says where the limits are counted: ``memory`` (each process),
+``file`` (a SQLite file, shared by the host's workers) or a ``redis://`` URL.
 
     python bench/bench_beacon.py [--seconds 5] [--repeats 3] [--connections 16]
+                                 [--limits memory|file|redis://127.0.0.1:6379/0]
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ COLLECT = "/_convsdk/collect"
 # -- the servers (child processes) ------------------------------------------------------
 
 
-def build_app(mode: str) -> Any:
+def build_app(mode: str, limits: str = "memory") -> Any:
     """The ASGI app a server child runs: ``baseline`` or ``convsdk``."""
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -82,9 +86,24 @@ def build_app(mode: str) -> Any:
     tracker = convsdk.Tracker(
         backend=NullBackend(), spool_dir=None, secret_key=SECRET, max_queue_size=1_000_000
     )
+    options: dict[str, Any] = {}
+    if limits != "memory":
+        import tempfile
+
+        where = limits
+        if limits == "file":
+            where = str(Path(tempfile.mkdtemp(prefix="convsdk-bench-")) / "limits.sqlite3")
+        options = {"beacon_rate_limit_url": where}
     try:
         # The middleware routes the endpoint itself when it takes the collect options.
-        return ConversionMiddleware(app, tracker=tracker, browser_events=BROWSER_EVENTS)
+        return ConversionMiddleware(
+            app,
+            tracker=tracker,
+            browser_events=BROWSER_EVENTS,
+            # Every request comes from 127.0.0.1: the network limit is on, out of reach.
+            beacon_network_rate_limit=(10**9, 1.0),
+            **options,
+        )
     except TypeError:
         middleware = ConversionMiddleware(app, tracker=tracker)
         endpoint = BeaconEndpoint(
@@ -93,7 +112,7 @@ def build_app(mode: str) -> Any:
         return endpoint.wrap_asgi(middleware)
 
 
-def serve(mode: str, fd: int) -> None:
+def serve(mode: str, fd: int, limits: str = "memory") -> None:
     """Child: serve ``mode`` on the listening socket the parent passed."""
     import uvicorn
 
@@ -101,13 +120,13 @@ def serve(mode: str, fd: int) -> None:
     # for a Unix socket, and asyncio then leaves Nagle on (a delayed ACK per response).
     sock = socket.socket(fileno=fd)
     config = uvicorn.Config(
-        build_app(mode), log_level="warning", access_log=False, lifespan="on", ws="none"
+        build_app(mode, limits), log_level="warning", access_log=False, lifespan="on", ws="none"
     )
     uvicorn.Server(config).run(sockets=[sock])
 
 
 @contextmanager
-def server(mode: str) -> Iterator[int]:
+def server(mode: str, limits: str = "memory") -> Iterator[int]:
     """A server child for ``mode``; yields its port.
 
     The parent binds and listens, the child serves on the inherited socket: requests
@@ -118,7 +137,7 @@ def server(mode: str) -> Iterator[int]:
     sock.listen(1024)
     port = sock.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", mode, str(sock.fileno())],
+        [sys.executable, __file__, "--serve", mode, str(sock.fileno()), limits],
         pass_fds=[sock.fileno()],
     )
     sock.close()
@@ -226,12 +245,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--limits", default="memory", help="memory, file or a redis:// URL")
     args = parser.parse_args()
 
     modes = ("baseline", "convsdk")
     runs: dict[str, list[float]] = {mode: [] for mode in modes}
     refused: dict[str, Counter[str]] = {mode: Counter() for mode in modes}
-    with server("baseline") as baseline_port, server("convsdk") as convsdk_port:
+    with server("baseline") as baseline_port, server("convsdk", args.limits) as convsdk_port:
         ports = {"baseline": baseline_port, "convsdk": convsdk_port}
         for mode in modes:  # warm-up: imports, caches, the bot patterns
             load(ports[mode], 1.0, args.connections)
@@ -243,7 +263,8 @@ def main() -> int:
 
     print(
         "browser collect endpoint, uvicorn on 127.0.0.1, load from a separate process "
-        f"({args.connections} keep-alive connections, 1 event a request, {VISITORS:,} visitors)"
+        f"({args.connections} keep-alive connections, 1 event a request, {VISITORS:,} visitors, "
+        f"limits counted in {args.limits.split('://')[0]})"
     )
     rows = []
     for mode, label in zip(
@@ -271,7 +292,7 @@ def main() -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        serve(sys.argv[2], int(sys.argv[3]))
+        serve(sys.argv[2], int(sys.argv[3]), *sys.argv[4:5])
     elif len(sys.argv) > 1 and sys.argv[1] == "--load":
         result = asyncio.run(_load(int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])))
         print(json.dumps(result))

@@ -13,6 +13,9 @@ Run: ``python bench/bench_reliability.py [--events 50000] [--repeats 5]``.
 2. Replay throughput, in events/s: ``--events`` events waiting in a spool directory,
    delivered by a new tracker (``flush()``) into ``memory://`` and into a fresh
    ``sqlite://`` database, in batches of 100 and 1,000.
+3. Replay of many small segments (``--segments 1000,8000``: one event each, as a full
+   disk or a busy pre-forked server leaves them): seconds and µs per segment for a new
+   tracker's ``flush()`` into ``memory://``. Linear replay keeps µs per segment flat.
 """
 
 from __future__ import annotations
@@ -130,12 +133,44 @@ def replay_rate(backend_url: str | None, n: int, batch_size: int, repeats: int) 
     return statistics.median(results)
 
 
+def segment_replay(files: int, repeats: int) -> tuple[float, float]:
+    """Median seconds for a fresh tracker to replay ``files`` one-event segments."""
+    results = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            spool_dir = Path(tmp) / "spool"
+            spool_dir.mkdir()
+            for i in range(files):
+                line = dumps(Event("page_view", properties={"i": i}).to_dict()) + b"\n"
+                (spool_dir / f"{i + 1:020d}-4242-{i:08x}.seg.jsonl").write_bytes(line)
+            backend = MemoryBackend()
+            gc.collect()
+            start = time.perf_counter()
+            t = Tracker(backend=backend, spool_dir=spool_dir)
+            ok = t.flush(timeout=600)
+            elapsed = time.perf_counter() - start
+            t.close()
+            if not ok or len(backend.events) != files:
+                raise SystemExit(f"replay incomplete: {len(backend.events)} of {files}")
+            results.append(elapsed)
+    seconds = statistics.median(results)
+    return seconds, seconds / files * 1e6
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--segments", default="1000,8000",
+                        help="comma-separated counts of one-event segments to replay")
+    parser.add_argument("--only-segments", action="store_true",
+                        help="run only the segment replay part")
     args = parser.parse_args()
     n, repeats = args.events, args.repeats
+    counts = [int(c) for c in args.segments.split(",") if c]
+    if args.only_segments:
+        print_segment_replay(counts, repeats)
+        return 0
 
     rows = []
     memory = track_cost(_plain({}), n, repeats)
@@ -159,7 +194,20 @@ def main() -> int:
                          replay_rate(url, n, batch_size, repeats)))
     print(f"\nreplaying {n:,} spooled events, events/s, median of {repeats}")
     print(table(["", "events/s"], rows))
+    print_segment_replay(counts, repeats)
     return 0
+
+
+def print_segment_replay(counts: Sequence[int], repeats: int) -> None:
+    rows = []
+    base: float | None = None
+    for files in counts:
+        seconds, per = segment_replay(files, repeats)
+        base = per if base is None else base
+        rows.append((f"{files:,} segments", seconds, per, per / base))
+    print(f"\nreplaying one-event segments into memory://, median of {repeats} "
+          "(linear: µs/segment stays flat)")
+    print(table(["", "seconds", "µs/segment", "x first"], rows))
 
 
 if __name__ == "__main__":

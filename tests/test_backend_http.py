@@ -113,8 +113,9 @@ class Recorder:
             headers["Retry-After"] = request.query_params["retry_after"]
         if "location" in request.query_params:
             headers["Location"] = request.query_params["location"]
-        return Response("scripted failure", status_code=request.path_params["code"],
-                        headers=headers)
+        return Response(
+            "scripted failure", status_code=request.path_params["code"], headers=headers
+        )
 
 
 @pytest.fixture(scope="module")
@@ -173,8 +174,13 @@ def rich_events() -> list[Event]:
                 "user_agent": "Mozilla/5.0",
                 "ip": "203.0.113.0",
                 "status": 303,
-                "utm": {"source": "newsletter", "medium": "email", "campaign": "été",
-                        "term": None, "content": "hero"},
+                "utm": {
+                    "source": "newsletter",
+                    "medium": "email",
+                    "campaign": "été",
+                    "term": None,
+                    "content": "hero",
+                },
             },
         ),
         make_event("viewed_pricing", kind="micro", goal="viewed_pricing"),
@@ -195,9 +201,7 @@ def test_every_field_survives_the_round_trip(
     assert [e.to_dict() for e in memory.events] == [e.to_dict() for e in sent]
 
 
-def test_a_tracker_delivers_through_the_collector(
-    collector: str, memory: MemoryBackend
-) -> None:
+def test_a_tracker_delivers_through_the_collector(collector: str, memory: MemoryBackend) -> None:
     with convsdk.Tracker(backend=f"{collector}?gzip=1", spool_dir=None) as tracker:
         tracker.track("signup", kind="micro", properties={"plan": "pro"})
         assert tracker.flush(timeout=5)
@@ -296,9 +300,7 @@ def test_headers_token_and_user_agent(
     recorder: tuple[Recorder, str], backends: list[HTTPBackend]
 ) -> None:
     rec, base = recorder
-    backend = open_backend(
-        backends, f"{base}/record", token=TOKEN, headers={"X-Tenant": "acme"}
-    )
+    backend = open_backend(backends, f"{base}/record", token=TOKEN, headers={"X-Tenant": "acme"})
     backend.write([make_event("signup")])
     headers = rec.requests[0]["headers"]
     assert headers["authorization"] == f"Bearer {TOKEN}"

@@ -42,12 +42,18 @@ def test_password_is_not_echoed_in_errors() -> None:
     ("url", "shown"),
     [
         ("postgresql://shop:s3cret@db/x", "postgresql://shop:***@db/x"),
-        ("postgresql://shop@db/x?password=s3cret&sslmode=require",
-         "postgresql://shop@db/x?password=***&sslmode=require"),
-        ("https://collector.example/ingest?token=s3cret&x=1",
-         "https://collector.example/ingest?token=***&x=1"),
-        ("https://u:s3cret@collector.example/in?email=a@b.example",
-         "https://u:***@collector.example/in?email=a@b.example"),
+        (
+            "postgresql://shop@db/x?password=s3cret&sslmode=require",
+            "postgresql://shop@db/x?password=***&sslmode=require",
+        ),
+        (
+            "https://collector.example/ingest?token=s3cret&x=1",
+            "https://collector.example/ingest?token=***&x=1",
+        ),
+        (
+            "https://u:s3cret@collector.example/in?email=a@b.example",
+            "https://u:***@collector.example/in?email=a@b.example",
+        ),
         ("redis://:s3c#ret@cache:6379/0/s", "redis://:***@cache:6379/0/s"),
     ],
 )

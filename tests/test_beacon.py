@@ -6,6 +6,8 @@ import asyncio
 import io
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,7 +26,7 @@ from werkzeug.wrappers import Request, Response
 
 from convsdk import ConfigError, Event, Goal, Tracker
 from convsdk.backends.memory import MemoryBackend
-from convsdk.beacon import BeaconEndpoint, RateLimiter, pop_beacon_options
+from convsdk.beacon import LIMITS_FILE, BeaconEndpoint, RateLimiter, pop_beacon_options
 from convsdk.identity import Identity
 from convsdk.integrations import asgi as asgi_integration
 from convsdk.integrations import wsgi as wsgi_integration
@@ -33,6 +35,14 @@ from convsdk.integrations.browser import (
     register_flask_template_helper,
     render_script_tag,
     script_tag,
+)
+from convsdk.ratelimit import (
+    FallbackStore,
+    FileStore,
+    Limit,
+    MemoryStore,
+    network_of,
+    store_from_url,
 )
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
@@ -85,13 +95,14 @@ class Site:
     def __init__(self, tracker: Tracker, **options: Any) -> None:
         self.seen: list[str] = []
         # The middleware's options (cookies, privacy) reach the endpoint through its recorder.
-        recorder_options = {key: options.pop(key) for key in ("clock", "dnt") if key in options}
+        recorder_options = {
+            key: options.pop(key) for key in ("clock", "dnt", "trusted_proxies") if key in options
+        }
         middleware = wsgi_integration.ConversionMiddleware(
             self.app, tracker=tracker, **recorder_options
         )
-        self.endpoint = BeaconEndpoint(
-            tracker, recorder=middleware.recorder, browser_events=BROWSER_EVENTS, **options
-        )
+        options.setdefault("browser_events", BROWSER_EVENTS)
+        self.endpoint = BeaconEndpoint(tracker, recorder=middleware.recorder, **options)
         self.client = Client(LintMiddleware(self.endpoint.wrap_wsgi(middleware)))
 
     @Request.application  # type: ignore[arg-type]
@@ -99,8 +110,16 @@ class Site:
         self.seen.append(request.path)
         return Response(f"<h1>{request.path}</h1>", mimetype="text/html")
 
-    def visit(self, path: str = "/pricing", *, client: Client | None = None) -> None:
-        response = (client or self.client).get(path, headers={"User-Agent": CHROME})
+    def visit(
+        self,
+        path: str = "/pricing",
+        *,
+        client: Client | None = None,
+        remote_addr: str = "127.0.0.1",
+    ) -> None:
+        response = (client or self.client).get(
+            path, headers={"User-Agent": CHROME}, environ_overrides={"REMOTE_ADDR": remote_addr}
+        )
         assert response.status_code == 200
 
     def beacon(
@@ -111,13 +130,16 @@ class Site:
         content_type: str = "text/plain;charset=UTF-8",
         user_agent: str = CHROME,
         client: Client | None = None,
+        remote_addr: str = "127.0.0.1",
         **headers: str,
     ) -> Any:
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         sent = {"User-Agent": user_agent, "Content-Type": content_type, **headers}
         if origin is not None:
             sent["Origin"] = origin
-        return (client or self.client).post(COLLECT, data=data, headers=sent)
+        return (client or self.client).post(
+            COLLECT, data=data, headers=sent, environ_overrides={"REMOTE_ADDR": remote_addr}
+        )
 
 
 def call(endpoint: BeaconEndpoint, environ: dict[str, Any]) -> tuple[int, bytes]:
@@ -610,8 +632,10 @@ def test_the_starlette_script_tag(site_tracker: Tracker) -> None:
         return HTMLResponse(f"{default}\n{custom}")
 
     app = asgi_integration.ConversionMiddleware(
-        Starlette(routes=[Route("/", page)]), tracker=site_tracker,
-        browser_events=["scroll_depth"], secret_key=SECRET,
+        Starlette(routes=[Route("/", page)]),
+        tracker=site_tracker,
+        browser_events=["scroll_depth"],
+        secret_key=SECRET,
     )
     endpoint = app.beacon
     assert endpoint is not None
@@ -638,6 +662,10 @@ def test_the_starlette_script_tag(site_tracker: Tracker) -> None:
         ({"browser_events": ["no spaces"]}, "browser_events"),
         ({"rate_limit": (10, 60.0)}, "rate_limit"),
         ({"rate_limit": (60, 0)}, "rate_limit"),
+        ({"network_rate_limit": (10, 60.0)}, "network_rate_limit"),
+        ({"network_rate_limit": 600}, "network_rate_limit"),
+        ({"rate_limit_url": "mongodb://db"}, "rate_limit_url"),
+        ({"max_visitors": 0}, "max_visitors"),
         ({"script_path": COLLECT}, "script_path"),
         ({"path": "collect"}, "path"),
         ({"allowed_hosts": "example.com"}, "allowed_hosts"),
@@ -668,6 +696,11 @@ def test_middleware_options_are_split_out() -> None:
     assert options == {"dnt": "skip"}
     assert pop_beacon_options({"trusted_proxies": 1}) is None
     assert pop_beacon_options({"collect": True}) == {}
+    limits = {"beacon_network_rate_limit": (100, 60.0), "beacon_rate_limit_url": "memory:"}
+    assert pop_beacon_options(limits) == {
+        "network_rate_limit": (100, 60.0),
+        "rate_limit_url": "memory:",
+    }
     with pytest.raises(ConfigError):
         pop_beacon_options({"collect": False, "browser_events": ["a"]})
 
@@ -681,6 +714,270 @@ def test_the_rate_limiter_keeps_a_bounded_number_of_visitors() -> None:
         limiter.take(key)
     assert len(limiter) == 3
     assert limiter.take("a") == 0.0  # forgotten, so a fresh bucket
+
+
+# -- rate limits: per network, shared by workers -----------------------------------------
+
+BATCH = {"events": [{"name": "scroll_depth", "properties": {"depth": 25}}] * 20}
+
+
+def test_fresh_cookies_share_their_network_limit(
+    site_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    site = Site(
+        site_tracker, rate_limit=(20, 3600.0), network_rate_limit=(40, 3600.0), rate_clock=Clock()
+    )
+    answers = []
+    for host in (1, 2, 3):
+        # A new visitor cookie from each GET: each has a full visitor quota...
+        client = Client(site.client.application)
+        site.visit(client=client, remote_addr=f"203.0.113.{host}")
+        answers.append(site.beacon(BATCH, client=client, remote_addr=f"203.0.113.{host}"))
+    assert [a.status_code for a in answers] == [204, 204, 429]  # ...but one network's
+    assert answers[2].headers["Retry-After"] == "1800"  # 20 events at one per 90 s
+    elsewhere = Client(site.client.application)
+    site.visit(client=elsewhere, remote_addr="198.51.100.7")
+    assert site.beacon(BATCH, client=elsewhere, remote_addr="198.51.100.7").status_code == 204
+    assert len(browser_events(site_tracker, memory)) == 60
+
+
+def test_do_not_track_requests_are_limited_per_network(
+    site_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    site = Site(site_tracker, network_rate_limit=(40, 3600.0), rate_clock=Clock())
+    statuses = [
+        site.beacon(BATCH, DNT="1", remote_addr=f"203.0.113.{host}").status_code
+        for host in (1, 2, 3)
+    ]
+    assert statuses == [204, 204, 429]
+    assert len(browser_events(site_tracker, memory)) == 40
+
+
+def test_rotating_the_user_agent_without_a_secret_key_keeps_the_network_limit(
+    memory: MemoryBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CONVSDK_SECRET_KEY", raising=False)
+    with Tracker(backend=memory, spool_dir=None) as tracker:
+        site = Site(tracker, network_rate_limit=(40, 3600.0), rate_clock=Clock())
+        statuses = [
+            site.beacon(BATCH, user_agent=f"{CHROME} rotated/{n}").status_code for n in range(3)
+        ]
+        assert statuses == [204, 204, 429]
+        scrolled = browser_events(tracker, memory)
+    assert len({e.visitor_id for e in scrolled}) == 2  # a new visitor each time, still limited
+
+
+def test_the_network_is_the_client_address_the_middleware_trusts(
+    site_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    def statuses(site: Site) -> list[int]:
+        site.visit()
+        # Behind one proxy (127.0.0.1), from three client networks.
+        return [
+            site.beacon(BATCH, **{"X-Forwarded-For": f"203.0.{net}.9"}).status_code
+            for net in (1, 2, 3)
+        ]
+
+    limits = {"rate_limit": (60, 3600.0), "network_rate_limit": (20, 3600.0)}
+    assert statuses(Site(site_tracker, trusted_proxies=1, rate_clock=Clock(), **limits)) == [
+        204,
+        204,
+        204,
+    ]
+    # Without trusted_proxies the header is the client's to write: one network, the peer's.
+    assert statuses(Site(site_tracker, rate_clock=Clock(), **limits)) == [204, 429, 429]
+
+
+@pytest.mark.parametrize(
+    ("ip", "network"),
+    [
+        ("203.0.113.9", "203.0.113.0/24"),
+        (" 203.0.113.200 ", "203.0.113.0/24"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("[2001:db8:1:2::1]", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.9", "203.0.113.0/24"),
+        ("fe80::1%eth0", "fe80::/64"),
+        ("unknown", "?"),
+        (None, "?"),
+    ],
+)
+def test_client_networks(ip: str | None, network: str) -> None:
+    assert network_of(ip) == network
+
+
+def test_a_refused_take_counts_against_no_limit(tmp_path: Path) -> None:
+    for store in (MemoryStore(), FileStore(tmp_path / "limits.sqlite3")):
+        visitor, network = Limit("v:1", 10, 60.0), Limit("net:x", 15, 60.0)
+        assert store.take([visitor, network], 10, 0.0) == 0.0
+        # The visitor is spent: the network keeps its last 5.
+        assert store.take([visitor, network], 5, 0.0) == pytest.approx(30.0)
+        assert store.take([Limit("v:2", 10, 60.0), network], 5, 0.0) == 0.0
+        assert store.take([Limit("v:3", 10, 60.0), network], 1, 0.0) == pytest.approx(4.0)
+        # Refilling one event every 6 s (visitor) and 4 s (network).
+        assert store.take([visitor, network], 1, 6.0) == 0.0
+        store.close()
+
+
+def test_endpoints_sharing_a_spool_share_their_limits(
+    tmp_path: Path, memory: MemoryBackend
+) -> None:
+    """Two workers of one site: each its own endpoint, the same spool directory."""
+    with Tracker(backend=memory, spool_dir=tmp_path, secret_key=SECRET) as tracker:
+        clock = Clock()
+        first = Site(tracker, rate_limit=(20, 3600.0), rate_clock=clock)
+        second = Site(tracker, rate_limit=(20, 3600.0), rate_clock=clock)
+        first.visit()
+        second.client = Client(second.client.application)
+        for name in ("cv_vid", "cv_sid"):  # the same visitor at both
+            cookie = first.client.get_cookie(name)
+            assert cookie is not None
+            second.client.set_cookie(name, cookie.value)
+        assert first.beacon(BATCH).status_code == 204
+        assert second.beacon(BATCH).status_code == 429
+    assert (tmp_path / LIMITS_FILE).exists()
+
+
+_WORKER = """
+import json, sys
+from werkzeug.test import Client
+from convsdk import Tracker
+from convsdk.backends.memory import MemoryBackend
+from convsdk.beacon import BeaconEndpoint
+
+spool, secret, collect, attempts = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+tracker = Tracker(backend=MemoryBackend(), spool_dir=spool, secret_key=secret)
+endpoint = BeaconEndpoint(
+    tracker, browser_events=["scroll_depth"], secret_key=secret, allowed_hosts=["localhost"],
+    rate_limit=(25, 3600.0), network_rate_limit=(1000, 3600.0), max_events=1,
+)
+client = Client(endpoint.wrap_wsgi(lambda environ, start_response: []))
+for cookie in sys.argv[5:]:
+    name, value = cookie.split("=", 1)
+    client.set_cookie(name, value)
+body = json.dumps({"events": [{"name": "scroll_depth", "properties": {"depth": 25}}]})
+headers = {"Origin": "http://localhost", "User-Agent": "Mozilla/5.0"}
+statuses = [client.post(collect, data=body, headers=headers).status_code for _ in range(attempts)]
+tracker.close()
+print(json.dumps(statuses))
+"""
+
+
+def test_worker_processes_share_one_limit(tmp_path: Path) -> None:
+    """Two processes (two workers of one site) accept 25 events in all for one visitor."""
+    cookies = [c.split(";", 1)[0] for c in Identity(SECRET).resolve(None)[2]]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(tmp_path), SECRET, COLLECT, "20", *cookies],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    statuses = [json.loads(worker.communicate(timeout=60)[0]) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0]
+    answers = statuses[0] + statuses[1]
+    # Not 40: each process alone would allow 25.
+    assert (answers.count(204), answers.count(429)) == (25, 15)
+
+
+def test_a_failing_shared_store_falls_back_to_a_limit_per_process(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Down:
+        calls = 0
+
+        def take(self, limits: Any, count: int, now: float) -> float:
+            self.calls += 1
+            raise ConnectionError("refused")
+
+        def close(self) -> None:
+            pass
+
+    down = Down()
+    moment = Clock(0.0)
+    store = FallbackStore(down, retry_after=30.0, clock=moment)
+    limit = [Limit("v:1", 2, 60.0)]
+    with caplog.at_level(logging.WARNING, logger="convsdk.ratelimit"):
+        assert store.take(limit, 2, 0.0) == 0.0
+        assert store.take(limit, 1, 0.0) > 0  # still limited, in memory
+    assert down.calls == 1  # left alone for 30 s
+    assert caplog.text.count("limiting per process") == 1
+    moment.now = 31.0
+    store.take(limit, 1, 0.0)
+    assert down.calls == 2
+
+
+def test_rate_limit_stores_from_urls(tmp_path: Path) -> None:
+    assert isinstance(store_from_url("memory:"), MemoryStore)
+    for url in (f"sqlite:///{tmp_path}/a.sqlite3", str(tmp_path / "b.sqlite3")):
+        store = store_from_url(url)
+        assert isinstance(store, FileStore)
+        store.close()
+    assert (tmp_path / "a.sqlite3").exists() and (tmp_path / "b.sqlite3").exists()
+    (tmp_path / "file").write_text("")
+    for bad in ("mongodb://x", "", f"{tmp_path}/file/under/a/file.sqlite3"):
+        with pytest.raises(ConfigError) as raised:
+            store_from_url(bad)
+        assert raised.value.field == "rate_limit_url"
+
+
+# -- hosts and the trust model ----------------------------------------------------------
+
+
+def test_a_forged_host_does_not_pass_the_allowed_hosts(
+    site_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    site = Site(site_tracker, allowed_hosts=["example.com"])
+    site.visit()
+    forged = site.beacon(
+        scroll(url="http://evil.example/pricing"), origin="http://evil.example", Host="evil.example"
+    )
+    assert forged.status_code == 403
+    assert browser_events(site_tracker, memory) == []
+
+
+def test_without_allowed_hosts_the_host_header_check_is_reported(
+    site_tracker: Tracker, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="convsdk.beacon"):
+        BeaconEndpoint(site_tracker, browser_events=BROWSER_EVENTS, secret_key=SECRET)
+    assert "allowed_hosts is not set" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="convsdk.beacon"):
+        BeaconEndpoint(
+            site_tracker,
+            browser_events=BROWSER_EVENTS,
+            allowed_hosts=["example.com"],
+            secret_key=SECRET,
+        )
+    assert "allowed_hosts" not in caplog.text
+
+
+def test_the_browser_cannot_send_a_macro_goal_by_its_name(
+    memory: MemoryBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    goals = [Goal.macro("signup", event="form_submit", path="/signup")]
+    with Tracker(backend=memory, spool_dir=None, secret_key=SECRET, goals=goals) as tracker:
+        with caplog.at_level(logging.WARNING, logger="convsdk.beacon"):
+            site = Site(tracker, browser_events=["signup"])
+        site.visit()
+        answer = site.beacon({"events": [{"name": "signup"}]})
+        assert answer.status_code == 403
+        assert browser_events(tracker, memory) == []
+    assert "'signup' is a macro goal" in caplog.text
+
+
+def test_browser_events_are_micro_without_a_value_whatever_the_goal_says(
+    memory: MemoryBackend,
+) -> None:
+    goals = [Goal.micro("demo", event="video_played", source="browser", value=5.0)]
+    with Tracker(backend=memory, spool_dir=None, secret_key=SECRET, goals=goals) as tracker:
+        site = Site(tracker)
+        site.visit()
+        assert site.beacon({"events": [{"name": "video_played"}]}).status_code == 204
+        (event,) = browser_events(tracker, memory)
+    assert (event.kind, event.goal, event.value, event.currency) == ("micro", "demo", None, None)
+    assert event.context["source"] == "browser"
 
 
 # -- ASGI --------------------------------------------------------------------------------

@@ -70,8 +70,14 @@ def test_report_as_tables(shop: tuple[str, str], capsys: pytest.CaptureFixture[s
     db, goals = shop
     assert main(["report", db, "--goals", goals, "--since", "2026-11-02"]) == 0
     out = capsys.readouterr().out
-    for title in ("Summary", "Goals", "Funnel buy (within 1d)", "First touch (UTM)",
-                  "Experiment variants", "Time to convert"):
+    for title in (
+        "Summary",
+        "Goals",
+        "Funnel buy (within 1d)",
+        "First touch (UTM)",
+        "Experiment variants",
+        "Time to convert",
+    ):
         assert title in out
     assert "video_played *" in out  # seen in the events, not in the goal file
     assert "\x1b[" not in out  # no colour codes when not writing to a terminal
@@ -79,8 +85,21 @@ def test_report_as_tables(shop: tuple[str, str], capsys: pytest.CaptureFixture[s
 
 def test_report_as_json(shop: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     db, goals = shop
-    assert main(["report", f"sqlite:///{db}", "--goals", goals, "--since", "2026-11-02",
-                 "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                f"sqlite:///{db}",
+                "--goals",
+                goals,
+                "--since",
+                "2026-11-02",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["version"] == 1
     assert data["meta"]["goals_file"] == goals
@@ -97,8 +116,21 @@ def test_report_json_is_the_same_from_a_log(
     write_jsonl(log, scenario())
     outputs = []
     for source in (db, str(log)):
-        assert main(["report", source, "--goals", goals, "--format", "json",
-                     "-o", str(tmp_path / "out.json")]) == 0
+        assert (
+            main(
+                [
+                    "report",
+                    source,
+                    "--goals",
+                    goals,
+                    "--format",
+                    "json",
+                    "-o",
+                    str(tmp_path / "out.json"),
+                ]
+            )
+            == 0
+        )
         data = json.loads((tmp_path / "out.json").read_text())
         del data["meta"]
         outputs.append(data)
@@ -107,7 +139,9 @@ def test_report_json_is_the_same_from_a_log(
 
 
 def test_report_as_html(
-    shop: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    shop: tuple[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     db, goals = shop
@@ -143,7 +177,10 @@ def test_report_table_to_a_file_is_plain_text(shop: tuple[str, str], tmp_path: P
     ],
 )
 def test_bad_input_exits_2_with_one_line(
-    argv: list[str], expected: str, shop: tuple[str, str], tmp_path: Path,
+    argv: list[str],
+    expected: str,
+    shop: tuple[str, str],
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     db, _ = shop
@@ -211,8 +248,16 @@ def test_consume_reports_how_many_moved(
         return 1234
 
     monkeypatch.setitem(sys.modules, "convsdk.consume", types.SimpleNamespace(consume=consume))
-    argv = ["consume", "redis://h/0/s", "--into", "sqlite:///e.db", "--idle-timeout", "1.5",
-            "--max-events", "10"]
+    argv = [
+        "consume",
+        "redis://h/0/s",
+        "--into",
+        "sqlite:///e.db",
+        "--idle-timeout",
+        "1.5",
+        "--max-events",
+        "10",
+    ]
     assert main(argv) == 0
     assert calls == [("redis://h/0/s", "sqlite:///e.db", {"idle_timeout": 1.5, "max_events": 10})]
     assert capsys.readouterr().out == "moved 1,234 events\n"

@@ -46,11 +46,22 @@ def full_event(**overrides: Any) -> Event:
         "user_id": "ü-1",
         "properties": {"items": [{"sku": "A", "qty": 2}], "note": "café"},
         "context": {
-            "method": "POST", "path": "/checkout", "url": "https://x.example/checkout",
-            "referrer": None, "user_agent": "UA", "ip": "198.51.100.0", "status": 200,
-            "utm": {"source": "ads", "medium": "cpc", "campaign": "spring", "term": None,
-                    "content": None},
-            "variant": "B", "extra_key_from_an_integration": [1, 2],
+            "method": "POST",
+            "path": "/checkout",
+            "url": "https://x.example/checkout",
+            "referrer": None,
+            "user_agent": "UA",
+            "ip": "198.51.100.0",
+            "status": 200,
+            "utm": {
+                "source": "ads",
+                "medium": "cpc",
+                "campaign": "spring",
+                "term": None,
+                "content": None,
+            },
+            "variant": "B",
+            "extra_key_from_an_integration": [1, 2],
         },
     }
     fields.update(overrides)
@@ -127,9 +138,7 @@ def test_only_post_ingests(client: TestClient) -> None:
 @pytest.mark.parametrize(
     "authorization", [None, "Bearer wrong", "Basic czNjcmV0", "Bearer", "s3cret"]
 )
-def test_a_missing_or_wrong_token_is_401(
-    memory: MemoryBackend, authorization: str | None
-) -> None:
+def test_a_missing_or_wrong_token_is_401(memory: MemoryBackend, authorization: str | None) -> None:
     headers = {"authorization": authorization} if authorization else {}
     with TestClient(create_app(memory, token=TOKEN)) as c:
         response = c.post("/ingest", json=batch(make_event("signup")), headers=headers)
@@ -140,8 +149,11 @@ def test_a_missing_or_wrong_token_is_401(
 
 def test_the_right_token_is_accepted(memory: MemoryBackend) -> None:
     with TestClient(create_app(memory, token=TOKEN)) as c:
-        response = c.post("/ingest", json=batch(make_event("signup")),
-                          headers={"authorization": f"bearer {TOKEN}"})
+        response = c.post(
+            "/ingest",
+            json=batch(make_event("signup")),
+            headers={"authorization": f"bearer {TOKEN}"},
+        )
     assert response.status_code == 200
     assert len(memory.events) == 1
 
@@ -232,8 +244,10 @@ def test_an_undecodable_body_is_400(client: TestClient, body: bytes, encoding: s
 
 @pytest.mark.parametrize(
     "headers",
-    [{"content-type": "text/plain"}, {"content-type": "application/json",
-                                      "content-encoding": "br"}],
+    [
+        {"content-type": "text/plain"},
+        {"content-type": "application/json", "content-encoding": "br"},
+    ],
 )
 def test_other_content_types_and_encodings_are_415(
     client: TestClient, headers: dict[str, str]
@@ -271,11 +285,18 @@ async def test_a_chunked_body_is_refused_without_reading_it_all(memory: MemoryBa
         sent.append(message)
 
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/ingest", "raw_path": b"/ingest", "query_string": b"",
-        "root_path": "", "headers": [(b"content-type", b"application/json"),
-                                     (b"transfer-encoding", b"chunked")],
-        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/ingest",
+        "raw_path": b"/ingest",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
     }
     await app(scope, receive, send)
     assert sent[0]["status"] == 413
@@ -320,7 +341,7 @@ def test_a_write_slower_than_write_timeout_is_503() -> None:
 
     class Stuck(MemoryBackend):
         def write(self, events: Sequence[Event]) -> None:
-            release.wait(5)
+            release.wait(60)  # far past write_timeout, however loaded the machine
 
     with TestClient(create_app(Stuck(), write_timeout=0.1)) as c:
         try:
@@ -415,13 +436,33 @@ _ODD_VALUES = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from(
-        ["", "x", "micro", "macro", "usd", "EURO", "é" * 3, "a b", "x" * 64, "x" * 65,
-         "x" * 128, "x" * 129, "2026-01-01T00:00:00Z", "2026-01-01", "not a date",
-         "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "12.5"]
+        [
+            "",
+            "x",
+            "micro",
+            "macro",
+            "usd",
+            "EURO",
+            "é" * 3,
+            "a b",
+            "x" * 64,
+            "x" * 65,
+            "x" * 128,
+            "x" * 129,
+            "2026-01-01T00:00:00Z",
+            "2026-01-01",
+            "not a date",
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-01:00",
+            "12.5",
+        ]
     ),
     st.lists(st.integers(), max_size=3),
-    st.dictionaries(st.sampled_from(["a", "source", "medium", "status", "utm"]),
-                    st.one_of(st.none(), st.integers(), st.text(max_size=3)), max_size=3),
+    st.dictionaries(
+        st.sampled_from(["a", "source", "medium", "status", "utm"]),
+        st.one_of(st.none(), st.integers(), st.text(max_size=3)),
+        max_size=3,
+    ),
 )
 _CONTEXT_KEYS = sorted(set(ContextSchema().fields) | {"custom"})
 

@@ -60,8 +60,14 @@ def test_events_are_stored_with_every_goal(demo: DemoRun) -> None:
     goals = {e.goal for e in demo.events}
 
     assert len(demo.events) > VISITORS
-    assert {"read_blog", "viewed_pricing", "added_to_cart", "started_checkout", "purchase",
-            "newsletter"} <= goals
+    assert {
+        "read_blog",
+        "viewed_pricing",
+        "added_to_cart",
+        "started_checkout",
+        "purchase",
+        "newsletter",
+    } <= goals
     assert all(e.value and e.value > 0 for e in demo.events if e.goal == "purchase")
 
 

@@ -87,7 +87,8 @@ def test_flush_times_out_on_a_blocking_backend() -> None:
         assert backend.entered.wait(5)
         started = time.monotonic()
         assert d.flush(timeout=0.3) is False
-        assert time.monotonic() - started < 2
+        # Loose: the backend blocks for 30 s, a loaded machine is never that slow.
+        assert time.monotonic() - started < 20
     finally:
         backend.release.set()
         d.close(timeout=5)
@@ -100,7 +101,7 @@ def test_close_returns_within_its_timeout_on_a_blocking_backend() -> None:
     assert backend.entered.wait(5)
     started = time.monotonic()
     d.close(timeout=0.3)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 20  # loose: the backend blocks for 30 s
     backend.release.set()
 
 
@@ -124,10 +125,10 @@ def test_put_never_blocks_on_the_backend() -> None:
     try:
         d.put(Event("x"))
         assert backend.entered.wait(5)
-        started = time.monotonic()
         for _ in range(1000):
-            d.put(Event("y"))
-        assert time.monotonic() - started < 1
+            assert d.put(Event("y"))
+        # All of them returned while the worker is still inside the blocked write.
+        assert not backend.release.is_set() and d.stats()["delivered"] == 0
     finally:
         backend.release.set()
         d.close(timeout=5)
@@ -200,8 +201,9 @@ def test_retry_after_is_capped_by_retry_max_delay() -> None:
 
 def test_retries_are_bounded_in_attempts() -> None:
     backend = Scripted(*[ConnectionError("down")] * 10)
-    d = Dispatcher(backend, batch_size=5, flush_interval=3600, max_retries=3,
-                   retry_base_delay=0.001)
+    d = Dispatcher(
+        backend, batch_size=5, flush_interval=3600, max_retries=3, retry_base_delay=0.001
+    )
     for _ in range(5):
         d.put(Event("x"))
     assert d.flush(timeout=5) is False
@@ -214,15 +216,15 @@ def test_retries_are_bounded_in_attempts() -> None:
 def test_retries_are_bounded_in_time() -> None:
     from convsdk.errors import BackendError
 
-    backend = Scripted(*[BackendError("busy", retry_after=0.2)] * 50)
+    backend = Scripted(*[BackendError("busy", retry_after=0.1)] * 50)
     d = Dispatcher(backend, batch_size=1, flush_interval=3600, max_retries=50,
-                   retry_timeout=0.5)
+                   retry_timeout=2.0)
     d.put(Event("x"))
-    started = time.monotonic()
-    assert d.flush(timeout=10) is False
-    assert time.monotonic() - started < 2
+    assert d.flush(timeout=30) is False
     d.close()
-    assert 2 <= len(backend.calls) <= 4
+    # Each wait is at least the 0.1 s asked for, so 2 s of retries allow at most 21
+    # writes, far from the 51 the retry count allows (and at least one retry happened).
+    assert 2 <= len(backend.calls) <= 21
 
 
 def test_close_cuts_a_retry_wait_short_and_spools_the_batch(tmp_path) -> None:
@@ -230,14 +232,15 @@ def test_close_cuts_a_retry_wait_short_and_spools_the_batch(tmp_path) -> None:
     from convsdk.spool import Spool
 
     backend = Scripted(*[BackendError("busy", retry_after=30)] * 5)
-    d = Dispatcher(backend, batch_size=1, flush_interval=0.01, retry_max_delay=30,
-                   spool=Spool(tmp_path))
+    d = Dispatcher(
+        backend, batch_size=1, flush_interval=0.01, retry_max_delay=30, spool=Spool(tmp_path)
+    )
     event = Event("x")
     d.put(event)
     assert d.flush(timeout=0.2) is False  # the worker is waiting 30 s before its retry
     started = time.monotonic()
     assert d.close(timeout=0.5) is False
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 15  # loose: the retry wait it cut short is 30 s
     assert d.stats()["spooled"] == 1
     claim = Spool(tmp_path).claim_next()
     assert claim is not None
@@ -289,8 +292,9 @@ def test_only_the_events_a_backend_refuses_for_good_are_dead_lettered(tmp_path) 
 
 def test_drop_oldest_keeps_the_newest_events() -> None:
     backend = BlockingBackend()
-    d = Dispatcher(backend, batch_size=1, flush_interval=0.01, max_queue_size=5,
-                   backpressure="drop_oldest")
+    d = Dispatcher(
+        backend, batch_size=1, flush_interval=0.01, max_queue_size=5, backpressure="drop_oldest"
+    )
     try:
         d.put(Event("first"))
         assert backend.entered.wait(5)
@@ -307,8 +311,9 @@ def test_drop_oldest_keeps_the_newest_events() -> None:
 
 def test_drop_oldest_still_drops_the_oldest_behind_a_flush_marker() -> None:
     backend = BlockingBackend()
-    d = Dispatcher(backend, batch_size=1, flush_interval=0.01, max_queue_size=5,
-                   backpressure="drop_oldest")
+    d = Dispatcher(
+        backend, batch_size=1, flush_interval=0.01, max_queue_size=5, backpressure="drop_oldest"
+    )
     try:
         d.put(Event("first"))
         assert backend.entered.wait(5)
@@ -331,8 +336,9 @@ def test_spool_backpressure_keeps_every_event(tmp_path) -> None:
     from convsdk.spool import Spool
 
     backend = BlockingBackend()
-    d = Dispatcher(backend, batch_size=1, flush_interval=0.01, max_queue_size=5,
-                   spool=Spool(tmp_path))
+    d = Dispatcher(
+        backend, batch_size=1, flush_interval=0.01, max_queue_size=5, spool=Spool(tmp_path)
+    )
     try:
         first = Event("first")
         d.put(first)

@@ -24,6 +24,13 @@ def test_all_is_sorted_and_complete() -> None:
         assert getattr(convsdk, name) is not None
 
 
+def test_cancel_conversion_is_public() -> None:
+    from convsdk.decorators import cancel_conversion
+
+    assert "cancel_conversion" in convsdk.__all__
+    assert convsdk.cancel_conversion is cancel_conversion
+
+
 def test_every_public_name_has_a_docstring() -> None:
     for name in convsdk.__all__:
         obj = getattr(convsdk, name)

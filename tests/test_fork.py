@@ -39,8 +39,12 @@ def fork() -> int:
 def test_a_forked_child_delivers_its_own_events_and_not_the_parents(tmp_path: Path) -> None:
     db = tmp_path / "events.db"
     # Nothing is written before close(): the parent's event is still queued at the fork.
-    t = Tracker(backend=f"sqlite:///{db}", spool_dir=tmp_path / "spool",
-                flush_interval=3600, batch_size=1000)
+    t = Tracker(
+        backend=f"sqlite:///{db}",
+        spool_dir=tmp_path / "spool",
+        flush_interval=3600,
+        batch_size=1000,
+    )
     parent_event = t.track("in_parent")
     assert parent_event is not None
     pid = fork()
@@ -135,17 +139,38 @@ def test_gunicorn_preload_workers_deliver_every_request(tmp_path: Path) -> None:
     pytest.importorskip("gunicorn")
     (tmp_path / "tracked_app.py").write_text(textwrap.dedent(APP))
     db, boot = tmp_path / "events.db", tmp_path / "boot.jsonl"
-    env = {**os.environ, "TEST_DB": str(db), "TEST_SPOOL": str(tmp_path / "spool"),
-           "TEST_BOOT": str(boot)}
+    env = {
+        **os.environ,
+        "TEST_DB": str(db),
+        "TEST_SPOOL": str(tmp_path / "spool"),
+        "TEST_BOOT": str(boot),
+    }
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--preload", "--workers", "2",
-         "--bind", f"127.0.0.1:{port}", "--chdir", str(tmp_path),
-         "--graceful-timeout", "15", "--log-level", "warning", "tracked_app:app"],
-        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--preload",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--chdir",
+            str(tmp_path),
+            "--graceful-timeout",
+            "15",
+            "--log-level",
+            "warning",
+            "tracked_app:app",
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
-        wait_for_port(port, proc, 20)
+        wait_for_port(port, proc, 60)  # a loaded machine boots gunicorn slowly
 
         def get(i: int) -> int:
             url = f"http://127.0.0.1:{port}/?{i}"
@@ -163,10 +188,12 @@ def test_gunicorn_preload_workers_deliver_every_request(tmp_path: Path) -> None:
     assert proc.returncode == 0, stderr.decode()
 
     with sqlite3.connect(db) as conn:
-        rows = list(conn.execute(
-            "SELECT json_extract(properties, '$.request'), json_extract(properties, '$.worker')"
-            " FROM convsdk_events WHERE name = 'hit'"
-        ))
+        rows = list(
+            conn.execute(
+                "SELECT json_extract(properties, '$.request'), json_extract(properties, '$.worker')"
+                " FROM convsdk_events WHERE name = 'hit'"
+            )
+        )
     assert sorted(int(request) for request, _ in rows) == list(range(200))
     assert len({worker for _, worker in rows}) >= 1
     names = [e.name for e in read_events(boot, dedupe=False)]

@@ -151,7 +151,9 @@ def test_a_goal_name_that_is_not_text_is_reported_without_a_goal() -> None:
     ("pattern", "path", "expected"),
     [
         ("/pricing", "/pricing", True),
-        ("/pricing", "/pricing/", False),
+        ("/pricing", "/pricing/", True),  # one page, with or without the slash
+        ("/pricing/", "/pricing", True),
+        ("/p?/", "/p1", True),
         ("/pricing", "/pricing/team", False),
         ("/pricing", "/Pricing", False),
         ("/pricing", "/", False),
@@ -622,9 +624,11 @@ def test_the_documented_example_loads(tmp_path: Path) -> None:
         "demo_video",
         "purchase",
         "enterprise_lead",
+        "signup",
     ]
     assert from_toml.funnels[0].window == timedelta(days=7)
     assert from_json.get("purchase") == from_toml.get("purchase")
+    assert from_json.get("signup") == from_toml.get("signup")
     assert from_json.funnels == from_toml.funnels
 
 
@@ -728,7 +732,7 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
         ('name = 5\nkind = "micro"', None, "name"),
         ('name = "a"\nkind = "micro"\nvalue = "49.90"', "a", "value"),
         ('name = "a"\nkind = "micro"\nvalue = true', "a", "value"),
-        ('name = "a"\nkind = "micro"\npath = ["/a", "/b"]', "a", "path"),
+        ('name = "a"\nkind = "micro"\npath = ["/a", 1]', "a", "path"),
         ('name = "a"\nkind = "micro"\nmethod = 1', "a", "method"),
         ('name = "a"\nkind = "huge"', "a", "kind"),
         ('name = "a"\nkind = "micro"\nrole = "main"', "a", "role"),
@@ -934,3 +938,86 @@ def test_resolve_reports_a_missing_file() -> None:
         resolve_goals("does-not-exist.toml")
 
     assert info.value.source == "does-not-exist.toml"
+
+
+# -- status= and path lists ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "inside", "outside"),
+    [
+        ("2xx", [200, 204, 299], [199, 300, 302]),
+        ("3xx", [301, 302, 303, 399], [200, 400]),
+        (302, [302], [301, 200]),
+        (["2xx", 302], [200, 201, 302], [301, 404]),
+        (None, [200, 302, 399], [400, 500]),
+    ],
+)
+def test_status_decides_which_responses_match(
+    spec: Any, inside: list[int], outside: list[int]
+) -> None:
+    goal = Goal.macro("signup", event="form_submit", path="/register", status=spec)
+    for status in inside:
+        assert goal.matches("form_submit", "/register", "POST", status), status
+    for status in outside:
+        assert not goal.matches("form_submit", "/register", "POST", status), status
+
+
+def test_a_goal_set_skips_a_goal_whose_status_does_not_match() -> None:
+    goals = GoalSet(
+        [
+            Goal.macro("signup", event="form_submit", path="/register", status="3xx"),
+            Goal.micro("signup_attempt", event="form_submit", path="/register"),
+        ]
+    )
+    assert goals.match("form_submit", "/register", "POST", 302).name == "signup"  # type: ignore[union-attr]
+    assert goals.match("form_submit", "/register", "POST", 200).name == "signup_attempt"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("spec", ["4x", "2XX ", 99, 600, True, [], ["2xx", 1.5], {"a": 1}])
+def test_a_bad_status_names_the_goal_and_field(spec: Any) -> None:
+    if spec == "2XX ":  # case and spaces are forgiven
+        assert Goal.micro("g", status=spec).matches("page_view", status=250)
+        return
+    with pytest.raises(ConfigError) as info:
+        Goal.micro("g", status=spec)
+    assert (info.value.goal, info.value.field) == ("g", "status")
+
+
+def test_a_bad_status_in_a_goal_file_names_file_goal_and_field(tmp_path: Path) -> None:
+    for text in ('status = "4x"', "status = true", 'status = ["2xx", 1.5]'):
+        error, path = _load_error(
+            tmp_path, "goals.toml", f'[[goals]]\nname = "a"\nkind = "micro"\n{text}'
+        )
+        _assert_names(error, path, "a", "status")
+
+
+def test_status_and_path_lists_load_from_files(tmp_path: Path) -> None:
+    toml = (
+        '[[goals]]\nname = "a"\nkind = "macro"\npath = ["/join", "/signup*"]\nstatus = [302, "2xx"]'
+    )
+    loaded = load_goals(_write(tmp_path, "goals.toml", toml))
+    doc = {
+        "goals": [
+            {"name": "a", "kind": "macro", "path": ["/join", "/signup*"], "status": [302, "2xx"]}
+        ]
+    }
+    assert load_goals(_write(tmp_path, "goals.json", json.dumps(doc))) == loaded
+    [goal] = loaded.goals
+    assert goal == Goal.macro("a", path=["/join", "/signup*"], status=[302, "2xx"])
+    assert goal.matches("page_view", "/signup/team", status=302)
+    assert not goal.matches("page_view", "/join", status=301)
+
+
+def test_a_path_list_matches_any_of_its_patterns_with_or_without_the_slash() -> None:
+    goal = Goal.micro("g", path=["/pricing", "/plans/*", "/compare/?"])
+    for path in ("/pricing", "/pricing/", "/plans/pro", "/compare/a", "/compare/a/"):
+        assert goal.matches("page_view", path), path
+    for path in ("/pricing/team", "/plans", "/compare/ab", "/"):
+        assert not goal.matches("page_view", path), path
+    assert Goal.micro("home", path="/").matches("page_view", "/")
+    with pytest.raises(ConfigError) as info:
+        Goal.micro("g", path=[])
+    assert info.value.field == "path"
+    with pytest.raises(ConfigError):
+        Goal.micro("g", path=["/a", "b"])

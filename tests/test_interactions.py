@@ -55,6 +55,7 @@ def serve(
     content_type: str | None = "text/html; charset=utf-8",
     body: bytes | None = None,
     view: Callable[[], Any] | None = None,
+    cache_control: str | None = None,
 ) -> tuple[Pending | None, list[str]]:
     """What a middleware does around one request."""
     pending = recorder.start(tracker, req)
@@ -70,7 +71,7 @@ def serve(
             view()
     finally:
         deactivate(token)
-    return pending, recorder.finish(pending, status, content_type)
+    return pending, recorder.finish(pending, status, content_type, cache_control)
 
 
 def stored(tracker: Tracker, memory: MemoryBackend) -> list[Event]:
@@ -207,8 +208,17 @@ def test_assets_health_checks_and_excluded_paths_are_never_recorded(
     assert stored(shop, memory) == []
 
 
-@pytest.mark.parametrize("path", ["/healthcare", "/health-insurance", "/live-demo",
-                                  "/livestream", "/ready-to-wear", "/metrics-guide"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/healthcare",
+        "/health-insurance",
+        "/live-demo",
+        "/livestream",
+        "/ready-to-wear",
+        "/metrics-guide",
+    ],
+)
 def test_pages_named_like_health_checks_are_recorded(
     shop: Tracker, memory: MemoryBackend, path: str
 ) -> None:
@@ -275,12 +285,14 @@ def test_only_successful_html_gets_count_as_page_views(
     assert stored(shop, memory) == []
 
 
-def test_a_get_without_content_type_or_with_xhtml_is_a_page_view(
+def test_a_get_with_xhtml_is_a_page_view_one_without_content_type_is_not(
     shop: Tracker, memory: MemoryBackend
 ) -> None:
+    # No Content-Type: an empty or unknown answer, no page the visitor saw.
     serve(Recorder(), shop, request("GET", "/a"), content_type=None)
     serve(Recorder(), shop, request("GET", "/b"), content_type="application/xhtml+xml")
-    assert [(e.name, e.kind) for e in stored(shop, memory)] == [("page_view", None)] * 2
+    serve(Recorder(), shop, request("GET", "/c"), content_type="")
+    assert [(e.name, e.context["path"]) for e in stored(shop, memory)] == [("page_view", "/b")]
 
 
 def test_unmatched_interactions_are_recorded_without_a_kind(
@@ -657,9 +669,7 @@ def test_trusted_proxies_give_the_client_address_and_scheme(
     assert all(c.endswith("; Secure") for c in trusted)
 
 
-def test_a_forwarded_scheme_is_read_whatever_its_case(
-    shop: Tracker, memory: MemoryBackend
-) -> None:
+def test_a_forwarded_scheme_is_read_whatever_its_case(shop: Tracker, memory: MemoryBackend) -> None:
     req = request("GET", "/", remote_addr="10.0.0.2", forwarded_proto="HTTPS")
     _, cookies = serve(Recorder(trusted_proxies=1), shop, req)
     (event,) = stored(shop, memory)

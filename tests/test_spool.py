@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from pathlib import Path
@@ -10,7 +11,7 @@ from convsdk import ConfigError
 from convsdk._json import dumps, loads
 from convsdk.errors import BackendError
 from convsdk.event import Event
-from convsdk.spool import Claim, Spool, parse_line
+from convsdk.spool import Claim, Spool, SpoolWriteError, parse_line
 
 
 def line(event: Event) -> bytes:
@@ -47,9 +48,19 @@ def test_appended_events_come_back_in_order_and_the_segment_goes(tmp_path: Path)
 
 def test_replayed_events_keep_every_field(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
-    event = Event("purchase", kind="macro", goal="purchase", value=19.5, currency="EUR",
-                  transaction_id="t1", visitor_id="v", session_id="s", user_id="u",
-                  properties={"items": [1, 2], "plan": "pro"}, context={"path": "/checkout"})
+    event = Event(
+        "purchase",
+        kind="macro",
+        goal="purchase",
+        value=19.5,
+        currency="EUR",
+        transaction_id="t1",
+        visitor_id="v",
+        session_id="s",
+        user_id="u",
+        properties={"items": [1, 2], "plan": "pro"},
+        context={"path": "/checkout"},
+    )
     spool.append([line(event)])
     spool.seal()
     claim = spool.claim_next()
@@ -221,7 +232,7 @@ def test_disk_use_is_bounded_by_deleting_the_oldest_segments(tmp_path: Path) -> 
     while (claim := spool.claim_next()) is not None:
         kept += replay(claim)
     # The newest events survive, the oldest were dropped and counted, never silently.
-    assert kept == [e.event_id for e in written[-len(kept):]]
+    assert kept == [e.event_id for e in written[-len(kept) :]]
     assert spool.evicted + len(kept) == 100
 
 
@@ -328,3 +339,115 @@ def test_parse_line_rejects_what_is_not_an_event() -> None:
     assert parse_line(b"{") is None
     event = parse_line(line(Event("ok")))
     assert event is not None and event.name == "ok"
+
+
+class ShortDisk:
+    """``os.write`` for files under ``directory``: ``room`` bytes more, the last write
+    short, then ENOSPC; other files are written as usual."""
+
+    def __init__(self, directory: Path, room: int) -> None:
+        self.directory = str(directory)
+        self.room = room
+        self.real = os.write
+
+    def __call__(self, fd: int, data: bytes | memoryview) -> int:
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            target = ""
+        if not target.startswith(self.directory):
+            return self.real(fd, data)
+        if self.room <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        n = self.real(fd, bytes(data[: self.room]))
+        self.room -= n
+        return n
+
+
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+
+
+@needs_proc
+def test_a_partial_write_keeps_the_whole_lines_and_says_how_many(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = Spool(tmp_path)
+    written = events(5)
+    lines = [line(e) for e in written]
+    monkeypatch.setattr(os, "write", ShortDisk(tmp_path, len(lines[0]) + len(lines[1]) + 7))
+    with pytest.raises(SpoolWriteError) as info:
+        spool.append(lines)
+    assert info.value.stored == 2 and info.value.errno == errno.ENOSPC
+    monkeypatch.undo()
+    # The torn third line was cut off: the segment goes on after the two whole lines.
+    assert spool.append(lines[2:]) == 3
+    assert spool.seal()
+    claim = spool.claim_next()
+    assert claim is not None
+    assert replay(claim) == [e.event_id for e in written]
+    assert spool.corrupt == 0 and spool.used_bytes == 0
+
+
+@needs_proc
+def test_a_write_ahead_segment_refused_at_once_leaves_no_empty_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = Spool(tmp_path)
+    overflow_failed = False
+    monkeypatch.setattr(os, "write", ShortDisk(tmp_path, 0))
+    wal = spool.open_wal()
+    with pytest.raises(OSError):
+        wal.write(line(Event("x")))
+    spool.retire(wal, keep=True)  # kept for replay, but there is nothing to replay
+    try:
+        spool.append([line(Event("y"))])
+    except OSError:
+        overflow_failed = True
+    spool.close()
+    assert overflow_failed
+    assert segment_files(spool) == []
+
+
+def test_a_directory_named_like_a_segment_is_ignored(tmp_path: Path) -> None:
+    stray = tmp_path / f"{1:020d}-4242-0badf00d.seg.jsonl"
+    stray.mkdir()
+    spool = Spool(tmp_path)
+    assert not spool.rescan(), "nothing waits: a directory is not a segment"
+    spool.append([line(Event("x"))])
+    spool.seal()
+    claim = spool.claim_next()
+    assert claim is not None and replay(claim) and claim.path.name != stray.name
+    assert spool.claim_next() is None
+    assert stray.is_dir()
+
+
+@pytest.mark.parametrize("files", [50, 400])
+def test_replaying_many_segments_lists_the_directory_a_fixed_number_of_times(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: int
+) -> None:
+    written = events(files)
+    for i, event in enumerate(written):
+        (tmp_path / f"{i + 1:020d}-4242-{i:08x}.seg.jsonl").write_bytes(line(event))
+    spool = Spool(tmp_path)
+    listings = 0
+    real_scandir, real_listdir = os.scandir, os.listdir
+
+    def scandir(path: object = ".") -> object:
+        nonlocal listings
+        listings += os.fspath(path) == str(tmp_path)  # type: ignore[arg-type]
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    def listdir(path: object = ".") -> list[str]:
+        nonlocal listings
+        listings += os.fspath(path) == str(tmp_path)  # type: ignore[arg-type]
+        return real_listdir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(os, "listdir", listdir)
+    ids: list[str] = []
+    while (claim := spool.claim_next()) is not None:
+        ids += replay(claim)
+    monkeypatch.undo()
+    assert ids == [e.event_id for e in written], "oldest first, each once"
+    # One listing for the pass and one to see nothing is left, whatever the count.
+    assert listings <= 2, f"{listings} listings to replay {files} segments"

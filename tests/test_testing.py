@@ -73,7 +73,7 @@ def test_fixture_captures_a_flask_apps_conversions(pytester: pytest.Pytester) ->
             assert convsdk_events.micro().goal == "newsletter"
         """,
         # A module overriding convsdk_tracker_options configures its tests' tracker.
-        test_options="""
+        test_tracker_options="""
         import pytest
         import convsdk
         from convsdk import Goal
@@ -260,3 +260,83 @@ def test_clear_forgets_what_was_recorded(convsdk_events: CapturedEvents) -> None
     assert convsdk_events.all() == []
     convsdk.track("purchase", kind="macro")
     assert convsdk_events.names() == ["purchase"]
+
+
+def test_fixture_captures_trackers_the_app_holds_or_builds(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_factory="""
+        import os
+
+        import flask
+        import pytest
+
+        import convsdk
+        from convsdk import Goal, Tracker
+        from convsdk.integrations.flask import ConvSDK
+        from convsdk.integrations.wsgi import ConversionMiddleware
+
+        CHROME = "Mozilla/5.0 (X11; Linux x86_64) Chrome/124.0 Safari/537.36"
+        GOALS = [Goal.macro("purchase", event="checkout", path="/checkout")]
+
+        def make_app(**extension):
+            app = flask.Flask(__name__)
+
+            @app.route("/checkout", methods=["POST"])
+            def checkout():
+                return "<p>thanks</p>"
+
+            ConvSDK(app, **extension)
+            return app
+
+        def test_a_factory_calling_init(convsdk_events):
+            convsdk.init(backend="sqlite:///real.db", goals=GOALS, secret_key="k")
+            app = make_app()
+            app.test_client().post("/checkout", headers={"User-Agent": CHROME})
+            assert convsdk_events.macro("purchase").context["path"] == "/checkout"
+
+        def test_an_extension_given_its_own_tracker(convsdk_events):
+            own = Tracker(backend="sqlite:///real.db", goals=GOALS, spool_dir=None)
+            app = make_app(tracker=own)
+            app.test_client().post("/checkout", headers={"User-Agent": CHROME})
+            assert convsdk_events.macro("purchase")
+            own.close()
+
+        def test_an_extension_building_from_config(convsdk_events, monkeypatch):
+            monkeypatch.setenv("CONVSDK_BACKEND", "sqlite:///real.db")
+            app = make_app()
+            app.test_client().post("/checkout", headers={"User-Agent": CHROME})
+            assert convsdk_events.names() == ["checkout"]
+
+        def test_a_tracker_made_before_the_test(convsdk_events, early):
+            app = flask.Flask(__name__)
+            app.wsgi_app = ConversionMiddleware(app.wsgi_app, tracker=early)
+            app.route("/")(lambda: "<p>hi</p>")
+            app.test_client().get("/", headers={"User-Agent": CHROME})
+            early.track("signup", kind="micro")
+            assert convsdk_events.names() == ["page_view", "signup"]
+
+        @pytest.fixture
+        def early(tmp_path):
+            tracker = Tracker(backend=f"sqlite:///{tmp_path}/early.db", spool_dir=None)
+            yield tracker
+            tracker.close()
+            assert tracker.stats()["delivered"] == 0
+            assert not (tmp_path / "early.db").exists()
+
+        def test_nothing_reached_a_real_store():
+            assert not os.path.exists("real.db")
+            assert not os.path.exists(".convsdk-spool")
+        """,
+    )
+    result = pytester.runpytest(*INNER)
+    result.assert_outcomes(passed=5)
+
+
+def test_nested_captures_each_see_their_own_events() -> None:
+    with capture_events() as outer:
+        convsdk.track("first")
+        with capture_events() as inner:
+            convsdk.track("second")
+        convsdk.track("third")
+    assert inner.names() == ["second"]
+    assert outer.names() == ["first", "third"]

@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import gc
+import threading
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 import convsdk
@@ -7,6 +12,8 @@ from convsdk import ConfigError, Goal, Tracker
 from convsdk.backends.memory import MemoryBackend
 from convsdk.context import RequestContext, activate, deactivate
 from convsdk.tracker import set_default
+
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 
 
 def test_track_records_and_flush_delivers(tracker: Tracker, memory: MemoryBackend) -> None:
@@ -40,7 +47,10 @@ def test_a_goal_named_without_a_kind_takes_the_configured_goals(memory: MemoryBa
         event = t.track("order_placed", goal="purchase")
         assert event is not None
         assert (event.kind, event.goal, event.value, event.currency) == (
-            "macro", "purchase", 10.0, "EUR"
+            "macro",
+            "purchase",
+            10.0,
+            "EUR",
         )
         with pytest.raises(ValueError, match="kind"):
             t.track("order_placed", goal="not_configured")
@@ -162,16 +172,11 @@ def test_secret_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         assert t.secret_key == "s3cret"
 
 
-def test_tracker_options_list_every_keyword_of_the_tracker() -> None:
-    import inspect
-
+def test_tracker_options_list_every_tracker_option() -> None:
+    from convsdk import options
     from convsdk.tracker import TrackerOptions
 
-    keywords = [
-        name for name, p in inspect.signature(Tracker.__init__).parameters.items()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
-    ]
-    assert list(TrackerOptions.__annotations__) == keywords
+    assert list(TrackerOptions.__annotations__) == options.names(options.TRACKER)
 
 
 def test_max_value_bounds_tracked_values(memory: MemoryBackend) -> None:
@@ -194,3 +199,124 @@ def test_max_value_defaults_to_a_billion_and_is_checked(memory: MemoryBackend) -
         assert t.stats()["values_dropped"] == 0
     with pytest.raises(ConfigError, match="max_value"):
         Tracker(backend=memory, spool_dir=None, max_value=-1)
+
+
+# -- off switch --------------------------------------------------------------------------
+
+
+def _convsdk_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "convsdk-dispatch"]
+
+
+@pytest.mark.parametrize("how", ["argument", "environment"])
+def test_a_disabled_tracker_builds_nothing_and_writes_nothing(
+    how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    before = set(_convsdk_threads())
+    goals = [Goal.macro("purchase", event="bought")]
+    if how == "environment":
+        monkeypatch.setenv("CONVSDK_DISABLED", "1")
+        tracker = Tracker(goals=goals, durable=True)
+    else:
+        tracker = Tracker(goals=goals, durable=True, enabled=False)
+    event = tracker.track("bought", value=5)
+    assert event is not None and event.goal == "purchase"  # built, never emitted
+    assert tracker.emit(event)
+    assert tracker.flush(timeout=5)
+    assert set(tracker.stats().values()) == {0}
+    assert set(_convsdk_threads()) == before
+    assert tracker.close()
+    assert list(tmp_path.iterdir()) == []  # no convsdk.db, no .convsdk-spool
+
+
+def test_disabled_decorators_and_middleware_still_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from convsdk.integrations.wsgi import ConversionMiddleware
+
+    monkeypatch.chdir(tmp_path)
+    tracker = convsdk.init(enabled=False, secret_key="k")
+    try:
+        calls = []
+
+        @convsdk.track_macro("purchase")
+        def view() -> str:
+            convsdk.annotate(value=3)
+            calls.append(1)
+            return "ok"
+
+        def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            start_response("200 OK", [("Content-Type", "text/html")])
+            return [view().encode()]
+
+        middleware = ConversionMiddleware(app)
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "wsgi.url_scheme": "http",
+                   "SERVER_NAME": "x", "SERVER_PORT": "80", "HTTP_USER_AGENT": CHROME}
+        seen: list[Any] = []
+        body = middleware(environ, lambda status, headers, exc=None: seen.append(headers))
+        assert b"".join(body) == b"ok" and calls == [1]
+        assert any(name == "Set-Cookie" for name, _ in seen[0])  # cookies still set
+        assert tracker.stats()["delivered"] == 0
+    finally:
+        convsdk.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- lifecycle ---------------------------------------------------------------------------
+
+
+def test_the_worker_starts_with_the_first_event(memory: MemoryBackend) -> None:
+    before = set(_convsdk_threads())
+    with Tracker(backend=memory, spool_dir=None) as tracker:
+        assert set(_convsdk_threads()) == before
+        assert tracker.flush(timeout=5)  # nothing to deliver: still no thread
+        assert set(_convsdk_threads()) == before
+        tracker.track("signup")
+        assert len(set(_convsdk_threads()) - before) == 1
+        assert tracker.flush(timeout=5)
+    assert [e.name for e in memory.events] == ["signup"]
+
+
+@pytest.mark.parametrize("how", ["flush", "close"])
+def test_events_a_previous_process_left_in_the_spool_are_delivered(
+    how: str, tmp_path: Path
+) -> None:
+    class Down:
+        def write(self, events: Any) -> None:
+            raise OSError("down")
+
+        def close(self) -> None:
+            pass
+
+    spool = tmp_path / "spool"
+    with Tracker(backend=Down(), spool_dir=spool, max_retries=0, shutdown_timeout=1) as first:
+        first.track("signup")
+        assert not first.flush(timeout=5)
+    memory = MemoryBackend()
+    second = Tracker(backend=memory, spool_dir=spool)  # records nothing itself
+    if how == "flush":
+        assert second.flush(timeout=5)
+    assert second.close()
+    assert [e.name for e in memory.events] == ["signup"]
+
+
+def test_a_dropped_tracker_stops_its_worker(memory: MemoryBackend) -> None:
+    tracker = Tracker(backend=memory, spool_dir=None)
+    tracker.track("signup")
+    thread = tracker._dispatcher._thread  # type: ignore[union-attr]
+    assert thread is not None and thread.is_alive()
+    del tracker
+    gc.collect()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert [e.name for e in memory.events] == ["signup"]  # delivered on the way out
+
+
+def test_a_closed_tracker_stops_its_worker(memory: MemoryBackend) -> None:
+    tracker = Tracker(backend=memory, spool_dir=None)
+    tracker.track("signup")
+    thread = tracker._dispatcher._thread  # type: ignore[union-attr]
+    assert thread is not None
+    tracker.close()
+    assert not thread.is_alive()

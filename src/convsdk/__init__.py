@@ -12,6 +12,7 @@
 
 from .backends import Backend as Backend
 from .decorators import annotate as annotate
+from .decorators import cancel_conversion as cancel_conversion
 from .decorators import track_macro as track_macro
 from .decorators import track_micro as track_micro
 from .errors import BackendError as BackendError
@@ -45,6 +46,7 @@ __all__ = [
     "Tracker",
     "__version__",
     "annotate",
+    "cancel_conversion",
     "close",
     "flush",
     "get_tracker",

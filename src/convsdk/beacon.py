@@ -32,13 +32,20 @@ What the browser may say is little, because anyone can send anything:
 - the visitor and session come from convsdk's signed cookies, never the payload;
   a request without a valid visitor cookie is refused (in cookieless mode, without a
   secret key, the visitor is the daily hash page views get);
-- the request comes from the site itself: its ``Origin`` (else ``Referer``) names the
-  request's own host (or, when given, one of ``allowed_hosts``); so does the page
-  ``url``;
+- the request comes from the site itself: its ``Origin`` (else ``Referer``) names one
+  of ``allowed_hosts``; so does the page ``url``. Without ``allowed_hosts`` they must
+  name the request's own ``Host``, which stops other sites' pages in a browser but not
+  a client that writes its ``Host`` too (a warning says so at start-up);
 - the body is at most ``max_body_bytes`` (from ``Content-Length`` before reading,
-  and while reading), with at most ``max_events`` events; each visitor may send
-  ``rate_limit`` events per period (a token bucket per visitor, the most recent
-  ``max_visitors`` visitors kept in memory).
+  and while reading), with at most ``max_events`` events;
+- each visitor may send ``rate_limit`` events per period, and each client network
+  (the IPv4 /24 or IPv6 /64 of the address the middleware records, proxies' headers
+  only with ``trusted_proxies``) ``network_rate_limit``: new cookies, a new
+  User-Agent or Do-Not-Track make a new visitor, not a new network. The limits are
+  token buckets (see :mod:`convsdk.ratelimit`) counted where every worker sees them:
+  ``rate_limit_url`` (``redis://...``, ``sqlite:///path``, ``memory:``), else the
+  tracker's Redis backend, else a SQLite file (:data:`LIMITS_FILE`) in its
+  ``spool_dir``, else each process's memory.
 
 A request that breaks a rule is answered ``400`` (malformed), ``403`` (not allowed),
 ``405``, ``408`` (a body that takes over ``read_timeout``), ``411``, ``413`` (too
@@ -60,9 +67,10 @@ import functools
 import http
 import logging
 import math
+import os
+import sys
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeGuard
 from urllib.parse import SplitResult, urlsplit, urlunsplit
@@ -83,6 +91,17 @@ from .integrations.browser import (
     script_for,
 )
 from .interactions import Recorder, _utm
+from .ratelimit import (
+    FallbackStore,
+    FileStore,
+    Limit,
+    MemoryStore,
+    RateLimiter,
+    RateStore,
+    check_limit,
+    network_of,
+    store_from_url,
+)
 
 if TYPE_CHECKING:
     from .context import RequestContext
@@ -92,6 +111,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_COLLECT_PATH",
     "DEFAULT_SCRIPT_PATH",
+    "LIMITS_FILE",
     "RESERVED_EVENTS",
     "BeaconEndpoint",
     "RateLimiter",
@@ -107,6 +127,9 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: The rate limits' file in the tracker's spool directory (see :mod:`convsdk.ratelimit`).
+LIMITS_FILE = "beacon-limits.sqlite3"
 
 #: Interactions the middleware records; the browser may not send them.
 RESERVED_EVENTS = frozenset({"page_view", "form_submit", "checkout"})
@@ -169,76 +192,6 @@ def _refuse(status: int, reason: str, *extra: tuple[str, str]) -> _Answer:
 def _no_content(cookies: Iterable[str] = ()) -> _Answer:
     headers = [("Cache-Control", "no-store"), *[("Set-Cookie", cookie) for cookie in cookies]]
     return _Answer(204, b"", headers)
-
-
-# -- the rate limit ----------------------------------------------------------------
-
-
-class RateLimiter:
-    """A token bucket per key (visitor): ``events`` per ``per`` seconds, in bursts of ``events``.
-
-    Memory is bounded: the ``max_keys`` keys used most recently are kept, and a key
-    seen again after being dropped starts with a full bucket. Thread-safe.
-
-    >>> limiter = RateLimiter(60, 60.0)
-    >>> limiter.take("visitor", 5)   # 0.0: allowed; else the seconds to wait
-    0.0
-    """
-
-    __slots__ = ("_buckets", "_clock", "_lock", "capacity", "max_keys", "rate")
-
-    def __init__(
-        self,
-        events: int,
-        per: float,
-        *,
-        max_keys: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if isinstance(events, bool) or not isinstance(events, int) or events <= 0:
-            raise ConfigError(
-                f"events must be a positive whole number, got {events!r}", field="rate_limit"
-            )
-        if isinstance(per, bool) or not isinstance(per, int | float) or not per > 0:
-            raise ConfigError(
-                f"the period must be positive seconds, got {per!r}", field="rate_limit"
-            )
-        if isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys <= 0:
-            raise ConfigError(
-                f"must be a positive whole number, got {max_keys!r}", field="max_visitors"
-            )
-        self.capacity = float(events)
-        self.rate = events / float(per)
-        self.max_keys = max_keys
-        self._clock = clock
-        self._lock = threading.Lock()
-        # key -> [tokens, time of the last update]
-        self._buckets: OrderedDict[str, list[float]] = OrderedDict()
-
-    def take(self, key: str, count: int = 1) -> float:
-        """Take ``count`` tokens: ``0.0`` when allowed, else seconds until they would be.
-
-        A refused request takes nothing.
-        """
-        now = self._clock()
-        with self._lock:
-            buckets = self._buckets
-            bucket = buckets.get(key)
-            if bucket is None:
-                if len(buckets) >= self.max_keys:
-                    buckets.popitem(last=False)
-                bucket = buckets[key] = [self.capacity, now]
-            else:
-                buckets.move_to_end(key)
-                bucket[0] = min(self.capacity, bucket[0] + max(0.0, now - bucket[1]) * self.rate)
-                bucket[1] = now
-            if bucket[0] >= count:
-                bucket[0] -= count
-                return 0.0
-            return (count - bucket[0]) / self.rate
-
-    def __len__(self) -> int:
-        return len(self._buckets)
 
 
 # -- hosts -------------------------------------------------------------------------
@@ -325,6 +278,12 @@ class _Policy:
                     "goal %r: events from the browser carry no value; its value is ignored",
                     goal.name,
                 )
+        # An event's goal is its name when no browser goal claims it: a name that is
+        # also a macro goal's would let the browser record that macro conversion.
+        macro = {goal.name for goal in tracker.goals if goal.kind == "macro"} & names
+        for name in sorted(macro):
+            log.warning("%r is a macro goal: the browser may not send it; refused", name)
+        names -= macro
         self.names = frozenset(names)
         self.goals: dict[str, tuple[Goal, ...]] = {
             name: tuple(g for g in browser_goals if g.event in (name, None)) for name in names
@@ -346,7 +305,7 @@ class _Policy:
 class _Visit:
     """A collect request that passed the header checks: who sends it, for which tracker."""
 
-    __slots__ = ("ctx", "identity", "key", "origin_url", "request", "tracker")
+    __slots__ = ("ctx", "identity", "key", "network", "origin_url", "request", "tracker")
 
     def __init__(
         self,
@@ -355,13 +314,17 @@ class _Visit:
         ctx: RequestContext,
         identity: Identity,
         key: str,
+        network: str,
         origin_url: str | None,
     ) -> None:
         self.tracker = tracker
         self.request = request
         self.ctx = ctx
         self.identity = identity
+        #: the visitor's rate limit key
         self.key = key
+        #: the client network's rate limit key
+        self.network = network
         #: the Referer: the page, when the payload does not say (checked like a url)
         self.origin_url = origin_url
 
@@ -404,11 +367,16 @@ class BeaconEndpoint:
       ``form_submit``, ``checkout``.
     - ``allowed_hosts``: hosts the requests (``Origin`` / ``Referer``) and pages may
       come from (``"example.com"``, ``"*.example.com"``, ``"localhost:8000"``);
-      empty: the request's own ``Host``.
-    - ``max_body_bytes`` (16 KiB), ``max_events`` (20 a request), ``rate_limit``
-      (``(60, 60.0)``: 60 events a minute per visitor; ``None`` disables it),
-      ``max_visitors`` (10,000 visitors' buckets kept in memory), ``read_timeout``
+      empty: the request's own ``Host`` (set it in production: a forged ``Host`` is
+      only stopped by ``allowed_hosts``).
+    - ``max_body_bytes`` (16 KiB), ``max_events`` (20 a request), ``read_timeout``
       (seconds an ASGI client may take to send the body).
+    - ``rate_limit`` (``(60, 60.0)``: 60 events a minute per visitor) and
+      ``network_rate_limit`` (``(600, 60.0)`` per IPv4 /24 or IPv6 /64); ``None``
+      disables one. ``rate_limit_url``: where they are counted (``redis://host/0``,
+      ``sqlite:///path``, ``memory:``; default: the tracker's Redis backend, else
+      :data:`LIMITS_FILE` in its ``spool_dir``, else memory). ``max_visitors``: keys
+      kept when counting in memory (10,000).
     - ``auto_scroll``, ``time_thresholds``, ``scroll_depths``: the served script's
       defaults (see :func:`convsdk.integrations.browser.browser_script`).
     - ``recorder``: the :class:`~convsdk.interactions.Recorder` of the middleware in
@@ -433,6 +401,8 @@ class BeaconEndpoint:
         max_body_bytes: int = 16_384,
         max_events: int = 20,
         rate_limit: tuple[int, float] | None = (60, 60.0),
+        network_rate_limit: tuple[int, float] | None = (600, 60.0),
+        rate_limit_url: str | None = None,
         max_visitors: int = 10_000,
         read_timeout: float = 10.0,
         auto_scroll: bool = True,
@@ -440,7 +410,7 @@ class BeaconEndpoint:
         scroll_depths: Iterable[int] = DEFAULT_SCROLL_DEPTHS,
         serve_script: bool = True,
         recorder: Recorder | None = None,
-        rate_clock: Callable[[], float] = time.monotonic,
+        rate_clock: Callable[[], float] = time.time,
         **options: Any,
     ) -> None:
         self.tracker = tracker
@@ -467,22 +437,24 @@ class BeaconEndpoint:
         hosts = allowed_hosts if isinstance(allowed_hosts, str | bytes) else tuple(allowed_hosts)
         self._hosts = _Hosts(hosts)
         self.allowed_hosts: tuple[str, ...] = tuple(hosts)
+        if not hosts:
+            log.warning(
+                "allowed_hosts is not set: the collect endpoint accepts requests whose Origin "
+                "is their own Host header, which a client other than a browser writes as it "
+                "likes; set allowed_hosts=[...] to the site's host names"
+            )
         self.max_body_bytes = _positive_int("max_body_bytes", max_body_bytes)
         self.max_events = _positive_int("max_events", max_events)
-        self.limiter: RateLimiter | None = None
-        if rate_limit is not None:
-            if not isinstance(rate_limit, tuple | list) or len(rate_limit) != 2:
-                raise ConfigError(
-                    f"must be (events, seconds) or None, got {rate_limit!r}", field="rate_limit"
-                )
-            events, per = rate_limit
-            self.limiter = RateLimiter(events, per, max_keys=max_visitors, clock=rate_clock)
-            if events < self.max_events:
-                raise ConfigError(
-                    f"allows {events} events per period, fewer than max_events "
-                    f"({self.max_events}): a full batch could never be accepted",
-                    field="rate_limit",
-                )
+        self.rate_limit = self._limit_option("rate_limit", rate_limit)
+        self.network_rate_limit = self._limit_option("network_rate_limit", network_rate_limit)
+        self.max_visitors = _positive_int("max_visitors", max_visitors)
+        self.rate_limit_url = rate_limit_url
+        self._rate_clock = rate_clock
+        self._store_lock = threading.Lock()
+        # (tracker, store) of the limits; with rate_limit_url, one store for every tracker
+        self._store_bound: tuple[Tracker | None, RateStore] | None = None
+        if rate_limit_url is not None:
+            self._store_bound = (None, self._shared(store_from_url(rate_limit_url)))
         if isinstance(read_timeout, bool) or not isinstance(read_timeout, int | float):
             raise ConfigError("must be a number of seconds", field="read_timeout")
         if not read_timeout > 0:
@@ -510,6 +482,57 @@ class BeaconEndpoint:
         if tracker is not None:
             self._policy(tracker)
             self.recorder.identity(tracker)
+            self._store(tracker)  # an unusable store is reported at startup
+
+    def _limit_option(self, option: str, limit: Any) -> tuple[int, float] | None:
+        if limit is None:
+            return None
+        events, per = check_limit(option, limit)
+        if events < self.max_events:
+            raise ConfigError(
+                f"allows {events} events per period, fewer than max_events "
+                f"({self.max_events}): a full batch could never be accepted",
+                field=option,
+            )
+        return events, per
+
+    # -- the rate limits' store -----------------------------------------------------------
+
+    def _shared(self, store: RateStore) -> RateStore:
+        if isinstance(store, MemoryStore):
+            return store
+        return FallbackStore(store, MemoryStore(self.max_visitors))
+
+    def _store(self, tracker: Tracker) -> RateStore:
+        """Where the limits of requests recorded with ``tracker`` are counted."""
+        bound = self._store_bound
+        if bound is not None and (bound[0] is None or bound[0] is tracker):
+            return bound[1]
+        with self._store_lock:
+            bound = self._store_bound
+            if bound is None or bound[0] is not tracker:
+                bound = self._store_bound = (tracker, self._default_store(tracker))
+            return bound[1]
+
+    def _default_store(self, tracker: Tracker) -> RateStore:
+        """The store the site already has: its Redis backend, else a file in its spool."""
+        redis_backend = sys.modules.get("convsdk.backends.redis")  # loaded if in use
+        if redis_backend is not None and isinstance(tracker.backend, redis_backend.RedisBackend):
+            from .ratelimit.redis import RedisStore
+
+            return self._shared(RedisStore(tracker.backend.client))
+        if tracker.spool_dir is not None:
+            path = os.path.join(tracker.spool_dir, LIMITS_FILE)
+            try:
+                return self._shared(FileStore(path))
+            except ConfigError as exc:
+                log.warning("%s: rate limits are kept per process", exc)
+        else:
+            log.info(
+                "no spool_dir and no rate_limit_url: the collect endpoint's rate limits are "
+                "kept per process"
+            )
+        return MemoryStore(self.max_visitors)
 
     # -- routing ----------------------------------------------------------------------
 
@@ -632,17 +655,19 @@ class BeaconEndpoint:
         if not ctx.track:
             return _no_content()  # a bot, or an opted-out visitor the site does not count
         identity = self.recorder.identity(tracker)
+        # The address the middleware records, proxies' headers only when trusted.
+        ip = privacy.client_ip(
+            request.remote_addr, request.forwarded_for, self.recorder.trusted_proxies
+        )
         if ctx.anonymous:
-            # No visitor id to count by: the raw address, in memory only.
-            ip = privacy.client_ip(
-                request.remote_addr, request.forwarded_for, self.recorder.trusted_proxies
-            )
+            # No visitor id to count by: the raw address (a rate limit key, never stored
+            # in an event; the network's limit holds whatever the address).
             key = f"ip:{ip or '-'}"
         elif ctx.visitor_id is None:
             return _refuse(403, "no visitor cookie")
         else:
-            key = ctx.visitor_id
-        return _Visit(tracker, request, ctx, identity, key, referrer)
+            key = f"v:{ctx.visitor_id}"
+        return _Visit(tracker, request, ctx, identity, key, f"net:{network_of(ip)}", referrer)
 
     # -- collecting: the body ----------------------------------------------------------
 
@@ -718,9 +743,14 @@ class BeaconEndpoint:
         page = self._page(payload.get("url"), visit)
         if isinstance(page, _Answer):
             return page
-        limiter = self.limiter
-        if limiter is not None:
-            wait = limiter.take(visit.key, len(checked))
+        if self.rate_limit is not None or self.network_rate_limit is not None:
+            limits = []
+            if self.rate_limit is not None:
+                limits.append(Limit(visit.key, *self.rate_limit))
+            if self.network_rate_limit is not None:
+                limits.append(Limit(visit.network, *self.network_rate_limit))
+            store = self._store(visit.tracker)
+            wait = store.take(limits, len(checked), self._rate_clock())
             if wait > 0:
                 retry = str(max(1, math.ceil(wait)))
                 return _refuse(429, "too many events", ("Retry-After", retry))
@@ -910,6 +940,8 @@ _MIDDLEWARE_OPTIONS = {
     "max_beacon_bytes": "max_body_bytes",
     "max_beacon_events": "max_events",
     "beacon_rate_limit": "rate_limit",
+    "beacon_network_rate_limit": "network_rate_limit",
+    "beacon_rate_limit_url": "rate_limit_url",
     "beacon_max_visitors": "max_visitors",
     "auto_scroll": "auto_scroll",
     "time_thresholds": "time_thresholds",
@@ -927,7 +959,8 @@ def pop_beacon_options(options: dict[str, Any]) -> dict[str, Any] | None:
 
     ``collect``, ``browser_events``, ``allowed_hosts``, ``collect_path``,
     ``script_path``, ``max_beacon_bytes``, ``max_beacon_events``,
-    ``beacon_rate_limit``, ``beacon_max_visitors``, ``auto_scroll``,
+    ``beacon_rate_limit``, ``beacon_network_rate_limit``, ``beacon_rate_limit_url``,
+    ``beacon_max_visitors``, ``auto_scroll``,
     ``time_thresholds``, ``scroll_depths``, ``serve_script``.
 
     >>> options = {"collect": True, "browser_events": ["scroll_depth"], "trusted_proxies": 1}

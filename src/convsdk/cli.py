@@ -146,7 +146,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     consume.add_argument("--max-events", type=_positive_int, metavar="N", help="stop after N")
     consume.add_argument(
-        "--claim-idle", type=float, metavar="S",
+        "--claim-idle",
+        type=float,
+        metavar="S",
         help="Redis: claim entries other consumers left unacknowledged for S seconds (300)",
     )
     consume.set_defaults(handler=_consume)

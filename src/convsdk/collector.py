@@ -164,8 +164,9 @@ def create_app(
     >>> app = create_app("sqlite:///events.db", token=os.environ["COLLECTOR_TOKEN"])
     """
     if not path.startswith("/") or path == "/health":
-        raise ConfigError(f"path must start with '/' and not be '/health', got {path!r}",
-                          field="path")
+        raise ConfigError(
+            f"path must start with '/' and not be '/health', got {path!r}", field="path"
+        )
     if token is not None and not token:
         raise ConfigError("token is empty", field="token")
     if max_body_bytes < 1:
@@ -295,8 +296,11 @@ def _parse_batch(body: bytes, encoding: str, cap: int, bounds: Bounds) -> list[E
     except (ValueError, RecursionError) as exc:
         raise _Refused(400, f"the body is not valid JSON: {exc}") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
-        raise _Refused(422, "the body must be an object with an 'events' list",
-                       errors={"events": ["Not a valid list."]})
+        raise _Refused(
+            422,
+            "the body must be an object with an 'events' list",
+            errors={"events": ["Not a valid list."]},
+        )
     try:
         events = load_events(payload["events"])
     except ValidationError as exc:

@@ -388,14 +388,20 @@ class _RedisSource:
     def _claim(self, count: int) -> list[_Message]:
         try:
             reply: Any = self._client.xautoclaim(
-                self._key, self._group, self._consumer, self._claim_idle_ms,
-                start_id=self._claim_from, count=count,
+                self._key,
+                self._group,
+                self._consumer,
+                self._claim_idle_ms,
+                start_id=self._claim_from,
+                count=count,
             )
         except self._errors.ResponseError as exc:
             if "unknown command" not in str(exc).lower():
                 raise
-            logger.warning("Redis before 6.2 has no XAUTOCLAIM: entries other consumers "
-                           "left unacknowledged are not claimed")
+            logger.warning(
+                "Redis before 6.2 has no XAUTOCLAIM: entries other consumers "
+                "left unacknowledged are not claimed"
+            )
             self._next_claim = float("inf")
             return []
         cursor, entries = reply[0], reply[1]
@@ -404,8 +410,7 @@ class _RedisSource:
             self._next_claim = time.monotonic() + max(1.0, min(60.0, self._claim_idle_ms / 1000))
         messages = self._messages([entries])
         if messages:
-            logger.warning("claimed %d entries another consumer left unacknowledged",
-                           len(messages))
+            logger.warning("claimed %d entries another consumer left unacknowledged", len(messages))
         return messages
 
     def _xreadgroup(self, after: str, count: int, block_ms: int | None) -> list[_Message]:

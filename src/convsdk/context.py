@@ -77,6 +77,12 @@ class RequestContext:
     conversions: dict[str, Event] = field(default_factory=dict)
     #: values given to ``annotate()`` outside a decorated view (for middleware goals).
     annotations: dict[str, Any] = field(default_factory=dict)
+    #: goal name -> the statuses a decorator conversion needs (when not "below 400").
+    statuses: dict[str, frozenset[int]] | None = None
+    #: ``cancel_conversion()`` was called: this request converts nobody.
+    cancelled: bool = False
+    #: The ASGI scope the app sees (its router records the matched route there).
+    scope: Mapping[str, Any] | None = None
 
     def event_context(self) -> dict[str, Any]:
         """The ``context`` dict stored with an event."""
@@ -137,6 +143,9 @@ def _new_context(
     ctx.tracker = tracker
     ctx.conversions = {}
     ctx.annotations = {}
+    ctx.statuses = None
+    ctx.cancelled = False
+    ctx.scope = None
     return ctx
 
 

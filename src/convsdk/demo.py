@@ -70,25 +70,50 @@ class _Channel:
 
 _CHANNELS = (
     _Channel(
-        "google_ads", 0.25, ("/product/grinder-c2", "/pricing", "/product/kettle-g1"),
-        {"utm_source": "google", "utm_medium": "cpc", "utm_campaign": "brand_coffee",
-         "utm_term": "burr grinder"},
-        None, 0.15, 1.1,
+        "google_ads",
+        0.25,
+        ("/product/grinder-c2", "/pricing", "/product/kettle-g1"),
+        {
+            "utm_source": "google",
+            "utm_medium": "cpc",
+            "utm_campaign": "brand_coffee",
+            "utm_term": "burr grinder",
+        },
+        None,
+        0.15,
+        1.1,
     ),
     _Channel(
-        "organic_search", 0.25, ("/blog/*", "/blog/*", "/"),
-        {}, "https://www.google.com/", 0.2, 0.8,
+        "organic_search",
+        0.25,
+        ("/blog/*", "/blog/*", "/"),
+        {},
+        "https://www.google.com/",
+        0.2,
+        0.8,
     ),
     _Channel(
-        "facebook_ads", 0.20, ("/", "/pricing"),
-        {"utm_source": "facebook", "utm_medium": "paid_social", "utm_campaign": "club_launch",
-         "utm_content": "latte_art_video"},
-        "https://l.facebook.com/", 0.1, 0.6,
+        "facebook_ads",
+        0.20,
+        ("/", "/pricing"),
+        {
+            "utm_source": "facebook",
+            "utm_medium": "paid_social",
+            "utm_campaign": "club_launch",
+            "utm_content": "latte_art_video",
+        },
+        "https://l.facebook.com/",
+        0.1,
+        0.6,
     ),
     _Channel(
-        "newsletter", 0.10, ("/blog/*", "/pricing"),
+        "newsletter",
+        0.10,
+        ("/blog/*", "/pricing"),
         {"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "weekly_notes"},
-        None, 0.5, 1.4,
+        None,
+        0.5,
+        1.4,
     ),
     _Channel("direct", 0.20, ("/",), {}, None, 0.2, 1.0),
 )
@@ -220,9 +245,7 @@ class _Browser:
             raise _NotYet
         self.clock.now = self.time
 
-    def _request(
-        self, method: str, path: str, referrer: str | None, **kwargs: Any
-    ) -> TestResponse:
+    def _request(self, method: str, path: str, referrer: str | None, **kwargs: Any) -> TestResponse:
         headers = dict(self.headers)
         if referrer:
             headers["Referer"] = referrer
@@ -387,8 +410,9 @@ def _simulate(
         try:
             if rng.random() < _BOT_RATE:
                 stats.bots += 1
-                bot = _Browser(app, clock, stats, arrives=arrives, ends=end,
-                               user_agent=rng.choice(BOTS))
+                bot = _Browser(
+                    app, clock, stats, arrives=arrives, ends=end, user_agent=rng.choice(BOTS)
+                )
                 outcome = _crawler(bot, shop, rng)
             else:
                 stats.people += 1
@@ -396,12 +420,24 @@ def _simulate(
                 if rng.random() < _PRIVATE_RATE:
                     stats.private += 1
                     signal = rng.choice((("DNT", "1"), ("Sec-GPC", "1")))
-                    person = _Browser(app, clock, stats, arrives=arrives, ends=end,
-                                      user_agent=rng.choice(PRIVATE_BROWSERS),
-                                      headers=dict([signal]))
+                    person = _Browser(
+                        app,
+                        clock,
+                        stats,
+                        arrives=arrives,
+                        ends=end,
+                        user_agent=rng.choice(PRIVATE_BROWSERS),
+                        headers=dict([signal]),
+                    )
                 else:
-                    person = _Browser(app, clock, stats, arrives=arrives, ends=end,
-                                      user_agent=rng.choice(_BROWSERS))
+                    person = _Browser(
+                        app,
+                        clock,
+                        stats,
+                        arrives=arrives,
+                        ends=end,
+                        user_agent=rng.choice(_BROWSERS),
+                    )
                 outcome = _person(person, channel, shop, rng)
         except _NotYet:
             outcome = "not_back_yet"
@@ -582,4 +618,3 @@ def run_demo(
     _say(f"Events:      {db}  (report on them again: convsdk report {shlex.quote(str(db))})")
     _say(f"HTML report: {html}")
     return 0 if delivered and not counts.get("dropped", 0) else 1
-

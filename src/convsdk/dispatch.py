@@ -22,9 +22,11 @@ With ``durable=True`` every event is also appended, with one unbuffered ``os.wri
 the spool's write-ahead segment before ``put`` returns, so a killed process loses nothing
 ``put`` accepted. The queue holds events in write-ahead order; a segment is retired
 (deleted) once the worker has handled every event before its rotation mark, and replayed
-by the next process otherwise. Delivery is at-least-once: after a crash, or a ``close``
-that gave up on a hung backend, some events may be sent twice (sinks dedupe by
-``event_id``).
+by the next process otherwise. When the append fails (a full disk), appends pause for a
+growing back-off and events wait in memory only; every event stays delivered, on disk,
+or counted in ``dropped``, and a full disk costs no file per event. Delivery is
+at-least-once: after a crash, or a ``close`` that gave up on a hung backend, some events
+may be sent twice (sinks dedupe by ``event_id``).
 
 Every wait has a timeout, so ``flush`` and ``close`` return whatever the backend does.
 The dispatcher restarts itself in a forked child (``os.register_at_fork`` plus a process
@@ -34,6 +36,7 @@ id check), starting with an empty queue: what the parent had queued is the paren
 from __future__ import annotations
 
 import atexit
+import errno
 import logging
 import math
 import os
@@ -48,6 +51,7 @@ from typing import TYPE_CHECKING, Literal
 from ._json import dumps
 from .errors import BackendError
 from .event import Event
+from .spool import SpoolWriteError
 
 if TYPE_CHECKING:
     from .backends import Backend
@@ -70,6 +74,11 @@ _OK, _FAILED, _FINAL, _ABANDONED = range(4)
 _SCAN_INTERVAL = 5.0
 # At most one warning of a kind this often while degraded.
 _WARN_INTERVAL = 60.0
+# After a failed write-ahead append (a full disk), appends pause for a back-off growing
+# from the first to the last value: on a full disk every track() would otherwise try the
+# disk again, and a failing new segment cost a file and a descriptor per event.
+_WAL_RETRY_FIRST = 0.1
+_WAL_RETRY_MAX = 5.0
 
 
 class _Control:
@@ -158,7 +167,8 @@ class Dispatcher:
         self._init_state()
         self._pid = self._owner_pid = _getpid()
         _dispatchers.add(self)
-        self._start()
+        # The worker starts with the first event (or a flush/close with spooled events
+        # waiting): a tracker that records nothing runs no thread.
 
     def _init_state(self) -> None:
         """Everything a process owns alone: queue, locks, thread, counters."""
@@ -179,6 +189,11 @@ class Dispatcher:
         self._wal: Segment | None = None
         # Write-ahead segments opened and not yet retired, oldest first.
         self._wal_live: list[Segment] = []
+        self._wal_backoff = 0.0  # not 0: appends failed, none tried before _wal_retry_at
+        self._wal_retry_at = 0.0
+        # Ids of queued events the write-ahead log does not hold (its append failed or
+        # was skipped): if they cannot be delivered or spooled, they are lost, and counted.
+        self._unlogged: set[str] = set()
         self._healthy = True
         self._probe_at = 0.0
         self._probe_delay = min(1.0, self.retry_max_delay)
@@ -240,24 +255,30 @@ class Dispatcher:
         with self._wal_lock:
             if self._closed:
                 return self._put_closed(event)
-            segment = self._wal
-            if line is not None:
+            logged = False
+            if line is not None and (not self._wal_backoff or _monotonic() >= self._wal_retry_at):
                 try:
+                    segment = self._wal
                     if segment is None:
                         assert self.spool is not None
                         segment = self._wal = self.spool.open_wal()
                         with self._lock:
                             self._wal_live.append(segment)
                     segment.write(line)
+                    logged = True
                 except OSError as exc:
-                    self._warn("cannot append to the write-ahead log (%s): event in memory only",
-                               exc)
-                    self._rotate_locked()
+                    self._wal_failed(exc)
+                else:
+                    if self._wal_backoff:
+                        self._wal_backoff = 0.0
+                        log.info("the write-ahead log is writable again")
             queue = self._queue
             if len(queue) >= self._limit:
                 # Under the lock: the event must be stored before its segment can retire.
-                kept = self._overflow(event, line)
+                kept = self._overflow(event, line, logged)
             else:
+                if not logged:  # before the worker can take (and forget) it
+                    self._unlogged.add(event.event_id)
                 queue.append(event)
                 kept = True
                 wake = len(queue) >= self.batch_size
@@ -266,6 +287,36 @@ class Dispatcher:
         if wake and not self._wake.is_set():
             self._wake.set()
         return kept
+
+    def _wal_failed(self, exc: OSError) -> None:
+        """A write-ahead append failed (under ``_wal_lock``): pause appends for a while.
+
+        The current segment stays if it holds events and ends with a whole line (the
+        torn part is cut off); an empty one is deleted at once, so a full disk leaves
+        neither empty files nor open descriptors behind.
+        """
+        segment = self._wal
+        if segment is not None and segment.size == 0:
+            self._wal = None
+            with self._lock:
+                if segment in self._wal_live:
+                    self._wal_live.remove(segment)
+            try:
+                assert self.spool is not None
+                self.spool.retire(segment)
+            except OSError:
+                pass
+        elif segment is not None and segment.broken:
+            self._rotate_locked()
+        delay = self._wal_backoff = min(max(2 * self._wal_backoff, _WAL_RETRY_FIRST),
+                                        _WAL_RETRY_MAX)
+        self._wal_retry_at = _monotonic() + delay
+        assert self.spool is not None
+        self._warn(
+            "cannot append to the write-ahead log in %s (%s): new events are kept in "
+            "memory only (not crash-safe) until it works again",
+            self.spool.directory, _reason(exc),
+        )
 
     def _segment_bytes(self) -> int:
         return self.spool.segment_bytes if self.spool is not None else 0
@@ -276,13 +327,15 @@ class Dispatcher:
             self._wal = None
             self._queue.append(_Rotate(segment))
 
-    def _overflow(self, event: Event, line: bytes | None) -> bool:
-        """The queue is full: apply the backpressure policy."""
+    def _overflow(self, event: Event, line: bytes | None, logged: bool = False) -> bool:
+        """The queue is full: apply the backpressure policy (``logged``: the event is in
+        the write-ahead log)."""
         queue = self._queue
         if not self._wake.is_set():
             self._wake.set()
         if self.backpressure == "spool":
-            return self._spool_lines([line if line is not None else _serialise(event)], 1)
+            return self._spool_lines([line if line is not None else _serialise(event)], 1,
+                                     [logged])
         if self.backpressure == "drop_oldest":
             # Flush markers and rotations keep their place: the oldest event behind them
             # is the one dropped.
@@ -299,8 +352,11 @@ class Dispatcher:
                 held.append(oldest)
                 oldest = None
             queue.extendleft(reversed(held))
+            if not logged and self.durable:
+                self._unlogged.add(event.event_id)
             queue.append(event)
-            if oldest is not None:
+            if isinstance(oldest, Event):
+                self._unlogged.discard(oldest.event_id)
                 with self._lock:
                     self._removed += 1
                     self.dropped += 1
@@ -321,30 +377,48 @@ class Dispatcher:
         self._warn("event tracked after close(): dropped")
         return False
 
-    def _spool_lines(self, lines: Sequence[bytes | None], count: int) -> bool:
-        """Append serialised events to the spool; count them spooled, or dropped."""
+    def _spool_lines(
+        self, lines: Sequence[bytes | None], count: int, logged: Sequence[bool] | None = None
+    ) -> bool:
+        """Append serialised events to the spool; count them spooled, or dropped.
+
+        ``logged[i]``: event ``i`` is in a live write-ahead segment, so when the spool
+        refuses it, it is not lost: that segment is kept for replay instead of deleted.
+        Exact on a partial write: only what reached the disk whole counts as spooled.
+        """
         assert self.spool is not None
-        good = [line for line in lines if line is not None]
+        flags = logged if logged is not None else [False] * len(lines)
+        good = [(line, flag) for line, flag in zip(lines, flags, strict=True) if line is not None]
         stored = 0
+        error: OSError | None = None
         try:
-            stored = self.spool.append(good)
+            stored = self.spool.append([line for line, _ in good])
+        except SpoolWriteError as exc:
+            stored, error = exc.stored, exc
         except OSError as exc:
-            self._warn("cannot write to the spool %s: %s", self.spool.directory, exc)
-        lost = count - stored
+            error = exc
+        in_wal = sum(1 for _, flag in good[stored:] if flag) if self.durable else 0
         with self._lock:
+            if not self._wal_live:
+                in_wal = 0  # defensive: a logged event's segment is live until it is handled
+            lost = count - stored - in_wal
             self.spooled += stored
-            if lost and self.durable and self._wal_live:
+            if in_wal:
                 # Still in its write-ahead segment, one of those not yet retired: keep
                 # them all for replay (at-least-once) rather than lose it.
                 for segment in self._wal_live:
                     segment.keep = True
-                lost = 0
             self.dropped += lost
         if stored < len(good):
-            self._warn(
-                "spool full (%d bytes): events %s", self.spool.max_bytes,
-                "kept in the write-ahead log" if not lost else "dropped",
-            )
+            fate = "dropped" if lost else "kept in the write-ahead log"
+            if error is not None:
+                self._warn("cannot write to the spool %s (%s): events %s",
+                           self.spool.directory, _reason(error), fate)
+            else:
+                self._warn("spool over its limit (%d bytes): events %s",
+                           self.spool.max_bytes, fate)
+        elif lost:
+            self._warn("events that cannot be serialised: dropped")
         return lost == 0
 
     # -- any thread -----------------------------------------------------------------
@@ -353,6 +427,8 @@ class Dispatcher:
         """Wait until every event put so far is delivered, the spool replayed with them;
         False on timeout, when something went to the spool and stays there, or was lost.
         """
+        if self._thread is None and not self._queue and not self._spool_waiting():
+            return True  # never started, nothing to deliver: no thread for that
         self._ensure_worker()
         if self._thread is None or not self._thread.is_alive():
             return not self._queue
@@ -374,8 +450,10 @@ class Dispatcher:
         if timeout is None:
             timeout = self.shutdown_timeout
         deadline = _monotonic() + timeout
-        if self._queue and not self._closed:
-            self._ensure_worker()  # e.g. a forked child that queued events but never woke it
+        if (self._queue or (self._thread is None and self._spool_waiting())) and not self._closed:
+            # A forked child that queued events but never woke the worker, or a spool
+            # holding what a previous process left: deliver it before stopping.
+            self._ensure_worker()
         with self._lock:
             if self._closed:
                 return True
@@ -415,6 +493,10 @@ class Dispatcher:
             self._close_backend()
         return ok
 
+    def _spool_waiting(self) -> bool:
+        """Whether the spool directory holds segments to replay (a directory scan)."""
+        return self.spool is not None and self._pending and self.spool.rescan()
+
     def _close_backend(self) -> None:
         if self._backend_closed:
             return
@@ -451,18 +533,27 @@ class Dispatcher:
         if not leftovers:
             return 0
         if self.durable:
-            # Every one of them is in a write-ahead segment, released for replay.
+            # Those in a write-ahead segment are released with it, for replay; those
+            # its append missed (a full disk) are spooled, or counted lost.
+            unlogged = [e for e in leftovers if e.event_id in self._unlogged]
+            self._unlogged.clear()
+            if unlogged:
+                self._spool_lines([_serialise(e) for e in unlogged], len(unlogged))
             log.warning("convsdk closed before delivering %d events; the next start replays them",
                         len(leftovers))
         elif self.spool is not None:
             self._spool_lines([_serialise(e) for e in leftovers], len(leftovers))
-            log.warning("convsdk closed before delivering %d events; they wait in %s",
-                        len(leftovers), self.spool.directory)
+            log.warning(
+                "convsdk closed before delivering %d events; they wait in %s",
+                len(leftovers),
+                self.spool.directory,
+            )
         else:
             with self._lock:
                 self.dropped += len(leftovers)
-            log.warning("convsdk closed with %d undelivered events (no spool_dir: lost)",
-                        len(leftovers))
+            log.warning(
+                "convsdk closed with %d undelivered events (no spool_dir: lost)", len(leftovers)
+            )
         return len(leftovers)
 
     def stats(self) -> dict[str, int]:
@@ -641,6 +732,10 @@ class Dispatcher:
             self._store(batch)
             if error is not None:
                 self._degrade(error)
+        unlogged = self._unlogged
+        if unlogged:
+            for event in batch:
+                unlogged.discard(event.event_id)
 
     def _deliver(self, events: list[Event]) -> tuple[int, Exception | None]:
         """Write with retries; the outcome and the last error."""
@@ -709,11 +804,18 @@ class Dispatcher:
             self._warn(
                 "backend %s failing (%s): events go to the spool %s (%d so far), "
                 "delivery resumes when it recovers",
-                type(self.backend).__name__, error, self.spool.directory, self.spooled,
+                type(self.backend).__name__,
+                error,
+                self.spool.directory,
+                self.spooled,
             )
         else:
-            self._warn("backend %s failing (%s): %d events dropped so far",
-                       type(self.backend).__name__, error, self.dropped)
+            self._warn(
+                "backend %s failing (%s): %d events dropped so far",
+                type(self.backend).__name__,
+                error,
+                self.dropped,
+            )
 
     def _recovered(self) -> None:
         if not self._healthy:
@@ -724,13 +826,18 @@ class Dispatcher:
     def _store(self, events: Sequence[Event]) -> None:
         """Keep a batch that could not be delivered: in the spool, or count it lost."""
         if self.spool is not None:
-            self._spool_lines([_serialise(e) for e in events], len(events))
+            unlogged = self._unlogged
+            logged = [e.event_id not in unlogged for e in events] if self.durable else None
+            self._spool_lines([_serialise(e) for e in events], len(events), logged)
             self._pending = True
             return
         with self._lock:
             self.dropped += len(events)
-        self._warn("the backend failed and there is no spool_dir: %d events dropped so far",
-                   self.dropped, level=logging.ERROR)
+        self._warn(
+            "the backend failed and there is no spool_dir: %d events dropped so far",
+            self.dropped,
+            level=logging.ERROR,
+        )
 
     def _refused(self, events: list[Event], error: Exception, *, replaying: bool) -> bool:
         """A batch the backend refused for good: find the events it refuses.
@@ -741,7 +848,7 @@ class Dispatcher:
         when every event was delivered, dead-lettered or spooled.
         """
         if len(events) == 1 or self._abandoned:
-            return self._dead_letter(events, error)
+            return self._dead_letter(events, error, stays=replaying)
         mid = len(events) // 2
         handled = True
         for part in (events[:mid], events[mid:]):
@@ -756,25 +863,46 @@ class Dispatcher:
                 self._store(part)
         return handled
 
-    def _dead_letter(self, events: Sequence[Event], error: Exception) -> bool:
-        """Keep a batch the backend refused for good in ``dead-letter/``; True if kept."""
+    def _dead_letter(
+        self, events: Sequence[Event], error: Exception, *, stays: bool = False
+    ) -> bool:
+        """Keep a batch the backend refused for good in ``dead-letter/``; True if kept.
+
+        With ``stays`` the events are still in a claimed segment, so a failed write
+        loses nothing: the segment keeps them.
+        """
         if self.spool is not None:
             try:
                 self.spool.dead_letter(events, error)
             except OSError as exc:
-                self._warn("cannot write dead letters (%s): events lost", exc,
-                           level=logging.ERROR)
+                stored = exc.stored if isinstance(exc, SpoolWriteError) else 0
+                self.dead_lettered += stored
+                self._warn("cannot write dead letters to %s (%s): events %s",
+                           self.spool.dead_letter_dir, _reason(exc),
+                           "kept in the spool" if stays else "lost", level=logging.ERROR)
+                if stays:
+                    return False
+                with self._lock:
+                    self.dropped += len(events) - stored
+                return False
             else:
                 self.dead_lettered += len(events)
-                self._warn("backend refused events for good (%s); %d so far kept in %s",
-                           error, self.dead_lettered, self.spool.dead_letter_dir,
-                           level=logging.ERROR)
+                self._warn(
+                    "backend refused events for good (%s); %d so far kept in %s",
+                    error,
+                    self.dead_lettered,
+                    self.spool.dead_letter_dir,
+                    level=logging.ERROR,
+                )
                 return True
         with self._lock:
             self.dropped += len(events)
         if self.spool is None:
-            self._warn("backend refused events for good (%s); dropped (no spool_dir)",
-                       error, level=logging.ERROR)
+            self._warn(
+                "backend refused events for good (%s); dropped (no spool_dir)",
+                error,
+                level=logging.ERROR,
+            )
         return False
 
     def _retire(self, segment: Segment) -> None:
@@ -887,11 +1015,24 @@ class Dispatcher:
         if claim.corrupt or claim.torn:
             log.warning(
                 "spool segment %s: skipped %d unreadable lines and %d torn last lines",
-                claim.path.name, claim.corrupt, claim.torn,
+                claim.path.name,
+                claim.corrupt,
+                claim.torn,
             )
 
     def __repr__(self) -> str:
         return f"<Dispatcher backend={type(self.backend).__name__} queued={len(self._queue)}>"
+
+
+def _reason(exc: OSError) -> str:
+    """Why the disk refused, in words and with the errno: "disk full ([Errno 28] ...)"."""
+    if exc.errno == errno.ENOSPC:
+        return f"disk full: {exc}"
+    if exc.errno == errno.EDQUOT:
+        return f"disk quota exceeded: {exc}"
+    if exc.errno in (errno.EMFILE, errno.ENFILE):
+        return f"too many open files: {exc}"
+    return str(exc)
 
 
 def _serialise(event: Event) -> bytes | None:

@@ -24,11 +24,20 @@ name given to ``track()`` or sent by the browser); ``None`` matches every event.
 ``path`` is a case-sensitive glob over the URL path (no query string); ``None`` matches
 every path:
 
-- ``/pricing`` matches ``/pricing`` only (not ``/pricing/`` nor ``/pricing/team``);
+- ``/pricing`` matches ``/pricing`` and ``/pricing/`` (one page, with or without the
+  trailing slash; the stored path stays as the browser sent it), not ``/pricing/team``;
 - ``*`` matches any run of characters, ``/`` included: ``/checkout*`` matches
   ``/checkout``, ``/checkout/pay`` and ``/checkout-now``; ``/blog/*`` matches
   ``/blog/`` and ``/blog/2024/launch`` but not ``/blog``; ``*`` alone matches any path;
-- ``?`` matches exactly one character; every other character stands for itself.
+- ``?`` matches exactly one character; every other character stands for itself;
+- a list of patterns (``path=["/signup", "/register"]``) matches any of them.
+
+``status`` is the response status the interaction must have: ``"2xx"``, ``"3xx"``
+(any class ``"1xx"``-``"5xx"``), a code (``302``), or a list of those; by default any
+status below 400. A Post/Redirect/Get form succeeds with a redirect and fails by
+showing the form again (200), so its goal says ``status="3xx"``::
+
+    Goal.macro("signup", event="form_submit", path="/register", status="3xx")
 
 Values
 ------
@@ -84,6 +93,13 @@ funnel. A complete TOML example::
     path = "/contact/sales"
     value = 500.0                 # a fixed value for every conversion
 
+    [[goals]]
+    name = "signup"
+    kind = "macro"
+    event = "form_submit"
+    path = ["/register", "/signup"]
+    status = "3xx"                # success redirects; a failed form shows again (200)
+
     [[funnels]]
     name = "purchase_path"
     steps = ["viewed_pricing", "purchase"]
@@ -96,7 +112,9 @@ The same in JSON::
         {"name": "viewed_pricing", "kind": "micro", "event": "page_view",
          "path": "/pricing", "stage": "consideration"},
         {"name": "purchase", "kind": "macro", "event": "checkout", "path": "/checkout*",
-         "value_from": "form:total", "currency": "USD", "stage": "decision"}
+         "value_from": "form:total", "currency": "USD", "stage": "decision"},
+        {"name": "signup", "kind": "macro", "event": "form_submit",
+         "path": ["/register", "/signup"], "status": "3xx"}
       ],
       "funnels": [
         {"name": "purchase_path", "steps": ["viewed_pricing", "purchase"], "window": "7d"}
@@ -120,7 +138,7 @@ import os
 import re
 import tomllib
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from decimal import Decimal
@@ -131,7 +149,7 @@ from marshmallow import fields as mf
 
 from .errors import ConfigError
 
-__all__ = ["Funnel", "Goal", "GoalSet", "load_goals", "resolve_goals"]
+__all__ = ["Funnel", "Goal", "GoalSet", "load_goals", "parse_status", "resolve_goals"]
 
 logger = logging.getLogger("convsdk.goals")
 
@@ -182,6 +200,86 @@ def _compile_path(pattern: str) -> Callable[[str], bool]:
 
 def _any_path(path: str) -> bool:
     return True
+
+
+def _slashless(pattern: str) -> str:
+    """``pattern`` without its trailing slash (``/`` itself and globs ending in ``*`` stay)."""
+    if len(pattern) > 1 and pattern.endswith("/"):
+        return pattern.rstrip("/") or "/"
+    return pattern
+
+
+def _compile_paths(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """One test for a goal's path patterns: any matches; ``/a`` and ``/a/`` are one page."""
+    exact: set[str] = set()
+    tests: list[Callable[[str], bool]] = []
+    for pattern in patterns:
+        if "*" not in pattern and "?" not in pattern:
+            bare = _slashless(pattern)
+            exact.add(bare)
+            if bare != "/":
+                exact.add(bare + "/")
+        elif pattern.endswith("*"):
+            tests.append(_compile_path(pattern))
+        else:
+            bare = _slashless(pattern)
+            tests.append(_compile_path(bare))
+            tests.append(_compile_path(bare + "/"))
+    if not tests:
+        return frozenset(exact).__contains__
+    if exact:
+        tests.insert(0, frozenset(exact).__contains__)
+    if len(tests) == 1:
+        return tests[0]
+    checks = tuple(tests)
+    return lambda path: any(test(path) for test in checks)
+
+
+# -- response statuses -------------------------------------------------------------
+
+StatusSpec = str | int | Iterable[str | int]
+_STATUS_CLASS = re.compile(r"([1-5])xx\Z", re.IGNORECASE)
+
+
+def parse_status(spec: Any, *, field: str = "status", goal: str | None = None) -> frozenset[int]:
+    """The status codes a ``status=`` option accepts: ``"2xx"``, ``"3xx"``, ``302``, or a list.
+
+    Raises :class:`convsdk.ConfigError` naming ``field`` (and ``goal``) for anything else::
+
+        parse_status(["2xx", 302])   # 200-299 and 302
+    """
+    items = [spec] if isinstance(spec, str | int) else spec
+    if isinstance(items, bytes | Mapping) or not isinstance(items, Iterable):
+        raise ConfigError(
+            f"must be '2xx', '3xx', a status code or a list of those, got {spec!r}",
+            field=field,
+            goal=goal,
+        )
+    codes: set[int] = set()
+    for item in items:
+        if isinstance(item, bool):
+            item = repr(item)  # not a status: reported below
+        if isinstance(item, int) and 100 <= item <= 599:
+            codes.add(item)
+            continue
+        if isinstance(item, str):
+            text = item.strip()
+            m = _STATUS_CLASS.match(text)
+            if m is not None:
+                first = int(m[1]) * 100
+                codes.update(range(first, first + 100))
+                continue
+            if text.isdigit() and 100 <= int(text) <= 599:
+                codes.add(int(text))
+                continue
+        raise ConfigError(
+            f"must be '2xx', '3xx', a status code (100-599) or a list of those, got {item!r}",
+            field=field,
+            goal=goal,
+        )
+    if not codes:
+        raise ConfigError("must name at least one status", field=field, goal=goal)
+    return frozenset(codes)
 
 
 # -- reading amounts ---------------------------------------------------------------
@@ -263,8 +361,9 @@ class GoalOptions(TypedDict, total=False):
     """Keyword options of :meth:`Goal.micro` and :meth:`Goal.macro` (see :class:`Goal`)."""
 
     event: str | None
-    path: str | None
+    path: str | Sequence[str] | None
     method: str | None
+    status: str | int | Sequence[str | int] | None
     value: float | None
     value_from: str | None
     currency: str | None
@@ -277,8 +376,9 @@ class GoalOptions(TypedDict, total=False):
 class _Compiled:
     # Derived state lives in slots outside the dataclass fields, so it stays out of
     # eq, hash, repr, fields() and asdict().
-    __slots__ = ("_path_test", "_value_spec")
+    __slots__ = ("_path_test", "_statuses", "_value_spec")
     _path_test: Callable[[str], bool] | None
+    _statuses: frozenset[int] | None  # None: any status below 400
     _value_spec: tuple[str, str] | None  # ("form" | "query" | "property", key)
 
 
@@ -296,8 +396,10 @@ class Goal(_Compiled):
 
     - ``name``: letters, digits and ``_``, 1 to 64 characters; the event's ``goal``.
     - ``kind``: ``"micro"`` or ``"macro"``.
-    - ``event``, ``path``, ``method``: what to match (see the module docs); ``None``
-      matches anything.
+    - ``event``, ``path`` (a glob or a list of globs), ``method``: what to match (see the
+      module docs); ``None`` matches anything.
+    - ``status``: the response statuses that count (``"2xx"``, ``"3xx"``, a code, or a
+      list); ``None``, the default, is any status below 400.
     - ``value`` (a fixed, non-negative amount) or ``value_from`` (``"form:<field>"``,
       ``"query:<param>"``, ``"property:<key>"``), not both.
     - ``currency``: ISO 4217 code, upper-cased; ``None`` means the tracker's default.
@@ -311,7 +413,7 @@ class Goal(_Compiled):
     name: str
     kind: Kind
     event: str | None = None
-    path: str | None = None
+    path: str | Sequence[str] | None = None  # a list is kept as a tuple
     method: str | None = None
     value: float | None = None
     value_from: str | None = None
@@ -320,6 +422,7 @@ class Goal(_Compiled):
     role: Role = "milestone"
     source: Source = "server"
     description: str | None = None
+    status: str | int | Sequence[str | int] | None = None  # a list is kept as a tuple
 
     def __post_init__(self) -> None:
         name = self.name
@@ -342,11 +445,30 @@ class Goal(_Compiled):
         if event is not None and (not isinstance(event, str) or _NAME.match(event) is None):
             raise fail("event", f"must be 1-64 letters, digits or underscores, got {event!r}")
         path = self.path
+        patterns: tuple[str, ...] = ()
         if path is not None:
-            if not isinstance(path, str) or not path.startswith(("/", "*")):
-                raise fail("path", f"must be a path pattern starting with '/' or '*', got {path!r}")
-            if len(path) > _MAX_PATH:
-                raise fail("path", f"must be at most {_MAX_PATH} characters")
+            if isinstance(path, str):
+                patterns = (path,)
+            elif isinstance(path, Iterable) and not isinstance(path, bytes | Mapping):
+                patterns = tuple(path)
+                if not patterns:
+                    raise fail("path", "must name at least one path pattern")
+                object.__setattr__(self, "path", patterns)  # hashable, like the rest
+            else:
+                raise fail("path", f"must be a path pattern or a list of them, got {path!r}")
+            for pattern in patterns:
+                if not isinstance(pattern, str) or not pattern.startswith(("/", "*")):
+                    raise fail(
+                        "path", f"must be a path pattern starting with '/' or '*', got {pattern!r}"
+                    )
+                if len(pattern) > _MAX_PATH:
+                    raise fail("path", f"must be at most {_MAX_PATH} characters")
+        statuses = None
+        status = self.status
+        if status is not None:
+            statuses = parse_status(status, goal=goal)
+            if not isinstance(status, str | int):
+                object.__setattr__(self, "status", tuple(status))
         method = self.method
         if method is not None:
             if not isinstance(method, str) or method.upper() not in _METHODS:
@@ -390,7 +512,8 @@ class Goal(_Compiled):
         stage = self.stage
         if stage is not None and not (0 < len(stage.strip()) and len(stage) <= _MAX_LABEL):
             raise fail("stage", f"must be a non-blank label of at most {_MAX_LABEL} characters")
-        object.__setattr__(self, "_path_test", None if path is None else _compile_path(path))
+        object.__setattr__(self, "_path_test", _compile_paths(patterns) if patterns else None)
+        object.__setattr__(self, "_statuses", statuses)
         object.__setattr__(self, "_value_spec", value_spec)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -413,10 +536,17 @@ class Goal(_Compiled):
         """
         return cls(name, "macro", **options)
 
-    def matches(self, event: str, path: str | None = None, method: str | None = None) -> bool:
-        """Whether an interaction (event name, URL path, HTTP method) counts for this goal.
+    def matches(
+        self,
+        event: str,
+        path: str | None = None,
+        method: str | None = None,
+        status: int | None = None,
+    ) -> bool:
+        """Whether an interaction (event name, URL path, HTTP method, status) counts for this goal.
 
-        A goal with a ``path`` (or ``method``) never matches when none is given.
+        A goal with a ``path`` (or ``method``) never matches when none is given; the
+        status is checked only when given (the middleware gives the response's).
 
         >>> Goal.macro("purchase", event="checkout", path="/checkout*").matches(
         ...     "checkout", "/checkout/pay", "POST")
@@ -427,6 +557,10 @@ class Goal(_Compiled):
         want = self.method
         if want is not None and (method is None or (method != want and method.upper() != want)):
             return False
+        if status is not None:
+            statuses = self._statuses
+            if status not in statuses if statuses is not None else status >= 400:
+                return False
         test = self._path_test
         if test is None:
             return True
@@ -617,10 +751,16 @@ class GoalSet:
             for event in {g.event for g in goals if g.event is not None}
         }
 
-    def match(self, event: str, path: str | None = None, method: str | None = None) -> Goal | None:
+    def match(
+        self,
+        event: str,
+        path: str | None = None,
+        method: str | None = None,
+        status: int | None = None,
+    ) -> Goal | None:
         """The first goal (in declaration order) matching the interaction, or ``None``."""
         for goal in self._by_event.get(event, self._any_event):
-            if goal.matches(event, path, method):
+            if goal.matches(event, path, method, status):
                 return goal
         return None
 
@@ -680,6 +820,31 @@ class _Window(mf.Field[Any]):
         return value
 
 
+class _StringOrList(mf.Field[Any]):
+    """A string or a list of strings (a goal's path patterns)."""
+
+    default_error_messages = {"invalid": "must be a string or a list of strings"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+        raise self.make_error("invalid")
+
+
+class _Status(mf.Field[Any]):
+    """``"2xx"``, ``"3xx"``, a status code, or a list of those; Goal checks the values."""
+
+    default_error_messages = {"invalid": "must be '2xx', '3xx', a status code or a list of those"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        items = value if isinstance(value, list) else [value]
+        if not items or any(isinstance(i, bool) or not isinstance(i, str | int) for i in items):
+            raise self.make_error("invalid")
+        return tuple(value) if isinstance(value, list) else value
+
+
 def _optional_string() -> mf.String:
     return mf.String(load_default=None, allow_none=True)
 
@@ -693,8 +858,9 @@ class _GoalSchema(Schema):
     name = mf.String(required=True)
     kind = mf.String(required=True, validate=validate.OneOf(_KINDS))
     event = _optional_string()
-    path = _optional_string()
+    path = _StringOrList(load_default=None, allow_none=True)
     method = _optional_string()
+    status = _Status(load_default=None, allow_none=True)
     value = _StrictFloat(load_default=None, allow_none=True)
     value_from = _optional_string()
     currency = _optional_string()

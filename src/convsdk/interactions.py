@@ -13,18 +13,24 @@ The WSGI and ASGI middlewares differ only in I/O; both hand the request to a
 3. when the response starts, :meth:`Recorder.finish` classifies the interaction with
    the status and content type, matches the goals, merges the conversions the view's
    decorators declared, emits the events, and returns the ``Set-Cookie`` values to
-   add to the response.
+   add to the response: only when something is recorded for an identified visitor,
+   and never on a response a shared cache may store (``Cache-Control: public`` or
+   ``s-maxage``);
+4. with ``hold=True`` a page view waits in the pending request until the middleware
+   calls :meth:`Recorder.complete` (the body was sent in full).
 
 Interactions
 ------------
-- ``page_view``: a ``GET`` answered 2xx with an HTML body (``Content-Type``
-  ``text/html`` or none);
+- ``page_view``: a ``GET`` answered 2xx (not 204) with an HTML body (``Content-Type``
+  ``text/html``); the ASGI middleware records it once the body was sent in full (a
+  client that went away saw no page);
 - ``form_submit``: a ``POST``/``PUT``/``PATCH`` of an ``application/x-www-form-urlencoded``
   or ``multipart/form-data`` body;
 - ``checkout``: a form submit, or any ``POST``, to a checkout path (``/checkout*``).
 
 Every interaction is recorded, as a plain event (``kind`` ``None``) when no goal
-matches or the answer is 4xx/5xx: reports need the denominators. Goals classify it,
+matches, the answer is 4xx/5xx (or not a status the goal names, see ``status=``) or
+the view called :func:`convsdk.cancel_conversion`: reports need the denominators. Goals classify it,
 first match wins. A goal whose ``value_from`` is ``form:<field>`` reads that field
 from the submitted form; the field itself is never stored (only allowlisted fields
 are, see ``capture_fields``).
@@ -34,7 +40,8 @@ Conversions from decorators
 A ``track_micro``/``track_macro`` view running under the middleware declares its
 conversion in the request context instead of emitting it. At the end:
 
-- nothing the decorators declared is emitted when the status is 400 or more;
+- nothing the decorators declared is emitted when the status is 400 or more (or,
+  for a decorator given ``status=``, not one it names);
 - a decorator conversion naming the goal the interaction matched becomes ONE event:
   the decorator's value, currency, transaction id, properties and kind win, the
   interaction's name and context stay;
@@ -55,6 +62,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, parse_qsl
 
+from . import options as _options
 from . import privacy
 from . import tracker as _tracker
 from .context import SKIPPED_METHODS as _SKIPPED_METHODS
@@ -105,6 +113,11 @@ DEFAULT_EXCLUDED_PATHS: tuple[str, ...] = (
     "/metrics",
     "/favicon.ico",
     "/robots.txt",
+    # FastAPI's own API documentation, no page of the site.
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/openapi.json",
 )
 #: Paths ending in one of these extensions are assets, never interactions.
 STATIC_EXTENSIONS = frozenset(
@@ -207,9 +220,9 @@ def is_form_type(content_type: str | None) -> bool:
 
 def _is_html(content_type: str | None) -> bool:
     if content_type is None:
-        return True
+        return False  # no body to show (or the app did not say): no page seen
     mime = content_type.partition(";")[0].strip().lower()
-    html = mime == "text/html" or mime == "application/xhtml+xml" or not mime
+    html = mime == "text/html" or mime == "application/xhtml+xml"
     if len(_html_types) < 256 and len(content_type) <= 256:
         _html_types[content_type] = html
     return html
@@ -296,7 +309,18 @@ class Pending:
     (:meth:`Recorder.start` builds it field by field: a new field goes there too.)
     """
 
-    __slots__ = ("cookies", "ctx", "form", "kind", "query", "tracker", "wants_body")
+    __slots__ = (
+        "cookies",
+        "ctx",
+        "form",
+        "held",
+        "ip",
+        "kind",
+        "query",
+        "request",
+        "tracker",
+        "wants_body",
+    )
 
     def __init__(self, tracker: Tracker, ctx: RequestContext) -> None:
         self.tracker = tracker
@@ -310,6 +334,11 @@ class Pending:
         self.query = ""
         #: Set-Cookie values for the response.
         self.cookies: list[str] = []
+        #: Events finish() held until the response body was sent (see complete()).
+        self.held: list[Event] | None = None
+        #: The request, and the client IP (for ids without cookies, see finish()).
+        self.request: Request | None = None
+        self.ip: str | None = None
 
 
 class Recorder:
@@ -390,34 +419,19 @@ class Recorder:
         secret_key: str | bytes | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if isinstance(trusted_proxies, bool) or not isinstance(trusted_proxies, int):
-            raise ConfigError("must be a whole number", field="trusted_proxies")
-        if trusted_proxies < 0:
-            raise ConfigError("must be 0 or more", field="trusted_proxies")
-        if isinstance(max_body_size, bool) or not isinstance(max_body_size, int):
-            raise ConfigError("must be a whole number of bytes", field="max_body_size")
-        if max_body_size < 0:
-            raise ConfigError("must be 0 or more", field="max_body_size")
-        if (
-            isinstance(body_timeout, bool)
-            or not isinstance(body_timeout, int | float)
-            or not 0 < body_timeout < float("inf")
-        ):
-            raise ConfigError(
-                f"must be a number of seconds > 0, got {body_timeout!r}", field="body_timeout"
-            )
-        if dnt not in ("anonymous", "skip"):
-            raise ConfigError(f"must be 'anonymous' or 'skip', got {dnt!r}", field="dnt")
-        if consent is not None and not callable(consent):
-            raise ConfigError("must be a callable of the request", field="consent")
+        # Each option's type is checked where it is defined (convsdk.options).
+        trusted_proxies = _options.check("trusted_proxies", trusted_proxies)
+        max_body_size = _options.check("max_body_size", max_body_size)
+        body_timeout = _options.check("body_timeout", body_timeout)
+        dnt = _options.check("dnt", dnt)
+        consent = _options.check("consent", consent)
         if not callable(clock):
             raise ConfigError("must be a callable returning seconds", field="clock")
-        if isinstance(capture_fields, str | bytes):
-            raise ConfigError("must be a list of field names", field="capture_fields")
+        capture_fields = _options.check("capture_fields", capture_fields)
         fields = tuple(capture_fields)
         for name in fields:
-            if not isinstance(name, str) or not name:
-                raise ConfigError(f"field names are strings, got {name!r}", field="capture_fields")
+            if not name:
+                raise ConfigError("field names are not empty", field="capture_fields")
         never = [name for name in fields if privacy.is_sensitive_field(name)]
         if never:
             log.warning("capture_fields %s look sensitive and are never recorded", never)
@@ -434,10 +448,8 @@ class Recorder:
                 raise ConfigError(f"must be a cookie or header name, got {label!r}", field=option)
         if visitor_cookie == session_cookie:
             raise ConfigError("must differ from visitor_cookie", field="session_cookie")
-        if isinstance(visitor_max_age, bool) or not isinstance(visitor_max_age, int):
-            raise ConfigError("must be a whole number of seconds", field="visitor_max_age")
-        if visitor_max_age <= 0:
-            raise ConfigError("must be positive", field="visitor_max_age")
+        visitor_max_age = _options.check("visitor_max_age", visitor_max_age)
+        secure_cookies = _options.check("secure_cookies", secure_cookies)
         if cookie_domain is not None and (
             not isinstance(cookie_domain, str)
             or re.fullmatch(r"[A-Za-z0-9.\-]+", cookie_domain) is None
@@ -445,8 +457,7 @@ class Recorder:
             raise ConfigError(
                 f"must be a domain name, got {cookie_domain!r}", field="cookie_domain"
             )
-        if secret_key is not None and not isinstance(secret_key, str | bytes):
-            raise ConfigError("must be a string or bytes", field="secret_key")
+        secret_key = _options.check("secret_key", secret_key)
         self.trusted_proxies = trusted_proxies
         self._checkout = PathSet(checkout_paths, option="checkout_paths")
         excluded = [*DEFAULT_EXCLUDED_PATHS] if exclude_defaults else []
@@ -537,6 +548,8 @@ class Recorder:
             # Bounded before the cached checks: the caches are keyed by it.
             user_agent = user_agent[:_MAX_UA]
             if filter_bots and privacy.is_bot(user_agent):
+                if tracker is not None:
+                    _dropped_bot(tracker, user_agent)
                 return _untracked(method, deferred, tracker), None
         else:
             user_agent = None
@@ -623,6 +636,9 @@ class Recorder:
         pending.form = None
         pending.query = query
         pending.cookies = []
+        pending.held = None
+        pending.request = request
+        pending.ip = ip
         if not ctx.track:
             return pending
         if not ctx.anonymous:
@@ -688,31 +704,65 @@ class Recorder:
 
     # -- the response ---------------------------------------------------------------
 
-    def finish(self, pending: Pending, status: int, content_type: str | None) -> list[str]:
+    def finish(
+        self,
+        pending: Pending,
+        status: int,
+        content_type: str | None,
+        cache_control: str | None = None,
+        hold: bool = False,
+    ) -> list[str]:
         """Record the request now that the response starts; return ``Set-Cookie`` values.
 
-        ``content_type`` is the response's (only looked at for page views).
+        ``content_type`` is the response's (only looked at for page views),
+        ``cache_control`` its ``Cache-Control`` header. Cookies are returned only when
+        an event is recorded for an identified visitor, and never for a response a
+        shared cache may store (``public``, ``s-maxage``): that visitor is counted by
+        the cookies the browser sent, else as in cookieless mode. With ``hold`` a page
+        view is kept in the pending request until :meth:`complete` says the page was
+        delivered.
         """
         ctx = pending.ctx
         if not ctx.track:
             return []
         ctx.status = status
         kind = pending.kind
-        if kind is None and 200 <= status < 300 and ctx.method == "GET":
-            html = True if content_type is None else _html_types.get(content_type)
+        if kind is None and 200 <= status < 300 and status != 204 and ctx.method == "GET":
+            # 204 has no body; no Content-Type, no page (an empty or unknown answer).
+            html = _html_types.get(content_type) if content_type is not None else False
             if html is None:
                 html = _is_html(content_type)
             if html:
                 kind = "page_view"
-        conversions = ctx.conversions if status < 400 else None
+        conversions = ctx.conversions
+        if conversions:
+            rules = ctx.statuses
+            if rules is not None:
+                conversions = {
+                    goal: event
+                    for goal, event in conversions.items()
+                    if (status in rules[goal] if goal in rules else status < 400)
+                }
+            elif status >= 400:
+                conversions = {}
         if kind is None and not conversions:
-            return pending.cookies
+            return []  # nothing recorded: no cookies either
+        cookies = pending.cookies
+        shared = cache_control is not None and _shared(cache_control)
+        if shared:
+            cookies = []
+            self._uncookied(pending)
         context = ctx.event_context()
         tracker = pending.tracker
+        held = hold and kind == "page_view"
         if kind is not None and not conversions and not ctx.annotations:
             # The common request: one interaction, nothing from the view.
-            tracker.emit(self._interaction(pending, kind, status, context, None))
-            return pending.cookies
+            event = self._interaction(pending, kind, status, context, None)
+            if held:
+                pending.held = [event]
+            else:
+                tracker.emit(event)
+            return cookies
         events: list[Event] = []
         others = dict(conversions) if conversions else {}
         if kind is not None:
@@ -725,15 +775,46 @@ class Recorder:
             event.properties = privacy.scrub_properties(event.properties)
             if event.user_id is None and user_id is not None:
                 event.user_id = str(user_id)[:128]
+            if shared:  # built with the ids the cookies would have carried
+                event.visitor_id, event.session_id = ctx.visitor_id, ctx.session_id
             events.append(event)
         if ctx.anonymous:
             # Do-Not-Track / no consent: no identifier at all, whatever the view said.
             for event in events:
                 event.visitor_id = event.session_id = event.user_id = None
+        if held:
+            pending.held = events
+            return cookies
         emit = tracker.emit
         for event in events:
             emit(event)
-        return pending.cookies
+        return cookies
+
+    def complete(self, pending: Pending) -> None:
+        """The response body was sent in full: record what :meth:`finish` held."""
+        held = pending.held
+        if held:
+            pending.held = None
+            emit = pending.tracker.emit
+            for event in held:
+                emit(event)
+
+    def _uncookied(self, pending: Pending) -> None:
+        """Identify the visitor of a response a shared cache may store, without cookies:
+        by the valid cookies the browser sent, else as in cookieless mode."""
+        ctx = pending.ctx
+        request = pending.request
+        if ctx.anonymous or request is None:
+            return
+        identity = self.identity(pending.tracker)
+        if identity.cookieless:
+            return  # the ids are cookieless already
+        visitor_id, session_id = identity.read(
+            request.cookie, ip=pending.ip, user_agent=request.user_agent, host=request.host
+        )
+        if visitor_id is None:
+            visitor_id = identity.cookieless_id(pending.ip, request.user_agent, request.host)
+        ctx.visitor_id, ctx.session_id = visitor_id, session_id
 
     def _interaction(
         self,
@@ -748,12 +829,12 @@ class Recorder:
         ctx = pending.ctx
         goals = tracker.goals
         goal = None
-        if status < 400 and goals.goals:
+        if goals.goals and not ctx.cancelled:
             matcher = self._matcher
             if matcher is None or matcher[0] is not goals:
                 # Paths here are bounded (_MAX_PATH): so is the cache's memory.
                 matcher = self._matcher = (goals, functools.lru_cache(maxsize=1024)(goals.match))
-            goal = matcher[1](kind, ctx.path, ctx.method)
+            goal = matcher[1](kind, ctx.path, ctx.method, status)
         form = pending.form
         properties: dict[str, Any] = {}
         if form and self.capture_fields:
@@ -891,6 +972,30 @@ def _stored_page(scheme: str, host: str, path: str, query: str) -> Page:
         privacy.scrub_url(url)[:_MAX_URL],
         _utm_of(query) if "utm_" in query else None,
     )
+
+
+def _shared(cache_control: str) -> bool:
+    """Whether a ``Cache-Control`` value lets a shared cache (a CDN) store the response."""
+    value = cache_control.lower()
+    return "public" in value or "s-maxage" in value
+
+
+# Bot families already reported (bounded: privacy.bot_family names a small set).
+_bot_families_seen: set[str] = set()
+
+
+def _dropped_bot(tracker: Tracker, user_agent: str) -> None:
+    """Count a request dropped as a bot; say why once per kind of bot (curl, Googlebot...)."""
+    tracker.count_bot()
+    family = privacy.bot_family(user_agent)
+    if family not in _bot_families_seen:
+        _bot_families_seen.add(family)
+        log.debug(
+            "not recording requests from bots (%s: %r); they are counted in "
+            "tracker.stats()['bots'] (filter_bots=False records them)",
+            family,
+            user_agent,
+        )
 
 
 def _untracked(method: str, deferred: bool, tracker: Tracker | None) -> RequestContext:

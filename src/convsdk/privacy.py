@@ -35,6 +35,7 @@ __all__ = [
     "capture_fields",
     "client_ip",
     "contains_card_number",
+    "bot_family",
     "is_bot",
     "is_sensitive_field",
     "normalize_ip",
@@ -227,6 +228,39 @@ def is_bot(user_agent: str) -> bool:
     else:
         _warn_fallback()
     return _FALLBACK_BOTS.search(user_agent) is not None
+
+
+# Families a dropped bot is reported under (a bounded set: one debug line each).
+_BOT_FAMILIES = re.compile(
+    r"curl|wget|python-requests|python-httpx|python-urllib|aiohttp|httpie|go-http-client|"
+    r"okhttp|postmanruntime|insomnia|googlebot|bingbot|yandex|baiduspider|duckduckbot|"
+    r"applebot|gptbot|claudebot|ahrefsbot|semrushbot|facebookexternalhit|twitterbot|"
+    r"slackbot|linkedinbot|uptimerobot|pingdom|headlesschrome|phantomjs|selenium|"
+    r"lighthouse|java/|node-fetch|axios",
+    re.IGNORECASE,
+)
+_FAMILY_NAMES = {
+    "java/": "Java",
+    "headlesschrome": "HeadlessChrome",
+    "googlebot": "Googlebot",
+    "bingbot": "bingbot",
+    "postmanruntime": "PostmanRuntime",
+}
+
+
+@functools.lru_cache(maxsize=256)
+def bot_family(user_agent: str) -> str:
+    """A short name for the kind of bot a user agent is (``"curl"``, ``"Googlebot"``...);
+    ``"other"`` for the rest, so the set of names stays small.
+
+    >>> bot_family("curl/8.5.0")
+    'curl'
+    """
+    m = _BOT_FAMILIES.search(user_agent)
+    if m is None:
+        return "other"
+    found = m[0].lower()
+    return _FAMILY_NAMES.get(found, found)
 
 
 def prepare() -> None:

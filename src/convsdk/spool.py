@@ -39,8 +39,10 @@ import math
 import os
 import re
 import secrets
+import stat
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,7 +59,15 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["DEFAULT_MAX_BYTES", "SEGMENT_BYTES", "Claim", "Segment", "Spool", "parse_line"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "SEGMENT_BYTES",
+    "Claim",
+    "Segment",
+    "Spool",
+    "SpoolWriteError",
+    "parse_line",
+]
 
 log = logging.getLogger("convsdk.spool")
 
@@ -90,6 +100,18 @@ def _try_lock(fd: int) -> bool:
 
 def _stem() -> str:
     return f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+class SpoolWriteError(OSError):
+    """The disk refused a spool write part way: the first ``stored`` lines are whole on
+    disk, the rest is not there at all (the torn part was cut off).
+
+    It carries the ``errno`` and message of the refusal (``ENOSPC`` on a full disk).
+    """
+
+    def __init__(self, cause: OSError, stored: int) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause))
+        self.stored = stored
 
 
 def parse_line(raw: bytes) -> Event | None:
@@ -167,17 +189,34 @@ class Segment:
         self.keep = False
 
     def write(self, data: bytes) -> None:
-        """Append ``data`` with unbuffered writes (one ``os.write`` for a line)."""
+        """Append ``data`` (whole lines) with unbuffered writes (one ``os.write`` for a line).
+
+        When the disk refuses part way (a full disk), the torn last line is cut off so
+        the file ends with a whole line and stays usable, and :class:`SpoolWriteError`
+        says how many lines were stored. Only when even the cut fails is the segment
+        marked :attr:`broken` (nothing may be glued to the torn line).
+        """
+        done = 0
         try:
-            written = os.write(self.fd, data)
-            if written != len(data):
-                view = memoryview(data)[written:]
+            done = os.write(self.fd, data)
+            if done != len(data):
+                view = memoryview(data)[done:]
                 while view:
                     n = os.write(self.fd, view)
                     view = view[n:]
-        except OSError:
-            self.broken = True
-            raise
+                    done += n
+        except OSError as exc:
+            whole = data.rfind(b"\n", 0, done) + 1
+            if whole != done:
+                try:
+                    os.ftruncate(self.fd, self.size + whole)
+                except OSError:
+                    self.broken = True
+                    whole = done  # the bytes stay on disk, torn line included
+            self.size += whole
+            if whole:
+                self.dirty = True
+            raise SpoolWriteError(exc, data.count(b"\n", 0, whole)) from exc
         self.size += len(data)
         self.dirty = True
 
@@ -286,10 +325,12 @@ class Claim:
             log.warning("could not rewrite spool segment %s (%s); keeping it whole", self.path, exc)
             self.release()
             return
+        self.spool.relist()  # the rewritten rest is the oldest segment again
         self.finish()
 
     def release(self) -> None:
         """Give the claim up and leave the file for a later replay."""
+        self.spool.relist()  # it goes first again, before the rest of the last listing
         self.spool._forget(self, 0)
         self._close()
 
@@ -343,6 +384,9 @@ class Spool:
         self._open: dict[str, Segment] = {}  # our open segments: overflow and write-ahead
         self._claims: set[Claim] = set()
         self._claimed_names: set[str] = set()
+        # Segment names from the last listing not tried yet, oldest first: a replay lists
+        # the directory once, not once a claim (which made it quadratic in the files).
+        self._queued_names: deque[str] = deque()
         # Bytes of the segment files, except our open write-ahead segments (see bytes).
         self._bytes = 0
         self._made_dir = False
@@ -381,7 +425,9 @@ class Spool:
                 if _SEGMENT.match(name) is None or name in own_wal:
                     continue
                 try:
-                    total += entry.stat().st_size
+                    if not entry.is_file(follow_symlinks=False):
+                        continue  # a stray directory (or link) named like a segment
+                    total += entry.stat(follow_symlinks=False).st_size
                 except OSError:
                     continue
                 if name not in self._open and name not in self._claimed_names:
@@ -440,7 +486,8 @@ class Spool:
     def append(self, lines: Sequence[bytes]) -> int:
         """Append serialised events (each ending in a newline) to this process's overflow
         segment; return how many were stored (0 when the spool is full and nothing older
-        could be evicted). Raises ``OSError`` when the disk refuses the write.
+        could be evicted). Raises ``OSError`` when the disk refuses the write:
+        :class:`SpoolWriteError` with how many lines were stored whole before it.
         """
         data = b"".join(lines)
         if not data:
@@ -451,10 +498,13 @@ class Spool:
             segment = self._overflow
             if segment is None or segment.broken or segment.size >= self.segment_bytes:
                 if segment is not None:
-                    self._close_locked(segment)
+                    self._close_locked(segment, unlink_empty=True)
                 segment = self._overflow = self._new_segment("seg")
-            segment.write(data)
-            self._bytes += len(data)
+            before = segment.size
+            try:
+                segment.write(data)
+            finally:
+                self._bytes += segment.size - before
         return len(lines)
 
     def seal(self) -> bool:
@@ -463,13 +513,14 @@ class Spool:
             segment = self._overflow
             if segment is None:
                 return False
-            if segment.size == 0:
-                segment.path.unlink(missing_ok=True)
-            self._close_locked(segment)
+            self._close_locked(segment, unlink_empty=True)
             return segment.size > 0
 
-    def _close_locked(self, segment: Segment) -> None:
+    def _close_locked(self, segment: Segment, *, unlink_empty: bool = False) -> None:
         if self._open.pop(segment.name, None) is not None:
+            if unlink_empty and segment.size == 0:
+                # Still locked: no replayer can have claimed the empty file meanwhile.
+                segment.path.unlink(missing_ok=True)
             os.close(segment.fd)
         if segment is self._overflow:
             self._overflow = None
@@ -508,7 +559,7 @@ class Spool:
         """Close a write-ahead segment whose events were all delivered (or spooled) and
         delete it; with ``keep`` leave it to be replayed instead."""
         with self._lock:
-            if not keep:
+            if not keep or segment.size == 0:
                 # Unlinked while still locked, so no replayer can claim it in between.
                 segment.path.unlink(missing_ok=True)
             else:
@@ -518,21 +569,48 @@ class Spool:
     # -- replay ---------------------------------------------------------------------
 
     def _candidates(self) -> list[str]:
+        """The regular files named like segments, except our own, oldest first."""
+        names = []
         try:
-            names = os.listdir(self.directory)
+            with os.scandir(self.directory) as entries:
+                for entry in entries:
+                    if _SEGMENT.match(entry.name) is None:
+                        continue
+                    try:
+                        if entry.is_file(follow_symlinks=False):
+                            names.append(entry.name)
+                    except OSError:
+                        continue
         except OSError:
             return []
         with self._lock:
             skip = self._open.keys() | self._claimed_names
-        return sorted(n for n in names if n not in skip and _SEGMENT.match(n) is not None)
+        return sorted(n for n in names if n not in skip)
+
+    def relist(self) -> None:
+        """Forget the last listing: the next :meth:`claim_next` lists the directory again."""
+        self._queued_names = deque()
 
     def claim_next(self) -> Claim | None:
-        """Claim the oldest segment no live process owns; ``None`` when there is none."""
-        for name in self._candidates():
-            claim = self._claim(name)
-            if claim is not None:
+        """Claim the oldest segment no live process owns; ``None`` when there is none.
+
+        Works through one listing of the directory before it lists it again, so
+        replaying ``n`` segments costs a couple of listings, not ``n``.
+        """
+        queued = self._queued_names
+        listed = False
+        while True:
+            if not queued:
+                if listed:
+                    return None
+                queued = self._queued_names = deque(self._candidates())
+                listed = True
+                continue
+            name = queued.popleft()
+            with self._lock:
+                ours = name in self._open or name in self._claimed_names
+            if not ours and (claim := self._claim(name)) is not None:
                 return claim
-        return None
 
     def _claim(self, name: str) -> Claim | None:
         match = _SEGMENT.match(name)
@@ -553,11 +631,14 @@ class Spool:
                 f"{match['stem']}.{match['kind']}.{os.getpid()}-{secrets.token_hex(4)}"
                 ".claimed.jsonl"
             )
-            os.rename(path, claimed)
             st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                os.close(fd)
+                return None  # a directory or device named like a segment: not ours to send
+            os.rename(path, claimed)
             # We locked the file that was at `path` when we opened it; make sure the one
             # renamed is that file and that nobody deleted it in between.
-            if st.st_nlink == 0 or os.stat(claimed).st_ino != st.st_ino:
+            if os.fstat(fd).st_nlink == 0 or os.stat(claimed).st_ino != st.st_ino:
                 os.close(fd)
                 return None
         except OSError:
@@ -612,7 +693,14 @@ class Spool:
                 path = self.dead_letter_dir / f"{_stem()}.jsonl"
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
                 segment = self._dead = Segment(path, fd)
-            segment.write(data)
+            try:
+                segment.write(data)
+            except OSError:
+                if segment.size == 0:  # leave no empty file behind
+                    segment.path.unlink(missing_ok=True)
+                    os.close(segment.fd)
+                    self._dead = None
+                raise
             if self.fsync:
                 os.fsync(segment.fd)
 
@@ -627,7 +715,8 @@ class Spool:
         if self.used_bytes + need <= self.max_bytes:
             return True
         if self._overflow is not None:
-            self._close_locked(self._overflow)  # our own overflow may be the oldest
+            # Our own overflow may be the oldest.
+            self._close_locked(self._overflow, unlink_empty=True)
         for name in self._candidates():
             if self.used_bytes + need <= self.max_bytes:
                 break
@@ -648,7 +737,9 @@ class Spool:
             log.warning(
                 "spool over its limit of %d bytes: deleted the oldest segments "
                 "(%d events lost since the last warning, %d in all)",
-                self.max_bytes, self._unreported, self.evicted,
+                self.max_bytes,
+                self._unreported,
+                self.evicted,
             )
             self._warned_at, self._unreported = now, 0
 
@@ -696,9 +787,7 @@ class Spool:
             for segment in list(self._open.values()):
                 if segment is not self._overflow:
                     self._bytes += segment.size
-                elif segment.size == 0:
-                    segment.path.unlink(missing_ok=True)
-                self._close_locked(segment)
+                self._close_locked(segment, unlink_empty=True)
             if self._dead is not None:
                 os.close(self._dead.fd)
                 self._dead = None
@@ -727,4 +816,3 @@ def _close_quietly(fd: int) -> None:
         os.close(fd)
     except OSError:
         pass
-

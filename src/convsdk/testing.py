@@ -9,13 +9,13 @@ entry point), so every test can ask for the ``convsdk_events`` fixture::
         assert convsdk_events.macro("purchase").value == 49.9
         assert convsdk_events.names() == ["page_view", "purchase"]
 
-For the test's duration an in-memory tracker is the default tracker. The decorators,
-:func:`convsdk.track`, and middleware set up without an explicit ``tracker=`` (such as
-``ConversionMiddleware(app.wsgi_app)``, or ``ConvSDK(app)`` after :func:`convsdk.init`)
-look the default tracker up on every request, so they record into it. Middleware that
-holds a tracker of its own (given ``tracker=``, or built by ``ConvSDK(app)`` from
-``CONVSDK_*`` settings) keeps using that one: have the app factory the test calls take
-the fixture's instead, e.g. ``ConvSDK(app, tracker=convsdk_events.tracker)``.
+For the test's duration an in-memory tracker is the default tracker, and every
+tracker's events go to it: the decorators, :func:`convsdk.track`, middleware given a
+``tracker=`` of its own, and trackers built during the test (an app factory calling
+:func:`convsdk.init` or ``ConvSDK(app)``) all record into the capture, so a test run
+never writes into a real store. Trackers built during the test build no backend, spool
+or thread at all (and record nothing once the test is over). Each event is still built
+by the tracker that recorded it, with its goals and settings.
 
 The capturing tracker copies the goals, secret key, currency and privacy settings of the
 default tracker it stands in for (so ``convsdk.init(goals=...)`` at import time still
@@ -61,7 +61,7 @@ from .event import (
     check_properties,
     make_event,
 )
-from .tracker import Tracker, set_default
+from .tracker import Tracker, redirect_events, set_default
 from .tracker import _get_default as _current_default
 
 __all__ = [
@@ -223,14 +223,20 @@ def capture_events(*, flush_timeout: float = 5.0, **options: Any) -> Iterator[Ca
     previous = _current_default()
     if previous is not None:
         settings.update({name: getattr(previous, name) for name in _INHERITED})
-    settings.update(spool_dir=None, filter_bots=False)
+    settings.update(spool_dir=None, filter_bots=False, enabled=True)
     settings.update(options)
     backend = MemoryBackend()
-    tracker = Tracker(backend=backend, **settings)
+    outer = redirect_events(None)  # built for real, even inside another capture
+    try:
+        tracker = Tracker(backend=backend, **settings)
+    finally:
+        redirect_events(outer)
     replaced = set_default(tracker)
+    redirected = redirect_events(tracker)
     try:
         yield CapturedEvents(tracker, backend, flush_timeout=flush_timeout)
     finally:
+        redirect_events(redirected)
         set_default(replaced)
         tracker.close()
 
@@ -533,7 +539,7 @@ def unicode_events() -> list[Event]:
         # Decomposed on purpose: a store that normalises Unicode changes these.
         "combining": "e\u0301 n\u0303 a\u0308 \u0915\u094d\u0937",
         "cjk": "購入完了 결제 완료",
-        "escapes": 'quote " apostrophe \' back\\slash, comma; tab\t cr\r lf\n crlf\r\n end',
+        "escapes": "quote \" apostrophe ' back\\slash, comma; tab\t cr\r lf\n crlf\r\n end",
         "ктоключ": "значение",
         "🔑": "emoji key",
     }

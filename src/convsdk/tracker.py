@@ -20,12 +20,15 @@ from types import TracebackType
 from typing import Any, TypedDict, Unpack
 
 from . import context as _context
+from . import options as _options
+from . import shutdown as _shutdown
+from ._urls import redact_url
 from .backends import Backend, from_url
-from .dispatch import BACKPRESSURE_POLICIES, Backpressure, Dispatcher
+from .dispatch import Backpressure, Dispatcher
 from .errors import ConfigError, ConvSDKError
-from .event import Event, check_currency, make_event
+from .event import Event, make_event
 from .goals import Funnel, Goal, GoalSet, resolve_goals
-from .spool import DEFAULT_MAX_BYTES, Spool
+from .spool import Spool
 
 __all__ = ["Tracker", "TrackerOptions", "close", "flush", "get_tracker", "init", "track"]
 
@@ -33,11 +36,8 @@ log = logging.getLogger("convsdk.tracker")
 
 GoalsArg = str | os.PathLike[str] | GoalSet | Iterable[Goal | Funnel]
 
-
-def _flag(field: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"must be True or False, got {value!r}", field=field)
-    return value
+# While a test captures events (convsdk.testing), every tracker emits into this one.
+_redirect: Tracker | None = None
 
 
 def _check_writable(directory: str | None) -> None:
@@ -51,26 +51,48 @@ def _check_writable(directory: str | None) -> None:
         raise ConfigError(f"{directory} is not a writable directory", field="spool_dir")
 
 
-def _positive(name: str, value: Any, *, integer: bool = False, allow_zero: bool = False) -> Any:
-    kinds: tuple[type, ...] = (int,) if integer else (int, float)
-    ok = isinstance(value, kinds) and not isinstance(value, bool)
-    if ok and not integer:
-        ok = math.isfinite(value)
-    if ok:
-        ok = value >= 0 if allow_zero else value > 0
-    if not ok:
-        what = "a whole number" if integer else "a number"
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ConfigError(f"must be {what} {bound}, got {value!r}", field=name)
-    return value
+_STATS = ("enqueued", "delivered", "retried", "spooled", "replayed", "dead_lettered",
+          "dropped", "queued", "spool_bytes", "corrupt")
 
 
-def _fsync_option(value: Any) -> str:
-    if value is True or value == "batch":
-        return "batch"
-    if value is False or value == "never":
-        return "never"
-    raise ConfigError(f"must be 'never', 'batch' or a bool, got {value!r}", field="fsync")
+class _NoBackend:
+    """The backend of a tracker that records nothing: it stores nothing."""
+
+    def write(self, events: object) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _Off:
+    """The dispatcher of a tracker that records nothing (``enabled=False``, or built
+    while :func:`redirect_events` captures): no thread, no file, no write."""
+
+    def put(self, event: Event) -> bool:
+        return True
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        return True
+
+    def stats(self) -> dict[str, int]:
+        return dict.fromkeys(_STATS, 0)
+
+    def close(self, timeout: float | None = None) -> bool:
+        return True
+
+
+def _release(dispatcher: Dispatcher) -> None:
+    """A tracker was garbage-collected without close(): stop its worker, off this thread."""
+    try:
+        thread = dispatcher._thread
+        if thread is not None and thread.is_alive():
+            # close() flushes for up to shutdown_timeout: not in whatever thread ran the GC.
+            threading.Thread(target=dispatcher.close, name="convsdk-release", daemon=True).start()
+        else:
+            dispatcher.close()
+    except Exception:
+        log.exception("releasing a garbage-collected tracker failed")
 
 
 class Tracker:
@@ -121,95 +143,73 @@ class Tracker:
     (default 1e9). Values come from visitors (``value_from="form:total"``); one out of
     range is dropped from its event, which is still recorded, with a warning (at most
     once a minute) and counted in :meth:`stats` as ``values_dropped``.
+    ``enabled``: ``False`` records nothing: no backend is built, no spool directory
+    created, no thread started; :meth:`track` still builds and returns the event (so
+    code using it behaves the same), :meth:`flush` returns True and :meth:`stats` zeros.
+    Middleware and decorators keep running (cookies are still set).
+
+    Every option may also come from a ``CONVSDK_<NAME>`` environment variable
+    (``CONVSDK_BACKEND``, ``CONVSDK_BATCH_SIZE``, ``CONVSDK_DISABLED=1``, ...); a keyword
+    argument wins. See :mod:`convsdk.options`. An unknown option is a
+    :class:`~convsdk.ConfigError` with "did you mean". The worker thread starts with the
+    first event (or :meth:`flush` / :meth:`close` when the spool holds events a previous
+    process left); a tracker dropped without :meth:`close` stops it.
     """
 
-    def __init__(
-        self,
-        *,
-        backend: str | Backend = "sqlite:///convsdk.db",
-        goals: GoalsArg = (),
-        secret_key: str | bytes | None = None,
-        batch_size: int = 100,
-        flush_interval: float = 1.0,
-        max_queue_size: int = 10_000,
-        spool_dir: str | os.PathLike[str] | None = ".convsdk-spool",
-        durable: bool = False,
-        fsync: bool | str = "never",
-        backpressure: Backpressure | None = None,
-        max_spool_bytes: int = DEFAULT_MAX_BYTES,
-        max_retries: int = 5,
-        retry_max_delay: float = 30.0,
-        retry_timeout: float = 60.0,
-        shutdown_timeout: float = 5.0,
-        anonymize_ip: bool = True,
-        respect_dnt: bool = True,
-        filter_bots: bool = True,
-        session_timeout: int = 1800,
-        currency: str = "USD",
-        max_value: float = 1e9,
-    ) -> None:
-        self.batch_size = _positive("batch_size", batch_size, integer=True)
-        self.flush_interval = _positive("flush_interval", flush_interval)
-        self.max_queue_size = _positive("max_queue_size", max_queue_size, integer=True)
-        self.shutdown_timeout = _positive("shutdown_timeout", shutdown_timeout, allow_zero=True)
-        self.session_timeout = _positive("session_timeout", session_timeout, integer=True)
-        self.max_value = float(_positive("max_value", max_value))
+    def __init__(self, **options: Unpack[TrackerOptions]) -> None:
+        # Keyword argument > CONVSDK_* environment variable > default (convsdk.options).
+        values = {**_options.defaults(_options.TRACKER),
+                  **_options.resolve([_options.TRACKER], options)}
+        self.enabled: bool = values["enabled"]
+        self.batch_size: int = values["batch_size"]
+        self.flush_interval: float = values["flush_interval"]
+        self.max_queue_size: int = values["max_queue_size"]
+        self.shutdown_timeout: float = values["shutdown_timeout"]
+        self.session_timeout: int = values["session_timeout"]
+        self.currency: str = values["currency"]
+        self.secret_key: str | bytes | None = values["secret_key"]
+        self.max_value = float(values["max_value"])
         self._values_dropped = 0
         self._value_warned_at = -math.inf
-        try:
-            self.currency = check_currency(currency)
-        except ValueError as exc:
-            raise ConfigError(str(exc), field="currency") from exc
-        if secret_key is None:
-            secret_key = os.environ.get("CONVSDK_SECRET_KEY") or None
-        if secret_key is not None and not isinstance(secret_key, str | bytes):
-            raise ConfigError("must be a string or bytes", field="secret_key")
-        self.secret_key = secret_key
-        if spool_dir is not None and not isinstance(spool_dir, str | os.PathLike):
-            raise ConfigError(f"must be a directory path or None, got {spool_dir!r}",
-                              field="spool_dir")
+        spool_dir = values["spool_dir"]
         self.spool_dir = os.path.abspath(spool_dir) if spool_dir is not None else None
-        self.durable = _flag("durable", durable)
-        self.max_retries = _positive("max_retries", max_retries, integer=True, allow_zero=True)
-        self.retry_max_delay = _positive("retry_max_delay", retry_max_delay)
-        self.retry_timeout = _positive("retry_timeout", retry_timeout)
-        self.max_spool_bytes = _positive("max_spool_bytes", max_spool_bytes, integer=True)
-        self.fsync = _fsync_option(fsync)
+        self.durable: bool = values["durable"]
+        self.max_retries: int = values["max_retries"]
+        self.retry_max_delay: float = values["retry_max_delay"]
+        self.retry_timeout: float = values["retry_timeout"]
+        self.max_spool_bytes: int = values["max_spool_bytes"]
+        self.fsync: str = values["fsync"]
+        backpressure = values["backpressure"]
         if backpressure is None:
             backpressure = "spool" if self.spool_dir is not None else "drop_newest"
-        if backpressure not in BACKPRESSURE_POLICIES:
-            raise ConfigError(
-                f"must be one of {', '.join(BACKPRESSURE_POLICIES)}, got {backpressure!r}",
-                field="backpressure",
-            )
         if backpressure == "spool" and self.spool_dir is None:
             raise ConfigError("'spool' needs a spool_dir", field="backpressure")
         if self.durable and self.spool_dir is None:
             raise ConfigError("durable=True needs a spool_dir", field="durable")
+        self.backpressure: Backpressure = backpressure
+        self.anonymize_ip: bool = values["anonymize_ip"]
+        self.respect_dnt: bool = values["respect_dnt"]
+        self.filter_bots: bool = values["filter_bots"]
+        self.goals: GoalSet = resolve_goals(values["goals"])
+        backend = values["backend"]
+        self._closed = False
+        # Captured (a test): this tracker's events go to the capture; it builds nothing.
+        off = not self.enabled or _redirect is not None
+        if off:
+            self.backend: Backend = _NoBackend()
+            self._dispatcher: Dispatcher | _Off = _Off()
+            if not self.enabled:
+                log.info("convsdk is disabled (enabled=False): nothing is recorded")
+            return
         if self.durable:
             _check_writable(self.spool_dir)  # durability must not fail at the first track()
-        self.backpressure: Backpressure = backpressure
-        self.anonymize_ip = _flag("anonymize_ip", anonymize_ip)
-        self.respect_dnt = _flag("respect_dnt", respect_dnt)
-        self.filter_bots = _flag("filter_bots", filter_bots)
-        self.goals: GoalSet = resolve_goals(goals)
-        if isinstance(backend, str):
-            self.backend: Backend = from_url(backend)
-        elif callable(getattr(backend, "write", None)) and callable(
-            getattr(backend, "close", None)
-        ):
-            self.backend = backend
-        else:
-            raise ConfigError(
-                f"must be a backend URL or an object with write() and close(), got {backend!r}",
-                field="backend",
-            )
+        self.backend = from_url(backend) if isinstance(backend, str) else backend
         spool = None
         if self.spool_dir is not None:
             spool = Spool(
                 self.spool_dir, max_bytes=self.max_spool_bytes, fsync=self.fsync == "batch"
             )
-        self._dispatcher = Dispatcher(
+        dispatcher = self._dispatcher = Dispatcher(
             self.backend,
             batch_size=self.batch_size,
             flush_interval=self.flush_interval,
@@ -222,8 +222,17 @@ class Tracker:
             backpressure=self.backpressure,
             shutdown_timeout=self.shutdown_timeout,
         )
-        self._closed = False
+        # Dropped without close(): its worker stops (the atexit hooks cover interpreter exit).
+        self._finalizer = weakref.finalize(self, _release, dispatcher)
+        self._finalizer.atexit = False
         _live.add(self)
+        log.info(
+            "convsdk records to %s with %d goals",
+            redact_url(backend) if isinstance(backend, str) else type(backend).__name__,
+            len(self.goals),
+        )
+        # atexit does not run when a signal ends the process.
+        _shutdown.install(_close_all, lambda: 1.0 + sum(t.shutdown_timeout for t in list(_live)))
 
     # -- recording ------------------------------------------------------------------
 
@@ -265,13 +274,14 @@ class Tracker:
             timestamp,
             _context._current.get(),
         )
-        if event is None:
-            return None
-        value = event.value
-        if value is not None and not -self.max_value <= value <= self.max_value:
-            self._drop_value(event)
-        if not self._dispatcher.put(event):
-            return None  # dropped by the backpressure policy (counted in stats())
+        if event is not None:
+            value = event.value
+            if value is not None and not -self.max_value <= value <= self.max_value:
+                self._drop_value(event)
+            target = _redirect  # a test capturing every tracker's events
+            dispatcher = self._dispatcher if target is None else target._dispatcher
+            if not dispatcher.put(event):
+                return None  # dropped by the backpressure policy (counted in stats())
         return event
 
     def build_event(
@@ -381,7 +391,8 @@ class Tracker:
         value = event.value
         if value is not None and not -self.max_value <= value <= self.max_value:
             self._drop_value(event)
-        return self._dispatcher.put(event)
+        target = _redirect  # a test capturing every tracker's events
+        return (self._dispatcher if target is None else target._dispatcher).put(event)
 
     def _drop_value(self, event: Event) -> None:
         """Record ``event`` without its out-of-range value (a visitor's 1e29 is no revenue)."""
@@ -412,12 +423,22 @@ class Tracker:
     def stats(self) -> dict[str, int]:
         """Counters since start: ``enqueued``, ``delivered``, ``retried``, ``spooled``,
         ``replayed``, ``dead_lettered``, ``dropped``, ``queued``, ``spool_bytes`` and
-        ``corrupt`` (see :meth:`convsdk.dispatch.Dispatcher.stats`), and
-        ``values_dropped`` (values beyond ``max_value`` left out of their events).
+        ``corrupt`` (see :meth:`convsdk.dispatch.Dispatcher.stats`), ``bots``: requests
+        the middleware did not record because a bot sent them, and ``values_dropped``
+        (values beyond ``max_value`` left out of their events).
         """
-        stats = self._dispatcher.stats()
-        stats["values_dropped"] = self._values_dropped
-        return stats
+        return {
+            **self._dispatcher.stats(),
+            "bots": self._bots,
+            "values_dropped": self._values_dropped,
+        }
+
+    #: Requests dropped as bots (see count_bot); per instance once one is counted.
+    _bots = 0
+
+    def count_bot(self) -> None:
+        """Count one request not recorded because a bot sent it (``stats()["bots"]``)."""
+        self._bots += 1
 
     def close(self) -> bool:
         """Flush for at most ``shutdown_timeout`` seconds, then stop the worker.
@@ -430,6 +451,9 @@ class Tracker:
             return True
         self._closed = True
         _live.discard(self)
+        finalizer = getattr(self, "_finalizer", None)
+        if finalizer is not None:
+            finalizer.detach()
         return self._dispatcher.close(self.shutdown_timeout)
 
     @property
@@ -460,8 +484,13 @@ _default_lock = threading.Lock()
 
 
 class TrackerOptions(TypedDict, total=False):
-    """The keyword options of :class:`Tracker` (and :func:`init`), for type checkers."""
+    """The keyword options of :class:`Tracker` (and :func:`init`), for type checkers.
 
+    (Written out for mypy; a test checks it lists exactly the tracker options of
+    :mod:`convsdk.options`.)
+    """
+
+    enabled: bool
     backend: str | Backend
     goals: GoalsArg
     secret_key: str | bytes | None
@@ -489,7 +518,9 @@ def init(**options: Unpack[TrackerOptions]) -> Tracker:
     """Build a :class:`Tracker` with ``options`` and make it the default one.
 
     A previous default tracker is closed first. Decorators and the module-level
-    :func:`track` use the default tracker.
+    :func:`track` use the default tracker. Options not given come from ``CONVSDK_*``
+    environment variables (see :mod:`convsdk.options`), so ``convsdk.init()`` alone
+    configures from the environment.
 
     >>> tracker = convsdk.init(backend="sqlite:///convsdk.db", secret_key="...")
     """
@@ -497,9 +528,22 @@ def init(**options: Unpack[TrackerOptions]) -> Tracker:
     tracker = Tracker(**options)
     with _default_lock:
         previous, _default = _default, tracker
-    if previous is not None and previous is not tracker:
+    # (A test's capturing tracker stays open: it keeps receiving every tracker's events.)
+    if previous is not None and previous is not tracker and previous is not _redirect:
         previous.close()
     return tracker
+
+
+def redirect_events(target: Tracker | None) -> Tracker | None:
+    """Send every tracker's events to ``target`` (``None`` stops); return the previous one.
+
+    For tests (:func:`convsdk.testing.capture_events` uses it): trackers built while a
+    target is set build no backend, spool or thread, so nothing reaches a real store.
+    """
+    global _redirect
+    with _default_lock:
+        previous, _redirect = _redirect, target
+    return previous
 
 
 def get_tracker() -> Tracker:

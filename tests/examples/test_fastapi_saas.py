@@ -85,8 +85,11 @@ def _start_trial(client: TestClient, plan: str = "pro") -> str:
 
 
 def _onboard(client: TestClient) -> None:
-    fields = {"profile": {"business_name": "Hopper & Co"}, "connect_bank": {"bank": "Mondo"},
-              "first_invoice": {"amount": "1200"}}
+    fields = {
+        "profile": {"business_name": "Hopper & Co"},
+        "connect_bank": {"bank": "Mondo"},
+        "first_invoice": {"amount": "1200"},
+    }
     for step, form in fields.items():
         assert client.post(f"/onboarding/{step}", data=form).status_code == 200
 

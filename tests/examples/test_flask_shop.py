@@ -95,8 +95,13 @@ def _buy(client: FlaskClient, sku: str = "club-fortnightly", card: str = CARD) -
     client.get("/checkout")
     response = client.post(
         "/checkout",
-        data={"total": "84.00", "email": EMAIL, "card_number": card, "expiry": "12/29",
-              "cvc": "123"},
+        data={
+            "total": "84.00",
+            "email": EMAIL,
+            "card_number": card,
+            "expiry": "12/29",
+            "cvc": "123",
+        },
     )
     return response.headers.get("Location", "")
 
@@ -185,9 +190,7 @@ def test_newsletter_is_a_secondary_micro_and_a_demo_booking_a_macro(
     client: FlaskClient, shop_tracker: convsdk.Tracker, memory: MemoryBackend
 ) -> None:
     client.post("/newsletter", data={"email": EMAIL, "next": "/blog/dialing-in"})
-    client.post(
-        "/demo-request", data={"company": "Acme", "team_size": "25", "email": EMAIL}
-    )
+    client.post("/demo-request", data={"company": "Acme", "team_size": "25", "email": EMAIL})
 
     events = {e.goal: e for e in _events(shop_tracker, memory) if e.goal}
     assert events["newsletter"].kind == "micro"

@@ -92,14 +92,18 @@ def test_the_stream_is_created_when_missing(nats_stream_url: str, jetstream: Any
 
 
 def test_an_existing_stream_is_used_as_it_is(nats_stream_url: str, jetstream: Any) -> None:
-    target = NATSTarget.from_url(nats_stream_url)
-    wider = f"{target.subject.rsplit('.', 1)[0]}.>"
+    # The wider subject stays under this test's own token: "convsdk.test.>" would
+    # overlap the streams of tests running at the same time on the same server.
+    own = NATSTarget.from_url(nats_stream_url)
+    url = nats_stream_url.replace(f"/{own.subject}?", f"/{own.subject}.events?")
+    target = NATSTarget.from_url(url)
+    wider = f"{own.subject}.>"
 
     async def create(js: Any) -> None:
         await js.add_stream(StreamConfig(name=target.stream, subjects=[wider], max_msgs=10_000))
 
     jetstream(create)
-    backend = from_url(nats_stream_url)
+    backend = from_url(url)
     try:
         backend.write(numbered_events(5))
     finally:
@@ -151,7 +155,7 @@ def test_unreachable_server_raises_a_retryable_error_in_time() -> None:
             backend.write(numbered_events(1))
     finally:
         backend.close()
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # loose: returns, never waits for the server
     assert caught.value.retryable and caught.value.backend == "nats"
     assert "cannot connect" in str(caught.value)
 

@@ -452,7 +452,9 @@ async def test_websocket_and_lifespan_pass_through_untouched(
     scope = {"type": scope_type, "path": "/ws", "headers": []}
     receive, send = Receiver([]), Sender()
     await ConversionMiddleware(app, tracker=shop_tracker)(scope, receive, send)
-    assert seen[0] is scope and seen[1] is receive and seen[2] is send and seen[3] is None
+    assert seen[0] is scope and seen[3] is None
+    if scope_type == "websocket":  # lifespan messages are observed (test_asgi_lifespan.py)
+        assert seen[1] is receive and seen[2] is send
 
 
 async def test_a_starlette_websocket_still_works(shop_tracker: Tracker) -> None:
@@ -477,15 +479,17 @@ async def test_a_starlette_websocket_still_works(shop_tracker: Tracker) -> None:
 async def test_gpc_and_dnt_set_no_cookie_and_put_no_id_on_the_event(
     shop_tracker: Tracker, memory: MemoryBackend, header: bytes
 ) -> None:
+    html = [(b"content-type", b"text/html")]
+
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.start", "status": 200, "headers": html})
         await send({"type": "http.response.body", "body": b"<p>hi</p>"})
 
     sender = Sender()
     await ConversionMiddleware(app, tracker=shop_tracker)(
         http_scope("/pricing", headers=[(header, b"1")]), Receiver([]), sender
     )
-    assert sender.messages[0]["headers"] == []
+    assert sender.messages[0]["headers"] == html
     [event] = stored(shop_tracker, memory)
     assert event.goal == "viewed_pricing"
     assert (event.visitor_id, event.session_id) == (None, None)
@@ -602,3 +606,108 @@ def test_passwords_and_card_numbers_never_reach_the_backend(tmp_path: Path) -> N
     assert b"purchase" in stored_bytes and b"pro" in stored_bytes
     for secret in (b"hunter2", b"4111", b"tok_live_SECRET", b"321"):
         assert secret not in stored_bytes, secret
+
+
+# -- cookies only where something is recorded; page views that reached the visitor ------
+
+
+def answering(headers: list[tuple[bytes, bytes]], status: int = 200) -> Any:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"<p>hi</p>"})
+
+    return app
+
+
+HTML = [(b"content-type", b"text/html; charset=utf-8")]
+
+
+def cookie_names(sender: Sender) -> list[bytes]:
+    start = sender.messages[0]
+    return [v.split(b"=")[0] for n, v in start["headers"] if n == b"set-cookie"]
+
+
+async def test_an_html_page_view_sets_the_cookies(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    sender = Sender()
+    await ConversionMiddleware(answering(HTML), tracker=shop_tracker)(
+        http_scope("/about"), Receiver([]), sender
+    )
+    assert cookie_names(sender) == [b"cv_vid", b"cv_sid"]
+    [event] = stored(shop_tracker, memory)
+    assert event.name == "page_view"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [(b"content-type", b"application/json")],
+        [*HTML, (b"cache-control", b"public, max-age=300")],
+        [*HTML, (b"cache-control", b"s-maxage=300")],
+    ],
+)
+async def test_json_and_shared_cache_responses_set_no_cookie(
+    shop_tracker: Tracker, headers: list[tuple[bytes, bytes]]
+) -> None:
+    sender = Sender()
+    await ConversionMiddleware(answering(headers), tracker=shop_tracker)(
+        http_scope("/pricing"), Receiver([]), sender
+    )
+    assert sender.messages[0]["headers"] == headers
+
+
+async def test_excluded_and_api_docs_paths_set_no_cookie(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    middleware = ConversionMiddleware(answering(HTML), tracker=shop_tracker)
+    for path in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect", "/healthz"):
+        sender = Sender()
+        await middleware(http_scope(path), Receiver([]), sender)
+        assert cookie_names(sender) == [], path
+    assert stored(shop_tracker, memory) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"),
+    [(204, HTML), (304, HTML), (302, [*HTML, (b"location", b"/")]), (200, [])],
+)
+async def test_no_page_view_without_a_page(
+    shop_tracker: Tracker, memory: MemoryBackend, status: int, headers: list[tuple[bytes, bytes]]
+) -> None:
+    sender = Sender()
+    await ConversionMiddleware(answering(headers, status), tracker=shop_tracker)(
+        http_scope("/about"), Receiver([]), sender
+    )
+    assert cookie_names(sender) == []
+    assert stored(shop_tracker, memory) == []
+
+
+async def test_no_page_view_when_the_client_went_away(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    async def streaming(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": HTML})
+        await send({"type": "http.response.body", "body": b"<p>1</p>", "more_body": True})
+        if (await receive())["type"] == "http.disconnect":
+            return  # what a streaming response does when the visitor left
+        await send({"type": "http.response.body", "body": b"<p>2</p>"})
+
+    async def failing_send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            raise OSError("connection reset")
+
+    await ConversionMiddleware(streaming, tracker=shop_tracker)(
+        http_scope("/about"), Receiver([]), Sender()
+    )
+    with pytest.raises(OSError):
+        await ConversionMiddleware(answering(HTML), tracker=shop_tracker)(
+            http_scope("/about"), Receiver([]), failing_send
+        )
+    # A streamed page sent in full is a page view.
+    await ConversionMiddleware(streaming, tracker=shop_tracker)(
+        http_scope("/pricing"), Receiver([{"type": "http.request", "body": b""}]), Sender()
+    )
+    assert [(e.name, e.context["path"]) for e in stored(shop_tracker, memory)] == [
+        ("page_view", "/pricing")
+    ]

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+import convsdk
 from convsdk import Event, Goal, Tracker, annotate, track_macro, track_micro
 from convsdk.backends.memory import MemoryBackend
 from convsdk.context import RequestContext
@@ -18,6 +19,7 @@ from convsdk.integrations.fastapi import ConversionMiddleware, RequestContextDep
 from convsdk.tracker import set_default
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
+BROWSER = {"User-Agent": CHROME}
 GOALS = [
     Goal.micro("viewed_pricing", event="page_view", path="/pricing"),
     Goal.micro("trial_started", event="form_submit", path="/trial"),
@@ -156,3 +158,121 @@ def test_without_the_middleware_the_dependency_reads_the_request(shop_tracker: T
     assert ctx is not None and not ctx.deferred
     assert ctx.path == "/me" and ctx.utm is not None and ctx.utm["source"] == "ads"
     assert ctx.visitor_id is None  # no cookie, and nothing can be issued without a response
+
+
+# -- which requests convert: a form view --------------------------------------------
+
+
+def register_app(tracker: Tracker, *, decorated: bool) -> FastAPI:
+    """GET shows the form; a failed POST shows it again (200); success redirects (303)."""
+    app = FastAPI()
+    app.add_middleware(ConversionMiddleware, tracker=tracker)
+    users: set[str] = set()
+
+    @app.get("/register", response_class=HTMLResponse)
+    async def register_form() -> str:
+        return "<form method=post><input name=username></form>"
+
+    async def register(username: Annotated[str, Form()] = "") -> Any:
+        if not username or username in users:
+            return HTMLResponse("<form method=post>pick another name</form>")
+        users.add(username)
+        return RedirectResponse("/login", status_code=303)
+
+    view = track_macro("signup")(register) if decorated else register
+    app.post("/register")(view)
+    return app
+
+
+def register_once(client: TestClient) -> None:
+    assert client.get("/register").status_code == 200
+    assert client.post("/register", data={"username": ""}).status_code == 200
+    done = client.post("/register", data={"username": "ada"}, follow_redirects=False)
+    assert done.status_code == 303
+
+
+def test_a_decorated_form_view_records_one_signup_for_one_registration(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    with TestClient(register_app(shop_tracker, decorated=True), headers=BROWSER) as client:
+        register_once(client)
+    events = stored(shop_tracker, memory)
+    assert [(e.name, e.context["status"]) for e in events if e.goal == "signup"] == [
+        ("signup", 303)
+    ]
+    assert [(e.name, e.kind) for e in events] == [
+        ("page_view", None),
+        ("form_submit", None),
+        ("form_submit", None),
+        ("signup", "macro"),
+    ]
+
+
+def test_a_form_goal_with_status_3xx_records_one_signup_for_one_registration(
+    memory: MemoryBackend,
+) -> None:
+    goals = [Goal.macro("signup", event="form_submit", path="/register", status="3xx")]
+    with Tracker(backend=memory, spool_dir=None, secret_key="s3cret", goals=goals) as tracker:
+        with TestClient(register_app(tracker, decorated=False), headers=BROWSER) as client:
+            register_once(client)
+        events = stored(tracker, memory)
+    assert [(e.name, e.kind, e.context["status"]) for e in events] == [
+        ("page_view", None, 200),
+        ("form_submit", None, 200),
+        ("form_submit", "macro", 303),
+    ]
+
+
+def test_a_starlette_route_with_get_and_post_converts_on_the_redirecting_post(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.routing import Route
+
+    @track_macro("signup")
+    async def register(request: Request) -> Any:
+        if request.method == "POST":
+            form = await request.form()
+            if form.get("username"):
+                return RedirectResponse("/login", status_code=303)
+        return HTMLResponse("<form method=post></form>")
+
+    app = Starlette(
+        routes=[Route("/register", register, methods=["GET", "POST"])],
+        middleware=[Middleware(ConversionMiddleware, tracker=shop_tracker)],
+    )
+    with TestClient(app, headers=BROWSER) as client:
+        register_once(client)
+    events = stored(shop_tracker, memory)
+    assert [(e.name, e.context["status"]) for e in events if e.kind] == [("signup", 303)]
+
+
+@pytest.mark.parametrize("middleware", [True, False])
+def test_cancel_conversion_in_async_and_sync_views(
+    shop_tracker: Tracker, memory: MemoryBackend, middleware: bool
+) -> None:
+    app = FastAPI()
+    if middleware:
+        app.add_middleware(ConversionMiddleware, tracker=shop_tracker)
+
+    @app.post("/api/async")
+    @track_micro("async_goal")
+    async def async_view(ok: bool = True) -> dict[str, bool]:
+        if not ok:
+            convsdk.cancel_conversion()
+        return {"ok": ok}
+
+    @app.post("/api/sync")
+    @track_micro("sync_goal")
+    def sync_view(ok: bool = True) -> dict[str, bool]:  # runs in the thread pool
+        if not ok:
+            convsdk.cancel_conversion()
+        return {"ok": ok}
+
+    with TestClient(app, headers=BROWSER) as client:
+        for path in ("/api/async", "/api/sync"):
+            client.post(path, params={"ok": "false"})
+            client.post(path, params={"ok": "true"})
+    assert [e.goal for e in stored(shop_tracker, memory)] == ["async_goal", "sync_goal"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -290,10 +289,9 @@ def test_one_extension_object_serves_each_app_with_its_own_config(
         app.config.update(CONVSDK_BACKEND=f"file://{files[-1]}", CONVSDK_SPOOL_DIR=None)
         middleware = extension.init_app(app)
         app.test_client().get("/pricing", headers={"User-Agent": CHROME})
-        tracker = middleware.tracker or _get_default()
-        assert tracker is not None
+        tracker = middleware.tracker
+        assert tracker is not None and extension.tracker is tracker
         tracker.close()
-    assert extension.tracker is None
     assert [len(f.read_text().splitlines()) for f in files] == [1, 1]
 
 
@@ -318,7 +316,7 @@ def test_an_existing_default_tracker_is_used_when_the_config_names_none(
 ) -> None:
     app = make_app()
     ConvSDK(app)
-    assert app.extensions["convsdk"].tracker is None  # looked up per request
+    assert app.extensions["convsdk"].tracker is shop_tracker  # the default, per request
     app.test_client().get("/pricing")
     assert [e.goal for e in stored(shop_tracker, memory)] == ["viewed_pricing"]
 
@@ -360,32 +358,27 @@ def test_bad_config_fails_at_init_with_a_config_error(
     assert _get_default() is None  # nothing half-installed
 
 
-def test_unknown_config_keys_are_reported(
-    shop_tracker: Tracker, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_unknown_config_keys_are_config_errors_with_a_suggestion(shop_tracker: Tracker) -> None:
     app = make_app()
     app.config["CONVSDK_EXCLUDE_PATH"] = ["/admin/*"]
-    with caplog.at_level(logging.WARNING, logger="convsdk"):
+    with pytest.raises(ConfigError, match="did you mean CONVSDK_EXCLUDE_PATHS") as info:
         ConvSDK(app, tracker=shop_tracker)
-    assert "CONVSDK_EXCLUDE_PATH" in caplog.text and "CONVSDK_EXCLUDE_PATHS" in caplog.text
+    assert info.value.field == "CONVSDK_EXCLUDE_PATH"
+    assert "convsdk" not in app.extensions
 
 
 def test_every_tracker_and_middleware_option_has_a_config_key() -> None:
     import inspect
 
-    from convsdk.integrations import flask as ext
+    from convsdk import options
     from convsdk.interactions import Recorder
 
-    tracker_options = set(inspect.signature(Tracker.__init__).parameters) - {"self", "secret_key"}
-    assert {option for option, _ in ext._TRACKER_KEYS.values()} == tracker_options
-    # consent, clock and secret_key are code or come from elsewhere: keyword options only.
-    middleware_options = set(inspect.signature(Recorder.__init__).parameters) - {
-        "self",
-        "consent",
-        "clock",
-        "secret_key",
-    }
-    assert {option for option, _ in ext._MIDDLEWARE_KEYS.values()} == middleware_options
+    config = {option.variable: option.default for option in options.OPTIONS.values()}
+    assert set(options.from_mapping(config, [options.TRACKER], source="test")) == set(
+        options.names(options.TRACKER)
+    )
+    recorder = set(inspect.signature(Recorder.__init__).parameters) - {"self"}
+    assert recorder == set(options.names(options.MIDDLEWARE))
 
 
 def test_async_views_defer_their_conversions_to_the_middleware_too(
@@ -424,3 +417,282 @@ def test_a_head_request_to_a_decorated_page_records_no_conversion(
     assert stored(shop_tracker, memory) == []
     client.get("/welcome", headers={"User-Agent": CHROME})
     assert [e.goal for e in stored(shop_tracker, memory) if e.kind] == ["reached_welcome"]
+
+
+# -- configuration from the environment, shared trackers, .tracker ----------------------
+
+
+def _convsdk_threads() -> set[Any]:
+    import threading
+
+    return {t for t in threading.enumerate() if t.name == "convsdk-dispatch"}
+
+
+def test_only_environment_variables_configure_the_extension(
+    no_default: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    goals = tmp_path / "goals.toml"
+    goals.write_text(
+        '[[goals]]\nname = "viewed_pricing"\nkind = "micro"\nevent = "page_view"\n'
+        'path = "/pricing"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CONVSDK_BACKEND", f"sqlite:///{tmp_path}/shop.db")
+    monkeypatch.setenv("CONVSDK_GOALS", str(goals))
+    monkeypatch.setenv("CONVSDK_SPOOL_DIR", "none")
+    monkeypatch.setenv("CONVSDK_SECRET_KEY", "env-secret")
+    app = make_app()
+    ConvSDK(app)
+    tracker = app.extensions["convsdk"].tracker
+    assert tracker is not None and tracker is _get_default()
+    client = app.test_client()
+    client.get("/pricing", headers={"User-Agent": CHROME})
+    assert client.get_cookie("cv_vid") is not None
+    assert tracker.flush(5)
+    connection = sqlite3.connect(tmp_path / "shop.db")
+    try:
+        rows = connection.execute("SELECT goal FROM convsdk_events").fetchall()
+    finally:
+        connection.close()
+    assert rows == [("viewed_pricing",)]
+    assert not (tmp_path / "convsdk.db").exists()
+    assert not (tmp_path / ".convsdk-spool").exists()
+
+
+def test_config_beats_the_environment(no_default: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONVSDK_BATCH_SIZE", "30")
+    monkeypatch.setenv("CONVSDK_BACKEND", "memory://")
+    monkeypatch.setenv("CONVSDK_SPOOL_DIR", "")
+    app = make_app()
+    app.config["CONVSDK_BATCH_SIZE"] = "20"
+    ConvSDK(app)
+    tracker = app.extensions["convsdk"].tracker
+    assert tracker is not None and tracker.batch_size == 20 and tracker.spool_dir is None
+
+
+def test_a_bad_config_value_names_the_key_and_flask_config(no_default: None) -> None:
+    app = make_app()
+    app.config.update(CONVSDK_BACKEND="memory://", CONVSDK_BATCH_SIZE="many")
+    with pytest.raises(ConfigError) as info:
+        ConvSDK(app)
+    assert (info.value.field, info.value.source) == ("CONVSDK_BATCH_SIZE", "Flask config")
+
+
+def test_apps_from_one_factory_share_one_tracker_and_thread(no_default: None) -> None:
+    before = _convsdk_threads()
+    apps = []
+    for _ in range(50):
+        app = make_app()
+        app.config.update(CONVSDK_BACKEND="memory://", CONVSDK_SPOOL_DIR=None)
+        ConvSDK(app)
+        apps.append(app)
+        app.test_client().get("/pricing", headers={"User-Agent": CHROME})
+    trackers = {id(app.extensions["convsdk"].tracker) for app in apps}
+    assert len(trackers) == 1
+    assert len(_convsdk_threads() - before) <= 1
+
+
+def test_apps_configured_differently_get_their_own_trackers(shop_tracker: Tracker) -> None:
+    first, second = make_app(), make_app()
+    first.config.update(CONVSDK_BACKEND="memory://", CONVSDK_SPOOL_DIR=None)
+    second.config.update(CONVSDK_BACKEND="memory://", CONVSDK_SPOOL_DIR=None, CONVSDK_BATCH_SIZE=5)
+    ConvSDK(first)
+    ConvSDK(second)
+    a, b = first.extensions["convsdk"].tracker, second.extensions["convsdk"].tracker
+    try:
+        assert a is not b and shop_tracker not in (a, b)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_extension_tracker_is_the_tracker_in_use(no_default: None) -> None:
+    app = make_app()
+    app.config.update(CONVSDK_BACKEND="memory://", CONVSDK_SPOOL_DIR=None)
+    extension = ConvSDK(app)
+    built = app.extensions["convsdk"].tracker
+    assert built is not None and extension.tracker is built
+    # The middleware follows the default tracker: a later init() takes over, and .tracker says so.
+    replacement = convsdk.init(backend="memory://", spool_dir=None)
+    assert app.extensions["convsdk"].tracker is replacement
+    assert extension.tracker is replacement
+    assert built.closed
+
+
+def test_a_disabled_extension_serves_the_app_and_writes_nothing(
+    no_default: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CONVSDK_DISABLED", "1")
+    before = _convsdk_threads()
+    app = make_app()
+    ConvSDK(app)
+    response = app.test_client().get("/pricing", headers={"User-Agent": CHROME})
+    assert response.status_code == 200
+    assert _convsdk_threads() == before
+    assert list(tmp_path.iterdir()) == []
+# -- which requests convert: a flaskr-style register view ----------------------------
+
+
+def register_app(*, decorated: bool, **options: Any) -> Flask:
+    """GET shows the form; a failed POST shows it again (200); success redirects (302)."""
+    app = Flask(__name__)
+    users: set[str] = set()
+
+    def register() -> Any:
+        error = ""
+        if request.method == "POST":
+            name = request.form.get("username", "")
+            if not name:
+                error = "Username is required."
+            elif name in users:
+                error = f"User {name} is already registered."
+            else:
+                users.add(name)
+                return redirect("/auth/login")
+        return f"<form method=post>{error}<input name=username></form>"
+
+    view = track_macro("signup", **options)(register) if decorated else register
+    app.add_url_rule("/auth/register", "register", view, methods=["GET", "POST"])
+    return app
+
+
+def register_once(client: Any) -> None:
+    """A visitor opens the form, submits it empty, then registers."""
+    headers = {"User-Agent": CHROME}
+    assert client.get("/auth/register", headers=headers).status_code == 200
+    failed = client.post("/auth/register", data={"username": ""}, headers=headers)
+    assert failed.status_code == 200 and b"required" in failed.data
+    done = client.post("/auth/register", data={"username": "ada"}, headers=headers)
+    assert done.status_code == 302
+
+
+def signups(events: list[Event]) -> list[tuple[str, int]]:
+    return [(e.name, e.context["status"]) for e in events if e.goal == "signup"]
+
+
+def test_a_decorated_form_view_records_one_signup_for_one_registration(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    app = register_app(decorated=True)
+    ConvSDK(app, tracker=shop_tracker)
+    register_once(app.test_client())
+    events = stored(shop_tracker, memory)
+    assert signups(events) == [("signup", 302)]
+    # The form's display and the submissions are still counted, as plain events.
+    assert [(e.name, e.kind, e.context["status"]) for e in events] == [
+        ("page_view", None, 200),
+        ("form_submit", None, 200),
+        ("form_submit", None, 302),
+        ("signup", "macro", 302),
+    ]
+
+
+def test_a_decorated_form_view_without_the_middleware_records_one_signup(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    register_once(register_app(decorated=True).test_client())
+    events = stored(shop_tracker, memory)
+    assert [(e.name, e.kind, e.context["method"]) for e in events] == [("signup", "macro", "POST")]
+
+
+def test_a_form_goal_with_status_3xx_records_one_signup_for_one_registration(
+    memory: MemoryBackend,
+) -> None:
+    goals = [Goal.macro("signup", event="form_submit", path="/auth/register", status="3xx")]
+    with Tracker(backend=memory, spool_dir=None, secret_key="s3cret", goals=goals) as tracker:
+        app = register_app(decorated=False)
+        ConvSDK(app, tracker=tracker)
+        register_once(app.test_client())
+        events = stored(tracker, memory)
+    assert signups(events) == [("form_submit", 302)]
+    assert [e.kind for e in events] == [None, None, "macro"]
+
+
+def test_methods_and_status_override_what_the_view_says(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    app = register_app(decorated=True, methods=["GET"], status="2xx")
+    ConvSDK(app, tracker=shop_tracker)
+    register_once(app.test_client())
+    assert signups(stored(shop_tracker, memory)) == [("signup", 200)]
+
+
+def test_separate_get_and_post_views_on_one_url_are_one_form_page(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    app = Flask(__name__)
+
+    @app.get("/join")
+    def join_form() -> str:
+        return "<form method=post></form>"
+
+    @app.post("/join")
+    @track_micro("joined")
+    def join() -> Any:
+        if not request.form.get("email"):
+            return "<form method=post>email?</form>"
+        return redirect("/welcome")
+
+    ConvSDK(app, tracker=shop_tracker)
+    client = app.test_client()
+    client.get("/join")
+    client.post("/join", data={"email": ""})
+    client.post("/join", data={"email": "a@example.com"})
+    events = stored(shop_tracker, memory)
+    assert [(e.goal, e.context["status"]) for e in events if e.kind] == [("joined", 302)]
+
+
+def test_a_get_only_view_converts_on_get(shop_tracker: Tracker, memory: MemoryBackend) -> None:
+    app = Flask(__name__)
+
+    @app.get("/pricing")
+    @track_micro("saw_prices")
+    def pricing() -> str:
+        return "<h1>Pricing</h1>"
+
+    ConvSDK(app, tracker=shop_tracker)
+    app.test_client().get("/pricing")
+    events = stored(shop_tracker, memory)
+    assert [(e.name, e.goal) for e in events] == [
+        ("page_view", "viewed_pricing"),
+        ("saw_prices", "saw_prices"),
+    ]
+
+
+@pytest.mark.parametrize("middleware", [True, False])
+def test_cancel_conversion_drops_the_requests_conversions(
+    memory: MemoryBackend, middleware: bool
+) -> None:
+    goals = [Goal.macro("signup", event="form_submit", path="/signup")]
+    with Tracker(backend=memory, spool_dir=None, secret_key="s3cret", goals=goals) as tracker:
+        previous = set_default(tracker)
+        try:
+            app = Flask(__name__)
+
+            @app.post("/signup")
+            @track_micro("tried_signup", status="2xx")
+            def signup() -> str:
+                if request.form.get("email") == "taken@example.com":
+                    convsdk.cancel_conversion()
+                return "<p>thanks</p>"
+
+            if middleware:
+                ConvSDK(app, tracker=tracker)
+            client = app.test_client()
+            client.post("/signup", data={"email": "taken@example.com"})
+            client.post("/signup", data={"email": "new@example.com"})
+            events = stored(tracker, memory)
+        finally:
+            set_default(previous)
+    if middleware:
+        # The submit itself still counts, as a plain event (the report's denominator).
+        assert [(e.name, e.kind, e.goal) for e in events] == [
+            ("form_submit", None, None),
+            ("form_submit", "macro", "signup"),
+            ("tried_signup", "micro", "tried_signup"),
+        ]
+    else:
+        assert [(e.name, e.goal) for e in events] == [("tried_signup", "tried_signup")]

@@ -601,3 +601,103 @@ def test_decorator_records_with_the_middleware_tracker_when_there_is_no_default(
     finally:
         set_default(previous)
         tracker.close()
+
+
+# -- cookies only where something is recorded, never on shared-cache responses ----------
+
+
+def answer(status: str = "200 OK", headers: list[tuple[str, str]] | None = None) -> Any:
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        start_response(status, headers if headers is not None else [])
+        return [b"body"]
+
+    return app
+
+
+HTML = [("Content-Type", "text/html; charset=utf-8")]
+
+
+def test_an_html_page_view_sets_the_cookies(shop_tracker: Tracker, memory: MemoryBackend) -> None:
+    _, headers, _ = serve(wrap(answer(headers=HTML), shop_tracker), build("/about"))
+    assert [c.split("=")[0] for c in set_cookies(headers)] == ["cv_vid", "cv_sid"]
+    [event] = stored(shop_tracker, memory)
+    assert event.name == "page_view" and event.visitor_id and event.session_id
+
+
+def test_a_json_response_records_nothing_and_sets_no_cookie(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    json_app = answer(headers=[("Content-Type", "application/json")])
+    _, headers, _ = serve(wrap(json_app, shop_tracker), build("/api/plans"))
+    assert set_cookies(headers) == []
+    assert stored(shop_tracker, memory) == []
+
+
+def test_an_excluded_path_sets_no_cookie(shop_tracker: Tracker, memory: MemoryBackend) -> None:
+    app = wrap(answer(headers=HTML), shop_tracker, exclude_paths=["/admin/*"])
+    for path in ("/admin/users", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
+        _, headers, _ = serve(app, build(path))
+        assert set_cookies(headers) == [], path
+    assert stored(shop_tracker, memory) == []
+
+
+@pytest.mark.parametrize(
+    "cache_control", ["public, max-age=600", "max-age=60, s-maxage=600", "Public"]
+)
+def test_a_response_a_shared_cache_may_store_sets_no_cookie(
+    memory: MemoryBackend, cache_control: str
+) -> None:
+    with Tracker(backend=memory, spool_dir=None, secret_key="s3cret", goals=GOALS) as tracker:
+        cached = wrap(answer(headers=[*HTML, ("Cache-Control", cache_control)]), tracker)
+        _, headers, _ = serve(cached, build("/pricing"))
+        assert set_cookies(headers) == []
+        # A returning visitor is still known by the cookies the browser sent.
+        _, headers, _ = serve(wrap(answer(headers=HTML), tracker), build("/about"))
+        cookie = "; ".join(c.split(";")[0] for c in set_cookies(headers))
+        serve(cached, build("/pricing", headers={"Cookie": cookie}))
+        first, known, again = stored(tracker, memory)
+    # Without cookies the visitor is counted as in cookieless mode: a daily hash.
+    assert first.goal == "viewed_pricing" and first.visitor_id and first.session_id is None
+    assert first.visitor_id != known.visitor_id
+    assert (again.visitor_id, again.session_id) == (known.visitor_id, known.session_id)
+
+
+def test_private_cache_control_keeps_the_cookies(shop_tracker: Tracker) -> None:
+    private = answer(headers=[*HTML, ("Cache-Control", "private, max-age=60")])
+    _, headers, _ = serve(wrap(private, shop_tracker), build("/about"))
+    assert len(set_cookies(headers)) == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"),
+    [
+        ("204 No Content", HTML),
+        ("304 Not Modified", HTML),
+        ("302 Found", [*HTML, ("Location", "/pricing")]),
+        ("200 OK", []),
+    ],
+)
+def test_no_page_view_without_a_page(
+    shop_tracker: Tracker, memory: MemoryBackend, status: str, headers: list[tuple[str, str]]
+) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        start_response(status, headers)
+        return [] if status[0] in "23" and status[:3] != "200" else [b"body"]
+
+    _, sent, _ = serve(ConversionMiddleware(app, tracker=shop_tracker), build("/about"))
+    assert set_cookies(sent) == []
+    assert stored(shop_tracker, memory) == []
+
+
+def test_a_dropped_bot_is_counted_and_explained_once(
+    shop_tracker: Tracker, memory: MemoryBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = wrap(answer(headers=HTML), shop_tracker)
+    with caplog.at_level(logging.DEBUG, logger="convsdk.interactions"):
+        for _ in range(3):
+            # (No other test sends HTTPie: its family is reported here first.)
+            serve(app, build("/pricing", headers={"User-Agent": "HTTPie/3.2.2"}))
+    assert shop_tracker.stats()["bots"] == 3
+    said = [r.getMessage() for r in caplog.records if "bots" in r.getMessage()]
+    assert len(said) == 1 and "httpie" in said[0]
+    assert stored(shop_tracker, memory) == []

@@ -33,8 +33,13 @@ def report(tmp_path: Path) -> Report:
     events = scenario()
     # Text that must come out escaped, not as markup.
     events.append(
-        make("page_view", 90, "mallory", variant="<script>alert(1)</script>",
-             utm={"source": 'x"><img src=y>'})
+        make(
+            "page_view",
+            90,
+            "mallory",
+            variant="<script>alert(1)</script>",
+            utm={"source": 'x"><img src=y>'},
+        )
     )
     return load_report(write_sqlite(tmp_path / "events.db", events), GOALS, since=T0)
 
@@ -48,7 +53,7 @@ def test_the_page_is_self_contained(report: Report) -> None:
     assert "<script" not in page.lower() and "@import" not in page and "url(" not in page
     assert "<link" not in page.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert '<img src=y>' not in page
+    assert "<img src=y>" not in page
 
 
 def test_the_page_has_every_section_and_chart(report: Report) -> None:

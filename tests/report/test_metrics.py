@@ -147,7 +147,10 @@ def test_goal_rows() -> None:
     assert rows["signup"].time_to_convert.median is None
     video = rows["video"]
     assert (video.defined, video.kind, video.stage, video.conversion_rate) == (
-        False, "micro", None, 0.25
+        False,
+        "micro",
+        None,
+        0.25,
     )
 
 
@@ -293,8 +296,12 @@ MAIL: UTM = ("newsletter", "email", None)
 def test_breakdowns_by_first_and_last_touch_and_referrer() -> None:
     data = dataset(
         [
-            visitor(first_touch=GOOGLE, last_touch=MAIL, referrer="google.com",
-                    purchase=hits(10, 20, revenue={"USD": 30.0})),
+            visitor(
+                first_touch=GOOGLE,
+                last_touch=MAIL,
+                referrer="google.com",
+                purchase=hits(10, 20, revenue={"USD": 30.0}),
+            ),
             visitor(first_touch=GOOGLE, last_touch=GOOGLE, purchase=hits(5, revenue={"EUR": 5.0})),
             visitor(referrer="(internal)", newsletter=hits(1)),
             visitor(),
@@ -303,15 +310,20 @@ def test_breakdowns_by_first_and_last_touch_and_referrer() -> None:
     b = build_report(data).breakdowns
     first = b.first_touch["source"]
     assert [(r.value, r.visitors, r.converters, r.conversions) for r in first] == [
-        ("google", 2, 2, 3), ("(none)", 2, 0, 0)
+        ("google", 2, 2, 3),
+        ("(none)", 2, 0, 0),
     ]
     assert (first[0].conversion_rate, first[0].revenue) == (1.0, {"EUR": 5.0, "USD": 30.0})
     assert [(r.value, r.visitors) for r in b.last_touch["source"]] == [
-        ("(none)", 2), ("google", 1), ("newsletter", 1)
+        ("(none)", 2),
+        ("google", 1),
+        ("newsletter", 1),
     ]
     assert [r.value for r in b.last_touch["campaign"]] == ["(none)", "brand"]
     assert [(r.value, r.visitors) for r in b.referrer] == [
-        ("(direct)", 2), ("(internal)", 1), ("google.com", 1)
+        ("(direct)", 2),
+        ("(internal)", 1),
+        ("google.com", 1),
     ]
 
 
@@ -363,7 +375,10 @@ def test_time_to_convert_histogram() -> None:
     ttc = time_to_convert(data, ["purchase"])
     counts = {b.label: b.visitors for b in ttc.histogram}
     assert (counts["< 1 min"], counts["1–10 min"], counts["1–6 h"], counts["30+ days"]) == (
-        1, 1, 1, 1
+        1,
+        1,
+        1,
+        1,
     )
     assert sum(counts.values()) == ttc.timing.count == 4
     assert ttc.timing.median == (60 + 7200) / 2
@@ -373,8 +388,16 @@ def test_report_json_is_stable_and_complete() -> None:
     report = build_report(_shop(), GOALS)
     data = report.to_dict()
     assert list(data) == [
-        "version", "meta", "summary", "goals", "funnels", "lift", "breakdowns",
-        "time_to_convert", "macro_goals", "micro_goals",
+        "version",
+        "meta",
+        "summary",
+        "goals",
+        "funnels",
+        "lift",
+        "breakdowns",
+        "time_to_convert",
+        "macro_goals",
+        "micro_goals",
     ]
     assert list(data["breakdowns"]) == ["first_touch", "last_touch", "referrer", "variant"]
     assert report.to_json() == build_report(_shop(), GOALS, meta=report.meta).to_json()

@@ -55,7 +55,10 @@ def check_scenario(data: dict[str, Any]) -> None:
     assert summary["revenue"] == {"EUR": 35.0, "USD": 30.0}
     assert summary["revenue_per_visitor"] == {"EUR": 8.75, "USD": 7.5}
     assert summary["anonymous"] == {
-        "events": 2, "interactions": 1, "conversions": 1, "revenue": {"USD": 50.0}
+        "events": 2,
+        "interactions": 1,
+        "conversions": 1,
+        "revenue": {"USD": 50.0},
     }
     goals = {g["goal"]: g for g in data["goals"]}
     assert list(goals) == ["viewed_pricing", "newsletter", "purchase", "video_played"]
@@ -76,8 +79,7 @@ def check_scenario(data: dict[str, Any]) -> None:
     # newsletter 0.0323 (0 of 1 against 2 of 3, corrected); viewed_pricing 0.2016 (2 of 3
     # against 0 of 1, corrected) comes last: every buyer viewed pricing first.
     lift = [
-        (r["micro"], r["lift"], round(r["lift_ci_low"], 4), r["prerequisite"])
-        for r in data["lift"]
+        (r["micro"], r["lift"], round(r["lift_ci_low"], 4), r["prerequisite"]) for r in data["lift"]
     ]
     assert lift == [
         ("video_played", 3.0, 0.6055, False),
@@ -94,7 +96,9 @@ def check_scenario(data: dict[str, Any]) -> None:
     variants = data["breakdowns"]["variant"]
     assert variants["control"] == "A"
     assert [(r["value"], r["visitors"], r["converters"]) for r in variants["rows"]] == [
-        ("A", 2, 1), ("B", 1, 1), ("(none)", 1, 0)
+        ("A", 2, 1),
+        ("B", 1, 1),
+        ("(none)", 1, 0),
     ]
 
 
@@ -113,9 +117,7 @@ def test_jsonl_report_drops_repeats_garbage_and_torn_lines(
     assert "not an event" in messages
 
 
-def test_every_store_gives_the_same_report(
-    tmp_path: Path, postgres_table: tuple[str, Any]
-) -> None:
+def test_every_store_gives_the_same_report(tmp_path: Path, postgres_table: tuple[str, Any]) -> None:
     events = scenario()
     url, write = postgres_table
     write(events)
@@ -136,8 +138,13 @@ def _touches() -> list[Event]:
     google = {"source": "google", "medium": "cpc", "campaign": "brand"}
     mail = {"source": "newsletter", "medium": "email", "campaign": "weekly"}
     facebook = {"source": "facebook", "medium": "paid_social", "campaign": "launch"}
-    buy = {"path": "/checkout", "kind": "macro", "goal": "purchase", "value": 10.0,
-           "currency": "USD"}
+    buy = {
+        "path": "/checkout",
+        "kind": "macro",
+        "goal": "purchase",
+        "value": 10.0,
+        "currency": "USD",
+    }
     events = [
         make("page_view", 400, "vic", utm=facebook),
         make("page_view", 0, "vic", utm=google),
@@ -164,11 +171,11 @@ def test_touches_after_the_first_purchase_get_no_credit(
     url, write = postgres_table
     write(events)
     expected = _figures(write_sqlite(tmp_path / "events.db", events))
-    assert _touch_rows(expected, "first_touch") == {
-        "google": (2, 1), "(none)": (1, 1)
-    }
+    assert _touch_rows(expected, "first_touch") == {"google": (2, 1), "(none)": (1, 1)}
     assert _touch_rows(expected, "last_touch") == {
-        "newsletter": (1, 1), "facebook": (1, 0), "(none)": (1, 1)
+        "newsletter": (1, 1),
+        "facebook": (1, 0),
+        "(none)": (1, 1),
     }
     assert _figures(write_jsonl(tmp_path / "e.jsonl", events)) == expected
     assert _figures(url) == expected
@@ -249,12 +256,36 @@ def test_unreachable_postgres_is_a_backend_error() -> None:
 def test_log_reader_counts_a_repeated_event_once_and_keeps_the_first_transaction(
     tmp_path: Path,
 ) -> None:
-    first = make("checkout", 10, "v", kind="macro", goal="purchase", value=10.0,
-                 currency="USD", transaction_id="T")
-    again = make("checkout", 5, "v", kind="macro", goal="purchase", value=99.0,
-                 currency="USD", transaction_id="T")  # earlier, though written later
-    other_goal = make("checkout", 20, "v", kind="macro", goal="renewal", value=7.0,
-                      currency="USD", transaction_id="T")
+    first = make(
+        "checkout",
+        10,
+        "v",
+        kind="macro",
+        goal="purchase",
+        value=10.0,
+        currency="USD",
+        transaction_id="T",
+    )
+    again = make(
+        "checkout",
+        5,
+        "v",
+        kind="macro",
+        goal="purchase",
+        value=99.0,
+        currency="USD",
+        transaction_id="T",
+    )  # earlier, though written later
+    other_goal = make(
+        "checkout",
+        20,
+        "v",
+        kind="macro",
+        goal="renewal",
+        value=7.0,
+        currency="USD",
+        transaction_id="T",
+    )
     log = tmp_path / "events.jsonl"
     write_jsonl(log, [first, first, again, other_goal, first])
     report = load_report(log)

@@ -122,9 +122,7 @@ class HTTPBackend:
         if token is not None and not token:
             raise ConfigError("token is empty", field="token", source=redact_url(url))
         if not 1 <= gzip_level <= 9:
-            raise ConfigError(
-                f"gzip_level must be 1 to 9, got {gzip_level}", field="gzip_level"
-            )
+            raise ConfigError(f"gzip_level must be 1 to 9, got {gzip_level}", field="gzip_level")
         for name, seconds in (("timeout", timeout), ("connect_timeout", connect_timeout)):
             if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
                 raise ConfigError(f"{name} must be a positive number of seconds", field=name)

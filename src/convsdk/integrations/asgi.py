@@ -7,11 +7,18 @@
     app.add_middleware(ConversionMiddleware, tracker=tracker)   # FastAPI / Starlette
     app = ConversionMiddleware(app, tracker=tracker)            # any ASGI app
 
-A pure ASGI middleware: ``lifespan`` and ``websocket`` scopes go straight to the app
-with the very same ``receive`` and ``send``. For HTTP, only ``send`` is observed: the
-``http.response.start`` message gives the status and content type, records the
-request and gains the ``Set-Cookie`` headers of the visitor and session cookies;
-every other message (the body, streamed or not) passes as it is.
+A pure ASGI middleware: ``websocket`` scopes go straight to the app with the very
+same ``receive`` and ``send``; ``lifespan`` messages pass unchanged too, and at
+``lifespan.shutdown`` the tracker is closed (what it could not deliver in
+``shutdown_timeout`` is spooled) before the server is told the shutdown is complete.
+For HTTP, ``send`` is observed: the
+``http.response.start`` message gives the status, content type and cache control,
+records the request and gains the ``Set-Cookie`` headers of the visitor and session
+cookies (only when something is recorded, and never on a response a shared cache may
+store: ``Cache-Control: public`` or ``s-maxage``); every other message (the body,
+streamed or not) passes as it is. A page view is recorded once its last body message
+was sent without error and ``receive`` said no ``http.disconnect``: a visitor who
+went away saw no page.
 
 A form body is read only when a goal needs one of its fields (or ``capture_fields``
 is set), only with a ``Content-Length`` of at most ``max_body_size``. Every
@@ -73,13 +80,16 @@ class ConversionMiddleware:
 
     def __init__(self, app: ASGIApp, tracker: Tracker | None = None, **options: Any) -> None:
         self.app = app
-        self.tracker = tracker
+        self._tracker = tracker
         self.recorder, beacon = prepare(tracker, options)
         #: The collect endpoint of browser events, or None when ``collect`` is off.
         self.beacon = beacon
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                await _lifespan(self, scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         beacon = self.beacon
@@ -89,7 +99,7 @@ class ConversionMiddleware:
                 return
             # For script_tag(request): the script URL of this endpoint's own script.
             scope = {**scope, "convsdk.beacon": beacon}
-        tracker = self.tracker
+        tracker = self._tracker
         if tracker is None:
             tracker = _tracker._default
         if tracker is None or tracker.closed:
@@ -112,13 +122,31 @@ class ConversionMiddleware:
         responder.pending = pending
         responder._send = send
         responder.started = False
+        responder.disconnected = False
         if pending.wants_body:
             receive = await _read_form(receive, request, recorder, pending)
+        responder._receive = receive
+        if pending.ctx.method == "GET" and pending.ctx.track:
+            # A page view may wait for its body to be delivered: watch for the client
+            # going away (form submits and other requests keep the receive they had).
+            receive = responder.receive
+        # The router records the matched route in the scope: the decorators read it.
+        pending.ctx.scope = scope
         token = _current.set(pending.ctx)
         try:
             await self.app(scope, receive, responder.send)
         finally:
             _current.reset(token)
+
+    @property
+    def tracker(self) -> Tracker | None:
+        """The tracker in use: the one given, else the current default tracker."""
+        tracker = self._tracker
+        return tracker if tracker is not None else _tracker._default
+
+    @tracker.setter
+    def tracker(self, tracker: Tracker | None) -> None:
+        self._tracker = tracker
 
     def __repr__(self) -> str:
         return f"<ConversionMiddleware app={self.app!r} tracker={self.tracker!r}>"
@@ -130,13 +158,21 @@ class _Responder:
     (The middleware builds it field by field: a new field goes there too.)
     """
 
-    __slots__ = ("_send", "pending", "recorder", "started")
+    __slots__ = ("_receive", "_send", "disconnected", "pending", "recorder", "started")
 
-    def __init__(self, recorder: Recorder, pending: Pending, send: Send) -> None:
+    def __init__(self, recorder: Recorder, pending: Pending, receive: Receive, send: Send) -> None:
         self.recorder = recorder
         self.pending = pending
+        self._receive = receive
         self._send = send
         self.started = False
+        self.disconnected = False
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message.get("type") == "http.disconnect":
+            self.disconnected = True
+        return message
 
     async def send(self, message: Message) -> None:
         if not self.started and message["type"] == "http.response.start":
@@ -152,16 +188,29 @@ class _Responder:
                     ],
                 }
         await self._send(message)
+        if self.pending.held is not None and not self.disconnected:
+            kind = message["type"]
+            if kind == "http.response.pathsend" or (
+                kind == "http.response.body" and not message.get("more_body", False)
+            ):
+                try:
+                    self.recorder.complete(self.pending)
+                except Exception:
+                    log.exception("convsdk could not record a request")
 
     def _finish(self, message: Message) -> list[str]:
         try:
-            content_type = None
+            content_type = cache_control = None
             for name, value in message.get("headers", ()):
                 # Header names are lower-case in ASGI; lower() only what could differ.
-                if name == b"content-type" or (len(name) == 12 and name.lower() == b"content-type"):
+                size = len(name)
+                if size == 12 and (name == b"content-type" or name.lower() == b"content-type"):
                     content_type = value.decode("latin-1")
-                    break
-            return self.recorder.finish(self.pending, int(message["status"]), content_type)
+                elif size == 13 and (name == b"cache-control" or name.lower() == b"cache-control"):
+                    cache_control = value.decode("latin-1")
+            return self.recorder.finish(
+                self.pending, int(message["status"]), content_type, cache_control, True
+            )
         except Exception:
             log.exception("convsdk could not record a request")
             return []
@@ -237,3 +286,60 @@ class _Replay:
             self._error = None
             raise error
         return await self._receive()
+
+
+_SHUTDOWN_DONE = frozenset({"lifespan.shutdown.complete", "lifespan.shutdown.failed"})
+
+
+async def _lifespan(
+    middleware: ConversionMiddleware, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """Pass the lifespan protocol through, closing the tracker at shutdown.
+
+    The app sees the very same messages. Once it has received ``lifespan.shutdown``,
+    the tracker is closed (delivered for at most ``shutdown_timeout``, the rest
+    spooled) after the app's own shutdown code ran, before the server hears
+    ``lifespan.shutdown.complete`` (or ``.failed``) and stops the process. An app that
+    does not speak lifespan (it raises, or returns) is left to do so: the server sees
+    what it would have seen, and the signal handler or ``atexit`` closes the tracker.
+    """
+    shutting_down = False
+    closed = False
+
+    async def observe_receive() -> Message:
+        nonlocal shutting_down
+        message = await receive()
+        if message.get("type") == "lifespan.shutdown":
+            shutting_down = True
+        return message
+
+    async def observe_send(message: Message) -> None:
+        nonlocal closed
+        if shutting_down and not closed and message.get("type") in _SHUTDOWN_DONE:
+            closed = True
+            await _close_tracker(middleware.tracker)
+        await send(message)
+
+    try:
+        await middleware.app(scope, observe_receive, observe_send)
+    finally:
+        if shutting_down and not closed:  # the app ended without answering the shutdown
+            closed = True
+            await _close_tracker(middleware.tracker)
+
+
+async def _close_tracker(tracker: Tracker | None) -> None:
+    """Close ``tracker`` (or the default one) in a thread: the event loop keeps running."""
+    if tracker is None:
+        tracker = _tracker._default
+    if tracker is None or tracker.closed:
+        return
+    try:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio (trio): close here, bounded by shutdown_timeout
+            tracker.close()
+            return
+        await loop.run_in_executor(None, tracker.close)
+    except Exception:
+        log.exception("convsdk could not close the tracker at lifespan shutdown")

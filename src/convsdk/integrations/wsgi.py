@@ -8,9 +8,15 @@
     application = ConversionMiddleware(application)                       # any WSGI app
 
 The response is never touched beyond the ``Set-Cookie`` headers of the visitor and
-session cookies: the app's iterable is returned as it is (a ``wsgi.file_wrapper``
-keeps its identity, ``close()`` is the server's to call, streaming is untouched), and
-the request is recorded when the app calls ``start_response``. A form body is read
+session cookies (sent only with a response that records something, and never with one
+a shared cache may store: ``Cache-Control: public`` or ``s-maxage``): the app's
+iterable is returned as it is (a ``wsgi.file_wrapper`` keeps its identity,
+``close()`` is the server's to call, streaming is untouched), and
+the request is recorded when the app calls ``start_response``. (So a page view is
+recorded even if the client goes away while the body is written: watching the
+iteration would mean wrapping the iterable, losing ``wsgi.file_wrapper``'s identity and
+the server's ``sendfile``, and most pages fit the socket buffer in one write, where a
+server sees no disconnect anyway.) A form body is read
 only when a goal needs one of its fields (or ``capture_fields`` is set), only when
 ``CONTENT_LENGTH`` is given and at most ``max_body_size``; the bytes read are handed
 back to the app as ``wsgi.input``, so the app reads exactly the same body.
@@ -67,7 +73,7 @@ class ConversionMiddleware:
 
     def __init__(self, app: WSGIApp, tracker: Tracker | None = None, **options: Any) -> None:
         self.app = app
-        self.tracker = tracker
+        self._tracker = tracker
         self.recorder, beacon = prepare(tracker, options)
         #: The collect endpoint of browser events, or None when ``collect`` is off.
         self.beacon = beacon
@@ -76,7 +82,7 @@ class ConversionMiddleware:
         beacon = self.beacon
         if beacon is not None and beacon.handles(environ.get("PATH_INFO") or "/"):
             return beacon.wsgi(environ, start_response)
-        tracker = self.tracker
+        tracker = self._tracker
         if tracker is None:
             tracker = _tracker._default
         if tracker is None or tracker.closed:
@@ -104,6 +110,16 @@ class ConversionMiddleware:
             return self.app(environ, responder)
         finally:
             _current.reset(token)
+
+    @property
+    def tracker(self) -> Tracker | None:
+        """The tracker in use: the one given, else the current default tracker."""
+        tracker = self._tracker
+        return tracker if tracker is not None else _tracker._default
+
+    @tracker.setter
+    def tracker(self, tracker: Tracker | None) -> None:
+        self._tracker = tracker
 
     def __repr__(self) -> str:
         return f"<ConversionMiddleware app={self.app!r} tracker={self.tracker!r}>"
@@ -137,12 +153,17 @@ class _StartResponse:
                 code = _status_codes.get(status)
                 if code is None:
                     code = _status_code(status)
-                content_type = None
+                content_type = cache_control = None
                 for name, value in headers:
-                    if name == "Content-Type" or name.lower() == "content-type":
+                    # lower() only the names that could be these two.
+                    size = len(name)
+                    if size == 12 and (name == "Content-Type" or name.lower() == "content-type"):
                         content_type = value
-                        break
-                cookies = self.recorder.finish(self.pending, code, content_type)
+                    elif size == 13 and (
+                        name == "Cache-Control" or name.lower() == "cache-control"
+                    ):
+                        cache_control = value
+                cookies = self.recorder.finish(self.pending, code, content_type, cache_control)
             except Exception:
                 log.exception("convsdk could not record a request")
                 cookies = []

@@ -76,8 +76,7 @@ def load_report(
     end = parse_moment(until, end=True, field="until") if until is not None else None
     if start is not None and end is not None and start >= end:
         raise ConfigError(
-            f"the period is empty: since {start.isoformat()} is not before until "
-            f"{end.isoformat()}",
+            f"the period is empty: since {start.isoformat()} is not before until {end.isoformat()}",
             field="until",
         )
     reader = open_reader(source)

@@ -122,9 +122,7 @@ def _svg(width: int, height: int, title: str, body: Iterable[str]) -> str:
 
 def _text(x: float, y: float, text: str, *, anchor: str = "start", cls: str = "") -> str:
     klass = f' class="{cls}"' if cls else ""
-    return (
-        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{klass}>{_e(text)}</text>'
-    )
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{klass}>{_e(text)}</text>'
 
 
 # -- charts --------------------------------------------------------------------------
@@ -337,8 +335,17 @@ def _goals(report: Report) -> str:
         money = _money(dict(sorted(anonymous_revenue.items())))
         rows.append(["(anonymous)", "", "", "", fmt.count(anonymous), "–", "–", money] + ["–"] * 3)
     headers = [
-        "Goal", "Kind", "Stage", "Role", "Conversions", "Visitors", "Rate", "Revenue",
-        "Per visitor", "Time to convert (median)", "(p90)",
+        "Goal",
+        "Kind",
+        "Stage",
+        "Role",
+        "Conversions",
+        "Visitors",
+        "Rate",
+        "Revenue",
+        "Per visitor",
+        "Time to convert (median)",
+        "(p90)",
     ]
     note = (
         "Rate: converting visitors of all visitors. Time to convert: from a visitor's first "
@@ -368,8 +375,16 @@ def _funnel(funnel: FunnelReport) -> str:
             ]
         )
     headers = [
-        "Step", "Visitors", "From previous", "Overall", "Drop-off", "Drop-off %",
-        "From previous: median", "p90", "From first: median", "p90",
+        "Step",
+        "Visitors",
+        "From previous",
+        "Overall",
+        "Drop-off",
+        "Drop-off %",
+        "From previous: median",
+        "p90",
+        "From first: median",
+        "p90",
     ]
     return (
         f"<h3>{_e(funnel.name)} <small>(within {_e(fmt.window(funnel.window_seconds))})</small>"
@@ -403,8 +418,16 @@ def _lift(report: Report) -> str:
             ]
         )
     headers = [
-        "Micro", "Macro", "Did it: rate", "visitors", "Did not: rate", "visitors", "Lift",
-        "95% CI", "Lag (median)", "(p90)",
+        "Micro",
+        "Macro",
+        "Did it: rate",
+        "visitors",
+        "Did not: rate",
+        "visitors",
+        "Lift",
+        "95% CI",
+        "Lag (median)",
+        "(p90)",
     ]
     chart = lift_chart(report.lift)
     figure = (
@@ -469,7 +492,14 @@ def _variants(variants: VariantBreakdown) -> str:
             ]
         )
     headers = [
-        "Variant", "Visitors", "Converted", "Rate", "95% CI", "vs control", "Lift", "p-value",
+        "Variant",
+        "Visitors",
+        "Converted",
+        "Rate",
+        "95% CI",
+        "vs control",
+        "Lift",
+        "p-value",
         "Revenue",
     ]
     chart = variant_chart(variants)
@@ -482,14 +512,26 @@ def _variants(variants: VariantBreakdown) -> str:
 
 
 _DEFINITIONS = (
-    ("Visitor", "A distinct visitor id with at least one event in the period. Anonymous "
-     "events (Do-Not-Track, Global Privacy Control) are counted apart, never in a rate."),
-    ("Micro / macro conversion", "Micro: a step towards the goal or a sign of intent "
-     "(viewing pricing, a newsletter signup). Macro: the goal itself (a purchase, a signup)."),
-    ("Funnel", "A visitor reaches a step after doing every earlier step in order, each at or "
-     "after the previous one, all within the funnel's window of the first step."),
-    ("Lift", "How many times more often visitors who did a micro conversion went on to the "
-     "macro one than visitors who did not."),
+    (
+        "Visitor",
+        "A distinct visitor id with at least one event in the period. Anonymous "
+        "events (Do-Not-Track, Global Privacy Control) are counted apart, never in a rate.",
+    ),
+    (
+        "Micro / macro conversion",
+        "Micro: a step towards the goal or a sign of intent "
+        "(viewing pricing, a newsletter signup). Macro: the goal itself (a purchase, a signup).",
+    ),
+    (
+        "Funnel",
+        "A visitor reaches a step after doing every earlier step in order, each at or "
+        "after the previous one, all within the funnel's window of the first step.",
+    ),
+    (
+        "Lift",
+        "How many times more often visitors who did a micro conversion went on to the "
+        "macro one than visitors who did not.",
+    ),
     ("Revenue", "Sum of conversion values per currency; a repeated transaction id counts once."),
 )
 

@@ -85,9 +85,7 @@ class _VisitorRows:
         self.visitors: dict[str, VisitorSummary] = {}
         self.referrers: dict[str, tuple[object, object]] = {}
 
-    def first(
-        self, visitor_id: str, moment: int, referrer: object, url: object
-    ) -> VisitorSummary:
+    def first(self, visitor_id: str, moment: int, referrer: object, url: object) -> VisitorSummary:
         visitor = self.visitors[visitor_id] = VisitorSummary(first_seen=moment)
         self.referrers[visitor_id] = (referrer, url)
         return visitor
@@ -239,9 +237,7 @@ class SQLiteReader:
                     if visitor is None:  # pragma: no cover - every visitor has a first event
                         continue
                     target = visitor.goals
-                merge_rows(
-                    target, goal, count, text_micros(first_ts), revenue, currency, stamps
-                )
+                merge_rows(target, goal, count, text_micros(first_ts), revenue, currency, stamps)
             # Touches after a visitor's first macro conversion get no credit for it.
             conn.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS convsdk_report_macro "
@@ -250,8 +246,10 @@ class SQLiteReader:
             conn.execute("DELETE FROM temp.convsdk_report_macro")
             conn.executemany(
                 "INSERT INTO temp.convsdk_report_macro VALUES (?, ?)",
-                [(visitor_id, format_timestamp(from_micros(at))) for visitor_id, at in
-                 builder.macro_times(kinds)],
+                [
+                    (visitor_id, format_timestamp(from_micros(at)))
+                    for visitor_id, at in builder.macro_times(kinds)
+                ],
             )
             conn.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS convsdk_report_need "
@@ -520,9 +518,7 @@ class PostgresReader:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             conn.read_only = True
         except psycopg.Error as exc:
-            raise BackendError(
-                f"cannot connect: {str(exc).strip()}", backend=self.source
-            ) from exc
+            raise BackendError(f"cannot connect: {str(exc).strip()}", backend=self.source) from exc
         try:
             conn.execute(
                 sql.SQL("SET statement_timeout = {}").format(

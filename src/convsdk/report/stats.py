@@ -55,9 +55,7 @@ def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float,
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def ratio_interval(
-    a: int, n1: int, c: int, n2: int, z: float = Z95
-) -> tuple[float, float] | None:
+def ratio_interval(a: int, n1: int, c: int, n2: int, z: float = Z95) -> tuple[float, float] | None:
     """Katz's log-method interval for the ratio ``(a / n1) / (c / n2)``.
 
     The standard error of ``ln(ratio)`` is ``sqrt(1/a - 1/n1 + 1/c - 1/n2)``. When ``a``

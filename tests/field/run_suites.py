@@ -1,0 +1,324 @@
+"""Run Starlette's and FastAPI's own test suites with and without convsdk's ASGI middleware.
+
+::
+
+    .venv/bin/python tests/field/run_suites.py [starlette|fastapi|all] [-k EXPR] [--placement user]
+
+For each suite: download the sdist of the version installed in the project's venv from
+PyPI (both sdists ship their ``tests/``), unpack it under ``.field-cache/``, make a
+venv there with convsdk (editable) and what the suite's tests import, run the suite
+once as it is and once with the ``convsdk_field`` plugin (every app they build gets
+``ConversionMiddleware``), and compare the outcome of every test. Prints the totals of
+both runs and the tests that fail only with convsdk; exits 1 when there is any (or when
+the plugin recorded no event: then the middleware was not active).
+
+The separate venv keeps the suites' test dependencies (their pytest plugins, pins such
+as ``pytest<9.2``) out of the project's own venv and ``make test``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+CACHE = ROOT / ".field-cache"
+
+# What each suite's tests import, beyond the framework itself (from their
+# pyproject's test dependency groups, less linters, coverage and benchmark tools).
+COMMON = [
+    "pytest>=9.1.1,<9.2",  # FastAPI pins <9.2; Starlette wants >=9.1.1
+    "pytest-timeout>=2.4",
+    "anyio[trio]>=4.1",
+    "trio>=0.34",
+]
+REQUIREMENTS = {
+    "starlette": [
+        "itsdangerous",
+        "jinja2",
+        "opentelemetry-api",
+        "opentelemetry-sdk>=1.44",
+        "python-multipart>=0.0.18",
+        "pyyaml",
+        "httpx>=0.27,<0.29",
+        "httpx2[zstd]>=2.0",
+        "blockbuster>=1.5.23",
+    ],
+    "fastapi": [
+        "opentelemetry-instrumentation-fastapi>=0.65b0",
+        "opentelemetry-sdk>=1.44",
+        "opentelemetry-exporter-otlp-proto-http>=1.44",
+        "logfire>=5.1",
+        "sentry-sdk>=2.70",
+        "httpx>=0.27,<0.29",
+        "httpx2>=2.0",
+        "python-slugify>=8.0.4",
+        "dirty-equals>=0.9",
+        "flask>=3.0,<4",
+        "inline-snapshot>=0.21.1",
+        "pwdlib[argon2]>=0.2.1",
+        "pyjwt>=2.9",
+        "pyyaml>=5.3.1,<7",
+        "sqlmodel>=0.0.31",
+        "strawberry-graphql>=0.200,<1",
+        "typer>=0.26.1",
+        "a2wsgi>=1.9,<=2.0",
+        "pytest-xdist>=3.0.2",  # only for its xdist_group marker (--strict-markers)
+        "jinja2>=3.1.5",
+        "python-multipart>=0.0.18",
+        "itsdangerous>=1.1",
+        "email-validator>=2.0",
+        "pydantic-settings>=2.0",
+        "pydantic-extra-types>=2.0",
+        "orjson",
+        "ujson",
+    ],
+}
+# Paths of each suite left out of both runs: benchmarks need pytest-codspeed.
+IGNORE = {
+    "starlette": [],
+    "fastapi": ["tests/benchmarks", "tests/memory_benchmarks"],
+}
+TIMEOUT = 120  # seconds per test (pytest-timeout): a hang fails a test, not the run
+
+
+def log(message: str) -> None:
+    print(f"[field] {message}", flush=True)
+
+
+def run(cmd: list[str], **kwargs: object) -> None:
+    subprocess.run(cmd, check=True, **kwargs)  # type: ignore[call-overload]
+
+
+def installed_version(name: str) -> str:
+    return importlib.metadata.version(name)
+
+
+def fetch_source(name: str, version: str) -> Path:
+    """The unpacked sdist of ``name==version`` (downloaded once into the cache)."""
+    target = CACHE / "src" / f"{name}-{version}"
+    if (target / "tests").is_dir():
+        return target
+    sdists = CACHE / "sdist"
+    sdists.mkdir(parents=True, exist_ok=True)
+    archive = next(iter(sdists.glob(f"{name}-{version}.tar.gz")), None)
+    if archive is None:
+        log(f"downloading the {name} {version} sdist")
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "--dest",
+                str(sdists),
+                f"{name}=={version}",
+            ]
+        )
+        archive = next(iter(sdists.glob(f"{name}-{version}.tar.gz")))
+    unpacked = CACHE / "src"
+    unpacked.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(target, ignore_errors=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(unpacked, filter="data")
+    if not (target / "tests").is_dir():
+        raise SystemExit(f"the {name} {version} sdist has no tests/ directory")
+    return target
+
+
+def ensure_venv(versions: dict[str, str]) -> Path:
+    """The venv the suites run in: convsdk (editable) and their test dependencies."""
+    venv = CACHE / "venv"
+    python = venv / "bin" / "python"
+    requirements = [
+        f"-e{ROOT}[fastapi,bots]",
+        *(f"{name}=={version}" for name, version in sorted(versions.items())),
+        *COMMON,
+        *sorted({req for reqs in REQUIREMENTS.values() for req in reqs}),
+    ]
+    digest = hashlib.sha256("\n".join([sys.version, *requirements]).encode()).hexdigest()
+    stamp = venv / ".field-installed"
+    if python.exists() and stamp.exists() and stamp.read_text() == digest:
+        return python
+    log(f"building {venv.relative_to(ROOT)} (one time, a minute or two)")
+    shutil.rmtree(venv, ignore_errors=True)
+    run([sys.executable, "-m", "venv", str(venv)])
+    run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    run([str(python), "-m", "pip", "install", "--quiet", *requirements])
+    stamp.write_text(digest)
+    return python
+
+
+def outcomes(junit: Path) -> dict[str, tuple[str, str]]:
+    """Test id -> (outcome, first line of the failure) from a JUnit XML report."""
+    rank = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
+    result: dict[str, tuple[str, str]] = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        test_id = f"{case.get('classname')}::{case.get('name')}"
+        outcome, message = "passed", ""
+        for child in case:
+            if child.tag in ("failure", "error"):
+                outcome = "failed" if child.tag == "failure" else "error"
+                message = (child.get("message") or "").strip().splitlines()[:1]
+                message = message[0] if message else ""
+                break
+            if child.tag == "skipped":
+                outcome = "skipped"
+        previous = result.get(test_id)
+        if previous is None or rank[outcome] > rank[previous[0]]:
+            result[test_id] = (outcome, message)
+    return result
+
+
+def run_suite(
+    python: Path, name: str, source: Path, with_convsdk: bool, placement: str, extra: list[str]
+) -> tuple[dict[str, tuple[str, str]], float, dict[str, object] | None]:
+    label = "with-convsdk" if with_convsdk else "baseline"
+    results = CACHE / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    junit = results / f"{name}-{label}.xml"
+    output = results / f"{name}-{label}.log"
+    report = results / f"{name}-{label}-convsdk.json"
+    report.unlink(missing_ok=True)
+    cmd = [
+        str(python),
+        "-m",
+        "pytest",
+        "tests",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={junit}",
+        f"--timeout={TIMEOUT}",
+        "-o",
+        "junit_family=xunit1",
+    ]
+    cmd += [f"--ignore={path}" for path in IGNORE[name]]
+    if with_convsdk:
+        cmd += ["-p", "convsdk_field"]
+    cmd += extra
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(HERE),
+        "CONVSDK_FIELD_PLACEMENT": placement,
+        "CONVSDK_FIELD_REPORT": str(report),
+    }
+    env.pop("CONVSDK_SECRET_KEY", None)
+    log(f"{name}: running the suite, {label} (output in {output.relative_to(ROOT)})")
+    started = time.monotonic()
+    with open(output, "w", encoding="utf-8") as out:
+        code = subprocess.run(
+            cmd, cwd=source, env=env, stdout=out, stderr=subprocess.STDOUT
+        ).returncode
+    elapsed = time.monotonic() - started
+    if code not in (0, 1) or not junit.exists():
+        tail = output.read_text(encoding="utf-8", errors="replace")[-3000:]
+        raise SystemExit(f"{name} {label}: pytest exited {code}\n{tail}")
+    summary = json.loads(report.read_text()) if report.exists() else None
+    return outcomes(junit), elapsed, summary
+
+
+def totals(results: dict[str, tuple[str, str]]) -> str:
+    counts: dict[str, int] = {}
+    for outcome, _ in results.values():
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return ", ".join(f"{counts.get(k, 0)} {k}" for k in ("passed", "failed", "error", "skipped"))
+
+
+def compare(name: str, python: Path, source: Path, placement: str, extra: list[str]) -> list[str]:
+    base, base_time, _ = run_suite(python, name, source, False, placement, extra)
+    field, field_time, summary = run_suite(python, name, source, True, placement, extra)
+    problems: list[str] = []
+    print(f"\n== {name} ({source.name})")
+    print(f"baseline:     {totals(base)}  in {base_time:.0f} s")
+    print(f"with convsdk: {totals(field)}  in {field_time:.0f} s")
+    if summary is None or not summary.get("events"):
+        problems.append(f"{name}: the convsdk plugin recorded no event: it was not active")
+        print(problems[-1])
+    else:
+        print(
+            f"convsdk: {summary['apps_wrapped']} app stacks and {summary['clients_wrapped']} "
+            f"bare ASGI apps wrapped, {summary['events']} events {summary['events_by_name']}"
+        )
+    bad = {"failed", "error"}
+    only_convsdk = sorted(
+        test
+        for test, (outcome, _) in field.items()
+        if outcome in bad and base.get(test, ("missing", ""))[0] not in bad
+    )
+    only_base = sorted(
+        test
+        for test, (outcome, _) in base.items()
+        if outcome in bad and field.get(test, ("missing", ""))[0] not in bad
+    )
+    missing = sorted(set(base) - set(field))
+    print(f"failing only with convsdk: {len(only_convsdk)}")
+    for test in only_convsdk:
+        outcome, message = field[test]
+        print(f"  {outcome.upper():6} {test}\n         {message[:300]}")
+        problems.append(f"{name}: {test}")
+    if only_base:
+        print(f"failing only without convsdk (flaky?): {len(only_base)}")
+        for test in only_base:
+            print(f"  {test}: {base[test][1][:200]}")
+    if missing:
+        print(f"in the baseline only (not run with convsdk): {len(missing)}")
+        for test in missing[:20]:
+            print(f"  {test}")
+        problems += [f"{name}: {test} not run with convsdk" for test in missing]
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("suite", nargs="?", default="all", choices=["starlette", "fastapi", "all"])
+    parser.add_argument(
+        "--placement",
+        choices=["outer", "user"],
+        default="outer",
+        help="outer: around the whole stack (default); user: where app.add_middleware() puts it",
+    )
+    parser.add_argument(
+        "pytest_args",
+        nargs=argparse.REMAINDER,
+        help="after --: more pytest arguments for both runs (e.g. -k expr)",
+    )
+    args = parser.parse_args(argv)
+    extra = [a for a in args.pytest_args if a != "--"]
+    names = ["starlette", "fastapi"] if args.suite == "all" else [args.suite]
+    versions = {name: installed_version(name) for name in ("starlette", "fastapi")}
+    log(
+        "versions: "
+        + ", ".join(f"{n} {v}" for n, v in versions.items())
+        + f", convsdk from {ROOT.name}"
+    )
+    sources = {name: fetch_source(name, versions[name]) for name in names}
+    python = ensure_venv(versions)
+    problems: list[str] = []
+    for name in names:
+        problems += compare(name, python, sources[name], args.placement, extra)
+    print()
+    if problems:
+        print(f"FAIL: {len(problems)} problem(s) with convsdk's middleware")
+        return 1
+    print("OK: no test fails with convsdk's middleware that passes without it")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""Nothing lost on a normal stop, under real servers.
+
+Each test starts a server as a subprocess with a tiny app that tracks one event per
+request (SQLite backend, a spool, ``flush_interval=30`` so that events are surely still
+queued at the stop), sends 250 requests over HTTP, sends SIGTERM to the process it
+started and waits for it to exit. Every event must then be in the database, or in the
+spool, which a new tracker on the same directory delivers: 250 distinct events.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from convsdk import Tracker
+
+pytestmark = pytest.mark.slow
+
+REQUESTS = 250
+CONNECTIONS = 5
+
+APP = """
+import os
+
+import convsdk
+from convsdk.integrations.asgi import ConversionMiddleware
+
+convsdk.init(
+    backend="sqlite:///" + os.environ["TEST_DB"],
+    spool_dir=os.environ["TEST_SPOOL"],
+    flush_interval=30.0,  # still queued at the stop: only the shutdown path delivers
+    filter_bots=False,
+    secret_key="test",
+)
+
+
+def hit(query):
+    if query:
+        convsdk.track("hit", kind="micro", properties={"n": int(query)})
+
+
+async def _asgi(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    hit(scope["query_string"].decode())
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+asgi = ConversionMiddleware(_asgi)
+
+
+def wsgi(environ, start_response):
+    hit(environ.get("QUERY_STRING", ""))
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+"""
+
+GUNICORN = [
+    sys.executable,
+    "-m",
+    "gunicorn",
+    "--bind",
+    "127.0.0.1:{port}",
+    "--workers",
+    "2",
+    "--graceful-timeout",
+    "15",
+    "--log-level",
+    "warning",
+]
+UVICORN = [
+    sys.executable,
+    "-m",
+    "uvicorn",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "{port}",
+    "--log-level",
+    "warning",
+]
+
+SERVERS = {
+    "uvicorn": [*UVICORN, "tracked_app:asgi"],
+    "uvicorn-no-lifespan": [*UVICORN, "--lifespan", "off", "tracked_app:asgi"],
+    "uvicorn-2-workers": [*UVICORN, "--workers", "2", "tracked_app:asgi"],
+    "hypercorn": [
+        sys.executable,
+        "-m",
+        "hypercorn",
+        "--bind",
+        "127.0.0.1:{port}",
+        "tracked_app:asgi",
+    ],
+    "gunicorn-uvicorn-worker": [
+        *GUNICORN,
+        "-k",
+        "uvicorn_worker.UvicornWorker",
+        "tracked_app:asgi",
+    ],
+    "gunicorn-sync": [*GUNICORN, "-k", "sync", "tracked_app:wsgi"],
+    "gunicorn-gthread": [*GUNICORN, "-k", "gthread", "--threads", "4", "tracked_app:wsgi"],
+}
+MODULES = {"uvicorn": "uvicorn", "hypercorn": "hypercorn", "gunicorn": "gunicorn"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_serving(port: int, proc: subprocess.Popen[bytes], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    pause = threading.Event()
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the server exited early: {proc.communicate()[1]!r}"
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pause.wait(0.05)  # polling for readiness, with a deadline
+        finally:
+            conn.close()
+    raise AssertionError(f"nothing answered on {port} within {seconds} s")
+
+
+def send_requests(port: int) -> None:
+    conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(CONNECTIONS)]
+    try:
+        for n in range(REQUESTS):
+            conn = conns[n % CONNECTIONS]
+            conn.request("GET", f"/?{n}")
+            response = conn.getresponse()
+            assert response.status == 200
+            response.read()
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+def stored(db: Path) -> list[tuple[str, int]]:
+    if not db.exists():
+        return []
+    with sqlite3.connect(db) as conn:
+        return list(
+            conn.execute(
+                "SELECT event_id, json_extract(properties, '$.n') FROM convsdk_events"
+                " WHERE name = 'hit'"
+            )
+        )
+
+
+def run_and_stop(tmp_path: Path, command: list[str]) -> tuple[int, list[tuple[str, int]], int]:
+    """Serve, send the requests, SIGTERM; return (exit status, rows after the stop, rows
+    after a new tracker delivered the spool)."""
+    (tmp_path / "tracked_app.py").write_text(textwrap.dedent(APP))
+    db, spool = tmp_path / "events.db", tmp_path / "spool"
+    port = free_port()
+    env = {**os.environ, "TEST_DB": str(db), "TEST_SPOOL": str(spool), "PYTHONPATH": str(tmp_path)}
+    proc = subprocess.Popen(
+        [part.format(port=port) for part in command],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until_serving(port, proc, 20)
+        send_requests(port)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    at_stop = len(stored(db))
+    with Tracker(backend=f"sqlite:///{db}", spool_dir=spool) as tracker:
+        assert tracker.flush(10.0), tracker.stats()
+    assert b"Traceback" not in stderr, stderr.decode()
+    return proc.returncode, stored(db), at_stop
+
+
+@pytest.mark.parametrize("server", list(SERVERS))
+def test_every_request_is_stored_after_sigterm(tmp_path: Path, server: str) -> None:
+    pytest.importorskip(MODULES[server.split("-")[0]])
+    if "uvicorn_worker" in " ".join(SERVERS[server]):
+        pytest.importorskip("uvicorn_worker")
+    _, rows, _ = run_and_stop(tmp_path, SERVERS[server])
+    assert len({event_id for event_id, _ in rows}) == len(rows)
+    assert sorted(n for _, n in rows) == list(range(REQUESTS))

@@ -1,0 +1,202 @@
+"""The ASGI middleware closes its tracker at lifespan shutdown, and changes nothing else."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
+
+from convsdk import Tracker
+from convsdk.backends.memory import MemoryBackend
+from convsdk.integrations.asgi import ConversionMiddleware
+from convsdk.tracker import set_default
+
+Message = dict[str, Any]
+STARTUP: Message = {"type": "lifespan.startup"}
+SHUTDOWN: Message = {"type": "lifespan.shutdown"}
+
+
+@pytest.fixture
+def queued(memory: MemoryBackend) -> Iterator[Tracker]:
+    """A tracker whose events stay queued until something flushes or closes it."""
+    tracker = Tracker(backend=memory, spool_dir=None, flush_interval=30.0)
+    yield tracker
+    tracker.close()
+
+
+class Server:
+    """Plays the server's side of the lifespan protocol; records what the app sends."""
+
+    def __init__(self, tracker: Tracker, memory: MemoryBackend) -> None:
+        self.inbox = [STARTUP, SHUTDOWN]
+        self.sent: list[Message] = []
+        # At each message the server gets: was the tracker closed, how many delivered.
+        self.seen: list[tuple[str, bool, int]] = []
+        self.tracker, self.memory = tracker, memory
+
+    async def receive(self) -> Message:
+        return self.inbox.pop(0)
+
+    async def send(self, message: Message) -> None:
+        self.sent.append(message)
+        self.seen.append((message["type"], self.tracker.closed, len(self.memory.events)))
+
+    async def run(self, app: Any) -> None:
+        await app(
+            {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, self.receive, self.send
+        )
+
+
+def lifespan_app(received: list[Message], on_shutdown: Any = None) -> Any:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        assert scope["type"] == "lifespan"
+        while True:
+            message = await receive()
+            received.append(message)
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if on_shutdown is not None:
+                    on_shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    return app
+
+
+async def test_shutdown_delivers_before_the_server_hears_complete(
+    queued: Tracker, memory: MemoryBackend
+) -> None:
+    for n in range(3):
+        queued.track("queued", kind="micro", properties={"n": n})
+    received: list[Message] = []
+    server = Server(queued, memory)
+    await server.run(ConversionMiddleware(lifespan_app(received), tracker=queued))
+    assert server.seen == [
+        ("lifespan.startup.complete", False, 0),
+        ("lifespan.shutdown.complete", True, 3),
+    ]
+    assert received == [STARTUP, SHUTDOWN]
+    assert received[1] is SHUTDOWN  # the very same messages
+
+
+async def test_events_of_the_app_shutdown_code_are_delivered(
+    queued: Tracker, memory: MemoryBackend
+) -> None:
+    app = lifespan_app([], on_shutdown=lambda: queued.track("stopping", kind="micro"))
+    await Server(queued, memory).run(ConversionMiddleware(app, tracker=queued))
+    assert [e.name for e in memory.events] == ["stopping"]
+
+
+async def test_the_default_tracker_is_closed_when_the_middleware_follows_it(
+    queued: Tracker, memory: MemoryBackend
+) -> None:
+    queued.track("queued", kind="micro")
+    previous = set_default(queued)
+    try:
+        server = Server(queued, memory)
+        await server.run(ConversionMiddleware(lifespan_app([])))
+    finally:
+        set_default(previous)
+    assert server.seen[-1] == ("lifespan.shutdown.complete", True, 1)
+
+
+async def test_the_tracker_is_closed_off_the_event_loop_thread(
+    queued: Tracker, memory: MemoryBackend
+) -> None:
+    threads: list[threading.Thread] = []
+    close = queued.close
+
+    def spy() -> bool:
+        threads.append(threading.current_thread())
+        return close()
+
+    queued.close = spy  # type: ignore[method-assign]
+    await Server(queued, memory).run(ConversionMiddleware(lifespan_app([]), tracker=queued))
+    assert len(threads) == 1 and threads[0] is not threading.current_thread()
+
+
+async def test_an_app_without_lifespan_raises_as_before(
+    queued: Tracker, memory: MemoryBackend
+) -> None:
+    async def http_only(scope: Any, receive: Any, send: Any) -> None:
+        raise RuntimeError("only http")
+
+    server = Server(queued, memory)
+    with pytest.raises(RuntimeError, match="only http"):
+        await server.run(ConversionMiddleware(http_only, tracker=queued))
+    assert server.sent == [] and not queued.closed
+
+
+async def test_an_app_that_returns_at_once_is_left_alone(
+    queued: Tracker, memory: MemoryBackend
+) -> None:
+    async def ignores(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    server = Server(queued, memory)
+    await server.run(ConversionMiddleware(ignores, tracker=queued))
+    assert server.sent == [] and not queued.closed and server.inbox == [STARTUP, SHUTDOWN]
+
+
+async def test_a_failed_startup_reaches_the_server_unchanged(
+    queued: Tracker, memory: MemoryBackend
+) -> None:
+    failed = {"type": "lifespan.startup.failed", "message": "no database"}
+
+    async def fails(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send(failed)
+
+    server = Server(queued, memory)
+    await server.run(ConversionMiddleware(fails, tracker=queued))
+    assert server.sent == [failed] and server.sent[0] is failed and not queued.closed
+
+
+async def test_an_app_that_ends_without_answering_the_shutdown_still_closes(
+    queued: Tracker, memory: MemoryBackend
+) -> None:
+    async def quits(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "lifespan.startup.complete"})
+        await receive()  # the shutdown: returns without a word
+
+    queued.track("queued", kind="micro")
+    server = Server(queued, memory)
+    await server.run(ConversionMiddleware(quits, tracker=queued))
+    assert queued.closed and len(memory.events) == 1
+
+
+def test_starlette_add_middleware_and_mounted_sub_app_close_once_at_shutdown(
+    queued: Tracker, memory: MemoryBackend
+) -> None:
+    async def home(request: Any) -> PlainTextResponse:
+        queued.track("home", kind="micro")
+        return PlainTextResponse("ok")
+
+    sub = Starlette(routes=[Route("/", home)])
+    sub.add_middleware(ConversionMiddleware, tracker=queued)
+    stopped: list[bool] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        stopped.append(queued.closed)  # the app's own shutdown code runs first
+
+    app = Starlette(
+        routes=[Route("/", home), Mount("/a", sub), Mount("/b", sub)], lifespan=lifespan
+    )
+    app.add_middleware(ConversionMiddleware, tracker=queued)
+    with TestClient(app) as client:
+        for path in ("/", "/a/", "/b/"):
+            assert client.get(path).status_code == 200
+        assert memory.events == []
+    assert stopped == [False]
+    assert queued.closed and [e.name for e in memory.events] == ["home"] * 3

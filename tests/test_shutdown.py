@@ -1,0 +1,165 @@
+"""SIGTERM / SIGINT close the trackers, then the process stops as it would have."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+
+import pytest
+
+from convsdk import shutdown
+
+
+@pytest.fixture(autouse=True)
+def handlers() -> Iterator[None]:
+    """Put back the process's handlers after each test."""
+    saved = {sig: signal.getsignal(sig) for sig in shutdown.SIGNALS}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+def recorder(calls: list[str], name: str) -> Callable[[int, FrameType | None], None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        calls.append(f"{name} {signal.Signals(signum).name}")
+
+    return handler
+
+
+def test_closes_then_hands_the_signal_to_the_handler_that_was_there() -> None:
+    calls: list[str] = []
+    signal.signal(signal.SIGTERM, recorder(calls, "server"))
+    assert shutdown.install(lambda: calls.append("close"))
+    signal.raise_signal(signal.SIGTERM)
+    assert calls == ["close", "server SIGTERM"]
+
+
+def test_sigint_still_raises_keyboard_interrupt_after_closing() -> None:
+    calls: list[str] = []
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    shutdown.install(lambda: calls.append("close"))
+    with pytest.raises(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)
+    assert calls == ["close"]
+
+
+def test_installing_again_wraps_once() -> None:
+    calls: list[str] = []
+    signal.signal(signal.SIGTERM, recorder(calls, "server"))
+    for _ in range(3):
+        shutdown.install(lambda: calls.append("close"))
+    signal.raise_signal(signal.SIGTERM)
+    assert calls == ["close", "server SIGTERM"]
+
+
+def test_an_ignored_signal_stays_ignored() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    shutdown.install(lambda: None)
+    assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+
+
+def test_a_handler_the_server_installs_afterwards_is_left_alone() -> None:
+    calls: list[str] = []
+    shutdown.install(lambda: calls.append("close"))
+    server = recorder(calls, "server")
+    signal.signal(signal.SIGTERM, server)
+    shutdown.install(lambda: calls.append("close"))  # another tracker: wraps the server's
+    signal.raise_signal(signal.SIGTERM)
+    assert calls == ["close", "server SIGTERM"]
+    shutdown.uninstall()
+    assert signal.getsignal(signal.SIGTERM) is server
+
+
+def test_nothing_is_installed_from_another_thread() -> None:
+    before = {sig: signal.getsignal(sig) for sig in shutdown.SIGNALS}
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    before[signal.SIGTERM] = signal.SIG_DFL
+    results: list[bool] = []
+    thread = threading.Thread(target=lambda: results.append(shutdown.install(lambda: None)))
+    thread.start()
+    thread.join()
+    assert results == [False]
+    assert {sig: signal.getsignal(sig) for sig in shutdown.SIGNALS} == before
+
+
+def test_a_failing_close_is_logged_and_the_signal_still_handed_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls: list[str] = []
+    signal.signal(signal.SIGTERM, recorder(calls, "server"))
+
+    def broken() -> None:
+        raise OSError("disk gone")
+
+    shutdown.install(broken)
+    with caplog.at_level(logging.ERROR, logger="convsdk.shutdown"):
+        signal.raise_signal(signal.SIGTERM)
+    assert calls == ["server SIGTERM"]
+    assert "closing the trackers on signal" in caplog.text
+
+
+def test_uninstall_puts_back_what_was_there() -> None:
+    calls: list[str] = []
+    server = recorder(calls, "server")
+    signal.signal(signal.SIGTERM, server)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    shutdown.install(lambda: None)
+    shutdown.uninstall()
+    assert signal.getsignal(signal.SIGTERM) is server
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+SCRIPT = """
+import os, signal, sys
+import convsdk
+
+convsdk.init(backend="sqlite:///" + sys.argv[1], spool_dir=sys.argv[2], flush_interval=30.0)
+for n in range(30):
+    convsdk.track("queued", kind="micro", properties={"n": n})
+os.kill(os.getpid(), getattr(signal, "SIG" + sys.argv[3]))
+print("survived the signal")
+"""
+
+
+@pytest.mark.parametrize("name", ["TERM", "INT"])
+def test_a_signal_with_its_default_action_delivers_then_still_ends_the_process(
+    tmp_path: Path, name: str
+) -> None:
+    db = tmp_path / "events.db"
+    # SIGTERM's default action kills the process, where atexit never runs; SIGINT's
+    # handler raises KeyboardInterrupt, and an uncaught one ends by the signal too.
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(SCRIPT), str(db), str(tmp_path / "spool"), name],
+        capture_output=True,
+        timeout=30,
+    )
+    assert b"survived" not in proc.stdout
+    assert proc.returncode == -getattr(signal, "SIG" + name), proc.stderr.decode()
+    with sqlite3.connect(db) as conn:
+        (count,) = conn.execute("SELECT count(*) FROM convsdk_events").fetchone()
+    assert count == 30
+
+
+def test_a_close_held_up_by_the_interrupted_code_does_not_hang_the_signal() -> None:
+    calls: list[str] = []
+    signal.signal(signal.SIGTERM, recorder(calls, "server"))
+    held = threading.Lock()
+    closed = threading.Event()
+
+    def close() -> None:
+        with held:  # e.g. a lock the interrupted track() holds
+            closed.set()
+
+    shutdown.install(close, wait=lambda: 0.05)
+    with held:
+        signal.raise_signal(signal.SIGTERM)
+        assert calls == ["server SIGTERM"] and not closed.is_set()
+    assert closed.wait(10)  # and the close finishes once the lock is free
