@@ -31,7 +31,7 @@ from convsdk import BackendError, ConfigError  # noqa: E402
 from convsdk.backends import from_url  # noqa: E402
 from convsdk.backends.http import USER_AGENT, HTTPBackend, parse_retry_after  # noqa: E402
 from convsdk.backends.memory import MemoryBackend  # noqa: E402
-from convsdk.collector import create_app  # noqa: E402
+from convsdk.collector import Bounds, create_app  # noqa: E402
 from convsdk.event import Event, make_event  # noqa: E402
 from convsdk.testing import BackendContract  # noqa: E402
 
@@ -492,7 +492,14 @@ class Breakable(MemoryBackend):
 @pytest.fixture(scope="module")
 def contract_collector() -> Iterator[tuple[Breakable, str]]:
     store = Breakable()
-    with serving(create_app(store)) as base:
+    # The contract's events reach 2099 and 1e15: a store takes them, whatever a
+    # collector's default bounds would accept from the internet.
+    wide = Bounds(
+        max_value=1e300,
+        max_future=timedelta(days=365 * 200),
+        earliest=datetime.min.replace(tzinfo=UTC),
+    )
+    with serving(create_app(store, bounds=wide)) as base:
         yield store, f"{base}/ingest"
 
 

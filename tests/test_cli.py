@@ -263,12 +263,88 @@ def test_consume_reports_how_many_moved(
     assert capsys.readouterr().out == "moved 1,234 events\n"
 
 
-def test_collect_passes_its_options(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def collect_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    from convsdk.collector import Bounds
+
     calls: list[tuple[Any, ...]] = []
-    fake = types.SimpleNamespace(serve=lambda url, **kw: calls.append((url, kw)))
+    fake = types.SimpleNamespace(serve=lambda url, **kw: calls.append((url, kw)), Bounds=Bounds)
     monkeypatch.setitem(sys.modules, "convsdk.collector", fake)
-    assert main(["collect", "sqlite:///e.db", "--port", "9000", "--token", "t"]) == 0
-    assert calls == [("sqlite:///e.db", {"host": "127.0.0.1", "port": 9000, "token": "t"})]
+    monkeypatch.delenv("CONVSDK_COLLECT_TOKEN", raising=False)
+    return calls
+
+
+def test_collect_reads_its_token_from_a_file(
+    collect_calls: list[tuple[Any, ...]], tmp_path: Path
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret\n")
+    token_file.chmod(0o600)
+    argv = ["collect", "sqlite:///e.db", "--port", "9000", "--token-file", str(token_file)]
+    assert main(argv) == 0
+    assert collect_calls == [
+        ("sqlite:///e.db", {"host": "127.0.0.1", "port": 9000, "token": "s3cret"})
+    ]
+
+
+def test_collect_reads_its_token_from_the_environment(
+    collect_calls: list[tuple[Any, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONVSDK_COLLECT_TOKEN", "from-env")
+    assert main(["collect", "sqlite:///e.db"]) == 0
+    assert collect_calls[0][1]["token"] == "from-env"
+
+
+def test_collect_refuses_to_start_without_a_token(
+    collect_calls: list[tuple[Any, ...]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["collect", "sqlite:///e.db"]) == 2
+    assert collect_calls == []
+    error = _one_line_error(capsys.readouterr().err)
+    assert "--token-file" in error and "CONVSDK_COLLECT_TOKEN" in error and "--insecure" in error
+
+
+def test_collect_runs_open_only_when_told_and_warns(
+    collect_calls: list[tuple[Any, ...]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["collect", "sqlite:///e.db", "--insecure"]) == 0
+    assert collect_calls[0][1]["token"] is None
+    assert "warning: running without a token" in capsys.readouterr().err
+
+
+def test_collect_refuses_a_token_on_the_command_line(
+    collect_calls: list[tuple[Any, ...]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["collect", "sqlite:///e.db", "--token", "t"]) == 2
+    assert collect_calls == []
+    assert "visible to every user" in capsys.readouterr().err
+
+
+def test_collect_warns_about_a_token_file_others_can_read(
+    collect_calls: list[tuple[Any, ...]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret")
+    token_file.chmod(0o644)
+    assert main(["collect", "sqlite:///e.db", "--token-file", str(token_file)]) == 0
+    assert "readable by other users" in capsys.readouterr().err
+    (tmp_path / "empty").write_text("\n")
+    assert main(["collect", "sqlite:///e.db", "--token-file", str(tmp_path / "empty")]) == 2
+    assert main(["collect", "sqlite:///e.db", "--token-file", str(tmp_path / "missing")]) == 2
+
+
+def test_collect_passes_its_bounds(collect_calls: list[tuple[Any, ...]]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    argv = ["collect", "sqlite:///e.db", "--insecure", "--max-value", "5000",
+            "--max-future-days", "1", "--earliest", "2024-01-01"]
+    assert main(argv) == 0
+    bounds = collect_calls[0][1]["bounds"]
+    assert (bounds.max_value, bounds.max_future, bounds.earliest) == (
+        5000.0, timedelta(days=1), datetime(2024, 1, 1, tzinfo=UTC)
+    )
+    assert main(["collect", "sqlite:///e.db", "--insecure", "--max-value", "inf"]) == 2
+    assert main(["collect", "sqlite:///e.db", "--insecure", "--earliest", "soon"]) == 2
 
 
 def test_a_command_whose_module_is_missing_fails_alone(

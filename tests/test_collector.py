@@ -22,7 +22,7 @@ from marshmallow import ValidationError  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from convsdk import BackendError, ConfigError  # noqa: E402
-from convsdk import collector as collector_module  # noqa: E402
+from convsdk import event as event_module  # noqa: E402
 from convsdk.backends.memory import MemoryBackend  # noqa: E402
 from convsdk.collector import create_app, load_events  # noqa: E402
 from convsdk.event import ContextSchema, Event, EventSchema, UTMSchema, make_event  # noqa: E402
@@ -182,6 +182,49 @@ def test_a_date_out_of_range_is_422(client: TestClient) -> None:
     event = make_event("signup").to_dict() | {"timestamp": "0001-01-01T00:00:00+01:00"}
     assert client.post("/ingest", json={"events": [event]}).status_code == 422
 
+
+@pytest.mark.parametrize(
+    ("field", "raw", "reason"),
+    [
+        ("value", 1e15, "at most 1e+09"),
+        ("value", -1e15, "at most 1e+09"),
+        ("timestamp", "9999-12-31T23:59:59+00:00", "ahead of the collector's clock"),
+        ("timestamp", "1999-12-31T23:59:59+00:00", "before 2000-01-01"),
+    ],
+)
+def test_an_event_out_of_bounds_is_422_with_the_reason(
+    client: TestClient, memory: MemoryBackend, field: str, raw: Any, reason: str
+) -> None:
+    good = full_event().to_dict()
+    response = client.post("/ingest", json={"events": [good, good | {field: raw}]})
+    assert response.status_code == 422
+    body = response.json()
+    assert "out of bounds" in body["error"]
+    assert list(body["errors"]) == ["1"] and list(body["errors"]["1"]) == [field]
+    assert reason in body["errors"]["1"][field][0]
+    assert memory.events == []  # the whole batch, as for any invalid event
+
+
+def test_bounds_are_configurable(memory: MemoryBackend) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from convsdk.collector import Bounds
+
+    bounds = Bounds(
+        max_value=100, max_future=timedelta(0), earliest=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    now = datetime.now(UTC)
+    with TestClient(create_app(memory, bounds=bounds)) as c:
+        assert c.post("/ingest", json=batch(make_event("x", value=100))).status_code == 200
+        assert c.post("/ingest", json=batch(make_event("x", value=100.5))).status_code == 422
+        ahead = make_event("x", timestamp=now + timedelta(hours=1))
+        assert c.post("/ingest", json=batch(ahead)).status_code == 422
+        old = make_event("x", timestamp=datetime(2025, 12, 31, tzinfo=UTC))
+        assert c.post("/ingest", json=batch(old)).status_code == 422
+    with pytest.raises(ConfigError, match="max_value"):
+        Bounds(max_value=0)
+    with pytest.raises(ConfigError, match="earliest"):
+        Bounds(earliest=datetime(2020, 1, 1))
 
 @pytest.mark.parametrize(
     ("body", "encoding"),
@@ -361,14 +404,15 @@ def test_an_unknown_backend_scheme_fails_at_creation() -> None:
 
 def test_the_fast_path_knows_every_schema_field() -> None:
     # When EventSchema gains or loses a field, the fast path must follow.
-    assert set(EventSchema().fields) == collector_module._EVENT_FIELDS
-    assert set(ContextSchema().fields) == set(collector_module._CONTEXT_STRINGS) | {"status", "utm"}
-    assert set(UTMSchema().fields) == collector_module._UTM_FIELDS
+    assert set(EventSchema().fields) == event_module._EVENT_FIELDS
+    assert set(ContextSchema().fields) == set(event_module._CONTEXT_STRINGS) | {
+        "status", "utm"}
+    assert set(UTMSchema().fields) == event_module._UTM_FIELDS
 
 
 def test_the_fast_path_takes_ordinary_events() -> None:
     for event in (full_event(), make_event("page_view"), make_event("x", value=3)):
-        assert collector_module._fast_event(event.to_dict()) is not None
+        assert event_module.fast_event(event.to_dict()) is not None
 
 
 def test_load_events_names_the_invalid_events() -> None:
@@ -443,7 +487,7 @@ def event_dicts(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=400, deadline=None)
 @given(event_dicts())
 def test_the_fast_path_accepts_only_what_the_schema_accepts(data: dict[str, Any]) -> None:
-    fast = collector_module._fast_event(data)
+    fast = event_module.fast_event(data)
     try:
         reference = EventSchema().load(data)
     except (ValidationError, ValueError, OverflowError):

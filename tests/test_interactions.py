@@ -343,6 +343,22 @@ def test_checkout_value_is_read_from_the_form_and_never_stored(
     assert "4111" not in repr(event.to_dict()) and "hunter2" not in repr(event.to_dict())
 
 
+def test_a_value_beyond_max_value_is_dropped_and_the_checkout_still_recorded(
+    shop: Tracker, memory: MemoryBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    recorder = Recorder()
+    huge = b"total=" + b"1" * 30 + b".00"  # a visitor's 1e29 is no revenue
+    for body in (huge, huge, b"total=49.90"):
+        req = request("POST", "/checkout", content_type=FORM, content_length=len(body))
+        serve(recorder, shop, req, status=303, body=body)
+    events = stored(shop, memory)
+    assert [(e.goal, e.value) for e in events] == [
+        ("purchase", None), ("purchase", None), ("purchase", 49.9)
+    ]
+    assert shop.stats()["values_dropped"] == 2
+    warnings = [r for r in caplog.records if "max_value" in r.getMessage()]
+    assert len(warnings) == 1  # rate-limited: visitors repeat
+
 def test_the_form_is_read_only_when_something_needs_it(shop: Tracker) -> None:
     plain = Recorder()
     small = request("POST", "/newsletter", content_type=FORM, content_length=10)
@@ -691,6 +707,27 @@ def test_secrets_in_urls_and_referrers_are_scrubbed(shop: Tracker, memory: Memor
     assert event.context["url"] == "http://shop.example/reset/[redacted]?token=[redacted]&step=2"
     assert event.context["referrer"] == "https://mail.example/?password=[redacted]"
 
+
+_JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJlLXZhbHVl"
+
+
+def test_tokens_and_session_ids_are_not_stored(shop: Tracker, memory: MemoryBackend) -> None:
+    req = request(
+        "GET",
+        f"/verify/{_JWT}",
+        query="sid=s3ss10n&jwt=abc.def&plan=pro",
+        referrer=f"https://login.example/cb#id_token={_JWT}&access_token=ya29.x",
+    )
+    serve(Recorder(), shop, req)
+    [event] = stored(shop, memory)
+    stored_text = repr(event.context)
+    for secret in (_JWT, "s3ss10n", "abc.def", "ya29.x"):
+        assert secret not in stored_text
+    assert event.context["path"] == "/verify/[redacted]"
+    assert event.context["url"].endswith("?sid=[redacted]&jwt=[redacted]&plan=pro")
+    assert event.context["referrer"] == (
+        "https://login.example/cb#id_token=[redacted]&access_token=[redacted]"
+    )
 
 def test_oversized_request_fields_are_cut_to_what_the_schema_accepts(
     shop: Tracker, memory: MemoryBackend

@@ -282,3 +282,53 @@ def test_a_card_number_across_the_length_cut_is_still_caught() -> None:
 def test_short_secret_words_match_only_as_whole_words(name: str) -> None:
     assert not is_sensitive_field(name)
     assert scrub_url(f"/done?{name}=1") == f"/done?{name}=1"
+
+
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+    ".eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ"
+    ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        (f"https://shop.example/welcome?jwt={JWT}&plan=pro", JWT),
+        ("https://shop.example/cart?sid=8f14e45fceea167a&plan=pro", "8f14e45fceea167a"),
+        ("https://shop.example/cart?PHPSESSID=k2j3h4g5&plan=pro", "k2j3h4g5"),
+        (f"https://shop.example/welcome?state={JWT}", JWT),  # a JWT under any name
+        (f"https://shop.example/magic/{JWT}/open", JWT),  # in the path
+        ("https://shop.example/cart;jsessionid=A1B2C3D4E5?plan=pro", "A1B2C3D4E5"),
+        ("https://shop.example/reset-password/9f8a7b6c5d4e3f2a1b0c", "9f8a7b6c5d4e3f2a1b0c"),
+        ("https://shop.example/token/Zx81kQpL0aB7mN3v/confirm", "Zx81kQpL0aB7mN3v"),
+        (f"https://app.example/callback#id_token={JWT}&state=ok", JWT),
+        ("https://app.example/cb#access_token=ya29.a0AfH6SMB&token_type=Bearer", "ya29.a0AfH6SMB"),
+        ("https://app.example/#/done?refresh_token=r3fr3sh", "r3fr3sh"),
+    ],
+)
+def test_scrub_url_redacts_tokens_and_session_ids(url: str, secret: str) -> None:
+    scrubbed = scrub_url(url)
+    assert secret not in scrubbed
+    assert "[redacted]" in scrubbed
+    assert scrubbed.startswith(url[:20])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://shop.example/auth/callback?plan=pro",
+        "https://shop.example/password/reset",
+        "https://shop.example/products/blue-shirt-2024-edition",
+        "https://shop.example/pricing#faq",
+        "https://shop.example/docs;version=2",
+        "https://shop.example/orders/1234567890123?inside=1",
+    ],
+)
+def test_scrub_url_leaves_ordinary_urls_alone(url: str) -> None:
+    assert scrub_url(url) == url
+
+
+def test_scrub_text_redacts_a_jwt_in_a_path_or_value() -> None:
+    assert scrub_text(f"/verify/{JWT}") == "/verify/[redacted]"
+    assert scrub_text(f"campaign {JWT}.") == "campaign [redacted]."

@@ -497,6 +497,44 @@ def test_a_corrupted_segment_replays_its_valid_events_and_reports_the_rest(
     assert segments(spool) == []
 
 
+def spool_with_one_invalid_event(spool: Path) -> tuple[list[Event], dict[str, object]]:
+    """A crashed process's segment: 99 good events and, among them, one whose value is
+    text ("12,50", a decimal comma): readable, but not an event."""
+    spool.mkdir()
+    good = [Event("purchase", kind="macro", goal="purchase", value=float(i), currency="EUR",
+                  properties={"i": i}) for i in range(99)]
+    bad = Event("purchase", kind="macro", goal="purchase", currency="EUR").to_dict()
+    bad["value"] = "12,50"
+    lines = [dumps(e.to_dict()) + b"\n" for e in good]
+    lines.insert(42, dumps(bad) + b"\n")
+    (spool / f"{1:020d}-99999999-0badf00d.seg.jsonl").write_bytes(b"".join(lines))
+    return good, bad
+
+
+def dead_letters(spool: Path) -> list[dict[str, object]]:
+    from convsdk._json import loads
+
+    return [
+        loads(raw)
+        for path in sorted((spool / "dead-letter").glob("*.jsonl"))
+        for raw in path.read_bytes().splitlines()
+    ]
+
+
+def test_an_invalid_spooled_event_is_set_aside_alone_on_sqlite(tmp_path: Path) -> None:
+    spool, db = tmp_path / "spool", tmp_path / "events.db"
+    good, bad = spool_with_one_invalid_event(spool)
+    t = tracker(f"sqlite:///{db}", spool, batch_size=100)
+    t.flush(timeout=10)  # every claimable segment is replayed before it returns
+    t.close()
+    assert sorted(sqlite_ids(db)) == sorted(ids_of(good))
+    [letter] = dead_letters(spool)
+    assert letter["event"] == bad and "value" in str(letter["error"])
+    stats = t.stats()
+    assert (stats["dead_lettered"], stats["corrupt"], stats["delivered"]) == (1, 0, 99)
+    assert segments(spool) == []
+
+
 def test_a_clean_durable_run_leaves_no_files(tmp_path: Path) -> None:
     spool = tmp_path / "spool"
     backend = MemoryBackend()

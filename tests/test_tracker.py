@@ -179,6 +179,28 @@ def test_tracker_options_list_every_tracker_option() -> None:
     assert list(TrackerOptions.__annotations__) == options.names(options.TRACKER)
 
 
+def test_max_value_bounds_tracked_values(memory: MemoryBackend) -> None:
+    goals = [Goal.macro("purchase", event="bought", value_from="property:total")]
+    with Tracker(backend=memory, goals=goals, spool_dir=None, max_value=1000) as t:
+        kept = t.track("bought", properties={"total": "999.50"})
+        dropped = t.track("bought", properties={"total": "1,000,000"})
+        refund = t.track("refund", kind="macro", value=-5000.0, currency="EUR")
+        assert t.flush(5)
+        assert t.stats()["values_dropped"] == 2
+    assert kept is not None and kept.value == 999.5
+    assert dropped is not None and dropped.value is None and dropped.goal == "purchase"
+    assert refund is not None and (refund.value, refund.currency) == (None, None)
+    assert [e.value for e in memory.events] == [999.5, None, None]
+
+
+def test_max_value_defaults_to_a_billion_and_is_checked(memory: MemoryBackend) -> None:
+    with Tracker(backend=memory, spool_dir=None) as t:
+        assert t.max_value == 1e9
+        assert t.stats()["values_dropped"] == 0
+    with pytest.raises(ConfigError, match="max_value"):
+        Tracker(backend=memory, spool_dir=None, max_value=-1)
+
+
 # -- off switch --------------------------------------------------------------------------
 
 

@@ -8,12 +8,17 @@
     convsdk consume SOURCE --into DEST [--group G] [--idle-timeout S] [--max-events N]
                    [--claim-idle S]
     convsdk migrate URL
-    convsdk collect BACKEND [--host 127.0.0.1] [--port 8000] [--token T]
+    convsdk collect BACKEND [--host 127.0.0.1] [--port 8000]
+                    (--token-file PATH | env CONVSDK_COLLECT_TOKEN | --insecure)
+                    [--max-value N] [--max-future-days N] [--earliest DATE]
     convsdk --version
 
 ``SOURCE`` is a backend URL (``sqlite:///convsdk.db``, ``file:///var/log/events.jsonl``,
 ``postgresql://host/db?table=convsdk_events``) or a path (``.db`` → SQLite, ``.jsonl`` →
-JSON Lines). ``report --format json`` prints the JSON document described in
+JSON Lines). ``collect`` needs the bearer token senders present, read from a file
+(``--token-file``) or the environment (``CONVSDK_COLLECT_TOKEN``), never from the
+command line, where ``ps`` shows it to every user; ``--insecure`` runs without one
+(a local demo). ``report --format json`` prints the JSON document described in
 :mod:`convsdk.report.metrics` (stable keys; ``version`` changes when one changes
 meaning); ``--format html`` writes a self-contained page (``convsdk-report.html``
 unless ``-o`` says otherwise).
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -44,6 +50,9 @@ __all__ = ["main"]
 PROGRESS_DELAY = 2.0
 
 _USAGE, _FAILED, _INTERRUPTED = 2, 1, 130
+
+#: Where ``convsdk collect`` reads its token when ``--token-file`` is not given.
+COLLECT_TOKEN_ENV = "CONVSDK_COLLECT_TOKEN"
 
 
 class _UsageError(Exception):
@@ -154,7 +163,27 @@ def _parser() -> argparse.ArgumentParser:
     collect.add_argument("backend", metavar="BACKEND", help="backend URL to store into")
     collect.add_argument("--host", default="127.0.0.1")
     collect.add_argument("--port", type=int, default=8000)
-    collect.add_argument("--token", help="bearer token senders must present")
+    collect.add_argument(
+        "--token-file", metavar="PATH",
+        help="file holding the bearer token senders must present "
+        f"(default: env {COLLECT_TOKEN_ENV})",
+    )
+    collect.add_argument(
+        "--insecure", action="store_true",
+        help="run without a token: anyone who reaches the collector can store events",
+    )
+    # Refused with a pointer to the safe ways: a token on the command line is in `ps`.
+    collect.add_argument("--token", help=argparse.SUPPRESS)
+    collect.add_argument(
+        "--max-value", type=float, metavar="N", help="largest event value accepted (1e9)"
+    )
+    collect.add_argument(
+        "--max-future-days", type=float, metavar="N",
+        help="how far ahead of this clock a timestamp may be, in days (7)",
+    )
+    collect.add_argument(
+        "--earliest", metavar="DATE", help="earliest timestamp accepted (2000-01-01)"
+    )
     collect.set_defaults(handler=_collect)
     return parser
 
@@ -191,6 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return _INTERRUPTED
+
+
+def _warning(message: str) -> None:
+    sys.stderr.write(f"convsdk: warning: {' '.join(message.split())}\n")
 
 
 def _error(message: str) -> None:
@@ -351,9 +384,74 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _collect(args: argparse.Namespace) -> int:
-    serve = _load(".collector", "serve")
-    serve(args.backend, host=args.host, port=args.port, token=args.token)
+    token = _collect_token(args)
+    collector = _load(".collector", "serve")
+    options: dict[str, Any] = {"host": args.host, "port": args.port, "token": token}
+    bounds = _collect_bounds(args)
+    if bounds:
+        options["bounds"] = _load(".collector", "Bounds")(**bounds)
+    collector(args.backend, **options)
     return 0
+
+
+def _collect_token(args: argparse.Namespace) -> str | None:
+    """The collector's token: from ``--token-file`` or the environment, never argv."""
+    if args.token is not None:
+        raise ConfigError(
+            "a token on the command line is visible to every user of this machine (ps, "
+            f"shell history): put it in a file for --token-file, or in {COLLECT_TOKEN_ENV}",
+            field="token",
+        )
+    if args.token_file is not None:
+        try:
+            with open(args.token_file, encoding="utf-8") as fh:
+                token = fh.read().strip()
+            mode = os.stat(args.token_file).st_mode
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read: {exc.strerror or exc}", field="token_file", source=args.token_file
+            ) from exc
+        if not token:
+            raise ConfigError("the file is empty", field="token_file", source=args.token_file)
+        if mode & 0o077:
+            _warning(f"{args.token_file} is readable by other users: chmod 600 it")
+        return token
+    token = os.environ.get(COLLECT_TOKEN_ENV, "").strip()
+    if token:
+        return token
+    if not args.insecure:
+        raise ConfigError(
+            "the collector needs a token: --token-file PATH or "
+            f"{COLLECT_TOKEN_ENV}; --insecure runs without one (anyone who can reach it "
+            "can store events)",
+            field="token",
+        )
+    _warning(
+        f"running without a token: anyone who can reach {args.host}:{args.port} can store "
+        "events"
+    )
+    return None
+
+
+def _collect_bounds(args: argparse.Namespace) -> dict[str, Any]:
+    from datetime import UTC, datetime, timedelta
+
+    bounds: dict[str, Any] = {}
+    if args.max_value is not None:
+        bounds["max_value"] = args.max_value
+    if args.max_future_days is not None:
+        if not 0 <= args.max_future_days <= 36_500:
+            raise ConfigError("must be 0 to 36500 days", field="max_future_days")
+        bounds["max_future"] = timedelta(days=args.max_future_days)
+    if args.earliest is not None:
+        try:
+            earliest = datetime.fromisoformat(args.earliest)
+        except ValueError:
+            raise ConfigError(
+                f"must be a date like 2020-01-01, got {args.earliest!r}", field="earliest"
+            ) from None
+        bounds["earliest"] = earliest if earliest.tzinfo else earliest.replace(tzinfo=UTC)
+    return bounds
 
 
 if __name__ == "__main__":  # pragma: no cover - python -m convsdk.cli

@@ -11,7 +11,9 @@ backend asks for is honoured up to ``retry_max_delay``. A batch that still fails
 the disk spool (:mod:`convsdk.spool`), the dispatcher turns *degraded* (later batches are
 spooled straight away) and probes the backend again after a growing back-off; once the
 backend answers, the spool is replayed oldest first. A batch the backend refuses for
-good (``BackendError(retryable=False)``) is dead-lettered with the error.
+good (``BackendError(retryable=False)``) is split in halves, again and again, so that
+the events the backend takes are delivered and only those it refuses alone are
+dead-lettered, with the error (one bad event costs about ``2 log2(batch_size)`` writes).
 
 Backpressure, when the queue is full: ``"spool"`` (write the event to the spool),
 ``"drop_newest"`` or ``"drop_oldest"``; every event is counted in :meth:`Dispatcher.stats`.
@@ -560,9 +562,9 @@ class Dispatcher:
         ``enqueued`` events put in the queue; ``delivered`` accepted by the backend
         (replayed ones included); ``retried`` write attempts repeated; ``spooled`` written
         to the spool; ``replayed`` delivered from the spool; ``dead_lettered`` refused for
-        good; ``dropped`` lost (queue full with a drop policy, no spool, spool over its
-        limit); ``queued`` waiting in memory; ``spool_bytes`` disk used by the spool;
-        ``corrupt`` unreadable spool lines skipped.
+        good, or spool lines that do not validate, set aside; ``dropped`` lost (queue full
+        with a drop policy, no spool, spool over its limit); ``queued`` waiting in memory;
+        ``spool_bytes`` disk used by the spool; ``corrupt`` unreadable spool lines skipped.
         """
         items = list(self._queue)
         queued = sum(1 for item in items if not isinstance(item, _Control)) + len(self._batch)
@@ -573,7 +575,7 @@ class Dispatcher:
             "retried": self.retried,
             "spooled": self.spooled,
             "replayed": self.replayed,
-            "dead_lettered": self.dead_lettered,
+            "dead_lettered": self.dead_lettered + (spool.quarantined if spool is not None else 0),
             "dropped": self.dropped + (spool.evicted if spool is not None else 0),
             "queued": queued,
             "spool_bytes": spool.used_bytes if spool is not None else 0,
@@ -582,8 +584,9 @@ class Dispatcher:
 
     def _losses(self) -> int:
         spool = self.spool
-        evicted = spool.evicted if spool is not None else 0
-        return self.dropped + self.dead_lettered + evicted
+        if spool is None:
+            return self.dropped + self.dead_lettered
+        return self.dropped + self.dead_lettered + spool.evicted + spool.quarantined
 
     def _warn(self, message: str, *args: object, level: int = logging.WARNING) -> None:
         """Log at most once a minute per kind of message (the anchors flood, or stay silent)."""
@@ -724,7 +727,7 @@ class Dispatcher:
             self._recovered()
         elif outcome == _FINAL:
             assert error is not None
-            self._dead_letter(batch, error)
+            self._refused(batch, error, replaying=False)
         else:
             self._store(batch)
             if error is not None:
@@ -835,6 +838,30 @@ class Dispatcher:
             self.dropped,
             level=logging.ERROR,
         )
+
+    def _refused(self, events: list[Event], error: Exception, *, replaying: bool) -> bool:
+        """A batch the backend refused for good: find the events it refuses.
+
+        Halves are written on their own: what the backend takes is delivered, what it
+        refuses is split again down to single events, which are dead-lettered; a half
+        that fails for a passing reason goes to the spool like any failed batch. True
+        when every event was delivered, dead-lettered or spooled.
+        """
+        if len(events) == 1 or self._abandoned:
+            return self._dead_letter(events, error, stays=replaying)
+        mid = len(events) // 2
+        handled = True
+        for part in (events[:mid], events[mid:]):
+            outcome, part_error = self._deliver(part)
+            if outcome == _OK:
+                self.delivered += len(part)
+                if replaying:
+                    self.replayed += len(part)
+            elif outcome == _FINAL and part_error is not None:
+                handled = self._refused(part, part_error, replaying=replaying) and handled
+            else:
+                self._store(part)
+        return handled
 
     def _dead_letter(
         self, events: Sequence[Event], error: Exception, *, stays: bool = False
@@ -958,8 +985,8 @@ class Dispatcher:
                     self.replayed += len(events)
                     self._recovered()
                     continue
-                if outcome == _FINAL and error is not None and self._dead_letter(
-                    events, error, stays=True
+                if outcome == _FINAL and error is not None and self._refused(
+                    events, error, replaying=True
                 ):
                     continue
                 if outcome == _FAILED and error is not None:
@@ -978,6 +1005,13 @@ class Dispatcher:
             raise
 
     def _report(self, claim: Claim) -> None:
+        if claim.quarantined:
+            assert self.spool is not None
+            log.error(
+                "spool segment %s: %d events do not validate; set aside in %s",
+                claim.path.name, claim.quarantined, self.spool.dead_letter_dir,
+            )
+            claim.quarantined = 0
         if claim.corrupt or claim.torn:
             log.warning(
                 "spool segment %s: skipped %d unreadable lines and %d torn last lines",

@@ -83,6 +83,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CHECKOUT_PATHS",
+    "DEFAULT_BODY_TIMEOUT",
     "DEFAULT_EXCLUDED_PATHS",
     "DEFAULT_MAX_BODY_SIZE",
     "STATIC_EXTENSIONS",
@@ -127,6 +128,8 @@ STATIC_EXTENSIONS = frozenset(
     }
 )  # fmt: skip
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+#: Seconds the ASGI middleware waits for a form body before letting the request through.
+DEFAULT_BODY_TIMEOUT = 5.0
 
 _FORM_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _MAX_FORM_FIELDS = 1000
@@ -355,6 +358,9 @@ class Recorder:
       sensitive ones, see :func:`convsdk.privacy.is_sensitive_field`).
     - ``max_body_size``: the largest form body read (bytes, default 1 MiB); a larger
       form is recorded without its fields.
+    - ``body_timeout``: seconds the ASGI middleware waits for a form body (default 5);
+      a client still sending past it is recorded without its form fields, and the app
+      gets the request at once (with the body read so far, then the rest).
     - ``variant_cookie`` / ``variant_header``: where the experiment variant is.
     - ``consent``: a callable of the :class:`~convsdk.context.Request` returning
       whether the visitor agreed to be identified (a cookie banner's answer); False
@@ -374,6 +380,7 @@ class Recorder:
         "_exclude",
         "_matcher",
         "_pages",
+        "body_timeout",
         "capture_fields",
         "clock",
         "consent",
@@ -399,6 +406,7 @@ class Recorder:
         exclude_defaults: bool = True,
         capture_fields: Iterable[str] = (),
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
         variant_cookie: str | None = None,
         variant_header: str | None = None,
         consent: Callable[[Request], bool] | None = None,
@@ -414,6 +422,7 @@ class Recorder:
         # Each option's type is checked where it is defined (convsdk.options).
         trusted_proxies = _options.check("trusted_proxies", trusted_proxies)
         max_body_size = _options.check("max_body_size", max_body_size)
+        body_timeout = _options.check("body_timeout", body_timeout)
         dnt = _options.check("dnt", dnt)
         consent = _options.check("consent", consent)
         if not callable(clock):
@@ -458,6 +467,7 @@ class Recorder:
         self._pages = functools.lru_cache(maxsize=4096)(self._page)
         self.capture_fields = tuple(name for name in fields if name not in never)
         self.max_body_size = max_body_size
+        self.body_timeout = float(body_timeout)
         self.variant_cookie = variant_cookie
         self.variant_header = variant_header
         self.consent = consent

@@ -152,6 +152,24 @@ def seconds(*, allow_zero: bool = False) -> Type:
     return Type("seconds", check, parse)
 
 
+def positive_number() -> Type:
+    """A finite number greater than 0 (``1e9`` as text too)."""
+
+    def check(value: Any) -> float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not (ok and math.isfinite(value) and value > 0):
+            raise ValueError(f"must be a number > 0, got {value!r}")
+        return float(value)
+
+    def parse(text: str) -> float:
+        try:
+            return float(text.strip().replace("_", ""))
+        except ValueError:
+            raise ValueError(f"must be a number, got {text!r}") from None
+
+    return Type("number", check, parse)
+
+
 _SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]i?b?|b)?\s*", re.I)
 
 
@@ -401,6 +419,7 @@ OPTIONS: dict[str, Option] = {
         Option("filter_bots", BOOL, True, "do not record requests from bots", _T),
         Option("session_timeout", integer(1), 1800, "seconds of inactivity that end a session", _T),
         Option("currency", CURRENCY, "USD", "ISO 4217 code of values given without one", _T),
+        Option("max_value", positive_number(), 1e9, "largest conversion value an event keeps", _T),
         # middleware (WSGI/ASGI ConversionMiddleware, Flask extension)
         Option(
             "trusted_proxies",
@@ -414,6 +433,7 @@ OPTIONS: dict[str, Option] = {
         Option("exclude_defaults", BOOL, True, "also exclude static assets and health checks", _M),
         Option("capture_fields", STRINGS, (), "form fields recorded as properties", _M),
         Option("max_body_size", byte_size(0), 1024 * 1024, "the largest form body read", _M),
+        Option("body_timeout", seconds(), 5.0, "seconds a form body may take to arrive", _M),
         Option("variant_cookie", OPTIONAL_TEXT, None, "cookie holding the experiment variant", _M),
         Option("variant_header", OPTIONAL_TEXT, None, "header holding the experiment variant", _M),
         Option(

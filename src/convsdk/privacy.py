@@ -14,8 +14,9 @@ thousand of each over and over).
 - :func:`is_sensitive_field`, :func:`capture_fields` and :func:`scrub_properties`
   keep passwords, card numbers, tokens and the like out of events, and
   :func:`scrub_text` / :func:`scrub_url` remove card numbers (13-19 digits, spaces or
-  dashes allowed, passing the Luhn check) and sensitive query parameters from URLs
-  and referrers.
+  dashes allowed, passing the Luhn check), JSON Web Tokens, session and token
+  parameters (query, fragment, ``;jsessionid=`` path parameters) and opaque tokens in
+  paths from URLs, paths and referrers.
 """
 
 from __future__ import annotations
@@ -76,11 +77,13 @@ SENSITIVE_FIELD_PARTS: tuple[str, ...] = (
     "ccv",
     "authoriz",
     "authent",
+    "jwt",
+    "sessid",
 )
 #: Short names that are sensitive only as a whole word of a field name (``cc_number``,
 #: ``userPin``), so that ``success``, ``shipping`` or ``author`` stay readable.
 SENSITIVE_FIELD_WORDS: frozenset[str] = frozenset(
-    {"pass", "pwd", "pw", "cc", "pin", "auth", "otp", "cvn", "dob"}
+    {"pass", "pwd", "pw", "cc", "pin", "auth", "otp", "cvn", "dob", "sid"}
 )
 #: Whole field names that are secrets on their own (an OAuth ``code``, a signed URL's
 #: ``sig``), while ``promo_code`` or ``zip_code`` stay readable.
@@ -95,6 +98,18 @@ _SENSITIVE = re.compile("|".join(map(re.escape, SENSITIVE_FIELD_PARTS)), re.IGNO
 _CARD_RUN = re.compile(r"(?<![0-9])[0-9](?:(?:[ \-+]|%20|%2[dD])?[0-9]){12,18}(?![0-9])")
 _NON_DIGITS = re.compile(r"[^0-9]+")
 _REDACTED = "[redacted]"
+
+# A JSON Web Token: base64url header starting '{"' (eyJ), payload, signature (empty
+# for alg none). Found anywhere: a path, a query value, a fragment, a UTM value.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+# A path parameter (";jsessionid=..."), its value up to the next delimiter.
+_PATH_PARAM = re.compile(r";([^;/?#&=]+)=([^;/?#&]*)")
+# A path segment after a segment naming a secret ("/reset-password/<token>", "/token/..."):
+# redacted when it looks opaque (16+ characters mixing letters and digits), so that
+# "/auth/callback" or "/password/reset" stay readable.
+_PATH_SECRET = re.compile(r"/([^/;?#]+)/([A-Za-z0-9_.~-]{16,})(?=[/;?#]|\Z)")
+_LETTER = re.compile(r"[A-Za-z]")
+_DIGIT = re.compile(r"[0-9]")
 
 _CACHE_SIZE = 4096
 _MAX_CACHED_URL = 1024
@@ -314,12 +329,45 @@ def _redact_card(match: re.Match[str]) -> str:
     return _REDACTED if _is_card(run) else run
 
 
+def _redact_path_param(match: re.Match[str]) -> str:
+    name, value = match.group(1), match.group(2)
+    if value and is_sensitive_field(_unquote(name)):
+        return f";{name}={_REDACTED}"
+    return match.group()
+
+
+@functools.lru_cache(maxsize=1024)
+def _names_secret(segment: str) -> bool:
+    # Sites have a few path segments ("products", "orders"): check each once.
+    return is_sensitive_field(_unquote(segment))
+
+
+def _redact_path_secret(match: re.Match[str]) -> str:
+    name, value = match.group(1), match.group(2)
+    if (
+        _names_secret(name)
+        and _LETTER.search(value) is not None
+        and _DIGIT.search(value) is not None
+    ):
+        return f"/{name}/{_REDACTED}"
+    return match.group()
+
+
 def scrub_text(text: str) -> str:
-    """``text`` with every card-number-looking run replaced by ``[redacted]``.
+    """``text`` without secrets: card numbers, JSON Web Tokens, session path parameters
+    (``;jsessionid=...``) and opaque tokens after a path segment naming a secret
+    (``/reset-password/<token>``), each replaced by ``[redacted]``.
 
     >>> scrub_text("paid with 4111 1111 1111 1111")
     'paid with [redacted]'
     """
+    # Cheap substring checks first: most texts hold none of these, and this runs per page.
+    if "eyJ" in text:
+        text = _JWT.sub(_REDACTED, text)
+    if ";" in text and "=" in text:
+        text = _PATH_PARAM.sub(_redact_path_param, text)
+    if len(text) > 17 and "/" in text:
+        text = _PATH_SECRET.sub(_redact_path_secret, text)
     if _CARD_RUN.search(text) is None:
         return text
     return _CARD_RUN.sub(_redact_card, text)
@@ -358,7 +406,8 @@ def _unquote(text: str) -> str:
 
 
 def scrub_url(url: str) -> str:
-    """``url`` without card numbers and without the values of sensitive query parameters.
+    """``url`` without the values of sensitive query and fragment parameters
+    (``?sid=``, ``#access_token=``) and without what :func:`scrub_text` removes.
 
     >>> scrub_url("https://shop.example/reset?token=abc&plan=pro")
     'https://shop.example/reset?token=[redacted]&plan=pro'
@@ -369,9 +418,13 @@ def scrub_url(url: str) -> str:
 
 
 def _scrub_url(url: str) -> str:
+    fragment_at = url.find("#")
+    if fragment_at >= 0 and "=" in url[fragment_at:]:
+        # OAuth implicit flows put tokens in the fragment ("#access_token=...&id_token=..."),
+        # and a Referer may carry it as sent.
+        url = url[: fragment_at + 1] + _redact_query(url[fragment_at + 1 :])
     query_at = url.find("?")
-    if query_at >= 0:
-        fragment_at = url.find("#", query_at)
+    if query_at >= 0 and (fragment_at < 0 or query_at < fragment_at):
         end = len(url) if fragment_at < 0 else fragment_at
         url = url[: query_at + 1] + _redact_query(url[query_at + 1 : end]) + url[end:]
     return scrub_text(url)

@@ -23,7 +23,10 @@ looks. Sharing a spool directory between live processes needs these POSIX adviso
 process per directory.
 
 Reading is forgiving: an unreadable line (garbage, or the torn last line of a crashed
-writer) is skipped and counted in :attr:`Spool.corrupt`, never fatal. Disk use is bounded
+writer) is skipped and counted in :attr:`Spool.corrupt`, never fatal. A readable line
+whose event does not validate (``"value": "12,50"``) is set aside alone in
+``dead-letter/`` with the reason, counted in :attr:`Spool.quarantined`, so that it never
+reaches a backend and takes the good events of its batch down with it. Disk use is bounded
 by ``max_bytes``: past it the oldest claimable segments are deleted and their events
 counted in :attr:`Spool.evicted`.
 """
@@ -43,11 +46,13 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+from marshmallow import ValidationError
 
 from ._json import dumps, loads
 from .errors import ConfigError
-from .event import Event
+from .event import Event, load_event
 
 try:
     import fcntl
@@ -124,6 +129,44 @@ def parse_line(raw: bytes) -> Event | None:
         return None
 
 
+class _Invalid:
+    """A readable spool line whose event does not validate, and why."""
+
+    __slots__ = ("data", "error")
+
+    def __init__(self, data: dict[str, Any], error: str) -> None:
+        self.data = data
+        self.error = error
+
+
+def _read_line(raw: bytes) -> Event | _Invalid | None:
+    """The validated event of a spool line, an :class:`_Invalid` one, or ``None`` (unreadable)."""
+    try:
+        data = loads(raw)
+    except Exception:
+        return None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("event_id"), str)
+        or not isinstance(data.get("name"), str)
+    ):
+        return None
+    try:
+        return load_event(data)
+    except ValidationError as exc:
+        return _Invalid(data, _describe(exc.messages))
+    except Exception as exc:  # a date that overflows in UTC, or stranger
+        return _Invalid(data, f"{type(exc).__name__}: {exc}")
+
+
+def _describe(messages: Any) -> str:
+    if isinstance(messages, dict):
+        return "; ".join(f"{field}: {_describe(problem)}" for field, problem in messages.items())
+    if isinstance(messages, list):
+        return " ".join(_describe(m) for m in messages)
+    return str(messages)
+
+
 class Segment:
     """A segment file this process appends to, locked for as long as it is open.
 
@@ -192,6 +235,7 @@ class Claim:
         self.size = size
         self.corrupt = 0
         self.torn = 0
+        self.quarantined = 0
         self._file: IO[bytes] = open(fd, "rb", closefd=True)
         self._closed = False
 
@@ -215,18 +259,29 @@ class Claim:
         """Yield the readable events in batches of at most ``size``, with their raw lines.
 
         Unreadable lines are skipped and counted in :attr:`corrupt` (a torn last line,
-        the mark of a writer that died mid-write, in :attr:`torn`).
+        the mark of a writer that died mid-write, in :attr:`torn`); events that do not
+        validate go to ``dead-letter/`` alone (:meth:`Spool.quarantine`), counted in
+        :attr:`quarantined`.
         """
         batch: list[tuple[bytes, Event]] = []
         for raw in self._lines():
             if not raw.strip():
                 continue
-            event = parse_line(raw)
+            event = _read_line(raw)
             if event is None:
                 if raw.endswith(b"\n"):
                     self.corrupt += 1
                 else:
                     self.torn += 1
+                continue
+            if isinstance(event, _Invalid):
+                try:
+                    self.spool.quarantine(event.data, event.error)
+                except OSError as exc:
+                    log.error("cannot set an invalid event aside (%s): it is lost", exc)
+                    self.corrupt += 1
+                else:
+                    self.quarantined += 1
                 continue
             if not raw.endswith(b"\n"):
                 raw += b"\n"
@@ -314,6 +369,8 @@ class Spool:
         self.segment_bytes = max(1024, min(segment_bytes, max_bytes // 4))
         self.evicted = 0
         self.corrupt = 0
+        #: Spool lines whose event did not validate, set aside in ``dead-letter/``.
+        self.quarantined = 0
         self._warned_at = -math.inf
         self._unreported = 0
         self._init_state()
@@ -607,6 +664,25 @@ class Spool:
             "failed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         data = b"".join(dumps({**head, "event": e.to_dict()}) + b"\n" for e in events)
+        self._write_dead_letters(data)
+
+    def quarantine(self, event: dict[str, Any], error: str) -> None:
+        """Set aside in ``dead-letter/`` a serialised event that does not validate.
+
+        The line has the shape :meth:`dead_letter` writes (``error_type``
+        ``"ValidationError"``), the event as it was read. Raises ``OSError`` when the disk
+        refuses the write.
+        """
+        head = {
+            "error": error,
+            "error_type": "ValidationError",
+            "failed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        self._write_dead_letters(dumps({**head, "event": event}) + b"\n")
+        with self._lock:
+            self.quarantined += 1
+
+    def _write_dead_letters(self, data: bytes) -> None:
         with self._lock:
             segment = self._dead
             if segment is None or segment.broken or segment.size >= self.segment_bytes:
@@ -723,6 +799,7 @@ class Spool:
         claims = list(self._claims)
         self._init_state()
         self.evicted = self.corrupt = self._unreported = 0  # counts are per process
+        self.quarantined = 0
         for segment in inherited:
             _close_quietly(segment.fd)
         if dead is not None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterable
 from datetime import datetime
@@ -137,6 +139,10 @@ class Tracker:
     ``anonymize_ip``, ``respect_dnt``, ``filter_bots``: privacy defaults, all on.
     ``session_timeout``: seconds of inactivity that end a session.
     ``currency``: the ISO 4217 code for values given without one.
+    ``max_value``: the largest conversion value (in absolute terms) an event may carry
+    (default 1e9). Values come from visitors (``value_from="form:total"``); one out of
+    range is dropped from its event, which is still recorded, with a warning (at most
+    once a minute) and counted in :meth:`stats` as ``values_dropped``.
     ``enabled``: ``False`` records nothing: no backend is built, no spool directory
     created, no thread started; :meth:`track` still builds and returns the event (so
     code using it behaves the same), :meth:`flush` returns True and :meth:`stats` zeros.
@@ -162,6 +168,9 @@ class Tracker:
         self.session_timeout: int = values["session_timeout"]
         self.currency: str = values["currency"]
         self.secret_key: str | bytes | None = values["secret_key"]
+        self.max_value = float(values["max_value"])
+        self._values_dropped = 0
+        self._value_warned_at = -math.inf
         spool_dir = values["spool_dir"]
         self.spool_dir = os.path.abspath(spool_dir) if spool_dir is not None else None
         self.durable: bool = values["durable"]
@@ -266,6 +275,9 @@ class Tracker:
             _context._current.get(),
         )
         if event is not None:
+            value = event.value
+            if value is not None and not -self.max_value <= value <= self.max_value:
+                self._drop_value(event)
             target = _redirect  # a test capturing every tracker's events
             dispatcher = self._dispatcher if target is None else target._dispatcher
             if not dispatcher.put(event):
@@ -373,10 +385,30 @@ class Tracker:
 
         With ``durable=True`` the event is in the write-ahead log when this returns.
         Returns False when the event was dropped (counted in :meth:`stats`); an event
-        spooled because the queue was full counts as kept.
+        spooled because the queue was full counts as kept. A value beyond ``max_value``
+        is dropped from the event (counted in :meth:`stats` as ``values_dropped``).
         """
+        value = event.value
+        if value is not None and not -self.max_value <= value <= self.max_value:
+            self._drop_value(event)
         target = _redirect  # a test capturing every tracker's events
         return (self._dispatcher if target is None else target._dispatcher).put(event)
+
+    def _drop_value(self, event: Event) -> None:
+        """Record ``event`` without its out-of-range value (a visitor's 1e29 is no revenue)."""
+        value = event.value
+        event.value = event.currency = None
+        self._values_dropped += 1
+        now = time.monotonic()
+        if now - self._value_warned_at >= 60.0:  # at most once a minute: visitors repeat
+            self._value_warned_at = now
+            log.warning(
+                "%s: value %r is beyond max_value (%g) and was dropped; %d so far",
+                event.goal or event.name,
+                value,
+                self.max_value,
+                self._values_dropped,
+            )
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -391,10 +423,15 @@ class Tracker:
     def stats(self) -> dict[str, int]:
         """Counters since start: ``enqueued``, ``delivered``, ``retried``, ``spooled``,
         ``replayed``, ``dead_lettered``, ``dropped``, ``queued``, ``spool_bytes`` and
-        ``corrupt`` (see :meth:`convsdk.dispatch.Dispatcher.stats`), and ``bots``:
-        requests the middleware did not record because a bot sent them.
+        ``corrupt`` (see :meth:`convsdk.dispatch.Dispatcher.stats`), ``bots``: requests
+        the middleware did not record because a bot sent them, and ``values_dropped``
+        (values beyond ``max_value`` left out of their events).
         """
-        return {**self._dispatcher.stats(), "bots": self._bots}
+        return {
+            **self._dispatcher.stats(),
+            "bots": self._bots,
+            "values_dropped": self._values_dropped,
+        }
 
     #: Requests dropped as bots (see count_bot); per instance once one is counted.
     _bots = 0
@@ -474,6 +511,7 @@ class TrackerOptions(TypedDict, total=False):
     filter_bots: bool
     session_timeout: int
     currency: str
+    max_value: float
 
 
 def init(**options: Unpack[TrackerOptions]) -> Tracker:

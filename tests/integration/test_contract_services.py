@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -72,10 +73,13 @@ def collector() -> Iterator[tuple[str, _Sink]]:
     pytest.importorskip("httpx")
     pytest.importorskip("uvicorn")
     pytest.importorskip("starlette")
-    from convsdk.collector import create_app
+    from convsdk.collector import Bounds, create_app
 
     sink = _Sink()
-    with _serving(create_app(sink)) as base:
+    # The contract's events reach 2099 and 1e15: wider than a collector's default bounds.
+    wide = Bounds(max_value=1e300, max_future=timedelta(days=365 * 200),
+                  earliest=datetime.min.replace(tzinfo=UTC))
+    with _serving(create_app(sink, bounds=wide)) as base:
         yield f"{base}/ingest", sink
 
 

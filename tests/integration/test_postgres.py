@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -233,3 +234,52 @@ def test_read_events_of_a_missing_table_is_a_config_error(postgres_events_url: s
     with pytest.raises(ConfigError) as caught:
         list(read_events(postgres_events_url))
     assert caught.value.field == "table"
+
+
+def test_an_invalid_spooled_event_is_set_aside_alone(
+    postgres_url: str, postgres_events_url: str, tmp_path: Path
+) -> None:
+    from convsdk import Tracker
+    from convsdk._json import dumps, loads
+    from convsdk.event import Event
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    good = [Event("purchase", kind="macro", goal="purchase", value=float(i), currency="EUR")
+            for i in range(99)]
+    bad = Event("purchase", kind="macro", goal="purchase", currency="EUR").to_dict()
+    bad["value"] = "12,50"  # readable JSON, not an event: PostgreSQL refuses it
+    lines = [dumps(e.to_dict()) + b"\n" for e in good]
+    lines.insert(42, dumps(bad) + b"\n")
+    (spool / f"{1:020d}-99999999-0badf00d.seg.jsonl").write_bytes(b"".join(lines))
+
+    t = Tracker(backend=postgres_events_url, spool_dir=spool, batch_size=100)
+    t.flush(timeout=20)  # every claimable segment is replayed before it returns
+    t.close()
+    assert _count(postgres_url, _table(postgres_events_url)) == 99
+    [letter] = [loads(raw) for path in (spool / "dead-letter").glob("*.jsonl")
+                for raw in path.read_bytes().splitlines()]
+    assert letter["event"] == bad
+    assert t.stats()["dead_lettered"] == 1
+
+
+def test_a_batch_postgres_refuses_loses_only_the_refused_event(
+    postgres_url: str, postgres_events_url: str, tmp_path: Path
+) -> None:
+    from convsdk.dispatch import Dispatcher
+    from convsdk.spool import Spool
+
+    # An event that validates but that the table refuses (here a CHECK constraint): any
+    # per-event refusal the spool cannot foresee.
+    migrate(postgres_events_url)
+    table = _table(postgres_events_url)
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT no_poison CHECK (name <> \'poison\')')
+    backend = from_url(postgres_events_url)
+    d = Dispatcher(backend, batch_size=100, flush_interval=3600, spool=Spool(tmp_path / "spool"))
+    for i in range(100):
+        d.put(make_event("poison" if i == 57 else "page_view"))
+    d.flush(timeout=20)
+    d.close()
+    assert _count(postgres_url, table) == 99
+    assert (d.stats()["dead_lettered"], d.stats()["delivered"]) == (1, 99)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -318,6 +319,79 @@ async def test_a_failing_receive_fails_the_app_the_same_way(shop_tracker: Tracke
         http_scope("/checkout", "POST", headers), receive, Sender()
     )
     assert seen == [first, error] and seen[1] is error
+
+
+class StallingReceiver:
+    """The server's receive: the first part of a body, then nothing until ``resume``."""
+
+    def __init__(self, first: dict[str, Any], rest: dict[str, Any]) -> None:
+        self.first, self.rest = first, rest
+        self.resume = asyncio.Event()
+        self.calls = 0
+
+    async def __call__(self) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls == 1:
+            return self.first
+        await self.resume.wait()  # a client that stops sending
+        return self.rest
+
+
+STALLED_HEADERS = [(b"content-type", FORM), (b"content-length", b"11")]
+FIRST = {"type": "http.request", "body": b"total=4", "more_body": True}
+REST = {"type": "http.request", "body": b"9.90", "more_body": False}
+
+
+async def test_a_stalled_body_does_not_hold_the_apps_answer(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    receiver = StallingReceiver(FIRST, REST)  # resume is never set
+    seen: list[Any] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(await receive())  # what was read before the stall
+        await send({"type": "http.response.start", "status": 303, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    sender = Sender()
+    middleware = ConversionMiddleware(app, tracker=shop_tracker, body_timeout=0.05)
+    async with asyncio.timeout(30):  # a safety net against a hang, not a measurement
+        await middleware(http_scope("/checkout", "POST", STALLED_HEADERS), receiver, sender)
+    assert seen == [FIRST]
+    assert sender.messages[0]["status"] == 303
+    [event] = stored(shop_tracker, memory)
+    assert (event.goal, event.value) == ("purchase", None)  # recorded, without the form
+
+
+async def test_after_a_stall_the_app_reads_the_rest_of_the_body(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    receiver = StallingReceiver(FIRST, REST)
+    seen: list[Any] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(await receive())
+        receiver.resume.set()  # the client sends the rest
+        seen.append(await receive())
+        body = b"".join(m["body"] for m in seen)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    sender = Sender()
+    middleware = ConversionMiddleware(app, tracker=shop_tracker, body_timeout=0.05)
+    async with asyncio.timeout(30):
+        await middleware(http_scope("/checkout", "POST", STALLED_HEADERS), receiver, sender)
+    assert seen == [FIRST, REST]
+    assert sender.messages[1]["body"] == b"total=49.90"
+
+
+def test_body_timeout_is_checked() -> None:
+    from convsdk import ConfigError
+
+    assert Recorder().body_timeout == 5.0
+    for bad in (0, -1, float("nan"), float("inf"), "5", True):
+        with pytest.raises(ConfigError, match="body_timeout"):
+            Recorder(body_timeout=bad)  # type: ignore[arg-type]
 
 
 async def test_the_body_is_not_touched_when_no_goal_needs_it(shop_tracker: Tracker) -> None:

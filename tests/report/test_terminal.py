@@ -64,3 +64,55 @@ def test_print_report_is_wide_enough_when_piped(report: Report) -> None:
     out = io.StringIO()
     print_report(report, out)
     assert max(len(line) for line in out.getvalue().splitlines()) > 80
+
+
+HOSTILE = {
+    "source": "evil\x1b[2J\x1b[H\x1b[31mred\u009b2J\x7f\x00\x08",
+    "medium": "\x1b]8;;https://evil.example/\x07click me\x1b]8;;\x07",
+    "campaign": "[bold magenta]styled[/bold magenta]",
+}
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Report:
+    from .conftest import make
+
+    events = [
+        *scenario(),
+        make(
+            "page_view",
+            10,
+            "mallory",
+            utm=HOSTILE,
+            variant="line\nbreak[blink]",
+            referrer="https://ref.example/",
+        ),
+    ]
+    return load_report(write_sqlite(tmp_path / "events.db", events), GOALS, since=T0)
+
+
+@pytest.mark.parametrize("rich", [True, False])
+def test_visitor_strings_cannot_drive_the_terminal(
+    hostile: Report, rich: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not rich:
+        monkeypatch.setattr(terminal, "_have_rich", lambda: False)
+    text = render_text(hostile, width=200)
+    for raw in ("\x1b", "\x07", "\x7f", "\x00", "\x08", "\u009b"):
+        assert raw not in text
+    assert "evilred" in text  # the text around the escapes stays readable
+    assert "click me" in text and "evil.example" not in text
+    assert "line break" in text  # a visitor's newline does not start a row
+    if rich:
+        # Rich markup in a stored value is shown as typed, never applied.
+        assert "[bold magenta]styled[/bold magenta]" in text
+        assert "[blink]" in text
+        coloured = render_text(hostile, width=200, color=True)
+        assert "\x1b[2J" not in coloured and "\x1b]8" not in coloured
+        assert "\x1b[35m" not in coloured and "\x1b[1;35m" not in coloured  # no magenta
+
+
+def test_safe_text() -> None:
+    assert terminal.safe_text("plain · text") == "plain · text"
+    assert terminal.safe_text("a\x1bPdata\x1b\\b\x9d0;title\x07c\u202eд") == "abcд"
+    assert terminal.safe_text("two\nlines\t") == "two\nlines"

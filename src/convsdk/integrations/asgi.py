@@ -24,7 +24,8 @@ A form body is read only when a goal needs one of its fields (or ``capture_field
 is set), only with a ``Content-Length`` of at most ``max_body_size``. Every
 ``http.request`` message read is then replayed to the app unchanged, followed by the
 real ``receive`` (for ``http.disconnect`` and anything else): nothing is drained
-behind the app's back.
+behind the app's back. A body still arriving after ``body_timeout`` seconds (default
+5) is left to the app: the request is recorded without its form fields.
 
 Tracking never breaks the site: an error inside convsdk is logged on the ``convsdk``
 logger and the request is served as if the middleware were not there; the app's own
@@ -34,6 +35,7 @@ exceptions (and cancellation) propagate unchanged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -217,26 +219,45 @@ class _Responder:
 async def _read_form(
     receive: Receive, request: Request, recorder: Recorder, pending: Pending
 ) -> Receive:
-    """Read the form body; return the ``receive`` that replays it to the app."""
+    """Read the form body; return the ``receive`` that replays it to the app.
+
+    A client that stalls mid-body must not hold the app's answer back: past
+    ``recorder.body_timeout`` seconds the request goes on without its form fields, and
+    the app reads what is left from the real ``receive``.
+    """
     messages: list[Message] = []
     chunks: list[bytes] = []
     size = 0
     complete = False
     error: Exception | None = None
     try:
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message.get("type") != "http.request":
-                break  # a disconnect: the app will see it too
-            body = message.get("body") or b""
-            chunks.append(body)
-            size += len(body)
-            if size > recorder.max_body_size:
-                break  # bigger than announced: leave the rest to the app
-            if not message.get("more_body", False):
-                complete = True
-                break
+        # An asyncio timeout: under another event loop (trio) the read is not bounded.
+        asyncio.get_running_loop()
+        bound: Any = asyncio.timeout(recorder.body_timeout)
+    except RuntimeError:
+        bound = contextlib.nullcontext()
+    try:
+        async with bound:
+            while True:
+                # Cancelled by the timeout while waiting: servers keep the body they
+                # have not handed out yet, so the app's own receive gets it.
+                message = await receive()
+                messages.append(message)
+                if message.get("type") != "http.request":
+                    break  # a disconnect: the app will see it too
+                body = message.get("body") or b""
+                chunks.append(body)
+                size += len(body)
+                if size > recorder.max_body_size:
+                    break  # bigger than announced: leave the rest to the app
+                if not message.get("more_body", False):
+                    complete = True
+                    break
+    except TimeoutError:
+        log.debug(
+            "a form body was still arriving after %g s: recorded without its fields",
+            recorder.body_timeout,
+        )
     except Exception as exc:  # the server's receive failed: the app sees the same
         error = exc
     if complete:

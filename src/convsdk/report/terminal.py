@@ -11,15 +11,47 @@ tables show their first ``top`` rows; the JSON and HTML outputs have them all.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from typing import IO, Literal
 
 from . import _format as fmt
 from .metrics import BreakdownRow, Report
 
-__all__ = ["Table", "print_report", "render_text", "tables"]
+__all__ = ["Table", "print_report", "render_text", "safe_text", "tables"]
 
 Align = Literal["left", "right"]
+
+# What a stored string (a visitor's UTM value, referrer, variant...) may not send to a
+# terminal: escape sequences whole (CSI, OSC such as OSC-8 links, DCS/SOS/PM/APC strings,
+# two-character escapes), then any other C0 or C1 control, DEL, and the bidirectional
+# overrides that reorder what is shown.
+_ESCAPES = re.compile(
+    r"\x1b[\]P^_X][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC, DCS, PM, APC, SOS strings
+    r"|[\x9d\x90\x9e\x9f\x98][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # their 8-bit forms
+    r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"  # CSI (colours, cursor moves, clear screen)
+    r"|\x1b[ -/]*[0-~]?"  # the other escapes
+    r"|[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def safe_text(text: str) -> str:
+    """``text`` without terminal control characters or escape sequences (newlines stay).
+
+    Stored strings come from visitors: printed raw, ``"\\x1b[2J"`` would clear the
+    reader's screen and ``"\\x1b]8;;https://evil.example\\x07"`` add a link.
+
+    >>> safe_text("google\\x1b[2J\\x1b[31m")
+    'google'
+    """
+    if text.isprintable():  # the usual case: nothing to look for
+        return text
+    return _ESCAPES.sub("", text)
+
+
+def _one_line(text: str) -> str:
+    """A stored value as one line: a visitor's newline cannot fake a row."""
+    return safe_text(text).replace("\n", " ")
 
 
 @dataclass(slots=True)
@@ -230,7 +262,7 @@ def _breakdown(title: str, groups: dict[str, list[BreakdownRow]], top: int) -> T
             table.rows.append(
                 [
                     dimension if i == 0 else "",
-                    row.value,
+                    _one_line(row.value),
                     fmt.count(row.visitors),
                     fmt.count(row.converters),
                     fmt.percent(row.conversion_rate, 2),
@@ -273,7 +305,7 @@ def _variants(report: Report) -> Table | None:
             versus = f"{row.difference * 100:+.2f} pt"
         table.rows.append(
             [
-                row.value,
+                _one_line(row.value),
                 fmt.count(row.visitors),
                 fmt.count(row.converters),
                 rate,
@@ -315,7 +347,14 @@ def tables(report: Report, *, top: int = 10) -> list[Table]:
     if report.time_to_convert.timing.count:
         result.append(_time_to_convert(report))
     # An empty table says nothing the summary does not (no events, no goals yet).
-    return [result[0], *(t for t in result[1:] if t.rows)]
+    shown = [result[0], *(t for t in result[1:] if t.rows)]
+    for table in shown:
+        # Goal, stage and funnel names, currencies: any stored string may hold escapes.
+        table.title = safe_text(table.title)
+        table.rows = [[safe_text(cell) for cell in row] for row in table.rows]
+        if table.note is not None:
+            table.note = safe_text(table.note)
+    return shown
 
 
 def _plain(table: Table) -> str:
@@ -344,14 +383,16 @@ def _plain(table: Table) -> str:
 
 def _rich(table: Table) -> object:
     from rich import box
+    from rich.markup import escape
     from rich.table import Table as RichTable
 
     show_header = any(name for name, _ in table.columns)
+    # Cells are rich markup: escaped, a visitor's "[bold red]" is shown, not applied.
     rich_table = RichTable(
-        title=table.title,
+        title=escape(table.title),
         title_justify="left",
         title_style="bold",
-        caption=table.note,
+        caption=None if table.note is None else escape(table.note),
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         show_header=show_header,
@@ -364,7 +405,9 @@ def _rich(table: Table) -> object:
             name, justify=align, overflow="fold", min_width=widest if i == 0 else None
         )
     for i, row in enumerate(table.rows):
-        rich_table.add_row(*row, style="dim" if i in table.dim_rows else None)
+        rich_table.add_row(
+            *(escape(cell) for cell in row), style="dim" if i in table.dim_rows else None
+        )
     return rich_table
 
 
