@@ -336,12 +336,23 @@ def test_collect_warns_about_a_token_file_others_can_read(
 def test_collect_passes_its_bounds(collect_calls: list[tuple[Any, ...]]) -> None:
     from datetime import UTC, datetime, timedelta
 
-    argv = ["collect", "sqlite:///e.db", "--insecure", "--max-value", "5000",
-            "--max-future-days", "1", "--earliest", "2024-01-01"]
+    argv = [
+        "collect",
+        "sqlite:///e.db",
+        "--insecure",
+        "--max-value",
+        "5000",
+        "--max-future-days",
+        "1",
+        "--earliest",
+        "2024-01-01",
+    ]
     assert main(argv) == 0
     bounds = collect_calls[0][1]["bounds"]
     assert (bounds.max_value, bounds.max_future, bounds.earliest) == (
-        5000.0, timedelta(days=1), datetime(2024, 1, 1, tzinfo=UTC)
+        5000.0,
+        timedelta(days=1),
+        datetime(2024, 1, 1, tzinfo=UTC),
     )
     assert main(["collect", "sqlite:///e.db", "--insecure", "--max-value", "inf"]) == 2
     assert main(["collect", "sqlite:///e.db", "--insecure", "--earliest", "soon"]) == 2

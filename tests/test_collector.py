@@ -226,6 +226,7 @@ def test_bounds_are_configurable(memory: MemoryBackend) -> None:
     with pytest.raises(ConfigError, match="earliest"):
         Bounds(earliest=datetime(2020, 1, 1))
 
+
 @pytest.mark.parametrize(
     ("body", "encoding"),
     [
@@ -405,8 +406,7 @@ def test_an_unknown_backend_scheme_fails_at_creation() -> None:
 def test_the_fast_path_knows_every_schema_field() -> None:
     # When EventSchema gains or loses a field, the fast path must follow.
     assert set(EventSchema().fields) == event_module._EVENT_FIELDS
-    assert set(ContextSchema().fields) == set(event_module._CONTEXT_STRINGS) | {
-        "status", "utm"}
+    assert set(ContextSchema().fields) == set(event_module._CONTEXT_STRINGS) | {"status", "utm"}
     assert set(UTMSchema().fields) == event_module._UTM_FIELDS
 
 

@@ -217,8 +217,7 @@ def test_retries_are_bounded_in_time() -> None:
     from convsdk.errors import BackendError
 
     backend = Scripted(*[BackendError("busy", retry_after=0.1)] * 50)
-    d = Dispatcher(backend, batch_size=1, flush_interval=3600, max_retries=50,
-                   retry_timeout=2.0)
+    d = Dispatcher(backend, batch_size=1, flush_interval=3600, max_retries=50, retry_timeout=2.0)
     d.put(Event("x"))
     assert d.flush(timeout=30) is False
     d.close()

@@ -353,11 +353,14 @@ def test_a_value_beyond_max_value_is_dropped_and_the_checkout_still_recorded(
         serve(recorder, shop, req, status=303, body=body)
     events = stored(shop, memory)
     assert [(e.goal, e.value) for e in events] == [
-        ("purchase", None), ("purchase", None), ("purchase", 49.9)
+        ("purchase", None),
+        ("purchase", None),
+        ("purchase", 49.9),
     ]
     assert shop.stats()["values_dropped"] == 2
     warnings = [r for r in caplog.records if "max_value" in r.getMessage()]
     assert len(warnings) == 1  # rate-limited: visitors repeat
+
 
 def test_the_form_is_read_only_when_something_needs_it(shop: Tracker) -> None:
     plain = Recorder()
@@ -728,6 +731,7 @@ def test_tokens_and_session_ids_are_not_stored(shop: Tracker, memory: MemoryBack
     assert event.context["referrer"] == (
         "https://login.example/cb#id_token=[redacted]&access_token=[redacted]"
     )
+
 
 def test_oversized_request_fields_are_cut_to_what_the_schema_accepts(
     shop: Tracker, memory: MemoryBackend

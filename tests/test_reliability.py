@@ -447,7 +447,10 @@ def test_interpreter_exit_with_a_hung_backend_is_bounded(tmp_path: Path) -> None
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, str(script), str(spool)],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
@@ -501,8 +504,17 @@ def spool_with_one_invalid_event(spool: Path) -> tuple[list[Event], dict[str, ob
     """A crashed process's segment: 99 good events and, among them, one whose value is
     text ("12,50", a decimal comma): readable, but not an event."""
     spool.mkdir()
-    good = [Event("purchase", kind="macro", goal="purchase", value=float(i), currency="EUR",
-                  properties={"i": i}) for i in range(99)]
+    good = [
+        Event(
+            "purchase",
+            kind="macro",
+            goal="purchase",
+            value=float(i),
+            currency="EUR",
+            properties={"i": i},
+        )
+        for i in range(99)
+    ]
     bad = Event("purchase", kind="macro", goal="purchase", currency="EUR").to_dict()
     bad["value"] = "12,50"
     lines = [dumps(e.to_dict()) + b"\n" for e in good]
@@ -717,8 +729,12 @@ def spooled_ids(spool: Path) -> list[str]:
 
 
 def assert_every_event_accounted_for(
-    t: Tracker, backend: MemoryBackend, spool: Path, sent: Sequence[Event | None],
-    *, lost_later: bool = False,
+    t: Tracker,
+    backend: MemoryBackend,
+    spool: Path,
+    sent: Sequence[Event | None],
+    *,
+    lost_later: bool = False,
 ) -> None:
     """Each tracked event is delivered, on disk or counted in ``dropped``: exactly.
 
@@ -745,7 +761,9 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     mountpoint.mkdir()
     result = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mountpoint)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs: {result.stderr.strip()}")
@@ -760,8 +778,9 @@ def test_durable_mode_on_a_full_disk_holds_descriptors_and_counts_every_event(
 ) -> None:
     spool = tiny_disk / "spool"
     backend = Gated()
-    t = tracker(backend, spool, durable=True, max_queue_size=100, batch_size=10,
-                shutdown_timeout=30)
+    t = tracker(
+        backend, spool, durable=True, max_queue_size=100, batch_size=10, shutdown_timeout=30
+    )
     before = open_fds()
     with caplog.at_level(logging.WARNING, logger="convsdk"):
         sent = [t.track("x", properties={"i": i, "pad": "p" * 100}) for i in range(1500)]
@@ -803,7 +822,9 @@ class FullDisk:
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
 @pytest.mark.parametrize("durable", [False, True])
 def test_a_disk_filling_mid_write_counts_exactly_what_was_lost(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
     durable: bool,
 ) -> None:
     class Outage(MemoryBackend):
@@ -823,8 +844,14 @@ def test_a_disk_filling_mid_write_counts_exactly_what_was_lost(
     # Not durable, the queue holds every event, so what reaches the spool comes in
     # failed batches of five: the write that fills the disk stores some lines of one
     # whole and tears the next. Durable, the queue is small and overflows too.
-    t = tracker(backend, spool, durable=durable, max_queue_size=20 if durable else 10_000,
-                batch_size=5, max_retries=0)
+    t = tracker(
+        backend,
+        spool,
+        durable=durable,
+        max_queue_size=20 if durable else 10_000,
+        batch_size=5,
+        max_retries=0,
+    )
     disk = FullDisk(spool, room=12_345)  # a few dozen events, one of them torn
     monkeypatch.setattr(os, "write", disk)
     before = open_fds()

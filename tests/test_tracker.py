@@ -251,8 +251,14 @@ def test_disabled_decorators_and_middleware_still_run(
             return [view().encode()]
 
         middleware = ConversionMiddleware(app)
-        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "wsgi.url_scheme": "http",
-                   "SERVER_NAME": "x", "SERVER_PORT": "80", "HTTP_USER_AGENT": CHROME}
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": "/",
+            "wsgi.url_scheme": "http",
+            "SERVER_NAME": "x",
+            "SERVER_PORT": "80",
+            "HTTP_USER_AGENT": CHROME,
+        }
         seen: list[Any] = []
         body = middleware(environ, lambda status, headers, exc=None: seen.append(headers))
         assert b"".join(body) == b"ok" and calls == [1]

@@ -164,12 +164,14 @@ def _parser() -> argparse.ArgumentParser:
     collect.add_argument("--host", default="127.0.0.1")
     collect.add_argument("--port", type=int, default=8000)
     collect.add_argument(
-        "--token-file", metavar="PATH",
+        "--token-file",
+        metavar="PATH",
         help="file holding the bearer token senders must present "
         f"(default: env {COLLECT_TOKEN_ENV})",
     )
     collect.add_argument(
-        "--insecure", action="store_true",
+        "--insecure",
+        action="store_true",
         help="run without a token: anyone who reaches the collector can store events",
     )
     # Refused with a pointer to the safe ways: a token on the command line is in `ps`.
@@ -178,7 +180,9 @@ def _parser() -> argparse.ArgumentParser:
         "--max-value", type=float, metavar="N", help="largest event value accepted (1e9)"
     )
     collect.add_argument(
-        "--max-future-days", type=float, metavar="N",
+        "--max-future-days",
+        type=float,
+        metavar="N",
         help="how far ahead of this clock a timestamp may be, in days (7)",
     )
     collect.add_argument(
@@ -427,8 +431,7 @@ def _collect_token(args: argparse.Namespace) -> str | None:
             field="token",
         )
     _warning(
-        f"running without a token: anyone who can reach {args.host}:{args.port} can store "
-        "events"
+        f"running without a token: anyone who can reach {args.host}:{args.port} can store events"
     )
     return None
 

@@ -308,14 +308,16 @@ class Dispatcher:
                 pass
         elif segment is not None and segment.broken:
             self._rotate_locked()
-        delay = self._wal_backoff = min(max(2 * self._wal_backoff, _WAL_RETRY_FIRST),
-                                        _WAL_RETRY_MAX)
+        delay = self._wal_backoff = min(
+            max(2 * self._wal_backoff, _WAL_RETRY_FIRST), _WAL_RETRY_MAX
+        )
         self._wal_retry_at = _monotonic() + delay
         assert self.spool is not None
         self._warn(
             "cannot append to the write-ahead log in %s (%s): new events are kept in "
             "memory only (not crash-safe) until it works again",
-            self.spool.directory, _reason(exc),
+            self.spool.directory,
+            _reason(exc),
         )
 
     def _segment_bytes(self) -> int:
@@ -334,8 +336,7 @@ class Dispatcher:
         if not self._wake.is_set():
             self._wake.set()
         if self.backpressure == "spool":
-            return self._spool_lines([line if line is not None else _serialise(event)], 1,
-                                     [logged])
+            return self._spool_lines([line if line is not None else _serialise(event)], 1, [logged])
         if self.backpressure == "drop_oldest":
             # Flush markers and rotations keep their place: the oldest event behind them
             # is the one dropped.
@@ -412,11 +413,14 @@ class Dispatcher:
         if stored < len(good):
             fate = "dropped" if lost else "kept in the write-ahead log"
             if error is not None:
-                self._warn("cannot write to the spool %s (%s): events %s",
-                           self.spool.directory, _reason(error), fate)
+                self._warn(
+                    "cannot write to the spool %s (%s): events %s",
+                    self.spool.directory,
+                    _reason(error),
+                    fate,
+                )
             else:
-                self._warn("spool over its limit (%d bytes): events %s",
-                           self.spool.max_bytes, fate)
+                self._warn("spool over its limit (%d bytes): events %s", self.spool.max_bytes, fate)
         elif lost:
             self._warn("events that cannot be serialised: dropped")
         return lost == 0
@@ -539,8 +543,10 @@ class Dispatcher:
             self._unlogged.clear()
             if unlogged:
                 self._spool_lines([_serialise(e) for e in unlogged], len(unlogged))
-            log.warning("convsdk closed before delivering %d events; the next start replays them",
-                        len(leftovers))
+            log.warning(
+                "convsdk closed before delivering %d events; the next start replays them",
+                len(leftovers),
+            )
         elif self.spool is not None:
             self._spool_lines([_serialise(e) for e in leftovers], len(leftovers))
             log.warning(
@@ -877,9 +883,13 @@ class Dispatcher:
             except OSError as exc:
                 stored = exc.stored if isinstance(exc, SpoolWriteError) else 0
                 self.dead_lettered += stored
-                self._warn("cannot write dead letters to %s (%s): events %s",
-                           self.spool.dead_letter_dir, _reason(exc),
-                           "kept in the spool" if stays else "lost", level=logging.ERROR)
+                self._warn(
+                    "cannot write dead letters to %s (%s): events %s",
+                    self.spool.dead_letter_dir,
+                    _reason(exc),
+                    "kept in the spool" if stays else "lost",
+                    level=logging.ERROR,
+                )
                 if stays:
                     return False
                 with self._lock:
@@ -985,8 +995,10 @@ class Dispatcher:
                     self.replayed += len(events)
                     self._recovered()
                     continue
-                if outcome == _FINAL and error is not None and self._refused(
-                    events, error, replaying=True
+                if (
+                    outcome == _FINAL
+                    and error is not None
+                    and self._refused(events, error, replaying=True)
                 ):
                     continue
                 if outcome == _FAILED and error is not None:
@@ -1009,7 +1021,9 @@ class Dispatcher:
             assert self.spool is not None
             log.error(
                 "spool segment %s: %d events do not validate; set aside in %s",
-                claim.path.name, claim.quarantined, self.spool.dead_letter_dir,
+                claim.path.name,
+                claim.quarantined,
+                self.spool.dead_letter_dir,
             )
             claim.quarantined = 0
         if claim.corrupt or claim.torn:

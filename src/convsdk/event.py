@@ -624,14 +624,33 @@ class EventSchema(Schema):
 # tests/test_collector.py checks the two agree and that the field lists below follow
 # the schema.
 
-_EVENT_FIELDS = frozenset({
-    "event_id", "name", "kind", "goal", "value", "currency", "transaction_id", "timestamp",
-    "visitor_id", "session_id", "user_id", "properties", "context",
-})
+_EVENT_FIELDS = frozenset(
+    {
+        "event_id",
+        "name",
+        "kind",
+        "goal",
+        "value",
+        "currency",
+        "transaction_id",
+        "timestamp",
+        "visitor_id",
+        "session_id",
+        "user_id",
+        "properties",
+        "context",
+    }
+)
 _ID_FIELDS = ("transaction_id", "visitor_id", "session_id", "user_id")
 _CONTEXT_STRINGS: Mapping[str, int] = {
-    "method": 16, "path": 2048, "url": 4096, "referrer": 4096, "user_agent": 1024,
-    "ip": 64, "variant": 128, "source": 32,
+    "method": 16,
+    "path": 2048,
+    "url": 4096,
+    "referrer": 4096,
+    "user_agent": 1024,
+    "ip": 64,
+    "variant": 128,
+    "source": 32,
 }
 _UTM_FIELDS = frozenset({"source", "medium", "campaign", "term", "content"})
 _CURRENCY = re.compile(r"[A-Za-z]{3}\Z")

@@ -45,14 +45,25 @@ def _check_writable(directory: str | None) -> None:
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"cannot create {directory}: {exc.strerror or exc}",
-                          field="spool_dir") from exc
+        raise ConfigError(
+            f"cannot create {directory}: {exc.strerror or exc}", field="spool_dir"
+        ) from exc
     if not os.path.isdir(directory) or not os.access(directory, os.W_OK | os.X_OK):
         raise ConfigError(f"{directory} is not a writable directory", field="spool_dir")
 
 
-_STATS = ("enqueued", "delivered", "retried", "spooled", "replayed", "dead_lettered",
-          "dropped", "queued", "spool_bytes", "corrupt")
+_STATS = (
+    "enqueued",
+    "delivered",
+    "retried",
+    "spooled",
+    "replayed",
+    "dead_lettered",
+    "dropped",
+    "queued",
+    "spool_bytes",
+    "corrupt",
+)
 
 
 class _NoBackend:
@@ -158,8 +169,10 @@ class Tracker:
 
     def __init__(self, **options: Unpack[TrackerOptions]) -> None:
         # Keyword argument > CONVSDK_* environment variable > default (convsdk.options).
-        values = {**_options.defaults(_options.TRACKER),
-                  **_options.resolve([_options.TRACKER], options)}
+        values = {
+            **_options.defaults(_options.TRACKER),
+            **_options.resolve([_options.TRACKER], options),
+        }
         self.enabled: bool = values["enabled"]
         self.batch_size: int = values["batch_size"]
         self.flush_interval: float = values["flush_interval"]

@@ -77,8 +77,11 @@ def collector() -> Iterator[tuple[str, _Sink]]:
 
     sink = _Sink()
     # The contract's events reach 2099 and 1e15: wider than a collector's default bounds.
-    wide = Bounds(max_value=1e300, max_future=timedelta(days=365 * 200),
-                  earliest=datetime.min.replace(tzinfo=UTC))
+    wide = Bounds(
+        max_value=1e300,
+        max_future=timedelta(days=365 * 200),
+        earliest=datetime.min.replace(tzinfo=UTC),
+    )
     with _serving(create_app(sink, bounds=wide)) as base:
         yield f"{base}/ingest", sink
 

@@ -245,8 +245,10 @@ def test_an_invalid_spooled_event_is_set_aside_alone(
 
     spool = tmp_path / "spool"
     spool.mkdir()
-    good = [Event("purchase", kind="macro", goal="purchase", value=float(i), currency="EUR")
-            for i in range(99)]
+    good = [
+        Event("purchase", kind="macro", goal="purchase", value=float(i), currency="EUR")
+        for i in range(99)
+    ]
     bad = Event("purchase", kind="macro", goal="purchase", currency="EUR").to_dict()
     bad["value"] = "12,50"  # readable JSON, not an event: PostgreSQL refuses it
     lines = [dumps(e.to_dict()) + b"\n" for e in good]
@@ -257,8 +259,11 @@ def test_an_invalid_spooled_event_is_set_aside_alone(
     t.flush(timeout=20)  # every claimable segment is replayed before it returns
     t.close()
     assert _count(postgres_url, _table(postgres_events_url)) == 99
-    [letter] = [loads(raw) for path in (spool / "dead-letter").glob("*.jsonl")
-                for raw in path.read_bytes().splitlines()]
+    [letter] = [
+        loads(raw)
+        for path in (spool / "dead-letter").glob("*.jsonl")
+        for raw in path.read_bytes().splitlines()
+    ]
     assert letter["event"] == bad
     assert t.stats()["dead_lettered"] == 1
 
@@ -274,7 +279,7 @@ def test_a_batch_postgres_refuses_loses_only_the_refused_event(
     migrate(postgres_events_url)
     table = _table(postgres_events_url)
     with psycopg.connect(postgres_url) as conn:
-        conn.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT no_poison CHECK (name <> \'poison\')')
+        conn.execute(f"ALTER TABLE \"{table}\" ADD CONSTRAINT no_poison CHECK (name <> 'poison')")
     backend = from_url(postgres_events_url)
     d = Dispatcher(backend, batch_size=100, flush_interval=3600, spool=Spool(tmp_path / "spool"))
     for i in range(100):

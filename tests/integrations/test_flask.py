@@ -533,6 +533,8 @@ def test_a_disabled_extension_serves_the_app_and_writes_nothing(
     assert response.status_code == 200
     assert _convsdk_threads() == before
     assert list(tmp_path.iterdir()) == []
+
+
 # -- which requests convert: a flaskr-style register view ----------------------------
 
 
