@@ -711,3 +711,34 @@ async def test_no_page_view_when_the_client_went_away(
     assert [(e.name, e.context["path"]) for e in stored(shop_tracker, memory)] == [
         ("page_view", "/pricing")
     ]
+
+
+def test_nested_middlewares_record_a_request_once() -> None:
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Mount, Route
+    from starlette.testclient import TestClient
+
+    from convsdk import Tracker
+    from convsdk.backends.memory import MemoryBackend
+
+    memory = MemoryBackend()
+    with Tracker(backend=memory, spool_dir=None, secret_key="k") as tracker:
+
+        async def page(request: Any) -> HTMLResponse:
+            return HTMLResponse("<p>hi</p>")
+
+        inner = Starlette(
+            routes=[Route("/page", page)],
+            middleware=[Middleware(ConversionMiddleware, tracker=tracker)],
+        )
+        outer = Starlette(
+            routes=[Mount("/sub", app=inner)],
+            middleware=[Middleware(ConversionMiddleware, tracker=tracker)],
+        )
+        with TestClient(outer) as client:
+            response = client.get("/sub/page", headers={"User-Agent": "Mozilla/5.0 Firefox/120"})
+        assert tracker.flush(5)
+    assert [e.name for e in memory.events] == ["page_view"]
+    assert len(response.headers.get_list("set-cookie")) == 2

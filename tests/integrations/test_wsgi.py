@@ -701,3 +701,20 @@ def test_a_dropped_bot_is_counted_and_explained_once(
     said = [r.getMessage() for r in caplog.records if "bots" in r.getMessage()]
     assert len(said) == 1 and "httpie" in said[0]
     assert stored(shop_tracker, memory) == []
+
+
+def test_a_middleware_wrapped_twice_records_a_request_once() -> None:
+    from convsdk import Tracker
+    from convsdk.backends.memory import MemoryBackend
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [b"<p>hi</p>"]
+
+    memory = MemoryBackend()
+    with Tracker(backend=memory, spool_dir=None, secret_key="k") as tracker:
+        wrapped = ConversionMiddleware(ConversionMiddleware(app, tracker=tracker), tracker=tracker)
+        response = Client(wrapped).get("/", headers={"User-Agent": "Mozilla/5.0 Firefox/120"})
+        assert tracker.flush(5)
+    assert [e.name for e in memory.events] == ["page_view"]
+    assert len(response.headers.getlist("Set-Cookie")) == 2

@@ -102,7 +102,9 @@ class ConversionMiddleware:
         tracker = self._tracker
         if tracker is None:
             tracker = _tracker._default
-        if tracker is None or tracker.closed:
+        # Nested inside another convsdk middleware (a mounted sub-app with its own, or
+        # one added twice): the outer one records this request, once.
+        if tracker is None or tracker.closed or _current.get() is not None:
             await self.app(scope, receive, send)
             return
         recorder = self.recorder
