@@ -35,6 +35,7 @@ from typing import Any, Literal
 from marshmallow import Schema, ValidationError, fields, validate
 
 __all__ = [
+    "FIELDS",
     "MAX_DEPTH",
     "MAX_LIST",
     "MAX_PROPERTIES",
@@ -80,6 +81,25 @@ def new_event_id(ns: int | None = None, rand: int | None = None) -> str:
     n = (ms << 80) | (0x7 << 76) | ((sub * 4096 // 1_000_000) << 64) | (0b10 << 62) | rand
     h = f"{n:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+#: The fields of a serialised event, in their stored order: the one list that SQL
+#: columns, row readers and comparisons derive from.
+FIELDS: tuple[str, ...] = (
+    "event_id",
+    "name",
+    "kind",
+    "goal",
+    "value",
+    "currency",
+    "transaction_id",
+    "timestamp",
+    "visitor_id",
+    "session_id",
+    "user_id",
+    "properties",
+    "context",
+)
 
 
 class Event:
@@ -624,23 +644,7 @@ class EventSchema(Schema):
 # tests/test_collector.py checks the two agree and that the field lists below follow
 # the schema.
 
-_EVENT_FIELDS = frozenset(
-    {
-        "event_id",
-        "name",
-        "kind",
-        "goal",
-        "value",
-        "currency",
-        "transaction_id",
-        "timestamp",
-        "visitor_id",
-        "session_id",
-        "user_id",
-        "properties",
-        "context",
-    }
-)
+_EVENT_FIELDS = frozenset(FIELDS)
 _ID_FIELDS = ("transaction_id", "visitor_id", "session_id", "user_id")
 _CONTEXT_STRINGS: Mapping[str, int] = {
     "method": 16,

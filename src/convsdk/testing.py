@@ -51,6 +51,7 @@ import pytest
 from .backends import Backend, from_url
 from .backends.memory import MemoryBackend
 from .event import (
+    FIELDS,
     MAX_DEPTH,
     MAX_ID,
     MAX_LIST,
@@ -261,21 +262,7 @@ def convsdk_events(convsdk_tracker_options: Mapping[str, Any]) -> Iterator[Captu
 
 # -- comparing events -----------------------------------------------------------------
 
-_FIELDS = (
-    "event_id",
-    "name",
-    "kind",
-    "goal",
-    "value",
-    "currency",
-    "transaction_id",
-    "timestamp",
-    "visitor_id",
-    "session_id",
-    "user_id",
-    "properties",
-    "context",
-)
+_FIELDS = FIELDS
 _MAX_REPORTED = 8
 
 

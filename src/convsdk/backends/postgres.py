@@ -43,28 +43,14 @@ from psycopg.types.json import set_json_loads
 from .._json import dumps_str, loads
 from .._urls import check_userinfo, redact_url
 from ..errors import BackendError, ConfigError
-from ..event import Event
+from ..event import FIELDS, Event
 
 __all__ = ["COLUMNS", "DEFAULT_TABLE", "PostgresBackend", "migrate", "read_events"]
 
 logger = logging.getLogger("convsdk.postgres")
 
 DEFAULT_TABLE = "convsdk_events"
-COLUMNS = (
-    "event_id",
-    "name",
-    "kind",
-    "goal",
-    "value",
-    "currency",
-    "transaction_id",
-    "timestamp",
-    "visitor_id",
-    "session_id",
-    "user_id",
-    "properties",
-    "context",
-)
+COLUMNS = FIELDS
 
 # 48 characters leave room for the index-name suffixes within PostgreSQL's 63-byte limit.
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,47}\Z")
