@@ -27,6 +27,7 @@ import pytest
 from convsdk import BackendError, Event, Tracker
 from convsdk._json import dumps
 from convsdk.backends.memory import MemoryBackend
+from faults import FullDisk
 
 
 class Flaky(MemoryBackend):
@@ -794,29 +795,6 @@ def test_durable_mode_on_a_full_disk_holds_descriptors_and_counts_every_event(
     messages = [r.getMessage() for r in caplog.records]
     assert any("disk full" in m and "[Errno 28]" in m for m in messages), messages
     assert not any("over its limit" in m or "spool full" in m for m in messages), messages
-
-
-class FullDisk:
-    """Makes ``os.write`` to files under ``directory`` fail with ENOSPC once ``room``
-    bytes are written, after a short write at the edge, as a file system does."""
-
-    def __init__(self, directory: Path, room: int) -> None:
-        self.directory = str(directory)
-        self.room = room
-        self.real = os.write
-
-    def __call__(self, fd: int, data: bytes | memoryview) -> int:
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            target = ""
-        if not target.startswith(self.directory):
-            return self.real(fd, data)
-        if self.room <= 0:
-            raise OSError(28, os.strerror(28))
-        n = self.real(fd, bytes(data[: self.room]))
-        self.room -= n
-        return n
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")

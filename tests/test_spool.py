@@ -12,6 +12,7 @@ from convsdk._json import dumps, loads
 from convsdk.errors import BackendError
 from convsdk.event import Event
 from convsdk.spool import Claim, Spool, SpoolWriteError, parse_line
+from faults import FullDisk
 
 
 def line(event: Event) -> bytes:
@@ -341,29 +342,6 @@ def test_parse_line_rejects_what_is_not_an_event() -> None:
     assert event is not None and event.name == "ok"
 
 
-class ShortDisk:
-    """``os.write`` for files under ``directory``: ``room`` bytes more, the last write
-    short, then ENOSPC; other files are written as usual."""
-
-    def __init__(self, directory: Path, room: int) -> None:
-        self.directory = str(directory)
-        self.room = room
-        self.real = os.write
-
-    def __call__(self, fd: int, data: bytes | memoryview) -> int:
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            target = ""
-        if not target.startswith(self.directory):
-            return self.real(fd, data)
-        if self.room <= 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        n = self.real(fd, bytes(data[: self.room]))
-        self.room -= n
-        return n
-
-
 needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
 
 
@@ -374,7 +352,7 @@ def test_a_partial_write_keeps_the_whole_lines_and_says_how_many(
     spool = Spool(tmp_path)
     written = events(5)
     lines = [line(e) for e in written]
-    monkeypatch.setattr(os, "write", ShortDisk(tmp_path, len(lines[0]) + len(lines[1]) + 7))
+    monkeypatch.setattr(os, "write", FullDisk(tmp_path, len(lines[0]) + len(lines[1]) + 7))
     with pytest.raises(SpoolWriteError) as info:
         spool.append(lines)
     assert info.value.stored == 2 and info.value.errno == errno.ENOSPC
@@ -394,7 +372,7 @@ def test_a_write_ahead_segment_refused_at_once_leaves_no_empty_file(
 ) -> None:
     spool = Spool(tmp_path)
     overflow_failed = False
-    monkeypatch.setattr(os, "write", ShortDisk(tmp_path, 0))
+    monkeypatch.setattr(os, "write", FullDisk(tmp_path, 0))
     wal = spool.open_wal()
     with pytest.raises(OSError):
         wal.write(line(Event("x")))
