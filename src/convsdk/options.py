@@ -482,7 +482,11 @@ OPTIONS: dict[str, Option] = {
 }
 
 # Environment variables convsdk reads that are not options (no warning for them).
-_OTHER_VARIABLES = frozenset({"CONVSDK_DISABLED", "CONVSDK_COLLECT_TOKEN"})
+# Read elsewhere: the off switch, the collector's token, and the test kit's demand
+# that the backend servers be up.
+_OTHER_VARIABLES = frozenset(
+    {"CONVSDK_DISABLED", "CONVSDK_COLLECT_TOKEN", "CONVSDK_REQUIRE_SERVICES"}
+)
 _BY_VARIABLE = {option.variable: option for option in OPTIONS.values()}
 
 

@@ -186,17 +186,34 @@ class FileStore:
         pid = os.getpid()
         if self._conn is None or self._pid != pid:
             # A forked worker opens its own: a connection must not cross a fork.
+            self._conn, self._pid = self._open(), pid
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        # Switching a new file to WAL needs it alone: SQLite answers "database is
+        # locked" at once, without waiting, when another worker is opening it too.
+        deadline = time.monotonic() + self.timeout
+        delay = 0.005
+        while True:
             conn = sqlite3.connect(
                 self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
             )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=OFF")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS rate_limits "
-                "(key TEXT PRIMARY KEY, full_at REAL NOT NULL) WITHOUT ROWID"
-            )
-            self._conn, self._pid = conn, pid
-        return self._conn
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=OFF")
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS rate_limits "
+                    "(key TEXT PRIMARY KEY, full_at REAL NOT NULL) WITHOUT ROWID"
+                )
+                return conn
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     def take(self, limits: Sequence[Limit], count: int, now: float) -> float:
         """See :meth:`RateStore.take`."""
