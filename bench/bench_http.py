@@ -66,27 +66,50 @@ def collector() -> Iterator[str]:
 def sample_events(n: int) -> list[Event]:
     """A realistic mix: page views with context and UTM, micro and macro conversions."""
     context = {
-        "method": "GET", "path": "/pricing", "url": "https://shop.example.com/pricing",
-        "referrer": "https://search.example.com/", "user_agent": "Mozilla/5.0 (X11; Linux)",
-        "ip": "203.0.113.0", "status": 200,
-        "utm": {"source": "newsletter", "medium": "email", "campaign": "spring",
-                "term": None, "content": None},
+        "method": "GET",
+        "path": "/pricing",
+        "url": "https://shop.example.com/pricing",
+        "referrer": "https://search.example.com/",
+        "user_agent": "Mozilla/5.0 (X11; Linux)",
+        "ip": "203.0.113.0",
+        "status": 200,
+        "utm": {
+            "source": "newsletter",
+            "medium": "email",
+            "campaign": "spring",
+            "term": None,
+            "content": None,
+        },
     }
     events = []
     for i in range(n):
         if i % 10 == 9:
-            event = make_event("purchase", kind="macro", goal="purchase", value=49.0 + i % 7,
-                               currency="USD", transaction_id=f"order-{i}",
-                               visitor_id=f"v{i % 500}", session_id=f"s{i % 900}",
-                               properties={"items": [{"sku": "A-1", "qty": 2}], "coupon": None},
-                               context=dict(context, method="POST", path="/checkout"))
+            event = make_event(
+                "purchase",
+                kind="macro",
+                goal="purchase",
+                value=49.0 + i % 7,
+                currency="USD",
+                transaction_id=f"order-{i}",
+                visitor_id=f"v{i % 500}",
+                session_id=f"s{i % 900}",
+                properties={"items": [{"sku": "A-1", "qty": 2}], "coupon": None},
+                context=dict(context, method="POST", path="/checkout"),
+            )
         elif i % 3 == 0:
-            event = make_event("viewed_pricing", kind="micro", goal="viewed_pricing",
-                               visitor_id=f"v{i % 500}", session_id=f"s{i % 900}",
-                               properties={"plan": "pro"}, context=context)
+            event = make_event(
+                "viewed_pricing",
+                kind="micro",
+                goal="viewed_pricing",
+                visitor_id=f"v{i % 500}",
+                session_id=f"s{i % 900}",
+                properties={"plan": "pro"},
+                context=context,
+            )
         else:
-            event = make_event("page_view", visitor_id=f"v{i % 500}",
-                               session_id=f"s{i % 900}", context=context)
+            event = make_event(
+                "page_view", visitor_id=f"v{i % 500}", session_id=f"s{i % 900}", context=context
+            )
         event.to_dict()  # format id and timestamp now, as a tracker's request thread would not
         events.append(event)
     return events
@@ -117,8 +140,10 @@ def main() -> None:
     events = sample_events(args.events)
     size = len(_json.dumps({"events": [e.to_dict() for e in events]})) / len(events)
     print("HTTPBackend -> collector (uvicorn, memory://) on 127.0.0.1, separate processes")
-    print(f"Python {platform.python_version()}, JSON: {_json.IMPLEMENTATION}, "
-          f"{args.events} events a repeat (~{size:.0f} B each), median of {args.repeats}")
+    print(
+        f"Python {platform.python_version()}, JSON: {_json.IMPLEMENTATION}, "
+        f"{args.events} events a repeat (~{size:.0f} B each), median of {args.repeats}"
+    )
     print()
     print(f"{'batch':>6} {'gzip':>5} {'events/s':>10} {'min':>10} {'max':>10} {'ms/request':>11}")
     for batch in (100, 1_000):
@@ -127,8 +152,10 @@ def main() -> None:
             with collector() as url:
                 rates = measure(url, events, batch, gzip, args.repeats)
             median = statistics.median(rates)
-            print(f"{batch:>6} {'yes' if gzip else 'no':>5} {median:>10,.0f} {min(rates):>10,.0f} "
-                  f"{max(rates):>10,.0f} {1000 * batch / median:>11.2f}")
+            print(
+                f"{batch:>6} {'yes' if gzip else 'no':>5} {median:>10,.0f} {min(rates):>10,.0f} "
+                f"{max(rates):>10,.0f} {1000 * batch / median:>11.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -65,8 +65,9 @@ class Stuck:
         pass
 
 
-def track_cost(make: Callable[[Path], tuple[Tracker, Callable[[], None]]], n: int,
-               repeats: int) -> float:
+def track_cost(
+    make: Callable[[Path], tuple[Tracker, Callable[[], None]]], n: int, repeats: int
+) -> float:
     """Median over ``repeats`` of the mean µs per ``track()`` call."""
     results = []
     for _ in range(repeats):
@@ -87,9 +88,14 @@ def track_cost(make: Callable[[Path], tuple[Tracker, Callable[[], None]]], n: in
 def _plain(options: dict[str, Any]) -> Callable[[Path], tuple[Tracker, Callable[[], None]]]:
     def make(tmp: Path) -> tuple[Tracker, Callable[[], None]]:
         spool = options.pop("spool", False)
-        t = Tracker(backend=Null(), spool_dir=tmp / "spool" if spool else None,
-                    max_queue_size=10_000_000, batch_size=1000, flush_interval=0.05,
-                    **options)
+        t = Tracker(
+            backend=Null(),
+            spool_dir=tmp / "spool" if spool else None,
+            max_queue_size=10_000_000,
+            batch_size=1000,
+            flush_interval=0.05,
+            **options,
+        )
         options["spool"] = spool
         return t, lambda: None
 
@@ -98,8 +104,14 @@ def _plain(options: dict[str, Any]) -> Callable[[Path], tuple[Tracker, Callable[
 
 def _backpressure(tmp: Path) -> tuple[Tracker, Callable[[], None]]:
     stuck = Stuck()
-    t = Tracker(backend=stuck, spool_dir=tmp / "spool", max_queue_size=10, batch_size=10,
-                flush_interval=0.01, shutdown_timeout=60)
+    t = Tracker(
+        backend=stuck,
+        spool_dir=tmp / "spool",
+        max_queue_size=10,
+        batch_size=10,
+        flush_interval=0.01,
+        shutdown_timeout=60,
+    )
     # Fill the queue first, so every measured call takes the spool path.
     for _ in range(50):
         t.track("warm_up")
@@ -108,8 +120,9 @@ def _backpressure(tmp: Path) -> tuple[Tracker, Callable[[], None]]:
 
 def replay_rate(backend_url: str | None, n: int, batch_size: int, repeats: int) -> float:
     """Median events/s delivering ``n`` spooled events with a fresh tracker."""
-    events = [Event("page_view", properties={"i": i}, context={"path": f"/p/{i % 50}"})
-              for i in range(n)]
+    events = [
+        Event("page_view", properties={"i": i}, context={"path": f"/p/{i % 50}"}) for i in range(n)
+    ]
     lines = [dumps(e.to_dict()) + b"\n" for e in events]
     results = []
     for _ in range(repeats):
@@ -117,7 +130,7 @@ def replay_rate(backend_url: str | None, n: int, batch_size: int, repeats: int) 
             spool_dir = Path(tmp) / "spool"
             spool = Spool(spool_dir)
             for i in range(0, n, 1000):
-                spool.append(lines[i:i + 1000])
+                spool.append(lines[i : i + 1000])
             spool.close()
             backend: Any = MemoryBackend() if backend_url is None else backend_url.format(tmp=tmp)
             gc.collect()
@@ -161,10 +174,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--segments", default="1000,8000",
-                        help="comma-separated counts of one-event segments to replay")
-    parser.add_argument("--only-segments", action="store_true",
-                        help="run only the segment replay part")
+    parser.add_argument(
+        "--segments",
+        default="1000,8000",
+        help="comma-separated counts of one-event segments to replay",
+    )
+    parser.add_argument(
+        "--only-segments", action="store_true", help="run only the segment replay part"
+    )
     args = parser.parse_args()
     n, repeats = args.events, args.repeats
     counts = [int(c) for c in args.segments.split(",") if c]
@@ -178,8 +195,7 @@ def main() -> int:
         ("in memory (spool_dir=None)", _plain({})),
         ("with a spool (not durable)", _plain({"spool": True})),
         ("durable=True", _plain({"spool": True, "durable": True})),
-        ('durable=True, fsync="batch"', _plain({"spool": True, "durable": True,
-                                                "fsync": "batch"})),
+        ('durable=True, fsync="batch"', _plain({"spool": True, "durable": True, "fsync": "batch"})),
         ("queue full, backpressure='spool'", _backpressure),
     ]:
         cost = memory if label.startswith("in memory") else track_cost(make, n, repeats)
@@ -190,8 +206,7 @@ def main() -> int:
     rows = []
     for label, url in [("memory://", None), ("sqlite://", "sqlite:///{tmp}/events.db")]:
         for batch_size in (100, 1000):
-            rows.append((f"{label}  batch {batch_size}",
-                         replay_rate(url, n, batch_size, repeats)))
+            rows.append((f"{label}  batch {batch_size}", replay_rate(url, n, batch_size, repeats)))
     print(f"\nreplaying {n:,} spooled events, events/s, median of {repeats}")
     print(table(["", "events/s"], rows))
     print_segment_replay(counts, repeats)
@@ -205,8 +220,10 @@ def print_segment_replay(counts: Sequence[int], repeats: int) -> None:
         seconds, per = segment_replay(files, repeats)
         base = per if base is None else base
         rows.append((f"{files:,} segments", seconds, per, per / base))
-    print(f"\nreplaying one-event segments into memory://, median of {repeats} "
-          "(linear: µs/segment stays flat)")
+    print(
+        f"\nreplaying one-event segments into memory://, median of {repeats} "
+        "(linear: µs/segment stays flat)"
+    )
     print(table(["", "seconds", "µs/segment", "x first"], rows))
 
 

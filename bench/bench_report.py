@@ -81,8 +81,11 @@ _CHANNELS = (
     # (weight, utm or None, referrer or None)
     (0.25, {"source": "google", "medium": "cpc", "campaign": "brand"}, None),
     (0.20, None, "https://www.google.com/"),
-    (0.15, {"source": "facebook", "medium": "paid_social", "campaign": "launch"},
-     "https://l.facebook.com/"),
+    (
+        0.15,
+        {"source": "facebook", "medium": "paid_social", "campaign": "launch"},
+        "https://l.facebook.com/",
+    ),
     (0.10, {"source": "newsletter", "medium": "email", "campaign": "weekly"}, None),
     (0.05, None, "https://news.ycombinator.com/"),
     (0.25, None, None),
@@ -102,18 +105,38 @@ def _visitor(rng: random.Random, index: int) -> list[Event]:
     intent = 1.0
     viewed_pricing = carted = False
 
-    def emit(name: str, path: str, method: str, *, utm: dict[str, str] | None = None,
-             referrer: str | None = None, **fields: object) -> None:
+    def emit(
+        name: str,
+        path: str,
+        method: str,
+        *,
+        utm: dict[str, str] | None = None,
+        referrer: str | None = None,
+        **fields: object,
+    ) -> None:
         nonlocal now
         now += timedelta(seconds=rng.uniform(5, 120))
         context = {
-            "method": method, "path": path, "url": f"https://shop.example{path}",
-            "referrer": referrer, "user_agent": _UA, "ip": "203.0.113.0", "status": 200,
-            "utm": utm, "variant": variant,
+            "method": method,
+            "path": path,
+            "url": f"https://shop.example{path}",
+            "referrer": referrer,
+            "user_agent": _UA,
+            "ip": "203.0.113.0",
+            "status": 200,
+            "utm": utm,
+            "variant": variant,
         }
-        events.append(Event(name, timestamp=now, visitor_id=visitor,
-                            session_id=None if anonymous else f"s{len(events)}",
-                            context=context, **fields))  # type: ignore[arg-type]
+        events.append(
+            Event(
+                name,
+                timestamp=now,
+                visitor_id=visitor,
+                session_id=None if anonymous else f"s{len(events)}",
+                context=context,
+                **fields,
+            )
+        )  # type: ignore[arg-type]
 
     for session in range(1 + min(3, int(rng.expovariate(1.5)))):
         if session:
@@ -121,8 +144,7 @@ def _visitor(rng: random.Random, index: int) -> list[Event]:
         _, utm, referrer = rng.choices(_CHANNELS, weights)[0]
         emit("page_view", rng.choice(_PAGES), "GET", utm=utm, referrer=referrer)
         for _ in range(rng.randint(2, 8)):
-            emit("page_view", rng.choice(_PAGES), "GET",
-                 referrer="https://shop.example/")
+            emit("page_view", rng.choice(_PAGES), "GET", referrer="https://shop.example/")
         if rng.random() < 0.4:
             viewed_pricing = True
             intent *= 1.8
@@ -139,11 +161,27 @@ def _visitor(rng: random.Random, index: int) -> list[Event]:
                 currency = "EUR" if rng.random() < 0.1 else "USD"
                 order = f"o{index}-{session}"
                 value = round(rng.uniform(9, 400), 2)
-                emit("checkout", "/checkout", "POST", kind="macro", goal="purchase",
-                     value=value, currency=currency, transaction_id=order)
+                emit(
+                    "checkout",
+                    "/checkout",
+                    "POST",
+                    kind="macro",
+                    goal="purchase",
+                    value=value,
+                    currency=currency,
+                    transaction_id=order,
+                )
                 if rng.random() < 0.03:  # the thank-you page reloaded: the same order again
-                    emit("checkout", "/checkout", "POST", kind="macro", goal="purchase",
-                         value=value, currency=currency, transaction_id=order)
+                    emit(
+                        "checkout",
+                        "/checkout",
+                        "POST",
+                        kind="macro",
+                        goal="purchase",
+                        value=value,
+                        currency=currency,
+                        transaction_id=order,
+                    )
                 carted = False
     return events
 
@@ -175,8 +213,10 @@ def generate(directory: Path, events: int, seed: int = 1) -> None:
         log.close()
     (directory / "goals.toml").write_text(GOALS_TOML)
     (directory / "complete").write_text(json.dumps({"events": written, "visitors": index}))
-    print(f"generated {written:,} events of {index:,} visitors in "
-          f"{time.perf_counter() - started:.0f} s into {directory}")
+    print(
+        f"generated {written:,} events of {index:,} visitors in "
+        f"{time.perf_counter() - started:.0f} s into {directory}"
+    )
 
 
 _RUN = """
@@ -198,8 +238,9 @@ print(json.dumps({{"seconds": elapsed, "rss": rss, "visitors": report.summary.vi
 
 def _run(source: str, goals: Path) -> dict[str, float]:
     code = _RUN.format(src=str(HERE.parent / "src"), goals=str(goals), source=source)
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                         text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=600
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -208,7 +249,8 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
-        "--postgres", metavar="URL",
+        "--postgres",
+        metavar="URL",
         help="also copy the events into this PostgreSQL database, read them there, and "
         "drop the table afterwards",
     )
@@ -224,17 +266,22 @@ def main() -> int:
         sources["postgresql"] = _load_postgres(args.postgres, cache)
     baseline = _baseline()
     print(f"{args.events:,} events; median of {args.repeats} runs, each in a fresh process")
-    print(f"{'source':<12}{'median s':>10}{'min s':>8}{'max s':>8}{'peak RSS MB':>13}"
-          f"{'visitors':>10}{'events':>10}")
+    print(
+        f"{'source':<12}{'median s':>10}{'min s':>8}{'max s':>8}{'peak RSS MB':>13}"
+        f"{'visitors':>10}{'events':>10}"
+    )
     for name, source in sources.items():
         runs = [_run(source, cache / "goals.toml") for _ in range(args.repeats)]
         seconds = [r["seconds"] for r in runs]
         rss = max(r["rss"] for r in runs) / 1e6
-        print(f"{name:<12}{statistics.median(seconds):>10.2f}{min(seconds):>8.2f}"
-              f"{max(seconds):>8.2f}{rss:>13.0f}{int(runs[0]['visitors']):>10,}"
-              f"{int(runs[0]['events']):>10,}")
-    print(f"(an interpreter with convsdk.report imported and nothing read: "
-          f"{baseline / 1e6:.0f} MB)")
+        print(
+            f"{name:<12}{statistics.median(seconds):>10.2f}{min(seconds):>8.2f}"
+            f"{max(seconds):>8.2f}{rss:>13.0f}{int(runs[0]['visitors']):>10,}"
+            f"{int(runs[0]['events']):>10,}"
+        )
+    print(
+        f"(an interpreter with convsdk.report imported and nothing read: {baseline / 1e6:.0f} MB)"
+    )
     if args.postgres:
         _drop_postgres(args.postgres)
     return 0
@@ -246,8 +293,9 @@ def _baseline() -> float:
         "import convsdk.report, convsdk.goals; "
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"
     )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60
+    )
     return float(out.stdout.strip())
 
 

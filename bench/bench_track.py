@@ -67,8 +67,9 @@ def main() -> None:
     try:
         import orjson
 
-        rows.append(["baseline: orjson.dumps(event)",
-                     per_call_us(lambda: orjson.dumps(event.to_dict()))])
+        rows.append(
+            ["baseline: orjson.dumps(event)", per_call_us(lambda: orjson.dumps(event.to_dict()))]
+        )
     except ImportError:
         pass
 

@@ -1,7 +1,7 @@
 """Stop each real server N times after 250 requests; count what was stored, what was spooled.
 
 ``python bench/servers_shutdown_loop.py [RUNS] [SERVER ...]`` (default 10 runs of every
-server in ``tests/integration/test_servers_shutdown.py``). Per server it prints, over
+server in ``tests/services/test_servers_shutdown.py``). Per server it prints, over
 the runs: events in the database right after the stop (min-max), events in the end
 (after a new tracker delivered the spool), and how many runs reached 250 of 250.
 """

@@ -160,7 +160,7 @@ def test_request_from_scope_reads_only_its_headers_and_joins_repeated_ones() -> 
 def test_the_request_path_builds_the_context_the_dataclass_would() -> None:
     from dataclasses import fields
 
-    from convsdk.context import _new_context
+    from convsdk.context import new_context
 
     with Tracker(backend="memory://", spool_dir=None) as tracker:
         args = (
@@ -177,7 +177,7 @@ def test_the_request_path_builds_the_context_the_dataclass_would() -> None:
             True,
             tracker,
         )
-        fast = _new_context(*args)
+        fast = new_context(*args)
         built = RequestContext(
             method="GET",
             path="/p",
@@ -194,7 +194,7 @@ def test_the_request_path_builds_the_context_the_dataclass_would() -> None:
         )
         for f in fields(RequestContext):
             assert getattr(fast, f.name) == getattr(built, f.name), f.name
-        again = _new_context(*args)
+        again = new_context(*args)
     assert again.conversions is not fast.conversions  # per request, never shared
     assert again.annotations is not fast.annotations
 

@@ -9,9 +9,9 @@ import textwrap
 import pytest
 
 import convsdk
-from convsdk import Goal
+from convsdk import Goal, runtime
+from convsdk.runtime import set_default
 from convsdk.testing import CapturedEvents, capture_events
-from convsdk.tracker import _get_default, set_default
 
 pytest_plugins = ["pytester"]
 
@@ -180,10 +180,10 @@ def test_capture_replaces_and_restores_the_default_tracker() -> None:
     previous = set_default(outer)
     try:
         with capture_events() as events:
-            assert _get_default() is events.tracker
+            assert runtime.default is events.tracker
             convsdk.track("signup", kind="micro")
             assert events.names() == ["signup"]
-        assert _get_default() is outer
+        assert runtime.default is outer
         assert events.tracker.closed
         assert not outer.closed
     finally:

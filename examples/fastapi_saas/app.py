@@ -109,7 +109,7 @@ def create_app(tracker: convsdk.Tracker | None = None) -> FastAPI:
             f"""<h1>Pricing</h1><ul>{plans}</ul>
 <form method="post" action="/trial">
  <label>Email <input type="email" name="email" required></label>
- <select name="plan">{"".join(f'<option>{p}</option>' for p in PLANS)}</select>
+ <select name="plan">{"".join(f"<option>{p}</option>" for p in PLANS)}</select>
  <button>Start a 14-day free trial</button>
 </form>""",
         )
@@ -133,8 +133,8 @@ def create_app(tracker: convsdk.Tracker | None = None) -> FastAPI:
     def onboarding(user: CurrentUser) -> HTMLResponse:
         steps = "".join(
             f'<form method="post" action="/onboarding/{step}">{ONBOARDING_FIELDS[step]}'
-            f'<button>{"✓ " if step in user.steps_done else ""}'
-            f'{step.replace("_", " ").capitalize()}</button></form>'
+            f"<button>{'✓ ' if step in user.steps_done else ''}"
+            f"{step.replace('_', ' ').capitalize()}</button></form>"
             for step in ONBOARDING_STEPS
         )
         plans = "".join(f"<option>{p}</option>" for p in PLANS)

@@ -75,8 +75,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeGuard
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from . import privacy
-from . import tracker as _tracker
+from . import privacy, runtime
 from ._json import loads
 from .context import Request
 from .errors import ConfigError
@@ -90,7 +89,7 @@ from .integrations.browser import (
     Script,
     script_for,
 )
-from .interactions import Recorder, _utm
+from .interactions import Recorder, utm_fields
 from .ratelimit import (
     FallbackStore,
     FileStore,
@@ -624,7 +623,7 @@ class BeaconEndpoint:
 
     def allowed_events(self, tracker: Tracker | None = None) -> frozenset[str]:
         """The event names the browser may send to ``tracker`` (default: the endpoint's)."""
-        tracker = tracker or self.tracker or _tracker._get_default()
+        tracker = tracker or self.tracker or runtime.default
         if tracker is None:
             return self.browser_events
         return self._policy(tracker).names
@@ -648,7 +647,7 @@ class BeaconEndpoint:
             return _refuse(415, "send text/plain or application/json")
         tracker = self.tracker
         if tracker is None:
-            tracker = _tracker._get_default()
+            tracker = runtime.default
         if tracker is None or tracker.closed:
             return _no_content()
         ctx = self.recorder.read_context(request, tracker)
@@ -694,7 +693,7 @@ class BeaconEndpoint:
         path = privacy.scrub_text(parts.path or "/")[:_MAX_PATH]
         # The fragment stays out: single-page apps and OAuth flows put tokens there.
         clean = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
-        utm = _utm(parts.query) if "utm_" in parts.query else None
+        utm = utm_fields(parts.query) if "utm_" in parts.query else None
         return privacy.scrub_url(clean)[:_MAX_URL], path, utm
 
     def _collect(self, visit: _Visit, body: bytes) -> _Answer:

@@ -19,9 +19,11 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Mapping
-from contextvars import ContextVar, Token
+from contextvars import Token
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from .runtime import current_request
 
 if TYPE_CHECKING:
     from .event import Event
@@ -106,7 +108,7 @@ class RequestContext:
 _new_object = object.__new__
 
 
-def _new_context(
+def new_context(
     method: str | None,
     path: str | None,
     url: str | None,
@@ -149,22 +151,19 @@ def _new_context(
     return ctx
 
 
-_current: ContextVar[RequestContext | None] = ContextVar("convsdk_request", default=None)
-
-
 def current() -> RequestContext | None:
     """The active request context, or ``None`` outside a request."""
-    return _current.get()
+    return current_request.get()
 
 
 def activate(ctx: RequestContext) -> Token[RequestContext | None]:
     """Make ``ctx`` the active request context; pass the token to :func:`deactivate`."""
-    return _current.set(ctx)
+    return current_request.set(ctx)
 
 
 def deactivate(token: Token[RequestContext | None]) -> None:
     """Restore the request context that was active before :func:`activate`."""
-    _current.reset(token)
+    current_request.reset(token)
 
 
 # -- reading a request ----------------------------------------------------------------

@@ -34,9 +34,9 @@ from contextvars import ContextVar
 from typing import Any, TypeVar, cast, overload
 
 from . import context as _context
-from . import tracker as _tracker
+from . import runtime
 from .errors import ConfigError
-from .event import _check_name
+from .event import check_name
 from .goals import StatusSpec, parse_status
 
 __all__ = ["annotate", "cancel_conversion", "track_macro", "track_micro"]
@@ -92,7 +92,7 @@ def annotate(
             if properties:
                 notes.properties.update(properties)
         return
-    ctx = _context._current.get()
+    ctx = runtime.current_request.get()
     if ctx is None:
         log.debug("annotate() called outside a tracked view or request: ignored")
         return
@@ -125,7 +125,7 @@ def cancel_conversion() -> None:
     stack = _notes.get()
     for notes in stack:
         notes.cancelled = True
-    ctx = _context._current.get()
+    ctx = runtime.current_request.get()
     if ctx is not None:
         ctx.cancelled = True
         ctx.conversions.clear()
@@ -176,7 +176,7 @@ class _Spec:
         methods: Iterable[str] | None = None,
         status: StatusSpec | None = None,
     ) -> None:
-        _check_name("goal", goal)
+        check_name("goal", goal)
         self.goal = goal
         self.kind = kind
         self.value = value
@@ -303,15 +303,15 @@ def _record(
     try:
         if notes.cancelled:
             return
-        ctx = _context._current.get()
+        ctx = runtime.current_request.get()
         if ctx is not None and ctx.cancelled:
             return
         # Under a middleware given its own tracker, that tracker records the conversion.
         tracker = ctx.tracker if ctx is not None and ctx.tracker is not None else None
         if tracker is None:
-            tracker = _tracker._get_default()
+            tracker = runtime.default
         if tracker is None or tracker.closed:
-            _tracker._warn_no_tracker()
+            runtime.warn_no_tracker()
             return
         if ctx is None:
             ctx = _context.from_framework(args, kwargs, tracker)

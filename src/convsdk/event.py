@@ -217,7 +217,7 @@ class Event:
             "value": self.value,
             "currency": self.currency,
             "transaction_id": self.transaction_id,
-            "timestamp": _format_ns(self._ns)
+            "timestamp": format_ns(self._ns)
             if self._timestamp is None
             else format_timestamp(self._timestamp),
             "visitor_id": self.visitor_id,
@@ -300,7 +300,7 @@ def trusted_event(
 _second_cache: tuple[int, str] = (-1, "")
 
 
-def _format_ns(ns: int) -> str:
+def format_ns(ns: int) -> str:
     """``format_timestamp`` for a clock reading, with the date part cached per second."""
     global _second_cache
     sec, us = divmod(ns // 1000, 1_000_000)
@@ -332,7 +332,7 @@ def parse_timestamp(text: str) -> datetime:
 _valid_names: set[str] = set()
 
 
-def _check_name(field: str, value: Any) -> None:
+def check_name(field: str, value: Any) -> None:
     # Sites use a handful of names: remember the valid ones (bounded) to skip the regex.
     if value in _valid_names:
         return
@@ -481,11 +481,11 @@ def make_event(
 
     A ``value`` given without a ``currency`` takes ``default_currency``.
     """
-    _check_name("name", name)
+    check_name("name", name)
     if kind not in _KINDS:
         raise ValueError(f"kind must be 'micro', 'macro' or None, got {kind!r}")
     if goal is not None:
-        _check_name("goal", goal)
+        check_name("goal", goal)
     if value is not None:
         value = check_value(value)
         currency = default_currency if currency is None else check_currency(currency)

@@ -63,10 +63,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, parse_qsl
 
 from . import options as _options
-from . import privacy
-from . import tracker as _tracker
+from . import privacy, runtime
 from .context import SKIPPED_METHODS as _SKIPPED_METHODS
-from .context import Request, RequestContext, _new_context
+from .context import Request, RequestContext, new_context
 from .errors import ConfigError
 from .event import Event, check_currency, make_event, trusted_event
 from .identity import (
@@ -588,7 +587,7 @@ class Recorder:
             variant = privacy.scrub_text(variant[:_MAX_VARIANT])
         else:
             variant = None
-        ctx = _new_context(
+        ctx = new_context(
             method,
             path,
             url,
@@ -627,7 +626,7 @@ class Recorder:
         ctx, ip = self._context(
             request, page, tracker.filter_bots, tracker.respect_dnt, tracker.anonymize_ip, tracker
         )
-        # Pending(tracker, ctx), without the cost of calling a class (see _new_context).
+        # Pending(tracker, ctx), without the cost of calling a class (see new_context).
         pending = _new_object(Pending)
         pending.tracker = tracker
         pending.ctx = ctx
@@ -688,7 +687,7 @@ class Recorder:
         apply and no visitor is identified.
         """
         if tracker is None:
-            tracker = _tracker._get_default()
+            tracker = runtime.default
         scheme = self._proxied(request.forwarded_proto) or request.scheme
         page = _stored_page(scheme, request.host, request.path, request.query)
         if tracker is None:
@@ -935,7 +934,7 @@ def _merge(
         event.properties = privacy.scrub_properties({**event.properties, **decorated.properties})
 
 
-def _utm(query: str) -> dict[str, str | None] | None:
+def utm_fields(query: str) -> dict[str, str | None] | None:
     if "utm_" not in query:
         return None
     # Callers get their own copy since events may be changed after they are built.
@@ -999,7 +998,7 @@ def _dropped_bot(tracker: Tracker, user_agent: str) -> None:
 
 
 def _untracked(method: str, deferred: bool, tracker: Tracker | None) -> RequestContext:
-    return _new_context(
+    return new_context(
         method, None, None, None, None, None, None, None, False, False, deferred, tracker
     )
 

@@ -48,6 +48,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from . import runtime
 from .backends import Backend, from_url
 from .backends.memory import MemoryBackend
 from .event import (
@@ -63,7 +64,6 @@ from .event import (
     make_event,
 )
 from .tracker import Tracker, redirect_events, set_default
-from .tracker import _get_default as _current_default
 
 __all__ = [
     "BackendContract",
@@ -221,7 +221,7 @@ def capture_events(*, flush_timeout: float = 5.0, **options: Any) -> Iterator[Ca
     if "backend" in options:
         raise TypeError("capture_events() always records into memory; backend= is not allowed")
     settings: dict[str, Any] = {}
-    previous = _current_default()
+    previous = runtime.default
     if previous is not None:
         settings.update({name: getattr(previous, name) for name in _INHERITED})
     settings.update(spool_dir=None, filter_bots=False, enabled=True)

@@ -21,6 +21,7 @@ from typing import Any, TypedDict, Unpack
 
 from . import context as _context
 from . import options as _options
+from . import runtime
 from . import shutdown as _shutdown
 from ._urls import redact_url
 from .backends import Backend, from_url
@@ -37,7 +38,6 @@ log = logging.getLogger("convsdk.tracker")
 GoalsArg = str | os.PathLike[str] | GoalSet | Iterable[Goal | Funnel]
 
 # While a test captures events (convsdk.testing), every tracker emits into this one.
-_redirect: Tracker | None = None
 
 
 def _check_writable(directory: str | None) -> None:
@@ -207,7 +207,7 @@ class Tracker:
         backend = values["backend"]
         self._closed = False
         # Captured (a test): this tracker's events go to the capture; it builds nothing.
-        off = not self.enabled or _redirect is not None
+        off = not self.enabled or runtime.redirect is not None
         if off:
             self.backend: Backend = _NoBackend()
             self._dispatcher: Dispatcher | _Off = _Off()
@@ -285,13 +285,13 @@ class Tracker:
             properties,
             user_id,
             timestamp,
-            _context._current.get(),
+            runtime.current_request.get(),
         )
         if event is not None:
             value = event.value
             if value is not None and not -self.max_value <= value <= self.max_value:
                 self._drop_value(event)
-            target = _redirect  # a test capturing every tracker's events
+            target = runtime.redirect  # a test capturing every tracker's events
             dispatcher = self._dispatcher if target is None else target._dispatcher
             if not dispatcher.put(event):
                 return None  # dropped by the backpressure policy (counted in stats())
@@ -325,7 +325,7 @@ class Tracker:
             properties,
             user_id,
             timestamp,
-            _context._current.get() if ctx is None else ctx,
+            runtime.current_request.get() if ctx is None else ctx,
         )
 
     def _build(
@@ -404,7 +404,7 @@ class Tracker:
         value = event.value
         if value is not None and not -self.max_value <= value <= self.max_value:
             self._drop_value(event)
-        target = _redirect  # a test capturing every tracker's events
+        target = runtime.redirect  # a test capturing every tracker's events
         return (self._dispatcher if target is None else target._dispatcher).put(event)
 
     def _drop_value(self, event: Event) -> None:
@@ -492,8 +492,6 @@ class Tracker:
 # -- the default tracker ------------------------------------------------------------
 
 _live: weakref.WeakSet[Tracker] = weakref.WeakSet()
-_default: Tracker | None = None
-_default_lock = threading.Lock()
 
 
 class TrackerOptions(TypedDict, total=False):
@@ -537,12 +535,10 @@ def init(**options: Unpack[TrackerOptions]) -> Tracker:
 
     >>> tracker = convsdk.init(backend="sqlite:///convsdk.db", secret_key="...")
     """
-    global _default
     tracker = Tracker(**options)
-    with _default_lock:
-        previous, _default = _default, tracker
+    previous = runtime.set_default(tracker)
     # (A test's capturing tracker stays open: it keeps receiving every tracker's events.)
-    if previous is not None and previous is not tracker and previous is not _redirect:
+    if previous is not None and previous is not tracker and previous is not runtime.redirect:
         previous.close()
     return tracker
 
@@ -553,33 +549,18 @@ def redirect_events(target: Tracker | None) -> Tracker | None:
     For tests (:func:`convsdk.testing.capture_events` uses it): trackers built while a
     target is set build no backend, spool or thread, so nothing reaches a real store.
     """
-    global _redirect
-    with _default_lock:
-        previous, _redirect = _redirect, target
-    return previous
+    return runtime.set_redirect(target)
 
 
 def get_tracker() -> Tracker:
     """The default tracker; raises :class:`ConvSDKError` before :func:`init`."""
-    tracker = _default
+    tracker = runtime.default
     if tracker is None:
         raise ConvSDKError("no default tracker: call convsdk.init(...) first")
     return tracker
 
 
-def _get_default() -> Tracker | None:
-    return _default
-
-
-def set_default(tracker: Tracker | None) -> Tracker | None:
-    """Make ``tracker`` the default (``None`` clears it); return the previous one."""
-    global _default
-    with _default_lock:
-        previous, _default = _default, tracker
-    return previous
-
-
-_warned_no_tracker = False
+set_default = runtime.set_default
 
 
 def track(name: str, **fields: Any) -> Event | None:
@@ -587,23 +568,16 @@ def track(name: str, **fields: Any) -> Event | None:
 
     Before :func:`init` nothing is recorded and a warning is logged once.
     """
-    tracker = _default
+    tracker = runtime.default
     if tracker is None:
-        _warn_no_tracker()
+        runtime.warn_no_tracker()
         return None
     return tracker.track(name, **fields)
 
 
-def _warn_no_tracker() -> None:
-    global _warned_no_tracker
-    if not _warned_no_tracker:
-        _warned_no_tracker = True
-        log.warning("convsdk.init() has not been called: events are not recorded")
-
-
 def flush(timeout: float = 5.0) -> bool:
     """Flush the default tracker; True when there is none or everything was delivered."""
-    tracker = _default
+    tracker = runtime.default
     return True if tracker is None else tracker.flush(timeout)
 
 

@@ -11,13 +11,13 @@ import pytest
 from flask import Flask, Response, abort, redirect, request, stream_with_context
 
 import convsdk
-from convsdk import ConfigError, Event, Goal, Tracker, annotate, track_macro, track_micro
+from convsdk import ConfigError, Event, Goal, Tracker, annotate, runtime, track_macro, track_micro
 from convsdk.backends.memory import MemoryBackend
 from convsdk.context import current
 from convsdk.identity import Identity
 from convsdk.integrations.flask import ConvSDK
 from convsdk.integrations.wsgi import ConversionMiddleware
-from convsdk.tracker import _get_default, set_default
+from convsdk.runtime import set_default
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 GOALS = [
@@ -238,7 +238,7 @@ def test_a_tracker_is_built_from_config_and_made_the_default(
         CONVSDK_RESPECT_DNT="false",
     )
     extension = ConvSDK(app)
-    tracker = _get_default()
+    tracker = runtime.default
     assert isinstance(tracker, Tracker) and extension.tracker is tracker
     assert tracker.respect_dnt is False
     client = app.test_client()
@@ -355,7 +355,7 @@ def test_bad_config_fails_at_init_with_a_config_error(
     with pytest.raises(ConfigError):
         ConvSDK(app)
     assert "convsdk" not in app.extensions
-    assert _get_default() is None  # nothing half-installed
+    assert runtime.default is None  # nothing half-installed
 
 
 def test_unknown_config_keys_are_config_errors_with_a_suggestion(shop_tracker: Tracker) -> None:
@@ -446,7 +446,7 @@ def test_only_environment_variables_configure_the_extension(
     app = make_app()
     ConvSDK(app)
     tracker = app.extensions["convsdk"].tracker
-    assert tracker is not None and tracker is _get_default()
+    assert tracker is not None and tracker is runtime.default
     client = app.test_client()
     client.get("/pricing", headers={"User-Agent": CHROME})
     assert client.get_cookie("cv_vid") is not None

@@ -47,9 +47,10 @@ from itertools import chain
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from .. import event as event_module
 from .._json import dumps_str, loads
 from ..errors import BackendError, ConfigError
-from ..event import Event, _format_ns, format_timestamp, parse_timestamp
+from ..event import Event, format_timestamp, parse_timestamp
 from .file import float_option, url_options
 
 __all__ = [
@@ -400,7 +401,7 @@ def _rows(events: Sequence[Event]) -> list[tuple[Any, ...]]:
     append = rows.append
     # Local names: this loop is most of what a batch costs in Python.
     dumps = dumps_str
-    format_ns = _format_ns
+    format_ns = event_module.format_ns
     null = _NULL
     for event in events:
         try:

@@ -41,8 +41,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from .. import tracker as _tracker
-from ..context import Request, _current
+from .. import runtime
+from ..context import Request
 from ..interactions import Pending, Recorder
 from ..tracker import Tracker
 from ._common import prepare
@@ -101,10 +101,10 @@ class ConversionMiddleware:
             scope = {**scope, "convsdk.beacon": beacon}
         tracker = self._tracker
         if tracker is None:
-            tracker = _tracker._default
+            tracker = runtime.default
         # Nested inside another convsdk middleware (a mounted sub-app with its own, or
         # one added twice): the outer one records this request, once.
-        if tracker is None or tracker.closed or _current.get() is not None:
+        if tracker is None or tracker.closed or runtime.current_request.get() is not None:
             await self.app(scope, receive, send)
             return
         recorder = self.recorder
@@ -134,17 +134,17 @@ class ConversionMiddleware:
             receive = responder.receive
         # The router records the matched route in the scope: the decorators read it.
         pending.ctx.scope = scope
-        token = _current.set(pending.ctx)
+        token = runtime.current_request.set(pending.ctx)
         try:
             await self.app(scope, receive, responder.send)
         finally:
-            _current.reset(token)
+            runtime.current_request.reset(token)
 
     @property
     def tracker(self) -> Tracker | None:
         """The tracker in use: the one given, else the current default tracker."""
         tracker = self._tracker
-        return tracker if tracker is not None else _tracker._default
+        return tracker if tracker is not None else runtime.default
 
     @tracker.setter
     def tracker(self, tracker: Tracker | None) -> None:
@@ -333,7 +333,7 @@ async def _lifespan(
 async def _close_tracker(tracker: Tracker | None) -> None:
     """Close ``tracker`` (or the default one) in a thread: the event loop keeps running."""
     if tracker is None:
-        tracker = _tracker._default
+        tracker = runtime.default
     if tracker is None or tracker.closed:
         return
     try:

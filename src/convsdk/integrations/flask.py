@@ -49,7 +49,7 @@ from typing import Any
 from flask import Flask
 
 from .. import options as _options
-from .. import tracker as _tracker
+from .. import runtime
 from ..errors import ConfigError
 from ..tracker import Tracker
 from .browser import register_flask_template_helper
@@ -122,7 +122,7 @@ class ConvSDK:
             return self._tracker
         if self._middleware is not None:
             return self._middleware.tracker
-        return _tracker._get_default()
+        return runtime.default
 
     def init_app(self, app: Flask, tracker: Tracker | None = None) -> ConversionMiddleware:
         """Install the middleware on ``app`` and return it; :class:`ConfigError` if done before."""
@@ -143,11 +143,11 @@ class ConvSDK:
         tracker_keys = set(_options.names(_options.TRACKER)) - {"secret_key"}
         configured = any(name in tracker_keys for name in named)
         built = None
-        if tracker is None and (configured or _tracker._get_default() is None):
+        if tracker is None and (configured or runtime.default is None):
             tracker = built = _shared_tracker(_tracker_options(config, app.secret_key))
         # A tracker built here becomes the default tracker (unless there is one), and
         # the middleware follows the default: a later convsdk.init() replaces it.
-        default = _tracker._get_default()
+        default = runtime.default
         follows_default = built is not None and (default is None or default is built)
         secret_key = (
             named.get("secret_key")
@@ -163,7 +163,7 @@ class ConvSDK:
         )
         if follows_default:
             assert built is not None
-            _tracker.set_default(built)
+            runtime.set_default(built)
             middleware.recorder.identity(built)  # the cookie signer, built at startup
         app.wsgi_app = middleware  # type: ignore[method-assign]
         app.extensions["convsdk"] = middleware

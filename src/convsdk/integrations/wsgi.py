@@ -34,8 +34,8 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-from .. import tracker as _tracker
-from ..context import Request, _current
+from .. import runtime
+from ..context import Request
 from ..interactions import Pending, Recorder
 from ..tracker import Tracker
 from ._common import prepare
@@ -84,10 +84,10 @@ class ConversionMiddleware:
             return beacon.wsgi(environ, start_response)
         tracker = self._tracker
         if tracker is None:
-            tracker = _tracker._default
+            tracker = runtime.default
         # Nested inside another convsdk middleware (a mounted sub-app with its own, or
         # one added twice): the outer one records this request, once.
-        if tracker is None or tracker.closed or _current.get() is not None:
+        if tracker is None or tracker.closed or runtime.current_request.get() is not None:
             return self.app(environ, start_response)
         recorder = self.recorder
         try:
@@ -107,17 +107,17 @@ class ConversionMiddleware:
         responder.pending = pending
         responder.start_response = start_response
         responder.cookies = None
-        token = _current.set(pending.ctx)
+        token = runtime.current_request.set(pending.ctx)
         try:
             return self.app(environ, responder)
         finally:
-            _current.reset(token)
+            runtime.current_request.reset(token)
 
     @property
     def tracker(self) -> Tracker | None:
         """The tracker in use: the one given, else the current default tracker."""
         tracker = self._tracker
-        return tracker if tracker is not None else _tracker._default
+        return tracker if tracker is not None else runtime.default
 
     @tracker.setter
     def tracker(self, tracker: Tracker | None) -> None:
