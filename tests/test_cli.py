@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 import convsdk
-from convsdk.cli import _ProgressBar, main
+from convsdk.cli import main
+from convsdk.cli.progress import ProgressBar
 from report.conftest import T0, scenario, write_jsonl, write_sqlite
 
 GOALS_TOML = """\
@@ -374,15 +375,15 @@ class _Terminal(io.StringIO):
 
 def test_progress_bar_only_on_a_terminal_and_only_when_slow() -> None:
     terminal = _Terminal()
-    quick = _ProgressBar(terminal, delay=60.0)
+    quick = ProgressBar(terminal, delay=60.0)
     quick("reading", 10, 100)
     quick.close()
     assert terminal.getvalue() == ""
-    slow = _ProgressBar(terminal, delay=0.0)
+    slow = ProgressBar(terminal, delay=0.0)
     slow("reading", 50, 100)
     slow.close()
     assert "Reading" in terminal.getvalue()
-    piped = _ProgressBar(io.StringIO(), delay=0.0)
+    piped = ProgressBar(io.StringIO(), delay=0.0)
     piped("reading", 50, 100)
     piped.close()
     assert piped._progress is None

@@ -1,0 +1,86 @@
+"""What every ``convsdk`` command shares: exit statuses, the parser class, one-line
+messages, and loading a command's module only when it runs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Any
+
+__all__ = [
+    "FAILED",
+    "INTERRUPTED",
+    "USAGE",
+    "Parser",
+    "Unavailable",
+    "UsageError",
+    "error",
+    "load",
+    "positive_int",
+    "warning",
+]
+
+#: Exit statuses: the work failed; a usage or configuration error; interrupted.
+FAILED, USAGE, INTERRUPTED = 1, 2, 130
+
+# The extra that brings what a command's module imports.
+EXTRAS = {".demo": "flask", ".collector": "collector", ".backends.postgres": "postgres"}
+
+
+class UsageError(Exception):
+    """argparse found a bad command line (it has printed the usage already)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class Unavailable(Exception):
+    """The module a command needs cannot be imported."""
+
+
+def load(module: str, name: str) -> Any:
+    """``convsdk<module>.name``, imported now, so that only the command needing it can fail.
+
+    ``module`` is relative to the ``convsdk`` package: ``".demo"``, ``".collector"``.
+    """
+    try:
+        return getattr(importlib.import_module(module, "convsdk"), name)
+    except ImportError as exc:
+        extra = EXTRAS.get(module)
+        hint = f"; run: pip install 'convsdk[{extra}]'" if extra else ""
+        raise Unavailable(f"{module.lstrip('.')} cannot be loaded: {exc}{hint}") from exc
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser that raises :class:`UsageError` instead of exiting the process."""
+
+    def exit(self, status: int = 0, message: str | None = None) -> Any:  # type: ignore[override]
+        # argparse exits the process; a caller of main() wants a status back instead.
+        if message:
+            self._print_message(message, sys.stderr)
+        raise UsageError(status)
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type``: a whole number of 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def warning(message: str) -> None:
+    """Tell the person at the terminal something went half right, in one line."""
+    sys.stderr.write(f"convsdk: warning: {' '.join(message.split())}\n")
+
+
+def error(message: str) -> None:
+    """Tell why a command failed, in one line."""
+    # One line: the message is for a person at a terminal, not a traceback.
+    text = " ".join(message.split())
+    sys.stderr.write(f"convsdk: error: {text}\n")

@@ -1,0 +1,99 @@
+"""``convsdk report``: its options, and rendering the report where they say."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..errors import ConfigError
+from .base import positive_int
+from .progress import ProgressBar
+
+__all__ = ["add_report", "run_report", "write_output"]
+
+#: Where ``--format html`` writes without ``-o``.
+DEFAULT_HTML = "convsdk-report.html"
+
+
+def add_report(commands: Any) -> None:
+    """Add the ``report`` command to ``commands`` (argparse subparsers)."""
+    report = commands.add_parser(
+        "report",
+        help="goals, funnels, micro → macro lift and channels from stored events",
+        description="Read stored events and report on them.",
+    )
+    report.add_argument(
+        "source",
+        metavar="SOURCE",
+        help="sqlite:///convsdk.db, file:///path/events.jsonl, postgresql://..., "
+        "or a .db / .jsonl path",
+    )
+    report.add_argument("--goals", metavar="FILE", help="goal file (.toml or .json)")
+    report.add_argument(
+        "--since", metavar="WHEN", help="from this date or time (2026-11-01, or 7d ago)"
+    )
+    report.add_argument(
+        "--until", metavar="WHEN", help="up to this date (included) or time (excluded)"
+    )
+    report.add_argument(
+        "--format", choices=("table", "json", "html"), default="table", help="default: table"
+    )
+    report.add_argument(
+        "-o", "--output", metavar="FILE", help=f"write here (html default: {DEFAULT_HTML})"
+    )
+    report.add_argument(
+        "--top", type=positive_int, default=10, metavar="N", help="rows per table (default 10)"
+    )
+    report.set_defaults(handler=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Read the store and print or write the report in the format asked."""
+    if args.format == "table":
+        return _table(args)
+    from ..report import render_report
+
+    bar = ProgressBar(sys.stdout)
+    try:
+        text = render_report(
+            args.source, args.goals, args.since, args.until, fmt=args.format, progress=bar
+        )
+    finally:
+        bar.close()
+    assert text is not None  # no output given: render_report returns the text
+    output = args.output or (DEFAULT_HTML if args.format == "html" else None)
+    if output is None:
+        sys.stdout.write(text)
+        return 0
+    write_output(output, text)
+    if args.format == "html":
+        sys.stdout.write(f"wrote {output}\n")
+    return 0
+
+
+def _table(args: argparse.Namespace) -> int:
+    # Tables show --top rows, coloured on a terminal: more than render_report offers.
+    from ..report import load_report, print_report, render_text
+
+    bar = ProgressBar(sys.stdout)
+    try:
+        report = load_report(args.source, args.goals, args.since, args.until, progress=bar)
+    finally:
+        bar.close()
+    if args.output:
+        write_output(args.output, render_text(report, top=args.top))
+    else:
+        print_report(report, sys.stdout, top=args.top)
+    return 0
+
+
+def write_output(path: str, text: str) -> None:
+    """Write ``text`` to ``path``; a failure is the person's to fix (a ConfigError)."""
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write: {exc.strerror or exc}", field="output", source=path
+        ) from exc
