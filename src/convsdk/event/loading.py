@@ -24,7 +24,6 @@ from .validation import check_properties
 __all__ = ["fast_event", "load_event"]
 
 _EVENT_FIELDS = frozenset(FIELDS)
-_ID_FIELDS = ("transaction_id", "visitor_id", "session_id", "user_id")
 _CONTEXT_STRINGS: Mapping[str, int] = {
     "method": 16,
     "path": 2048,
@@ -82,8 +81,8 @@ def fast_event(data: Any) -> Event | None:
         if type(currency) is not str or _CURRENCY.match(currency) is None:
             return None
         currency = currency.upper()
-    for field in _ID_FIELDS:
-        v = get(field)
+    ids = get("transaction_id"), get("visitor_id"), get("session_id"), get("user_id")
+    for v in ids:
         if v is not None and (type(v) is not str or not 0 < len(v) <= 128):
             return None
     if type(timestamp) is not str:
@@ -106,8 +105,11 @@ def fast_event(data: Any) -> Event | None:
         context = {}
     elif type(context) is not dict or not _context_ok(context):
         return None
-    ids = get("transaction_id"), get("visitor_id"), get("session_id"), get("user_id")
-    event = trusted_event(name, kind, goal, value, currency, *ids, properties, context, when)
+    # Positional, the fastest way to build the event (see trusted_event).
+    tid, vid, sid, uid = ids
+    event = trusted_event(
+        name, kind, goal, value, currency, tid, vid, sid, uid, properties, context, when
+    )
     event.event_id = event_id
     return event
 
