@@ -74,8 +74,8 @@ class Goal(_Compiled):
 
     - ``name``: letters, digits and ``_``, 1 to 64 characters; the event's ``goal``.
     - ``kind``: ``"micro"`` or ``"macro"``.
-    - ``event``, ``path`` (a glob or a list of globs), ``method``: what to match (see the
-      module docs); ``None`` matches anything.
+    - ``event``, ``path`` (a glob or a list of globs), ``method``: what to match (see
+      :mod:`convsdk.goals`); ``None`` matches anything.
     - ``status``: the response statuses that count (``"2xx"``, ``"3xx"``, a code, or a
       list); ``None``, the default, is any status below 400.
     - ``value`` (a fixed, non-negative amount) or ``value_from`` (``"form:<field>"``,
