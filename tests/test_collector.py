@@ -22,10 +22,10 @@ from marshmallow import ValidationError  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from convsdk import BackendError, ConfigError  # noqa: E402
-from convsdk import event as event_module  # noqa: E402
 from convsdk.backends.memory import MemoryBackend  # noqa: E402
 from convsdk.collector import create_app, load_events  # noqa: E402
 from convsdk.event import ContextSchema, Event, EventSchema, UTMSchema, make_event  # noqa: E402
+from convsdk.event import loading as event_module  # noqa: E402
 
 TOKEN = "s3cret"
 

@@ -9,6 +9,7 @@ import pytest
 from convsdk import privacy
 from convsdk.privacy import (
     anonymize_ip,
+    bots,
     capture_fields,
     client_ip,
     contains_card_number,
@@ -116,8 +117,8 @@ def test_people_are_not_bots(agent: str) -> None:
 def test_without_crawlerdetect_a_basic_check_stands_in_and_says_so_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(privacy, "_detector", None)
-    monkeypatch.setattr(privacy, "_warned_fallback", False)
+    monkeypatch.setattr(bots, "_detector", None)
+    monkeypatch.setattr(bots, "_warned_fallback", False)
     privacy.is_bot.cache_clear()
     try:
         with caplog.at_level(logging.WARNING, logger="convsdk.privacy"):
@@ -138,7 +139,7 @@ def test_bot_checks_are_cached_per_user_agent(monkeypatch: pytest.MonkeyPatch) -
             calls.append(agent)
             return False
 
-    monkeypatch.setattr(privacy, "_detector", Counting())
+    monkeypatch.setattr(bots, "_detector", Counting())
     privacy.is_bot.cache_clear()
     try:
         for _ in range(5):

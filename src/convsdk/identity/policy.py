@@ -1,0 +1,178 @@
+"""The :class:`Identity`: which ids a request gets, and which cookies its response sets.
+
+A new visitor gets a new visitor id; a session ends after ``session_timeout`` seconds
+of inactivity, measured at minute granularity; the session cookie is re-signed at most
+once a minute, and the visitor cookie refreshed at the start of each session. Without
+a secret key, ids are cookieless hashes (:mod:`convsdk.identity.salt`).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+
+from .cookies import (
+    DEFAULT_SESSION_COOKIE,
+    DEFAULT_VISITOR_COOKIE,
+    DEFAULT_VISITOR_MAX_AGE,
+    cookie_attributes,
+)
+from .salt import DailySalt, cookieless_hash
+from .signing import MAX_CACHED_HEADER, CookieSigner
+
+__all__ = ["Identity"]
+
+log = logging.getLogger("convsdk.identity")
+
+
+class Identity:
+    """Issues and verifies the visitor and session cookies (or cookieless ids).
+
+    One instance per tracker and middleware; thread-safe, no per-request state::
+
+        identity = Identity("secret", session_timeout=1800)
+        visitor_id, session_id, set_cookies = identity.resolve(
+            request_cookie_header, secure=True, ip=ip, user_agent=ua, host=host)
+
+    ``set_cookies`` holds ``Set-Cookie`` header values for the response (empty for
+    the common request: a known visitor in a fresh session, seen this minute).
+    """
+
+    __slots__ = (
+        "_clock",
+        "_read_cookies",
+        "_read_cookies_cached",
+        "_salt",
+        "_session_suffix",
+        "_signer",
+        "_visitor_suffix",
+        "cookieless",
+        "session_cookie",
+        "session_timeout",
+        "visitor_cookie",
+    )
+
+    def __init__(
+        self,
+        secret_key: str | bytes | None,
+        *,
+        session_timeout: int = 1800,
+        visitor_cookie: str = DEFAULT_VISITOR_COOKIE,
+        session_cookie: str = DEFAULT_SESSION_COOKIE,
+        visitor_max_age: int = DEFAULT_VISITOR_MAX_AGE,
+        cookie_domain: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.session_timeout = session_timeout
+        self.visitor_cookie = visitor_cookie
+        self.session_cookie = session_cookie
+        self._clock = clock
+        self.cookieless = not secret_key
+        self._salt = DailySalt(clock)
+        # The cookie attributes are fixed: build the two variants (http, https) once.
+        self._visitor_suffix = cookie_attributes(visitor_max_age, cookie_domain)
+        self._session_suffix = cookie_attributes(session_timeout + 60, cookie_domain)
+        self._signer: CookieSigner | None = None
+        if secret_key:
+            self._signer = signer = CookieSigner(secret_key, visitor_cookie, session_cookie)
+            # Bound here, so reading a request's cookies is one call.
+            self._read_cookies = signer.read
+            self._read_cookies_cached = signer.read_cached
+        else:
+            log.warning(
+                "no secret key: convsdk runs cookieless (daily visitor hashes, no sessions); "
+                "set secret_key or CONVSDK_SECRET_KEY for visitor and session cookies"
+            )
+
+    def _session_header(
+        self, signer: CookieSigner, session_id: str, minute: int, secure: bool
+    ) -> str:
+        signed = signer.sign_session(session_id, minute)
+        return f"{self.session_cookie}={signed}{self._session_suffix[secure]}"
+
+    def cookieless_id(self, ip: str | None, user_agent: str | None, host: str | None) -> str:
+        """The visitor id of cookieless mode: a keyed hash, stable for one UTC day."""
+        return cookieless_hash(self._salt.current(), ip, user_agent, host)
+
+    def resolve(
+        self,
+        cookie_header: str | None,
+        *,
+        secure: bool = False,
+        ip: str | None = None,
+        user_agent: str | None = None,
+        host: str | None = None,
+    ) -> tuple[str, str | None, list[str]]:
+        """``(visitor_id, session_id, set_cookie_headers)`` for a request.
+
+        Issues a new visitor id when the visitor cookie is missing or does not verify,
+        a new session when the session cookie is missing, does not verify, belongs
+        to a new visitor or has been idle for ``session_timeout``. ``ip``,
+        ``user_agent`` and ``host`` are used in cookieless mode only.
+        """
+        signer = self._signer
+        if signer is None:
+            return self.cookieless_id(ip, user_agent, host), None, []
+        now = self._clock()
+        minute = int(now // 60)
+        if cookie_header:
+            visitor_id, signed_visitor, session = (
+                self._read_cookies_cached(cookie_header)
+                if len(cookie_header) <= MAX_CACHED_HEADER
+                else self._read_cookies(cookie_header)
+            )
+        else:
+            visitor_id = signed_visitor = session = None
+        if visitor_id is None or signed_visitor is None:
+            visitor_id = secrets.token_urlsafe(16)
+            signed_visitor = signer.sign_visitor(visitor_id)
+        if session is not None:
+            session_id, last_minute = session
+            # Inactivity counts from the end of the minute last seen: never early.
+            if now < (last_minute + 1) * 60 + self.session_timeout:
+                if last_minute == minute:
+                    return visitor_id, session_id, []
+                header = self._session_header(signer, session_id, minute, secure)
+                return visitor_id, session_id, [header]
+        session_id = secrets.token_urlsafe(12)
+        return (
+            visitor_id,
+            session_id,
+            [
+                # A new session refreshes the visitor cookie's expiry with the same
+                # signed value: no re-signing.
+                f"{self.visitor_cookie}={signed_visitor}{self._visitor_suffix[secure]}",
+                self._session_header(signer, session_id, minute, secure),
+            ],
+        )
+
+    def read(
+        self,
+        cookie_header: str | None,
+        *,
+        ip: str | None = None,
+        user_agent: str | None = None,
+        host: str | None = None,
+    ) -> tuple[str | None, str | None]:
+        """``(visitor_id, session_id)`` from the request's cookies, issuing nothing.
+
+        For code that cannot set cookies (a decorated view without the middleware):
+        ids are ``None`` when the cookies are missing, invalid or expired.
+        """
+        if self._signer is None:
+            return self.cookieless_id(ip, user_agent, host), None
+        if not cookie_header:
+            return None, None
+        visitor_id, _, session = (
+            self._read_cookies_cached(cookie_header)
+            if len(cookie_header) <= MAX_CACHED_HEADER
+            else self._read_cookies(cookie_header)
+        )
+        if visitor_id is None or session is None:
+            return visitor_id, None
+        session_id, last_minute = session
+        if self._clock() >= (last_minute + 1) * 60 + self.session_timeout:
+            return visitor_id, None
+        return visitor_id, session_id

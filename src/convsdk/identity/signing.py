@@ -1,0 +1,116 @@
+"""Signing and verifying the cookie values, with verified values cached.
+
+The visitor cookie holds a random visitor id, the session cookie the session id and
+the minute the visitor was last seen (in hex), each signed with the secret key under
+its own salt, so a visitor cookie can never pass as a session cookie. A value's
+meaning never changes, so verified values are kept in an LRU, and whole ``Cookie``
+headers too (a browser sends the same header until one of its cookies changes):
+verifying the common request is one dictionary hit.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+
+from itsdangerous import BadSignature, Signer
+
+from .cookies import cookie_value
+
+__all__ = ["MAX_CACHED_HEADER", "CookieSigner", "ReadCookies"]
+
+log = logging.getLogger("convsdk.identity")
+
+_VERIFIED_CACHE = 8192
+_MAX_COOKIE = 256  # ours are under 100 characters; anything longer is not ours
+# Whole Cookie headers are cached only up to this size, which bounds the cache's memory.
+_HEADER_CACHE = 4096
+#: The longest ``Cookie`` header whose reading is cached (:attr:`CookieSigner.read_cached`).
+MAX_CACHED_HEADER = 1024
+
+#: What a ``Cookie`` header says: (visitor id, signed visitor value, (session id, minute)).
+ReadCookies = tuple[str | None, str | None, tuple[str, int] | None]
+
+
+class CookieSigner:
+    """Signs the visitor and session cookie values and verifies them (cached); thread-safe.
+
+    ``read(header)`` gives what a ``Cookie`` header says (ids ``None`` when missing or
+    not verified); ``read_cached`` is the same for headers up to
+    :data:`MAX_CACHED_HEADER` characters.
+    """
+
+    __slots__ = (
+        "_session",
+        "_verify_session",
+        "_verify_visitor",
+        "_visitor",
+        "read_cached",
+        "session_cookie",
+        "visitor_cookie",
+    )
+
+    def __init__(self, secret_key: str | bytes, visitor_cookie: str, session_cookie: str) -> None:
+        self.visitor_cookie = visitor_cookie
+        self.session_cookie = session_cookie
+        # Separate salts: a visitor cookie can never pass as a session cookie.
+        self._visitor = Signer(secret_key, salt="convsdk.visitor", digest_method=hashlib.sha256)
+        self._session = Signer(secret_key, salt="convsdk.session", digest_method=hashlib.sha256)
+        # lru_cache is thread-safe and C-implemented: a repeat cookie costs a dict hit.
+        # A browser sends the same Cookie header until one of its cookies changes, so
+        # the whole header is a key too (one lookup for the common request).
+        self._verify_visitor = functools.lru_cache(maxsize=_VERIFIED_CACHE)(self._unsign_visitor)
+        self._verify_session = functools.lru_cache(maxsize=_VERIFIED_CACHE)(self._unsign_session)
+        self.read_cached = functools.lru_cache(maxsize=_HEADER_CACHE)(self.read)
+
+    def sign_visitor(self, visitor_id: str) -> str:
+        """The visitor cookie's value for ``visitor_id``."""
+        return self._visitor.sign(visitor_id).decode("ascii")
+
+    def sign_session(self, session_id: str, minute: int) -> str:
+        """The session cookie's value for ``session_id`` last seen in ``minute``."""
+        return self._session.sign(f"{session_id}.{minute:x}").decode("ascii")
+
+    def _unsign_visitor(self, value: str) -> str | None:
+        if len(value) > _MAX_COOKIE:
+            return None
+        try:
+            visitor_id = self._visitor.unsign(value).decode("ascii")
+        except (BadSignature, UnicodeError, ValueError):
+            return None
+        except Exception:  # whatever a forged cookie triggers, it is only not ours
+            log.debug("unreadable visitor cookie", exc_info=True)
+            return None
+        return visitor_id or None
+
+    def _unsign_session(self, value: str) -> tuple[str, int] | None:
+        if len(value) > _MAX_COOKIE:
+            return None
+        try:
+            payload = self._session.unsign(value).decode("ascii")
+            session_id, _, minute = payload.rpartition(".")
+            return (session_id, int(minute, 16)) if session_id else None
+        except (BadSignature, UnicodeError, ValueError):
+            return None
+        except Exception:  # whatever a forged cookie triggers, it is only not ours
+            log.debug("unreadable session cookie", exc_info=True)
+            return None
+
+    def read(self, header: str) -> ReadCookies:
+        """(visitor id, signed visitor value, (session id, minute)) from a Cookie header.
+
+        Ids are ``None`` when missing or not verified; no session without a visitor.
+        """
+        # Values longer than ours never verify: keep them out of the caches.
+        signed_visitor = cookie_value(header, self.visitor_cookie)
+        if not signed_visitor or len(signed_visitor) > _MAX_COOKIE:
+            return None, None, None
+        visitor_id = self._verify_visitor(signed_visitor)
+        if visitor_id is None:
+            return None, None, None
+        signed_session = cookie_value(header, self.session_cookie)
+        session = None
+        if signed_session and len(signed_session) <= _MAX_COOKIE:
+            session = self._verify_session(signed_session)
+        return visitor_id, signed_visitor, session
