@@ -13,6 +13,7 @@ closed at exit) and :mod:`~convsdk.tracker.default` (the default tracker and
 ``convsdk.init``, ``convsdk.track``...).
 """
 
+from .config import GoalsArg as GoalsArg
 from .config import TrackerOptions as TrackerOptions
 from .core import Tracker as Tracker
 from .default import close as close
