@@ -214,7 +214,7 @@ def test_an_unknown_environment_variable_is_only_a_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("CONVSDK_BATCHSIZE", "5")
-    monkeypatch.setattr(options, "_warned", set())
+    monkeypatch.setattr(options.resolution, "_warned", set())
     with caplog.at_level(logging.WARNING, logger="convsdk.options"):
         Tracker(backend=MemoryBackend(), spool_dir=None).close()
         Tracker(backend=MemoryBackend(), spool_dir=None).close()

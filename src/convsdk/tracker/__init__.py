@@ -1,0 +1,27 @@
+"""The :class:`Tracker` and the module-level default-tracker functions.
+
+>>> tracker = convsdk.init(backend="sqlite:///convsdk.db", goals="goals.toml")
+>>> tracker.track("video_played", kind="micro", properties={"video": "demo"})
+>>> tracker.flush(timeout=5.0)
+
+The parts: :mod:`~convsdk.tracker.core` (the :class:`Tracker` class),
+:mod:`~convsdk.tracker.building` (building its events),
+:mod:`~convsdk.tracker.config` (its options), :mod:`~convsdk.tracker.parts` (its
+backend, spool and dispatcher), :mod:`~convsdk.tracker.standins` (the parts of a
+tracker that records nothing), :mod:`~convsdk.tracker.registry` (the live trackers,
+closed at exit) and :mod:`~convsdk.tracker.default` (the default tracker and
+``convsdk.init``, ``convsdk.track``...).
+"""
+
+from .config import GoalsArg as GoalsArg
+from .config import TrackerOptions as TrackerOptions
+from .core import Tracker as Tracker
+from .default import close as close
+from .default import flush as flush
+from .default import get_tracker as get_tracker
+from .default import init as init
+from .default import redirect_events as redirect_events
+from .default import set_default as set_default
+from .default import track as track
+
+__all__ = ["Tracker", "TrackerOptions", "close", "flush", "get_tracker", "init", "track"]

@@ -1,0 +1,116 @@
+"""A tracker's options: :class:`TrackerOptions` (their types and what each one does) and
+:func:`settings`, the values a tracker runs with (keyword argument > ``CONVSDK_*``
+environment variable > default, see :mod:`convsdk.options`), checked together."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, TypedDict
+
+from .. import options as _options
+from ..backends import Backend
+from ..dispatch import Backpressure
+from ..errors import ConfigError
+from ..goals import Funnel, Goal, GoalSet
+
+GoalsArg = str | os.PathLike[str] | GoalSet | Iterable[Goal | Funnel]
+
+
+class TrackerOptions(TypedDict, total=False):
+    """The keyword options of :class:`~convsdk.Tracker` (and :func:`convsdk.init`).
+
+    ``backend``: URL or :class:`~convsdk.backends.Backend` instance.
+    ``goals``: goals and funnels, or the path of a ``goals.toml`` / ``goals.json``.
+    ``secret_key``: signs the visitor and session cookies (default: env
+    ``CONVSDK_SECRET_KEY``; without one the middleware runs cookieless).
+    ``batch_size``, ``flush_interval`` (seconds): a batch is written when either is reached.
+    ``max_queue_size``: events held in memory before the backpressure policy applies.
+    ``spool_dir``: where undeliverable events wait on disk (``None`` disables it); the
+    next tracker opened on the same directory delivers what is left there, and
+    processes (pre-forked workers) may share one.
+    ``durable``: append every event to the spool's write-ahead log (one unbuffered
+    write, no fsync) before ``track()`` returns, so a killed process loses nothing
+    ``track()`` returned; needs ``spool_dir``.
+    ``fsync``: ``"never"`` (default; survives a killed process, not a power cut) or
+    ``"batch"`` (spool files are flushed to disk once per dispatcher cycle, so at most
+    ``flush_interval`` seconds of events are at risk in a power cut); ``True`` /
+    ``False`` mean ``"batch"`` / ``"never"``.
+    ``backpressure``: when the queue is full, ``"spool"`` (default with a spool),
+    ``"drop_newest"`` (default without) or ``"drop_oldest"``; each counted in
+    :meth:`~convsdk.Tracker.stats`.
+    ``max_spool_bytes``: disk the spool may use (default 512 MiB); past it the oldest
+    segments are deleted, their events counted as dropped.
+    ``max_retries``, ``retry_max_delay``, ``retry_timeout``: a failing batch is retried
+    up to ``max_retries`` times with exponential backoff and full jitter, each wait at
+    most ``retry_max_delay`` seconds (also the cap on a backend's ``retry_after`` and on
+    the probe interval while the backend is down), all in at most ``retry_timeout``
+    seconds; then it goes to the spool, replayed once the backend answers again. A batch
+    the backend refuses for good (``BackendError(retryable=False)``) is not retried: it
+    goes to ``<spool_dir>/dead-letter/`` with the error.
+    ``shutdown_timeout``: how long ``close()`` (and interpreter exit) may flush; what
+    is not delivered by then goes to the spool.
+    ``anonymize_ip``, ``respect_dnt``, ``filter_bots``: privacy defaults, all on.
+    ``session_timeout``: seconds of inactivity that end a session.
+    ``currency``: the ISO 4217 code for values given without one.
+    ``max_value``: the largest conversion value (in absolute terms) an event may carry
+    (default 1e9). Values come from visitors (``value_from="form:total"``); one out of
+    range is dropped from its event, which is still recorded, with a warning (at most
+    once a minute) and counted in :meth:`~convsdk.Tracker.stats` as ``values_dropped``.
+    ``enabled``: ``False`` records nothing: no backend is built, no spool directory
+    created, no thread started; ``track()`` still builds and returns the event (so
+    code using it behaves the same), ``flush()`` returns True and ``stats()`` zeros.
+    Middleware and decorators keep running (cookies are still set).
+
+    Every option may also come from a ``CONVSDK_<NAME>`` environment variable
+    (``CONVSDK_BACKEND``, ``CONVSDK_BATCH_SIZE``, ``CONVSDK_DISABLED=1``, ...); a keyword
+    argument wins. An unknown option is a :class:`~convsdk.ConfigError` with "did you
+    mean". (Written out for mypy; a test checks it lists exactly the tracker options of
+    :mod:`convsdk.options`.)
+    """
+
+    enabled: bool
+    backend: str | Backend
+    goals: GoalsArg
+    secret_key: str | bytes | None
+    batch_size: int
+    flush_interval: float
+    max_queue_size: int
+    spool_dir: str | os.PathLike[str] | None
+    durable: bool
+    fsync: bool | str
+    backpressure: Backpressure | None
+    max_spool_bytes: int
+    max_retries: int
+    retry_max_delay: float
+    retry_timeout: float
+    shutdown_timeout: float
+    anonymize_ip: bool
+    respect_dnt: bool
+    filter_bots: bool
+    session_timeout: int
+    currency: str
+    max_value: float
+
+
+def settings(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Every tracker option's value: keyword argument > ``CONVSDK_*`` environment
+    variable > default; ``spool_dir`` made absolute, ``backpressure`` defaulted from it.
+
+    A combination that cannot work (``"spool"`` or ``durable=True`` without a
+    ``spool_dir``) is a :class:`~convsdk.ConfigError`.
+    """
+    values = {
+        **_options.defaults(_options.TRACKER),
+        **_options.resolve([_options.TRACKER], options),
+    }
+    spool_dir = values["spool_dir"]
+    values["spool_dir"] = spool_dir = os.path.abspath(spool_dir) if spool_dir is not None else None
+    backpressure = values["backpressure"]
+    if backpressure is None:
+        values["backpressure"] = backpressure = "spool" if spool_dir is not None else "drop_newest"
+    if backpressure == "spool" and spool_dir is None:
+        raise ConfigError("'spool' needs a spool_dir", field="backpressure")
+    if values["durable"] and spool_dir is None:
+        raise ConfigError("durable=True needs a spool_dir", field="durable")
+    return values

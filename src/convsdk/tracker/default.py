@@ -1,0 +1,77 @@
+"""The default tracker and the module-level API that uses it: :func:`init`,
+:func:`get_tracker`, :func:`track`, :func:`flush`, :func:`close` (re-exported as
+``convsdk.init`` and so on). The default itself is kept in :mod:`convsdk.runtime`."""
+
+from __future__ import annotations
+
+from typing import Any, Unpack
+
+from .. import runtime
+from ..errors import ConvSDKError
+from ..event import Event
+from .config import TrackerOptions
+from .core import Tracker
+
+__all__ = ["close", "flush", "get_tracker", "init", "redirect_events", "set_default", "track"]
+
+
+def init(**options: Unpack[TrackerOptions]) -> Tracker:
+    """Build a :class:`Tracker` with ``options`` and make it the default one.
+
+    A previous default tracker is closed first. Decorators and the module-level
+    :func:`track` use the default tracker. Options not given come from ``CONVSDK_*``
+    environment variables (see :mod:`convsdk.options`), so ``convsdk.init()`` alone
+    configures from the environment.
+
+    >>> tracker = convsdk.init(backend="sqlite:///convsdk.db", secret_key="...")
+    """
+    tracker = Tracker(**options)
+    previous = runtime.set_default(tracker)
+    # (A test's capturing tracker stays open: it keeps receiving every tracker's events.)
+    if previous is not None and previous is not tracker and previous is not runtime.redirect:
+        previous.close()
+    return tracker
+
+
+def redirect_events(target: Tracker | None) -> Tracker | None:
+    """Send every tracker's events to ``target`` (``None`` stops); return the previous one.
+
+    For tests (:func:`convsdk.testing.capture_events` uses it): trackers built while a
+    target is set build no backend, spool or thread, so nothing reaches a real store.
+    """
+    return runtime.set_redirect(target)
+
+
+def get_tracker() -> Tracker:
+    """The default tracker; raises :class:`ConvSDKError` before :func:`init`."""
+    tracker = runtime.default
+    if tracker is None:
+        raise ConvSDKError("no default tracker: call convsdk.init(...) first")
+    return tracker
+
+
+set_default = runtime.set_default
+
+
+def track(name: str, **fields: Any) -> Event | None:
+    """Record an event with the default tracker (see :meth:`Tracker.track`).
+
+    Before :func:`init` nothing is recorded and a warning is logged once.
+    """
+    tracker = runtime.default
+    if tracker is None:
+        runtime.warn_no_tracker()
+        return None
+    return tracker.track(name, **fields)
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Flush the default tracker; True when there is none or everything was delivered."""
+    tracker = runtime.default
+    return True if tracker is None else tracker.flush(timeout)
+
+
+def close() -> bool:
+    """Close the default tracker and forget it."""
+    tracker = set_default(None)
+    return True if tracker is None else tracker.close()
