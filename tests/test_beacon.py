@@ -1104,3 +1104,49 @@ def test_the_asgi_middleware_routes_the_collect_path(
     assert seen == ["/pricing"]
     (event,) = browser_events(site_tracker, memory)
     assert event.visitor_id is not None
+
+
+# -- the sans-IO endpoint, and the old import paths -----------------------------------
+
+
+def test_the_endpoint_answers_without_a_server(
+    memory: MemoryBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from convsdk.browser.admission import Visit
+    from convsdk.context import Request as ConvRequest
+
+    monkeypatch.delenv("CONVSDK_SECRET_KEY", raising=False)
+    with Tracker(backend=memory, spool_dir=None) as tracker:
+        endpoint = BeaconEndpoint(
+            tracker, browser_events=["scroll_depth"], allowed_hosts=["localhost"]
+        )
+        environ = EnvironBuilder(
+            path=COLLECT,
+            method="POST",
+            headers={"Origin": ORIGIN, "User-Agent": CHROME},
+            content_type="text/plain",
+        ).get_environ()
+        request = ConvRequest.from_environ(environ, endpoint.recorder.variant_header)
+        visit = endpoint.admit(request, ORIGIN)
+        assert isinstance(visit, Visit)
+        assert endpoint.collect(visit, b"not json").status == 400
+        assert endpoint.collect(visit, json.dumps(scroll()).encode()).status == 204
+        cross_site = endpoint.admit(request, "http://evil.example")
+        assert not isinstance(cross_site, Visit) and cross_site.status == 403
+        assert endpoint.script_answer("POST", "", "", None).status == 405
+        etag = endpoint.script().etag
+        assert endpoint.script_answer("GET", "", "", etag).status == 304
+        assert tracker.flush(5)
+    assert [event.name for event in memory.events] == ["scroll_depth"]
+
+
+def test_the_old_modules_re_export_the_browser_package() -> None:
+    import convsdk.beacon
+    import convsdk.browser
+    import convsdk.integrations.browser
+
+    for name in convsdk.beacon.__all__:
+        if name != "RateLimiter":
+            assert getattr(convsdk.beacon, name) is getattr(convsdk.browser, name)
+    for name in convsdk.integrations.browser.__all__:
+        assert getattr(convsdk.integrations.browser, name) is getattr(convsdk.browser, name)

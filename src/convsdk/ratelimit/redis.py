@@ -23,7 +23,7 @@ import redis
 
 from .._urls import redact_url
 from ..errors import ConfigError
-from . import EPSILON, Limit
+from .gcra import EPSILON, Limit
 
 __all__ = ["DEFAULT_PREFIX", "RedisStore"]
 
