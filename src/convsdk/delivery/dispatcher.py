@@ -1,42 +1,30 @@
 """The dispatcher: a bounded in-memory queue, its worker thread, flush and close.
 
-:meth:`Dispatcher.put` appends to a bounded queue (a ``deque``: no lock on the common
-path) and wakes the worker only when a batch is ready. One daemon worker thread
-(:mod:`.worker`) drains the queue in batches of ``batch_size`` or every
-``flush_interval`` seconds and calls ``Backend.write`` through :mod:`.sender`, with the
-retries of :mod:`.retry`. A batch that still fails goes to the disk spool
-(:mod:`.keeper`), the backend is marked down (:mod:`.health`), and the spool is replayed
-once it answers (:mod:`.replay`).
-
-Backpressure, when the queue is full: ``"spool"`` (write the event to the spool),
-``"drop_newest"`` or ``"drop_oldest"``; every event is counted in :meth:`Dispatcher.stats`.
-
-With ``durable=True`` every event is also appended to the write-ahead log (:mod:`.wal`)
-before ``put`` returns, so a killed process loses nothing ``put`` accepted. Delivery is
-at-least-once: after a crash, or a ``close`` that gave up on a hung backend, some events
-may be sent twice (sinks dedupe by ``event_id``).
-
-Every wait has a timeout, so ``flush`` and ``close`` return whatever the backend does.
-The dispatcher restarts itself in a forked child (``os.register_at_fork`` plus a process
-id check), starting with an empty queue: what the parent had queued is the parent's.
+:meth:`Dispatcher.put` appends to a bounded ``deque`` (no lock on the common path) and
+wakes the worker (:mod:`.worker`) only when a batch is ready; a full queue follows the
+backpressure policy (:mod:`.overflow`). With ``durable=True`` every event is also
+appended to the write-ahead log (:mod:`.wal`) before ``put`` returns. Delivery is
+at-least-once. Every wait has a timeout, so ``flush`` and ``close`` return whatever the
+backend does. The dispatcher restarts itself in a forked child (:mod:`.lifecycle` plus
+a process id check), starting with an empty queue: what the parent had queued is the
+parent's.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import threading
 import time
-import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from ..event import Event
+from . import lifecycle
 from .controls import Control, Marker
 from .counters import Counters, Warnings
 from .keeper import Keeper, serialise
-from .overflow import Overflow
+from .overflow import BACKPRESSURE_POLICIES, Backpressure, Overflow, check_policy
 from .replay import Replayer
 from .retry import RetryPolicy
 from .sender import Sender
@@ -51,8 +39,6 @@ __all__ = ["BACKPRESSURE_POLICIES", "Backpressure", "Dispatcher"]
 
 log = logging.getLogger("convsdk.dispatch")
 
-Backpressure = Literal["spool", "drop_newest", "drop_oldest"]
-BACKPRESSURE_POLICIES: tuple[str, ...] = ("spool", "drop_newest", "drop_oldest")
 
 _getpid = os.getpid
 _monotonic = time.monotonic
@@ -87,7 +73,7 @@ class Dispatcher:
         shutdown_timeout: float = 5.0,
         wal_max_age: float = 5.0,
     ) -> None:
-        self.backpressure: Backpressure = _check(backpressure, spool, durable)
+        self.backpressure: Backpressure = check_policy(backpressure, spool, durable)
         self.backend = backend
         self.batch_size = batch_size
         self.flush_interval = flush_interval
@@ -106,7 +92,7 @@ class Dispatcher:
         self._closed = False
         self._init_state()
         self._pid = self._owner_pid = _getpid()
-        _dispatchers.add(self)
+        lifecycle.register(self)
         # The worker starts with the first event (or a flush/close with spooled events
         # waiting): a tracker that records nothing runs no thread.
 
@@ -129,19 +115,20 @@ class Dispatcher:
         self._keeper = keeper = Keeper(spool, wal, counters, warnings)
         self._sender = sender = Sender(self.backend, self.retry, keeper, counters, warnings)
         replayer = Replayer(spool, sender, self.batch_size) if spool is not None else None
+        self._overflow = overflow = Overflow(
+            queue, self._wake, self.backpressure, keeper, wal, warnings, self.max_queue_size
+        )
         self._worker = Worker(
             queue,
             self._wake,
             sender,
             replayer,
             wal,
+            overflow,
             batch_size=self.batch_size,
             flush_interval=self.flush_interval,
             limit=self._limit,
             wal_max_age=self.wal_max_age,
-        )
-        self._overflow = Overflow(
-            queue, self._wake, self.backpressure, keeper, wal, warnings, self.max_queue_size
         )
 
     # -- request thread -------------------------------------------------------------
@@ -249,7 +236,7 @@ class Dispatcher:
             with self._wal.lock:
                 self._wal.rotate()
         thread = self._thread
-        ok = self._stop_worker(thread, deadline)
+        ok = self._worker.stop(thread, deadline, self.flush)
         if self.spool is not None:
             try:
                 self.spool.close()
@@ -261,46 +248,9 @@ class Dispatcher:
             self._sender.close_backend()
         return ok
 
-    def _stop_worker(self, thread: threading.Thread | None, deadline: float) -> bool:
-        """Let the worker deliver until ``deadline``, then take back what it has not."""
-        ok = True
-        if thread is not None and thread.is_alive():
-            ok = self.flush(max(0.0, deadline - _monotonic()))
-            self._worker.stopping = True
-            self._wake.set()
-            thread.join(max(0.0, deadline - _monotonic()))
-        elif self._queue:
-            ok = False
-        if thread is not None and thread.is_alive():
-            # Hung in the backend (a write, or its close): take back what is undelivered.
-            if self._abandon():
-                ok = False
-        elif self._queue:  # no worker (it could not start): nothing else will send these
-            self._abandon()
-            ok = False
-        return ok
-
     def _spool_waiting(self) -> bool:
         """Whether the spool directory holds segments to replay (a directory scan)."""
         return self.spool is not None and self._keeper.pending and self.spool.rescan()
-
-    def _abandon(self) -> int:
-        """The worker did not finish in time: take back what it has not delivered.
-
-        Returns how many events were taken back.
-        """
-        worker = self._worker
-        with worker.take_lock:
-            self._sender.abandoned = True
-            leftovers, worker.batch = list(worker.batch), []
-            taken = _take_events(self._queue)
-        self._sender.interrupt.set()
-        with self._lock:
-            self._counters.removed += len(taken)
-        leftovers += taken
-        if leftovers:
-            self._overflow.left_behind(leftovers)
-        return len(leftovers)
 
     def stats(self) -> dict[str, int]:
         """Counters since start (or since fork, in a forked child).
@@ -322,7 +272,8 @@ class Dispatcher:
     def _ensure_worker(self) -> None:
         """Start the worker in this process if it is not running (after a fork)."""
         # The lock may have been held at a fork that ran no hook: then go on without it.
-        locked = _fork_lock.acquire(timeout=1.0)
+        lock = lifecycle.start_lock()
+        locked = lock.acquire(timeout=1.0)
         try:
             if self._pid != _getpid():
                 self._reset_after_fork()
@@ -331,7 +282,7 @@ class Dispatcher:
                 self._start()
         finally:
             if locked:
-                _fork_lock.release()
+                lock.release()
 
     def _reset_after_fork(self, *, keep_queue: bool = True) -> None:
         queue = self._queue
@@ -344,8 +295,14 @@ class Dispatcher:
             self.spool.after_fork()
         self._pid = _getpid()
 
-    def _fork_child(self) -> None:
-        """at-fork hook: a clean slate; the next put (or flush) starts the worker."""
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def forked(self) -> None:
+        """at-fork hook (in the child): a clean slate; the next put (or flush) starts
+        the worker."""
         self._reset_after_fork(keep_queue=False)
 
     def _start(self) -> None:
@@ -359,64 +316,3 @@ class Dispatcher:
 
     def __repr__(self) -> str:
         return f"<Dispatcher backend={type(self.backend).__name__} queued={len(self._queue)}>"
-
-
-def _check(backpressure: Backpressure | None, spool: Spool | None, durable: bool) -> Backpressure:
-    """The backpressure policy (its default filled in), or ValueError on a bad setup."""
-    if backpressure is None:
-        backpressure = "spool" if spool is not None else "drop_newest"
-    if backpressure not in BACKPRESSURE_POLICIES:
-        raise ValueError(
-            f"backpressure must be one of {', '.join(BACKPRESSURE_POLICIES)}, got {backpressure!r}"
-        )
-    if backpressure == "spool" and spool is None:
-        raise ValueError("backpressure='spool' needs a spool directory")
-    if durable and spool is None:
-        raise ValueError("durable=True needs a spool directory")
-    return backpressure
-
-
-def _take_events(queue: deque[Event | Control]) -> list[Event]:
-    """Empty ``queue``: its events, in order; flush markers waiting in it fail."""
-    events: list[Event] = []
-    while True:
-        try:
-            item = queue.popleft()
-        except IndexError:
-            return events
-        if isinstance(item, Marker):
-            item.ok = False
-            item.done.set()
-        elif isinstance(item, Event):
-            events.append(item)
-
-
-# -- process lifecycle ---------------------------------------------------------------
-
-_dispatchers: weakref.WeakSet[Dispatcher] = weakref.WeakSet()
-_fork_lock = threading.Lock()
-
-
-def _after_fork_in_child() -> None:
-    global _fork_lock
-    _fork_lock = threading.Lock()
-    for dispatcher in list(_dispatchers):
-        try:
-            dispatcher._fork_child()
-        except Exception:
-            log.exception("resetting a dispatcher after fork failed")
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-@atexit.register
-def _close_all() -> None:
-    # Dispatchers whose Tracker is gone (or used directly); each close is bounded.
-    for dispatcher in list(_dispatchers):
-        if not dispatcher._closed:
-            try:
-                dispatcher.close()
-            except Exception:
-                log.exception("closing a dispatcher at exit failed")

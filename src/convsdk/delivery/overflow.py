@@ -15,11 +15,32 @@ from .counters import Warnings
 from .keeper import Keeper, serialise
 
 if TYPE_CHECKING:
+    from .spool import Spool
     from .wal import WriteAheadLog
 
-__all__ = ["Overflow"]
+__all__ = ["BACKPRESSURE_POLICIES", "Backpressure", "Overflow", "check_policy"]
 
 log = logging.getLogger("convsdk.dispatch")
+
+Backpressure = Literal["spool", "drop_newest", "drop_oldest"]
+BACKPRESSURE_POLICIES: tuple[str, ...] = ("spool", "drop_newest", "drop_oldest")
+
+
+def check_policy(
+    backpressure: Backpressure | None, spool: Spool | None, durable: bool
+) -> Backpressure:
+    """The backpressure policy (its default filled in), or ValueError on a bad setup."""
+    if backpressure is None:
+        backpressure = "spool" if spool is not None else "drop_newest"
+    if backpressure not in BACKPRESSURE_POLICIES:
+        raise ValueError(
+            f"backpressure must be one of {', '.join(BACKPRESSURE_POLICIES)}, got {backpressure!r}"
+        )
+    if backpressure == "spool" and spool is None:
+        raise ValueError("backpressure='spool' needs a spool directory")
+    if durable and spool is None:
+        raise ValueError("durable=True needs a spool directory")
+    return backpressure
 
 
 class Overflow:
@@ -29,7 +50,7 @@ class Overflow:
         self,
         queue: deque[Event | Control],
         wake: threading.Event,
-        policy: Literal["spool", "drop_newest", "drop_oldest"],
+        policy: Backpressure,
         keeper: Keeper,
         wal: WriteAheadLog | None,
         warnings: Warnings,

@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..event import Event
@@ -17,6 +18,7 @@ from .keeper import Keeper
 from .sender import FAILED, FINAL, OK, Sender
 
 if TYPE_CHECKING:
+    from .overflow import Overflow
     from .replay import Replayer
     from .wal import WriteAheadLog
 
@@ -42,6 +44,7 @@ class Worker:
         sender: Sender,
         replayer: Replayer | None,
         wal: WriteAheadLog | None,
+        overflow: Overflow,
         *,
         batch_size: int,
         flush_interval: float,
@@ -55,6 +58,7 @@ class Worker:
         self.counters: Counters = sender.counters
         self.replayer = replayer
         self.wal = wal
+        self.overflow = overflow
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.limit = limit
@@ -175,6 +179,61 @@ class Worker:
         if unlogged:
             for event in batch:
                 unlogged.discard(event.event_id)
+
+    def stop(
+        self, thread: threading.Thread | None, deadline: float, flush: Callable[[float], bool]
+    ) -> bool:
+        """close(): let ``thread`` deliver until ``deadline``, then take back what it has
+        not (to the spool, or counted lost). True when everything was delivered."""
+        ok = True
+        if thread is not None and thread.is_alive():
+            ok = flush(max(0.0, deadline - time.monotonic()))
+            self.stopping = True
+            self.wake.set()
+            thread.join(max(0.0, deadline - time.monotonic()))
+        elif self.queue:
+            ok = False
+        if thread is not None and thread.is_alive():
+            # Hung in the backend (a write, or its close): take back what is undelivered.
+            if self.abandon():
+                ok = False
+        elif self.queue:  # no worker (it could not start): nothing else will send these
+            self.abandon()
+            ok = False
+        return ok
+
+    def abandon(self) -> int:
+        """The thread did not finish in time: take back what it has not delivered.
+
+        Returns how many events were taken back.
+        """
+        leftovers, taken = self.take_back()
+        with self.counters.lock:
+            self.counters.removed += taken
+        if leftovers:
+            self.overflow.left_behind(leftovers)
+        return len(leftovers)
+
+    def take_back(self) -> tuple[list[Event], int]:
+        """For a close() that gives up on this thread: abandon it and take its batch and
+        the queued events; how many of those came from the queue. Flush markers fail."""
+        with self.take_lock:
+            self.sender.abandoned = True
+            events, self.batch = list(self.batch), []
+            in_batch = len(events)
+            queue = self.queue
+            while True:
+                try:
+                    item = queue.popleft()
+                except IndexError:
+                    break
+                if isinstance(item, Marker):
+                    item.ok = False
+                    item.done.set()
+                elif isinstance(item, Event):
+                    events.append(item)
+        self.sender.interrupt.set()
+        return events, len(events) - in_batch
 
     def _complete(self, marker: Marker) -> None:
         ok = True
