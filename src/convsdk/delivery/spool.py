@@ -21,10 +21,8 @@ past it the oldest claimable segments are deleted and their events counted in
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
-import secrets
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -37,7 +35,8 @@ from . import directory as listing
 from .claim import Claim
 from .deadletter import DeadLetters
 from .eviction import EvictionNotice
-from .files import TMP_PREFIX, Segment, close_quietly, fsync_dir, new_stem, try_lock, write_all
+from .files import Segment
+from .writer import SegmentWriter
 
 __all__ = ["DEFAULT_MAX_BYTES", "SEGMENT_BYTES", "Spool"]
 
@@ -87,17 +86,14 @@ class Spool:
     def _init_state(self) -> None:
         # Reentrant: eviction (under the lock) deletes through Claim.finish -> forget.
         self._lock = threading.RLock()
-        self._overflow: Segment | None = None
-        self._open: dict[str, Segment] = {}  # our open segments: overflow and write-ahead
+        self._writer = SegmentWriter(
+            self.directory, self._lock, segment_bytes=self.segment_bytes, fsync=self.fsync
+        )
         self._claims: set[Claim] = set()
         self._claimed_names: set[str] = set()
         # Segment names from the last listing not tried yet, oldest first: a replay lists
         # the directory once, not once a claim (which made it quadratic in the files).
         self._queued_names: deque[str] = deque()
-        # Bytes of the segment files, except our open write-ahead segments (see bytes).
-        self._bytes = 0
-        self._made_dir = False
-        self._dir_dirty = False
 
     @property
     def evicted(self) -> int:
@@ -109,8 +105,7 @@ class Spool:
     @property
     def used_bytes(self) -> int:
         """Disk used by segments (an estimate between rescans, exact after one)."""
-        wal = sum(s.size for s in list(self._open.values()) if s is not self._overflow)
-        return self._bytes + wal
+        return self._writer.bytes + self._writer.wal_bytes()
 
     def rescan(self) -> bool:
         """Recount the disk use and clear stale temporary files; True when segments wait.
@@ -122,9 +117,9 @@ class Spool:
         if entries is None:
             return False
         with self._lock:
-            own_wal = {name for name, s in self._open.items() if s is not self._overflow}
-            busy = self._open.keys() | self._claimed_names
-            self._bytes, waiting = listing.measure(entries, own_wal, busy)
+            own_wal = self._writer.own_wal_names()
+            busy = self._writer.open.keys() | self._claimed_names
+            self._writer.bytes, waiting = listing.measure(entries, own_wal, busy)
         return waiting
 
     def forget(self, claim: Claim, size: int) -> None:
@@ -132,35 +127,11 @@ class Spool:
         with self._lock:
             self._claims.discard(claim)
             self._claimed_names.discard(claim.path.name)
-            self._bytes -= size
+            self._writer.bytes -= size
             self.corrupt += claim.corrupt + claim.torn
             claim.corrupt = claim.torn = 0
 
     # -- writing --------------------------------------------------------------------
-
-    def _ensure_dir(self) -> None:
-        if not self._made_dir:
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)
-            self._made_dir = True
-
-    def _new_segment(self, kind: str) -> Segment:
-        self._ensure_dir()
-        for _ in range(5):
-            path = self.directory / f"{new_stem()}.{kind}.jsonl"
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-            try:
-                locked = try_lock(fd)
-            except OSError:
-                os.close(fd)
-                raise
-            if locked:
-                segment = Segment(path, fd)
-                self._open[segment.name] = segment
-                self._dir_dirty = True  # its directory entry is synced with its data
-                return segment
-            # A replayer locked the empty file first; it will delete it. Make another.
-            os.close(fd)
-        raise OSError(errno.EAGAIN, "could not create a spool segment", str(self.directory))
 
     def append(self, lines: Sequence[bytes]) -> int:
         """Append serialised events (each ending in a newline) to this process's overflow
@@ -174,62 +145,28 @@ class Spool:
         with self._lock:
             if self.used_bytes + len(data) > self.max_bytes and not self._evict_locked(len(data)):
                 return 0
-            segment = self._overflow
-            if segment is None or segment.broken or segment.size >= self.segment_bytes:
-                if segment is not None:
-                    self._close_locked(segment, unlink_empty=True)
-                segment = self._overflow = self._new_segment("seg")
-            before = segment.size
-            try:
-                segment.write(data)
-            finally:
-                self._bytes += segment.size - before
+            self._writer.append_locked(data)
         return len(lines)
 
     def seal(self) -> bool:
         """Close this process's overflow segment so it can be replayed; True if it held data."""
         with self._lock:
-            segment = self._overflow
+            segment = self._writer.overflow
             if segment is None:
                 return False
-            self._close_locked(segment, unlink_empty=True)
+            self._writer.close_locked(segment, unlink_empty=True)
             return segment.size > 0
-
-    def _close_locked(self, segment: Segment, *, unlink_empty: bool = False) -> None:
-        if self._open.pop(segment.name, None) is not None:
-            if unlink_empty and segment.size == 0:
-                # Still locked: no replayer can have claimed the empty file meanwhile.
-                segment.path.unlink(missing_ok=True)
-            os.close(segment.fd)
-        if segment is self._overflow:
-            self._overflow = None
 
     def write_sealed(self, ns: str, data: bytes) -> None:
         """Write ``data`` as a complete, unlocked segment named with the age ``ns``."""
-        self._ensure_dir()
-        name = f"{ns}-{os.getpid()}-{secrets.token_hex(4)}.seg.jsonl"
-        tmp = self.directory / f"{TMP_PREFIX}{name}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            try_lock(fd)
-            write_all(fd, data)
-            if self.fsync:
-                os.fsync(fd)
-            os.rename(tmp, self.directory / name)
-        except OSError:
-            tmp.unlink(missing_ok=True)
-            raise
-        finally:
-            os.close(fd)
-        with self._lock:
-            self._bytes += len(data)
+        self._writer.write_sealed(ns, data)
 
     # -- write-ahead log (durable mode) ----------------------------------------------
 
     def open_wal(self) -> Segment:
         """Create a locked write-ahead segment; the caller serialises its writes."""
         with self._lock:
-            return self._new_segment("wal")
+            return self._writer.new_segment_locked("wal")
 
     def retire(self, segment: Segment, *, keep: bool = False) -> None:
         """Close a write-ahead segment whose events were all delivered (or spooled) and
@@ -239,8 +176,8 @@ class Spool:
                 # Unlinked while still locked, so no replayer can claim it in between.
                 segment.path.unlink(missing_ok=True)
             else:
-                self._bytes += segment.size
-            self._close_locked(segment)
+                self._writer.bytes += segment.size
+            self._writer.close_locked(segment)
 
     # -- replay ---------------------------------------------------------------------
 
@@ -248,7 +185,7 @@ class Spool:
         """The regular files named like segments, except our own, oldest first."""
         names = listing.list_segments(self.directory)
         with self._lock:
-            skip = self._open.keys() | self._claimed_names
+            skip = self._writer.open.keys() | self._claimed_names
         return [n for n in names if n not in skip]
 
     def relist(self) -> None:
@@ -272,7 +209,7 @@ class Spool:
                 continue
             name = queued.popleft()
             with self._lock:
-                ours = name in self._open or name in self._claimed_names
+                ours = name in self._writer.open or name in self._claimed_names
             if not ours and (claim := self._claim(name)) is not None:
                 return claim
 
@@ -318,9 +255,10 @@ class Spool:
         self.rescan()
         if self.used_bytes + need <= self.max_bytes:
             return True
-        if self._overflow is not None:
+        overflow = self._writer.overflow
+        if overflow is not None:
             # Our own overflow may be the oldest.
-            self._close_locked(self._overflow, unlink_empty=True)
+            self._writer.close_locked(overflow, unlink_empty=True)
         for name in self._candidates():
             if self.used_bytes + need <= self.max_bytes:
                 break
@@ -336,45 +274,22 @@ class Spool:
 
     def sync(self) -> None:
         """With ``fsync``: flush every segment written since the last call to disk."""
-        if not self.fsync:
-            return
-        with self._lock:
-            segments = [s for s in self._open.values() if s.dirty]
-            sync_dir, self._dir_dirty = self._dir_dirty, False
-            fds = []
-            for segment in segments:
-                segment.dirty = False
-                # A duplicate, so the fsync runs outside the lock and a concurrent close
-                # of the segment cannot hand its number to another file meanwhile.
-                fds.append(os.dup(segment.fd))
-        for fd in fds:
-            try:
-                os.fsync(fd)
-            except OSError as exc:
-                log.warning("fsync of a spool segment failed: %s", exc)
-            finally:
-                os.close(fd)
-        if sync_dir:
-            fsync_dir(self.directory)
+        self._writer.sync()
 
     def close(self) -> None:
         """Seal the overflow segment and release open write-ahead segments (kept for replay)."""
         with self._lock:
-            for segment in list(self._open.values()):
-                if segment is not self._overflow:
-                    self._bytes += segment.size
-                self._close_locked(segment, unlink_empty=True)
+            self._writer.close()
             self._dead.close()
 
     def after_fork(self) -> None:
         """In a forked child: drop the parent's open files (they stay the parent's)."""
-        inherited = list(self._open.values())
+        inherited = self._writer
         claims = list(self._claims)
         self._init_state()
         self._notice = EvictionNotice(self.max_bytes)  # counts are per process
         self.corrupt = self.quarantined = 0
-        for segment in inherited:
-            close_quietly(segment.fd)
+        inherited.drop_inherited()
         self._dead.after_fork()
         for claim in claims:
             claim.close()
