@@ -25,7 +25,6 @@ from .controls import Control, Marker
 from .counters import Counters, Warnings
 from .keeper import Keeper, serialise
 from .overflow import BACKPRESSURE_POLICIES, Backpressure, Overflow, check_policy
-from .replay import Replayer
 from .retry import RetryPolicy
 from .sender import Sender
 from .wal import WriteAheadLog
@@ -114,7 +113,6 @@ class Dispatcher:
         self._wal = wal
         self._keeper = keeper = Keeper(spool, wal, counters, warnings)
         self._sender = sender = Sender(self.backend, self.retry, keeper, counters, warnings)
-        replayer = Replayer(spool, sender, self.batch_size) if spool is not None else None
         self._overflow = overflow = Overflow(
             queue, self._wake, self.backpressure, keeper, wal, warnings, self.max_queue_size
         )
@@ -122,7 +120,6 @@ class Dispatcher:
             queue,
             self._wake,
             sender,
-            replayer,
             wal,
             overflow,
             batch_size=self.batch_size,
@@ -172,22 +169,10 @@ class Dispatcher:
 
     def _put_durable(self, event: Event, wal: WriteAheadLog) -> bool:
         line = serialise(event)
-        wake = False
         with wal.lock:
             if self._closed:
                 return self._overflow.closed(event)
-            logged = line is not None and wal.append(line)
-            queue = self._queue
-            if len(queue) >= self._limit:
-                # Under the lock: the event must be stored before its segment can retire.
-                kept = self._overflow.full(event, line, logged)
-            else:
-                if not logged:  # before the worker can take (and forget) it
-                    wal.unlogged.add(event.event_id)
-                queue.append(event)
-                kept = True
-                wake = len(queue) >= self.batch_size
-            wal.rotate_if_full()
+            kept, wake = wal.enqueue(event, line, self._limit, self.batch_size, self._overflow.full)
         if wake and not self._wake.is_set():
             self._wake.set()
         return kept

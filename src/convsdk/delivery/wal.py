@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .controls import Control, Rotate
@@ -80,6 +81,32 @@ class WriteAheadLog:
             self.backoff = 0.0
             log.info("the write-ahead log is writable again")
         return True
+
+    def enqueue(
+        self,
+        event: Event,
+        line: bytes | None,
+        limit: int,
+        batch_size: int,
+        full: Callable[[Event, bytes | None, bool], bool],
+    ) -> tuple[bool, bool]:
+        """Log ``event`` and queue it, in one order (under :attr:`lock`); ``full`` takes
+        it when the queue holds ``limit`` items. Whether it is kept, and whether a batch
+        is ready."""
+        logged = line is not None and self.append(line)
+        queue = self.queue
+        wake = False
+        if len(queue) >= limit:
+            # Under the lock: the event must be stored before its segment can retire.
+            kept = full(event, line, logged)
+        else:
+            if not logged:  # before the worker can take (and forget) it
+                self.unlogged.add(event.event_id)
+            queue.append(event)
+            kept = True
+            wake = len(queue) >= batch_size
+        self.rotate_if_full()
+        return kept, wake
 
     def _failed(self, exc: OSError) -> None:
         """An append failed (under :attr:`lock`): pause appends for a while.

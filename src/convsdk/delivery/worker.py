@@ -15,11 +15,11 @@ from ..event import Event
 from .controls import Control, Marker, Rotate
 from .counters import Counters
 from .keeper import Keeper
+from .replay import Replayer
 from .sender import FAILED, FINAL, OK, Sender
 
 if TYPE_CHECKING:
     from .overflow import Overflow
-    from .replay import Replayer
     from .wal import WriteAheadLog
 
 __all__ = ["Worker"]
@@ -42,7 +42,6 @@ class Worker:
         queue: deque[Event | Control],
         wake: threading.Event,
         sender: Sender,
-        replayer: Replayer | None,
         wal: WriteAheadLog | None,
         overflow: Overflow,
         *,
@@ -56,7 +55,8 @@ class Worker:
         self.sender = sender
         self.keeper: Keeper = sender.keeper
         self.counters: Counters = sender.counters
-        self.replayer = replayer
+        spool = sender.keeper.spool
+        self.replayer = Replayer(spool, sender, batch_size) if spool is not None else None
         self.wal = wal
         self.overflow = overflow
         self.batch_size = batch_size
