@@ -66,9 +66,20 @@ class Sender:
         retries = 0 if degraded else policy.max_retries
         started = time.monotonic()
         attempt = 0
+        write = self.backend.write
         while True:
-            error = self._write(events)
-            if error is None:
+            try:
+                write(events)
+            except Exception as exc:
+                error: Exception = exc
+            except BaseException as exc:
+                # A CancelledError or a gevent Timeout out of an adapter's write is a
+                # failed write on this thread of ours, not a reason for it to die.
+                error = BackendError(
+                    f"write raised {type(exc).__name__}: {exc}",
+                    backend=type(self.backend).__name__,
+                )
+            else:
                 return OK, None
             if self.abandoned:
                 return ABANDONED, error
@@ -82,21 +93,6 @@ class Sender:
             attempt += 1
             self.counters.retried += 1
             log.debug("retrying a batch of %d events (attempt %d): %s", len(events), attempt, error)
-
-    def _write(self, events: list[Event]) -> Exception | None:
-        """One write; the error it raised, if any."""
-        try:
-            self.backend.write(events)
-        except Exception as exc:
-            return exc
-        except BaseException as exc:
-            # A CancelledError or a gevent Timeout out of an adapter's write is a
-            # failed write on this thread of ours, not a reason for it to die.
-            return BackendError(
-                f"write raised {type(exc).__name__}: {exc}",
-                backend=type(self.backend).__name__,
-            )
-        return None
 
     def pause(self, delay: float) -> bool:
         """Wait ``delay`` seconds; False when close()'s deadline would pass first."""

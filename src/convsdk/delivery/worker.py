@@ -167,7 +167,8 @@ class Worker:
             self.batch = []
         if outcome == OK:
             self.counters.delivered += len(batch)
-            sender.recovered()
+            if not sender.health.healthy:
+                sender.recovered()
         elif outcome == FINAL:
             assert error is not None
             sender.refused(batch, error, replaying=False)
