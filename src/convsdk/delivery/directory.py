@@ -74,7 +74,7 @@ def _remove_stale_tmp(path: Path) -> None:
 
 
 def list_segments(directory: Path) -> list[str]:
-    """The regular files named like segments, oldest first (unsorted skips none)."""
+    """The regular files named like segments, oldest first."""
     names = []
     try:
         with os.scandir(directory) as entries:
