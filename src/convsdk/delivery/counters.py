@@ -6,7 +6,10 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from .controls import Control
 
 if TYPE_CHECKING:
     from .spool import Spool
@@ -54,9 +57,12 @@ class Counters:
             return self.dropped + self.dead_lettered
         return self.dropped + self.dead_lettered + spool.evicted + spool.quarantined
 
-    def snapshot(self, queued: int, in_batch: int, spool: Spool | None) -> dict[str, int]:
-        """The ``stats()`` dict: ``queued`` events wait in memory, ``in_batch`` of them in
-        the worker's batch."""
+    def snapshot(
+        self, items: Sequence[object], in_batch: int, spool: Spool | None
+    ) -> dict[str, int]:
+        """The ``stats()`` dict: ``items`` are in the queue (events and controls),
+        ``in_batch`` events in the worker's batch."""
+        queued = sum(1 for item in items if not isinstance(item, Control)) + in_batch
         return {
             "enqueued": self.taken + self.removed + queued - in_batch,
             "delivered": self.delivered,

@@ -247,10 +247,7 @@ class Dispatcher:
         with a drop policy, no spool, spool over its limit); ``queued`` waiting in memory;
         ``spool_bytes`` disk used by the spool; ``corrupt`` unreadable spool lines skipped.
         """
-        items = list(self._queue)
-        in_batch = len(self._worker.batch)
-        queued = sum(1 for item in items if not isinstance(item, Control)) + in_batch
-        return self._counters.snapshot(queued, in_batch, self.spool)
+        return self._counters.snapshot(list(self._queue), len(self._worker.batch), self.spool)
 
     # -- fork -----------------------------------------------------------------------
 
@@ -264,7 +261,7 @@ class Dispatcher:
                 self._reset_after_fork()
             thread = self._thread
             if (thread is None or not thread.is_alive()) and not self._closed:
-                self._start()
+                self._thread = self._worker.start() or thread
         finally:
             if locked:
                 lock.release()
@@ -289,15 +286,6 @@ class Dispatcher:
         """at-fork hook (in the child): a clean slate; the next put (or flush) starts
         the worker."""
         self._reset_after_fork(keep_queue=False)
-
-    def _start(self) -> None:
-        thread = threading.Thread(target=self._worker.run, name="convsdk-dispatch", daemon=True)
-        try:
-            thread.start()
-        except RuntimeError as exc:  # interpreter shutting down
-            log.warning("cannot start the convsdk worker: %s", exc)
-            return
-        self._thread = thread
 
     def __repr__(self) -> str:
         return f"<Dispatcher backend={type(self.backend).__name__} queued={len(self._queue)}>"

@@ -68,6 +68,16 @@ class Worker:
         self.stopping = False
         self.next_scan = 0.0
 
+    def start(self) -> threading.Thread | None:
+        """Start a thread running :meth:`run`; None when the interpreter is shutting down."""
+        thread = threading.Thread(target=self.run, name="convsdk-dispatch", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError as exc:  # interpreter shutting down
+            log.warning("cannot start the convsdk worker: %s", exc)
+            return None
+        return thread
+
     def run(self) -> None:
         """The thread's loop, until close() stops or abandons it."""
         sender = self.sender
