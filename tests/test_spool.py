@@ -172,7 +172,7 @@ def test_torn_and_garbage_lines_are_skipped_and_counted(tmp_path: Path) -> None:
 
 
 def test_a_huge_line_without_newline_is_skipped_without_failing(tmp_path: Path) -> None:
-    from convsdk import spool as spool_module
+    from convsdk.delivery import claim as spool_module
 
     name = f"{1:020d}-1-abcdef01.seg.jsonl"
     ok = Event("ok")

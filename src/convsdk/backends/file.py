@@ -41,6 +41,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .._json import dumps, loads
+from ..delivery.files import fsync_dir
 from ..errors import BackendError, ConfigError
 from ..event import Event
 
@@ -227,7 +228,7 @@ class FileBackend:
         except FileNotFoundError:
             pass
         if self.fsync:
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
         _log.debug("rotated %s", self.path)
 
     def _close_locked(self) -> None:
@@ -350,20 +351,6 @@ def _rotated_files(base: Path) -> dict[int, Path]:
         if match and entry.is_file():
             found[int(match.group(1))] = Path(entry.path)
     return found
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the renames durable; not possible on every platform, hence best effort.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # -- URL options (shared with the other embedded backends) ---------------------------
