@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _util import NOTE, table  # noqa: E402
 
-import convsdk.backends.file as file_module  # noqa: E402
+import convsdk.backends.file.lines as file_module  # noqa: E402
 from convsdk import _json  # noqa: E402
 from convsdk.backends.file import FileBackend  # noqa: E402
 from convsdk.backends.sqlite import SQLiteBackend, connect  # noqa: E402

@@ -83,7 +83,10 @@ def test_the_http_token_in_the_url_becomes_the_authorization_header() -> None:
 
 
 def test_a_missing_extra_names_the_pip_install_to_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delitem(sys.modules, "convsdk.backends.redis", raising=False)
+    # The package and its modules, so that importing it runs `import redis` again.
+    package = "convsdk.backends.redis"
+    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "redis", None)  # as if redis-py were not installed
     with pytest.raises(ConfigError, match=r"pip install 'convsdk\[redis\]'"):
         from_url("redis://127.0.0.1:6379/0/events")

@@ -15,6 +15,8 @@ import secrets
 import time
 from pathlib import Path
 
+from .._fs import fsync_dir
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -61,21 +63,6 @@ def try_lock(fd: int) -> bool:
 def new_stem() -> str:
     """A fresh segment stem: creation time in ns (names sort oldest first), pid, random."""
     return f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}"
-
-
-def fsync_dir(directory: Path) -> None:
-    """Flush a directory's entries (new files, renames) to disk; best effort, since not
-    every platform can open a directory."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def close_quietly(fd: int) -> None:

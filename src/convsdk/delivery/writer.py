@@ -10,7 +10,8 @@ import secrets
 import threading
 from pathlib import Path
 
-from .files import TMP_PREFIX, Segment, close_quietly, fsync_dir, new_stem, try_lock, write_all
+from .._fs import fsync_dir
+from .files import TMP_PREFIX, Segment, close_quietly, new_stem, try_lock, write_all
 
 __all__ = ["SegmentWriter"]
 

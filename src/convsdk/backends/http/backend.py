@@ -1,28 +1,5 @@
-"""``http(s)://``: POST batches as JSON to a collector (extra ``http``).
-
-Each batch is one request, ``{"events": [event.to_dict(), ...]}``, to the URL as given
-(:mod:`convsdk.collector` is a collector that speaks this protocol)::
-
-    backend = HTTPBackend("https://collector.example.com/ingest", token="s3cret", gzip=True)
-    tracker = convsdk.Tracker(backend="https://collector.example.com/ingest?gzip=1&timeout=2",
-                              ...)  # options in the query work too (never the token)
-
-How the answer is read:
-
-- 2xx: delivered.
-- 408, 429, 5xx, a timeout or a connection error: :class:`convsdk.BackendError` with
-  ``retryable=True`` and ``retry_after`` taken from the ``Retry-After`` header (seconds
-  or an HTTP date), so the dispatcher tries again later.
-- 413 (payload too large): the batch is split in halves, each sent on its own; a
-  single event that is still too large fails like any other 4xx.
-- any other status (4xx, an unexpected 1xx or 3xx; redirects are not followed):
-  ``retryable=False``, since sending the same batch again cannot succeed; the dispatcher
-  dead-letters it.
-
-One :class:`httpx.Client` (connection keep-alive) is opened on the first write, in the
-writer thread, and opened again in a forked child. The token is sent only in the
-``Authorization`` header: it is never logged nor shown in ``repr`` or error messages.
-"""
+"""The ``http(s)://`` backend: :class:`HTTPBackend` posts each batch as one JSON request
+on a keep-alive client of its own, splitting a batch the collector finds too large."""
 
 from __future__ import annotations
 
@@ -31,20 +8,20 @@ import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
-from .._json import dumps
-from .._urls import redact_url
-from ..errors import BackendError, ConfigError
-from ..event import Event
+from ..._json import dumps
+from ..._urls import redact_url
+from ...errors import BackendError, ConfigError
+from ...event import Event
+from .answer import status_error
+from .url import split_url
 
-__all__ = ["HTTPBackend", "parse_retry_after"]
+__all__ = ["USER_AGENT", "HTTPBackend"]
 
 log = logging.getLogger("convsdk.backends.http")
 
@@ -54,37 +31,6 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     _VERSION = "0"
 
 USER_AGENT = f"convsdk/{_VERSION}"
-
-# Query parameters read as options and removed from the URL posted to.
-_URL_OPTIONS = frozenset({"gzip", "gzip_level", "timeout", "connect_timeout", "token"})
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date).
-
-    ``None`` when the header is absent or unreadable; a date in the past gives ``0.0``.
-
-    >>> parse_retry_after("120")
-    120.0
-    """
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 class HTTPBackend:
@@ -149,17 +95,7 @@ class HTTPBackend:
         query are options (a keyword argument wins over the query) and are removed from
         the URL posted to; any other query parameter is kept.
         """
-        parts = urlsplit(url)
-        kept: list[str] = []
-        from_query: dict[str, Any] = {}
-        for piece in parts.query.split("&") if parts.query else ():
-            raw_key, _, raw_value = piece.partition("=")
-            key = unquote_plus(raw_key)
-            if key not in _URL_OPTIONS:
-                kept.append(piece)  # as written: re-encoding could change what the server sees
-                continue
-            from_query[key] = _parse_option(key, unquote_plus(raw_value), url)
-        target = urlunsplit(parts._replace(query="&".join(kept)))
+        target, from_query = split_url(url)
         return cls(target, **{**from_query, **options})
 
     def __repr__(self) -> str:
@@ -182,7 +118,7 @@ class HTTPBackend:
             self.write(events[:half])
             self.write(events[half:])
             return
-        raise _status_error(response, len(events))
+        raise status_error(response, len(events))
 
     def close(self) -> None:
         """Close the connection pool (a later write opens a new one)."""
@@ -227,35 +163,3 @@ class HTTPBackend:
             verify=self._verify,
             follow_redirects=False,
         )
-
-
-def _status_error(response: httpx.Response, count: int) -> BackendError:
-    status = response.status_code
-    retryable = status in (408, 429) or status >= 500
-    detail = response.text[:200].strip() if response.content else ""
-    message = f"{redact_url(str(response.request.url))} answered {status} to {count} events"
-    if 300 <= status < 400 and "location" in response.headers:
-        message += f" (redirected to {response.headers['location']}; use that URL)"
-    if detail:
-        message += f": {detail}"
-    retry_after = parse_retry_after(response.headers.get("retry-after")) if retryable else None
-    return BackendError(message, backend="http", retryable=retryable, retry_after=retry_after)
-
-
-def _parse_option(key: str, value: str, url: str) -> Any:
-    if key == "token":
-        return value  # sent as "Authorization: Bearer ...", never in the URL
-    if key == "gzip":
-        if value.lower() in _TRUE:
-            return True
-        if value.lower() in _FALSE:
-            return False
-        raise ConfigError(
-            f"gzip must be 1 or 0, got {value!r}", field="gzip", source=redact_url(url)
-        )
-    try:
-        return int(value) if key == "gzip_level" else float(value)
-    except ValueError:
-        raise ConfigError(
-            f"{key} must be a number, got {value!r}", field=key, source=redact_url(url)
-        ) from None
