@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ..checks import is_number
 from ..errors import ConfigError
 
 __all__ = ["FALSE", "TRUE", "bool_option", "float_option", "int_option", "url_options"]
@@ -54,7 +55,7 @@ def float_option(name: str, value: Any, source: str | None = None) -> float:
             value = float(value.strip())
         except ValueError:
             pass
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e9:
+    if not is_number(value) or not 0 <= value < 1e9:
         raise ConfigError(
             f"must be a number of seconds (0 or more), got {value!r}", field=name, source=source
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..checks import is_int, is_number
 from ..errors import ConfigError
 from ..interactions import Recorder
 
@@ -17,7 +18,7 @@ __all__ = ["MIDDLEWARE_OPTIONS", "pop_beacon_options"]
 
 def positive_int(option: str, value: Any) -> int:
     """A positive whole number, or a :class:`~convsdk.ConfigError` naming ``option``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if not is_int(value) or value <= 0:
         raise ConfigError(f"must be a positive whole number, got {value!r}", field=option)
     return value
 
@@ -31,7 +32,7 @@ def path_option(option: str, value: Any) -> str:
 
 def seconds_option(option: str, value: Any) -> float:
     """A positive number of seconds, or a :class:`~convsdk.ConfigError` naming ``option``."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not is_number(value):
         raise ConfigError("must be a number of seconds", field=option)
     if not value > 0:
         raise ConfigError("must be positive", field=option)

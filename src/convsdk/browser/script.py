@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from ..checks import is_int
 from ..errors import ConfigError
 
 __all__ = [
@@ -65,7 +66,7 @@ def _numbers(option: str, values: Iterable[int], *, upper: int | None = None) ->
         raise ConfigError("must be a list of whole numbers", field=option)
     result = []
     for value in values:
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        if not is_int(value) or value <= 0:
             raise ConfigError(f"must hold positive whole numbers, got {value!r}", field=option)
         if upper is not None and value > upper:
             raise ConfigError(f"must hold numbers up to {upper}, got {value!r}", field=option)
@@ -98,7 +99,7 @@ def browser_script(
     """
     if not isinstance(collect_path, str) or _PATH.match(collect_path) is None:
         raise ConfigError(f"must be a URL path, got {collect_path!r}", field="collect_path")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+    if not is_int(batch_size) or batch_size <= 0:
         raise ConfigError(
             f"must be a positive whole number, got {batch_size!r}", field="batch_size"
         )

@@ -30,6 +30,7 @@ import threading
 from typing import Any
 
 from ..backends import Backend, from_url
+from ..checks import is_int, is_number
 from ..errors import ConfigError
 from .mover import Mover
 from .sources import open_source
@@ -101,7 +102,7 @@ def _check_options(
         raise ConfigError(
             f"consumer must be a non-empty string, got {consumer!r}", field="consumer"
         )
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if not is_int(batch_size) or batch_size < 1:
         raise ConfigError(
             f"batch_size must be a whole number >= 1, got {batch_size!r}", field="batch_size"
         )
@@ -114,13 +115,11 @@ def _check_options(
             f"idle_timeout must be a number of seconds > 0, got {idle_timeout!r}",
             field="idle_timeout",
         )
-    if max_events is not None and (
-        isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 0
-    ):
+    if max_events is not None and (not is_int(max_events) or max_events < 0):
         raise ConfigError(
             f"max_events must be a whole number >= 0, got {max_events!r}", field="max_events"
         )
-    if isinstance(claim_idle, bool) or not isinstance(claim_idle, int | float) or claim_idle < 0:
+    if not is_number(claim_idle) or claim_idle < 0:
         raise ConfigError(
             f"claim_idle must be a number of seconds >= 0, got {claim_idle!r}",
             field="claim_idle",

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from urllib.parse import quote
 
+from ..checks import is_int
 from ..errors import ConvSDKError
 from ..goals import Funnel, Goal
 from ..tracker import set_default
@@ -53,7 +54,7 @@ def run_demo(
 
         status = run_demo(visitors=500, db_path="demo.db", html_path="demo.html", seed=7)
     """
-    if isinstance(visitors, bool) or not isinstance(visitors, int) or visitors < 1:
+    if not is_int(visitors) or visitors < 1:
         return fail(f"the number of visitors must be a whole number >= 1, got {visitors!r}")
     try:
         from . import shop

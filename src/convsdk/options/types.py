@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..checks import is_int
+
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
 
@@ -62,7 +64,7 @@ def integer(minimum: int = 0) -> Type:
     """A whole number of at least ``minimum``."""
 
     def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        if not is_int(value) or value < minimum:
             raise ValueError(f"must be a whole number >= {minimum}, got {value!r}")
         return value
 
@@ -157,7 +159,7 @@ def _ints_check(value: Any) -> tuple[int, ...]:
         raise ValueError(f"must be a list of whole numbers, got {value!r}")
     items = tuple(value)
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, int):
+        if not is_int(item):
             raise ValueError(f"must be a list of whole numbers, got {item!r} in it")
     return items
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
+from ..checks import is_int, is_number
 from ..errors import ConfigError
 
 __all__ = ["EPSILON", "Limit", "RateStore", "advance", "check_limit"]
@@ -58,8 +59,8 @@ def check_limit(option: str, limit: object) -> tuple[int, float]:
     if not isinstance(limit, tuple | list) or len(limit) != 2:
         raise ConfigError(f"must be (events, seconds) or None, got {limit!r}", field=option)
     events, per = limit
-    if isinstance(events, bool) or not isinstance(events, int) or events <= 0:
+    if not is_int(events) or events <= 0:
         raise ConfigError(f"events must be a positive whole number, got {events!r}", field=option)
-    if isinstance(per, bool) or not isinstance(per, int | float) or not per > 0:
+    if not is_number(per) or not per > 0:
         raise ConfigError(f"the period must be positive seconds, got {per!r}", field=option)
     return events, float(per)

@@ -6,6 +6,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
+from ..checks import is_int
 from ..errors import ConfigError
 from .gcra import EPSILON, Limit
 
@@ -21,7 +22,7 @@ class MemoryStore:
     __slots__ = ("_full_at", "_lock", "max_keys")
 
     def __init__(self, max_keys: int = 10_000) -> None:
-        if isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys <= 0:
+        if not is_int(max_keys) or max_keys <= 0:
             raise ConfigError(
                 f"must be a positive whole number, got {max_keys!r}", field="max_visitors"
             )
