@@ -145,6 +145,12 @@ class Dispatcher:
             self._wake_worker()
         return True
 
+    @property
+    def worker_alive(self) -> bool:
+        """Whether this dispatcher's background thread is running in this process."""
+        thread = self._thread
+        return thread is not None and self._pid == _getpid() and thread.is_alive()
+
     def _wake_worker(self) -> None:
         thread = self._thread
         if thread is None or self._pid != _getpid() or not thread.is_alive():

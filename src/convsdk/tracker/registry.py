@@ -52,8 +52,7 @@ def forget(tracker: Closable) -> None:
 def release(dispatcher: Dispatcher) -> None:
     """A tracker was garbage-collected without close(): stop its worker, off this thread."""
     try:
-        thread = dispatcher._thread
-        if thread is not None and thread.is_alive():
+        if dispatcher.worker_alive:
             # close() flushes for up to shutdown_timeout: not in whatever thread ran the GC.
             threading.Thread(target=dispatcher.close, name="convsdk-release", daemon=True).start()
         else:
