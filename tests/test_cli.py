@@ -398,3 +398,16 @@ def test_a_day_given_as_until_is_included(
     assert data["meta"]["until"] == "2026-11-03T00:00:00+00:00"
     # erin (the 1st), alice, bob, carol (the 2nd); dave came on the 4th.
     assert data["summary"]["visitors"] == 4
+
+
+def test_python_dash_m_convsdk_runs_the_command() -> None:
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "convsdk", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"convsdk {convsdk.__version__}"

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .errors import ConfigError
 
-__all__ = ["check_userinfo", "redact_url"]
+__all__ = ["check_userinfo", "redact_url", "with_query"]
 
 _HIDDEN = "***"
 
@@ -31,6 +31,20 @@ def _userinfo(url: str) -> tuple[int, int] | None:
     slash = url.find("/", start)
     at = url.rfind("@", start, len(url) if slash < 0 else slash)
     return None if at < 0 else (start, at)
+
+
+def with_query(url: str, query: str) -> str:
+    """``url`` with its query replaced by ``query`` (none if empty), the rest as written.
+
+    ``urlunsplit`` would drop the empty host of a local-socket URL:
+    ``postgresql:///shop`` would come back as ``postgresql:/shop``.
+
+    >>> with_query("postgresql:///shop?table=t", "connect_timeout=10")
+    'postgresql:///shop?connect_timeout=10'
+    """
+    base, hash_, fragment = url.partition("#")
+    base = base.split("?", 1)[0]
+    return f"{base}{'?' if query else ''}{query}{hash_}{fragment}"
 
 
 def redact_url(url: str) -> str:

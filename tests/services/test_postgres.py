@@ -230,6 +230,26 @@ def test_schema_qualified_table(postgres_url: str) -> None:
             conn.execute(f"DROP TABLE IF EXISTS public.{table}")
 
 
+def test_a_url_without_host_keeps_its_empty_host(postgres_url: str) -> None:
+    # postgresql:///db names the server in the query (or the local socket); the URL
+    # given to libpq must keep its "//", or the database name is read as an option.
+    parts = urlsplit(postgres_url)
+    table = f"convsdk_test_{uuid.uuid4().hex[:12]}"
+    server = f"host={parts.hostname}&port={parts.port or 5432}&user={parts.username}"
+    url = f"postgresql://{parts.path}?{server}&table={table}"
+    try:
+        migrate(url)
+        backend = from_url(url)
+        try:
+            backend.write(numbered_events(3))
+        finally:
+            backend.close()
+        assert len(list(read_events(url))) == 3
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+
+
 def test_read_events_of_a_missing_table_is_a_config_error(postgres_events_url: str) -> None:
     with pytest.raises(ConfigError) as caught:
         list(read_events(postgres_events_url))

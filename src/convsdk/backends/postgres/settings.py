@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from ..._urls import check_userinfo, redact_url
+from ..._urls import check_userinfo, redact_url, with_query
 from ...errors import ConfigError
 
 __all__ = ["BACKEND", "DEFAULT_TABLE", "OPTIONS", "Settings", "first_line"]
@@ -67,7 +67,7 @@ class Settings:
         self.statement_timeout = _check_timeout(ours.get("statement_timeout", 30.0), self.source)
         present = {key for key, _ in libpq}
         libpq.extend((k, v) for k, v in _CONNECTION_DEFAULTS.items() if k not in present)
-        conninfo = urlunsplit(parts._replace(query=urlencode(libpq, quote_via=quote)))
+        conninfo = with_query(url, urlencode(libpq, quote_via=quote))
         try:
             conninfo_to_dict(conninfo)
         except psycopg.Error as exc:
