@@ -203,13 +203,70 @@ def test_bad_goal_file_names_the_goal_and_field(
     assert "bad.toml" in line and "'kind'" in line
 
 
-def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["report"], "report: the following arguments are required: SOURCE"),
+        (["report", "x.db", "--format", "pdf"], "invalid choice: 'pdf'"),
+        (["report", "x.db", "--top", "0"], "must be 1 or more"),
+        (["demo", "--visitors", "many"], "demo: argument --visitors"),
+        (["consume", "redis://h/0/s"], "consume: the following arguments are required: --into"),
+        (["migrate"], "migrate: the following arguments are required: URL"),
+        (["collect", "e.db", "--port", "80000"], "a port is 1 to 65535, got 80000"),
+        (["nosuch"], "invalid choice: 'nosuch'"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    line = _one_line_error(capsys.readouterr().err)
+    assert expected in line
+    assert line.endswith("--help)")
+
+
+def test_no_command_prints_the_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
-    assert main(["report"]) == 2
-    assert main(["report", "x.db", "--format", "pdf"]) == 2
-    assert main(["report", "x.db", "--top", "0"]) == 2
-    err = capsys.readouterr().err
-    assert "usage: convsdk" in err and "invalid choice: 'pdf'" in err
+    assert "usage: convsdk" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["report", "demo", "consume", "migrate", "collect"])
+def test_every_command_has_a_description_and_help_for_each_option(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from convsdk.cli.parser import build_parser
+
+    parser = build_parser()
+    assert main([command, "--help"]) == 0
+    text = capsys.readouterr().out
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]  # type: ignore[union-attr]
+    assert sub.description, command
+    for action in sub._actions:
+        if action.help != "==SUPPRESS==":
+            assert action.help, f"{command} {action.option_strings or action.dest}"
+    assert "usage: convsdk " + command in text
+
+
+def test_collect_says_where_senders_send(
+    collect_calls: list[tuple[Any, ...]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("CONVSDK_COLLECT_TOKEN", "t")
+    assert main(["collect", "postgresql://u:pw@db/x", "--port", "9001"]) == 0
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:9001/ingest" in out and "pw" not in out
+
+
+def test_every_command_takes_a_path_as_a_store(
+    collect_calls: list[tuple[Any, ...]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CONVSDK_COLLECT_TOKEN", "t")
+    assert main(["migrate", "events.db"]) == 0
+    assert sqlite3.connect(tmp_path / "events.db").execute("SELECT count(*) FROM convsdk_events")
+    assert main(["collect", "events.jsonl"]) == 0
+    assert collect_calls[0][0] == f"file://{tmp_path.as_posix()}/events.jsonl"
 
 
 def test_unreachable_database_exits_1(capsys: pytest.CaptureFixture[str]) -> None:

@@ -176,8 +176,30 @@ def test_an_event_the_destination_refuses_is_skipped_alone(
 
 def test_idle_timeout_returns_on_a_quiet_stream(redis_stream_url: str) -> None:
     started = time.monotonic()
-    assert consume(redis_stream_url, MemoryBackend(), idle_timeout=0.3) == 0
+    assert consume(redis_stream_url, MemoryBackend(), idle_timeout=0.3, create_stream=True) == 0
     assert time.monotonic() - started < 20  # loose: it returns, on a loaded machine too
+
+
+def test_a_misspelt_redis_stream_is_an_error_naming_the_stream_that_exists(
+    redis_stream_url: str, redis_client: Any
+) -> None:
+    _publish_redis(redis_stream_url, numbered_events(1))
+    key = _key(redis_stream_url)
+    typo = redis_stream_url.replace(key, key[:-1], 1)
+    with pytest.raises(ConfigError, match="did you mean") as caught:
+        consume(typo, MemoryBackend(), idle_timeout=5)
+    assert caught.value.field == "source"
+    assert repr(key) in str(caught.value)
+    assert not redis_client.exists(key[:-1])  # no empty stream left behind
+
+
+def test_create_stream_lets_a_consumer_start_before_the_site(
+    redis_stream_url: str, redis_client: Any
+) -> None:
+    assert consume(redis_stream_url, MemoryBackend(), idle_timeout=0.2, create_stream=True) == 0
+    assert redis_client.exists(_key(redis_stream_url))
+    _publish_redis(redis_stream_url, numbered_events(2))
+    assert consume(redis_stream_url, MemoryBackend(), max_events=2, idle_timeout=10) == 2
 
 
 def test_stop_ends_a_running_consumer(redis_stream_url: str) -> None:
@@ -293,8 +315,27 @@ def test_nats_unacked_messages_are_redelivered_after_a_crash(
 
 def test_nats_idle_timeout_returns_on_a_quiet_stream(nats_stream_url: str) -> None:
     started = time.monotonic()
-    assert consume(nats_stream_url, MemoryBackend(), idle_timeout=0.3) == 0
+    assert consume(nats_stream_url, MemoryBackend(), idle_timeout=0.3, create_stream=True) == 0
     assert time.monotonic() - started < 20  # loose: it returns, on a loaded machine too
+
+
+def test_a_missing_jetstream_stream_is_an_error_naming_the_stream_that_exists(
+    nats_stream_url: str, jetstream: Any
+) -> None:
+    from convsdk.backends.nats import NATSTarget
+
+    _publish_nats(nats_stream_url, numbered_events(1))
+    stream = NATSTarget.from_url(nats_stream_url).stream
+    typo = nats_stream_url.replace(f"stream={stream}", f"stream={stream[:-1]}", 1)
+    with pytest.raises(ConfigError, match="did you mean") as caught:
+        consume(typo, MemoryBackend(), idle_timeout=5)
+    assert caught.value.field == "source"
+    assert repr(stream) in str(caught.value)
+
+    async def names(js: Any) -> list[str]:
+        return [info.config.name for info in await js.streams_info()]
+
+    assert stream[:-1] not in jetstream(names)
 
 
 def test_a_source_unreachable_for_the_whole_idle_timeout_raises(
@@ -332,3 +373,15 @@ def test_an_unsupported_source_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as caught:
         consume("nats://127.0.0.1:4222/x", MemoryBackend(), group="has.dots")
     assert caught.value.field == "group"
+
+
+def test_the_command_says_a_stream_is_missing_in_one_line(
+    redis_stream_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from convsdk.cli import main
+
+    status = main(["consume", redis_stream_url, "--into", _sqlite(tmp_path), "--idle-timeout", "1"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("convsdk: error: ") and err.count("\n") == 1
+    assert "there is no stream" in err

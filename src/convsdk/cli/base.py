@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "error",
     "load",
     "positive_int",
+    "store_url",
     "warning",
 ]
 
@@ -54,7 +56,17 @@ def load(module: str, name: str) -> Any:
 
 
 class Parser(argparse.ArgumentParser):
-    """An argument parser that raises :class:`UsageError` instead of exiting the process."""
+    """An argument parser that raises :class:`UsageError` instead of exiting the process.
+
+    A bad command line is told like every other error, in one line on standard error,
+    with the command's ``--help`` to read next.
+    """
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        command = self.prog.removeprefix("convsdk").strip()
+        where = f"{command}: " if command else ""
+        error(f"{where}{message} (see: {self.prog} --help)")
+        raise UsageError(USAGE)
 
     def exit(self, status: int = 0, message: str | None = None) -> Any:  # type: ignore[override]
         # argparse exits the process; a caller of main() wants a status back instead.
@@ -72,6 +84,27 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
     return value
+
+
+_PATH_SCHEMES = {".db": "sqlite", ".sqlite": "sqlite", ".sqlite3": "sqlite"}
+_PATH_SCHEMES.update({".jsonl": "file", ".ndjson": "file"})
+
+
+def store_url(text: str) -> str:
+    """An argparse ``type`` for a store: a backend URL as given, or a path made a URL.
+
+    Every command takes a store alike: ``events.db`` (or ``.sqlite``, ``.sqlite3``) is
+    ``sqlite:///`` that file, ``events.jsonl`` (or ``.ndjson``) ``file:///`` that file.
+    """
+    if "://" in text:
+        return text
+    path = Path(text)
+    scheme = _PATH_SCHEMES.get(path.suffix.lower())
+    if scheme is None:
+        return text  # the backend's own error tells what a URL looks like
+    # sqlite:////abs.db (an absolute path after "sqlite:///"); file:///abs.jsonl.
+    slash = "/" if scheme == "sqlite" else ""
+    return f"{scheme}://{slash}{path.absolute().as_posix()}"
 
 
 def warning(message: str) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any
 
+from .._urls import redact_url
 from ..errors import ConfigError
-from .base import load, warning
+from .base import load, store_url, warning
 
 __all__ = ["COLLECT_TOKEN_ENV", "add_collect", "run_collect"]
 
@@ -18,11 +20,19 @@ COLLECT_TOKEN_ENV = "CONVSDK_COLLECT_TOKEN"
 def add_collect(commands: Any) -> None:
     """Add the ``collect`` command to ``commands`` (argparse subparsers)."""
     collect = commands.add_parser(
-        "collect", help="run an HTTP collector that stores the batches it receives"
+        "collect",
+        help="run an HTTP collector that stores the batches it receives",
+        description="Serve POST /ingest, where sites with an http:// backend send their "
+        "batches, and store them in BACKEND; GET /health answers when it is up. It runs "
+        "until interrupted.",
     )
-    collect.add_argument("backend", metavar="BACKEND", help="backend URL to store into")
-    collect.add_argument("--host", default="127.0.0.1")
-    collect.add_argument("--port", type=int, default=8000)
+    collect.add_argument(
+        "backend", type=store_url, metavar="BACKEND", help="backend URL or path to store into"
+    )
+    collect.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
+    collect.add_argument(
+        "--port", type=port_number, default=8000, help="port to listen on (%(default)s)"
+    )
     collect.add_argument(
         "--token-file",
         metavar="PATH",
@@ -59,8 +69,22 @@ def run_collect(args: argparse.Namespace) -> int:
     bounds = collect_bounds(args)
     if bounds:
         options["bounds"] = load(".collector", "Bounds")(**bounds)
+    where = f"http://{args.host}:{args.port}/ingest"
+    sys.stdout.write(f"collecting at {where} into {redact_url(args.backend)}\n")
+    sys.stdout.flush()
     serve(args.backend, **options)
     return 0
+
+
+def port_number(text: str) -> int:
+    """An argparse ``type``: a TCP port, 1 to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, got {value}")
+    return value
 
 
 def collect_token(args: argparse.Namespace) -> str | None:

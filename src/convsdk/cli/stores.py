@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..errors import BackendError, ConfigError
-from .base import load, positive_int
+from .base import load, positive_int, store_url
 
 __all__ = ["add_consume", "add_demo", "add_migrate"]
 
@@ -15,40 +15,89 @@ __all__ = ["add_consume", "add_demo", "add_migrate"]
 def add_demo(commands: Any) -> None:
     """Add the ``demo`` command to ``commands`` (argparse subparsers)."""
     demo = commands.add_parser(
-        "demo", help="simulate a shop's traffic into SQLite and report on it"
+        "demo",
+        help="simulate a shop's traffic into SQLite and report on it",
+        description="Run the demo shop (a Flask app wrapped with convsdk), send simulated "
+        "visitors through it, store their events in a new SQLite file, and print the "
+        "report (also written as HTML).",
     )
-    demo.add_argument("--visitors", type=positive_int, metavar="N")
-    demo.add_argument("--db", metavar="PATH", help="SQLite file to create")
-    demo.add_argument("--html", metavar="PATH", help="where to write the HTML report")
-    demo.add_argument("--seed", type=int, metavar="N", help="repeat a run")
+    demo.add_argument(
+        "--visitors", type=positive_int, metavar="N", help="visitors to simulate (2000)"
+    )
+    demo.add_argument(
+        "--db", metavar="PATH", help="SQLite file to create, replacing a demo's (convsdk-demo.db)"
+    )
+    demo.add_argument(
+        "--html", metavar="PATH", help="where to write the HTML report (convsdk-report.html)"
+    )
+    demo.add_argument(
+        "--seed", type=int, metavar="N", help="repeat a run (default: a random seed, shown)"
+    )
     demo.set_defaults(handler=run_demo)
 
 
 def add_consume(commands: Any) -> None:
     """Add the ``consume`` command to ``commands`` (argparse subparsers)."""
     consume = commands.add_parser(
-        "consume", help="move events from a Redis stream or NATS JetStream into a store"
+        "consume",
+        help="move events from a Redis stream or NATS JetStream into a store",
+        description="Read events from a Redis stream or a JetStream stream (the URL of the "
+        "site's redis:// or nats:// backend) and store them in DEST; each is acknowledged "
+        "once stored. It runs until interrupted, unless --idle-timeout or --max-events "
+        "says when to stop.",
     )
-    consume.add_argument("source", metavar="SOURCE", help="redis://... or nats://...")
-    consume.add_argument("--into", required=True, metavar="DEST", help="backend URL")
-    consume.add_argument("--group", metavar="G", help="consumer group (durable) name")
     consume.add_argument(
-        "--idle-timeout", type=float, metavar="S", help="stop after S seconds without events"
+        "source", metavar="SOURCE", help="redis://host:6379/0/stream or nats://host:4222/subject"
     )
-    consume.add_argument("--max-events", type=positive_int, metavar="N", help="stop after N")
+    consume.add_argument(
+        "--into",
+        required=True,
+        type=store_url,
+        metavar="DEST",
+        help="backend URL or path to store into",
+    )
+    consume.add_argument(
+        "--group", metavar="G", help="consumer group (Redis) or durable (NATS) name (convsdk)"
+    )
+    consume.add_argument(
+        "--idle-timeout",
+        type=float,
+        metavar="S",
+        help="stop after S seconds without events (default: never)",
+    )
+    consume.add_argument(
+        "--max-events", type=positive_int, metavar="N", help="stop after N (default: no limit)"
+    )
     consume.add_argument(
         "--claim-idle",
         type=float,
         metavar="S",
         help="Redis: claim entries other consumers left unacknowledged for S seconds (300)",
     )
+    consume.add_argument(
+        "--create-stream",
+        action="store_true",
+        help="create the stream if it does not exist yet, and wait for events "
+        "(without it, a missing stream is an error: the name may be misspelt)",
+    )
     consume.set_defaults(handler=run_consume)
 
 
 def add_migrate(commands: Any) -> None:
     """Add the ``migrate`` command to ``commands`` (argparse subparsers)."""
-    migrate = commands.add_parser("migrate", help="create the events table of a SQL store")
-    migrate.add_argument("url", metavar="URL", help="postgresql://... or sqlite:///...")
+    migrate = commands.add_parser(
+        "migrate",
+        help="create the events table of a SQL store",
+        description="Create the events table (and its indexes) of a PostgreSQL or SQLite "
+        "store, as the backend does on first use: run it once where the app's database "
+        "user may not create tables.",
+    )
+    migrate.add_argument(
+        "url",
+        type=store_url,
+        metavar="URL",
+        help="postgresql://user@host/db[?table=T] or sqlite:///path.db",
+    )
     migrate.set_defaults(handler=run_migrate)
 
 
@@ -72,6 +121,7 @@ def run_consume(args: argparse.Namespace) -> int:
         "idle_timeout": args.idle_timeout,
         "max_events": args.max_events,
         "claim_idle": args.claim_idle,
+        "create_stream": args.create_stream or None,
     }
     moved = consume(args.source, args.into, **{k: v for k, v in options.items() if v is not None})
     sys.stdout.write(f"moved {moved:,} events\n")

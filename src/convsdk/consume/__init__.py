@@ -51,6 +51,7 @@ def consume(
     max_events: int | None = None,
     stop: threading.Event | None = None,
     claim_idle: float = 300.0,
+    create_stream: bool = False,
 ) -> int:
     """Move events from ``source_url`` into ``into``; return how many were stored.
 
@@ -62,6 +63,11 @@ def consume(
     JetStream URL (read through the durable pull consumer ``group``; ``consumer`` is not
     used). The URLs are those of the matching backends. ``into`` is a backend URL or a
     :class:`~convsdk.backends.Backend`; one built from a URL is closed on return.
+
+    The stream must exist: a misspelt name is a :class:`~convsdk.errors.ConfigError`
+    (with the closest existing name), not a new empty stream read for ever. With
+    ``create_stream`` a missing stream is created, and the consumer waits for events
+    (a consumer deployed before the site wrote anything).
 
     Returns after ``idle_timeout`` seconds without a message, once ``max_events`` events
     were stored, or when ``stop`` is set (within half a second); otherwise it runs
@@ -75,7 +81,7 @@ def consume(
     >>> consume("nats://broker:4222/convsdk.events", "sqlite:///events.db", stop=stop)
     """
     _check_options(group, consumer, batch_size, idle_timeout, max_events, claim_idle)
-    source = open_source(source_url, group, consumer, claim_idle)
+    source = open_source(source_url, group, consumer, claim_idle, create=bool(create_stream))
     try:
         backend, owned = (from_url(into), True) if isinstance(into, str) else (into, False)
         try:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["Message", "Source"]
+from ..errors import ConfigError
+
+__all__ = ["Message", "Source", "missing_stream"]
 
 
 @dataclass(slots=True)
@@ -32,3 +35,20 @@ class Source(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+def missing_stream(stream: str, where: str, existing: Iterable[str]) -> ConfigError:
+    """The error for a source stream that does not exist, naming the closest that does.
+
+    A consumer does not create the stream it reads: a misspelt name would otherwise
+    give a new, empty stream and "moved 0 events".
+    """
+    close = difflib.get_close_matches(stream, sorted(set(existing)), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return ConfigError(
+        f"there is no stream {stream!r}{hint}: check the name (a site's backend creates "
+        "the stream with its first event), or create it now and wait for events "
+        "with create_stream=True (convsdk consume --create-stream)",
+        field="source",
+        source=where,
+    )

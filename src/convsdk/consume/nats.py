@@ -6,8 +6,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BackendError
-from .message import Message
+from ..errors import BackendError, ConfigError
+from .message import Message, missing_stream
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -21,7 +21,7 @@ logger = logging.getLogger("convsdk.consume")
 class NATSSource:
     """A JetStream stream read through a durable pull consumer."""
 
-    def __init__(self, url: str, group: str) -> None:
+    def __init__(self, url: str, group: str, *, create: bool = False) -> None:
         import nats.errors
 
         from ..backends.nats import EventLoopThread, NATSTarget
@@ -32,6 +32,9 @@ class NATSSource:
         self._loop = EventLoopThread("convsdk-consume")
         self._client: Client | None = None
         self._subscription: JetStreamContext.PullSubscription | None = None
+        # The stream must exist when the consumer starts, unless asked to create it;
+        # after that, a reconnect creates it again (a server that lost its state).
+        self._may_create = create
 
     def read(self, count: int, wait: float) -> list[Message]:
         target = self._target
@@ -53,7 +56,7 @@ class NATSSource:
     def _run(self, coro: Any, timeout: float) -> Any:
         try:
             return self._loop.run(coro, timeout)
-        except BackendError:
+        except (BackendError, ConfigError):
             raise
         except Exception as exc:
             # The connection or the consumer may be gone: start afresh next time.
@@ -75,7 +78,10 @@ class NATSSource:
         client = await open_connection(target)
         self._client = client
         js = client.jetstream(timeout=target.timeout)
+        if not self._may_create:
+            await self._check_stream(js)
         await ensure_stream(js, target)
+        self._may_create = True
         self._subscription = await js.pull_subscribe(
             target.subject,
             durable=self._group,
@@ -83,6 +89,15 @@ class NATSSource:
             config=ConsumerConfig(ack_wait=target.ack_wait),
         )
         return self._subscription
+
+    async def _check_stream(self, js: JetStreamContext) -> None:
+        import nats.js.errors
+
+        try:
+            await js.stream_info(self._target.stream)
+        except nats.js.errors.NotFoundError:
+            names = [info.config.name or "" for info in await js.streams_info()]
+            raise missing_stream(self._target.stream, self._target.source, names) from None
 
     async def _fetch(self, count: int, wait: float) -> list[Message]:
         subscription = await self._connect()

@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from itertools import islice
 from typing import Any
 
+from .._urls import redact_url
 from ..errors import BackendError
-from .message import Message
+from .message import Message, missing_stream
 
 __all__ = ["RedisSource"]
 
@@ -19,7 +21,9 @@ logger = logging.getLogger("convsdk.consume")
 class RedisSource:
     """A Redis stream read through a consumer group (``XREADGROUP`` / ``XACK``)."""
 
-    def __init__(self, url: str, group: str, consumer: str, claim_idle: float) -> None:
+    def __init__(
+        self, url: str, group: str, consumer: str, claim_idle: float, *, create: bool = False
+    ) -> None:
         import redis
 
         from ..backends.redis import RedisBackend
@@ -28,9 +32,13 @@ class RedisSource:
         self._backend = RedisBackend.from_url(url)
         self._client = self._backend.client
         self._key = self._backend.stream
+        self._where = redact_url(url)
         self._group = group
         self._consumer = consumer
         self._group_ready = False
+        # The stream must exist when the consumer starts, unless asked to create it;
+        # later (Redis restarted empty, the key deleted) it is created again.
+        self._may_create = create
         # Entries this consumer read before and never acknowledged come first: "0"
         # asks for its pending list, ">" for entries nobody was given yet.
         self._pending_after: str | None = "0"
@@ -74,6 +82,10 @@ class RedisSource:
         self._backend.close()
 
     def _create_group(self) -> None:
+        if not self._may_create and not self._client.exists(self._key):
+            streams = self._client.scan_iter(count=1000, _type="STREAM")
+            names = (k.decode("utf-8", "replace") if isinstance(k, bytes) else k for k in streams)
+            raise missing_stream(self._key, self._where, islice(names, 1000))
         try:
             # From "0": events the site wrote before the first consumer started count too.
             self._client.xgroup_create(self._key, self._group, id="0", mkstream=True)
@@ -82,6 +94,7 @@ class RedisSource:
             if not str(exc).startswith("BUSYGROUP"):
                 raise
         self._group_ready = True
+        self._may_create = True
 
     def _claim(self, count: int) -> list[Message]:
         try:

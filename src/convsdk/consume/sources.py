@@ -17,12 +17,19 @@ __all__ = ["open_source"]
 DURABLE = re.compile(r"[A-Za-z0-9_-]{1,255}\Z")
 
 
-def open_source(url: Any, group: str, consumer: str | None, claim_idle: float) -> Source:
-    """The source ``url`` names (``redis://``, ``rediss://`` or ``nats://``)."""
+def open_source(
+    url: Any, group: str, consumer: str | None, claim_idle: float, *, create: bool = False
+) -> Source:
+    """The source ``url`` names (``redis://``, ``rediss://`` or ``nats://``).
+
+    Its stream must exist when reading starts, unless ``create`` is true.
+    """
     scheme = urlsplit(url).scheme.lower() if isinstance(url, str) else ""
     if scheme in ("redis", "rediss"):
         try:
-            return RedisSource(url, group, consumer or socket.gethostname(), claim_idle)
+            return RedisSource(
+                url, group, consumer or socket.gethostname(), claim_idle, create=create
+            )
         except ImportError as exc:
             raise missing_package("redis", exc, url) from exc
     if scheme == "nats":
@@ -32,7 +39,7 @@ def open_source(url: Any, group: str, consumer: str | None, claim_idle: float) -
                 field="group",
             )
         try:
-            return NATSSource(url, group)
+            return NATSSource(url, group, create=create)
         except ImportError as exc:
             raise missing_package("nats", exc, url) from exc
     raise ConfigError(
