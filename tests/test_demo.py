@@ -135,6 +135,20 @@ def test_each_run_starts_from_a_fresh_database(tmp_path: Path) -> None:
     assert counts[0] == counts[1] > 0
 
 
+def test_a_database_of_any_name_is_reported_on_and_named_for_the_report_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from convsdk.cli import main
+
+    db, html = tmp_path / "events.data", tmp_path / "r.html"
+    assert run_demo(visitors=20, db_path=db, html_path=html, seed=2) == 0
+    out = capsys.readouterr().out
+    command = out.split("report on them again: ", 1)[1].split(")\n", 1)[0]
+    assert command.startswith("convsdk report sqlite:///")
+    assert main(["report", command.split()[-1], "--format", "json"]) == 0
+    assert '"visitors"' in capsys.readouterr().out
+
+
 def test_refuses_to_replace_a_file_that_is_not_a_database(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from .browser import Stats
 
-__all__ = ["fail", "progress_bar", "say", "tell_planted", "tell_what_happened"]
+__all__ = ["fail", "progress_bar", "say", "tell_planted", "tell_what_happened", "warn"]
 
 
 def say(text: str = "") -> None:
@@ -20,10 +20,18 @@ def say(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
 
-def fail(message: str) -> int:
-    """Tell why the demo cannot run, on standard error; the exit status 2."""
-    sys.stderr.write(f"convsdk demo: {message}\n")
-    return 2
+def fail(message: str, status: int = 2) -> int:
+    """Tell why the demo cannot go on, in one line on standard error; return ``status``.
+
+    2 (the default) for a bad argument or a missing dependency, 1 for a failure.
+    """
+    sys.stderr.write(f"convsdk: error: demo: {' '.join(message.split())}\n")
+    return status
+
+
+def warn(message: str) -> None:
+    """Tell that something went half right, in one line on standard error."""
+    sys.stderr.write(f"convsdk: warning: demo: {' '.join(message.split())}\n")
 
 
 @contextmanager
@@ -75,5 +83,8 @@ def tell_planted(db: Path, html: Path) -> None:
     say("  - pricing variant B converts better than A;")
     say("  - crawlers are not counted; DNT/GPC visitors are counted anonymously.")
     say()
-    say(f"Events:      {db}  (report on them again: convsdk report {shlex.quote(str(db))})")
+    # A path the report recognises by its suffix, or else the store's URL.
+    known = db.suffix.lower() in (".db", ".sqlite", ".sqlite3")
+    source = str(db) if known else f"sqlite:///{db.absolute().as_posix()}"
+    say(f"Events:      {db}  (report on them again: convsdk report {shlex.quote(source)})")
     say(f"HTML report: {html}")

@@ -19,7 +19,7 @@ from ..errors import ConvSDKError
 from ..goals import Funnel, Goal
 from ..tracker import set_default
 from .browser import Clock, SimulatedTimeTracker, Stats
-from .console import fail, progress_bar, say, tell_planted, tell_what_happened
+from .console import fail, progress_bar, say, tell_planted, tell_what_happened, warn
 from .personas import Catalog
 from .simulation import simulate
 from .traffic import DAYS
@@ -80,14 +80,11 @@ def run_demo(
     tell_what_happened(stats, counts, elapsed)
     complete = delivered and not counts.get("dropped", 0)
     if not complete:
-        sys.stderr.write(
-            f"convsdk demo: not every event was stored ({counts}); the report is partial\n"
-        )
+        warn(f"not every event was stored ({counts}); the report is partial")
     try:
         _report(db, html, tracker)
     except (OSError, ConvSDKError) as exc:
-        sys.stderr.write(f"convsdk demo: cannot report on {db}: {exc}\n")
-        return 1
+        return fail(f"cannot report on {db}: {exc}", status=1)
     tell_planted(db, html)
     return 0 if complete else 1
 
@@ -163,7 +160,8 @@ def _report(db: Path, html: Path, tracker: SimulatedTimeTracker) -> None:
     """Print the report on ``db`` and write it as HTML to ``html``."""
     from ..report import load_report, print_report, render_html
 
-    report = load_report(db, goals=tracker.goals)
+    # A URL, not the path: the demo's file may have any name (events.data).
+    report = load_report(f"sqlite:///{db.absolute().as_posix()}", goals=tracker.goals)
     say()
     print_report(report, sys.stdout)
     title = "Bean & Burr (simulated): conversion report"
