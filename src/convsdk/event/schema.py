@@ -94,7 +94,12 @@ _id_validator = validate.Length(min=1, max=MAX_ID)
 class EventSchema(Schema):
     """Marshmallow schema of the serialised event; ``load`` returns an :class:`Event`.
 
-    >>> EventSchema().load({"name": "signup", "kind": "micro", "event_id": "...", ...})
+    >>> event = EventSchema().load(
+    ...     {"event_id": "3f2a9c", "name": "signup", "kind": "macro",
+    ...      "timestamp": "2026-12-01T09:30:00+00:00"}
+    ... )
+    >>> event.name, event.kind, event.timestamp.isoformat()
+    ('signup', 'macro', '2026-12-01T09:30:00+00:00')
     """
 
     event_id = fields.String(required=True, validate=validate.Length(min=1, max=64))

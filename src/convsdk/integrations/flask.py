@@ -27,8 +27,9 @@ The tracker lives as long as the process (it flushes at interpreter exit); nothi
 closed at app-context teardown.
 
 Config keys are the ``CONVSDK_<NAME>`` of every option of :mod:`convsdk.options`
-(tracker, middleware and browser-event options; values may be strings, as
-``app.config.from_prefixed_env()`` gives them). Precedence: keyword argument > app
+(tracker, middleware and browser-event options; values may be strings, as a
+config file or the environment gives them: ``CONVSDK_*`` environment variables are
+read directly, so ``app.config.from_prefixed_env()`` is not needed for them). Precedence: keyword argument > app
 config > environment > default. ``CONVSDK_SECRET_KEY`` falls back to the environment,
 then ``app.secret_key``. An unknown ``CONVSDK_*`` key is a :class:`convsdk.ConfigError`
 with "did you mean". With the collect endpoint on, templates get
