@@ -213,3 +213,15 @@ def test_a_bad_annotation_never_breaks_the_view(
     assert view() == "ok"
     assert stored(tracker, memory) == []
     assert "could not record" in caplog.text
+
+
+def test_a_goal_name_marketers_write_fails_when_the_view_is_defined() -> None:
+    from convsdk import ConfigError, track_macro
+
+    with pytest.raises(ConfigError, match="did you mean 'signed_up'") as caught:
+
+        @track_macro("Signed Up")
+        def signup() -> str:
+            return "ok"
+
+    assert caught.value.field == "goal"

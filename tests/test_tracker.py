@@ -326,3 +326,12 @@ def test_a_closed_tracker_stops_its_worker(memory: MemoryBackend) -> None:
     assert thread is not None
     tracker.close()
     assert not thread.is_alive()
+
+
+def test_convsdk_track_shows_the_tracker_methods_arguments() -> None:
+    import inspect
+
+    method = list(inspect.signature(Tracker.track).parameters.values())[1:]  # no self
+    function = list(inspect.signature(convsdk.track).parameters.values())
+    assert function == method
+    assert inspect.signature(convsdk.track).return_annotation == "Event | None"

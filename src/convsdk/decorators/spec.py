@@ -56,7 +56,10 @@ class Spec:
         methods: Iterable[str] | None = None,
         status: StatusSpec | None = None,
     ) -> None:
-        check_name("goal", goal)
+        try:
+            check_name("goal", goal)
+        except ValueError as exc:  # when the view is defined, never inside a request
+            raise ConfigError(str(exc).removeprefix("goal "), field="goal") from None
         self.goal = goal
         self.kind = kind
         self.value = value

@@ -44,7 +44,14 @@ from .loading import fast_event, load_event
 from .model import Event, trusted_event
 from .schema import ContextSchema, EventSchema, UTMSchema
 from .timestamps import format_ns, format_timestamp, parse_timestamp
-from .validation import check_currency, check_id, check_name, check_properties, check_value
+from .validation import (
+    check_currency,
+    check_id,
+    check_name,
+    check_properties,
+    check_value,
+    name_hint,
+)
 
 __all__ = [
     "FIELDS",
@@ -62,6 +69,7 @@ __all__ = [
     "check_currency",
     "check_id",
     "check_name",
+    "name_hint",
     "check_properties",
     "check_value",
     "fast_event",

@@ -8,6 +8,7 @@ the caller changing its dict after ``track()`` changes no event.
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -22,11 +23,19 @@ from .fields import (
     NAME,
 )
 
-__all__ = ["check_currency", "check_id", "check_name", "check_properties", "check_value"]
+__all__ = [
+    "check_currency",
+    "check_id",
+    "check_name",
+    "check_properties",
+    "check_value",
+    "name_hint",
+]
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 _valid_names: set[str] = set()
+_WORDS = re.compile(r"[a-z0-9]+")
 
 
 def check_name(field: str, value: Any) -> None:
@@ -35,9 +44,23 @@ def check_name(field: str, value: Any) -> None:
     if value in _valid_names:
         return
     if not isinstance(value, str) or NAME.match(value) is None:
-        raise ValueError(f"{field} must be 1-64 letters, digits or underscores, got {value!r}")
+        raise ValueError(
+            f"{field} must be 1-64 letters, digits or underscores, got {value!r}{name_hint(value)}"
+        )
     if len(_valid_names) < 10_000:
         _valid_names.add(value)
+
+
+def name_hint(value: Any) -> str:
+    """`` (did you mean 'signed_up'?)`` for a name like ``"Signed Up"``, or ``""``.
+
+    The suggestion is the name in the form convsdk stores: lower case, each run of
+    other characters made one ``_``.
+    """
+    if not isinstance(value, str):
+        return ""
+    suggestion = "_".join(_WORDS.findall(value.lower()))[:64]
+    return f" (did you mean {suggestion!r}?)" if suggestion and suggestion != value else ""
 
 
 def check_id(field: str, value: Any) -> str | None:

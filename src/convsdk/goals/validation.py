@@ -18,6 +18,7 @@ from typing import Any
 
 from ..checks import is_number
 from ..errors import ConfigError
+from ..event import name_hint
 
 __all__ = [
     "KINDS",
@@ -53,7 +54,7 @@ def check_name(name: Any) -> None:
     """A goal's ``name``: letters, digits and ``_``, 1 to 64 characters."""
     if not isinstance(name, str) or NAME.match(name) is None:
         raise ConfigError(
-            f"must be 1-64 letters, digits or underscores, got {name!r}",
+            f"must be 1-64 letters, digits or underscores, got {name!r}{name_hint(name)}",
             field="name",
             goal=name if isinstance(name, str) else None,
         )
@@ -83,7 +84,7 @@ def check_event(event: Any, goal: str) -> None:
     """``event``: ``None`` or a name (letters, digits and ``_``, 1 to 64 characters)."""
     if event is not None and (not isinstance(event, str) or NAME.match(event) is None):
         raise ConfigError(
-            f"must be 1-64 letters, digits or underscores, got {event!r}",
+            f"must be 1-64 letters, digits or underscores, got {event!r}{name_hint(event)}",
             field="event",
             goal=goal,
         )

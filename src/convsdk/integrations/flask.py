@@ -29,11 +29,12 @@ closed at app-context teardown.
 Config keys are the ``CONVSDK_<NAME>`` of every option of :mod:`convsdk.options`
 (tracker, middleware and browser-event options; values may be strings, as a
 config file or the environment gives them: ``CONVSDK_*`` environment variables are
-read directly, so ``app.config.from_prefixed_env()`` is not needed for them). Precedence: keyword argument > app
-config > environment > default. ``CONVSDK_SECRET_KEY`` falls back to the environment,
-then ``app.secret_key``. An unknown ``CONVSDK_*`` key is a :class:`convsdk.ConfigError`
-with "did you mean". With the collect endpoint on, templates get
-``{{ convsdk_script() }}``, the browser script's tag.
+read directly, so ``app.config.from_prefixed_env()`` is not needed for them).
+Precedence: keyword argument > app config > environment > default.
+``CONVSDK_SECRET_KEY`` falls back to the environment, then ``app.secret_key``. An
+unknown ``CONVSDK_*`` key is a :class:`convsdk.ConfigError` with "did you mean". With
+the collect endpoint on, templates get ``{{ convsdk_script() }}``, the browser script's
+tag.
 
 Keyword options given to ``ConvSDK(...)`` override the middleware keys (and may
 include ``consent`` and ``clock``, which a config file cannot hold).

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Unpack
 
 from .. import runtime
@@ -53,16 +54,41 @@ def get_tracker() -> Tracker:
 set_default = runtime.set_default
 
 
-def track(name: str, **fields: Any) -> Event | None:
-    """Record an event with the default tracker (see :meth:`Tracker.track`).
+def track(
+    name: str,
+    *,
+    kind: str | None = None,
+    goal: str | None = None,
+    value: Any = None,
+    currency: str | None = None,
+    transaction_id: Any = None,
+    properties: dict[str, Any] | None = None,
+    user_id: Any = None,
+    timestamp: datetime | None = None,
+) -> Event | None:
+    """Record an event with the default tracker: :meth:`Tracker.track`, same arguments.
 
     Before :func:`init` nothing is recorded and a warning is logged once.
+
+    >>> convsdk.track("purchase", kind="macro", value=49.0, currency="EUR")
     """
+    # The same signature as Tracker.track, spelt out so help() and editors show it
+    # (a test keeps the two alike).
     tracker = runtime.default
     if tracker is None:
         runtime.warn_no_tracker()
         return None
-    return tracker.track(name, **fields)
+    return tracker.track(
+        name,
+        kind=kind,
+        goal=goal,
+        value=value,
+        currency=currency,
+        transaction_id=transaction_id,
+        properties=properties,
+        user_id=user_id,
+        timestamp=timestamp,
+    )
 
 
 def flush(timeout: float = 5.0) -> bool:
