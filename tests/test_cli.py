@@ -247,15 +247,24 @@ def test_every_command_has_a_description_and_help_for_each_option(
     assert "usage: convsdk " + command in text
 
 
-def test_collect_says_where_senders_send(
-    collect_calls: list[tuple[Any, ...]],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.setenv("CONVSDK_COLLECT_TOKEN", "t")
-    assert main(["collect", "postgresql://u:pw@db/x", "--port", "9001"]) == 0
-    out = capsys.readouterr().out
-    assert "http://127.0.0.1:9001/ingest" in out and "pw" not in out
+def test_collect_checks_its_store_then_says_where_senders_send(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = [sys.executable, "-m", "convsdk", "collect", str(tmp_path / "events.db")]
+    argv += ["--insecure", "--port", str(port)]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()  # written once the store answered
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=30)
+    assert line.startswith(f"collecting at http://127.0.0.1:{port}/ingest into sqlite:///")
+    assert (tmp_path / "events.db").exists()
 
 
 def test_every_command_takes_a_path_as_a_store(

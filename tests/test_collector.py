@@ -400,6 +400,34 @@ def test_an_unknown_backend_scheme_fails_at_creation() -> None:
         create_app("nope://x")
 
 
+def test_a_store_that_cannot_take_events_fails_at_creation(tmp_path: Any) -> None:
+    # Not at the first batch: /health would say ok while every batch failed.
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    with pytest.raises(BackendError, match="cannot open"):
+        create_app(f"sqlite:///{blocker}/events.db")
+    with pytest.raises(BackendError, match="cannot open"):
+        create_app(f"file://{blocker}/events.jsonl")
+
+
+def test_a_closed_port_fails_at_creation() -> None:
+    pytest.importorskip("redis")
+    with pytest.raises(BackendError, match="cannot connect"):
+        create_app("redis://127.0.0.1:1/0/convsdk:events?socket_connect_timeout=2")
+
+
+def test_the_command_exits_1_in_one_line_when_the_store_is_unreachable(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from convsdk.cli import main
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    assert main(["collect", f"sqlite:///{blocker}/events.db", "--insecure"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("convsdk: error: ") and "cannot open" in err[-1]
+
+
 # -- the validation fast path agrees with EventSchema --------------------------------
 
 

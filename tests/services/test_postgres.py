@@ -308,3 +308,22 @@ def test_a_batch_postgres_refuses_loses_only_the_refused_event(
     d.close()
     assert _count(postgres_url, table) == 99
     assert (d.stats()["dead_lettered"], d.stats()["delivered"]) == (1, 99)
+
+
+def test_check_says_a_database_is_missing_before_any_write(postgres_url: str) -> None:
+    parts = urlsplit(postgres_url)
+    backend = from_url(parts._replace(path="/convsdk_no_such_database").geturl())
+    try:
+        with pytest.raises(BackendError, match="convsdk_no_such_database"):
+            backend.check()  # type: ignore[attr-defined]
+    finally:
+        backend.close()
+
+
+def test_check_creates_the_table(postgres_events_url: str) -> None:
+    backend = from_url(postgres_events_url)
+    try:
+        backend.check()  # type: ignore[attr-defined]
+    finally:
+        backend.close()
+    assert list(read_events(postgres_events_url)) == []

@@ -48,6 +48,11 @@ class Backend(Protocol):
     ``write`` stores a batch or raises; it may be called again with the same events
     after a failure (delivery is at-least-once), so sinks that can should drop
     duplicates by ``event_id``. ``close`` releases connections and files.
+
+    A backend may also have ``check()``: raise :class:`~convsdk.BackendError` unless
+    the store takes events now (reachable, database and table there or created).
+    ``convsdk collect`` calls it before it starts listening. The SQLite, file,
+    PostgreSQL and Redis backends have one.
     """
 
     def write(self, events: Sequence[Event]) -> None:

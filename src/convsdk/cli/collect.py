@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import Any
 
-from .._urls import redact_url
 from ..errors import ConfigError
 from .base import load, store_url, warning
 
@@ -69,9 +67,6 @@ def run_collect(args: argparse.Namespace) -> int:
     bounds = collect_bounds(args)
     if bounds:
         options["bounds"] = load(".collector", "Bounds")(**bounds)
-    where = f"http://{args.host}:{args.port}/ingest"
-    sys.stdout.write(f"collecting at {where} into {redact_url(args.backend)}\n")
-    sys.stdout.flush()
     serve(args.backend, **options)
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,7 +14,7 @@ from starlette.routing import Route
 
 from .._urls import redact_url
 from ..backends import Backend, from_url
-from ..errors import ConfigError
+from ..errors import BackendError, ConfigError
 from .bounds import Bounds
 from .ingest import ingest_endpoint
 from .writer import Writer
@@ -47,6 +48,15 @@ def create_app(
     _check_options(path, token, max_body_bytes)
     sink = from_url(backend) if isinstance(backend, str) else backend
     name = redact_url(backend) if isinstance(backend, str) else type(backend).__name__
+    check = getattr(sink, "check", None)
+    if callable(check):
+        # Now, not at the first batch: a collector whose store is unreachable must
+        # not answer /health with "ok" while every sender's batch fails.
+        try:
+            check()
+        except BackendError as exc:
+            sink.close()
+            raise BackendError(f"{name}: {exc}", backend=exc.backend) from exc
     writer = Writer(sink, write_timeout)
     ingest = ingest_endpoint(
         writer,
@@ -114,5 +124,8 @@ def serve(
     app_options = {k: v for k, v in options.items() if k in app_keys}
     server_options = {k: v for k, v in options.items() if k not in app_keys}
     server_options.setdefault("server_header", False)
-    app = create_app(backend_url, token=token, **app_options)
+    app = create_app(backend_url, token=token, **app_options)  # checks the store first
+    path = app_options.get("path", "/ingest")
+    sys.stdout.write(f"collecting at http://{host}:{port}{path} into {redact_url(backend_url)}\n")
+    sys.stdout.flush()
     uvicorn.run(app, host=host, port=port, lifespan="on", ws="none", **server_options)

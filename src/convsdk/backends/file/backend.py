@@ -77,6 +77,18 @@ class FileBackend:
             f"backups={self.backups}, fsync={self.fsync})"
         )
 
+    def check(self) -> None:
+        """Raise :class:`convsdk.BackendError` unless the file can be opened to append."""
+        self._after_fork()
+        if not self._lock.acquire(timeout=_LOCK_TIMEOUT):
+            raise BackendError(f"{self.path} is busy (closing)", backend="file")
+        try:
+            self._open_locked()
+        except OSError as exc:
+            raise BackendError(f"cannot open {self.path}: {exc}", backend="file") from exc
+        finally:
+            self._lock.release()
+
     def write(self, events: Sequence[Event]) -> None:
         """Append the batch as one write; raise :class:`convsdk.BackendError` on an I/O error.
 

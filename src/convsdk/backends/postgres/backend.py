@@ -89,6 +89,16 @@ class PostgresBackend:
             self._schema_ready = False
             self._connection()
 
+    def check(self) -> None:
+        """Raise :class:`~convsdk.BackendError` unless the server takes events now.
+
+        Connects and creates the table if missing, as the first write would.
+        """
+        try:
+            self.migrate()
+        except psycopg.Error as exc:
+            raise self._failure(exc) from exc
+
     def write(self, events: Sequence[Event]) -> None:
         """Store the batch in one transaction; a batch sent again is stored once."""
         if not events:

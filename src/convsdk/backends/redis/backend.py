@@ -79,6 +79,16 @@ class RedisBackend:
         """The key of the stream events are appended to."""
         return self._stream
 
+    def check(self) -> None:
+        """Raise :class:`convsdk.BackendError` unless the server answers now (``PING``)."""
+        with self._lock:
+            if self._closed:
+                raise BackendError("the backend is closed", backend=BACKEND, retryable=False)
+            try:
+                self._client.ping()
+            except redis.RedisError as exc:
+                raise BackendError(f"cannot connect: {exc}", backend=BACKEND) from exc
+
     def write(self, events: Sequence[Event]) -> None:
         """``XADD`` every event in one round trip; raise a BackendError if any failed."""
         if not events:

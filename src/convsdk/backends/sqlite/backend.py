@@ -91,6 +91,22 @@ class SQLiteBackend:
     def __repr__(self) -> str:
         return f"SQLiteBackend({self.path!r}, timeout={self.timeout})"
 
+    def check(self) -> None:
+        """Raise :class:`convsdk.BackendError` unless the database takes events now.
+
+        Opens (or creates) the database and its table, as the first write would.
+        """
+        self._after_fork()
+        if not self._lock.acquire(timeout=self.timeout + _LOCK_SLACK):
+            raise BackendError(f"{self.path} is busy (closing)", backend="sqlite")
+        try:
+            if self._conn is None:
+                self._open_locked()
+        except (sqlite3.Error, OSError) as exc:
+            raise BackendError(f"cannot open {self.path}: {exc}", backend="sqlite") from exc
+        finally:
+            self._lock.release()
+
     def write(self, events: Sequence[Event]) -> None:
         """Insert the batch in one transaction, ignoring events already stored.
 
