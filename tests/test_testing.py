@@ -93,6 +93,54 @@ def test_fixture_captures_a_flask_apps_conversions(pytester: pytest.Pytester) ->
     result.assert_outcomes(passed=3)
 
 
+def test_fixture_captures_an_app_factory_whatever_the_fixture_order(
+    pytester: pytest.Pytester,
+) -> None:
+    # The setups a README reader writes: a tracker handed to the extension, or
+    # convsdk.init() in the factory then ConvSDK(app); the client fixture before or
+    # after convsdk_events. init() must not close the capturing tracker.
+    pytester.makepyfile(
+        conftest="""
+        import flask
+        import pytest
+
+        import convsdk
+        from convsdk import track_macro
+        from convsdk.integrations.flask import ConvSDK
+
+        def create_app(setup):
+            app = flask.Flask(__name__)
+
+            @app.post("/signup")
+            @track_macro("signup")
+            def signup():
+                return "welcome"
+
+            tracker = convsdk.init(backend="memory://", spool_dir=None, secret_key="k")
+            if setup == "tracker":
+                ConvSDK(app, tracker=tracker)
+            else:
+                ConvSDK(app)
+            return app
+
+        @pytest.fixture(params=["tracker", "init"])
+        def client(request):
+            return create_app(request.param).test_client()
+        """,
+        test_factory="""
+        def test_fixture_first(convsdk_events, client):
+            client.post("/signup")
+            assert convsdk_events.macro("signup").context["path"] == "/signup"
+
+        def test_client_first(client, convsdk_events):
+            client.post("/signup")
+            assert convsdk_events.macro("signup").context["path"] == "/signup"
+        """,
+    )
+    result = pytester.runpytest(*INNER)
+    result.assert_outcomes(passed=4)
+
+
 def test_failed_expectations_say_what_was_recorded(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         conftest=FLASK_SHOP,
