@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from itsdangerous import Signer
 
 from convsdk.identity import Identity, cookie_value
@@ -213,3 +215,19 @@ def test_cookieless_mode_hashes_a_daily_salt_ip_user_agent_and_host(
     assert identity.resolve(None, **who)[0] != visitor_id
     # Another process (another salt) does not produce the same ids.
     assert Identity(None, clock=Clock()).resolve(None, **who)[0] != visitor_id
+
+
+@given(
+    key=st.one_of(st.text(min_size=1, max_size=80), st.binary(min_size=1, max_size=80)),
+    value=st.text(alphabet="0123456789abcdef.", max_size=64),
+)
+def test_cookies_are_signed_exactly_as_itsdangerous_signs_them(
+    key: str | bytes, value: str
+) -> None:
+    import hashlib
+
+    from convsdk.identity.signing import FastSigner
+
+    for salt in ("convsdk.visitor", "convsdk.session"):
+        expected = Signer(key, salt=salt, digest_method=hashlib.sha256).sign(value).decode()
+        assert FastSigner(key, salt).sign(value) == expected

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import logging
+from binascii import b2a_base64
 
 from itsdangerous import BadSignature, Signer
 
 from .cookies import cookie_value
 
-__all__ = ["MAX_CACHED_HEADER", "CookieSigner", "ReadCookies"]
+__all__ = ["MAX_CACHED_HEADER", "CookieSigner", "FastSigner", "ReadCookies"]
 
 log = logging.getLogger("convsdk.identity")
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _VERIFIED_CACHE = 8192
 _MAX_COOKIE = 256  # ours are under 100 characters; anything longer is not ours
 # Whole Cookie headers are cached only up to this size, which bounds the cache's memory.
@@ -31,6 +34,29 @@ MAX_CACHED_HEADER = 1024
 
 #: What a ``Cookie`` header says: (visitor id, signed visitor value, (session id, minute)).
 ReadCookies = tuple[str | None, str | None, tuple[str, int] | None]
+
+
+class FastSigner:
+    """Signs as an itsdangerous :class:`~itsdangerous.Signer` (HMAC-SHA256), byte for byte.
+
+    The key is derived once, and each signature copies a keyed HMAC instead of keying
+    a new one: a new visitor's two signatures cost a third of what ``Signer.sign`` does.
+    Verifying stays with itsdangerous (and its result is cached).
+    """
+
+    __slots__ = ("_mac", "signer")
+
+    def __init__(self, secret_key: str | bytes, salt: str) -> None:
+        self.signer = Signer(secret_key, salt=salt, digest_method=hashlib.sha256)
+        self._mac = hmac.new(self.signer.derive_key(), digestmod=hashlib.sha256)
+
+    def sign(self, value: str) -> str:
+        """``value`` followed by ``.`` and its signature, as ``Signer.sign`` gives it."""
+        mac = self._mac.copy()
+        mac.update(value.encode("ascii"))
+        # base64.urlsafe_b64encode, unpadded as itsdangerous has it, without its layers.
+        signature = b2a_base64(mac.digest(), newline=False).rstrip(b"=").translate(_URLSAFE)
+        return f"{value}.{signature.decode('ascii')}"
 
 
 class CookieSigner:
@@ -55,8 +81,8 @@ class CookieSigner:
         self.visitor_cookie = visitor_cookie
         self.session_cookie = session_cookie
         # Separate salts: a visitor cookie can never pass as a session cookie.
-        self._visitor = Signer(secret_key, salt="convsdk.visitor", digest_method=hashlib.sha256)
-        self._session = Signer(secret_key, salt="convsdk.session", digest_method=hashlib.sha256)
+        self._visitor = FastSigner(secret_key, "convsdk.visitor")
+        self._session = FastSigner(secret_key, "convsdk.session")
         # lru_cache is thread-safe and C-implemented: a repeat cookie costs a dict hit.
         # A browser sends the same Cookie header until one of its cookies changes, so
         # the whole header is a key too (one lookup for the common request).
@@ -66,17 +92,17 @@ class CookieSigner:
 
     def sign_visitor(self, visitor_id: str) -> str:
         """The visitor cookie's value for ``visitor_id``."""
-        return self._visitor.sign(visitor_id).decode("ascii")
+        return self._visitor.sign(visitor_id)
 
     def sign_session(self, session_id: str, minute: int) -> str:
         """The session cookie's value for ``session_id`` last seen in ``minute``."""
-        return self._session.sign(f"{session_id}.{minute:x}").decode("ascii")
+        return self._session.sign(f"{session_id}.{minute:x}")
 
     def _unsign_visitor(self, value: str) -> str | None:
         if len(value) > _MAX_COOKIE:
             return None
         try:
-            visitor_id = self._visitor.unsign(value).decode("ascii")
+            visitor_id = self._visitor.signer.unsign(value).decode("ascii")
         except (BadSignature, UnicodeError, ValueError):
             return None
         except Exception:  # whatever a forged cookie triggers, it is only not ours
@@ -88,7 +114,7 @@ class CookieSigner:
         if len(value) > _MAX_COOKIE:
             return None
         try:
-            payload = self._session.unsign(value).decode("ascii")
+            payload = self._session.signer.unsign(value).decode("ascii")
             session_id, _, minute = payload.rpartition(".")
             return (session_id, int(minute, 16)) if session_id else None
         except (BadSignature, UnicodeError, ValueError):
