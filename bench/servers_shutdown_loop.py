@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "services"))
 
 from test_servers_shutdown import REQUESTS, SERVERS, run_and_stop  # noqa: E402
 
