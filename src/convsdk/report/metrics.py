@@ -1,6 +1,6 @@
 """The report's maths: goals, funnels, micro → macro lift, breakdowns, time to convert.
 
-Pure functions from a :class:`~convsdk.report.summary.Dataset` (one summary per
+Pure functions from a :class:`~convsdk.report.dataset.Dataset` (one summary per
 visitor) and the goal definitions to a :class:`Report`, whose fields are the keys of
 the JSON output (``Report.to_dict()``), in the order shown here.
 
@@ -74,6 +74,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..goals import Funnel, Goal, GoalSet
+from .dataset import Dataset, GoalHits, from_micros
 from .stats import (
     median,
     percentile,
@@ -81,7 +82,6 @@ from .stats import (
     two_proportion_z_test,
     wilson_interval,
 )
-from .summary import Dataset, GoalHits, from_micros
 
 __all__ = [
     "HISTOGRAM_BUCKETS",
