@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from . import _format as fmt
+from . import formatting as fmt
 from .metrics import BreakdownRow, FunnelReport, LiftRow, Report, TimeToConvert, VariantBreakdown
 
 __all__ = ["render_html"]

@@ -14,7 +14,7 @@ Sources, as a backend URL or a plain path:
   log and its rotated siblings.
 
 SQL URLs take a ``table`` query parameter (default ``convsdk_events``). Every reader
-follows the rules of :mod:`convsdk.report.summary` (what counts as a duplicate, a first
+follows the rules of :mod:`convsdk.report.rules` (what counts as a duplicate, a first
 touch, a visitor's variant...), so the same events give the same report from any store.
 How each one keeps its memory bounded by the number of visitors rather than of events is
 told in :mod:`convsdk.report.sql` and :mod:`convsdk.report.jsonl`.
@@ -30,10 +30,10 @@ from urllib.parse import urlsplit
 
 from .._urls import redact_url as redact
 from ..errors import ConfigError
+from .dataset import Dataset
 from .jsonl import FileReader
 from .progress import ProgressCallback
 from .sql import DEFAULT_TABLE, PostgresReader, SQLiteReader
-from .summary import Dataset
 
 __all__ = [
     "DEFAULT_TABLE",

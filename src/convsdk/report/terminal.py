@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import IO, Literal
 
-from . import _format as fmt
+from . import formatting as fmt
 from .metrics import BreakdownRow, Report
 
 __all__ = ["Table", "print_report", "render_text", "safe_text", "tables"]

@@ -1,0 +1,124 @@
+"""Per-visitor summaries: what a reader extracts from stored events, and all the maths needs.
+
+A reader (:mod:`convsdk.report.reader`) folds the events of a time range into one
+:class:`VisitorSummary` per visitor plus a few totals, a :class:`Dataset`. Its size
+grows with the number of visitors, not of events, and every report figure is computed
+from it (:mod:`convsdk.report.metrics`). How the readers fold events into it, so that
+every store gives the same summaries, is told in :mod:`convsdk.report.rules`.
+
+Times are integers: microseconds since the Unix epoch (UTC), so sums and differences
+are exact and two readers of the same events agree to the last digit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+__all__ = [
+    "MAX_STEP_TIMES",
+    "NO_CURRENCY",
+    "UTM",
+    "Dataset",
+    "GoalHits",
+    "VisitorSummary",
+    "from_micros",
+    "text_micros",
+    "to_micros",
+]
+
+#: A visitor's first this-many conversions of a funnel step are kept for the funnel
+#: maths; more of one step in one time range is a bot or a test, not a customer.
+MAX_STEP_TIMES = 100
+#: The currency code of values stored without one.
+NO_CURRENCY = "XXX"
+
+#: First- or last-touch UTM parameters: (source, medium, campaign).
+UTM = tuple[str | None, str | None, str | None]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def to_micros(moment: datetime) -> int:
+    """``moment`` (naive means UTC) as integer microseconds since the epoch."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def text_micros(text: str) -> int:
+    """An ISO-8601 timestamp (naive means UTC) as integer microseconds since the epoch."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def from_micros(micros: int) -> datetime:
+    """The aware UTC datetime of integer microseconds since the epoch."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+@dataclass(slots=True)
+class GoalHits:
+    """One visitor's conversions of one goal (or the anonymous ones, in :class:`Dataset`)."""
+
+    count: int = 0
+    """Conversions, after both kinds of deduplication."""
+    first: int = 0
+    """When the first one happened (microseconds)."""
+    times: list[int] | None = None
+    """When each happened, sorted, the first :data:`MAX_STEP_TIMES`; funnel steps only."""
+    revenue: dict[str, float] | None = None
+    """Sum of the values, per currency; ``None`` when no conversion carried a value."""
+
+    def add_value(self, value: float, currency: str | None) -> None:
+        """Add one conversion's value to :attr:`revenue`."""
+        revenue = self.revenue
+        if revenue is None:
+            revenue = self.revenue = {}
+        key = currency or NO_CURRENCY
+        revenue[key] = revenue.get(key, 0.0) + value
+
+
+@dataclass(slots=True)
+class VisitorSummary:
+    """Everything the report needs to know about one visitor."""
+
+    first_seen: int
+    """Their first event in the time range (microseconds)."""
+    referrer: str = "(direct)"
+    """Referrer domain of their first event (see :func:`referrer_domain`)."""
+    first_touch: UTM | None = None
+    """UTM (source, medium, campaign) of their first event carrying UTM parameters (up to
+    their first macro conversion, if they have one)."""
+    last_touch: UTM | None = None
+    """UTM of their last event carrying UTM parameters (up to their first macro
+    conversion, if they have one)."""
+    variant: str | None = None
+    """The experiment variant of their first event carrying one."""
+    goals: dict[str, GoalHits] = field(default_factory=dict)
+    """Goal name to their conversions of it."""
+
+
+@dataclass(slots=True)
+class Dataset:
+    """The visitors of a time range and the totals around them."""
+
+    visitors: list[VisitorSummary]
+    """One summary per distinct ``visitor_id``."""
+    events: int = 0
+    """Distinct events in the range, anonymous ones included."""
+    first_event: int | None = None
+    """Time of the earliest event in the range (microseconds)."""
+    last_event: int | None = None
+    """Time of the latest event in the range (microseconds)."""
+    anonymous_events: int = 0
+    """Events without a ``visitor_id`` (Do-Not-Track, Global Privacy Control)."""
+    anonymous_interactions: int = 0
+    """Of those, plain interactions (``kind`` null)."""
+    anonymous_goals: dict[str, GoalHits] = field(default_factory=dict)
+    """Conversions without a ``visitor_id``, per goal (``first`` and ``times`` unused)."""
+    goal_kinds: dict[str, str] = field(default_factory=dict)
+    """Every goal seen in the events, to its kind (``"macro"`` if any event said so)."""

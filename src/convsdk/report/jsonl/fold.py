@@ -1,0 +1,208 @@
+"""The second pass over a log: every distinct event of the range, folded per visitor.
+
+Times stay text here (in the stored form, whose text order is time order): comparing
+text is cheaper than parsing a million timestamps. Only first times and conversions
+become numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from ...event import format_timestamp
+from ..dataset import Dataset, GoalHits, VisitorSummary, text_micros
+from ..rules import (
+    add_conversion,
+    first_macro,
+    merge_kind,
+    referrer_domain,
+    utm_of,
+    variant_text,
+)
+from .events import parse_event
+from .lines import event_key
+from .state import VisitorState, touch, touches_before
+
+__all__ = ["Fold"]
+
+_log = logging.getLogger("convsdk.report")
+
+
+class Fold:
+    """What the second pass has gathered so far; :meth:`dataset` once every line is in."""
+
+    def __init__(
+        self,
+        candidates: set[bytes],
+        since: datetime | None,
+        until: datetime | None,
+        step_goals: Collection[str],
+    ) -> None:
+        self.candidates = candidates
+        self.low = format_timestamp(since) if since is not None else None
+        self.high = format_timestamp(until) if until is not None else None
+        self.step_goals = step_goals
+        self.visitors: dict[str, VisitorState] = {}
+        self.anonymous: dict[str, GoalHits] = {}
+        self.kinds: dict[str, str] = {}
+        # (goal, transaction id) -> (time, event id, visitor id, value, currency) of the
+        # earliest conversion seen with it: the one that counts.
+        self.transactions: dict[tuple[str, str], tuple[str, str, Any, Any, Any]] = {}
+        self.seen: set[bytes] = set()
+        self.events = self.anonymous_events = self.anonymous_plain = 0
+        self.first_event = self.last_event = ""
+
+    def block(self, name: object, lines: list[bytes], lineno: int) -> int:
+        """Fold the events of ``lines``, which follow line ``lineno`` of file ``name``.
+
+        Returns the number of the last line.
+        """
+        candidates, seen, low, high = self.candidates, self.seen, self.low, self.high
+        events, first_event, last_event = self.events, self.first_event, self.last_event
+        for line in lines:
+            lineno += 1
+            key = event_key(line)
+            if key is None:
+                if line.strip():
+                    _log.warning("%s:%d: skipped a line that is not an event", name, lineno)
+                continue
+            if key in candidates:
+                if key in seen:
+                    continue
+                seen.add(key)
+            try:
+                data, event_id, moment = parse_event(line)
+            except Exception as exc:
+                _log.warning("%s:%d: skipped a line that is not an event: %s", name, lineno, exc)
+                continue
+            if (low is not None and moment < low) or (high is not None and moment >= high):
+                continue
+            events += 1
+            if not first_event or moment < first_event:
+                first_event = moment
+            if moment > last_event:
+                last_event = moment
+            self.event(data, event_id, moment)
+        self.events, self.first_event, self.last_event = events, first_event, last_event
+        return lineno
+
+    def event(self, data: dict[str, Any], event_id: str, moment: str) -> None:
+        """Fold one event of the range, already known to be distinct."""
+        get = data.get
+        visitor_id = get("visitor_id")
+        kind = get("kind")
+        state: VisitorState | None = None
+        if visitor_id is None:
+            self.anonymous_events += 1
+            if kind is None:
+                self.anonymous_plain += 1
+        else:
+            state = self.visit(visitor_id, get("context"), moment, event_id)
+        if kind is not None:
+            self.convert(data, kind, state, moment, event_id)
+
+    def visit(self, visitor_id: str, context: Any, moment: str, event_id: str) -> VisitorState:
+        """Update the visitor's first event, touches and variant with one of their events."""
+        if type(context) is not dict:
+            context = {}
+        state = self.visitors.get(visitor_id)
+        if state is None:
+            state = self.visitors[visitor_id] = VisitorState(
+                moment, event_id, context.get("referrer"), context.get("url")
+            )
+        elif moment < state.first or (moment == state.first and event_id < state.first_id):
+            state.first, state.first_id = moment, event_id
+            state.referrer, state.url = context.get("referrer"), context.get("url")
+        utm = context.get("utm")
+        if utm and type(utm) is dict:
+            touch(state, utm, moment, event_id)
+        variant = context.get("variant")
+        if variant is not None and (
+            state.variant is None
+            or moment < state.variant_at
+            or (moment == state.variant_at and event_id < state.variant_id)
+        ):
+            state.variant = variant
+            state.variant_at, state.variant_id = moment, event_id
+        return state
+
+    def convert(
+        self,
+        data: dict[str, Any],
+        kind: str,
+        state: VisitorState | None,
+        moment: str,
+        event_id: str,
+    ) -> None:
+        """Count a conversion now, or hold it until its transaction's earliest is known."""
+        get = data.get
+        goal = get("goal")
+        if goal is None:
+            goal = data["name"]
+        merge_kind(self.kinds, goal, kind)
+        value = get("value")
+        if type(value) is not float and type(value) is not int:
+            value = None
+        transaction = get("transaction_id")
+        if transaction is None:
+            add_conversion(
+                self.anonymous if state is None else state.goals,
+                goal,
+                text_micros(moment),
+                value,
+                get("currency"),
+                state is not None and goal in self.step_goals,
+            )
+            return
+        held = self.transactions.get((goal, transaction))
+        if held is None or (moment, event_id) < (held[0], held[1]):
+            visitor_id = get("visitor_id")
+            self.transactions[goal, transaction] = (
+                moment,
+                event_id,
+                visitor_id,
+                value,
+                get("currency"),
+            )
+
+    def settle(self) -> None:
+        """Count the earliest conversion of each transaction."""
+        for (goal, _), (moment, _, visitor_id, value, currency) in self.transactions.items():
+            state = None if visitor_id is None else self.visitors.get(visitor_id)
+            add_conversion(
+                self.anonymous if state is None else state.goals,
+                goal,
+                text_micros(moment),
+                value,
+                currency,
+                state is not None and goal in self.step_goals,
+            )
+
+    def dataset(self) -> Dataset:
+        """The visitors' summaries and the totals, once every event is folded and settled."""
+        summaries = []
+        for state in self.visitors.values():
+            first_touch, last_touch = touches_before(state, first_macro(state.goals, self.kinds))
+            summaries.append(
+                VisitorSummary(
+                    first_seen=text_micros(state.first),
+                    referrer=referrer_domain(state.referrer, state.url),
+                    first_touch=utm_of(first_touch),
+                    last_touch=utm_of(last_touch),
+                    variant=variant_text(state.variant),
+                    goals=state.goals,
+                )
+            )
+        return Dataset(
+            visitors=summaries,
+            events=self.events,
+            first_event=text_micros(self.first_event) if self.first_event else None,
+            last_event=text_micros(self.last_event) if self.last_event else None,
+            anonymous_events=self.anonymous_events,
+            anonymous_interactions=self.anonymous_plain,
+            anonymous_goals=self.anonymous,
+            goal_kinds=self.kinds,
+        )

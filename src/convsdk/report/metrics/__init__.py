@@ -1,0 +1,151 @@
+"""The report's maths: goals, funnels, micro → macro lift, breakdowns, time to convert.
+
+Pure functions from a :class:`~convsdk.report.dataset.Dataset` (one summary per
+visitor) and the goal definitions to a :class:`Report`, whose fields are the keys of
+the JSON output (``Report.to_dict()``), in the order shown here.
+
+Definitions (rates are fractions, 0 to 1; times are seconds; ``None`` means "not
+defined", e.g. a rate of an empty group):
+
+- **visitors**: distinct ``visitor_id`` values with an event in the range. Events
+  without one (anonymous: Do-Not-Track, Global Privacy Control) are counted in the
+  ``anonymous`` figures only, never in a per-visitor rate.
+- **conversion rate** of a goal: visitors who converted / all visitors. Revenue is
+  the sum of conversion values, per currency (amounts in different currencies are
+  never added); revenue per visitor divides it by all visitors.
+- **macro** goals are those the goal file calls macro, and goals not in the file
+  whose events said ``kind="macro"``. A visitor *converted* when they completed any
+  macro goal.
+- **funnels**: a visitor reaches step *k* when they completed steps 1 to *k* in
+  order, each at or after the previous one, all within the funnel's window of step 1.
+  Of a visitor's attempts (each time they did step 1), the first that gets furthest
+  counts, and its times feed the medians.
+- **lift** of micro goal *m* on macro goal *M*: visitors who did *m* before their first
+  *M* (or did *m* and never *M*) form the "with" group, everyone else the "without"
+  group; ``lift = rate(with) / rate(without)`` (``None`` when nobody in the "without"
+  group converted). Intervals are 95 %: Wilson for each rate, Katz's log method for
+  the lift (0.5 added to each cell when a count is zero, so that a micro conversion
+  every buyer made still gets an interval). Pairs are ranked by the lower bound of
+  the lift's interval, so a big lift measured on three visitors does not top the list;
+  *prerequisites* (nobody converted without the micro conversion: a step every buyer
+  takes, like starting the checkout, rather than a sign of intent) come after them.
+  The lag is the time from a visitor's first *m* to their first *M*.
+- **breakdowns**: per first- and last-touch UTM source, medium and campaign (for a
+  converter, of the touches up to their first macro conversion), per referrer domain
+  of the first event, per experiment variant; ``"(none)"`` for visitors without one.
+  Variants are compared with a pooled two-proportion z-test against the control: the
+  variant called ``control`` if there is one, else the first by name.
+- **time to convert**: from a visitor's first event in the range to their first macro
+  conversion.
+
+The JSON output (``Report.to_json()``, ``convsdk report --format json``); money is
+``{currency: amount}``, timings ``{count, median, p90}`` in seconds::
+
+    version           1; bumped when a key changes meaning or disappears
+    meta              source, goals_file, since, until, generated_at
+    summary           events, visitors, first_event, last_event, micro_converters,
+                      converters, conversion_rate, revenue, revenue_per_visitor,
+                      anonymous {events, interactions, conversions, revenue}
+    goals[]           goal, kind, stage, role, defined, conversions, visitors,
+                      conversion_rate, revenue, revenue_per_visitor, time_to_convert,
+                      anonymous_conversions, anonymous_revenue
+    funnels[]         name, window_seconds, completed, completion_rate,
+                      steps[] {goal, visitors, conversion_from_previous, conversion_overall,
+                               share_of_visitors, drop_off, drop_off_rate,
+                               time_from_previous, time_from_first}
+    lift[]            micro, macro, did and did_not {visitors, converted, rate, ci_low,
+                      ci_high}, lift, lift_ci_low, lift_ci_high, prerequisite, lag
+    breakdowns        first_touch and last_touch {source, medium, campaign: rows[]},
+                      referrer: rows[], variant {control, rows[]}; a row is value,
+                      visitors, converters, conversions, conversion_rate, revenue (variant
+                      rows add ci_low, ci_high, difference, lift, z, p_value)
+    time_to_convert   timing, histogram[] {label, min_seconds, max_seconds, visitors}
+    macro_goals       names of the macro goals; micro_goals likewise
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ...goals import GoalSet
+from ..dataset import Dataset
+from .breakdowns import breakdowns
+from .common import goal_kinds
+from .funnels import funnel_report
+from .goals import goal_rows
+from .headline import headline
+from .lift import lift_rows
+from .model import (
+    REPORT_VERSION,
+    AnonymousSummary,
+    BreakdownRow,
+    Breakdowns,
+    FunnelReport,
+    FunnelStep,
+    GoalRow,
+    HistogramBucket,
+    LiftRow,
+    Meta,
+    Rate,
+    Report,
+    Summary,
+    TimeToConvert,
+    Timing,
+    VariantBreakdown,
+    VariantRow,
+)
+from .timing import HISTOGRAM_BUCKETS, time_to_convert
+
+__all__ = [
+    "HISTOGRAM_BUCKETS",
+    "REPORT_VERSION",
+    "AnonymousSummary",
+    "Breakdowns",
+    "BreakdownRow",
+    "FunnelReport",
+    "FunnelStep",
+    "GoalRow",
+    "HistogramBucket",
+    "LiftRow",
+    "Meta",
+    "Rate",
+    "Report",
+    "Summary",
+    "TimeToConvert",
+    "Timing",
+    "VariantBreakdown",
+    "VariantRow",
+    "breakdowns",
+    "build_report",
+    "funnel_report",
+    "goal_rows",
+    "lift_rows",
+    "time_to_convert",
+]
+
+
+def build_report(
+    dataset: Dataset, goals: GoalSet | None = None, *, meta: Meta | None = None
+) -> Report:
+    """Compute every section of the report from ``dataset`` and the goal definitions.
+
+    Without ``goals`` the report has no funnels, and goals take their kind from the
+    events.
+    """
+    kinds = goal_kinds(dataset, goals)
+    micro = [name for name, kind in kinds.items() if kind == "micro"]
+    macro = [name for name, kind in kinds.items() if kind == "macro"]
+    if meta is None:
+        meta = Meta(generated_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    return Report(
+        version=REPORT_VERSION,
+        meta=meta,
+        summary=headline(dataset, micro, macro),
+        goals=goal_rows(dataset, goals),
+        funnels=[funnel_report(dataset, f) for f in (goals.funnels if goals else ())],
+        lift=lift_rows(dataset, micro, macro),
+        breakdowns=breakdowns(dataset, macro),
+        time_to_convert=time_to_convert(dataset, macro),
+        macro_goals=macro,
+        micro_goals=micro,
+    )

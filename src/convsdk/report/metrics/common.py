@@ -1,0 +1,80 @@
+"""Small measures every section of the report shares: ratios, money, timings, rates."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+from ...goals import GoalSet
+from ..dataset import Dataset, from_micros
+from ..stats import median, percentile, wilson_interval
+from .model import Rate, Timing
+
+__all__ = ["collect", "goal_kinds", "iso", "money", "per_visitor", "rate", "ratio", "timing"]
+
+MONEY_DIGITS = 6
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def money(amounts: Mapping[str, Iterable[float]]) -> dict[str, float]:
+    # fsum is exact whatever the order of the values, so every reader gets the same
+    # total; rounding hides the last-bit differences of per-visitor partial sums.
+    return {
+        currency: round(math.fsum(values), MONEY_DIGITS)
+        for currency, values in sorted(amounts.items())
+    }
+
+
+def per_visitor(revenue: Mapping[str, float], visitors: int) -> dict[str, float]:
+    if not visitors:
+        return {}
+    return {c: round(v / visitors, MONEY_DIGITS) for c, v in revenue.items()}
+
+
+def collect(target: dict[str, list[float]], revenue: Mapping[str, float] | None) -> None:
+    if revenue:
+        for currency, value in revenue.items():
+            target.setdefault(currency, []).append(value)
+
+
+def timing(micros: list[int]) -> Timing:
+    """Median and p90, in seconds, of durations in microseconds."""
+    micros.sort()
+    mid = median(micros)
+    p90 = percentile(micros, 0.9)
+    # Rounded to the microsecond the times were measured in: the interpolation's
+    # floating-point dust (1440.0000000000002 s) is not information.
+    return Timing(
+        count=len(micros),
+        median=None if mid is None else round(mid / 1e6, 6),
+        p90=None if p90 is None else round(p90 / 1e6, 6),
+    )
+
+
+def rate(converted: int, visitors: int) -> Rate:
+    interval = wilson_interval(converted, visitors)
+    return Rate(
+        visitors=visitors,
+        converted=converted,
+        rate=ratio(converted, visitors),
+        ci_low=None if interval is None else interval[0],
+        ci_high=None if interval is None else interval[1],
+    )
+
+
+def iso(micros: int | None) -> str | None:
+    return None if micros is None else from_micros(micros).isoformat(timespec="microseconds")
+
+
+def goal_kinds(dataset: Dataset, goals: GoalSet | None) -> dict[str, str]:
+    """Every goal, defined ones first in declaration order, then the others by name."""
+    kinds: dict[str, str] = {}
+    if goals is not None:
+        for goal in goals:
+            kinds[goal.name] = goal.kind
+    for name in sorted(dataset.goal_kinds):
+        kinds.setdefault(name, dataset.goal_kinds[name])
+    return kinds

@@ -1,0 +1,50 @@
+"""The headline figures: events, visitors, converters and revenue of macro goals."""
+
+from __future__ import annotations
+
+from ..dataset import Dataset
+from .common import collect, iso, money, per_visitor, ratio
+from .model import AnonymousSummary, Summary
+
+__all__ = ["headline"]
+
+
+def headline(dataset: Dataset, micro: list[str], macro: list[str]) -> Summary:
+    total = len(dataset.visitors)
+    converters = micro_converters = 0
+    revenue: dict[str, list[float]] = {}
+    for visitor in dataset.visitors:
+        goals = visitor.goals
+        if any(name in goals for name in micro):
+            micro_converters += 1
+        hit = False
+        for name in macro:
+            hits = goals.get(name)
+            if hits is not None:
+                hit = True
+                collect(revenue, hits.revenue)
+        converters += hit
+    anonymous_revenue: dict[str, list[float]] = {}
+    anonymous_conversions = 0
+    for name, hits in dataset.anonymous_goals.items():
+        anonymous_conversions += hits.count
+        if name in macro:
+            collect(anonymous_revenue, hits.revenue)
+    amounts = money(revenue)
+    return Summary(
+        events=dataset.events,
+        visitors=total,
+        first_event=iso(dataset.first_event),
+        last_event=iso(dataset.last_event),
+        micro_converters=micro_converters,
+        converters=converters,
+        conversion_rate=ratio(converters, total),
+        revenue=amounts,
+        revenue_per_visitor=per_visitor(amounts, total),
+        anonymous=AnonymousSummary(
+            events=dataset.anonymous_events,
+            interactions=dataset.anonymous_interactions,
+            conversions=anonymous_conversions,
+            revenue=money(anonymous_revenue),
+        ),
+    )

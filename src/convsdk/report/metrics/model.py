@@ -1,0 +1,244 @@
+"""The report's structure: every section as frozen dataclasses, fields in JSON key order."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "REPORT_VERSION",
+    "AnonymousSummary",
+    "BreakdownRow",
+    "Breakdowns",
+    "FunnelReport",
+    "FunnelStep",
+    "GoalRow",
+    "HistogramBucket",
+    "LiftRow",
+    "Meta",
+    "Rate",
+    "Report",
+    "Summary",
+    "TimeToConvert",
+    "Timing",
+    "VariantBreakdown",
+    "VariantRow",
+]
+
+#: Bumped when a key of the JSON output changes meaning or disappears.
+REPORT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """How long something took, over ``count`` visitors: median and 90th percentile."""
+
+    count: int
+    median: float | None
+    p90: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """``converted`` of ``visitors``, as a rate with its 95 % Wilson interval."""
+
+    visitors: int
+    converted: int
+    rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class GoalRow:
+    """One goal: how many converted, what it earned, how long it took."""
+
+    goal: str
+    kind: str
+    stage: str | None
+    role: str | None
+    defined: bool
+    """Whether the goal file defines it (False: seen only in the events)."""
+    conversions: int
+    visitors: int
+    conversion_rate: float | None
+    revenue: dict[str, float]
+    revenue_per_visitor: dict[str, float]
+    time_to_convert: Timing
+    """From the visitor's first event to their first conversion of this goal."""
+    anonymous_conversions: int
+    anonymous_revenue: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelStep:
+    """One step of a funnel; drop-off is from the previous step (``None`` on step 1)."""
+
+    goal: str
+    visitors: int
+    conversion_from_previous: float | None
+    conversion_overall: float | None
+    share_of_visitors: float | None
+    drop_off: int | None
+    drop_off_rate: float | None
+    time_from_previous: Timing
+    time_from_first: Timing
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelReport:
+    """A funnel, step by step."""
+
+    name: str
+    window_seconds: float
+    steps: list[FunnelStep]
+    completed: int
+    completion_rate: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class LiftRow:
+    """How much more often visitors who did ``micro`` went on to ``macro``."""
+
+    micro: str
+    macro: str
+    did: Rate
+    did_not: Rate
+    lift: float | None
+    lift_ci_low: float | None
+    lift_ci_high: float | None
+    prerequisite: bool
+    """Nobody converted without it: a step on the way (the lift is infinite), not a sign."""
+    lag: Timing
+
+
+@dataclass(frozen=True, slots=True)
+class BreakdownRow:
+    """Visitors sharing one value of a dimension, and their macro conversions."""
+
+    value: str
+    visitors: int
+    converters: int
+    conversions: int
+    conversion_rate: float | None
+    revenue: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class VariantRow:
+    """An experiment variant, compared with the control (fields ``None`` on the control)."""
+
+    value: str
+    visitors: int
+    converters: int
+    conversions: int
+    conversion_rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    revenue: dict[str, float]
+    difference: float | None
+    """Its conversion rate minus the control's."""
+    lift: float | None
+    """Its conversion rate divided by the control's."""
+    z: float | None
+    p_value: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class VariantBreakdown:
+    """Variants, the control first; ``(none)`` (visitors in no experiment) last, untested."""
+
+    control: str | None
+    rows: list[VariantRow]
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdowns:
+    """Macro conversions by acquisition channel and experiment variant."""
+
+    first_touch: dict[str, list[BreakdownRow]]
+    """``"source"``, ``"medium"``, ``"campaign"`` to rows."""
+    last_touch: dict[str, list[BreakdownRow]]
+    referrer: list[BreakdownRow]
+    variant: VariantBreakdown
+
+
+@dataclass(frozen=True, slots=True)
+class HistogramBucket:
+    """Visitors whose time to convert fell in ``[min_seconds, max_seconds)``."""
+
+    label: str
+    min_seconds: int
+    max_seconds: int | None
+    visitors: int
+
+
+@dataclass(frozen=True, slots=True)
+class TimeToConvert:
+    """From a visitor's first event to their first macro conversion."""
+
+    timing: Timing
+    histogram: list[HistogramBucket]
+
+
+@dataclass(frozen=True, slots=True)
+class AnonymousSummary:
+    """Events without a visitor id: counted, never in a per-visitor rate."""
+
+    events: int
+    interactions: int
+    conversions: int
+    revenue: dict[str, float]
+    """Of macro goals."""
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The headline figures; revenue is of macro goals."""
+
+    events: int
+    visitors: int
+    first_event: str | None
+    last_event: str | None
+    micro_converters: int
+    converters: int
+    conversion_rate: float | None
+    revenue: dict[str, float]
+    revenue_per_visitor: dict[str, float]
+    anonymous: AnonymousSummary
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """Where the figures come from; the only part that differs between two readers."""
+
+    source: str | None = None
+    goals_file: str | None = None
+    since: str | None = None
+    until: str | None = None
+    generated_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The whole report; ``to_dict()`` is the JSON output, keys in this order."""
+
+    version: int
+    meta: Meta
+    summary: Summary
+    goals: list[GoalRow]
+    funnels: list[FunnelReport]
+    lift: list[LiftRow]
+    breakdowns: Breakdowns
+    time_to_convert: TimeToConvert
+    macro_goals: list[str] = field(default_factory=list)
+    micro_goals: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready dicts and lists."""
+        return asdict(self)
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The JSON output: UTF-8 text, keys in a stable order, ``null`` for undefined."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)

@@ -1,0 +1,69 @@
+"""Visitors and their macro conversions per value of each breakdown dimension."""
+
+from __future__ import annotations
+
+from ..dataset import Dataset
+from .common import collect
+
+__all__ = ["DIMENSIONS", "NONE", "Tally", "tally_dimensions"]
+
+#: The value of a dimension for visitors without one.
+NONE = "(none)"
+
+
+class Tally:
+    """Visitors, converters, conversions and revenue of one group of visitors."""
+
+    __slots__ = ("converters", "conversions", "revenue", "visitors")
+
+    def __init__(self) -> None:
+        self.visitors = 0
+        self.converters = 0
+        self.conversions = 0
+        self.revenue: dict[str, list[float]] = {}
+
+    def add(self, other: Tally) -> None:
+        """Add ``other``'s figures to these."""
+        self.visitors += other.visitors
+        self.converters += other.converters
+        self.conversions += other.conversions
+        for currency, values in other.revenue.items():
+            self.revenue.setdefault(currency, []).extend(values)
+
+
+DIMENSIONS = 8  # first-touch source, medium, campaign; last-touch ditto; referrer; variant
+_NO_UTM: tuple[None, None, None] = (None, None, None)
+
+
+def tally_dimensions(dataset: Dataset, macro: list[str]) -> list[dict[str, Tally]]:
+    """Per dimension, value → tally, in one pass over the visitors."""
+    # Visitors are first grouped by their whole profile (few distinct ones), and the
+    # groups then spread over the dimensions: one dict update a visitor, not eight.
+    profiles: dict[tuple[str | None, ...], Tally] = {}
+    for visitor in dataset.visitors:
+        first = visitor.first_touch or _NO_UTM
+        last = visitor.last_touch or _NO_UTM
+        profile: tuple[str | None, ...] = (*first, *last, visitor.referrer, visitor.variant)
+        tally = profiles.get(profile)
+        if tally is None:
+            tally = profiles[profile] = Tally()
+        tally.visitors += 1
+        goals = visitor.goals
+        conversions = 0
+        for name in macro:
+            hits = goals.get(name)
+            if hits is not None:
+                conversions += hits.count
+                collect(tally.revenue, hits.revenue)
+        if conversions:
+            tally.converters += 1
+            tally.conversions += conversions
+    dimensions: list[dict[str, Tally]] = [{} for _ in range(DIMENSIONS)]
+    for profile, tally in profiles.items():
+        for values, key in zip(dimensions, profile, strict=True):
+            label = NONE if key is None else key
+            target = values.get(label)
+            if target is None:
+                target = values[label] = Tally()
+            target.add(tally)
+    return dimensions

@@ -1,0 +1,46 @@
+"""Time to convert: from a visitor's first event to their first macro conversion."""
+
+from __future__ import annotations
+
+from ..dataset import Dataset
+from .common import timing
+from .model import HistogramBucket, TimeToConvert
+
+__all__ = ["HISTOGRAM_BUCKETS", "time_to_convert"]
+
+_MINUTE, _HOUR, _DAY = 60, 3600, 86400
+#: Time-to-convert histogram buckets: (label, from seconds, to seconds or None).
+HISTOGRAM_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("< 1 min", 0, _MINUTE),
+    ("1–10 min", _MINUTE, 10 * _MINUTE),
+    ("10–60 min", 10 * _MINUTE, _HOUR),
+    ("1–6 h", _HOUR, 6 * _HOUR),
+    ("6–24 h", 6 * _HOUR, _DAY),
+    ("1–3 days", _DAY, 3 * _DAY),
+    ("3–7 days", 3 * _DAY, 7 * _DAY),
+    ("7–30 days", 7 * _DAY, 30 * _DAY),
+    ("30+ days", 30 * _DAY, None),
+)
+
+
+def time_to_convert(dataset: Dataset, macro: list[str]) -> TimeToConvert:
+    """Time from first event to first macro conversion, with a histogram."""
+    delays = []
+    for visitor in dataset.visitors:
+        firsts = [h.first for name in macro if (h := visitor.goals.get(name)) is not None]
+        if firsts:
+            delays.append(min(firsts) - visitor.first_seen)
+    counts = [0] * len(HISTOGRAM_BUCKETS)
+    for delay in delays:
+        seconds = delay / 1e6
+        for i, (_, low, high) in enumerate(HISTOGRAM_BUCKETS):
+            if seconds >= low and (high is None or seconds < high):
+                counts[i] += 1
+                break
+    return TimeToConvert(
+        timing=timing(delays),
+        histogram=[
+            HistogramBucket(label=label, min_seconds=low, max_seconds=high, visitors=count)
+            for (label, low, high), count in zip(HISTOGRAM_BUCKETS, counts, strict=True)
+        ],
+    )

@@ -1,0 +1,156 @@
+"""The rules every reader follows, so that the same events give the same report anywhere.
+
+Readers (:mod:`convsdk.report.sql`, :mod:`convsdk.report.jsonl`) fold events into the
+per-visitor summaries of :mod:`convsdk.report.dataset` with these helpers:
+
+- an event's goal is its ``goal``, or its ``name`` when a conversion has no goal;
+- duplicates are dropped: by ``event_id``, and a conversion repeating the
+  ``transaction_id`` of an earlier conversion of the same goal counts once (the
+  earliest, by timestamp then event id, wins, with its value);
+- first and last are by timestamp, then by event id;
+- a visitor's first touch is the earliest of their events that carries UTM
+  parameters (a non-empty ``context.utm``), the last touch the latest one; for a
+  visitor with a macro conversion only the touches up to their first one count (a
+  campaign that brought a customer back after they bought gets no credit for it); their
+  referrer is the one of their first event; their variant the ``context.variant`` of
+  the earliest event that carries one;
+- values without a currency are counted under ``"XXX"`` (ISO 4217: no currency).
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from .._json import dumps_str
+from .dataset import MAX_STEP_TIMES, UTM, GoalHits
+
+__all__ = [
+    "add_conversion",
+    "first_macro",
+    "merge_kind",
+    "merge_rows",
+    "referrer_domain",
+    "utm_of",
+    "variant_text",
+]
+
+
+def utm_of(utm: object) -> UTM | None:
+    """(source, medium, campaign) of a ``context.utm`` value; ``None`` if it carries none."""
+    if not isinstance(utm, dict) or not utm:
+        return None
+    return (_text(utm.get("source")), _text(utm.get("medium")), _text(utm.get("campaign")))
+
+
+def _text(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def referrer_domain(referrer: object, url: object) -> str:
+    """The host a visitor came from: lower case, without ``www.`` nor port.
+
+    ``"(direct)"`` when there is no referrer (or it is not a URL), ``"(internal)"``
+    when it is the site itself (the host of the event's own ``url``).
+
+    >>> referrer_domain("https://www.Google.com/search?q=x", "https://shop.example/")
+    'google.com'
+    """
+    host = _host(referrer)
+    if host is None:
+        return "(direct)"
+    if host == _host(url):
+        return "(internal)"
+    return host
+
+
+def _host(url: object) -> str | None:
+    if not isinstance(url, str) or not url:
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host[4:] if host.startswith("www.") else host
+
+
+def variant_text(value: object) -> str | None:
+    """A ``context.variant`` as text (JSON for a value that is not a string)."""
+    if value is None:
+        return None
+    return value if isinstance(value, str) else dumps_str(value)
+
+
+def merge_kind(kinds: dict[str, str], goal: str, kind: str) -> None:
+    """Record that an event of ``goal`` had ``kind``: any ``"macro"`` one makes it macro."""
+    # "macro" sorts before "micro", so this is MIN(kind), which the SQL readers use.
+    previous = kinds.get(goal)
+    if previous is None or kind < previous:
+        kinds[goal] = kind
+
+
+def first_macro(goals: dict[str, GoalHits], kinds: dict[str, str]) -> int | None:
+    """When a visitor first converted on a macro goal (microseconds); ``None`` if never.
+
+    ``kinds`` maps goal names to their kind, as :func:`merge_kind` builds it.
+    """
+    times = [hits.first for goal, hits in goals.items() if kinds.get(goal) == "macro"]
+    return min(times) if times else None
+
+
+def add_conversion(
+    goals: dict[str, GoalHits],
+    goal: str,
+    moment: int,
+    value: float | None,
+    currency: str | None,
+    keep_times: bool,
+) -> None:
+    """Count one conversion of ``goal`` at ``moment``; ``keep_times`` for funnel steps."""
+    hits = goals.get(goal)
+    if hits is None:
+        hits = goals[goal] = GoalHits(count=0, first=moment)
+    hits.count += 1
+    if moment < hits.first:
+        hits.first = moment
+    if keep_times:
+        times = hits.times
+        if times is None:
+            hits.times = [moment]
+        elif len(times) < MAX_STEP_TIMES:
+            insort(times, moment)
+        elif moment < times[-1]:
+            insort(times, moment)
+            times.pop()
+    if value is not None:
+        hits.add_value(value, currency)
+
+
+def merge_rows(
+    goals: dict[str, GoalHits],
+    goal: str,
+    count: int,
+    first: int,
+    revenue: float | None,
+    currency: str | None,
+    times: Sequence[int] | None,
+) -> None:
+    """Fold ``count`` conversions already summed up (a row of a SQL aggregate) into ``goals``.
+
+    ``times`` are their sorted times, for funnel steps.
+    """
+    hits = goals.get(goal)
+    if hits is None:
+        hits = goals[goal] = GoalHits(count=0, first=first)
+    hits.count += count
+    if first < hits.first:
+        hits.first = first
+    if times:
+        hits.times = sorted([*(hits.times or ()), *times])[:MAX_STEP_TIMES]
+    if revenue is not None:
+        hits.add_value(revenue, currency)

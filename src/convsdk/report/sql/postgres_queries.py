@@ -1,0 +1,68 @@
+"""The PostgreSQL reader's queries, as templates of :mod:`psycopg.sql`.
+
+``{t}`` is the table, ``{where}`` the time range, ``{utm_ok}`` the test of a UTM value.
+Ties between events at the same time are broken by event id, byte by byte
+(``COLLATE "C"``), as in SQLite and Python.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+__all__ = ["QUERIES", "UTM_OK", "time_range"]
+
+#: A ``context.utm`` that carries parameters.
+UTM_OK = "jsonb_typeof(context->'utm') = 'object' AND context->'utm' <> '{}'::jsonb"
+
+#: The queries by name, in the order they run.
+QUERIES = {
+    "totals": """SELECT COUNT(*), MIN(timestamp), MAX(timestamp),
+                          COUNT(*) FILTER (WHERE visitor_id IS NULL),
+                          COUNT(*) FILTER (WHERE visitor_id IS NULL AND kind IS NULL)
+                   FROM {t} WHERE {where}""",
+    "visitors": """SELECT DISTINCT ON (visitor_id) visitor_id, timestamp,
+                          context->>'referrer', context->>'url'
+                   FROM {t} WHERE visitor_id IS NOT NULL AND {where}
+                   ORDER BY visitor_id, timestamp, event_id COLLATE "C" """,
+    # A converter's touches count up to their first macro conversion (m.at).
+    "first touches": """SELECT DISTINCT ON (e.visitor_id) e.visitor_id, context->'utm'
+                   FROM {t} e LEFT JOIN unnest(%s::text[], %s::timestamptz[]) AS m(v, at)
+                        ON m.v = e.visitor_id
+                   WHERE e.visitor_id IS NOT NULL AND {where} AND {utm_ok}
+                     AND (m.at IS NULL OR timestamp <= m.at)
+                   ORDER BY e.visitor_id, timestamp, event_id COLLATE "C" """,
+    "last touches": """SELECT DISTINCT ON (e.visitor_id) e.visitor_id, context->'utm'
+                   FROM {t} e LEFT JOIN unnest(%s::text[], %s::timestamptz[]) AS m(v, at)
+                        ON m.v = e.visitor_id
+                   WHERE e.visitor_id IS NOT NULL AND {where} AND {utm_ok}
+                     AND (m.at IS NULL OR timestamp <= m.at)
+                   ORDER BY e.visitor_id, timestamp DESC, event_id COLLATE "C" DESC""",
+    "variants": """SELECT DISTINCT ON (visitor_id) visitor_id, context->'variant'
+                   FROM {t}
+                   WHERE visitor_id IS NOT NULL AND {where}
+                     AND context ? 'variant' AND jsonb_typeof(context->'variant') <> 'null'
+                   ORDER BY visitor_id, timestamp, event_id COLLATE "C" """,
+    "conversions": """WITH c AS (
+                     SELECT visitor_id, COALESCE(goal, name) AS g, kind, value, currency,
+                            timestamp, transaction_id,
+                            ROW_NUMBER() OVER (
+                              PARTITION BY COALESCE(goal, name), transaction_id
+                              ORDER BY timestamp, event_id COLLATE "C") AS rn
+                     FROM {t} WHERE kind IS NOT NULL AND {where})
+                   SELECT visitor_id, g, MIN(kind), currency, COUNT(*), MIN(timestamp),
+                          SUM(value), array_agg(timestamp) FILTER (WHERE g = ANY(%s::text[]))
+                   FROM c WHERE transaction_id IS NULL OR rn = 1
+                   GROUP BY visitor_id, g, currency""",
+}
+
+
+def time_range(since: datetime | None, until: datetime | None) -> tuple[str, list[datetime]]:
+    """The SQL condition of a time range (``TRUE`` for all time) and its parameters."""
+    clauses, params = [], []
+    if since is not None:
+        clauses.append("timestamp >= %s")
+        params.append(since)
+    if until is not None:
+        clauses.append("timestamp < %s")
+        params.append(until)
+    return " AND ".join(clauses) or "TRUE", params

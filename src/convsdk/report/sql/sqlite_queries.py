@@ -1,0 +1,118 @@
+"""The SQLite reader's queries, and how it picks between the timestamp index and a scan."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from ..dataset import to_micros
+
+__all__ = ["NARROW", "keyed_value", "narrow", "range_condition", "sqlite_queries"]
+
+# A time range spanning at most this share of the table's time is read through the
+# timestamp index; a wider one by reading the table in order (measured: the crossover
+# on a million events lies between a week and a month of thirty days).
+NARROW = 0.25
+
+
+def keyed_value(text: str) -> str:
+    """The value of a ``"<timestamp> <event id> <value>"`` string."""
+    return text.split(" ", 2)[2]
+
+
+def range_condition(since: datetime | None, until: datetime | None, *, indexed: bool) -> str:
+    """The SQL condition of a time range; ``indexed=False`` keeps SQLite off the index."""
+    # A unary + makes the column an expression, which no index serves: for a range
+    # holding most of the table, reading the table in order beats an index lookup a row.
+    column = "timestamp" if indexed else "+timestamp"
+    clauses = []
+    if since is not None:
+        clauses.append(f"{column} >= ?")
+    if until is not None:
+        clauses.append(f"{column} < ?")
+    return " AND ".join(clauses) or "1"
+
+
+def narrow(
+    conn: sqlite3.Connection, table: str, since: datetime | None, until: datetime | None
+) -> bool:
+    """Whether the range spans little enough of the table's time for its index to pay."""
+    if since is None and until is None:
+        return False
+    from ...event import parse_timestamp
+
+    low, high = conn.execute(f"SELECT MIN(timestamp), MAX(timestamp) FROM {table}").fetchone()
+    if low is None:
+        return True
+    first, last = to_micros(parse_timestamp(low)), to_micros(parse_timestamp(high))
+    start = max(first, to_micros(since)) if since is not None else first
+    end = min(last, to_micros(until)) if until is not None else last
+    return (end - start) <= NARROW * max(1, last - first)
+
+
+# Stored timestamps sort as times (ISO-8601, UTC, microseconds). "<timestamp>
+# <event id> <value>" strings carry a value along with the key that orders it, so
+# MIN() and MAX() of them pick the value of the first or last event.
+# Every event's context has a "utm" key, mostly null: the text tests rule those
+# out before any JSON is parsed. They can only let too much through (the JSON test
+# decides), so a writer spacing its JSON differently costs time, not correctness.
+_HAS_UTM = (
+    """instr(context, '"utm"') > 0 AND instr(context, '"utm":null') = 0 """
+    """AND instr(context, '"utm": null') = 0"""
+)
+_UTM = (
+    f"CASE WHEN {_HAS_UTM} AND json_type(context, '$.utm') = 'object' "
+    "AND json_extract(context, '$.utm') <> '{}' AND (m.at IS NULL OR timestamp <= m.at) "
+    "THEN timestamp || ' ' || event_id || ' ' || json_extract(context, '$.utm') END"
+)
+
+
+def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, str]:
+    """The reader's queries on table ``t``, by name (the order they run in)."""
+    step_list = ", ".join("?" * steps)
+    return {
+        # Answered from the timestamp index alone.
+        "totals": f"SELECT COUNT(*), MIN(timestamp), MAX(timestamp) FROM {t} WHERE {indexed}",
+        "anonymous": f"""
+            SELECT COUNT(*), COUNT(*) FILTER (WHERE kind IS NULL)
+            FROM {t} WHERE visitor_id IS NULL AND {where}""",
+        # The (visitor_id, timestamp) index finds each visitor's first event; only those
+        # rows are then read.
+        "visitors": f"""
+            WITH f AS (
+              SELECT visitor_id, MIN(timestamp || ' ' || event_id) AS k
+              FROM {t} WHERE visitor_id IS NOT NULL AND {where} GROUP BY visitor_id)
+            SELECT f.visitor_id, f.k, json_extract(e.context, '$.referrer'),
+                   json_extract(e.context, '$.url'), json_extract(e.context, '$.variant')
+            FROM f JOIN {t} e ON e.event_id = substr(f.k, instr(f.k, ' ') + 1)""",
+        # One pass over the table (the unary + keeps SQLite from walking the visitor
+        # index, which would read the rows in random order); only rows with UTM
+        # parameters, or a variant of a visitor still without one, are grouped. A
+        # converter's touches count up to their first macro conversion (m.at).
+        "touches": f"""
+            SELECT e.visitor_id, MIN({_UTM}), MAX({_UTM}),
+                   MIN(CASE WHEN e.visitor_id IN temp.convsdk_report_need
+                            AND json_type(context, '$.variant') NOT IN ('null')
+                       THEN timestamp || ' ' || event_id || ' '
+                            || json_extract(context, '$.variant') END)
+            FROM {t} e LEFT JOIN temp.convsdk_report_macro m ON m.visitor_id = e.visitor_id
+            WHERE +e.visitor_id IS NOT NULL AND {where}
+              AND (({_HAS_UTM})
+                   OR (instr(context, '"variant"') > 0
+                       AND e.visitor_id IN temp.convsdk_report_need))
+            GROUP BY +e.visitor_id""",
+        # A repeated transaction id of a goal counts once: its first event (rn = 1).
+        # MIN(kind): "macro" sorts before "micro", so a goal any event called macro is.
+        "conversions": f"""
+            WITH c AS (
+              SELECT visitor_id, COALESCE(goal, name) AS g, kind, value, currency,
+                     timestamp, transaction_id,
+                     ROW_NUMBER() OVER (
+                       PARTITION BY COALESCE(goal, name), transaction_id
+                       ORDER BY timestamp, event_id) AS rn
+              FROM {t} WHERE kind IS NOT NULL AND {where})
+            SELECT visitor_id, g, MIN(kind), currency, COUNT(*), MIN(timestamp), SUM(value),
+                   group_concat(CASE WHEN g IN ({step_list}) THEN timestamp END)
+            FROM c WHERE transaction_id IS NULL OR rn = 1
+            GROUP BY visitor_id, g, currency""",
+    }

@@ -1,0 +1,81 @@
+"""Visitor summaries from the aggregated rows both SQL readers fetch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from ..dataset import Dataset, VisitorSummary
+from ..rules import first_macro, merge_kind, merge_rows, referrer_domain
+
+__all__ = ["ConversionRow", "VisitorRows", "add_conversions", "set_totals"]
+
+#: (visitor id, goal, kind, currency, conversions, first time, revenue, sorted times):
+#: one visitor's conversions of one goal in one currency, times in microseconds.
+ConversionRow = tuple[
+    str | None, str, str, str | None, int, int, float | None, Sequence[int] | None
+]
+
+
+class VisitorRows:
+    """Builds visitor summaries from the per-visitor rows of the SQL readers."""
+
+    def __init__(self) -> None:
+        self.visitors: dict[str, VisitorSummary] = {}
+        self.referrers: dict[str, tuple[object, object]] = {}
+
+    def first(self, visitor_id: str, moment: int, referrer: object, url: object) -> VisitorSummary:
+        """Start the summary of a visitor from their first event."""
+        visitor = self.visitors[visitor_id] = VisitorSummary(first_seen=moment)
+        self.referrers[visitor_id] = (referrer, url)
+        return visitor
+
+    def get(self, visitor_id: str) -> VisitorSummary | None:
+        """The summary of ``visitor_id``, if they have an event in the range."""
+        return self.visitors.get(visitor_id)
+
+    def macro_times(self, kinds: dict[str, str]) -> Iterator[tuple[str, int]]:
+        """``(visitor id, first macro conversion)`` of every visitor who has one."""
+        for visitor_id, visitor in self.visitors.items():
+            at = first_macro(visitor.goals, kinds)
+            if at is not None:
+                yield visitor_id, at
+
+    def dataset(self) -> Dataset:
+        """The visitors as a :class:`Dataset`, their referrers resolved; totals unset."""
+        for visitor_id, (referrer, url) in self.referrers.items():
+            self.visitors[visitor_id].referrer = referrer_domain(referrer, url)
+        return Dataset(visitors=list(self.visitors.values()))
+
+
+def add_conversions(
+    builder: VisitorRows, dataset: Dataset, rows: Iterable[ConversionRow]
+) -> dict[str, str]:
+    """Fold conversion rows into the visitors (or the anonymous goals); return goal kinds."""
+    kinds: dict[str, str] = {}
+    for visitor_id, goal, kind, currency, count, first, revenue, stamps in rows:
+        merge_kind(kinds, goal, kind)
+        if visitor_id is None:
+            target = dataset.anonymous_goals
+        else:
+            visitor = builder.get(visitor_id)
+            if visitor is None:  # pragma: no cover - every visitor has a first event
+                continue
+            target = visitor.goals
+        merge_rows(target, goal, count, first, revenue, currency, stamps)
+    return kinds
+
+
+def set_totals(
+    dataset: Dataset,
+    events: int,
+    first: int | None,
+    last: int | None,
+    anonymous: tuple[int, int],
+    kinds: dict[str, str],
+) -> None:
+    """Fill in the totals: events, first and last, ``(anonymous, anonymous plain)``."""
+    dataset.events = events
+    dataset.first_event = first
+    dataset.last_event = last
+    dataset.anonymous_events, dataset.anonymous_interactions = anonymous
+    dataset.goal_kinds = kinds
