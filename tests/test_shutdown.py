@@ -124,7 +124,9 @@ import convsdk
 convsdk.init(backend="sqlite:///" + sys.argv[1], spool_dir=sys.argv[2], flush_interval=30.0)
 for n in range(30):
     convsdk.track("queued", kind="micro", properties={"n": n})
-os.kill(os.getpid(), getattr(signal, "SIG" + sys.argv[3]))
+# raise_signal runs the handlers before it returns; os.kill may reach another thread
+# first, and the main thread print before its handler ran.
+signal.raise_signal(getattr(signal, "SIG" + sys.argv[3]))
 print("survived the signal")
 """
 
