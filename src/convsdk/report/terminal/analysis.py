@@ -10,6 +10,7 @@ __all__ = ["funnel_tables", "lift_table"]
 
 
 def funnel_tables(report: Report) -> list[Table]:
+    """One table per funnel."""
     result = []
     for funnel in report.funnels:
         table = Table(
@@ -54,6 +55,7 @@ def funnel_tables(report: Report) -> list[Table]:
 
 
 def lift_table(report: Report, top: int) -> Table:
+    """The first ``top`` micro × macro pairs, most predictive first."""
     table = Table(
         "Which micro conversions predict a macro one",
         [

@@ -11,6 +11,7 @@ __all__ = ["breakdown_table", "time_to_convert_table", "variants_table"]
 
 
 def breakdown_table(title: str, groups: dict[str, list[BreakdownRow]], top: int) -> Table:
+    """One dimension's rows under ``title``."""
     table = Table(
         title,
         [
@@ -44,6 +45,7 @@ def breakdown_table(title: str, groups: dict[str, list[BreakdownRow]], top: int)
 
 
 def variants_table(report: Report) -> Table | None:
+    """The variants against the control; ``None`` when no event had one."""
     variants = report.breakdowns.variant
     if variants.control is None:
         return None
@@ -85,6 +87,7 @@ def variants_table(report: Report) -> Table | None:
 
 
 def time_to_convert_table(report: Report) -> Table:
+    """The time-to-convert histogram as bars of text."""
     ttc = report.time_to_convert
     table = Table("Time to convert", [("", "left"), ("Visitors", "right"), ("", "left")])
     peak = max((b.visitors for b in ttc.histogram), default=0)
