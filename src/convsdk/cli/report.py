@@ -50,41 +50,21 @@ def add_report(commands: Any) -> None:
 
 def run_report(args: argparse.Namespace) -> int:
     """Read the store and print or write the report in the format asked."""
-    if args.format == "table":
-        return _table(args)
-    from ..report import render_report
-
-    bar = ProgressBar(sys.stdout)
-    try:
-        text = render_report(
-            args.source, args.goals, args.since, args.until, fmt=args.format, progress=bar
-        )
-    finally:
-        bar.close()
-    assert text is not None  # no output given: render_report returns the text
-    output = args.output or (DEFAULT_HTML if args.format == "html" else None)
-    if output is None:
-        sys.stdout.write(text)
-        return 0
-    write_output(output, text)
-    if args.format == "html":
-        sys.stdout.write(f"wrote {output}\n")
-    return 0
-
-
-def _table(args: argparse.Namespace) -> int:
-    # Tables show --top rows, coloured on a terminal: more than render_report offers.
-    from ..report import load_report, print_report, render_text
+    from ..report import format_report, load_report, write_report
 
     bar = ProgressBar(sys.stdout)
     try:
         report = load_report(args.source, args.goals, args.since, args.until, progress=bar)
     finally:
         bar.close()
-    if args.output:
-        write_output(args.output, render_text(report, top=args.top))
-    else:
-        print_report(report, sys.stdout, top=args.top)
+    output = args.output or (DEFAULT_HTML if args.format == "html" else None)
+    if output is None:
+        # Tables on a terminal are coloured, which only writing to it can do.
+        write_report(report, args.format, sys.stdout, top=args.top)
+        return 0
+    write_output(output, format_report(report, args.format, top=args.top))
+    if args.format == "html":
+        sys.stdout.write(f"wrote {output}\n")
     return 0
 
 

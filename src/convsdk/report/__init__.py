@@ -15,7 +15,7 @@
 Modules: :mod:`~convsdk.report.reader` (reading any store into per-visitor summaries),
 :mod:`~convsdk.report.metrics` (the maths and the report's structure),
 :mod:`~convsdk.report.stats` (intervals and tests), :mod:`~convsdk.report.terminal`
-and :mod:`~convsdk.report.html` (output).
+and :mod:`~convsdk.report.html` (output), :mod:`~convsdk.report.output` (the formats).
 """
 
 from __future__ import annotations
@@ -25,29 +25,30 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Literal
 
 from ..errors import ConfigError
 from ..goals import Funnel, Goal, GoalSet, resolve_goals
 from .html import render_html
 from .metrics import Meta, Report, build_report
+from .output import Format, check_format, format_report, write_report
 from .period import parse_moment
 from .progress import ProgressCallback
 from .reader import open_reader
 from .terminal import print_report, render_text
 
 __all__ = [
+    "Format",
     "Report",
+    "format_report",
     "load_report",
     "open_reader",
     "print_report",
     "render_html",
     "render_report",
     "render_text",
+    "write_report",
 ]
 
-Format = Literal["table", "json", "html"]
-_FORMATS = ("table", "json", "html")
 GoalsArg = GoalSet | str | os.PathLike[str] | Iterable[Goal | Funnel] | None
 MomentArg = datetime | date | str | None
 
@@ -118,25 +119,21 @@ def render_report(
     output: str | os.PathLike[str] | None = None,
     *,
     progress: ProgressCallback | None = None,
+    top: int = 10,
 ) -> str | None:
     """Read ``source``, compute the report and render it as ``fmt``.
 
     ``fmt`` is ``"table"`` (terminal text), ``"json"`` or ``"html"`` (a self-contained
-    page). Returns the rendered text, or writes it to ``output`` (UTF-8) and returns
-    ``None`` when ``output`` is given. See :func:`load_report` for the other arguments.
+    page); tables show their first ``top`` rows. Returns the rendered text, or writes it
+    to ``output`` (UTF-8) and returns ``None`` when ``output`` is given. See
+    :func:`load_report` for the other arguments.
 
     >>> print(render_report("convsdk.db", goals="goals.toml"))
     >>> render_report("convsdk.db", goals="goals.toml", fmt="html", output="report.html")
     """
-    if fmt not in _FORMATS:
-        raise ConfigError(f"unknown format {fmt!r}; use table, json or html", field="format")
+    check_format(fmt)
     report = load_report(source, goals, since, until, progress=progress)
-    if fmt == "json":
-        text = report.to_json() + "\n"
-    elif fmt == "html":
-        text = render_html(report)
-    else:
-        text = render_text(report)
+    text = format_report(report, fmt, top=top)
     if output is None:
         return text
     with open(output, "w", encoding="utf-8") as fh:

@@ -16,12 +16,14 @@ MONEY_DIGITS = 6
 
 
 def ratio(numerator: float, denominator: float) -> float | None:
+    """``numerator / denominator``; ``None`` when the denominator is 0."""
     return numerator / denominator if denominator else None
 
 
 def money(amounts: Mapping[str, Iterable[float]]) -> dict[str, float]:
     # fsum is exact whatever the order of the values, so every reader gets the same
     # total; rounding hides the last-bit differences of per-visitor partial sums.
+    """Amounts per currency summed exactly, rounded, currencies in order."""
     return {
         currency: round(math.fsum(values), MONEY_DIGITS)
         for currency, values in sorted(amounts.items())
@@ -29,12 +31,14 @@ def money(amounts: Mapping[str, Iterable[float]]) -> dict[str, float]:
 
 
 def per_visitor(revenue: Mapping[str, float], visitors: int) -> dict[str, float]:
+    """``revenue`` divided by ``visitors``; empty for no visitors."""
     if not visitors:
         return {}
     return {c: round(v / visitors, MONEY_DIGITS) for c, v in revenue.items()}
 
 
 def collect(target: dict[str, list[float]], revenue: Mapping[str, float] | None) -> None:
+    """Append each of ``revenue``'s amounts to ``target``'s list for its currency."""
     if revenue:
         for currency, value in revenue.items():
             target.setdefault(currency, []).append(value)
@@ -55,6 +59,7 @@ def timing(micros: list[int]) -> Timing:
 
 
 def rate(converted: int, visitors: int) -> Rate:
+    """``converted`` of ``visitors`` with its 95 % Wilson interval."""
     interval = wilson_interval(converted, visitors)
     return Rate(
         visitors=visitors,
@@ -66,6 +71,7 @@ def rate(converted: int, visitors: int) -> Rate:
 
 
 def iso(micros: int | None) -> str | None:
+    """Microseconds since the epoch as ISO-8601 text; ``None`` for ``None``."""
     return None if micros is None else from_micros(micros).isoformat(timespec="microseconds")
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ...goals import Goal, GoalSet
 from ..dataset import Dataset
 from .common import collect, goal_kinds, money, per_visitor, ratio, timing
 from .model import GoalRow
 
-__all__ = ["goal_rows"]
+__all__ = ["anonymous_total", "goal_rows"]
 
 
 def goal_rows(dataset: Dataset, goals: GoalSet | None = None) -> list[GoalRow]:
@@ -52,3 +54,14 @@ def goal_rows(dataset: Dataset, goals: GoalSet | None = None) -> list[GoalRow]:
             )
         )
     return rows
+
+
+def anonymous_total(rows: Iterable[GoalRow]) -> tuple[int, dict[str, float]]:
+    """Conversions without a visitor id over all ``rows``, and their revenue per currency."""
+    conversions = 0
+    revenue: dict[str, float] = {}
+    for row in rows:
+        conversions += row.anonymous_conversions
+        for currency, amount in row.anonymous_revenue.items():
+            revenue[currency] = revenue.get(currency, 0.0) + amount
+    return conversions, dict(sorted(revenue.items()))

@@ -10,6 +10,7 @@ __all__ = ["headline"]
 
 
 def headline(dataset: Dataset, micro: list[str], macro: list[str]) -> Summary:
+    """The headline figures; revenue is of macro goals."""
     total = len(dataset.visitors)
     converters = micro_converters = 0
     revenue: dict[str, list[float]] = {}

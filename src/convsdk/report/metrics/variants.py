@@ -11,6 +11,7 @@ __all__ = ["variant_breakdown"]
 
 
 def variant_breakdown(tallies: dict[str, Tally]) -> VariantBreakdown:
+    """Variants, the control first, each tested against it."""
     names = sorted(name for name in tallies if name != NONE)
     control = None
     if names:

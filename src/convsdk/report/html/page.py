@@ -1,0 +1,112 @@
+"""The whole page: head, sections in order, definitions."""
+
+from __future__ import annotations
+
+from .. import formatting as fmt
+from ..metrics import Report
+from .analysis import funnel_section, lift_section
+from .channels import breakdown_table, variants_section
+from .charts import histogram_chart
+from .markup import esc
+from .overview import goals_section, summary_cards
+from .style import CSS
+
+__all__ = ["DEFINITIONS", "render_html"]
+
+DEFINITIONS = (
+    (
+        "Visitor",
+        "A distinct visitor id with at least one event in the period. Anonymous "
+        "events (Do-Not-Track, Global Privacy Control) are counted apart, never in a rate.",
+    ),
+    (
+        "Micro / macro conversion",
+        "Micro: a step towards the goal or a sign of intent "
+        "(viewing pricing, a newsletter signup). Macro: the goal itself (a purchase, a signup).",
+    ),
+    (
+        "Funnel",
+        "A visitor reaches a step after doing every earlier step in order, each at or "
+        "after the previous one, all within the funnel's window of the first step.",
+    ),
+    (
+        "Lift",
+        "How many times more often visitors who did a micro conversion went on to the "
+        "macro one than visitors who did not.",
+    ),
+    ("Revenue", "Sum of conversion values per currency; a repeated transaction id counts once."),
+)
+
+
+def render_html(report: Report, *, title: str = "Conversion report") -> str:
+    """The whole report as a self-contained HTML document (a string)."""
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(title)}</title><style>{CSS}</style></head><body><main>",
+        f"<h1>{esc(title)}</h1>",
+        f'<p class="meta">{esc(_described(report))}</p>',
+        summary_cards(report),
+        '<h2 id="goals">Goals</h2>',
+        goals_section(report),
+    ]
+    if report.funnels:
+        parts.append('<h2 id="funnels">Funnels</h2>')
+        parts.extend(funnel_section(f) for f in report.funnels)
+    parts.append('<h2 id="lift">Which micro conversions predict a macro conversion</h2>')
+    parts.append(
+        lift_section(report)
+        if report.lift
+        else '<p class="note">No micro and macro goals to pair.</p>'
+    )
+    parts.append('<h2 id="variants">Experiment variants</h2>')
+    parts.append(variants_section(report.breakdowns.variant))
+    parts.extend(_channels(report))
+    parts.extend(_time_to_convert(report))
+    parts.append('<h2 id="definitions">Definitions</h2><dl>')
+    for term, text in DEFINITIONS:
+        parts.append(f"<dt>{esc(term)}</dt><dd>{esc(text)}</dd>")
+    parts.append("</dl></main></body></html>\n")
+    return "\n".join(parts)
+
+
+def _described(report: Report) -> str:
+    """Where the figures come from: source, period, goal file, when."""
+    meta = report.meta
+    s = report.summary
+    first, last = (s.first_event or "–")[:16], (s.last_event or "–")[:16]
+    period = f"{first.replace('T', ' ')} → {last.replace('T', ' ')} UTC"
+    described = [f"Source: {meta.source}" if meta.source else "", f"Events: {period}"]
+    if meta.goals_file:
+        described.append(f"Goals: {meta.goals_file}")
+    if meta.generated_at:
+        described.append(f"Generated {meta.generated_at}")
+    return " · ".join(d for d in described if d)
+
+
+def _channels(report: Report) -> list[str]:
+    b = report.breakdowns
+    parts = ['<h2 id="channels">Channels</h2><div class="grid2">']
+    for touch, groups in (("First touch", b.first_touch), ("Last touch", b.last_touch)):
+        for dimension, rows in groups.items():
+            parts.append(breakdown_table(f"{touch}: UTM {dimension}", rows))
+    parts.append(breakdown_table("Referrer domain (first touch)", b.referrer))
+    parts.append("</div>")
+    return parts
+
+
+def _time_to_convert(report: Report) -> list[str]:
+    ttc = report.time_to_convert
+    if not ttc.timing.count:
+        return [
+            '<h2 id="time">Time to convert</h2>',
+            '<p class="note">No macro conversion in this period.</p>',
+        ]
+    return [
+        '<h2 id="time">Time to convert</h2>',
+        f"<figure>{histogram_chart(ttc)}<figcaption>From a visitor's first event to their "
+        f"first macro conversion: median {esc(fmt.duration(ttc.timing.median))}, p90 "
+        f"{esc(fmt.duration(ttc.timing.p90))}, over {esc(fmt.count(ttc.timing.count))} "
+        "visitors.</figcaption></figure>",
+    ]
