@@ -1,12 +1,13 @@
 # Two commands do all the setup on a fresh machine:
 #   make demo   run the demo (a Flask marketing shop, simulated visitors, SQLite, report)
 #   make test   lint, type-check and run the test suite
+#   make dist   build a wheel into dist/ (convsdk is not on PyPI: install that wheel)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench field clean
+.PHONY: demo test lint bench field dist clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,5 +35,9 @@ bench: $(STAMP)
 field: $(STAMP)
 	$(BIN)/python tests/field/run_suites.py all
 
+# A wheel of convsdk in dist/, to `pip install dist/convsdk-*.whl` where there is no checkout.
+dist:
+	$(PYTHON) -m pip wheel --no-deps --quiet -w dist .
+
 clean:
-	rm -rf $(VENV) .field-cache .convsdk-spool convsdk.db convsdk.db-* demo-output
+	rm -rf dist $(VENV) .field-cache .convsdk-spool convsdk.db convsdk.db-* demo-output

@@ -201,3 +201,23 @@ def test_the_kit_fails_a_backend_that_loses_data(pytester: pytest.Pytester) -> N
     result.stdout.fnmatch_lines(["FAILED *TestSilent::test_write_to_a_failed_store_raises*"])
     result.stdout.no_fnmatch_line("FAILED *TestSilent::test_round_trip*")
     result.stdout.fnmatch_lines(["SKIPPED *TestSilent sets neither url nor make_url()"])
+
+
+def test_a_skeleton_make_backend_fails_once_per_test_with_a_message(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        from convsdk.testing import BackendContract
+
+        class TestSkeleton(BackendContract):
+            def make_backend(self, tmp_path): ...
+            def read_back(self, backend): ...
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:asyncio", "-W", "error")
+    outcomes = result.parseoutcomes()
+    # Each test using the backend errors in setup (no teardown crash); from_url skips.
+    assert outcomes == {"errors": 12, "skipped": 1}, outcomes
+    result.stdout.fnmatch_lines(["*TestSkeleton.make_backend() returned None*"])
+    result.stdout.no_fnmatch_line("*NoneType*")
