@@ -6,6 +6,7 @@ import gc
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 NOTE = "(2 noisy cores: compare medians and ratios, not single timings)"
 
@@ -20,6 +21,21 @@ def per_call_us(fn: Callable[[], object], *, number: int = 20_000, repeats: int 
             fn()
         results.append((time.perf_counter() - start) / number * 1e6)
     return statistics.median(results)
+
+
+def otel_provider() -> Any:
+    """OpenTelemetry's SDK tracer provider, its batch span processor feeding an exporter
+    that drops the spans (raises ImportError without the ``bench`` extra)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    class DropExporter(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(DropExporter(), max_queue_size=100_000))
+    return provider
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -8,8 +8,11 @@ Run: ``python bench/bench_middleware.py`` (OpenTelemetry's middleware comes from
 matches a goal, from a returning visitor whose signed visitor and session cookies are
 verified (seen earlier in the same minute: each run gets a fresh cookie, as a browser
 would have it after the previous response); events go to a backend that drops them
-(the dispatcher thread still runs). OpenTelemetry runs with the SDK's tracer provider
-and a batch span processor feeding an exporter that drops the spans.
+(the dispatcher thread still runs). A second block of rows times a new visitor: no
+Cookie header, so convsdk mints a visitor and a session id, signs both and adds two
+``Set-Cookie`` headers to every response (bare and OpenTelemetry get the same request).
+OpenTelemetry runs with the SDK's tracer provider and a batch span processor feeding an
+exporter that drops the spans.
 
 One more row splits convsdk's figure: "request thread only" is the same middleware
 with a dispatcher that stays asleep while a run is timed (its events are delivered
@@ -31,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _util import NOTE, table  # noqa: E402
+from _util import NOTE, otel_provider, table  # noqa: E402
 
 import convsdk  # noqa: E402
 from convsdk import Goal  # noqa: E402
@@ -42,6 +45,8 @@ SECRET = "bench-secret"
 NUMBER = 5_000
 REPEATS = 7
 THREAD_ONLY = "  convsdk's request thread only"
+RETURNING = "returning visitor (cookies verified):"
+NEW = "new visitor (no cookies: ids minted, signed, Set-Cookie):"
 
 
 class NullBackend:
@@ -82,23 +87,10 @@ def returning_visitor_cookie() -> str:
     return "; ".join(["theme=dark", *pairs])
 
 
-def otel_provider() -> Any:
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-
-    class DropExporter(SpanExporter):
-        def export(self, spans: Any) -> SpanExportResult:
-            return SpanExportResult.SUCCESS
-
-    provider = TracerProvider()
-    provider.add_span_processor(BatchSpanProcessor(DropExporter(), max_queue_size=100_000))
-    return provider
-
-
-def median_us(runs: dict[str, Callable[[int], float]]) -> dict[str, float]:
+def median_us(runs: dict[Any, Callable[[int], float]]) -> dict[Any, float]:
     """Median µs per request of each variant; the variants take turns in every repeat,
     so drift in the machine's load hits them alike."""
-    results: dict[str, list[float]] = {name: [] for name in runs}
+    results: dict[Any, list[float]] = {name: [] for name in runs}
     for run in runs.values():
         run(NUMBER // 10)  # warm-up: caches, lazy imports, compiled patterns
     for _ in range(REPEATS):
@@ -146,12 +138,16 @@ def wsgi_rows() -> list[list[object]]:
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         return None
 
-    def runner(app: Any, after: Callable[[], object] | None = None) -> Callable[[int], float]:
+    def runner(
+        app: Any, after: Callable[[], object] | None = None, *, new: bool = False
+    ) -> Callable[[int], float]:
         def run(n: int) -> float:
-            base_environ["HTTP_COOKIE"] = returning_visitor_cookie()
+            prepared = dict(base_environ)
+            if not new:
+                prepared["HTTP_COOKIE"] = returning_visitor_cookie()
             start = time.perf_counter()
             for _ in range(n):
-                environ = dict(base_environ)
+                environ = dict(prepared)
                 environ["wsgi.input"] = io.BytesIO(b"")
                 result = app(environ, start_response)
                 for _chunk in result:
@@ -174,6 +170,7 @@ def wsgi_rows() -> list[list[object]]:
         "Flask (bare)": runner(bare),
         "+ convsdk": runner(ConversionMiddleware(bare, tracker=tracker)),
     }
+    otel = None
     try:
         from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware
 
@@ -182,9 +179,16 @@ def wsgi_rows() -> list[list[object]]:
     except ImportError:
         pass
     runs[THREAD_ONLY] = runner(ConversionMiddleware(bare, tracker=asleep), deliver(asleep))
-    times = median_us(runs)
-    tracker.close()
-    asleep.close()
+    fresh = make_tracker()
+    new_runs = {
+        "Flask (bare)": runner(bare, new=True),
+        "+ convsdk": runner(ConversionMiddleware(bare, tracker=fresh), new=True),
+    }
+    if otel is not None:
+        new_runs["+ OpenTelemetry WSGI"] = runner(otel, new=True)
+    times = median_us({**_keyed(RETURNING, runs), **_keyed(NEW, new_runs)})
+    for each in (tracker, asleep, fresh):
+        each.close()
     return _rows(times, "Flask (bare)")
 
 
@@ -231,17 +235,20 @@ def asgi_rows() -> list[list[object]]:
     async def send(message: Any) -> None:
         pass
 
-    def runner(app: Any, after: Callable[[], object] | None = None) -> Callable[[int], float]:
-        async def loop(n: int) -> float:
+    def runner(
+        app: Any, after: Callable[[], object] | None = None, *, new: bool = False
+    ) -> Callable[[int], float]:
+        async def loop(n: int, scope: dict[str, Any]) -> float:
             start = time.perf_counter()
             for _ in range(n):
-                await app(dict(base_scope), receive, send)
+                await app(dict(scope), receive, send)
             return time.perf_counter() - start
 
         def run(n: int) -> float:
-            cookie = returning_visitor_cookie().encode("latin-1")
-            base_scope["headers"] = [*base_headers, (b"cookie", cookie)]
-            elapsed = asyncio.run(loop(n))
+            headers = list(base_headers)
+            if not new:
+                headers.append((b"cookie", returning_visitor_cookie().encode("latin-1")))
+            elapsed = asyncio.run(loop(n, {**base_scope, "headers": headers}))
             if after is not None:
                 after()
             return elapsed
@@ -256,6 +263,7 @@ def asgi_rows() -> list[list[object]]:
         "Starlette (bare)": runner(bare),
         "+ convsdk": runner(ConversionMiddleware(bare, tracker=tracker)),
     }
+    otel = None
     try:
         from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
@@ -264,18 +272,35 @@ def asgi_rows() -> list[list[object]]:
     except ImportError:
         pass
     runs[THREAD_ONLY] = runner(ConversionMiddleware(bare, tracker=asleep), deliver(asleep))
-    times = median_us(runs)
-    tracker.close()
-    asleep.close()
+    fresh = make_tracker()
+    new_runs = {
+        "Starlette (bare)": runner(bare, new=True),
+        "+ convsdk": runner(ConversionMiddleware(bare, tracker=fresh), new=True),
+    }
+    if otel is not None:
+        new_runs["+ OpenTelemetry ASGI"] = runner(otel, new=True)
+    times = median_us({**_keyed(RETURNING, runs), **_keyed(NEW, new_runs)})
+    for each in (tracker, asleep, fresh):
+        each.close()
     return _rows(times, "Starlette (bare)")
 
 
-def _rows(times: dict[str, float], bare: str) -> list[list[object]]:
-    base = times[bare]
-    return [
-        [name, t, "" if name == bare else t - base, "" if name == bare else t / base]
-        for name, t in times.items()
-    ]
+def _keyed(visitor: str, runs: dict[str, Any]) -> dict[tuple[str, str], Any]:
+    return {(visitor, name): run for name, run in runs.items()}
+
+
+def _rows(times: dict[tuple[str, str], float], bare: str) -> list[list[object]]:
+    """One block of rows per kind of visitor, each with ratios to its own bare row."""
+    rows: list[list[object]] = []
+    for visitor in (RETURNING, NEW):
+        base = times[visitor, bare]
+        rows.append([visitor, "", "", ""])
+        rows.extend(
+            [name, t, "" if name == bare else t - base, "" if name == bare else t / base]
+            for (kind, name), t in times.items()
+            if kind == visitor
+        )
+    return rows
 
 
 def main() -> None:

@@ -1,0 +1,407 @@
+"""Requests a second end to end: real servers, real HTTP on 127.0.0.1, with and without
+convsdk's middleware, side by side with OpenTelemetry's.
+
+    python bench/bench_server.py [--quick] [--servers uvicorn,...] [--stores sqlite,...]
+
+Servers, one worker process each: gunicorn sync, gunicorn gthread (4 threads), both
+serving a Flask hello world, and uvicorn serving a Starlette one (``_server_app.py``).
+Variants: bare; convsdk's middleware storing each page view in SQLite (a temp file)
+or PostgreSQL (when reachable; its own table); OpenTelemetry's middleware with the
+SDK's tracer provider and a batch span processor feeding an exporter that drops spans.
+
+The load comes from another process: ``wrk`` when it is on PATH, else ``_load.py``
+(threads with raw sockets). C connections ask for ``/`` as fast as answered, for a
+warm-up and then a measured time. Visitors: "new" sends no cookies (every request is
+a first visit; convsdk mints and signs ids and sets two cookies), "returning" sends
+the cookies convsdk set on a first response (bare and OpenTelemetry get cookies of the
+same shape), within one minute (convsdk re-signs the session cookie once a minute).
+
+A server is started for each variant in each round (variants take turns, in a
+rotated order each round), serves both kinds of visitor and is stopped with SIGTERM.
+A convsdk run then counts the page views in the store: they must equal the pages the
+app served, or the run says MISMATCH. The table gives the median req/s over the
+rounds and the median of each round's ratio to bare on the same server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _load import USER_AGENT  # noqa: E402
+from _util import NOTE, table  # noqa: E402
+
+from convsdk.identity import Identity  # noqa: E402
+
+SECRET = "bench-secret"  # the apps' (see _server_app.py)
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test?table=bench_server"
+PG_TABLE = "bench_server"
+VISITORS = ("new", "returning")
+
+GUNICORN = [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:{port}", "--workers", "1"]
+GUNICORN += ["--graceful-timeout", "90", "--log-level", "warning"]
+SERVERS = {
+    "gunicorn-sync": [*GUNICORN, "-k", "sync", "_server_app:wsgi"],
+    "gunicorn-gthread": [*GUNICORN, "-k", "gthread", "--threads", "4", "_server_app:wsgi"],
+    "uvicorn": [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "_server_app:asgi",
+    ],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pages_served(port: int) -> int:
+    """What ``/healthz`` answers: the pages the app served at ``/`` (not recorded)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/healthz")
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise OSError(f"/healthz answered {response.status}")
+        return int(body)
+    finally:
+        conn.close()
+
+
+def wait_until_serving(port: int, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    """Poll ``/healthz`` until it answers."""
+    deadline = time.monotonic() + seconds
+    pause = threading.Event()
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited: {proc.communicate()[1].decode()[-2000:]}")
+        try:
+            pages_served(port)
+            return
+        except OSError:
+            pause.wait(0.05)  # polling, with a deadline
+    raise RuntimeError(f"nothing answered on port {port} within {seconds} s")
+
+
+def settled_count(port: int, seconds: float = 20) -> int:
+    """The pages served, once the server has answered what the load left queued
+    (wrk stops without reading its last requests): the count holds still for 0.2 s.
+    Stopping the server earlier would stop it in the middle of requests."""
+    deadline = time.monotonic() + seconds
+    pause = threading.Event()
+    count = pages_served(port)
+    while time.monotonic() < deadline:
+        pause.wait(0.2)
+        count, before = pages_served(port), count
+        if count == before:
+            return count
+    raise RuntimeError(f"the server was still serving {seconds} s after the load ended")
+
+
+# -- stores -------------------------------------------------------------------------------
+
+
+def postgres_reachable() -> str | None:
+    """None when PostgreSQL answers, else why not."""
+    try:
+        import psycopg
+
+        with psycopg.connect(
+            "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
+        ):
+            return None
+    except Exception as exc:  # any failure means: leave PostgreSQL out
+        return f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
+
+
+def postgres_sql(statement: str) -> Any:
+    import psycopg
+
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test") as conn:
+        rows = conn.execute(statement)
+        return rows.fetchone() if rows.description else None
+
+
+def page_views(store: str, tmp: Path) -> int:
+    """Page views in the store of a finished run."""
+    if store == "sqlite":
+        db = tmp / "events.db"
+        if not db.exists():
+            return 0
+        with sqlite3.connect(db) as conn:
+            query = "SELECT count(*) FROM convsdk_events WHERE name = 'page_view'"
+            return int(conn.execute(query).fetchone()[0])
+    query = f"SELECT count(*) FROM {PG_TABLE} WHERE name = 'page_view'"
+    return int(postgres_sql(query)[0])
+
+
+# -- load ---------------------------------------------------------------------------------
+
+
+def drive(load: str, port: int, args: argparse.Namespace, cookie: str | None) -> dict[str, Any]:
+    """Warm up, then measure; ``rate`` (200 responses a second) and ``total`` (200s)."""
+    if load == "python":
+        command = [sys.executable, str(HERE / "_load.py"), str(port), str(args.connections)]
+        command += [str(args.warmup), str(args.duration)]
+        out = subprocess.run([*command, *([cookie] if cookie else [])], capture_output=True)
+        if out.returncode != 0:
+            raise RuntimeError(out.stderr.decode()[-2000:])
+        return dict(json.loads(out.stdout))
+    warm = wrk(port, args.connections, args.warmup, cookie)
+    measured = wrk(port, args.connections, args.duration, cookie)
+    measured["total"] += warm["total"]
+    measured["in_flight"] = 2 * args.connections  # requests wrk leaves unread at its stop
+    return measured
+
+
+def wrk(port: int, connections: int, seconds: float, cookie: str | None) -> dict[str, Any]:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
+    command += ["-H", f"User-Agent: {USER_AGENT}", "-H", "Accept: text/html"]
+    command += ["-H", "Referer: https://www.google.com/"]
+    if cookie:
+        command += ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run([*command, f"http://127.0.0.1:{port}/"], capture_output=True, text=True)
+    text = out.stdout
+    found = re.search(r"(\d+) requests in ([\d.]+)(m?s)", text)
+    if out.returncode != 0 or found is None:
+        raise RuntimeError(f"wrk failed: {text}{out.stderr}")
+    requests, elapsed = int(found[1]), float(found[2]) / (1000 if found[3] == "ms" else 1)
+    other = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    good = requests - (int(other[1]) if other else 0)
+    errors = re.search(r"Socket errors: (.*)", text)
+    return {"rate": good / elapsed, "total": good, "errors": errors[1] if errors else ""}
+
+
+def returning_cookie(port: int, convsdk: bool) -> tuple[str, int]:
+    """The Cookie header of a returning visitor and the page views it cost (0 or 1)."""
+    if not convsdk:
+        _, _, cookies = Identity(SECRET).resolve(None)
+        return "; ".join(["theme=dark", *(c.split(";", 1)[0] for c in cookies)]), 0
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/", headers={"User-Agent": USER_AGENT, "Accept": "text/html"})
+        response = conn.getresponse()
+        response.read()
+        cookies = response.headers.get_all("Set-Cookie") or []
+    finally:
+        conn.close()
+    if response.status != 200 or len(cookies) != 2:
+        raise RuntimeError(f"first response: {response.status}, cookies {cookies}")
+    return "; ".join(["theme=dark", *(c.split(";", 1)[0] for c in cookies)]), 1
+
+
+def wait_for_minute_room(seconds: float) -> None:
+    """Sleep into the next minute when this one has less than ``seconds`` left: a
+    returning visitor's session cookie must stay within the minute it names."""
+    left = 60 - time.time() % 60
+    if left < seconds:
+        threading.Event().wait(left + 0.2)
+
+
+# -- one server run -----------------------------------------------------------------------
+
+
+@contextmanager
+def serving(server: str, variant: str, store: str | None, tmp: Path) -> Iterator[Any]:
+    """Start the server; yield (port, process); stop it with SIGTERM and wait."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
+        "BENCH_VARIANT": variant,
+        "BENCH_SPOOL": str(tmp / "spool"),
+        "BENCH_BACKEND": f"sqlite:///{tmp / 'events.db'}" if store == "sqlite" else POSTGRES,
+    }
+    command = [part.format(port=port) for part in SERVERS[server]]
+    proc = subprocess.Popen(
+        command, cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        wait_until_serving(port, proc)
+        yield port, proc
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+        if b"Traceback" in stderr:
+            print(stderr.decode()[-3000:], file=sys.stderr)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+
+
+def run_variant(
+    server: str, variant: str, load: str, args: argparse.Namespace
+) -> tuple[dict[str, float], str]:
+    """req/s per kind of visitor, and the events check (empty without convsdk)."""
+    kind, _, store = variant.partition(" ")
+    tracked = kind == "convsdk"
+    if store == "postgres":
+        postgres_sql(f"DROP TABLE IF EXISTS {PG_TABLE}")
+    rates: dict[str, float] = {}
+    responses, in_flight = 0, 0
+    set_cookie: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-server-") as name:
+        tmp = Path(name)
+        with serving(server, kind, store or None, tmp) as (port, _):
+            for visitor in VISITORS:
+                cookie = None
+                if visitor == "returning":
+                    wait_for_minute_room(args.warmup + args.duration + 1)
+                    cookie, cost = returning_cookie(port, tracked)
+                    responses += cost
+                result = drive(load, port, args, cookie)
+                rates[visitor] = result["rate"]
+                responses += result["total"]
+                if "set_cookie" in result:  # _load.py counts them; wrk does not
+                    set_cookie[visitor] = f"{result['set_cookie'] / result['total']:.0%}"
+                in_flight += result.get("in_flight", 0)
+            served = settled_count(port)
+        if not tracked:
+            return rates, ""
+        stored = page_views(store, tmp)
+        spooled = sum(f.stat().st_size for f in (tmp / "spool").rglob("*") if f.is_file())
+    ok = stored == served and responses <= served <= responses + in_flight
+    check = f"page views stored {stored}, pages served {served}, 200 responses {responses}"
+    if spooled:
+        check += f", {spooled} B left in the spool"
+    if set_cookie:
+        check += ", with Set-Cookie: " + ", ".join(f"{v} {p}" for v, p in set_cookie.items())
+    return rates, f"{check}: {'ok' if ok else 'MISMATCH'}"
+
+
+# -- main ---------------------------------------------------------------------------------
+
+
+def variants(stores: list[str]) -> tuple[list[str], list[str]]:
+    """The variants to run, and notes on those left out."""
+    names, notes = ["bare"], []
+    for store in stores:
+        if store == "postgres" and (why := postgres_reachable()) is not None:
+            notes.append(f"PostgreSQL left out: not reachable ({why})")
+            continue
+        names.append(f"convsdk {store}")
+    try:
+        import opentelemetry.instrumentation.asgi  # noqa: F401
+        import opentelemetry.instrumentation.wsgi  # noqa: F401
+        import opentelemetry.sdk.trace  # noqa: F401
+
+        names.append("otel")
+    except ImportError:
+        notes.append("OpenTelemetry missing (pip install convsdk[bench]): its rows left out")
+    return names, notes
+
+
+def label(variant: str) -> str:
+    return {"bare": "bare", "otel": "+ OpenTelemetry"}.get(variant, "+ " + variant)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 round of 2 s")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=3.0, help="measured seconds")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated")
+    parser.add_argument("--stores", default="sqlite,postgres", help="comma-separated")
+    parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.duration = 1, 2.0
+    servers = [s for s in args.servers.split(",") if s]
+    stores = [s for s in args.stores.split(",") if s]
+    unknown = [s for s in servers if s not in SERVERS] + [
+        s for s in stores if s not in ("sqlite", "postgres")
+    ]
+    if unknown:
+        parser.error(f"unknown: {', '.join(unknown)}")
+    load = args.load
+    if load == "auto":
+        load = "wrk" if shutil.which("wrk") else "python"
+    names, notes = variants(stores)
+
+    print("Hello-world page over HTTP on 127.0.0.1, one server worker process, req/s")
+    print(
+        f"Python {platform.python_version()}; load: "
+        + ("wrk (1 thread)" if load == "wrk" else "_load.py (Python threads, raw sockets)")
+        + f" in another process, {args.connections} connections, {args.warmup:g} s warm-up"
+        f" + {args.duration:g} s measured; {args.rounds} round(s)"
+    )
+    for note in notes:
+        print(note)
+    print()
+
+    rates: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    ratios: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for round_ in range(args.rounds):
+        for server in servers:
+            turn = round_ % len(names)
+            got: dict[str, dict[str, float]] = {}
+            for variant in names[turn:] + names[:turn]:
+                try:
+                    got[variant], check = run_variant(server, variant, load, args)
+                except Exception as exc:  # a server that fails is reported, not fatal
+                    print(f"round {round_ + 1} {server} {variant}: FAILED {exc}", flush=True)
+                    continue
+                figures = ", ".join(f"{v} {got[variant][v]:,.0f}" for v in VISITORS)
+                print(
+                    f"round {round_ + 1} {server:<16} {label(variant):<20} req/s {figures}"
+                    + (f"; {check}" if check else ""),
+                    flush=True,
+                )
+            for variant, by_visitor in got.items():
+                for visitor, rate in by_visitor.items():
+                    rates[server, visitor, variant].append(rate)
+                    if "bare" in got:
+                        ratios[server, visitor, variant].append(rate / got["bare"][visitor])
+
+    rows = []
+    for server in servers:
+        for visitor in VISITORS:
+            for variant in names:
+                key = (server, visitor, variant)
+                if not rates[key]:
+                    continue
+                ratio = statistics.median(ratios[key]) if ratios[key] else ""
+                rows.append([server, visitor, label(variant), statistics.median(rates[key]), ratio])
+    print()
+    print(table(["server", "visitor", "variant", "req/s (median)", "ratio to bare"], rows))
+    print(NOTE)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
