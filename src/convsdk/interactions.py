@@ -64,8 +64,6 @@ from urllib.parse import parse_qs, parse_qsl
 
 from . import options as _options
 from . import privacy, runtime
-from .context import SKIPPED_METHODS as _SKIPPED_METHODS
-from .context import Request, RequestContext, new_context
 from .errors import ConfigError
 from .event import Event, check_currency, make_event, trusted_event
 from .identity import (
@@ -75,10 +73,13 @@ from .identity import (
     Identity,
     cookie_value,
 )
+from .web.context import SKIPPED_METHODS as _SKIPPED_METHODS
+from .web.context import RequestContext, new_context
+from .web.request import Request
 
 if TYPE_CHECKING:
     from .goals import Goal, GoalSet
-    from .tracker import Tracker
+    from .tracker.core import Tracker
 
 __all__ = [
     "DEFAULT_CHECKOUT_PATHS",
