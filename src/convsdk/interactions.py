@@ -60,12 +60,10 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import parse_qs, parse_qsl
+from urllib.parse import parse_qs
 
 from . import options as _options
 from . import privacy, runtime
-from .context import SKIPPED_METHODS as _SKIPPED_METHODS
-from .context import Request, RequestContext, new_context
 from .errors import ConfigError
 from .event import Event, check_currency, make_event, trusted_event
 from .identity import (
@@ -75,10 +73,27 @@ from .identity import (
     Identity,
     cookie_value,
 )
+from .web.bounds import MAX_CACHED_PAGE, MAX_IP, MAX_UA, MAX_URL, MAX_VARIANT
+from .web.context import SKIPPED_METHODS as _SKIPPED_METHODS
+from .web.context import RequestContext, new_context
+from .web.forms import FORM_METHODS, Form, is_form_type, parse_form
+from .web.forwarded import client_ip, forwarded_proto
+from .web.pages import (
+    DEFAULT_CHECKOUT_PATHS,
+    DEFAULT_EXCLUDED_PATHS,
+    STATIC_EXTENSIONS,
+    Page,
+    PathSet,
+    html_answer,
+    is_static,
+    shared,
+    stored_page,
+)
+from .web.request import Request
 
 if TYPE_CHECKING:
     from .goals import Goal, GoalSet
-    from .tracker import Tracker
+    from .tracker.core import Tracker
 
 __all__ = [
     "DEFAULT_CHECKOUT_PATHS",
@@ -96,207 +111,13 @@ __all__ = [
 
 log = logging.getLogger("convsdk.interactions")
 
-DEFAULT_CHECKOUT_PATHS: tuple[str, ...] = ("/checkout*",)
-DEFAULT_EXCLUDED_PATHS: tuple[str, ...] = (
-    "/static/*",
-    # Health checks, not the pages that share their first letters (/healthcare, /live-demo).
-    "/health",
-    "/health/*",
-    "/healthz",
-    "/ready",
-    "/ready/*",
-    "/readyz",
-    "/live",
-    "/live/*",
-    "/livez",
-    "/metrics",
-    "/favicon.ico",
-    "/robots.txt",
-    # FastAPI's own API documentation, no page of the site.
-    "/docs",
-    "/docs/oauth2-redirect",
-    "/redoc",
-    "/openapi.json",
-)
-#: Paths ending in one of these extensions are assets, never interactions.
-STATIC_EXTENSIONS = frozenset(
-    {
-        "css", "js", "mjs", "map", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp",
-        "avif", "bmp", "woff", "woff2", "ttf", "otf", "eot", "mp4", "webm", "mp3", "ogg",
-        "wav", "wasm",
-    }
-)  # fmt: skip
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 #: Seconds the ASGI middleware waits for a form body before letting the request through.
 DEFAULT_BODY_TIMEOUT = 5.0
 
-_FORM_METHODS = frozenset({"POST", "PUT", "PATCH"})
-_MAX_FORM_FIELDS = 1000
-_MAX_FIELD_BYTES = 64 * 1024
-_UTM_KEYS = ("source", "medium", "campaign", "term", "content")
-# Lengths the event schema accepts for context fields: longer values are cut here so
-# a stored event always validates.
-_MAX_PATH, _MAX_URL, _MAX_UA, _MAX_UTM, _MAX_VARIANT = 2048, 4096, 1024, 256, 128
-_MAX_IP = 64  # "[ffff:...:ffff%zone]:65535" fits; longer is not an address
-# Requests whose host, path and query add up to more are not cached (memory bound).
-_MAX_CACHED_PAGE = 1024
 _new_object = object.__new__
 
 DntMode = Literal["anonymous", "skip"]
-Form = dict[str, list[str]]
-#: (path, URL, UTM parameters) of a request as stored.
-Page = tuple[str, str, dict[str, str | None] | None]
-
-
-# -- paths -------------------------------------------------------------------------
-
-
-class PathSet:
-    """A set of path globs, decided with the cheapest test: ``*`` matches any run
-    of characters (``/`` included), ``?`` one character.
-
-    >>> PathSet(["/checkout*", "/cart"])("/checkout/pay")
-    True
-    """
-
-    __slots__ = ("_exact", "_prefixes", "_regex", "patterns")
-
-    def __init__(self, patterns: Iterable[str], *, option: str = "paths") -> None:
-        if isinstance(patterns, str | bytes):
-            raise ConfigError("must be a list of path patterns, not a string", field=option)
-        self.patterns = tuple(patterns)
-        exact: set[str] = set()
-        prefixes: list[str] = []
-        regexes: list[str] = []
-        for pattern in self.patterns:
-            if not isinstance(pattern, str) or not pattern.startswith(("/", "*")):
-                raise ConfigError(
-                    f"path patterns start with '/' or '*', got {pattern!r}", field=option
-                )
-            stem = pattern.rstrip("*")
-            if "*" not in pattern and "?" not in pattern:
-                exact.add(pattern)
-            elif "*" not in stem and "?" not in stem:
-                prefixes.append(stem)
-            else:
-                regexes.append(
-                    "".join(
-                        ".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern
-                    )
-                )
-        self._exact = frozenset(exact)
-        self._prefixes = tuple(prefixes)
-        self._regex = re.compile("|".join(regexes), re.DOTALL) if regexes else None
-
-    def __call__(self, path: str) -> bool:
-        """Whether ``path`` matches one of the patterns."""
-        if path in self._exact or path.startswith(self._prefixes):
-            return True
-        regex = self._regex
-        return regex is not None and regex.fullmatch(path) is not None
-
-    def __bool__(self) -> bool:
-        return bool(self.patterns)
-
-
-def _is_static(path: str) -> bool:
-    dot = path.rfind(".")
-    if dot < 0 or dot < path.rfind("/"):
-        return False
-    return path[dot + 1 :].lower() in STATIC_EXTENSIONS
-
-
-# -- forms -------------------------------------------------------------------------
-
-
-def is_form_type(content_type: str | None) -> bool:
-    """Whether a request ``Content-Type`` is an HTML form (urlencoded or multipart)."""
-    if not content_type:
-        return False
-    mime = content_type.partition(";")[0].strip().lower()
-    return mime == "application/x-www-form-urlencoded" or mime == "multipart/form-data"
-
-
-def _is_html(content_type: str | None) -> bool:
-    if content_type is None:
-        return False  # no body to show (or the app did not say): no page seen
-    mime = content_type.partition(";")[0].strip().lower()
-    html = mime == "text/html" or mime == "application/xhtml+xml"
-    if len(_html_types) < 256 and len(content_type) <= 256:
-        _html_types[content_type] = html
-    return html
-
-
-# An app answers with a handful of content types: whether each is HTML, remembered
-# (bounded) by _is_html.
-_html_types: dict[str, bool] = {}
-
-
-def parse_form(content_type: str | None, body: bytes) -> Form | None:
-    """The fields of a submitted form (files left out); ``None`` when it cannot be read.
-
-    Never raises: a malformed, truncated or oversized body gives ``None``.
-    """
-    try:
-        mime = (content_type or "").partition(";")[0].strip().lower()
-        if mime == "application/x-www-form-urlencoded":
-            form: Form = {}
-            text = body.decode("utf-8", "replace")
-            for key, value in parse_qsl(
-                text, keep_blank_values=True, max_num_fields=_MAX_FORM_FIELDS, errors="replace"
-            ):
-                form.setdefault(key, []).append(value)
-            return form
-        if mime == "multipart/form-data":
-            return _parse_multipart(content_type or "", body)
-    except Exception:
-        log.debug("unreadable form body", exc_info=True)
-    return None
-
-
-def _parse_multipart(content_type: str, body: bytes) -> Form | None:
-    # werkzeug is a core dependency; its sans-I/O decoder lets file parts go by
-    # without buffering them anywhere.
-    from werkzeug.http import parse_options_header
-    from werkzeug.sansio.multipart import (
-        Data,
-        Epilogue,
-        Field,
-        File,
-        MultipartDecoder,
-        NeedData,
-    )
-
-    boundary = parse_options_header(content_type)[1].get("boundary")
-    if not boundary:
-        return None
-    decoder = MultipartDecoder(boundary.encode("latin-1"), max_parts=_MAX_FORM_FIELDS)
-    decoder.receive_data(body)
-    decoder.receive_data(None)
-    form: Form = {}
-    name: str | None = None
-    chunks: list[bytes] = []
-    size = 0
-    for _ in range(4 * _MAX_FORM_FIELDS + 16):  # every step consumes input: bounded
-        event = decoder.next_event()
-        if isinstance(event, Field):
-            name, chunks, size = event.name, [], 0
-        elif isinstance(event, File):
-            name = None  # uploaded files are never read
-        elif isinstance(event, Data):
-            if name is not None and size < _MAX_FIELD_BYTES:
-                chunks.append(event.data)
-                size += len(event.data)
-            if not event.more_data:
-                if name is not None:
-                    value = b"".join(chunks)[:_MAX_FIELD_BYTES].decode("utf-8", "replace")
-                    form.setdefault(name, []).append(value)
-                name = None
-        elif isinstance(event, Epilogue):
-            return form
-        elif isinstance(event, NeedData):
-            return None  # more data needed after the whole body: truncated
-    return None
 
 
 # -- per request -------------------------------------------------------------------
@@ -509,20 +330,13 @@ class Recorder:
 
     def excluded(self, method: str, path: str) -> bool:
         """Whether a request is never recorded (assets, health checks, HEAD, ...)."""
-        return method in _SKIPPED_METHODS or _is_static(path) or self._exclude(path)
+        return method in _SKIPPED_METHODS or is_static(path) or self._exclude(path)
 
     def _page(self, scheme: str, host: str, path: str, query: str) -> Page | None:
         """The request's :func:`_stored_page`, or None for a path never recorded."""
-        if _is_static(path) or self._exclude(path):
+        if is_static(path) or self._exclude(path):
             return None
-        return _stored_page(scheme, host, path, query)
-
-    def _proxied(self, values: str | None) -> str | None:
-        if self.trusted_proxies and values:
-            entries = values.split(",")
-            if len(entries) >= self.trusted_proxies:
-                return entries[-self.trusted_proxies].strip().lower() or None
-        return None
+        return stored_page(scheme, host, path, query)
 
     def _context(
         self,
@@ -545,7 +359,7 @@ class Recorder:
         user_agent = request.user_agent
         if user_agent:
             # Bounded before the cached checks: the caches are keyed by it.
-            user_agent = user_agent[:_MAX_UA]
+            user_agent = user_agent[:MAX_UA]
             if filter_bots and privacy.is_bot(user_agent):
                 if tracker is not None:
                     _dropped_bot(tracker, user_agent)
@@ -569,14 +383,14 @@ class Recorder:
             utm = dict(utm)  # events may be changed after they are built: each its own
         referrer = request.referrer
         if referrer:
-            referrer = privacy.scrub_url(referrer)[:_MAX_URL]
+            referrer = privacy.scrub_url(referrer)[:MAX_URL]
         else:
             referrer = None
         ip = request.remote_addr
         if self.trusted_proxies:
-            ip = privacy.client_ip(ip, request.forwarded_for, self.trusted_proxies)
+            ip = client_ip(ip, request.forwarded_for, self.trusted_proxies)
         stored_ip = None
-        if ip and len(ip) <= _MAX_IP:
+        if ip and len(ip) <= MAX_IP:
             stored_ip = privacy.anonymize_ip(ip) if anonymize_ip else privacy.normalize_ip(ip)
         variant = None
         if self.variant_cookie is not None:
@@ -584,7 +398,7 @@ class Recorder:
         if not variant and request.variant:
             variant = request.variant.strip()
         if variant:
-            variant = privacy.scrub_text(variant[:_MAX_VARIANT])
+            variant = privacy.scrub_text(variant[:MAX_VARIANT])
         else:
             variant = None
         ctx = new_context(
@@ -615,9 +429,9 @@ class Recorder:
             return None
         scheme = request.scheme
         if self.trusted_proxies:
-            scheme = self._proxied(request.forwarded_proto) or scheme
+            scheme = forwarded_proto(request.forwarded_proto, self.trusted_proxies) or scheme
         host, path, query = request.host, request.path, request.query
-        if len(host) + len(path) + len(query) <= _MAX_CACHED_PAGE:
+        if len(host) + len(path) + len(query) <= MAX_CACHED_PAGE:
             page = self._pages(scheme, host, path, query)
         else:
             page = self._page(scheme, host, path, query)
@@ -655,7 +469,7 @@ class Recorder:
                 user_agent=request.user_agent,
                 host=request.host,
             )
-        if method in _FORM_METHODS:
+        if method in FORM_METHODS:
             is_form = is_form_type(request.content_type)
             if self._checkout(path) and (is_form or method == "POST"):
                 pending.kind = "checkout"
@@ -688,8 +502,8 @@ class Recorder:
         """
         if tracker is None:
             tracker = runtime.default
-        scheme = self._proxied(request.forwarded_proto) or request.scheme
-        page = _stored_page(scheme, request.host, request.path, request.query)
+        scheme = forwarded_proto(request.forwarded_proto, self.trusted_proxies) or request.scheme
+        page = stored_page(scheme, request.host, request.path, request.query)
         if tracker is None:
             return self._context(request, page, True, True, True, None)[0]
         ctx, ip = self._context(
@@ -728,10 +542,7 @@ class Recorder:
         kind = pending.kind
         if kind is None and 200 <= status < 300 and status != 204 and ctx.method == "GET":
             # 204 has no body; no Content-Type, no page (an empty or unknown answer).
-            html = _html_types.get(content_type) if content_type is not None else False
-            if html is None:
-                html = _is_html(content_type)
-            if html:
+            if html_answer(content_type):
                 kind = "page_view"
         conversions = ctx.conversions
         if conversions:
@@ -747,8 +558,8 @@ class Recorder:
         if kind is None and not conversions:
             return []  # nothing recorded: no cookies either
         cookies = pending.cookies
-        shared = cache_control is not None and _shared(cache_control)
-        if shared:
+        cached = cache_control is not None and shared(cache_control)
+        if cached:
             cookies = []
             self._uncookied(pending)
         context = ctx.event_context()
@@ -774,7 +585,7 @@ class Recorder:
             event.properties = privacy.scrub_properties(event.properties)
             if event.user_id is None and user_id is not None:
                 event.user_id = str(user_id)[:128]
-            if shared:  # built with the ids the cookies would have carried
+            if cached:  # built with the ids the cookies would have carried
                 event.visitor_id, event.session_id = ctx.visitor_id, ctx.session_id
             events.append(event)
         if ctx.anonymous:
@@ -831,7 +642,7 @@ class Recorder:
         if goals.goals and not ctx.cancelled:
             matcher = self._matcher
             if matcher is None or matcher[0] is not goals:
-                # Paths here are bounded (_MAX_PATH): so is the cache's memory.
+                # Paths here are bounded (MAX_PATH): so is the cache's memory.
                 matcher = self._matcher = (goals, functools.lru_cache(maxsize=1024)(goals.match))
             goal = matcher[1](kind, ctx.path, ctx.method, status)
         form = pending.form
@@ -932,51 +743,6 @@ def _merge(
         event.user_id = decorated.user_id
     if decorated.properties:
         event.properties = privacy.scrub_properties({**event.properties, **decorated.properties})
-
-
-def utm_fields(query: str) -> dict[str, str | None] | None:
-    if "utm_" not in query:
-        return None
-    # Callers get their own copy since events may be changed after they are built.
-    utm = _utm_of(query)
-    return None if utm is None else dict(utm)
-
-
-def _utm_of(query: str) -> dict[str, str | None] | None:
-    # Campaign links repeat: parse each query string once (bounded cache).
-    return _utm_cached(query) if len(query) <= 512 else _parse_utm(query)
-
-
-def _parse_utm(query: str) -> dict[str, str | None] | None:
-    utm: dict[str, str | None] = {}
-    for key, value in parse_qsl(query, errors="replace"):
-        if key.startswith("utm_"):
-            name = key[4:]
-            if name in _UTM_KEYS and name not in utm and value:
-                utm[name] = privacy.scrub_text(value)[:_MAX_UTM]  # scrubbed, then cut
-    if not utm:
-        return None
-    return {name: utm.get(name) for name in _UTM_KEYS}
-
-
-_utm_cached = functools.lru_cache(maxsize=4096)(_parse_utm)
-
-
-def _stored_page(scheme: str, host: str, path: str, query: str) -> Page:
-    """What is stored of the page a request asks for: path, URL and UTM parameters,
-    scrubbed and bounded. The UTM dict is to be copied (the page is cached)."""
-    url = f"{scheme}://{host}{path}?{query}" if query else f"{scheme}://{host}{path}"
-    return (
-        privacy.scrub_text(path)[:_MAX_PATH],
-        privacy.scrub_url(url)[:_MAX_URL],
-        _utm_of(query) if "utm_" in query else None,
-    )
-
-
-def _shared(cache_control: str) -> bool:
-    """Whether a ``Cache-Control`` value lets a shared cache (a CDN) store the response."""
-    value = cache_control.lower()
-    return "public" in value or "s-maxage" in value
 
 
 # Bot families already reported (bounded: privacy.bot_family names a small set).

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
+from .web.context import current_request
+
 if TYPE_CHECKING:
-    from .context import RequestContext
-    from .tracker import Tracker
+    from .tracker.core import Tracker
 
 __all__ = [
     "current_request",
     "default",
-    "redirect",
     "set_default",
     "set_redirect",
     "warn_no_tracker",
@@ -31,15 +30,9 @@ __all__ = [
 
 log = logging.getLogger("convsdk.tracker")
 
-#: The request context of the view running in this thread or task, or ``None``.
-current_request: ContextVar[RequestContext | None] = ContextVar("convsdk_request", default=None)
-
 #: The default tracker (:func:`convsdk.init`), or ``None``. Read it; set it with
 #: :func:`set_default`.
 default: Tracker | None = None
-
-#: The tracker every tracker's events go to instead of their backend (tests), or ``None``.
-redirect: Tracker | None = None
 
 _lock = threading.Lock()
 _warned = False
@@ -55,10 +48,18 @@ def set_default(tracker: Tracker | None) -> Tracker | None:
 
 def set_redirect(target: Tracker | None) -> Tracker | None:
     """Send every tracker's events to ``target`` (``None`` stops); return the previous one."""
-    global redirect
-    with _lock:
-        previous, redirect = redirect, target
-    return previous
+    from .tracker import core
+
+    return core.set_redirect(target)
+
+
+def __getattr__(name: str) -> Tracker | None:
+    # ``redirect`` is kept by the tracker, which reads it on every event.
+    if name == "redirect":
+        from .tracker import core
+
+        return core.redirected()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def warn_no_tracker() -> None:

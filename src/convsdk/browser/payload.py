@@ -14,7 +14,7 @@ from urllib.parse import urlunsplit
 from .. import privacy
 from .._json import loads
 from ..event import check_properties
-from ..interactions import utm_fields
+from ..web.utm import utm_fields
 from .allowlist import name_ok
 from .answers import Answer, refuse
 from .hosts import parse_url

@@ -5,7 +5,7 @@ emit it (or leave it to the middleware, which knows the final status)."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .. import context as _context
 from .. import runtime
@@ -51,8 +51,11 @@ def record(
 def _recording_tracker(ctx: _context.RequestContext | None) -> Tracker | None:
     """The tracker that records, or None (warned once) when there is none open."""
     # Under a middleware given its own tracker, that tracker records the conversion.
-    tracker = ctx.tracker if ctx is not None and ctx.tracker is not None else None
-    if tracker is None:
+    tracker: Tracker | None = None
+    if ctx is not None and ctx.tracker is not None:
+        # The middleware puts its Tracker there (the context only knows a TrackerLike).
+        tracker = cast("Tracker", ctx.tracker)
+    else:
         tracker = runtime.default
     if tracker is None or tracker.closed:
         runtime.warn_no_tracker()

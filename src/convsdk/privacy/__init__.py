@@ -26,6 +26,7 @@ address from the socket peer and ``X-Forwarded-For``, is here.
 
 from __future__ import annotations
 
+from ..web import forwarded
 from .bots import bot_family, is_bot, prepare
 from .cards import contains_card_number, scrub_properties
 from .consent import opted_out
@@ -73,10 +74,4 @@ def client_ip(
     >>> client_ip("10.0.0.2", "198.51.100.4, 203.0.113.9", trusted_proxies=1)
     '203.0.113.9'
     """
-    if trusted_proxies > 0 and forwarded_for:
-        entries = forwarded_for.split(",")
-        if len(entries) >= trusted_proxies:
-            entry = entries[-trusted_proxies].strip()
-            if entry:
-                return entry
-    return remote_addr
+    return forwarded.client_ip(remote_addr, forwarded_for, trusted_proxies)

@@ -7,10 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .. import context as _context
-from .. import runtime
 from ..event import Event, make_event
 from ..goals import GoalSet
+from ..web.context import RequestContext, current_request
 
 __all__ = ["EventBuilder"]
 
@@ -38,7 +37,7 @@ class EventBuilder:
         properties: dict[str, Any] | None = None,
         user_id: Any = None,
         timestamp: datetime | None = None,
-        ctx: _context.RequestContext | None = None,
+        ctx: RequestContext | None = None,
     ) -> Event | None:
         """Build (without emitting) the event :meth:`track` would record, or ``None``.
 
@@ -54,7 +53,7 @@ class EventBuilder:
             properties,
             user_id,
             timestamp,
-            runtime.current_request.get() if ctx is None else ctx,
+            current_request.get() if ctx is None else ctx,
         )
 
     def _build(
@@ -68,7 +67,7 @@ class EventBuilder:
         properties: dict[str, Any] | None,
         user_id: Any,
         timestamp: datetime | None,
-        ctx: _context.RequestContext | None,
+        ctx: RequestContext | None,
     ) -> Event | None:
         if ctx is not None and not ctx.track:
             return None

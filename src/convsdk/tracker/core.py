@@ -11,25 +11,44 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Unpack
 
-from .. import runtime
 from .._urls import redact_url
 from ..backends import Backend
 from ..dispatch import Backpressure, Dispatcher
 from ..event import Event
 from ..goals import GoalSet, resolve_goals
+from ..web.context import current_request
 from . import parts, registry
 from .building import EventBuilder
 from .config import TrackerOptions, settings
 from .standins import NoBackend, Off
 
-__all__ = ["Tracker"]
+__all__ = ["Tracker", "redirected", "set_redirect"]
 
 log = logging.getLogger("convsdk.tracker")
+
+# The tracker every tracker's events go to instead of their backend (tests), or None.
+# Kept here, next to the only code that reads it on every event.
+_redirect: Tracker | None = None
+_redirect_lock = threading.Lock()
+
+
+def redirected() -> Tracker | None:
+    """The tracker every tracker's events go to instead of their backend, or ``None``."""
+    return _redirect
+
+
+def set_redirect(target: Tracker | None) -> Tracker | None:
+    """Send every tracker's events to ``target`` (``None`` stops); return the previous one."""
+    global _redirect
+    with _redirect_lock:
+        previous, _redirect = _redirect, target
+    return previous
 
 
 class Tracker(EventBuilder):
@@ -82,7 +101,7 @@ class Tracker(EventBuilder):
         backend = values["backend"]
         self._closed = False
         # Captured (a test): this tracker's events go to the capture; it builds nothing.
-        off = not self.enabled or runtime.redirect is not None
+        off = not self.enabled or _redirect is not None
         if off:
             self.backend: Backend = NoBackend()
             self._dispatcher: Dispatcher | Off = Off()
@@ -138,13 +157,13 @@ class Tracker(EventBuilder):
             properties,
             user_id,
             timestamp,
-            runtime.current_request.get(),
+            current_request.get(),
         )
         if event is not None:
             value = event.value
             if value is not None and not -self.max_value <= value <= self.max_value:
                 self._drop_value(event)
-            target = runtime.redirect  # a test capturing every tracker's events
+            target = _redirect  # a test capturing every tracker's events
             dispatcher = self._dispatcher if target is None else target._dispatcher
             if not dispatcher.put(event):
                 return None  # dropped by the backpressure policy (counted in stats())
@@ -161,7 +180,7 @@ class Tracker(EventBuilder):
         value = event.value
         if value is not None and not -self.max_value <= value <= self.max_value:
             self._drop_value(event)
-        target = runtime.redirect  # a test capturing every tracker's events
+        target = _redirect  # a test capturing every tracker's events
         return (self._dispatcher if target is None else target._dispatcher).put(event)
 
     def _drop_value(self, event: Event) -> None:

@@ -11,7 +11,8 @@ from .. import runtime
 from ..errors import ConvSDKError
 from ..event import Event
 from .config import TrackerOptions
-from .core import Tracker
+from .core import Tracker, redirected
+from .core import set_redirect as _set_redirect
 
 __all__ = ["close", "flush", "get_tracker", "init", "redirect_events", "set_default", "track"]
 
@@ -29,7 +30,7 @@ def init(**options: Unpack[TrackerOptions]) -> Tracker:
     tracker = Tracker(**options)
     previous = runtime.set_default(tracker)
     # (A test's capturing tracker stays open: it keeps receiving every tracker's events.)
-    if previous is not None and previous is not tracker and previous is not runtime.redirect:
+    if previous is not None and previous is not tracker and previous is not redirected():
         previous.close()
     return tracker
 
@@ -40,7 +41,7 @@ def redirect_events(target: Tracker | None) -> Tracker | None:
     For tests (:func:`convsdk.testing.capture_events` uses it): trackers built while a
     target is set build no backend, spool or thread, so nothing reaches a real store.
     """
-    return runtime.set_redirect(target)
+    return _set_redirect(target)
 
 
 def get_tracker() -> Tracker:
