@@ -17,10 +17,12 @@ the cookies convsdk set on a first response (bare and OpenTelemetry get cookies 
 same shape), within one minute (convsdk re-signs the session cookie once a minute).
 
 A server is started for each variant in each round (variants take turns, in a
-rotated order each round), serves both kinds of visitor and is stopped with SIGTERM.
+rotated order each round), serves both kinds of visitor (which goes first alternates
+by round) and is stopped with SIGTERM.
 A convsdk run then counts the page views in the store: they must equal the pages the
 app served, or the run says MISMATCH. The table gives the median req/s over the
-rounds and the median of each round's ratio to bare on the same server.
+rounds and the median of each round's ratio to bare on the same server (with the
+smallest and largest of those ratios: the noise of the machine).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -263,9 +265,10 @@ def serving(server: str, variant: str, store: str | None, tmp: Path) -> Iterator
 
 
 def run_variant(
-    server: str, variant: str, load: str, args: argparse.Namespace
+    server: str, variant: str, load: str, args: argparse.Namespace, visitors: Sequence[str]
 ) -> tuple[dict[str, float], str]:
-    """req/s per kind of visitor, and the events check (empty without convsdk)."""
+    """req/s per kind of visitor (in the order given), and the events check (empty
+    without convsdk)."""
     kind, _, store = variant.partition(" ")
     tracked = kind == "convsdk"
     if store == "postgres":
@@ -276,7 +279,7 @@ def run_variant(
     with tempfile.TemporaryDirectory(prefix="bench-server-") as name:
         tmp = Path(name)
         with serving(server, kind, store or None, tmp) as (port, _):
-            for visitor in VISITORS:
+            for visitor in visitors:
                 cookie = None
                 if visitor == "returning":
                     wait_for_minute_room(args.warmup + args.duration + 1)
@@ -330,17 +333,17 @@ def label(variant: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1 round of 2 s")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=float, default=3.0, help="measured seconds")
+    parser.add_argument("--quick", action="store_true", help="1 round, 2 s measured")
+    parser.add_argument("--rounds", type=int, help="default 3 (--quick: 1)")
+    parser.add_argument("--duration", type=float, help="measured seconds (3; --quick: 2)")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated")
     parser.add_argument("--stores", default="sqlite,postgres", help="comma-separated")
     parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
     args = parser.parse_args()
-    if args.quick:
-        args.rounds, args.duration = 1, 2.0
+    args.rounds = args.rounds or (1 if args.quick else 3)
+    args.duration = args.duration or (2.0 if args.quick else 3.0)
     servers = [s for s in args.servers.split(",") if s]
     stores = [s for s in args.stores.split(",") if s]
     unknown = [s for s in servers if s not in SERVERS] + [
@@ -372,7 +375,8 @@ def main() -> int:
             got: dict[str, dict[str, float]] = {}
             for variant in names[turn:] + names[:turn]:
                 try:
-                    got[variant], check = run_variant(server, variant, load, args)
+                    visitors = VISITORS[:: 1 if round_ % 2 == 0 else -1]
+                    got[variant], check = run_variant(server, variant, load, args, visitors)
                 except Exception as exc:  # a server that fails is reported, not fatal
                     print(f"round {round_ + 1} {server} {variant}: FAILED {exc}", flush=True)
                     continue
@@ -395,10 +399,14 @@ def main() -> int:
                 key = (server, visitor, variant)
                 if not rates[key]:
                     continue
-                ratio = statistics.median(ratios[key]) if ratios[key] else ""
-                rows.append([server, visitor, label(variant), statistics.median(rates[key]), ratio])
+                got = ratios[key]
+                ratio = statistics.median(got) if got else ""
+                spread = f"{min(got):.2f}-{max(got):.2f}" if len(got) > 1 else ""
+                median = statistics.median(rates[key])
+                rows.append([server, visitor, label(variant), median, ratio, spread])
     print()
-    print(table(["server", "visitor", "variant", "req/s (median)", "ratio to bare"], rows))
+    headers = ["server", "visitor", "variant", "req/s (median)", "ratio to bare", "min-max"]
+    print(table(headers, rows))
     print(NOTE)
     return 0
 
