@@ -569,11 +569,25 @@ def test_without_a_tracker_requests_pass_through_until_there_is_a_default(
         _, headers, _ = serve(app, build("/"))
         assert len(set_cookies(headers)) == 2
         assert tracker.flush(5) and len(memory.events) == 1
-        tracker.close()
-        _, headers, _ = serve(app, build("/"))  # a closed tracker records nothing
-        assert set_cookies(headers) == []
     finally:
         set_default(previous)
+        tracker.close()
+
+
+def test_a_request_served_after_the_tracker_closed_waits_in_the_spool(
+    memory: MemoryBackend, tmp_path: Path
+) -> None:
+    # A server drains its last requests after SIGTERM closed the trackers.
+    spool = tmp_path / "spool"
+    tracker = convsdk.Tracker(backend=memory, spool_dir=spool, secret_key="k")
+    app = wrap(shop, tracker)
+    serve(app, build("/"))
+    tracker.close()
+    serve(app, build("/"))
+    assert tracker.stats()["dropped"] == 0
+    with convsdk.Tracker(backend=memory, spool_dir=spool, secret_key="k") as later:
+        assert later.flush(10)
+    assert [e.name for e in memory.events] == ["page_view", "page_view"]
 
 
 def test_decorator_records_with_the_middleware_tracker_when_there_is_no_default() -> None:

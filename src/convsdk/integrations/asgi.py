@@ -103,8 +103,10 @@ class ConversionMiddleware:
         if tracker is None:
             tracker = runtime.default
         # Nested inside another convsdk middleware (a mounted sub-app with its own, or
-        # one added twice): the outer one records this request, once.
-        if tracker is None or tracker.closed or runtime.current_request.get() is not None:
+        # one added twice): the outer one records this request, once. A closed tracker
+        # still records: a server drains its last requests after the stop signal
+        # closed the trackers, and their events go to the spool (or count as dropped).
+        if tracker is None or runtime.current_request.get() is not None:
             await self.app(scope, receive, send)
             return
         recorder = self.recorder
