@@ -477,3 +477,15 @@ def test_python_dash_m_convsdk_runs_the_command() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"convsdk {convsdk.__version__}"
+
+
+def test_report_since_takes_what_its_help_shows(tmp_path: Path) -> None:
+    from convsdk.cli.parser import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices["report"]  # type: ignore[union-attr]
+    since = next(a for a in sub._actions if a.dest == "since")
+    db = str(tmp_path / "e.db")
+    assert main(["migrate", db]) == 0
+    for example in ("2026-11-01", "2026-11-01T09:30", "7d", "24h", "30m"):
+        assert example in (since.help or "")
+        assert main(["report", db, "--since", example, "--format", "json"]) == 0, example

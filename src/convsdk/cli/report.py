@@ -31,7 +31,10 @@ def add_report(commands: Any) -> None:
     )
     report.add_argument("--goals", metavar="FILE", help="goal file (.toml or .json)")
     report.add_argument(
-        "--since", metavar="WHEN", help="from this date or time (2026-11-01, or 7d ago)"
+        "--since",
+        metavar="WHEN",
+        help="from this date or time: 2026-11-01, 2026-11-01T09:30, "
+        "or a duration ago such as 7d, 24h, 30m",
     )
     report.add_argument(
         "--until", metavar="WHEN", help="up to this date (included) or time (excluded)"
