@@ -1,0 +1,321 @@
+"""The :class:`Recorder`: which requests are recorded, with what context, and their
+events; shared by the WSGI and ASGI middlewares (see :mod:`convsdk.interactions`)."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from .. import runtime
+from ..identity import (
+    DEFAULT_SESSION_COOKIE,
+    DEFAULT_VISITOR_COOKIE,
+    DEFAULT_VISITOR_MAX_AGE,
+    Identity,
+)
+from .bounds import MAX_CACHED_PAGE
+from .context import SKIPPED_METHODS, RequestContext
+from .events import GoalMatcher, interaction, request_events, standing_conversions
+from .forms import FORM_METHODS, is_form_type, parse_form
+from .forwarded import forwarded_proto
+from .pages import DEFAULT_CHECKOUT_PATHS, Page, html_answer, is_static, shared, stored_page
+from .pending import Pending
+from .request import Request
+from .screening import identify_uncookied, request_context
+from .settings import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DntMode, Settings
+
+if TYPE_CHECKING:
+    from ..tracker.core import Tracker
+
+__all__ = ["Recorder", "default_recorder"]
+
+_new_object = object.__new__
+
+
+class Recorder:
+    """Classifies requests, matches goals and builds events; shared by the middlewares.
+
+    Holds configuration and caches only (no per-request state), so one instance
+    serves every thread and task. Its options (keyword-only; the middleware
+    constructors take the same) are those of :class:`~convsdk.web.settings.Settings`,
+    which checks them.
+    """
+
+    __slots__ = (
+        "_bound",
+        "_checkout",
+        "_exclude",
+        "_goals",
+        "_pages",
+        "body_timeout",
+        "capture_fields",
+        "max_body_size",
+        "secret_key",
+        "secure_cookies",
+        "settings",
+        "trusted_proxies",
+        "variant_header",
+    )
+
+    def __init__(
+        self,
+        *,
+        trusted_proxies: int = 0,
+        checkout_paths: Iterable[str] = DEFAULT_CHECKOUT_PATHS,
+        exclude_paths: Iterable[str] = (),
+        exclude_defaults: bool = True,
+        capture_fields: Iterable[str] = (),
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
+        variant_cookie: str | None = None,
+        variant_header: str | None = None,
+        consent: Callable[[Request], bool] | None = None,
+        dnt: DntMode = "anonymous",
+        visitor_cookie: str = DEFAULT_VISITOR_COOKIE,
+        session_cookie: str = DEFAULT_SESSION_COOKIE,
+        visitor_max_age: int = DEFAULT_VISITOR_MAX_AGE,
+        cookie_domain: str | None = None,
+        secure_cookies: bool | None = None,
+        secret_key: str | bytes | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        options = dict(locals())
+        del options["self"]
+        settings = self.settings = Settings(**options)
+        self.trusted_proxies = settings.trusted_proxies
+        self._checkout = settings.checkout
+        self._exclude = settings.exclude
+        # Every visitor asks for the same few pages: what is stored of a page (or that
+        # it is never recorded) is worked out once per URL (bounded).
+        self._pages = functools.lru_cache(maxsize=4096)(self._page)
+        self.capture_fields: tuple[str, ...] = tuple(settings.capture_fields)
+        self.max_body_size = settings.max_body_size
+        self.body_timeout = settings.body_timeout
+        self.variant_header = settings.variant_header
+        self.secure_cookies = settings.secure_cookies
+        self.secret_key = settings.secret_key
+        # (tracker, Identity) of the last tracker served: trackers rarely change, and
+        # replacing the tuple is atomic, so threads never see half an update.
+        self._bound: tuple[Tracker, Identity] | None = None
+        self._goals = GoalMatcher(self.capture_fields)
+
+    # -- identity -------------------------------------------------------------------
+
+    def identity(self, tracker: Tracker) -> Identity:
+        """The cookie signer/verifier for ``tracker`` (built once per tracker)."""
+        bound = self._bound
+        if bound is not None and bound[0] is tracker:
+            return bound[1]
+        identity = Identity(
+            self.secret_key or tracker.secret_key,
+            session_timeout=tracker.session_timeout,
+            visitor_cookie=self.settings.visitor_cookie,
+            session_cookie=self.settings.session_cookie,
+            visitor_max_age=self.settings.visitor_max_age,
+            cookie_domain=self.settings.cookie_domain,
+            clock=self.settings.clock,
+        )
+        self._bound = (tracker, identity)
+        return identity
+
+    # -- the request ----------------------------------------------------------------
+
+    def excluded(self, method: str, path: str) -> bool:
+        """Whether a request is never recorded (assets, health checks, HEAD, ...)."""
+        return method in SKIPPED_METHODS or is_static(path) or self._exclude(path)
+
+    def _page(self, scheme: str, host: str, path: str, query: str) -> Page | None:
+        """The request's :func:`_stored_page`, or None for a path never recorded."""
+        if is_static(path) or self._exclude(path):
+            return None
+        return stored_page(scheme, host, path, query)
+
+    def start(self, tracker: Tracker, request: Request) -> Pending | None:
+        """Begin recording a request; ``None`` when it is never recorded.
+
+        The returned :class:`Pending` holds the context to activate while the app
+        runs (``deferred=True``: the decorators leave their conversions to
+        :meth:`finish`).
+        """
+        method = request.method
+        if method in SKIPPED_METHODS:
+            return None
+        scheme = request.scheme
+        if self.trusted_proxies:
+            scheme = forwarded_proto(request.forwarded_proto, self.trusted_proxies) or scheme
+        host, path, query = request.host, request.path, request.query
+        if len(host) + len(path) + len(query) <= MAX_CACHED_PAGE:
+            page = self._pages(scheme, host, path, query)
+        else:
+            page = self._page(scheme, host, path, query)
+        if page is None:
+            return None
+        return self._pending(tracker, request, page, scheme)
+
+    def _pending(self, tracker: Tracker, request: Request, page: Page, scheme: str) -> Pending:
+        """The pending request: its context, ids and cookies, and what its form is."""
+        rules = (tracker.filter_bots, tracker.respect_dnt, tracker.anonymize_ip)
+        ctx, ip = request_context(self.settings, request, page, rules, tracker)
+        # Pending(tracker, ctx), without the cost of calling a class (see new_context).
+        pending = _new_object(Pending)
+        pending.tracker = tracker
+        pending.ctx = ctx
+        pending.kind = None
+        pending.wants_body = False
+        pending.form = None
+        pending.query = request.query
+        pending.cookies = []
+        pending.held = None
+        pending.request = request
+        pending.ip = ip
+        if not ctx.track:
+            return pending
+        if not ctx.anonymous:
+            secure = self.secure_cookies
+            if secure is None:
+                secure = scheme == "https"
+            bound = self._bound
+            identity = bound[1] if bound is not None and bound[0] is tracker else None
+            if identity is None:
+                identity = self.identity(tracker)
+            ctx.visitor_id, ctx.session_id, pending.cookies = identity.resolve(
+                request.cookie,
+                secure=secure,
+                ip=ip,
+                user_agent=request.user_agent,
+                host=request.host,
+            )
+        if request.method in FORM_METHODS:
+            self._form(pending, request)
+        return pending
+
+    def _form(self, pending: Pending, request: Request) -> None:
+        """Whether the request submits a form or a checkout, and if its body is read."""
+        method, path = request.method, request.path
+        is_form = is_form_type(request.content_type)
+        if self._checkout(path) and (is_form or method == "POST"):
+            pending.kind = "checkout"
+        elif is_form:
+            pending.kind = "form_submit"
+        if is_form and pending.kind is not None:
+            length = request.content_length
+            pending.wants_body = (
+                length is not None
+                and 0 < length <= self.max_body_size
+                and self._needs_form(
+                    pending.tracker, pending.kind, pending.ctx.path or path, method
+                )
+            )
+
+    def _needs_form(self, tracker: Tracker, kind: str, path: str, method: str) -> bool:
+        if self.capture_fields:
+            return True
+        goal = tracker.goals.match(kind, path, method) if tracker.goals else None
+        return goal is not None and (goal.value_from or "").startswith("form:")
+
+    def read_form(self, pending: Pending, content_type: str | None, body: bytes) -> None:
+        """Give the request's form body (as read by the middleware) to ``pending``."""
+        pending.form = parse_form(content_type, body)
+
+    def read_context(self, request: Request, tracker: Tracker | None = None) -> RequestContext:
+        """A context for code without the middleware: privacy applied, cookies only read.
+
+        ``tracker`` defaults to the default tracker; with none the privacy defaults
+        apply and no visitor is identified.
+        """
+        if tracker is None:
+            tracker = runtime.default
+        scheme = forwarded_proto(request.forwarded_proto, self.trusted_proxies) or request.scheme
+        page = stored_page(scheme, request.host, request.path, request.query)
+        if tracker is None:
+            return request_context(self.settings, request, page, (True, True, True), None)[0]
+        rules = (tracker.filter_bots, tracker.respect_dnt, tracker.anonymize_ip)
+        ctx, ip = request_context(self.settings, request, page, rules, None)
+        if ctx.track and not ctx.anonymous:
+            ctx.visitor_id, ctx.session_id = self.identity(tracker).read(
+                request.cookie, ip=ip, user_agent=request.user_agent, host=request.host
+            )
+        return ctx
+
+    # -- the response ---------------------------------------------------------------
+
+    def finish(
+        self,
+        pending: Pending,
+        status: int,
+        content_type: str | None,
+        cache_control: str | None = None,
+        hold: bool = False,
+    ) -> list[str]:
+        """Record the request now that the response starts; return ``Set-Cookie`` values.
+
+        ``content_type`` is the response's (only looked at for page views),
+        ``cache_control`` its ``Cache-Control`` header. Cookies are returned only when
+        an event is recorded for an identified visitor, and never for a response a
+        shared cache may store (``public``, ``s-maxage``): that visitor is counted by
+        the cookies the browser sent, else as in cookieless mode. With ``hold`` a page
+        view is kept in the pending request until :meth:`complete` says the page was
+        delivered.
+        """
+        ctx = pending.ctx
+        if not ctx.track:
+            return []
+        ctx.status = status
+        kind = pending.kind
+        if kind is None and 200 <= status < 300 and status != 204 and ctx.method == "GET":
+            # 204 has no body; no Content-Type, no page (an empty or unknown answer).
+            if html_answer(content_type):
+                kind = "page_view"
+        conversions = standing_conversions(ctx, status)
+        if kind is None and not conversions:
+            return []  # nothing recorded: no cookies either
+        cookies = pending.cookies
+        cached = cache_control is not None and shared(cache_control)
+        if cached:
+            cookies = []
+            identify_uncookied(self.identity(pending.tracker), pending)
+        context = ctx.event_context()
+        tracker = pending.tracker
+        held = hold and kind == "page_view"
+        if kind is not None and not conversions and not ctx.annotations:
+            # The common request: one interaction, nothing from the view.
+            event = interaction(self._goals, pending, kind, status, context, None)
+            if held:
+                pending.held = [event]
+            else:
+                tracker.emit(event)
+            return cookies
+        events = request_events(self._goals, pending, kind, status, context, conversions, cached)
+        if held:
+            pending.held = events
+        else:
+            emit = tracker.emit
+            for event in events:
+                emit(event)
+        return cookies
+
+    def complete(self, pending: Pending) -> None:
+        """The response body was sent in full: record what :meth:`finish` held."""
+        held = pending.held
+        if held:
+            pending.held = None
+            emit = pending.tracker.emit
+            for event in held:
+                emit(event)
+
+    def __repr__(self) -> str:
+        return f"<Recorder checkout={self._checkout.patterns!r} exclude={self._exclude.patterns!r}>"
+
+
+_default: Recorder | None = None
+
+
+def default_recorder() -> Recorder:
+    """The :class:`Recorder` with default options, for code running without a middleware."""
+    global _default
+    recorder = _default
+    if recorder is None:
+        recorder = _default = Recorder()
+    return recorder
