@@ -9,10 +9,11 @@ and answered ``500``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..context import Request
+from ..web.types import ASGIApp, Receive, Scope, Send, StartResponse, WSGIApp
 from .answers import Answer, refuse
 from .io import read_asgi, read_wsgi
 
@@ -21,9 +22,7 @@ if TYPE_CHECKING:
     from .admission import Visit
 
 __all__ = [
-    "ASGIApp",
     "SansIOEndpoint",
-    "WSGIApp",
     "route_asgi",
     "route_wsgi",
     "serve_asgi",
@@ -31,14 +30,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("convsdk.beacon")
-
-StartResponse = Callable[..., Callable[[bytes], object]]
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class SansIOEndpoint(Protocol):

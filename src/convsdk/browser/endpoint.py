@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ..context import Request
     from ..interactions import Recorder
     from ..tracker import Tracker
-    from .adapters import ASGIApp, Receive, Scope, Send, StartResponse, WSGIApp
+    from ..web.types import ASGIApp, Receive, Scope, Send, StartResponse, WSGIApp
 
 __all__ = ["BeaconEndpoint"]
 

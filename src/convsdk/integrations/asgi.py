@@ -38,24 +38,20 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from .. import runtime
 from ..context import Request
 from ..interactions import Pending, Recorder
 from ..tracker import Tracker
+from ..web.body import Body, receive_asgi
+from ..web.types import ASGIApp, Message, Receive, Scope, Send
 from ._common import prepare
 
 __all__ = ["ConversionMiddleware"]
 
 log = logging.getLogger("convsdk.integrations.asgi")
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _new_object = object.__new__
 
@@ -229,10 +225,7 @@ async def _read_form(
     ``recorder.body_timeout`` seconds the request goes on without its form fields, and
     the app reads what is left from the real ``receive``.
     """
-    messages: list[Message] = []
-    chunks: list[bytes] = []
-    size = 0
-    complete = False
+    body = Body()
     error: Exception | None = None
     try:
         # An asyncio timeout: under another event loop (trio) the read is not bounded.
@@ -242,21 +235,10 @@ async def _read_form(
         bound = contextlib.nullcontext()
     try:
         async with bound:
-            while True:
-                # Cancelled by the timeout while waiting: servers keep the body they
-                # have not handed out yet, so the app's own receive gets it.
-                message = await receive()
-                messages.append(message)
-                if message.get("type") != "http.request":
-                    break  # a disconnect: the app will see it too
-                body = message.get("body") or b""
-                chunks.append(body)
-                size += len(body)
-                if size > recorder.max_body_size:
-                    break  # bigger than announced: leave the rest to the app
-                if not message.get("more_body", False):
-                    complete = True
-                    break
+            # Cancelled by the timeout while waiting: servers keep the body they have
+            # not handed out yet, so the app's own receive gets it. A disconnect, or a
+            # body bigger than announced, is left for the app to see.
+            await receive_asgi(receive, recorder.max_body_size, body)
     except TimeoutError:
         log.debug(
             "a form body was still arriving after %g s: recorded without its fields",
@@ -264,12 +246,12 @@ async def _read_form(
         )
     except Exception as exc:  # the server's receive failed: the app sees the same
         error = exc
-    if complete:
+    if body.complete:
         try:
-            recorder.read_form(pending, request.content_type, b"".join(chunks))
+            recorder.read_form(pending, request.content_type, body.data)
         except Exception:
             log.exception("convsdk could not read a form")
-    return _Replay(messages, receive, error)
+    return _Replay(body.messages, receive, error)
 
 
 class _Replay:

@@ -38,6 +38,8 @@ from .. import runtime
 from ..context import Request
 from ..interactions import Pending, Recorder
 from ..tracker import Tracker
+from ..web.body import read_wsgi
+from ..web.types import StartResponse, WSGIApp
 from ._common import prepare
 
 __all__ = ["ConversionMiddleware"]
@@ -45,10 +47,7 @@ __all__ = ["ConversionMiddleware"]
 log = logging.getLogger("convsdk.integrations.wsgi")
 
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
-StartResponse = Callable[..., Callable[[bytes], object]]
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
-_CHUNK = 64 * 1024
 _new_object = object.__new__
 
 
@@ -199,22 +198,13 @@ def _read_form(
     length = request.content_length
     if stream is None or not length:
         return
-    chunks: list[bytes] = []
-    remaining = length
-    error: Exception | None = None
-    try:
-        while remaining > 0:
-            chunk = stream.read(min(remaining, _CHUNK))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-    except Exception as exc:  # the client went away: the app must see the same failure
-        error = exc
-    body = b"".join(chunks)
-    environ["wsgi.input"] = io.BytesIO(body) if error is None else _FailingInput(body, error)
-    if error is None and remaining <= 0:
-        recorder.read_form(pending, request.content_type, body)
+    # The length was checked against max_body_size: read it all, as the app would.
+    body = read_wsgi(stream, length, length)
+    data = body.data
+    error = body.error  # the client went away: the app must see the same failure
+    environ["wsgi.input"] = io.BytesIO(data) if error is None else _FailingInput(data, error)
+    if error is None and body.complete:
+        recorder.read_form(pending, request.content_type, data)
 
 
 class _FailingInput(io.BytesIO):
