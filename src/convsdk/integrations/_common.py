@@ -2,17 +2,62 @@
 
 from __future__ import annotations
 
+import inspect
+import logging
 from typing import TYPE_CHECKING, Any
 
 from .. import options as _options
 from .. import privacy
 from ..beacon import BeaconEndpoint, pop_beacon_options
+from ..errors import ConfigError
 from ..interactions import Recorder
 
 if TYPE_CHECKING:
     from ..tracker import Tracker
 
-__all__ = ["prepare"]
+__all__ = ["check_app", "prepare"]
+
+log = logging.getLogger("convsdk.integrations")
+
+_OTHER = {"wsgi": "asgi", "asgi": "wsgi"}
+
+
+def check_app(app: Any, protocol: str) -> None:
+    """Refuse an app of the other protocol, and warn about one wrapped twice.
+
+    A WSGI app is a plain callable; an ASGI app's call is a coroutine function.
+    Called with the wrong one, a middleware would fail on every request with a
+    ``TypeError`` about argument counts.
+    """
+    # A function, or the bound __call__ of an app object.
+    call = app if inspect.isroutine(app) else getattr(app, "__call__", None)  # noqa: B004
+    is_asgi = inspect.iscoroutinefunction(call)
+    looks_wsgi = hasattr(app, "wsgi_app") or (not is_asgi and callable(app) and _takes_two(call))
+    wrong = (protocol == "wsgi" and is_asgi) or (protocol == "asgi" and not is_asgi and looks_wsgi)
+    if wrong:
+        other = _OTHER[protocol]
+        raise ConfigError(
+            f"{app!r} is an app of the {other.upper()} protocol: wrap it with "
+            f"convsdk.integrations.{other}.ConversionMiddleware",
+            field="app",
+        )
+    if type(app).__name__ == "ConversionMiddleware" and type(app).__module__.startswith(
+        "convsdk.integrations"
+    ):
+        log.warning(
+            "this app is already wrapped by convsdk's middleware: wrap it once (the inner "
+            "one records nothing, so each request still counts once)"
+        )
+
+
+def _takes_two(call: Any) -> bool:
+    """Whether ``call`` takes exactly WSGI's two positional arguments."""
+    try:
+        params = inspect.signature(call).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) == 2 and not any(p.kind is p.VAR_POSITIONAL for p in params)
 
 
 def prepare(

@@ -46,7 +46,7 @@ from ..interactions import Pending, Recorder
 from ..tracker import Tracker
 from ..web.body import Body, receive_asgi
 from ..web.types import ASGIApp, Message, Receive, Scope, Send
-from ._common import prepare
+from ._common import check_app, prepare
 
 __all__ = ["ConversionMiddleware"]
 
@@ -75,6 +75,7 @@ class ConversionMiddleware:
     """
 
     def __init__(self, app: ASGIApp, tracker: Tracker | None = None, **options: Any) -> None:
+        check_app(app, "asgi")
         self.app = app
         self._tracker = tracker
         self.recorder, beacon = prepare(tracker, options)

@@ -40,7 +40,7 @@ from ..interactions import Pending, Recorder
 from ..tracker import Tracker
 from ..web.body import read_wsgi
 from ..web.types import StartResponse, WSGIApp
-from ._common import prepare
+from ._common import check_app, prepare
 
 __all__ = ["ConversionMiddleware"]
 
@@ -71,6 +71,7 @@ class ConversionMiddleware:
     """
 
     def __init__(self, app: WSGIApp, tracker: Tracker | None = None, **options: Any) -> None:
+        check_app(app, "wsgi")
         self.app = app
         self._tracker = tracker
         self.recorder, beacon = prepare(tracker, options)
