@@ -153,8 +153,9 @@ def _summarise(queries: _Queries, step_goals: Collection[str]) -> Dataset:
     builder = VisitorRows()
     need_variant = _visitors(builder, queries.run("visitors"))
     dataset = builder.dataset()
-    conversions = queries.run("conversions", sorted(step_goals))
-    kinds = add_conversions(builder, dataset, _conversion_rows(conversions))
+    # No name holds the rows: they are freed once folded, before the touches are read.
+    rows = _conversion_rows(queries.run("conversions", sorted(step_goals)))
+    kinds = add_conversions(builder, dataset, rows)
     _prepare_touches(queries.conn, builder.macro_times(kinds), need_variant)
     _touches(builder, queries.run("touches"))
     set_totals(
