@@ -8,7 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, Response, abort, redirect, request, stream_with_context
+from flask import (
+    Flask,
+    Response,
+    abort,
+    redirect,
+    render_template_string,
+    request,
+    stream_with_context,
+)
+from werkzeug.test import Client
 
 import convsdk
 from convsdk import ConfigError, Event, Goal, Tracker, annotate, runtime, track_macro, track_micro
@@ -206,6 +215,36 @@ def test_views_see_the_request_context(shop_tracker: Tracker) -> None:
     client.get("/me", headers={"User-Agent": CHROME})
     [ctx] = seen
     assert ctx.deferred and ctx.visitor_id and ctx.variant == "annual"
+
+
+@pytest.mark.parametrize("wrap", ["wsgi_app", "app"])
+def test_the_plain_wsgi_middleware_with_collect_gives_templates_the_script_helper(
+    shop_tracker: Tracker, wrap: str
+) -> None:
+    app = make_app()
+
+    @app.get("/landing")
+    def landing() -> str:
+        return render_template_string("<body>{{ convsdk_script(scroll=False) }}</body>")
+
+    if wrap == "wsgi_app":
+        app.wsgi_app = ConversionMiddleware(  # type: ignore[method-assign]
+            app.wsgi_app, tracker=shop_tracker, collect=True
+        )
+        beacon = app.wsgi_app.beacon
+        client = app.test_client()
+    else:
+        middleware = ConversionMiddleware(app, tracker=shop_tracker, collect=True)
+        beacon = middleware.beacon
+        client = Client(middleware)
+    assert beacon is not None
+    response = client.get("/landing", headers={"User-Agent": CHROME})
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == (
+        f'<body><script src="{beacon.script_url()}" data-scroll="off" defer></script></body>'
+    )
+    script = client.get(beacon.script_url())
+    assert script.status_code == 200 and b"sendBeacon" in script.data
 
 
 def test_init_app_and_double_registration(shop_tracker: Tracker) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,11 @@ import pytest
 
 from convsdk import BackendError, ConfigError
 from convsdk.event import Event
-from convsdk.report import load_report, open_reader
+from convsdk.report import load_report, open_reader, render_text
 from convsdk.report.jsonl import FileReader
 from convsdk.report.sql import PostgresReader, SQLiteReader
 
-from .conftest import GOALS, T0, make, scenario, write_jsonl, write_sqlite
+from .conftest import GOALS, T0, event_id, make, scenario, write_jsonl, write_sqlite
 
 
 def _figures(source: str, **kwargs: Any) -> dict[str, Any]:
@@ -59,6 +60,8 @@ def check_scenario(data: dict[str, Any]) -> None:
         "interactions": 1,
         "conversions": 1,
         "revenue": {"USD": 50.0},
+        "server_side": 0,
+        "server_side_users": 0,
     }
     goals = {g["goal"]: g for g in data["goals"]}
     assert list(goals) == ["viewed_pricing", "newsletter", "purchase", "video_played"]
@@ -179,6 +182,44 @@ def test_touches_after_the_first_purchase_get_no_credit(
     }
     assert _figures(write_jsonl(tmp_path / "e.jsonl", events)) == expected
     assert _figures(url) == expected
+
+
+def test_events_tracked_outside_a_request_are_told_apart_from_do_not_track(
+    tmp_path: Path, postgres_table: tuple[str, Any]
+) -> None:
+    # A webhook renews two subscriptions of one user and one of another, and a job
+    # records one without a user: no request, so no context and no visitor.
+    renewals = [
+        Event(
+            "renewal",
+            kind="macro",
+            goal="renewal",
+            value=9.0,
+            currency="USD",
+            user_id=user,
+            timestamp=T0 + timedelta(seconds=200 + n),
+            event_id=event_id(),
+        )
+        for n, user in enumerate(["u-1", "u-1", "u-2", None])
+    ]
+    events = scenario() + renewals
+    url, write = postgres_table
+    write(events)
+    expected = _figures(write_sqlite(tmp_path / "events.db", events))
+    assert expected["summary"]["anonymous"] == {
+        "events": 6,
+        "interactions": 1,
+        "conversions": 5,
+        "revenue": {"USD": 86.0},  # the renewals' kind comes from the events: macro
+        "server_side": 4,
+        "server_side_users": 2,
+    }
+    assert _figures(write_jsonl(tmp_path / "e.jsonl", events)) == expected
+    assert _figures(url) == expected
+    text = render_text(load_report(write_sqlite(tmp_path / "t.db", events), GOALS, since=T0))
+    assert "Anonymous events (DNT / GPC)" in text and "Server-side events" in text
+    [row] = [line for line in text.splitlines() if "Server-side events" in line]
+    assert "4 (2 users)" in row
 
 
 def test_same_report_with_a_time_range_and_funnel_steps(

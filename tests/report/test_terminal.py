@@ -37,7 +37,7 @@ def test_rich_text_shows_the_figures(report: Report) -> None:
     text = render_text(report)
     assert "purchase" in text and "75.00%" in text  # viewed_pricing: 3 of 4 visitors
     assert "USD 30.00" in text and "EUR 35.00" in text
-    assert "(anonymous)" in text
+    assert "(no visitor)" in text
     # viewed_pricing: 2 of 3 bought, against none of the others.
     assert "∞×" in text
     assert "\x1b[" not in text

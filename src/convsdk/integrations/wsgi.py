@@ -32,9 +32,10 @@ import io
 import logging
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import runtime
+from ..browser.templates import register_flask_template_helper
 from ..context import Request
 from ..interactions import Pending, Recorder
 from ..tracker import Tracker
@@ -45,6 +46,9 @@ from ._common import check_app, prepare
 __all__ = ["ConversionMiddleware"]
 
 log = logging.getLogger("convsdk.integrations.wsgi")
+
+if TYPE_CHECKING:
+    from ..browser.endpoint import BeaconEndpoint
 
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -77,6 +81,8 @@ class ConversionMiddleware:
         self.recorder, beacon = prepare(tracker, options)
         #: The collect endpoint of browser events, or None when ``collect`` is off.
         self.beacon = beacon
+        if beacon is not None:
+            _offer_flask_template_helper(app, beacon)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         beacon = self.beacon
@@ -238,3 +244,15 @@ class _FailingInput(io.BytesIO):
 
     def __next__(self) -> bytes:
         return self.readline()
+
+
+def _offer_flask_template_helper(app: WSGIApp, beacon: BeaconEndpoint) -> None:
+    """Give a wrapped Flask app's templates ``{{ convsdk_script() }}``, as the extension does.
+
+    ``app`` is the Flask app itself, or its bound ``wsgi_app`` (``app.wsgi_app =
+    ConversionMiddleware(app.wsgi_app, collect=True)``, the usual way to wrap one).
+    Without this, a template calling the helper would fail with ``UndefinedError``.
+    """
+    owner = getattr(app, "__self__", app)
+    if callable(getattr(owner, "add_template_global", None)) and hasattr(owner, "extensions"):
+        register_flask_template_helper(owner, beacon)

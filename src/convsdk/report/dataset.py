@@ -115,9 +115,15 @@ class Dataset:
     last_event: int | None = None
     """Time of the latest event in the range (microseconds)."""
     anonymous_events: int = 0
-    """Events without a ``visitor_id`` (Do-Not-Track, Global Privacy Control)."""
+    """Events without a ``visitor_id``: under Do-Not-Track or Global Privacy Control, or
+    tracked outside a request."""
     anonymous_interactions: int = 0
     """Of those, plain interactions (``kind`` null)."""
+    server_side_events: int = 0
+    """Of those, the ones tracked outside a request (no request context at all): a
+    backend job's or a webhook's conversions, not a visitor's."""
+    server_side_users: int = 0
+    """Distinct ``user_id`` values among :attr:`server_side_events`."""
     anonymous_goals: dict[str, GoalHits] = field(default_factory=dict)
     """Conversions without a ``visitor_id``, per goal (``first`` and ``times`` unused)."""
     goal_kinds: dict[str, str] = field(default_factory=dict)

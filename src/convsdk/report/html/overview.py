@@ -27,12 +27,24 @@ def summary_cards(report: Report) -> str:
             fmt.count(s.micro_converters),
             "visitors with a micro conversion",
         ),
-        card(
-            "Anonymous",
-            fmt.count(s.anonymous.events),
-            f"events without a visitor id, {fmt.count(s.anonymous.conversions)} conversions",
-        ),
     ]
+    anonymous = s.anonymous
+    if anonymous.events - anonymous.server_side:
+        cards.append(
+            card(
+                "Anonymous",
+                fmt.count(anonymous.events - anonymous.server_side),
+                "events under Do-Not-Track or Global Privacy Control",
+            )
+        )
+    if anonymous.server_side:
+        cards.append(
+            card(
+                "Server-side",
+                fmt.count(anonymous.server_side),
+                f"events tracked outside a request, {fmt.count(anonymous.server_side_users)} users",
+            )
+        )
     return f'<div class="cards">{"".join(cards)}</div>'
 
 
@@ -44,7 +56,7 @@ def goals_section(report: Report) -> str:
     if anonymous:
         dim.append(len(rows))
         money = cell_money(anonymous_revenue)
-        rows.append(["(anonymous)", "", "", "", fmt.count(anonymous), "–", "–", money] + ["–"] * 3)
+        rows.append(["(no visitor)", "", "", "", fmt.count(anonymous), "–", "–", money] + ["–"] * 3)
     headers = [
         "Goal",
         "Kind",

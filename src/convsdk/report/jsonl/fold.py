@@ -52,7 +52,8 @@ class Fold:
         # earliest conversion seen with it: the one that counts.
         self.transactions: dict[tuple[str, str], tuple[str, str, Any, Any, Any]] = {}
         self.seen: set[bytes] = set()
-        self.events = self.anonymous_events = self.anonymous_plain = 0
+        self.events = self.anonymous_events = self.anonymous_plain = self.server_side = 0
+        self.server_users: set[str] = set()
         self.first_event = self.last_event = ""
 
     def block(self, name: object, lines: list[bytes], lineno: int) -> int:
@@ -99,6 +100,11 @@ class Fold:
             self.anonymous_events += 1
             if kind is None:
                 self.anonymous_plain += 1
+            if not get("context"):
+                self.server_side += 1
+                user_id = get("user_id")
+                if user_id is not None:
+                    self.server_users.add(user_id)
         else:
             state = self.visit(visitor_id, get("context"), moment, event_id)
         if kind is not None:
@@ -203,6 +209,8 @@ class Fold:
             last_event=text_micros(self.last_event) if self.last_event else None,
             anonymous_events=self.anonymous_events,
             anonymous_interactions=self.anonymous_plain,
+            server_side_events=self.server_side,
+            server_side_users=len(self.server_users),
             anonymous_goals=self.anonymous,
             goal_kinds=self.kinds,
         )

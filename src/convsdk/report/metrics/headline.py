@@ -47,5 +47,7 @@ def headline(dataset: Dataset, micro: list[str], macro: list[str]) -> Summary:
             interactions=dataset.anonymous_interactions,
             conversions=anonymous_conversions,
             revenue=money(anonymous_revenue),
+            server_side=dataset.server_side_events,
+            server_side_users=dataset.server_side_users,
         ),
     )

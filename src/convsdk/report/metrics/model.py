@@ -191,6 +191,11 @@ class AnonymousSummary:
     conversions: int
     revenue: dict[str, float]
     """Of macro goals."""
+    server_side: int = 0
+    """Of :attr:`events`, those tracked outside a request (a job's, a webhook's); the
+    rest were recorded under Do-Not-Track or Global Privacy Control."""
+    server_side_users: int = 0
+    """Distinct user ids of the :attr:`server_side` events."""
 
 
 @dataclass(frozen=True, slots=True)

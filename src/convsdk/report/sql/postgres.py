@@ -182,7 +182,7 @@ class _Queries:
 
 def _summarise(queries: _Queries, step_goals: Collection[str]) -> Dataset:
     """Run the queries in order and fold their rows into a dataset."""
-    ((events, first, last, anonymous, anonymous_plain),) = queries.run("totals")
+    ((events, first, last, *anonymous),) = queries.run("totals")
     builder = VisitorRows()
     for visitor_id, ts, referrer, url in queries.run("visitors"):
         builder.first(visitor_id, to_micros(ts), referrer, url)
@@ -199,7 +199,7 @@ def _summarise(queries: _Queries, step_goals: Collection[str]) -> Dataset:
         events,
         to_micros(first) if first is not None else None,
         to_micros(last) if last is not None else None,
-        (anonymous, anonymous_plain),
+        (anonymous[0], anonymous[1], anonymous[2], anonymous[3]),
         kinds,
     )
     return dataset

@@ -18,7 +18,10 @@ UTM_OK = "jsonb_typeof(context->'utm') = 'object' AND context->'utm' <> '{}'::js
 QUERIES = {
     "totals": """SELECT COUNT(*), MIN(timestamp), MAX(timestamp),
                           COUNT(*) FILTER (WHERE visitor_id IS NULL),
-                          COUNT(*) FILTER (WHERE visitor_id IS NULL AND kind IS NULL)
+                          COUNT(*) FILTER (WHERE visitor_id IS NULL AND kind IS NULL),
+                          COUNT(*) FILTER (WHERE visitor_id IS NULL AND context = '{{}}'),
+                          COUNT(DISTINCT user_id)
+                              FILTER (WHERE visitor_id IS NULL AND context = '{{}}')
                    FROM {t} WHERE {where}""",
     "visitors": """SELECT DISTINCT ON (visitor_id) visitor_id, timestamp,
                           context->>'referrer', context->>'url'

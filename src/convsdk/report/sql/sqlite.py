@@ -149,7 +149,7 @@ class _Queries:
 def _summarise(queries: _Queries, step_goals: Collection[str]) -> Dataset:
     """Run the queries in order and fold their rows into a dataset."""
     ((events, first, last),) = queries.run("totals")
-    ((anonymous, anonymous_plain),) = queries.run("anonymous")
+    ((anonymous, anonymous_plain, server, server_users),) = queries.run("anonymous")
     builder = VisitorRows()
     need_variant = _visitors(builder, queries.run("visitors"))
     dataset = builder.dataset()
@@ -163,7 +163,7 @@ def _summarise(queries: _Queries, step_goals: Collection[str]) -> Dataset:
         events,
         text_micros(first) if first else None,
         text_micros(last) if last else None,
-        (anonymous, anonymous_plain),
+        (anonymous, anonymous_plain, server, server_users),
         kinds,
     )
     return dataset

@@ -74,7 +74,9 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
         # Answered from the timestamp index alone.
         "totals": f"SELECT COUNT(*), MIN(timestamp), MAX(timestamp) FROM {t} WHERE {indexed}",
         "anonymous": f"""
-            SELECT COUNT(*), COUNT(*) FILTER (WHERE kind IS NULL)
+            SELECT COUNT(*), COUNT(*) FILTER (WHERE kind IS NULL),
+                   COUNT(*) FILTER (WHERE context = '{{}}'),
+                   COUNT(DISTINCT user_id) FILTER (WHERE context = '{{}}')
             FROM {t} WHERE visitor_id IS NULL AND {where}""",
         # The (visitor_id, timestamp) index finds each visitor's first event; only those
         # rows are then read.

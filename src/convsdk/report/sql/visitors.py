@@ -70,12 +70,18 @@ def set_totals(
     events: int,
     first: int | None,
     last: int | None,
-    anonymous: tuple[int, int],
+    anonymous: tuple[int, int, int, int],
     kinds: dict[str, str],
 ) -> None:
-    """Fill in the totals: events, first and last, ``(anonymous, anonymous plain)``."""
+    """Fill in the totals: events, first and last, and the events without a visitor id:
+    ``(all, plain interactions, tracked outside a request, their distinct user ids)``."""
     dataset.events = events
     dataset.first_event = first
     dataset.last_event = last
-    dataset.anonymous_events, dataset.anonymous_interactions = anonymous
+    (
+        dataset.anonymous_events,
+        dataset.anonymous_interactions,
+        dataset.server_side_events,
+        dataset.server_side_users,
+    ) = anonymous
     dataset.goal_kinds = kinds

@@ -26,13 +26,23 @@ def summary_table(report: Report) -> Table:
         ["Macro conversion rate", fmt.percent(s.conversion_rate, 2)],
         ["Revenue", fmt.money(s.revenue)],
         ["Revenue per visitor", fmt.money(s.revenue_per_visitor, 4)],
-        [
-            "Anonymous events (DNT / GPC)",
-            f"{fmt.count(anonymous.events)} ({fmt.count(anonymous.conversions)} conversions)",
-        ],
     ]
+    if anonymous.events - anonymous.server_side:
+        table.rows.append(
+            ["Anonymous events (DNT / GPC)", fmt.count(anonymous.events - anonymous.server_side)]
+        )
+    if anonymous.server_side:
+        users = fmt.count(anonymous.server_side_users)
+        table.rows.append(
+            [
+                "Server-side events (no visitor)",
+                f"{fmt.count(anonymous.server_side)} ({users} users)",
+            ]
+        )
+    if anonymous.conversions:
+        table.rows.append(["Conversions without a visitor", fmt.count(anonymous.conversions)])
     if anonymous.revenue:
-        table.rows.append(["Anonymous revenue", fmt.money(anonymous.revenue)])
+        table.rows.append(["Revenue without a visitor", fmt.money(anonymous.revenue)])
     return table
 
 
@@ -58,7 +68,7 @@ def goals_table(report: Report) -> Table:
         table.dim_rows.add(len(table.rows))
         table.rows.append(
             [
-                "(anonymous)",
+                "(no visitor)",
                 "",
                 "",
                 fmt.count(anonymous_conversions),
