@@ -253,6 +253,6 @@ def _offer_flask_template_helper(app: WSGIApp, beacon: BeaconEndpoint) -> None:
     ConversionMiddleware(app.wsgi_app, collect=True)``, the usual way to wrap one).
     Without this, a template calling the helper would fail with ``UndefinedError``.
     """
-    owner = getattr(app, "__self__", app)
+    owner: Any = getattr(app, "__self__", app)
     if callable(getattr(owner, "add_template_global", None)) and hasattr(owner, "extensions"):
         register_flask_template_helper(owner, beacon)
