@@ -15,7 +15,7 @@ Text values (environment, config files) are parsed by the option's type: boolean
 seconds (``"1.5"``, ``"500ms"``, ``"2m"``), sizes as bytes (``"512MiB"``, ``"10MB"``).
 ``enabled`` also reads ``CONVSDK_DISABLED`` (``CONVSDK_DISABLED=1`` turns tracking off).
 
->>> resolve(["batch_size"], {}, environ={"CONVSDK_BATCH_SIZE": "50"})
+>>> resolve(["tracker"], {}, environ={"CONVSDK_BATCH_SIZE": "50"})   # the tracker's options
 {'batch_size': 50}
 
 The parts: :mod:`~convsdk.options.types` (value types and their parsers),

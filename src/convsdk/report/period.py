@@ -4,7 +4,8 @@
 datetime.datetime(2026, 11, 1, 0, 0, tzinfo=datetime.timezone.utc)
 >>> parse_moment("2026-11-30", end=True)       # a day given as an end includes that day
 datetime.datetime(2026, 12, 1, 0, 0, tzinfo=datetime.timezone.utc)
->>> parse_moment("7d")                          # seven days before now
+>>> parse_moment("7d") < datetime.now(UTC) - timedelta(days=6)   # seven days before now
+True
 """
 
 from __future__ import annotations

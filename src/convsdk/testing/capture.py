@@ -148,6 +148,7 @@ def capture_events(*, flush_timeout: float = 5.0, **options: Any) -> Iterator[Ca
 
     >>> with capture_events() as events:
     ...     convsdk.track("signup", kind="micro")
+    Event(name='signup', kind='micro', ...)
     >>> events.names()
     ['signup']
     """

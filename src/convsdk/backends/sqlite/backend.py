@@ -45,9 +45,9 @@ class SQLiteBackend:
     """Store events in the ``convsdk_events`` table of a SQLite database.
 
     >>> backend = SQLiteBackend("convsdk.db")            # or from_url("sqlite:///convsdk.db")
-    >>> backend.write([event])
-    >>> list(backend.read(since="2025-06-01"))
-    [Event(name='purchase', ...)]
+    >>> backend.write([Event("purchase", kind="macro", value=49.0, currency="USD")])
+    >>> [(event.name, event.value) for event in backend.read(since="2025-06-01")]
+    [('purchase', 49.0)]
 
     The connection is opened on the first :meth:`write`, in the writing (dispatcher)
     thread. A :meth:`write` after :meth:`close` opens it again (an in-memory database
