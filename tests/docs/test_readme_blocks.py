@@ -20,6 +20,7 @@ previous Python block of the file runs first, in the same namespace) or
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shlex
@@ -41,6 +42,7 @@ from convsdk.backends import register
 from convsdk.backends.file import FileBackend
 from convsdk.backends.sqlite.reader import read_events
 from convsdk.cli import main
+from convsdk.report import load_report
 from convsdk.testing import capture_events
 from convsdk.tracker import registry, set_default
 
@@ -343,6 +345,43 @@ def _fill(source: str, demo_db: Path) -> None:
         backend.close()
 
 
+def _walk_ledgerly(workdir: Path, store: str) -> None:
+    """What the FastAPI example's README says to do: a visitor from a campaign views
+    pricing, starts a trial, onboards and subscribes, through the example's own app."""
+    spec = importlib.util.spec_from_file_location("ledgerly_readme_app", workdir / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    tracker = convsdk.Tracker(
+        backend=store, goals=workdir / "goals.toml", secret_key="change-me", spool_dir=None
+    )
+    try:
+        with TestClient(
+            module.create_app(tracker),
+            headers={"user-agent": "Mozilla/5.0 (Macintosh) Safari/605.1.15"},
+        ) as client:
+            client.get("/pricing?utm_source=google&utm_medium=cpc&utm_campaign=freelancers")
+            trial = client.post("/trial", data={"email": "grace@example.com", "plan": "pro"})
+            assert trial.status_code == 200, trial.text  # 303, then the onboarding page
+            for step, form in [
+                ("profile", {"business_name": "Hopper & Co"}),
+                ("connect_bank", {"bank": "Mondo"}),
+                ("first_invoice", {"amount": "1200"}),
+            ]:
+                assert client.post(f"/onboarding/{step}", data=form).status_code == 200
+            assert client.post("/subscribe", data={"plan": "team"}).status_code == 200
+    finally:
+        tracker.close()
+    report = load_report(store, load_goals(workdir / "goals.toml"))
+    (funnel,) = report.funnels
+    assert [step.visitors for step in funnel.steps] == [1] * len(funnel.steps)
+
+
+#: Example directories whose README reports on the traffic of the example's own app
+#: (the Flask shop's is what ``convsdk demo`` simulates).
+WALKS: dict[str, Callable[[Path, str], None]] = {"fastapi_saas": _walk_ledgerly}
+
+
 def _goals_for(block: Block, workdir: Path) -> None:
     """The goal file a line names: the example's own, or the one the README shows."""
     if block.example_dir is None:
@@ -384,7 +423,11 @@ def test_command_line_exits_0(
     _copy_example(command.block, workdir)
     _goals_for(command.block, workdir)
     if argv[1] == "report":
-        _fill(argv[2], demo_db)
+        walk = WALKS.get(command.block.example_dir.name if command.block.example_dir else "")
+        if walk is None:
+            _fill(argv[2], demo_db)
+        else:
+            walk(workdir, argv[2])
     status = main(argv[1:])
     out = capsys.readouterr().out
     assert status == 0, out
