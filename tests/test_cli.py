@@ -434,6 +434,46 @@ def test_a_command_whose_module_is_missing_fails_alone(
     assert main(["report", shop[0]]) == 0
 
 
+@pytest.mark.parametrize(
+    ("argv", "missing", "extra"),
+    [
+        (["collect", "sqlite:///e.db", "--token-file", "token"], "uvicorn", "collector"),
+        (["migrate", "postgresql://127.0.0.1:1/db"], "psycopg", "postgres"),
+        (["consume", "redis://127.0.0.1:1/0/s", "--into", "sqlite:///e.db"], "redis", "redis"),
+        (["consume", "nats://127.0.0.1:1/s", "--into", "sqlite:///e.db"], "nats", "nats"),
+        (["report", "postgresql://127.0.0.1:1/db"], "psycopg", "postgres"),
+    ],
+)
+def test_a_missing_extra_is_one_message_and_exit_2_in_every_command(
+    argv: list[str],
+    missing: str,
+    extra: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "token").write_text("s3cret-token-of-32-characters-or-more\n")
+    (tmp_path / "token").chmod(0o600)
+    # As if the extra were not installed: its package and convsdk's modules using it
+    # import again, and fail.
+    monkeypatch.setitem(sys.modules, missing, None)
+    for name in list(sys.modules):
+        if name.startswith(
+            (
+                "convsdk.collector",
+                "convsdk.backends.postgres",
+                "convsdk.consume",
+                "convsdk.report.sql.postgres",
+            )
+        ):
+            monkeypatch.delitem(sys.modules, name)
+    assert main(argv) == 2
+    line = _one_line_error(capsys.readouterr().err)
+    assert f"needs the '{extra}' extra ({missing} is not installed); " in line, line
+    assert line.endswith(f"run: pip install 'convsdk[{extra}]'"), line
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -11,7 +11,7 @@ Each carries what a user needs to fix the problem as attributes.
 
 from __future__ import annotations
 
-__all__ = ["BackendError", "ConfigError", "ConvSDKError"]
+__all__ = ["BackendError", "ConfigError", "ConvSDKError", "missing_extra"]
 
 
 class ConvSDKError(Exception):
@@ -68,3 +68,20 @@ class BackendError(ConvSDKError):
         self.retryable = retryable
         self.retry_after = retry_after
         super().__init__(f"{backend}: {message}" if backend else message)
+
+
+def missing_extra(
+    what: str, extra: str, exc: ImportError, *, field: str | None = None, source: str | None = None
+) -> ConfigError:
+    """The one error for a part whose optional dependencies are not installed.
+
+    >>> print(missing_extra("convsdk collect", "collector", ImportError(name="uvicorn")))
+    convsdk collect needs the 'collector' extra (uvicorn is not installed); run: pip ...
+    """
+    missing = exc.name.partition(".")[0] if exc.name else str(exc)
+    return ConfigError(
+        f"{what} needs the {extra!r} extra ({missing} is not installed); "
+        f"run: pip install 'convsdk[{extra}]'",
+        field=field,
+        source=source,
+    )

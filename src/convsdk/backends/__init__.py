@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from .._urls import check_userinfo, redact_url
-from ..errors import ConfigError
+from ..errors import ConfigError, missing_extra
 
 if TYPE_CHECKING:
     from ..event import Event
@@ -102,12 +102,14 @@ def _resolve(scheme: str, url: str) -> Any:
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            hint = f"pip install 'convsdk[{extra}]'" if extra else "reinstall convsdk"
-            raise ConfigError(
-                f"the {scheme}:// backend needs a package that is not installed "
-                f"({exc.name or exc}); run: {hint}",
-                field="backend",
-                source=redact_url(url),
+            if not extra:
+                raise ConfigError(
+                    f"the {scheme}:// backend cannot be loaded ({exc}); reinstall convsdk",
+                    field="backend",
+                    source=redact_url(url),
+                ) from exc
+            raise missing_extra(
+                f"the {scheme}:// backend", extra, exc, field="backend", source=redact_url(url)
             ) from exc
         return getattr(module, attr)
     for ep in entry_points(group="convsdk.backends"):

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..errors import missing_extra
+
 __all__ = [
     "FAILED",
     "INTERRUPTED",
@@ -42,17 +44,21 @@ class Unavailable(Exception):
     """The module a command needs cannot be imported."""
 
 
-def load(module: str, name: str) -> Any:
+def load(module: str, name: str, command: str) -> Any:
     """``convsdk<module>.name``, imported now, so that only the command needing it can fail.
 
-    ``module`` is relative to the ``convsdk`` package: ``".demo"``, ``".collector"``.
+    ``module`` is relative to the ``convsdk`` package: ``".demo"``, ``".collector"``;
+    ``command`` is the one that needs it (``"collect"``), named in the error. A missing
+    extra is a :class:`~convsdk.ConfigError` (exit 2) worded as everywhere else; a module
+    of convsdk's own that cannot be loaded is :class:`Unavailable` (exit 1).
     """
     try:
         return getattr(importlib.import_module(module, "convsdk"), name)
     except ImportError as exc:
         extra = EXTRAS.get(module)
-        hint = f"; run: pip install 'convsdk[{extra}]'" if extra else ""
-        raise Unavailable(f"{module.lstrip('.')} cannot be loaded: {exc}{hint}") from exc
+        if extra is not None and not (exc.name or "").startswith("convsdk"):
+            raise missing_extra(f"convsdk {command}", extra, exc) from exc
+        raise Unavailable(f"convsdk {command} cannot be loaded ({exc}); reinstall convsdk") from exc
 
 
 class Parser(argparse.ArgumentParser):

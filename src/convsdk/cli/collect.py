@@ -62,11 +62,11 @@ def add_collect(commands: Any) -> None:
 def run_collect(args: argparse.Namespace) -> int:
     """Serve the collector until interrupted."""
     token = collect_token(args)
-    serve = load(".collector", "serve")
+    serve = load(".collector", "serve", "collect")
     options: dict[str, Any] = {"host": args.host, "port": args.port, "token": token}
     bounds = collect_bounds(args)
     if bounds:
-        options["bounds"] = load(".collector", "Bounds")(**bounds)
+        options["bounds"] = load(".collector", "Bounds", "collect")(**bounds)
     serve(args.backend, **options)
     return 0
 

@@ -103,7 +103,7 @@ def add_migrate(commands: Any) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run :func:`convsdk.demo.run_demo` with the options given (its defaults otherwise)."""
-    demo = load(".demo", "run_demo")
+    demo = load(".demo", "run_demo", "demo")
     options = {
         "visitors": args.visitors,
         "db_path": args.db,
@@ -115,7 +115,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def run_consume(args: argparse.Namespace) -> int:
     """Run :func:`convsdk.consume.consume` and say how many events it moved."""
-    consume = load(".consume", "consume")
+    consume = load(".consume", "consume", "consume")
     options: dict[str, Any] = {
         "group": args.group,
         "idle_timeout": args.idle_timeout,
@@ -135,7 +135,7 @@ def run_migrate(args: argparse.Namespace) -> int:
     url: str = args.url
     scheme = urlsplit(url).scheme.lower() if "://" in url else ""
     if scheme in ("postgresql", "postgres"):
-        load(".backends.postgres", "migrate")(url)
+        load(".backends.postgres", "migrate", "migrate")(url)
     elif scheme == "sqlite":
         _create_sqlite(url)
     else:

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from .._urls import redact_url
 from ..backends import Backend, from_url
-from ..errors import BackendError, ConfigError
+from ..errors import BackendError, ConfigError, missing_extra
 from .bounds import Bounds
 from .ingest import ingest_endpoint
 from .writer import Writer
@@ -117,9 +117,7 @@ def serve(
     try:
         import uvicorn
     except ImportError as exc:
-        raise ConfigError(
-            "the collector needs uvicorn; run: pip install 'convsdk[collector]'"
-        ) from exc
+        raise missing_extra("the collector", "collector", exc) from exc
     app_keys = {"max_body_bytes", "path", "retry_after", "write_timeout", "bounds"}
     app_options = {k: v for k, v in options.items() if k in app_keys}
     server_options = {k: v for k, v in options.items() if k not in app_keys}

@@ -7,7 +7,7 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import ConfigError
+from ..errors import ConfigError, missing_extra
 from .message import Source
 from .nats import NATSSource
 from .redis import RedisSource
@@ -49,9 +49,4 @@ def open_source(
 
 def missing_package(extra: str, exc: ImportError, url: str) -> ConfigError:
     """The error telling which extra to install to read ``url``."""
-    return ConfigError(
-        f"reading {extra} needs a package that is not installed ({exc.name or exc}); "
-        f"run: pip install 'convsdk[{extra}]'",
-        field="source",
-        source=url,
-    )
+    return missing_extra(f"reading {extra}", extra, exc, field="source", source=url)

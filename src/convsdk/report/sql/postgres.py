@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..._urls import redact_url as redact
-from ...errors import BackendError, ConfigError
+from ...errors import BackendError, ConfigError, missing_extra
 from ..dataset import Dataset, from_micros, to_micros
 from ..progress import ProgressCallback, report_progress
 from ..rules import utm_of, variant_text
@@ -94,10 +94,8 @@ class PostgresReader:
         try:
             import psycopg  # noqa: F401
         except ImportError as exc:
-            raise ConfigError(
-                "reading PostgreSQL needs psycopg; run: pip install 'convsdk[postgres]'",
-                field="source",
-                source=self.source,
+            raise missing_extra(
+                "reading PostgreSQL", "postgres", exc, field="source", source=self.source
             ) from exc
 
     def _connect(self) -> psycopg.Connection[Any]:
