@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -174,10 +173,23 @@ def test_an_event_the_destination_refuses_is_skipped_alone(
     assert redis_client.xpending(_key(redis_stream_url), "convsdk")["pending"] == 0
 
 
+def _returns(call: Any) -> Any:
+    """What ``call()`` returns, run in a thread: a call that never returns fails the
+    test (after two minutes, far beyond any idle timeout here) instead of hanging it."""
+    result: list[Any] = []
+    worker = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    worker.start()
+    worker.join(120)
+    assert not worker.is_alive(), "consume() never returned"
+    assert result, "consume() raised (see the thread's traceback)"
+    return result[0]
+
+
 def test_idle_timeout_returns_on_a_quiet_stream(redis_stream_url: str) -> None:
-    started = time.monotonic()
-    assert consume(redis_stream_url, MemoryBackend(), idle_timeout=0.3, create_stream=True) == 0
-    assert time.monotonic() - started < 20  # loose: it returns, on a loaded machine too
+    quiet = _returns(
+        lambda: consume(redis_stream_url, MemoryBackend(), idle_timeout=0.3, create_stream=True)
+    )
+    assert quiet == 0
 
 
 def test_a_misspelt_redis_stream_is_an_error_naming_the_stream_that_exists(
@@ -314,9 +326,10 @@ def test_nats_unacked_messages_are_redelivered_after_a_crash(
 
 
 def test_nats_idle_timeout_returns_on_a_quiet_stream(nats_stream_url: str) -> None:
-    started = time.monotonic()
-    assert consume(nats_stream_url, MemoryBackend(), idle_timeout=0.3, create_stream=True) == 0
-    assert time.monotonic() - started < 20  # loose: it returns, on a loaded machine too
+    quiet = _returns(
+        lambda: consume(nats_stream_url, MemoryBackend(), idle_timeout=0.3, create_stream=True)
+    )
+    assert quiet == 0
 
 
 def test_a_missing_jetstream_stream_is_an_error_naming_the_stream_that_exists(
@@ -341,10 +354,8 @@ def test_a_missing_jetstream_stream_is_an_error_naming_the_stream_that_exists(
 def test_a_source_unreachable_for_the_whole_idle_timeout_raises(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    started = time.monotonic()
     with pytest.raises(BackendError, match="127.0.0.1:1"):
         consume("redis://127.0.0.1:1/0/convsdk:none", MemoryBackend(), idle_timeout=0.5)
-    assert time.monotonic() - started < 20  # loose: it gives up, on a loaded machine too
     assert any("reading the source failed" in r.message for r in caplog.records)
 
 
