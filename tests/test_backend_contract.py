@@ -4,7 +4,9 @@ and on the custom-backend example so that it stays correct."""
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sqlite3
+import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 from convsdk.backends.file import FileBackend
 from convsdk.backends.file import read_events as read_file_events
 from convsdk.backends.memory import MemoryBackend
-from convsdk.backends.sqlite import SQLiteBackend
+from convsdk.backends.sqlite import SQLiteBackend, connect
 from convsdk.backends.sqlite import read_events as read_sqlite_events
 from convsdk.event import Event
 from convsdk.testing import BackendContract, assert_events_equal, numbered_events
@@ -28,10 +30,13 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "custom_backend"
 class TestMemoryBackend(BackendContract):
     supports_dedupe = False
     preserves_order = True
-    url = "memory://"
+    in_process_store = True
 
     def make_backend(self, tmp_path: Path) -> MemoryBackend:
         return MemoryBackend()
+
+    def make_url(self, tmp_path: Path) -> str:
+        return "memory://"
 
     def read_back(self, backend: MemoryBackend) -> list[Event]:
         return backend.events
@@ -56,6 +61,9 @@ class TestFileBackend(BackendContract):
         backend.path.unlink()
         backend.path.mkdir()
 
+    def repair_backend(self, backend: FileBackend) -> None:
+        backend.path.rmdir()
+
     def make_url(self, tmp_path: Path) -> str:
         return (tmp_path / "from url" / "events.jsonl").as_uri()
 
@@ -77,6 +85,9 @@ class TestSQLiteBackend(BackendContract):
         with sqlite3.connect(backend.path) as conn:
             conn.execute("DROP TABLE convsdk_events")
         conn.close()
+
+    def repair_backend(self, backend: SQLiteBackend) -> None:
+        connect(backend.path).close()  # convsdk's connection creates the table
 
     def make_url(self, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'from_url.db'}"
@@ -157,50 +168,171 @@ def test_assert_events_equal_accepts_values_read_back_as_decimal_or_int() -> Non
         assert_events_equal([event], [Event.from_dict({**data, "value": "2.5"})])
 
 
-def test_the_kit_fails_a_backend_that_loses_data(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        """
-        from convsdk.backends.memory import MemoryBackend
-        from convsdk.event import Event
-        from convsdk.testing import BackendContract
+KIT_RUN = """
+import sqlite3
 
-        class Lossy(MemoryBackend):
-            def write(self, events):
-                super().write([e for e in events if e.kind != "macro"])
+from convsdk.backends.memory import MemoryBackend
+from convsdk.testing import BackendContract
 
-        class Silent(MemoryBackend):
-            broken = False
-            def write(self, events):
-                if not self.broken:
-                    super().write(events)
+import adapters
 
-        class TestLossy(BackendContract):
-            def make_backend(self, tmp_path):
-                return Lossy()
-            def read_back(self, backend):
-                return backend.events
 
-        class TestSilent(BackendContract):
-            def make_backend(self, tmp_path):
-                return Silent()
-            def read_back(self, backend):
-                return backend.events
-            def break_backend(self, backend):
-                backend.broken = True
-        """
+class Kit(BackendContract):
+    supports_dedupe = True
+    preserves_order = False
+    store = adapters.SQLStore
+
+    def make_backend(self, tmp_path):
+        return self.store(tmp_path / "events.db")
+
+    def read_back(self, backend):
+        return list(adapters.read_store(backend.path))
+
+    def break_backend(self, backend):
+        with sqlite3.connect(backend.path) as conn:
+            conn.execute("DROP TABLE events")
+        conn.close()
+
+    def repair_backend(self, backend):
+        with sqlite3.connect(backend.path) as conn:
+            conn.execute(backend.table)
+        conn.close()
+
+
+class TestGood(Kit):
+    pass
+
+
+class TestNaiveTimestamps(Kit):
+    store = adapters.NaiveTimestamps
+
+
+class TestDedupeInMemory(Kit):
+    store = adapters.DedupeInMemory
+
+
+class TestNoLock(Kit):
+    store = adapters.NoLock
+
+
+class TestAllPermanent(Kit):
+    store = adapters.AllPermanent
+
+
+class TestReconnectsAfterClose(Kit):
+    store = adapters.ReconnectsAfterClose
+
+
+class Lossy(MemoryBackend):
+    def write(self, events):
+        super().write([e for e in events if e.kind != "macro"])
+
+
+class Silent(MemoryBackend):
+    broken = False
+
+    def write(self, events):
+        if not self.broken:
+            super().write(events)
+
+
+class TestLossy(BackendContract):
+    in_process_store = True
+
+    def make_backend(self, tmp_path):
+        return Lossy()
+
+    def read_back(self, backend):
+        return backend.events
+
+
+class TestSilent(BackendContract):
+    in_process_store = True
+
+    def make_backend(self, tmp_path):
+        return Silent()
+
+    def read_back(self, backend):
+        return backend.events
+
+    def break_backend(self, backend):
+        backend.broken = True
+"""
+
+
+@pytest.fixture(scope="module")
+def kit_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, set[str]], str]:
+    """The kit run once on the adapter of ``tests/contract/adapters.py``, its broken
+    variants and two broken memory stores: each class's failed tests, and the output."""
+    where = tmp_path_factory.mktemp("kit")
+    shutil.copy(Path(__file__).parent / "contract" / "adapters.py", where / "adapters.py")
+    (where / "test_kit.py").write_text(KIT_RUN, encoding="utf-8")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:asyncio",
+            "-W",
+            "error",
+            "-rfs",
+            "-q",
+            "test_kit.py",
+        ],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
-    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:asyncio", "-W", "error", "-rfs")
-    outcomes = result.parseoutcomes()
-    assert outcomes["failed"] == 8, outcomes
-    # Every test that writes a conversion catches the lossy store, naming what is missing.
-    for name in ("round_trip_every_field", "batch_of_a_thousand", "unicode", "large_events"):
-        # (Under CI=true pytest prints the whole message after the name: hence the *.)
-        result.stdout.fnmatch_lines([f"FAILED *TestLossy::test_{name}*"])
-    result.stdout.fnmatch_lines(["E * events missing, e.g. *"])
+    failed: dict[str, set[str]] = {}
+    for line in run.stdout.splitlines():
+        if line.startswith("FAILED test_kit.py::"):
+            cls, _, test = line.removeprefix("FAILED test_kit.py::").split(" ")[0].partition("::")
+            failed.setdefault(cls, set()).add(test)
+    return failed, run.stdout
+
+
+def test_the_kit_passes_a_well_made_adapter(kit_run: tuple[dict[str, set[str]], str]) -> None:
+    failed, output = kit_run
+    assert "TestGood" not in failed, output
+    assert "passed" in output
+
+
+@pytest.mark.parametrize(
+    ("variant", "caught_by"),
+    [
+        ("TestNaiveTimestamps", "test_timestamps_in_other_time_zones"),
+        ("TestDedupeInMemory", "test_a_resend_from_another_instance"),
+        ("TestNoLock", "test_concurrent_writes_from_four_threads"),
+        ("TestAllPermanent", "test_write_to_a_failed_store_raises"),
+        ("TestReconnectsAfterClose", "test_write_after_close_raises_a_permanent_error"),
+        ("TestSilent", "test_write_to_a_failed_store_raises"),
+        ("TestLossy", "test_round_trip_every_field"),
+    ],
+)
+def test_the_kit_fails_each_broken_adapter_by_the_test_named_after_its_flaw(
+    kit_run: tuple[dict[str, set[str]], str], variant: str, caught_by: str
+) -> None:
+    failed, output = kit_run
+    assert caught_by in failed.get(variant, set()), output
+
+
+def test_kit_failures_say_what_to_fix(kit_run: tuple[dict[str, set[str]], str]) -> None:
+    _, output = kit_run
+    for advice in (
+        "never as the wall-clock time alone",  # naive timestamps
+        "guard the connection with a lock",
+        "raise a retryable error for an outage",
+        "after close() returned normally: raise BackendError",
+        "events missing, e.g.",
+    ):
+        assert advice in output, advice
     # A store that fails silently is caught by the broken-store test alone.
-    result.stdout.fnmatch_lines(["FAILED *TestSilent::test_write_to_a_failed_store_raises*"])
-    result.stdout.no_fnmatch_line("FAILED *TestSilent::test_round_trip*")
-    result.stdout.fnmatch_lines(["SKIPPED *TestSilent sets neither url nor make_url()"])
+    assert "test_round_trip_every_field" not in kit_run[0].get("TestSilent", set())
+    assert "SKIPPED" in output and "does not implement make_url()" in output
 
 
 def test_a_skeleton_make_backend_fails_once_per_test_with_a_message(
@@ -217,7 +349,7 @@ def test_a_skeleton_make_backend_fails_once_per_test_with_a_message(
     )
     result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:asyncio", "-W", "error")
     outcomes = result.parseoutcomes()
-    # Each test using the backend errors in setup (no teardown crash); from_url skips.
-    assert outcomes == {"errors": 12, "skipped": 1}, outcomes
+    # Each test using the backend errors in setup (no teardown crash); the URL tests skip.
+    assert outcomes == {"errors": 22, "skipped": 2}, outcomes
     result.stdout.fnmatch_lines(["*TestSkeleton.make_backend() returned None*"])
     result.stdout.no_fnmatch_line("*NoneType*")

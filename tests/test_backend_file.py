@@ -243,6 +243,7 @@ def test_torn_and_garbage_lines_are_skipped_with_a_warning(
     with open(path, "ab") as f:
         f.write(b"this is not json\n")
         f.write(b'{"no": "event fields"}\n')
+    backend = FileBackend(path)  # the next process
     backend.write(second)
     backend.close()
     with open(path, "ab") as f:
@@ -366,13 +367,15 @@ def test_write_from_another_thread_then_close_from_this_one(tmp_path: Path) -> N
     assert [e.event_id for e in read_events(path)] == [e.event_id for e in events]
 
 
-def test_write_after_close_reopens(tmp_path: Path) -> None:
+def test_a_write_after_close_is_refused_for_good(tmp_path: Path) -> None:
     backend = FileBackend(tmp_path / "events.jsonl")
     backend.write(page_views(1))
     backend.close()
-    backend.write(page_views(1, start=1))
-    backend.close()
-    assert len(list(backend.read())) == 2
+    backend.close()  # twice is harmless
+    with pytest.raises(BackendError, match="after close") as caught:
+        backend.write(page_views(1, start=1))
+    assert caught.value.retryable is False
+    assert len(list(backend.read())) == 1
 
 
 # -- URLs and options -------------------------------------------------------------

@@ -506,6 +506,8 @@ def contract_collector() -> Iterator[tuple[Breakable, str]]:
 class TestHTTPBackendContract(BackendContract):
     """HTTPBackend -> collector -> memory passes the contract every backend passes."""
 
+    url_query_is_passed_on = True  # other query parameters are the endpoint's
+
     @pytest.fixture(autouse=True)
     def _store(self, contract_collector: tuple[Breakable, str]) -> None:
         self.store, self.ingest_url = contract_collector
@@ -520,6 +522,9 @@ class TestHTTPBackendContract(BackendContract):
 
     def break_backend(self, backend: HTTPBackend) -> None:
         self.store.broken = True
+
+    def repair_backend(self, backend: HTTPBackend) -> None:
+        self.store.broken = False
 
     def make_url(self, tmp_path: Path) -> str:
         return f"{self.ingest_url}?timeout=5"

@@ -394,14 +394,15 @@ def test_write_in_another_thread_and_close_from_this_one(tmp_path: Path) -> None
     assert count_rows(path) == 50
 
 
-def test_write_after_close_reopens(tmp_path: Path) -> None:
+def test_a_write_after_close_is_refused_for_good(tmp_path: Path) -> None:
     backend = SQLiteBackend(tmp_path / "convsdk.db")
     backend.write(page_views(1))
     backend.close()
     backend.close()  # twice is harmless
-    backend.write(page_views(1, start=1))
-    backend.close()
-    assert count_rows(tmp_path / "convsdk.db") == 2
+    with pytest.raises(BackendError, match="after close") as caught:
+        backend.write(page_views(1, start=1))
+    assert caught.value.retryable is False
+    assert count_rows(tmp_path / "convsdk.db") == 1
 
 
 def test_memory_database_round_trip() -> None:

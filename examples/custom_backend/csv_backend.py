@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from convsdk import BackendError, Event
+from convsdk import BackendError, ConfigError, Event
 
 FIELDS = list(Event("x").to_dict())
 JSON_FIELDS = ("properties", "context")
@@ -21,15 +22,26 @@ class CSVBackend:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self._seen: set[str] | None = None  # read from the file on the first write
+        self._lock = threading.Lock()  # one write at a time, whichever thread calls
+        self._closed = False
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> CSVBackend:
-        """Build from ``csv:///var/log/events.csv``."""
+        """Build from ``csv:///var/log/events.csv`` (the path is the file; no options)."""
         parts = urlsplit(url)
-        return cls(unquote(parts.netloc + parts.path), **options)
+        unknown = [name for name, _ in parse_qsl(parts.query)] + list(options)
+        if unknown:
+            raise ConfigError(f"unknown option {unknown[0]!r}: csv:// takes none", field=unknown[0])
+        return cls(unquote(parts.netloc + parts.path))
 
     def write(self, events: Sequence[Event]) -> None:
         """Append the events not stored yet; raise BackendError when the file cannot be written."""
+        if self._closed:
+            raise BackendError("written after close()", backend="csv", retryable=False)
+        with self._lock:
+            self._write(events)
+
+    def _write(self, events: Sequence[Event]) -> None:
         try:
             if self._seen is None:
                 self._seen = {e.event_id for e in read_events(self.path)}
@@ -51,7 +63,8 @@ class CSVBackend:
             raise BackendError(str(exc), backend="csv") from exc
 
     def close(self) -> None:
-        """Nothing stays open between writes."""
+        """Refuse later writes (nothing stays open between writes)."""
+        self._closed = True
 
 
 def read_events(path: str | os.PathLike[str]) -> Iterator[Event]:

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 import convsdk
 from convsdk import Event, Goal, GoalSet, Tracker
 from convsdk.backends.memory import MemoryBackend
+from convsdk.backends.sqlite import read_events as read_sqlite
 from convsdk.context import current
 from convsdk.integrations.wsgi import ConversionMiddleware
 from convsdk.interactions import Recorder
@@ -579,15 +580,16 @@ def test_a_request_served_after_the_tracker_closed_waits_in_the_spool(
 ) -> None:
     # A server drains its last requests after SIGTERM closed the trackers.
     spool = tmp_path / "spool"
-    tracker = convsdk.Tracker(backend=memory, spool_dir=spool, secret_key="k")
+    store = f"sqlite:///{tmp_path / 'events.db'}"
+    tracker = convsdk.Tracker(backend=store, spool_dir=spool, secret_key="k")
     app = wrap(shop, tracker)
     serve(app, build("/"))
     tracker.close()
     serve(app, build("/"))
     assert tracker.stats()["dropped"] == 0
-    with convsdk.Tracker(backend=memory, spool_dir=spool, secret_key="k") as later:
+    with convsdk.Tracker(backend=store, spool_dir=spool, secret_key="k") as later:
         assert later.flush(10)
-    assert [e.name for e in memory.events] == ["page_view", "page_view"]
+    assert [e.name for e in read_sqlite(tmp_path / "events.db")] == ["page_view", "page_view"]
 
 
 def test_decorator_records_with_the_middleware_tracker_when_there_is_no_default() -> None:

@@ -89,6 +89,7 @@ def collector() -> Iterator[tuple[str, _Sink]]:
 class TestHTTPBackend(BackendContract):
     supports_dedupe = False  # the collector stores what it is sent; sinks drop duplicates
     preserves_order = True
+    url_query_is_passed_on = True  # other query parameters are the endpoint's
 
     @pytest.fixture(autouse=True)
     def _collector(self, collector: tuple[str, _Sink]) -> None:
@@ -106,6 +107,9 @@ class TestHTTPBackend(BackendContract):
 
     def break_backend(self, backend: Any) -> None:
         self.sink.broken = True
+
+    def repair_backend(self, backend: Any) -> None:
+        self.sink.broken = False
 
     def make_url(self, tmp_path: Path) -> str:
         return f"{self.ingest}?gzip=1"
@@ -145,6 +149,11 @@ class TestPostgresBackend(BackendContract):
         with psycopg.connect(self.server, autocommit=True) as conn:
             conn.execute(f'DROP TABLE "{self.table}"')
 
+    def repair_backend(self, backend: Any) -> None:
+        from convsdk.backends.postgres import migrate
+
+        migrate(self.url)
+
     def make_url(self, tmp_path: Path) -> str:
         return self.url
 
@@ -181,6 +190,9 @@ class TestRedisBackend(BackendContract):
         # The key holds a string now: every XADD to it is refused (WRONGTYPE).
         self.client.delete(self.stream)
         self.client.set(self.stream, "not a stream")
+
+    def repair_backend(self, backend: Any) -> None:
+        self.client.delete(self.stream)
 
     def make_url(self, tmp_path: Path) -> str:
         return self.url
@@ -237,6 +249,9 @@ class TestNATSBackend(BackendContract):
     def break_backend(self, backend: Any) -> None:
         # The stream vanishes: nothing acknowledges what the backend publishes.
         self.jetstream(lambda js: js.delete_stream(self.stream))
+
+    def repair_backend(self, backend: Any) -> None:
+        pass  # the backend creates the stream again when it finds it missing
 
     def make_url(self, tmp_path: Path) -> str:
         return self.url

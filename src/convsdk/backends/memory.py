@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
+from ..errors import BackendError, ConfigError
 from ..event import Event
 
 __all__ = ["MemoryBackend"]
@@ -26,7 +28,11 @@ class MemoryBackend:
     @classmethod
     def from_url(cls, url: str, **options: Any) -> MemoryBackend:
         """Build from ``memory://`` (the URL carries nothing else)."""
-        return cls(**options)
+        query = urlsplit(url).query
+        if query or options:
+            name = next(iter(options), None) or query.partition("=")[0]
+            raise ConfigError(f"unknown option {name!r}: memory:// takes none", field=name)
+        return cls()
 
     @property
     def events(self) -> list[Event]:
@@ -35,7 +41,9 @@ class MemoryBackend:
             return list(self._events)
 
     def write(self, events: Sequence[Event]) -> None:
-        """Append the batch."""
+        """Append the batch; after :meth:`close`, raise a permanent error."""
+        if self.closed:
+            raise BackendError("written after close()", backend="memory", retryable=False)
         with self._lock:
             self._events.extend(events)
 

@@ -3,12 +3,19 @@ many small ones (:func:`numbered_events`), awkward text (:func:`unicode_events`)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from ..event import Event, make_event
 
-__all__ = ["T0", "numbered_events", "round_trip_events", "unicode_events"]
+__all__ = [
+    "T0",
+    "awkward_events",
+    "numbered_events",
+    "offset_events",
+    "round_trip_events",
+    "unicode_events",
+]
 
 #: When the contract's events happen. Microseconds on purpose: a store that keeps
 #: milliseconds (or none) fails the round trip.
@@ -166,5 +173,46 @@ def unicode_events() -> list[Event]:
             kind="micro",
             properties={"nested": {"list": list(text.values())}},
             timestamp=T0 + timedelta(milliseconds=1),
+        ),
+    ]
+
+
+def offset_events() -> list[Event]:
+    """Events whose timestamps are in other time zones than UTC (India, California at
+    midnight, Kiribati, Newfoundland): a store must keep their instant. One that writes
+    the wall-clock time without its offset stores them hours off."""
+    zones = [
+        timezone(timedelta(hours=5, minutes=30)),
+        timezone(timedelta(hours=-8)),
+        timezone(timedelta(hours=14)),
+        timezone(timedelta(hours=-3, minutes=-30)),
+    ]
+    moments = [T0.astimezone(zone) + timedelta(hours=n) for n, zone in enumerate(zones)]
+    moments.append(datetime(2025, 1, 1, 0, 0, 0, 1, tzinfo=zones[1]))  # UTC's next morning
+    return [
+        make_event("page_view", properties={"zone": str(moment.tzinfo)}, timestamp=moment)
+        for moment in moments
+    ]
+
+
+def awkward_events() -> list[Event]:
+    """Events carrying what JSON or SQL stores trip on: NUL characters in text, ``NaN``
+    and infinities in properties (JSON has no such numbers: a store keeps them as
+    ``null``). (Events at the size limits are :func:`~convsdk.testing.large_events`.)
+
+    What the contract accepts back: NUL kept or each replaced by U+FFFD (PostgreSQL
+    cannot store it), non-finite numbers as ``None``. Never an error, never a lost event.
+    """
+    return [
+        make_event(
+            "form_submit",
+            properties={"note": "before\x00after", "\x00key": "nul in a key"},
+            context={"path": "/contact\x00", "user_agent": "bot\x00"},
+            timestamp=T0,
+        ),
+        Event(
+            "measured",
+            properties={"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")},
+            timestamp=T0 + timedelta(seconds=1),
         ),
     ]

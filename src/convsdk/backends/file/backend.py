@@ -41,7 +41,7 @@ class FileBackend:
 
     ``write`` is meant for one thread (the dispatcher's); the file is opened there, on
     the first batch. ``close`` may come from any thread; a ``write`` after ``close``
-    opens the file again.
+    raises a permanent :class:`~convsdk.BackendError`.
     """
 
     def __init__(
@@ -60,6 +60,7 @@ class FileBackend:
         self._file: io.FileIO | None = None
         self._lock = threading.Lock()
         self._pid = os.getpid()
+        self._closed = False
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> FileBackend:
@@ -98,6 +99,10 @@ class FileBackend:
         if not data:
             return
         self._after_fork()
+        if self._closed:
+            raise BackendError(
+                f"{self.path}: written after close()", backend="file", retryable=False
+            )
         if not self._lock.acquire(timeout=_LOCK_TIMEOUT):
             raise BackendError(f"{self.path} is busy (closing)", backend="file")
         try:
@@ -114,7 +119,9 @@ class FileBackend:
         return read_events(self.path, dedupe=dedupe)
 
     def close(self) -> None:
-        """Close the file (from any thread); a later :meth:`write` reopens it."""
+        """Close the file (from any thread, more than once); a later :meth:`write` raises
+        a permanent :class:`~convsdk.BackendError`."""
+        self._closed = True
         if not self._lock.acquire(timeout=_LOCK_TIMEOUT):
             _log.warning("%s: a write is still in progress; the file is left open", self.path)
             return

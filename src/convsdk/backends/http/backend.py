@@ -7,6 +7,7 @@ import gzip as gziplib
 import logging
 import math
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -85,7 +86,10 @@ class HTTPBackend:
         if gzip:
             self._headers["Content-Encoding"] = "gzip"
         self._client: httpx.Client | None = None
-        self._pid = 0
+        self._pid = os.getpid()
+        self._closed = False
+        # Guards the client's creation and closing: httpx's client itself is thread-safe.
+        self._lock = threading.Lock()
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> HTTPBackend:
@@ -121,10 +125,13 @@ class HTTPBackend:
         raise status_error(response, len(events))
 
     def close(self) -> None:
-        """Close the connection pool (a later write opens a new one)."""
-        client, self._client = self._client, None
-        if client is not None and self._pid == os.getpid():
-            client.close()
+        """Close the connection pool (more than once is fine); a later :meth:`write`
+        raises a permanent :class:`~convsdk.BackendError`."""
+        with self._lock:
+            self._closed = True
+            client, self._client = self._client, None
+            if client is not None and self._pid == os.getpid():
+                client.close()
 
     def _post(self, events: Sequence[Event]) -> httpx.Response:
         try:
@@ -135,11 +142,7 @@ class HTTPBackend:
             ) from exc
         if self.gzip:
             body = gziplib.compress(body, compresslevel=self.gzip_level, mtime=0)
-        client = self._client
-        if client is None or self._pid != os.getpid():
-            # A client inherited through fork shares its sockets with the parent: never
-            # reuse (nor close) it in the child.
-            client = self._client = self._open()
+        client = self._client_for_this_process()
         try:
             return client.post(self.url, content=body)
         except httpx.TimeoutException as exc:
@@ -155,8 +158,22 @@ class HTTPBackend:
                 retryable=True,
             ) from exc
 
+    def _client_for_this_process(self) -> httpx.Client:
+        if self._pid != os.getpid():
+            # A client (and lock) inherited through fork shares its sockets with the
+            # parent: never reuse (nor close) it in the child.
+            self._lock = threading.Lock()
+            self._client = None
+            self._pid = os.getpid()
+        with self._lock:
+            if self._closed:
+                raise BackendError("written after close()", backend="http", retryable=False)
+            client = self._client
+            if client is None:
+                client = self._client = self._open()
+            return client
+
     def _open(self) -> httpx.Client:
-        self._pid = os.getpid()
         return httpx.Client(
             headers=self._headers,
             timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),

@@ -50,8 +50,8 @@ class SQLiteBackend:
     [('purchase', 49.0)]
 
     The connection is opened on the first :meth:`write`, in the writing (dispatcher)
-    thread. A :meth:`write` after :meth:`close` opens it again (an in-memory database
-    then starts empty).
+    thread. A :meth:`write` after :meth:`close` raises a permanent
+    :class:`~convsdk.BackendError`.
     """
 
     # Threading: the connection is created with check_same_thread=False and every use
@@ -71,6 +71,7 @@ class SQLiteBackend:
         self.timeout = float_option("timeout", timeout)
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self._closed = False
         self._pid = os.getpid()
 
     @classmethod
@@ -118,6 +119,10 @@ class SQLiteBackend:
         if not rows:
             return
         self._after_fork()
+        if self._closed:
+            raise BackendError(
+                f"{self.path}: written after close()", backend="sqlite", retryable=False
+            )
         if not self._lock.acquire(timeout=self.timeout + _LOCK_SLACK):
             raise BackendError(f"{self.path} is busy (closing)", backend="sqlite")
         try:
@@ -151,7 +156,9 @@ class SQLiteBackend:
         return (event_from_row(row) for row in rows)
 
     def close(self) -> None:
-        """Close the connection; safe from any thread."""
+        """Close the connection; safe from any thread, and more than once. A later
+        :meth:`write` raises a permanent :class:`~convsdk.BackendError`."""
+        self._closed = True
         if not self._lock.acquire(timeout=self.timeout + _LOCK_SLACK):
             _log.warning("%s: a write is still in progress; the database is left open", self.path)
             return

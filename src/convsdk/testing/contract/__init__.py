@@ -4,13 +4,15 @@ of :mod:`.base`."""
 
 from __future__ import annotations
 
+from .failures import FailureChecks
 from .lifecycle import LifecycleChecks
+from .sharing import SharingChecks
 from .storage import StorageChecks
 
 __all__ = ["BackendContract"]
 
 
-class BackendContract(StorageChecks, LifecycleChecks):
+class BackendContract(StorageChecks, LifecycleChecks, FailureChecks, SharingChecks):
     """Tests every backend must pass; subclass it (as ``Test...``) to run them on yours.
 
     ::

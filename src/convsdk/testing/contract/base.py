@@ -27,7 +27,10 @@ class ContractBase(abc.ABC):
 
     supports_dedupe: ClassVar[bool] = False
     preserves_order: ClassVar[bool] = True
-    url: str | None = None
+    url_query_is_passed_on: ClassVar[bool] = False
+    in_process_store: ClassVar[bool] = False
+    #: The ``tmp_path`` of the running test, for :meth:`second_backend`.
+    contract_tmp_path: Path
 
     @abc.abstractmethod
     def make_backend(self, tmp_path: Path) -> Backend:
@@ -41,9 +44,25 @@ class ContractBase(abc.ABC):
         """Make the store behind ``backend`` fail, so that the next write must raise."""
         raise NotImplementedError
 
+    def repair_backend(self, backend: Any) -> None:
+        """Undo :meth:`break_backend`: the store works again (the outage is over)."""
+        raise NotImplementedError
+
+    def second_backend(self, backend: Any) -> Any:
+        """Another backend instance on the store behind ``backend``, as another process
+        (or the same one after a restart) would build it. Default: ``make_backend`` with
+        the test's ``tmp_path`` again, which reaches the same store when the store lives
+        there (a file, a database in ``tmp_path``)."""
+        return self.make_backend(self.contract_tmp_path)
+
     def make_url(self, tmp_path: Path) -> str | None:
-        """A ``from_url`` URL reaching an empty store (default: the ``url`` attribute)."""
-        return self.url
+        """A ``from_url`` URL reaching an empty store; ``None`` (the default) skips the
+        URL checks."""
+        return None
+
+    def implements(self, hook: str) -> bool:
+        """Whether this test class fills in the optional ``hook`` (``"break_backend"``...)."""
+        return getattr(type(self), hook) is not getattr(ContractBase, hook)
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -53,6 +72,7 @@ class ContractBase(abc.ABC):
         stash = request.node.stash
         stash[_CLOSED] = set()
         stash[_BROKEN] = set()
+        self.contract_tmp_path = tmp_path
         backend = self.make_backend(tmp_path)
         if backend is None:  # a skeleton's `...` body: say so once, not in every teardown
             pytest.fail(
