@@ -25,5 +25,8 @@ class TestCSVBackend(BackendContract):
         Path(backend.path).unlink()
         Path(backend.path).mkdir()  # a directory where the file was: appending fails
 
+    def repair_backend(self, backend: CSVBackend) -> None:
+        Path(backend.path).rmdir()
+
     def make_url(self, tmp_path: Path) -> str:
         return f"csv://{tmp_path / 'from_url.csv'}"

@@ -1,8 +1,7 @@
 """Where events go: the :class:`Backend` protocol and :func:`from_url`.
 
-A backend is any object with ``write(events)`` and ``close()``. ``write`` is called
-from the dispatcher thread only, one batch at a time; it raises to signal failure
-(:class:`convsdk.BackendError` with ``retryable=False`` when resending cannot help).
+A backend is any object with ``write(events)`` and ``close()``: see :class:`Backend`
+for the whole protocol (errors, closing, threads, fork, time zones, URLs).
 
 Built-in URL schemes::
 
@@ -43,16 +42,56 @@ __all__ = ["Backend", "from_url", "register", "registered_schemes"]
 
 @runtime_checkable
 class Backend(Protocol):
-    """What the dispatcher needs from a backend.
+    """What the dispatcher needs from a backend: the adapter protocol.
 
-    ``write`` stores a batch or raises; it may be called again with the same events
-    after a failure (delivery is at-least-once), so sinks that can should drop
-    duplicates by ``event_id``. ``close`` releases connections and files.
+    **Writing.** ``write(events)`` stores the whole batch or raises. Delivery is
+    at-least-once: after a failure the same events come again (from this instance, or
+    from another one replaying the spool in the next process), so a store that can
+    should drop duplicates by ``event_id`` in the store itself (a key, a message id),
+    never in one instance's memory.
 
-    A backend may also have ``check()``: raise :class:`~convsdk.BackendError` unless
-    the store takes events now (reachable, database and table there or created).
-    ``convsdk collect`` calls it before it starts listening. The SQLite, file,
-    PostgreSQL and Redis backends have one.
+    **Errors.** Raise :class:`~convsdk.BackendError` (or any exception) to say the batch
+    was not stored:
+
+    - *retryable* (the default) for anything about the store's state or setup: a
+      server down or unreachable, a timeout, a lost connection, and also a bad password,
+      an unknown database, a missing table, a read-only replica found at run time. The
+      batch is retried, then kept in the disk spool until the store is back, and the
+      events are delivered once someone fixes it;
+    - ``retryable=False`` only when *this batch* can never be stored: the store refuses
+      an event's content (an HTTP 4xx for the payload, a value out of range). The
+      dispatcher splits the batch until it finds the refused events and dead-letters
+      only those. Marking an outage permanent throws good events away.
+
+    **Closing.** ``close()`` releases connections and files; calling it again does
+    nothing. A ``write`` after ``close()`` raises ``BackendError(retryable=False)`` and
+    stores nothing (connecting again would leak a connection nobody closes).
+
+    **Threads, fork, connecting.** The tracker writes from its dispatcher thread, one
+    batch at a time, but one backend may be shared (several trackers, the app's own
+    threads): guard the connection with a lock. Connect lazily, on the first write:
+    ``convsdk.init()`` builds the backend at import time, when the server may be down,
+    and a pre-forking server (gunicorn ``--preload``) forks after that. In a forked
+    child (``os.getpid()`` changed), open a new connection and leave the parent's alone.
+
+    **Data.** Timestamps are timezone-aware: store the instant (UTC, or with its offset)
+    and read it back aware, never as the wall-clock time alone. ``properties`` and
+    ``context`` are JSON objects; JSON has no ``NaN`` or infinity (store ``null``), and a
+    store that cannot hold NUL characters replaces each by U+FFFD.
+
+    **URLs.** A backend built by URL takes ``from_url(url, **options)``: the scheme names
+    the backend, the host and port the server, the path the destination (a database and
+    table, a stream, a subject: say which), and query parameters the options, spelt in
+    snake_case (``?connect_timeout=5``). An unknown or malformed option is a
+    :class:`~convsdk.ConfigError` naming it, raised by ``from_url`` itself. Never put a
+    password in an error message: :func:`convsdk.adapters.redact_url`.
+
+    **Checking.** A backend may also have ``check()``: raise
+    :class:`~convsdk.BackendError` unless the store takes events now (reachable,
+    database and table there or created). ``convsdk collect`` calls it before it starts
+    listening. The SQLite, file, PostgreSQL and Redis backends have one.
+
+    :class:`convsdk.testing.BackendContract` tests every point above.
     """
 
     def write(self, events: Sequence[Event]) -> None:
@@ -60,7 +99,7 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None:
-        """Release resources; called once, from the thread that owns the backend."""
+        """Release resources; a second call does nothing, a later write raises."""
         ...
 
 
