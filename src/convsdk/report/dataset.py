@@ -28,8 +28,9 @@ __all__ = [
 ]
 
 #: A visitor's first this-many conversions of a funnel step are kept for the funnel
-#: maths; more of one step in one time range is a bot or a test, not a customer.
-MAX_STEP_TIMES = 100
+#: maths, a bound on memory: more of one step in one time range is a bot or a test. A
+#: funnel says how many visitors it touched (``FunnelReport.capped_visitors``).
+MAX_STEP_TIMES = 10_000
 #: The currency code of values stored without one.
 NO_CURRENCY = "XXX"
 
@@ -70,6 +71,8 @@ class GoalHits:
     """When the first one happened (microseconds)."""
     times: list[int] | None = None
     """When each happened, sorted, the first :data:`MAX_STEP_TIMES`; funnel steps only."""
+    capped: bool = False
+    """Whether :attr:`times` left some out (more than :data:`MAX_STEP_TIMES`)."""
     revenue: dict[str, float] | None = None
     """Sum of the values, per currency; ``None`` when no conversion carried a value."""
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["count", "duration", "lift", "money", "percent", "ratio", "window"]
+from .dataset import MAX_STEP_TIMES, NO_CURRENCY
+
+__all__ = ["capped", "count", "duration", "lift", "money", "percent", "ratio", "window"]
 
 _DASH = "–"
 
@@ -32,10 +34,16 @@ def lift(value: float | None, converted: float | None, others: float | None) -> 
 
 
 def money(amounts: Mapping[str, float], digits: int = 2) -> str:
-    """``USD 1,234.50 · EUR 99.00``: one amount per currency, never added up."""
+    """``USD 1,234.50 · EUR 99.00``: one amount per currency, never added up; values
+    stored without a currency read ``12.00 (no currency)``."""
     if not amounts:
         return _DASH
-    return " · ".join(f"{currency} {amount:,.{digits}f}" for currency, amount in amounts.items())
+    return " · ".join(
+        f"{amount:,.{digits}f} (no currency)"
+        if currency == NO_CURRENCY
+        else f"{currency} {amount:,.{digits}f}"
+        for currency, amount in amounts.items()
+    )
 
 
 def duration(seconds: float | None) -> str:
@@ -57,3 +65,13 @@ def window(seconds: float) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"
+
+
+def capped(visitors: int) -> str:
+    """The note of a funnel whose step times were cut for memory ("" when none were)."""
+    if not visitors:
+        return ""
+    return (
+        f"{count(visitors)} visitors converted on one step more than "
+        f"{count(MAX_STEP_TIMES)} times: only their first {count(MAX_STEP_TIMES)} counted"
+    )

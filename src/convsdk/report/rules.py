@@ -124,9 +124,11 @@ def add_conversion(
             hits.times = [moment]
         elif len(times) < MAX_STEP_TIMES:
             insort(times, moment)
-        elif moment < times[-1]:
-            insort(times, moment)
-            times.pop()
+        else:
+            hits.capped = True
+            if moment < times[-1]:
+                insort(times, moment)
+                times.pop()
     if value is not None:
         hits.add_value(value, currency)
 
@@ -151,6 +153,10 @@ def merge_rows(
     if first < hits.first:
         hits.first = first
     if times:
-        hits.times = sorted([*(hits.times or ()), *times])[:MAX_STEP_TIMES]
+        merged = sorted([*(hits.times or ()), *times])
+        if len(merged) > MAX_STEP_TIMES:
+            hits.capped = True
+            del merged[MAX_STEP_TIMES:]
+        hits.times = merged
     if revenue is not None:
         hits.add_value(revenue, currency)

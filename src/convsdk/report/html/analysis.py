@@ -46,7 +46,9 @@ def funnel_section(funnel: FunnelReport) -> str:
         f"</h3><figure>{funnel_chart(funnel)}</figure>"
         + table(headers, rows)
         + f'<p class="note">{esc(fmt.count(funnel.completed))} completed, '
-        f"{esc(fmt.percent(funnel.completion_rate))} of those who started.</p>"
+        f"{esc(fmt.percent(funnel.completion_rate))} of those who started."
+        + (f" {esc(fmt.capped(funnel.capped_visitors))}." if funnel.capped_visitors else "")
+        + "</p>"
     )
 
 

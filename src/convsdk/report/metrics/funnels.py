@@ -48,10 +48,12 @@ def funnel_report(dataset: Dataset, funnel: Funnel) -> FunnelReport:
     from_previous: list[list[int]] = [[] for _ in range(n)]
     from_first: list[list[int]] = [[] for _ in range(n)]
     first_step = funnel.steps[0]
+    capped = 0
     for visitor in dataset.visitors:
         goals = visitor.goals
         if first_step not in goals:
             continue
+        capped += any(goals[step].capped for step in funnel.steps if step in goals)
         path = _funnel_path([_step_times(goals.get(step)) for step in funnel.steps], window)
         for k, moment in enumerate(path):
             reached[k] += 1
@@ -81,4 +83,5 @@ def funnel_report(dataset: Dataset, funnel: Funnel) -> FunnelReport:
         steps=steps,
         completed=reached[-1],
         completion_rate=ratio(reached[-1], reached[0]),
+        capped_visitors=capped,
     )

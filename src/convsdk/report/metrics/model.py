@@ -95,6 +95,9 @@ class FunnelReport:
     steps: list[FunnelStep]
     completed: int
     completion_rate: float | None
+    capped_visitors: int = 0
+    """Visitors with more than ``MAX_STEP_TIMES`` conversions of a step, whose later
+    ones were left out (a bound on memory; a customer never comes near it)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,8 @@ def funnel_tables(report: Report) -> list[Table]:
             f"{fmt.count(funnel.completed)} completed "
             f"({fmt.percent(funnel.completion_rate)} of those who started)"
         )
+        if funnel.capped_visitors:
+            table.note += f"; {fmt.capped(funnel.capped_visitors)}"
         result.append(table)
     return result
 
