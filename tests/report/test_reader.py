@@ -222,6 +222,26 @@ def test_events_tracked_outside_a_request_are_told_apart_from_do_not_track(
     assert "4 (2 users)" in row
 
 
+def test_touches_are_cut_at_the_first_macro_goal_of_the_goal_file(
+    tmp_path: Path, postgres_table: tuple[str, Any]
+) -> None:
+    # "purchase" events stored as micro (before the goal was promoted to macro in the
+    # goal file): a campaign visit 5 h after the purchase still gets no credit.
+    google = {"source": "google", "medium": "cpc", "campaign": "brand"}
+    facebook = {"source": "facebook", "medium": "paid_social", "campaign": "retarget"}
+    events = [
+        make("page_view", 0, "ana", utm=google),
+        make("checkout", 60, "ana", path="/checkout", kind="micro", goal="purchase"),
+        make("page_view", 5 * 3600, "ana", utm=facebook),
+    ]
+    url, write = postgres_table
+    write(events)
+    expected = _figures(write_sqlite(tmp_path / "events.db", events))
+    assert _touch_rows(expected, "last_touch") == {"google": (1, 1)}
+    assert _figures(write_jsonl(tmp_path / "e.jsonl", events)) == expected
+    assert _figures(url) == expected
+
+
 def test_same_report_with_a_time_range_and_funnel_steps(
     tmp_path: Path, postgres_table: tuple[str, Any]
 ) -> None:

@@ -83,7 +83,10 @@ def load_report(
     reader = open_reader(source)
     steps = {step for funnel in goal_set.funnels for step in funnel.steps} if goal_set else set()
     with _collector_paused():
-        dataset = reader.read(since=start, until=end, step_goals=steps, progress=progress)
+        kinds = {goal.name: goal.kind for goal in goal_set.goals} if goal_set else {}
+        dataset = reader.read(
+            since=start, until=end, step_goals=steps, progress=progress, goal_kinds=kinds
+        )
     goals_file = os.fspath(goals) if isinstance(goals, str | os.PathLike) else None
     meta = Meta(
         source=reader.source,

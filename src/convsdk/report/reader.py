@@ -23,7 +23,7 @@ told in :mod:`convsdk.report.sql` and :mod:`convsdk.report.jsonl`.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -62,13 +62,17 @@ class Reader(Protocol):
         until: datetime | None = None,
         step_goals: Collection[str] = (),
         progress: ProgressCallback | None = None,
+        goal_kinds: Mapping[str, str] | None = None,
     ) -> Dataset:
         """Summarise the events from ``since`` (inclusive) to ``until`` (exclusive).
 
         ``step_goals`` names the goals whose every conversion time matters (funnel
-        steps); for the others the first is enough. Raises :class:`convsdk.ConfigError`
-        when there is nothing to read (no such file, database or table) and
-        :class:`convsdk.BackendError` when reading fails.
+        steps); for the others the first is enough. ``goal_kinds`` (the goal file's)
+        say which goals are macro where the stored events say otherwise (a goal
+        promoted since): a converter's touches count up to their first macro one.
+
+        Raises :class:`convsdk.ConfigError` when there is nothing to read (no such file,
+        database or table) and :class:`convsdk.BackendError` when reading fails.
         """
         ...
 

@@ -8,7 +8,7 @@ become numbers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -40,8 +40,12 @@ class Fold:
         since: datetime | None,
         until: datetime | None,
         step_goals: Collection[str],
+        goal_kinds: Mapping[str, str] | None = None,
     ) -> None:
+        """``candidates``: the event ids that may occur twice (see :func:`candidates`);
+        ``goal_kinds``: the goal file's kinds, over the stored ones."""
         self.candidates = candidates
+        self.goal_kinds = goal_kinds or {}
         self.low = format_timestamp(since) if since is not None else None
         self.high = format_timestamp(until) if until is not None else None
         self.step_goals = step_goals
@@ -190,8 +194,9 @@ class Fold:
     def dataset(self) -> Dataset:
         """The visitors' summaries and the totals, once every event is folded and settled."""
         summaries = []
+        kinds = {**self.kinds, **self.goal_kinds}
         for state in self.visitors.values():
-            first_touch, last_touch = touches_before(state, first_macro(state.goals, self.kinds))
+            first_touch, last_touch = touches_before(state, first_macro(state.goals, kinds))
             summaries.append(
                 VisitorSummary(
                     first_seen=text_micros(state.first),

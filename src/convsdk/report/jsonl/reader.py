@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -62,6 +62,7 @@ class FileReader:
         until: datetime | None = None,
         step_goals: Collection[str] = (),
         progress: ProgressCallback | None = None,
+        goal_kinds: Mapping[str, str] | None = None,
     ) -> Dataset:
         """Summarise the events from ``since`` (inclusive) to ``until`` (exclusive)."""
         names = self.files()
@@ -80,7 +81,8 @@ class FileReader:
                     continue  # rotated away since listed: its events moved to an older name
                 handles.append((name, handle, os.fstat(handle.fileno()).st_size))
             found = candidates(handles, progress)
-            return summarise(handles, found, since, until, set(step_goals), progress)
+            fold = Fold(found, since, until, set(step_goals), goal_kinds or {})
+            return summarise(handles, fold, progress)
         except OSError as exc:
             raise BackendError(f"cannot read {self.path}: {exc}", backend="file") from exc
         finally:
@@ -88,19 +90,8 @@ class FileReader:
                 handle.close()
 
 
-def summarise(
-    handles: Handles,
-    found: set[bytes],
-    since: datetime | None,
-    until: datetime | None,
-    step_goals: Collection[str],
-    progress: ProgressCallback | None,
-) -> Dataset:
-    """Second pass: fold every distinct event of the range into per-visitor state.
-
-    ``found`` are the ids that may occur twice, from :func:`candidates`.
-    """
-    fold = Fold(found, since, until, step_goals)
+def summarise(handles: Handles, fold: Fold, progress: ProgressCallback | None) -> Dataset:
+    """Second pass: fold every distinct event of the range into per-visitor state."""
     total = sum(size for _, _, size in handles)
     done = 0
     report_progress(progress, "reading", 0, total)

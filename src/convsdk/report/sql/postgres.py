@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -79,6 +79,7 @@ class PostgresReader:
         until: datetime | None = None,
         step_goals: Collection[str] = (),
         progress: ProgressCallback | None = None,
+        goal_kinds: Mapping[str, str] | None = None,
     ) -> Dataset:
         """Summarise the events of the range (see :class:`Reader`)."""
         self._require_psycopg()
@@ -86,7 +87,7 @@ class PostgresReader:
         try:
             self._prepare(conn)
             queries = _Queries(conn, self.source, self.table, since, until, progress)
-            return _summarise(queries, step_goals)
+            return _summarise(queries, step_goals, goal_kinds or {})
         finally:
             conn.close()
 
@@ -178,7 +179,9 @@ class _Queries:
         report_progress(self.progress, f"querying {name}", self.done, phases)
 
 
-def _summarise(queries: _Queries, step_goals: Collection[str]) -> Dataset:
+def _summarise(
+    queries: _Queries, step_goals: Collection[str], goal_kinds: Mapping[str, str]
+) -> Dataset:
     """Run the queries in order and fold their rows into a dataset."""
     ((events, first, last, *anonymous),) = queries.run("totals")
     builder = VisitorRows()
@@ -187,7 +190,7 @@ def _summarise(queries: _Queries, step_goals: Collection[str]) -> Dataset:
     dataset = builder.dataset()
     rows = _conversion_rows(queries.run("conversions", [sorted(step_goals)]))
     kinds = add_conversions(builder, dataset, rows)
-    _touches(queries, builder, kinds)
+    _touches(queries, builder, {**kinds, **goal_kinds})
     for visitor_id, variant in queries.run("variants"):
         visitor = builder.get(visitor_id)
         if visitor is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -87,6 +87,7 @@ class SQLiteReader:
         until: datetime | None = None,
         step_goals: Collection[str] = (),
         progress: ProgressCallback | None = None,
+        goal_kinds: Mapping[str, str] | None = None,
     ) -> Dataset:
         """Summarise the events of the range (see :class:`Reader`)."""
         from ...event import format_timestamp
@@ -96,7 +97,7 @@ class SQLiteReader:
         try:
             queries = _Queries(conn, self.path, params, progress)
             queries.begin(f'"{self.table}"', since, until, len(step_goals))
-            return _summarise(queries, step_goals)
+            return _summarise(queries, step_goals, goal_kinds or {})
         finally:
             conn.close()
 
@@ -146,7 +147,9 @@ class _Queries:
         return rows
 
 
-def _summarise(queries: _Queries, step_goals: Collection[str]) -> Dataset:
+def _summarise(
+    queries: _Queries, step_goals: Collection[str], goal_kinds: Mapping[str, str]
+) -> Dataset:
     """Run the queries in order and fold their rows into a dataset."""
     ((events, first, last),) = queries.run("totals")
     ((anonymous, anonymous_plain, server, server_users),) = queries.run("anonymous")
@@ -156,7 +159,8 @@ def _summarise(queries: _Queries, step_goals: Collection[str]) -> Dataset:
     # No name holds the rows: they are freed once folded, before the touches are read.
     rows = _conversion_rows(queries.run("conversions", sorted(step_goals)))
     kinds = add_conversions(builder, dataset, rows)
-    _prepare_touches(queries.conn, builder.macro_times(kinds), need_variant)
+    macro = builder.macro_times({**kinds, **goal_kinds})
+    _prepare_touches(queries.conn, macro, need_variant)
     _touches(builder, queries.run("touches"))
     set_totals(
         dataset,
