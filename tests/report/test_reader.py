@@ -242,6 +242,43 @@ def test_touches_are_cut_at_the_first_macro_goal_of_the_goal_file(
     assert _figures(url) == expected
 
 
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+def test_known_bots_are_left_out_and_counted_unless_asked_for(
+    tmp_path: Path, postgres_table: tuple[str, Any]
+) -> None:
+    # A crawler stored by another path than the middleware (which drops bots): it
+    # views pricing on its first event and "buys" on its second.
+    crawler = [
+        make("page_view", 5, "crawler", path="/pricing", kind="micro", goal="viewed_pricing"),
+        make("checkout", 6, "crawler", path="/checkout", kind="macro", goal="purchase"),
+    ]
+    for event in crawler:
+        event.context["user_agent"] = GOOGLEBOT
+    events = scenario() + crawler
+    url, write = postgres_table
+    write(events)
+    sqlite_url = write_sqlite(tmp_path / "events.db", events)
+    jsonl_url = write_jsonl(tmp_path / "e.jsonl", events)
+    expected = _figures(sqlite_url)
+    people = _figures(write_sqlite(tmp_path / "people.db", scenario()))
+    # The same figures as without the crawler, but for the event count and the count of
+    # bots left out.
+    assert expected["summary"].pop("bot_visitors") == 1
+    assert expected["summary"].pop("events") == people["summary"].pop("events") + 2
+    people["summary"].pop("bot_visitors")
+    assert expected == people
+    for source in (jsonl_url, url):
+        again = _figures(source)
+        assert again["summary"].pop("bot_visitors") == 1
+        again["summary"].pop("events")
+        assert again == expected, source
+    for source in (sqlite_url, jsonl_url, url):
+        counted = _figures(source, include_bots=True)
+        assert counted["summary"]["visitors"] == 5 and counted["summary"]["bot_visitors"] == 0
+
+
 def test_same_report_with_a_time_range_and_funnel_steps(
     tmp_path: Path, postgres_table: tuple[str, Any]
 ) -> None:

@@ -48,6 +48,11 @@ def add_report(commands: Any) -> None:
     report.add_argument(
         "--top", type=positive_int, default=10, metavar="N", help="rows per table (default 10)"
     )
+    report.add_argument(
+        "--include-bots",
+        action="store_true",
+        help="count visitors whose user agent is a known bot (default: left out, counted)",
+    )
     report.set_defaults(handler=run_report)
 
 
@@ -57,7 +62,14 @@ def run_report(args: argparse.Namespace) -> int:
 
     bar = ProgressBar(sys.stdout)
     try:
-        report = load_report(args.source, args.goals, args.since, args.until, progress=bar)
+        report = load_report(
+            args.source,
+            args.goals,
+            args.since,
+            args.until,
+            progress=bar,
+            include_bots=args.include_bots,
+        )
     finally:
         bar.close()
     output = args.output or (DEFAULT_HTML if args.format == "html" else None)

@@ -60,6 +60,7 @@ def load_report(
     until: MomentArg = None,
     *,
     progress: ProgressCallback | None = None,
+    include_bots: bool = False,
 ) -> Report:
     """Read ``source`` and compute the report.
 
@@ -68,6 +69,8 @@ def load_report(
     (without it there are no funnels, and goals take their kind from the events).
     ``since`` (inclusive) and ``until`` (exclusive) take datetimes, dates, ISO-8601
     text or durations ago such as ``"7d"``; a date given as ``until`` includes that day.
+    Visitors whose first event came from a known bot (by its stored user agent) are
+    left out and counted in ``summary.bot_visitors``; ``include_bots=True`` keeps them.
 
     Raises :class:`convsdk.ConfigError` for a bad source, goal file or time, and
     :class:`convsdk.BackendError` when the store cannot be read.
@@ -85,7 +88,12 @@ def load_report(
     with _collector_paused():
         kinds = {goal.name: goal.kind for goal in goal_set.goals} if goal_set else {}
         dataset = reader.read(
-            since=start, until=end, step_goals=steps, progress=progress, goal_kinds=kinds
+            since=start,
+            until=end,
+            step_goals=steps,
+            progress=progress,
+            goal_kinds=kinds,
+            include_bots=include_bots,
         )
     goals_file = os.fspath(goals) if isinstance(goals, str | os.PathLike) else None
     meta = Meta(

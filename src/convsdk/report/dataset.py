@@ -129,5 +129,7 @@ class Dataset:
     """Distinct ``user_id`` values among :attr:`server_side_events`."""
     anonymous_goals: dict[str, GoalHits] = field(default_factory=dict)
     """Conversions without a ``visitor_id``, per goal (``first`` and ``times`` unused)."""
+    bot_visitors: int = 0
+    """Visitors left out as known bots, by the user agent of their first event."""
     goal_kinds: dict[str, str] = field(default_factory=dict)
     """Every goal seen in the events, to its kind (``"macro"`` if any event said so)."""

@@ -63,6 +63,7 @@ class Reader(Protocol):
         step_goals: Collection[str] = (),
         progress: ProgressCallback | None = None,
         goal_kinds: Mapping[str, str] | None = None,
+        include_bots: bool = False,
     ) -> Dataset:
         """Summarise the events from ``since`` (inclusive) to ``until`` (exclusive).
 
@@ -70,6 +71,8 @@ class Reader(Protocol):
         steps); for the others the first is enough. ``goal_kinds`` (the goal file's)
         say which goals are macro where the stored events say otherwise (a goal
         promoted since): a converter's touches count up to their first macro one.
+        Visitors whose first event's user agent is a known bot are left out, and
+        counted in ``Dataset.bot_visitors``, unless ``include_bots``.
 
         Raises :class:`convsdk.ConfigError` when there is nothing to read (no such file,
         database or table) and :class:`convsdk.BackendError` when reading fails.

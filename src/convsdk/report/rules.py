@@ -24,10 +24,12 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from .._json import dumps_str
+from ..privacy.bots import is_bot
 from .dataset import MAX_STEP_TIMES, UTM, GoalHits
 
 __all__ = [
     "add_conversion",
+    "crawler",
     "first_macro",
     "merge_kind",
     "merge_rows",
@@ -35,6 +37,13 @@ __all__ = [
     "utm_of",
     "variant_text",
 ]
+
+
+def crawler(user_agent: object) -> bool:
+    """Whether a visitor whose first event has ``user_agent`` is a known bot: left out
+    of the report by default (the middleware drops bots, but events tracked another way,
+    or by an older version, may hold some)."""
+    return isinstance(user_agent, str) and is_bot(user_agent)
 
 
 def utm_of(utm: object) -> UTM | None:

@@ -37,6 +37,10 @@ def summary_cards(report: Report) -> str:
                 "events under Do-Not-Track or Global Privacy Control",
             )
         )
+    if s.bot_visitors:
+        cards.append(
+            card("Bots left out", fmt.count(s.bot_visitors), "visitors with a known bot's agent")
+        )
     if anonymous.server_side:
         cards.append(
             card(

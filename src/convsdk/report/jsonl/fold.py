@@ -16,6 +16,7 @@ from ...event import format_timestamp
 from ..dataset import Dataset, GoalHits, VisitorSummary, text_micros
 from ..rules import (
     add_conversion,
+    crawler,
     first_macro,
     merge_kind,
     referrer_domain,
@@ -41,11 +42,14 @@ class Fold:
         until: datetime | None,
         step_goals: Collection[str],
         goal_kinds: Mapping[str, str] | None = None,
+        include_bots: bool = False,
     ) -> None:
         """``candidates``: the event ids that may occur twice (see :func:`candidates`);
-        ``goal_kinds``: the goal file's kinds, over the stored ones."""
+        ``goal_kinds``: the goal file's kinds, over the stored ones; ``include_bots``:
+        keep visitors whose first event's user agent is a known bot."""
         self.candidates = candidates
         self.goal_kinds = goal_kinds or {}
+        self.include_bots = include_bots
         self.low = format_timestamp(since) if since is not None else None
         self.high = format_timestamp(until) if until is not None else None
         self.step_goals = step_goals
@@ -123,9 +127,11 @@ class Fold:
             state = self.visitors[visitor_id] = VisitorState(
                 moment, event_id, context.get("referrer"), context.get("url")
             )
+            state.user_agent = context.get("user_agent")
         elif moment < state.first or (moment == state.first and event_id < state.first_id):
             state.first, state.first_id = moment, event_id
             state.referrer, state.url = context.get("referrer"), context.get("url")
+            state.user_agent = context.get("user_agent")
         utm = context.get("utm")
         if utm and type(utm) is dict:
             touch(state, utm, moment, event_id)
@@ -195,7 +201,11 @@ class Fold:
         """The visitors' summaries and the totals, once every event is folded and settled."""
         summaries = []
         kinds = {**self.kinds, **self.goal_kinds}
+        bots = 0
         for state in self.visitors.values():
+            if not self.include_bots and crawler(state.user_agent):
+                bots += 1
+                continue
             first_touch, last_touch = touches_before(state, first_macro(state.goals, kinds))
             summaries.append(
                 VisitorSummary(
@@ -218,4 +228,5 @@ class Fold:
             server_side_users=len(self.server_users),
             anonymous_goals=self.anonymous,
             goal_kinds=self.kinds,
+            bot_visitors=bots,
         )

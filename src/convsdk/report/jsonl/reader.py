@@ -63,6 +63,7 @@ class FileReader:
         step_goals: Collection[str] = (),
         progress: ProgressCallback | None = None,
         goal_kinds: Mapping[str, str] | None = None,
+        include_bots: bool = False,
     ) -> Dataset:
         """Summarise the events from ``since`` (inclusive) to ``until`` (exclusive)."""
         names = self.files()
@@ -81,7 +82,7 @@ class FileReader:
                     continue  # rotated away since listed: its events moved to an older name
                 handles.append((name, handle, os.fstat(handle.fileno()).st_size))
             found = candidates(handles, progress)
-            fold = Fold(found, since, until, set(step_goals), goal_kinds or {})
+            fold = Fold(found, since, until, set(step_goals), goal_kinds, include_bots)
             return summarise(handles, fold, progress)
         except OSError as exc:
             raise BackendError(f"cannot read {self.path}: {exc}", backend="file") from exc

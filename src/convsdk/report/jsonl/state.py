@@ -28,6 +28,7 @@ class VisitorState:
         "touch_last_id",
         "touches",
         "url",
+        "user_agent",
         "variant",
         "variant_at",
         "variant_id",
@@ -39,6 +40,7 @@ class VisitorState:
         self.first_id = event_id
         self.referrer = referrer
         self.url = url
+        self.user_agent: object = None
         self.first_touch: Any = None
         self.touch_first = ""
         self.touch_first_id = ""

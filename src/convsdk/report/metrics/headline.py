@@ -42,6 +42,7 @@ def headline(dataset: Dataset, micro: list[str], macro: list[str]) -> Summary:
         conversion_rate=ratio(converters, total),
         revenue=amounts,
         revenue_per_visitor=per_visitor(amounts, total),
+        bot_visitors=dataset.bot_visitors,
         anonymous=AnonymousSummary(
             events=dataset.anonymous_events,
             interactions=dataset.anonymous_interactions,

@@ -215,6 +215,8 @@ class Summary:
     revenue: dict[str, float]
     revenue_per_visitor: dict[str, float]
     anonymous: AnonymousSummary
+    bot_visitors: int = 0
+    """Visitors left out as known bots (by their first event's user agent)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,7 @@ class PostgresReader:
         step_goals: Collection[str] = (),
         progress: ProgressCallback | None = None,
         goal_kinds: Mapping[str, str] | None = None,
+        include_bots: bool = False,
     ) -> Dataset:
         """Summarise the events of the range (see :class:`Reader`)."""
         self._require_psycopg()
@@ -87,7 +88,7 @@ class PostgresReader:
         try:
             self._prepare(conn)
             queries = _Queries(conn, self.source, self.table, since, until, progress)
-            return _summarise(queries, step_goals, goal_kinds or {})
+            return _summarise(queries, step_goals, goal_kinds or {}, include_bots)
         finally:
             conn.close()
 
@@ -180,13 +181,16 @@ class _Queries:
 
 
 def _summarise(
-    queries: _Queries, step_goals: Collection[str], goal_kinds: Mapping[str, str]
+    queries: _Queries,
+    step_goals: Collection[str],
+    goal_kinds: Mapping[str, str],
+    include_bots: bool,
 ) -> Dataset:
     """Run the queries in order and fold their rows into a dataset."""
     ((events, first, last, *anonymous),) = queries.run("totals")
-    builder = VisitorRows()
-    for visitor_id, ts, referrer, url in queries.run("visitors"):
-        builder.first(visitor_id, to_micros(ts), referrer, url)
+    builder = VisitorRows(include_bots)
+    for visitor_id, ts, referrer, url, user_agent in queries.run("visitors"):
+        builder.first(visitor_id, to_micros(ts), referrer, url, user_agent)
     dataset = builder.dataset()
     rows = _conversion_rows(queries.run("conversions", [sorted(step_goals)]))
     kinds = add_conversions(builder, dataset, rows)

@@ -88,6 +88,7 @@ class SQLiteReader:
         step_goals: Collection[str] = (),
         progress: ProgressCallback | None = None,
         goal_kinds: Mapping[str, str] | None = None,
+        include_bots: bool = False,
     ) -> Dataset:
         """Summarise the events of the range (see :class:`Reader`)."""
         from ...event import format_timestamp
@@ -97,7 +98,7 @@ class SQLiteReader:
         try:
             queries = _Queries(conn, self.path, params, progress)
             queries.begin(f'"{self.table}"', since, until, len(step_goals))
-            return _summarise(queries, step_goals, goal_kinds or {})
+            return _summarise(queries, step_goals, goal_kinds or {}, include_bots)
         finally:
             conn.close()
 
@@ -148,12 +149,15 @@ class _Queries:
 
 
 def _summarise(
-    queries: _Queries, step_goals: Collection[str], goal_kinds: Mapping[str, str]
+    queries: _Queries,
+    step_goals: Collection[str],
+    goal_kinds: Mapping[str, str],
+    include_bots: bool,
 ) -> Dataset:
     """Run the queries in order and fold their rows into a dataset."""
     ((events, first, last),) = queries.run("totals")
     ((anonymous, anonymous_plain, server, server_users),) = queries.run("anonymous")
-    builder = VisitorRows()
+    builder = VisitorRows(include_bots)
     need_variant = _visitors(builder, queries.run("visitors"))
     dataset = builder.dataset()
     # No name holds the rows: they are freed once folded, before the touches are read.
@@ -176,9 +180,9 @@ def _summarise(
 def _visitors(builder: VisitorRows, rows: Iterable[Any]) -> list[tuple[str]]:
     """Start every visitor from their first event; return those it gave no variant."""
     need_variant = []
-    for visitor_id, key, referrer, url, variant in rows:
+    for visitor_id, key, referrer, url, variant, user_agent in rows:
         moment = key.split(" ", 1)[0]
-        summary = builder.first(visitor_id, text_micros(moment), referrer, url)
+        summary = builder.first(visitor_id, text_micros(moment), referrer, url, user_agent)
         if variant is None:
             need_variant.append((visitor_id,))
         else:

@@ -85,7 +85,8 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
               SELECT visitor_id, MIN(timestamp || ' ' || event_id) AS k
               FROM {t} WHERE visitor_id IS NOT NULL AND {where} GROUP BY visitor_id)
             SELECT f.visitor_id, f.k, json_extract(e.context, '$.referrer'),
-                   json_extract(e.context, '$.url'), json_extract(e.context, '$.variant')
+                   json_extract(e.context, '$.url'), json_extract(e.context, '$.variant'),
+                   json_extract(e.context, '$.user_agent')
             FROM f JOIN {t} e ON e.event_id = substr(f.k, instr(f.k, ' ') + 1)""",
         # One pass over the table (the unary + keeps SQLite from walking the visitor
         # index, which would read the rows in random order); only rows with UTM

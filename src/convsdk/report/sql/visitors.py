@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from ..dataset import Dataset, VisitorSummary
-from ..rules import first_macro, merge_kind, merge_rows, referrer_domain
+from ..rules import crawler, first_macro, merge_kind, merge_rows, referrer_domain
 
 __all__ = ["ConversionRow", "VisitorRows", "add_conversions", "set_totals"]
 
@@ -19,14 +19,25 @@ ConversionRow = tuple[
 class VisitorRows:
     """Builds visitor summaries from the per-visitor rows of the SQL readers."""
 
-    def __init__(self) -> None:
+    def __init__(self, include_bots: bool = False) -> None:
         self.visitors: dict[str, VisitorSummary] = {}
         self.referrers: dict[str, tuple[object, object]] = {}
+        self.include_bots = include_bots
+        self.bots: set[str] = set()
 
-    def first(self, visitor_id: str, moment: int, referrer: object, url: object) -> VisitorSummary:
+    def first(
+        self,
+        visitor_id: str,
+        moment: int,
+        referrer: object,
+        url: object,
+        user_agent: object = None,
+    ) -> VisitorSummary:
         """Start the summary of a visitor from their first event."""
         visitor = self.visitors[visitor_id] = VisitorSummary(first_seen=moment)
         self.referrers[visitor_id] = (referrer, url)
+        if not self.include_bots and crawler(user_agent):
+            self.bots.add(visitor_id)
         return visitor
 
     def get(self, visitor_id: str) -> VisitorSummary | None:
@@ -44,7 +55,11 @@ class VisitorRows:
         """The visitors as a :class:`Dataset`, their referrers resolved; totals unset."""
         for visitor_id, (referrer, url) in self.referrers.items():
             self.visitors[visitor_id].referrer = referrer_domain(referrer, url)
-        return Dataset(visitors=list(self.visitors.values()))
+        # A bot's summary stays in self.visitors, so its rows still fold somewhere, but
+        # is not in the dataset.
+        bots = self.bots
+        people = [v for visitor_id, v in self.visitors.items() if visitor_id not in bots]
+        return Dataset(visitors=people, bot_visitors=len(bots))
 
 
 def add_conversions(

@@ -41,6 +41,8 @@ def summary_table(report: Report) -> Table:
         )
     if anonymous.conversions:
         table.rows.append(["Conversions without a visitor", fmt.count(anonymous.conversions)])
+    if s.bot_visitors:
+        table.rows.append(["Known bots left out", f"{fmt.count(s.bot_visitors)} visitors"])
     if anonymous.revenue:
         table.rows.append(["Revenue without a visitor", fmt.money(anonymous.revenue)])
     return table
