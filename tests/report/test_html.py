@@ -71,11 +71,19 @@ def test_the_lift_chart_draws_every_pair_with_an_interval(report: Report) -> Non
 
     chart = lift_chart(report.lift)
     # newsletter → purchase has a lift of 0 (nobody who subscribed bought): its interval
-    # is drawn, without a dot, as are the others.
+    # is drawn, without a dot, as are the others. viewed_pricing → purchase is infinite
+    # (every buyer viewed pricing): listed under the chart, not drawn, so its interval
+    # sets no bound of the axis.
     assert "newsletter → purchase" in chart
-    drawn = [r for r in report.lift if r.lift_ci_low and r.lift_ci_high]
+    infinite = [r for r in report.lift if r.lift is None and r.did_not.rate == 0]
+    assert [(r.micro, r.macro) for r in infinite] == [("viewed_pricing", "purchase")]
+    drawn = [r for r in report.lift if r.lift_ci_low and r.lift_ci_high and r not in infinite]
     assert chart.count('class="whisker"') == len(drawn)
     assert chart.count('class="dot"') == sum(1 for r in drawn if r.lift)
+    assert "Not drawn, lift ∞×" in chart and "viewed_pricing → purchase" in chart
+    finite_high = max(r.lift_ci_high or 0 for r in drawn)
+    ticks = [float(t.rstrip("×")) for t in re.findall(r">([0-9.]+)×<", chart)]
+    assert max(ticks) < 2 * finite_high  # the axis ends at the next power of two
 
 
 def test_a_report_without_goals_or_conversions_still_renders(tmp_path: Path) -> None:
@@ -139,3 +147,29 @@ def test_headless_chromium_renders_it_without_a_request(
         "return performance.getEntriesByType('navigation').map(e => e.name)"
     )
     assert navigation == [page.as_uri()]
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_page_never_scrolls_sideways(
+    report: Report, tmp_path: Path, browser: Any, width: int
+) -> None:
+    """On a laptop and a phone: the page is no wider than the window; a table wider
+    than a phone scrolls inside its own box, and nothing else sticks out."""
+    page = tmp_path / "report.html"
+    page.write_text(render_html(report), encoding="utf-8")
+    browser.set_window_size(width, 900)
+    browser.get(page.as_uri())
+    page_width, sticking_out = browser.execute_script(
+        """
+        const width = document.documentElement.clientWidth;
+        const out = [];
+        for (const e of document.querySelectorAll("body *")) {
+          const box = e.getBoundingClientRect();
+          if (box.width > 0 && box.right > width + 1 && !e.closest(".scroll")) {
+            out.push(e.tagName + "." + e.className);
+          }
+        }
+        return [document.documentElement.scrollWidth - width, out];
+        """
+    )
+    assert page_width <= 0 and sticking_out == []

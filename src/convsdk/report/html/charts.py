@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from .. import formatting as fmt
 from ..metrics import FunnelReport, LiftRow, TimeToConvert, VariantBreakdown
-from .markup import svg, svg_text
+from .markup import esc, svg, svg_text
 
 __all__ = ["LIFT_ROWS", "funnel_chart", "histogram_chart", "lift_chart", "variant_chart"]
 
@@ -63,13 +63,24 @@ def _log_ticks(low: float, high: float) -> list[float]:
 def lift_chart(rows: Sequence[LiftRow]) -> str:
     """Forest plot: each pair's lift (dot) and 95 % interval (line), log scale, 1× marked.
 
-    A pair whose lift is infinite (nobody without the micro conversion converted) or
-    zero (nobody with it converted) has its interval drawn, no dot (a log scale has no
-    place for either), and "∞×" or "0.00×" for a value.
+    The axis is set by the finite lifts. A pair whose lift is infinite (nobody without
+    the micro conversion converted) is not drawn, since its interval reaches as far as
+    the data allows and would squeeze every other pair into a corner: such pairs are
+    listed under the chart. A pair whose lift is zero (nobody with it converted) has
+    its interval drawn and no dot (a log scale has no place for 0), and "0.00×".
     """
-    shown = [r for r in rows if r.lift_ci_low and r.lift_ci_high][:LIFT_ROWS]
+    infinite = [r for r in rows if _infinite(r)][:LIFT_ROWS]
+    shown = [r for r in rows if r.lift_ci_low and r.lift_ci_high and not _infinite(r)]
+    shown = shown[:LIFT_ROWS]
+    apart = ""
+    if infinite:
+        pairs = ", ".join(f"{r.micro} → {r.macro}" for r in infinite)
+        apart = (
+            f'<p class="note">Not drawn, lift ∞× (every converter did the micro '
+            f"conversion first): {esc(pairs)}.</p>"
+        )
     if not shown:
-        return ""
+        return apart
     values: list[float] = []
     for r in shown:
         values.extend(v for v in (r.lift, r.lift_ci_low, r.lift_ci_high) if v)
@@ -109,7 +120,13 @@ def lift_chart(rows: Sequence[LiftRow]) -> str:
             parts.append(f'<circle class="dot" cx="{x(row.lift):.1f}" cy="{y}" r="5"/>')
         value = fmt.lift(row.lift, row.did.rate, row.did_not.rate)
         parts.append(svg_text(width - 4, y + 4, value, anchor="end"))
-    return svg(width, height, "Lift of each micro conversion on each macro conversion", parts)
+    return (
+        svg(width, height, "Lift of each micro conversion on each macro conversion", parts) + apart
+    )
+
+
+def _infinite(row: LiftRow) -> bool:
+    return row.lift is None and bool(row.did.rate) and row.did_not.rate == 0
 
 
 def variant_chart(variants: VariantBreakdown) -> str:

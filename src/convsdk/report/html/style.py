@@ -36,7 +36,8 @@ th { font-weight: 600; color: var(--muted); font-size: 12px; }
 th:first-child, td:first-child, td.l, th.l { text-align: left; }
 tr.dim td { color: var(--muted); font-style: italic; }
 .scroll { overflow-x: auto; }
-.grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr));
+.grid2 { display: grid;
+  grid-template-columns: repeat(auto-fit, minmax(min(420px, 100%), 1fr));
   gap: 8px 28px; }
 figure { margin: 10px 0 6px; }
 svg { max-width: 100%; height: auto; display: block; }
