@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from .. import formatting as fmt
 from ..metrics import FunnelReport, LiftRow, TimeToConvert, VariantBreakdown
+from ..metrics.tallies import NONE
 from .markup import esc, svg, svg_text
 
 __all__ = ["LIFT_ROWS", "funnel_chart", "histogram_chart", "lift_chart", "variant_chart"]
@@ -130,7 +131,9 @@ def _infinite(row: LiftRow) -> bool:
 
 
 def variant_chart(variants: VariantBreakdown) -> str:
-    """Each variant's macro conversion rate as a bar, with its 95 % interval."""
+    """Each variant's macro conversion rate as a bar, with its 95 % interval: the control
+    in one colour, the other variants in another, and visitors outside the experiment
+    ("(none)") last, in grey."""
     rows = [r for r in variants.rows if r.conversion_rate is not None]
     if not rows:
         return ""
@@ -143,6 +146,8 @@ def variant_chart(variants: VariantBreakdown) -> str:
         rate = row.conversion_rate or 0.0
         parts.append(svg_text(0, y + 15, row.value))
         cls = "bar" if row.value == variants.control else "bar2"
+        if row.value == NONE:
+            cls = "bar0"
         if rate:
             parts.append(
                 f'<rect class="{cls}" x="{label_w}" y="{y + 3}" '

@@ -45,6 +45,7 @@ svg text { fill: var(--fg); font: 12px system-ui, -apple-system, "Segoe UI", Rob
 svg text.muted { fill: var(--muted); font-size: 11px; }
 svg .bar { fill: var(--accent); }
 svg .bar2 { fill: var(--accent2); }
+svg .bar0 { fill: var(--muted); opacity: .5; }
 svg .track { fill: var(--panel); stroke: var(--line); }
 svg .axis { stroke: var(--line); }
 svg .ref { stroke: var(--warn); stroke-dasharray: 4 3; }
