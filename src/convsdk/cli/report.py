@@ -49,6 +49,11 @@ def add_report(commands: Any) -> None:
         "--top", type=positive_int, default=10, metavar="N", help="rows per table (default 10)"
     )
     report.add_argument(
+        "--experiment-goal",
+        metavar="GOAL",
+        help="compare the experiment variants on this goal (default: any macro goal)",
+    )
+    report.add_argument(
         "--include-bots",
         action="store_true",
         help="count visitors whose user agent is a known bot (default: left out, counted)",
@@ -69,6 +74,7 @@ def run_report(args: argparse.Namespace) -> int:
             args.until,
             progress=bar,
             include_bots=args.include_bots,
+            experiment_goal=args.experiment_goal,
         )
     finally:
         bar.close()

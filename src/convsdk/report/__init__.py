@@ -61,6 +61,7 @@ def load_report(
     *,
     progress: ProgressCallback | None = None,
     include_bots: bool = False,
+    experiment_goal: str | None = None,
 ) -> Report:
     """Read ``source`` and compute the report.
 
@@ -71,6 +72,8 @@ def load_report(
     text or durations ago such as ``"7d"``; a date given as ``until`` includes that day.
     Visitors whose first event came from a known bot (by its stored user agent) are
     left out and counted in ``summary.bot_visitors``; ``include_bots=True`` keeps them.
+    ``experiment_goal`` names the goal the experiment variants are compared on (default:
+    any macro goal).
 
     Raises :class:`convsdk.ConfigError` for a bad source, goal file or time, and
     :class:`convsdk.BackendError` when the store cannot be read.
@@ -103,7 +106,7 @@ def load_report(
         until=end.isoformat() if end else None,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    return build_report(dataset, goal_set, meta=meta)
+    return build_report(dataset, goal_set, meta=meta, experiment_goal=experiment_goal)
 
 
 @contextmanager

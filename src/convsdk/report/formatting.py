@@ -5,8 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .dataset import MAX_STEP_TIMES, NO_CURRENCY
+from .metrics.model import VariantBreakdown
 
-__all__ = ["capped", "count", "duration", "lift", "money", "percent", "ratio", "window"]
+__all__ = [
+    "capped",
+    "count",
+    "duration",
+    "experiment_note",
+    "lift",
+    "money",
+    "percent",
+    "ratio",
+    "window",
+]
 
 _DASH = "–"
 
@@ -75,3 +86,25 @@ def capped(visitors: int) -> str:
         f"{count(visitors)} visitors converted on one step more than "
         f"{count(MAX_STEP_TIMES)} times: only their first {count(MAX_STEP_TIMES)} counted"
     )
+
+
+def experiment_note(variants: VariantBreakdown) -> str:
+    """What the variants table compares, how, and whether the split can be trusted."""
+    goal = f"the {variants.goal!r} rate" if variants.goal else "the macro conversion rate"
+    tested = sum(row.p_adjusted is not None for row in variants.rows)
+    how = "Holm-adjusted " if tested > 1 else ""
+    parts = [f"{how}two-sided pooled z-test of {goal} vs the control; significant: p < 0.05"]
+    if variants.mde is not None:
+        parts.append(
+            "smallest difference detectable with 80% power at this size: "
+            f"±{variants.mde * 100:.2f} pt"
+        )
+    if variants.srm_p_value is not None:
+        if variants.srm_mismatch:
+            parts.append(
+                f"SAMPLE RATIO MISMATCH (p = {variants.srm_p_value:.2g}): visitors were not "
+                "split equally; fix the assignment before trusting this test"
+            )
+        else:
+            parts.append(f"split between variants as planned (p = {variants.srm_p_value:.2f})")
+    return "; ".join(parts)

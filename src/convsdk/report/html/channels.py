@@ -45,7 +45,7 @@ def variants_section(variants: VariantBreakdown) -> str:
         else:
             versus = "" if r.difference is None else f"{r.difference * 100:+.2f} pt"
             lift = fmt.ratio(r.lift) if r.lift is not None else ""
-            p = "" if r.p_value is None else f"{r.p_value:.4f}"
+            p = "" if r.p_adjusted is None else f"{r.p_adjusted:.4f}"
         rows.append(
             [
                 r.value,
@@ -56,6 +56,7 @@ def variants_section(variants: VariantBreakdown) -> str:
                 versus,
                 lift,
                 p,
+                "significant" if r.significant else "",
                 cell_money(r.revenue),
             ]
         )
@@ -68,12 +69,12 @@ def variants_section(variants: VariantBreakdown) -> str:
         "vs control",
         "Lift",
         "p-value",
+        "",
         "Revenue",
     ]
     chart = variant_chart(variants)
     return (
         (f"<figure>{chart}</figure>" if chart else "")
         + table(headers, rows)
-        + '<p class="note">Two-sided pooled z-test of each variant\'s macro conversion rate '
-        "against the control; p &lt; 0.05 is the usual bar for a real difference.</p>"
+        + f'<p class="note">{esc(fmt.experiment_note(variants))}.</p>'
     )

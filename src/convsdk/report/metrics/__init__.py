@@ -67,7 +67,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from ...errors import ConfigError
 from ...goals import GoalSet
+from ...goals.validation import suggest
 from ..dataset import Dataset
 from .breakdowns import breakdowns
 from .common import goal_kinds
@@ -125,14 +127,25 @@ __all__ = [
 
 
 def build_report(
-    dataset: Dataset, goals: GoalSet | None = None, *, meta: Meta | None = None
+    dataset: Dataset,
+    goals: GoalSet | None = None,
+    *,
+    meta: Meta | None = None,
+    experiment_goal: str | None = None,
 ) -> Report:
     """Compute every section of the report from ``dataset`` and the goal definitions.
 
     Without ``goals`` the report has no funnels, and goals take their kind from the
-    events.
+    events. ``experiment_goal`` names the goal the experiment variants are compared on
+    (default: any macro goal); an unknown name is a :class:`~convsdk.ConfigError`.
     """
     kinds = goal_kinds(dataset, goals)
+    if experiment_goal is not None and experiment_goal not in kinds:
+        raise ConfigError(
+            f"no goal {experiment_goal!r} in the goal file or the events"
+            + suggest(experiment_goal, kinds),
+            field="experiment_goal",
+        )
     micro = [name for name, kind in kinds.items() if kind == "micro"]
     macro = [name for name, kind in kinds.items() if kind == "macro"]
     if meta is None:
@@ -144,7 +157,7 @@ def build_report(
         goals=goal_rows(dataset, goals),
         funnels=[funnel_report(dataset, f) for f in (goals.funnels if goals else ())],
         lift=lift_rows(dataset, micro, macro),
-        breakdowns=breakdowns(dataset, macro),
+        breakdowns=breakdowns(dataset, macro, experiment_goal),
         time_to_convert=time_to_convert(dataset, macro),
         macro_goals=macro,
         micro_goals=micro,

@@ -27,13 +27,19 @@ def _rows(tallies: dict[str, Tally]) -> list[BreakdownRow]:
     return rows
 
 
-def breakdowns(dataset: Dataset, macro: list[str]) -> Breakdowns:
-    """Macro conversions by first/last-touch UTM, referrer domain and variant."""
+def breakdowns(
+    dataset: Dataset, macro: list[str], experiment_goal: str | None = None
+) -> Breakdowns:
+    """Macro conversions by first/last-touch UTM, referrer domain and variant (the
+    variants compared on ``experiment_goal`` when one is named)."""
     dims = ("source", "medium", "campaign")
     tallies = tally_dimensions(dataset, macro)
+    variants = tallies[7]
+    if experiment_goal is not None:
+        variants = tally_dimensions(dataset, [experiment_goal])[7]
     return Breakdowns(
         first_touch={dim: _rows(tallies[i]) for i, dim in enumerate(dims)},
         last_touch={dim: _rows(tallies[3 + i]) for i, dim in enumerate(dims)},
         referrer=_rows(tallies[6]),
-        variant=variant_breakdown(tallies[7]),
+        variant=variant_breakdown(variants, experiment_goal),
     )

@@ -146,6 +146,11 @@ class VariantRow:
     """Its conversion rate divided by the control's."""
     z: float | None
     p_value: float | None
+    p_adjusted: float | None = None
+    """The p-value after Holm's correction for the number of variants compared with the
+    control (the p-value itself with one)."""
+    significant: bool = False
+    """Whether :attr:`p_adjusted` is below 0.05."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +159,17 @@ class VariantBreakdown:
 
     control: str | None
     rows: list[VariantRow]
+    goal: str | None = None
+    """The goal compared (``--experiment-goal``); ``None``: any macro goal."""
+    srm_chi2: float | None = None
+    srm_p_value: float | None = None
+    """Sample ratio mismatch: a chi-square test of the visitors split equally between
+    the variants (``(none)`` aside)."""
+    srm_mismatch: bool = False
+    """Whether :attr:`srm_p_value` is below 0.001: the split is broken, distrust the test."""
+    mde: float | None = None
+    """The smallest absolute difference from the control's rate this many visitors
+    detect with 80 % power at α = 0.05 (against the smallest variant)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,17 +1,32 @@
-"""Experiment variants against the control: rates, intervals and a z-test each."""
+"""Experiment variants against the control: rates, intervals, a z-test each (Holm-adjusted
+with more than one variant), the sample-ratio check and the minimum detectable effect."""
 
 from __future__ import annotations
 
-from ..stats import two_proportion_z_test, wilson_interval
+from dataclasses import replace
+
+from ..stats import (
+    holm,
+    minimum_detectable_effect,
+    sample_ratio_test,
+    two_proportion_z_test,
+    wilson_interval,
+)
 from .common import money, ratio
 from .model import VariantBreakdown, VariantRow
 from .tallies import NONE, Tally
 
-__all__ = ["variant_breakdown"]
+__all__ = ["MISMATCH_P", "SIGNIFICANT_P", "variant_breakdown"]
+
+#: A sample-ratio test below this says the split between variants is broken.
+MISMATCH_P = 0.001
+#: An adjusted p-value below this marks a variant's difference as significant.
+SIGNIFICANT_P = 0.05
 
 
-def variant_breakdown(tallies: dict[str, Tally]) -> VariantBreakdown:
-    """Variants, the control first, each tested against it."""
+def variant_breakdown(tallies: dict[str, Tally], goal: str | None = None) -> VariantBreakdown:
+    """Variants, the control first, each tested against it; ``goal`` names the goal the
+    tallies count (``None``: any macro goal)."""
     names = sorted(name for name in tallies if name != NONE)
     control = None
     if names:
@@ -51,4 +66,26 @@ def variant_breakdown(tallies: dict[str, Tally]) -> VariantBreakdown:
                 p_value=p_value,
             )
         )
-    return VariantBreakdown(control=control, rows=rows)
+    return _checked(VariantBreakdown(control=control, rows=rows, goal=goal))
+
+
+def _checked(breakdown: VariantBreakdown) -> VariantBreakdown:
+    """``breakdown`` with Holm-adjusted p-values, the sample-ratio test and the MDE."""
+    rows = breakdown.rows
+    tested = [i for i, row in enumerate(rows) if row.p_value is not None]
+    adjusted = holm([rows[i].p_value or 0.0 for i in tested])
+    for i, p in zip(tested, adjusted, strict=True):
+        rows[i] = replace(rows[i], p_adjusted=p, significant=p < SIGNIFICANT_P)
+    arms = [row for row in rows if row.value != NONE]
+    srm = sample_ratio_test([row.visitors for row in arms])
+    mde = None
+    if len(arms) > 1 and arms[0].conversion_rate is not None:
+        smallest = min(row.visitors for row in arms[1:])
+        mde = minimum_detectable_effect(arms[0].conversion_rate, arms[0].visitors, smallest)
+    return replace(
+        breakdown,
+        srm_chi2=None if srm is None else srm[0],
+        srm_p_value=None if srm is None else srm[1],
+        srm_mismatch=srm is not None and srm[1] < MISMATCH_P,
+        mde=mde,
+    )

@@ -58,6 +58,7 @@ def variants_table(report: Report) -> Table | None:
             ("Rate (95% CI)", "right"),
             ("vs control", "right"),
             ("p-value", "right"),
+            ("", "left"),
             ("Revenue", "right"),
         ],
     )
@@ -78,11 +79,12 @@ def variants_table(report: Report) -> Table | None:
                 fmt.count(row.converters),
                 rate,
                 versus,
-                "" if row.p_value is None else f"{row.p_value:.4f}",
+                "" if row.p_adjusted is None else f"{row.p_adjusted:.4f}",
+                "significant" if row.significant else "",
                 cell_money(row.revenue),
             ]
         )
-    table.note = "two-sided pooled z-test of each variant's macro conversion rate vs the control"
+    table.note = fmt.experiment_note(variants)
     return table
 
 
