@@ -399,5 +399,12 @@ def test_report_json_is_stable_and_complete() -> None:
         "macro_goals",
         "micro_goals",
     ]
-    assert list(data["breakdowns"]) == ["first_touch", "last_touch", "referrer", "variant"]
+    assert list(data["breakdowns"]) == [
+        "first_touch",
+        "last_touch",
+        "referrer",
+        "variant",
+        "channel",
+        "source_medium",
+    ]
     assert report.to_json() == build_report(_shop(), GOALS, meta=report.meta).to_json()

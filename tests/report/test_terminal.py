@@ -25,6 +25,7 @@ def test_tables_in_order(report: Report) -> None:
         "Goals",
         "Funnel buy (within 1d)",
         "Which micro conversions predict a macro one",
+        "First arrival",
         "First touch (UTM)",
         "Last touch (UTM)",
         "Referrer of the first visit",

@@ -93,6 +93,9 @@ class VisitorSummary:
     """Their first event in the time range (microseconds)."""
     referrer: str = "(direct)"
     """Referrer domain of their first event (see :func:`referrer_domain`)."""
+    arrival: UTM | None = None
+    """(source, medium, campaign) of their first event: its UTM parameters, else an ad
+    click id of its URL, else its referrer (see :func:`convsdk.report.channels.arrival`)."""
     first_touch: UTM | None = None
     """UTM (source, medium, campaign) of their first event carrying UTM parameters (up to
     their first macro conversion, if they have one)."""

@@ -88,6 +88,8 @@ def _described(report: Report) -> str:
 def _channels(report: Report) -> list[str]:
     b = report.breakdowns
     parts = ['<h2 id="channels">Channels</h2><div class="grid2">']
+    parts.append(breakdown_table("Default channel group (first arrival)", b.channel))
+    parts.append(breakdown_table("Source / medium (first arrival)", b.source_medium))
     for touch, groups in (("First touch", b.first_touch), ("Last touch", b.last_touch)):
         for dimension, rows in groups.items():
             parts.append(breakdown_table(f"{touch}: UTM {dimension}", rows))

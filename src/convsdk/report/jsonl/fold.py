@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from ...event import format_timestamp
+from ..channels import arrival
 from ..dataset import Dataset, GoalHits, VisitorSummary, text_micros
 from ..rules import (
     add_conversion,
@@ -128,10 +129,12 @@ class Fold:
                 moment, event_id, context.get("referrer"), context.get("url")
             )
             state.user_agent = context.get("user_agent")
+            state.landing_utm = context.get("utm")
         elif moment < state.first or (moment == state.first and event_id < state.first_id):
             state.first, state.first_id = moment, event_id
             state.referrer, state.url = context.get("referrer"), context.get("url")
             state.user_agent = context.get("user_agent")
+            state.landing_utm = context.get("utm")
         utm = context.get("utm")
         if utm and type(utm) is dict:
             touch(state, utm, moment, event_id)
@@ -211,6 +214,7 @@ class Fold:
                 VisitorSummary(
                     first_seen=text_micros(state.first),
                     referrer=referrer_domain(state.referrer, state.url),
+                    arrival=arrival(state.landing_utm, state.referrer, state.url),
                     first_touch=utm_of(first_touch),
                     last_touch=utm_of(last_touch),
                     variant=variant_text(state.variant),

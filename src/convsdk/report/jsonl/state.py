@@ -20,6 +20,7 @@ class VisitorState:
         "first_id",
         "first_touch",
         "goals",
+        "landing_utm",
         "last_touch",
         "referrer",
         "touch_first",
@@ -41,6 +42,7 @@ class VisitorState:
         self.referrer = referrer
         self.url = url
         self.user_agent: object = None
+        self.landing_utm: object = None
         self.first_touch: Any = None
         self.touch_first = ""
         self.touch_first_id = ""

@@ -1,4 +1,5 @@
-"""Macro conversions by first- and last-touch UTM, referrer domain and variant."""
+"""Macro conversions by first- and last-touch UTM, referrer domain, variant, and the
+channel and source / medium of the first arrival."""
 
 from __future__ import annotations
 
@@ -42,4 +43,6 @@ def breakdowns(
         last_touch={dim: _rows(tallies[3 + i]) for i, dim in enumerate(dims)},
         referrer=_rows(tallies[6]),
         variant=variant_breakdown(variants, experiment_goal),
+        channel=_rows(tallies[8]),
+        source_medium=_rows(tallies[9]),
     )

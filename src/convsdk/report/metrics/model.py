@@ -181,6 +181,11 @@ class Breakdowns:
     last_touch: dict[str, list[BreakdownRow]]
     referrer: list[BreakdownRow]
     variant: VariantBreakdown
+    channel: list[BreakdownRow] = field(default_factory=list)
+    """By the default channel group of the first arrival (GA4's "first user default
+    channel group")."""
+    source_medium: list[BreakdownRow] = field(default_factory=list)
+    """By ``source / medium`` of the first arrival (GA4's "first user source / medium")."""
 
 
 @dataclass(frozen=True, slots=True)

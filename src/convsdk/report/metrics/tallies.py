@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..channels import channel
 from ..dataset import Dataset
 from .common import collect
 
@@ -31,8 +32,11 @@ class Tally:
             self.revenue.setdefault(currency, []).extend(values)
 
 
-DIMENSIONS = 8  # first-touch source, medium, campaign; last-touch ditto; referrer; variant
+#: First-touch source, medium, campaign; last-touch ditto; referrer; variant; the first
+#: arrival's channel and source / medium.
+DIMENSIONS = 10
 _NO_UTM: tuple[None, None, None] = (None, None, None)
+_DIRECT: tuple[str, str, None] = ("(direct)", "(none)", None)
 
 
 def tally_dimensions(dataset: Dataset, macro: list[str]) -> list[dict[str, Tally]]:
@@ -43,7 +47,15 @@ def tally_dimensions(dataset: Dataset, macro: list[str]) -> list[dict[str, Tally
     for visitor in dataset.visitors:
         first = visitor.first_touch or _NO_UTM
         last = visitor.last_touch or _NO_UTM
-        profile: tuple[str | None, ...] = (*first, *last, visitor.referrer, visitor.variant)
+        source, medium, campaign = visitor.arrival or _DIRECT
+        profile: tuple[str | None, ...] = (
+            *first,
+            *last,
+            visitor.referrer,
+            visitor.variant,
+            channel(source, medium, campaign),
+            f"{source} / {medium}",
+        )
         tally = profiles.get(profile)
         if tally is None:
             tally = profiles[profile] = Tally()

@@ -189,8 +189,8 @@ def _summarise(
     """Run the queries in order and fold their rows into a dataset."""
     ((events, first, last, *anonymous),) = queries.run("totals")
     builder = VisitorRows(include_bots)
-    for visitor_id, ts, referrer, url, user_agent in queries.run("visitors"):
-        builder.first(visitor_id, to_micros(ts), referrer, url, user_agent)
+    for visitor_id, ts, referrer, url, user_agent, utm in queries.run("visitors"):
+        builder.first(visitor_id, to_micros(ts), referrer, url, user_agent, utm)
     dataset = builder.dataset()
     rows = _conversion_rows(queries.run("conversions", [sorted(step_goals)]))
     kinds = add_conversions(builder, dataset, rows)

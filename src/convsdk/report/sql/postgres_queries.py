@@ -24,7 +24,8 @@ QUERIES = {
                               FILTER (WHERE visitor_id IS NULL AND context = '{{}}')
                    FROM {t} WHERE {where}""",
     "visitors": """SELECT DISTINCT ON (visitor_id) visitor_id, timestamp,
-                          context->>'referrer', context->>'url', context->>'user_agent'
+                          context->>'referrer', context->>'url', context->>'user_agent',
+                          context->'utm'
                    FROM {t} WHERE visitor_id IS NOT NULL AND {where}
                    ORDER BY visitor_id, timestamp, event_id COLLATE "C" """,
     # A converter's touches count up to their first macro conversion (m.at).

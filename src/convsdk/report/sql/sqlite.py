@@ -180,9 +180,10 @@ def _summarise(
 def _visitors(builder: VisitorRows, rows: Iterable[Any]) -> list[tuple[str]]:
     """Start every visitor from their first event; return those it gave no variant."""
     need_variant = []
-    for visitor_id, key, referrer, url, variant, user_agent in rows:
+    for visitor_id, key, referrer, url, variant, user_agent, utm in rows:
         moment = key.split(" ", 1)[0]
-        summary = builder.first(visitor_id, text_micros(moment), referrer, url, user_agent)
+        landing = loads(utm) if utm and utm.startswith("{") else None
+        summary = builder.first(visitor_id, text_micros(moment), referrer, url, user_agent, landing)
         if variant is None:
             need_variant.append((visitor_id,))
         else:

@@ -86,7 +86,7 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
               FROM {t} WHERE visitor_id IS NOT NULL AND {where} GROUP BY visitor_id)
             SELECT f.visitor_id, f.k, json_extract(e.context, '$.referrer'),
                    json_extract(e.context, '$.url'), json_extract(e.context, '$.variant'),
-                   json_extract(e.context, '$.user_agent')
+                   json_extract(e.context, '$.user_agent'), json_extract(e.context, '$.utm')
             FROM f JOIN {t} e ON e.event_id = substr(f.k, instr(f.k, ' ') + 1)""",
         # One pass over the table (the unary + keeps SQLite from walking the visitor
         # index, which would read the rows in random order); only rows with UTM

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
+from ..channels import arrival
 from ..dataset import Dataset, VisitorSummary
 from ..rules import crawler, first_macro, merge_kind, merge_rows, referrer_domain
 
@@ -21,7 +22,7 @@ class VisitorRows:
 
     def __init__(self, include_bots: bool = False) -> None:
         self.visitors: dict[str, VisitorSummary] = {}
-        self.referrers: dict[str, tuple[object, object]] = {}
+        self.referrers: dict[str, tuple[object, object, object]] = {}
         self.include_bots = include_bots
         self.bots: set[str] = set()
 
@@ -32,10 +33,11 @@ class VisitorRows:
         referrer: object,
         url: object,
         user_agent: object = None,
+        utm: object = None,
     ) -> VisitorSummary:
         """Start the summary of a visitor from their first event."""
         visitor = self.visitors[visitor_id] = VisitorSummary(first_seen=moment)
-        self.referrers[visitor_id] = (referrer, url)
+        self.referrers[visitor_id] = (referrer, url, utm)
         if not self.include_bots and crawler(user_agent):
             self.bots.add(visitor_id)
         return visitor
@@ -53,8 +55,10 @@ class VisitorRows:
 
     def dataset(self) -> Dataset:
         """The visitors as a :class:`Dataset`, their referrers resolved; totals unset."""
-        for visitor_id, (referrer, url) in self.referrers.items():
-            self.visitors[visitor_id].referrer = referrer_domain(referrer, url)
+        for visitor_id, (referrer, url, utm) in self.referrers.items():
+            visitor = self.visitors[visitor_id]
+            visitor.referrer = referrer_domain(referrer, url)
+            visitor.arrival = arrival(utm, referrer, url)
         # A bot's summary stays in self.visitors, so its rows still fold somewhere, but
         # is not in the dataset.
         bots = self.bots

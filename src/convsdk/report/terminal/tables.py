@@ -18,6 +18,8 @@ def tables(report: Report, *, top: int = 10) -> list[Table]:
     if report.lift:
         result.append(lift_table(report, top))
     b = report.breakdowns
+    arrival = {"channel": b.channel, "source / medium": b.source_medium}
+    result.append(breakdown_table("First arrival", arrival, top))
     result.append(breakdown_table("First touch (UTM)", b.first_touch, top))
     result.append(breakdown_table("Last touch (UTM)", b.last_touch, top))
     result.append(breakdown_table("Referrer of the first visit", {"domain": b.referrer}, top))
