@@ -49,6 +49,11 @@ def add_report(commands: Any) -> None:
         "--top", type=positive_int, default=10, metavar="N", help="rows per table (default 10)"
     )
     report.add_argument(
+        "--interval",
+        choices=("day", "week", "month"),
+        help="add a trend of visitors, conversions, rate and revenue by this period",
+    )
+    report.add_argument(
         "--experiment-goal",
         metavar="GOAL",
         help="compare the experiment variants on this goal (default: any macro goal)",
@@ -75,6 +80,7 @@ def run_report(args: argparse.Namespace) -> int:
             progress=bar,
             include_bots=args.include_bots,
             experiment_goal=args.experiment_goal,
+            interval=args.interval,
         )
     finally:
         bar.close()

@@ -62,6 +62,7 @@ def load_report(
     progress: ProgressCallback | None = None,
     include_bots: bool = False,
     experiment_goal: str | None = None,
+    interval: str | None = None,
 ) -> Report:
     """Read ``source`` and compute the report.
 
@@ -73,7 +74,8 @@ def load_report(
     Visitors whose first event came from a known bot (by its stored user agent) are
     left out and counted in ``summary.bot_visitors``; ``include_bots=True`` keeps them.
     ``experiment_goal`` names the goal the experiment variants are compared on (default:
-    any macro goal).
+    any macro goal). ``interval`` (``"day"``, ``"week"``, ``"month"``) adds a trend:
+    visitors, converters, rate and revenue by the period of each visitor's first event.
 
     Raises :class:`convsdk.ConfigError` for a bad source, goal file or time, and
     :class:`convsdk.BackendError` when the store cannot be read.
@@ -106,7 +108,9 @@ def load_report(
         until=end.isoformat() if end else None,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    return build_report(dataset, goal_set, meta=meta, experiment_goal=experiment_goal)
+    return build_report(
+        dataset, goal_set, meta=meta, experiment_goal=experiment_goal, interval=interval
+    )
 
 
 @contextmanager

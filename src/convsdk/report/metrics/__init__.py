@@ -93,10 +93,13 @@ from .model import (
     Summary,
     TimeToConvert,
     Timing,
+    Trend,
+    TrendPoint,
     VariantBreakdown,
     VariantRow,
 )
 from .timing import HISTOGRAM_BUCKETS, time_to_convert
+from .trends import INTERVALS, trend
 
 __all__ = [
     "HISTOGRAM_BUCKETS",
@@ -114,6 +117,8 @@ __all__ = [
     "Report",
     "Summary",
     "TimeToConvert",
+    "Trend",
+    "TrendPoint",
     "Timing",
     "VariantBreakdown",
     "VariantRow",
@@ -132,13 +137,21 @@ def build_report(
     *,
     meta: Meta | None = None,
     experiment_goal: str | None = None,
+    interval: str | None = None,
 ) -> Report:
     """Compute every section of the report from ``dataset`` and the goal definitions.
 
     Without ``goals`` the report has no funnels, and goals take their kind from the
     events. ``experiment_goal`` names the goal the experiment variants are compared on
     (default: any macro goal); an unknown name is a :class:`~convsdk.ConfigError`.
+    ``interval`` (``day``, ``week``, ``month``) adds the trend by that period.
     """
+    if interval is not None and interval not in INTERVALS:
+        raise ConfigError(
+            f"interval must be one of {', '.join(INTERVALS)}, got {interval!r}"
+            + suggest(interval, INTERVALS),
+            field="interval",
+        )
     kinds = goal_kinds(dataset, goals)
     if experiment_goal is not None and experiment_goal not in kinds:
         raise ConfigError(
@@ -161,4 +174,5 @@ def build_report(
         time_to_convert=time_to_convert(dataset, macro),
         macro_goals=macro,
         micro_goals=micro,
+        trend=None if interval is None else trend(dataset, macro, interval),
     )

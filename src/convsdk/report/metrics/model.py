@@ -21,6 +21,8 @@ __all__ = [
     "Report",
     "Summary",
     "TimeToConvert",
+    "Trend",
+    "TrendPoint",
     "Timing",
     "VariantBreakdown",
     "VariantRow",
@@ -252,6 +254,29 @@ class Meta:
 
 
 @dataclass(frozen=True, slots=True)
+class TrendPoint:
+    """One period of a trend: the visitors first seen in it and their macro conversions."""
+
+    period: str
+    """``2026-11-02``, ``2026-W45`` or ``2026-11``."""
+    start: str
+    """The period's first day (ISO date)."""
+    visitors: int
+    converters: int
+    conversions: int
+    conversion_rate: float | None
+    revenue: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """A series by day, week or month."""
+
+    interval: str
+    points: list[TrendPoint]
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """The whole report; ``to_dict()`` is the JSON output, keys in this order."""
 
@@ -265,6 +290,8 @@ class Report:
     time_to_convert: TimeToConvert
     macro_goals: list[str] = field(default_factory=list)
     micro_goals: list[str] = field(default_factory=list)
+    trend: Trend | None = None
+    """With ``interval``: visitors, converters, rate and revenue per period."""
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready dicts and lists."""

@@ -8,6 +8,7 @@ from .channels import breakdown_table, time_to_convert_table, variants_table
 from .overview import goals_table, summary_table
 from .table import Table
 from .text import safe_text
+from .trends import trend_table
 
 __all__ = ["tables"]
 
@@ -15,6 +16,9 @@ __all__ = ["tables"]
 def tables(report: Report, *, top: int = 10) -> list[Table]:
     """Every table of the terminal report, in order."""
     result = [summary_table(report), goals_table(report), *funnel_tables(report)]
+    trend = trend_table(report)
+    if trend is not None:
+        result.append(trend)
     if report.lift:
         result.append(lift_table(report, top))
     b = report.breakdowns

@@ -1,0 +1,59 @@
+"""The trend section: visitors per period as columns, converters inside them, a table."""
+
+from __future__ import annotations
+
+from .. import formatting as fmt
+from ..metrics import Trend
+from .markup import cell_money, svg, svg_text, table
+
+__all__ = ["trend_section"]
+
+
+def trend_section(trend: Trend) -> str:
+    """A column chart of visitors and converters per period, and the table of figures."""
+    points = trend.points
+    rows = [
+        [
+            p.period,
+            fmt.count(p.visitors),
+            fmt.count(p.converters),
+            fmt.percent(p.conversion_rate, 2),
+            fmt.count(p.conversions),
+            cell_money(p.revenue),
+        ]
+        for p in points
+    ]
+    headers = ["Period", "Visitors", "Converted", "Rate", "Conversions", "Revenue"]
+    return (
+        _chart(trend)
+        + table(headers, rows)
+        + '<p class="note">Visitors by the period of their first event, and their macro '
+        "conversions.</p>"
+    )
+
+
+def _chart(trend: Trend) -> str:
+    points = trend.points
+    if not points:
+        return ""
+    width, base = 760, 170
+    peak = max(p.visitors for p in points) or 1
+    step = (width - 20) / len(points)
+    bar = max(1.0, step * 0.7)
+    parts = [f'<line class="axis" x1="10" y1="{base}" x2="{width - 10}" y2="{base}"/>']
+    labels = max(1, len(points) // 12)  # at most a dozen labels under the axis
+    for i, p in enumerate(points):
+        x = 10 + i * step + (step - bar) / 2
+        h = (base - 20) * p.visitors / peak
+        c = (base - 20) * p.converters / peak
+        parts.append(
+            f'<rect class="bar" x="{x:.1f}" y="{base - h:.1f}" width="{bar:.1f}" height="{h:.1f}"/>'
+        )
+        parts.append(
+            f'<rect class="bar2" x="{x:.1f}" y="{base - c:.1f}" width="{bar:.1f}" '
+            f'height="{c:.1f}"/>'
+        )
+        if i % labels == 0:
+            parts.append(svg_text(x + bar / 2, base + 16, p.period, anchor="middle", cls="muted"))
+    title = f"Visitors (blue) and converters (green) by {trend.interval}"
+    return f"<figure>{svg(width, base + 24, title, parts)}</figure>"

@@ -1,0 +1,84 @@
+"""Trends: visitors, converters, conversions, rate and revenue per day, week or month.
+
+Visitors are counted in the period of their first event in the range (a cohort), with
+every macro conversion they made in the range: the rate of a period is the share of its
+new visitors who converted, as GA4's cohort exploration counts it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from ..dataset import Dataset, from_micros
+from .common import collect, money, ratio
+from .model import Trend, TrendPoint
+
+__all__ = ["INTERVALS", "trend"]
+
+#: The intervals a trend is cut by.
+INTERVALS = ("day", "week", "month")
+
+
+def _period_start(day: date, interval: str) -> date:
+    if interval == "week":
+        return day - timedelta(days=day.weekday())  # ISO weeks start on Monday
+    if interval == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _next(start: date, interval: str) -> date:
+    if interval == "week":
+        return start + timedelta(days=7)
+    if interval == "month":
+        return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return start + timedelta(days=1)
+
+
+def _label(start: date, interval: str) -> str:
+    if interval == "week":
+        year, week, _ = start.isocalendar()
+        return f"{year}-W{week:02d}"
+    if interval == "month":
+        return start.strftime("%Y-%m")
+    return start.isoformat()
+
+
+def trend(dataset: Dataset, macro: list[str], interval: str) -> Trend:
+    """The series of ``dataset`` by ``interval`` (``day``, ``week`` or ``month``), every
+    period from the first to the last present, empty ones included."""
+    if interval not in INTERVALS:
+        raise ValueError(f"interval must be one of {', '.join(INTERVALS)}")
+    groups: dict[date, list[int]] = {}
+    revenue: dict[date, dict[str, list[float]]] = {}
+    for visitor in dataset.visitors:
+        start = _period_start(from_micros(visitor.first_seen).date(), interval)
+        counts = groups.setdefault(start, [0, 0, 0])
+        counts[0] += 1
+        conversions = 0
+        for name in macro:
+            hits = visitor.goals.get(name)
+            if hits is not None:
+                conversions += hits.count
+                collect(revenue.setdefault(start, {}), hits.revenue)
+        if conversions:
+            counts[1] += 1
+            counts[2] += conversions
+    points = []
+    if groups:
+        start, last = min(groups), max(groups)
+        while start <= last:
+            visitors, converters, conversions = groups.get(start, (0, 0, 0))
+            points.append(
+                TrendPoint(
+                    period=_label(start, interval),
+                    start=start.isoformat(),
+                    visitors=visitors,
+                    converters=converters,
+                    conversions=conversions,
+                    conversion_rate=ratio(converters, visitors),
+                    revenue=money(revenue.get(start, {})),
+                )
+            )
+            start = _next(start, interval)
+    return Trend(interval=interval, points=points)

@@ -1,0 +1,41 @@
+"""The trend table: one row per day, week or month."""
+
+from __future__ import annotations
+
+from .. import formatting as fmt
+from ..metrics import Report
+from .table import Table
+from .text import cell_money
+
+__all__ = ["trend_table"]
+
+
+def trend_table(report: Report) -> Table | None:
+    """Visitors, converters, rate and revenue per period; ``None`` without a trend."""
+    trend = report.trend
+    if trend is None:
+        return None
+    table = Table(
+        f"Trend by {trend.interval}",
+        [
+            ("Period", "left"),
+            ("Visitors", "right"),
+            ("Converted", "right"),
+            ("Rate", "right"),
+            ("Conversions", "right"),
+            ("Revenue", "right"),
+        ],
+    )
+    for point in trend.points:
+        table.rows.append(
+            [
+                point.period,
+                fmt.count(point.visitors),
+                fmt.count(point.converters),
+                fmt.percent(point.conversion_rate, 2),
+                fmt.count(point.conversions),
+                cell_money(point.revenue),
+            ]
+        )
+    table.note = "visitors by the period of their first event; their macro conversions"
+    return table

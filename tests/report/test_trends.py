@@ -1,0 +1,57 @@
+"""Trends by day, week and month, worked out by hand from ``conftest.scenario()``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from convsdk import ConfigError
+from convsdk.report import load_report, render_html, render_text
+
+from .conftest import GOALS, T0, scenario, write_jsonl, write_sqlite
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> str:
+    return write_sqlite(tmp_path / "events.db", scenario())
+
+
+def test_by_day_every_day_from_the_first_to_the_last(source: str, tmp_path: Path) -> None:
+    report = load_report(source, GOALS, since=T0, interval="day")
+    assert report.trend is not None and report.trend.interval == "day"
+    rows = [
+        (p.period, p.visitors, p.converters, p.conversions, p.conversion_rate, p.revenue)
+        for p in report.trend.points
+    ]
+    # alice, bob and carol arrive on the 2nd (alice buys once, bob twice); nobody new on
+    # the 3rd; dave on the 4th, without buying.
+    assert rows == [
+        ("2026-11-02", 3, 2, 3, 2 / 3, {"EUR": 35.0, "USD": 30.0}),
+        ("2026-11-03", 0, 0, 0, None, {}),
+        ("2026-11-04", 1, 0, 0, 0.0, {}),
+    ]
+    log = load_report(
+        write_jsonl(tmp_path / "e.jsonl", scenario()), GOALS, since=T0, interval="day"
+    )
+    assert log.trend == report.trend
+
+
+def test_by_week_and_month(source: str) -> None:
+    week = load_report(source, GOALS, since=T0, interval="week").trend
+    month = load_report(source, GOALS, since=T0, interval="month").trend
+    assert week is not None and month is not None
+    assert [(p.period, p.start, p.visitors) for p in week.points] == [("2026-W45", "2026-11-02", 4)]
+    assert [(p.period, p.start, p.converters) for p in month.points] == [
+        ("2026-11", "2026-11-01", 2)
+    ]
+
+
+def test_shown_in_text_and_html_and_a_bad_interval_is_refused(source: str) -> None:
+    report = load_report(source, GOALS, since=T0, interval="day")
+    assert "Trend by day" in render_text(report)
+    page = render_html(report)
+    assert 'id="trend"' in page and "2026-11-03" in page
+    assert "Trend by" not in render_text(load_report(source, GOALS, since=T0))
+    with pytest.raises(ConfigError, match="did you mean 'week'"):
+        load_report(source, GOALS, interval="weeks")
