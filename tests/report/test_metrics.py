@@ -398,7 +398,9 @@ def test_report_json_is_stable_and_complete() -> None:
         "time_to_convert",
         "macro_goals",
         "micro_goals",
+        "trend",
     ]
+    assert data["trend"] is None  # only with an interval
     assert list(data["breakdowns"]) == [
         "first_touch",
         "last_touch",
