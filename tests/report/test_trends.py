@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,23 @@ def test_shown_in_text_and_html_and_a_bad_interval_is_refused(source: str) -> No
     assert "Trend by" not in render_text(load_report(source, GOALS, since=T0))
     with pytest.raises(ConfigError, match="did you mean 'week'"):
         load_report(source, GOALS, interval="weeks")
+
+
+def test_compared_with_the_period_before(source: str) -> None:
+    until = T0 + timedelta(days=3)
+    report = load_report(source, GOALS, since=T0, until=until, compare="previous")
+    comparison = report.comparison
+    assert comparison is not None
+    assert comparison.since == (T0 - timedelta(days=3)).isoformat()
+    assert comparison.until == T0.isoformat()
+    changes = {c.figure: (c.current, c.previous, c.delta, c.relative) for c in comparison.changes}
+    # Before T0 only erin came (a page view); from T0, four visitors and two buyers.
+    assert changes["visitors"] == (4, 1, 3, 3.0)
+    assert changes["converters"] == (2, 0, 2, None)  # no relative change from 0
+    assert changes["conversion_rate"] == (0.5, 0.0, 0.5, None)
+    assert changes["revenue EUR"] == (35.0, 0.0, 35.0, None)
+    text = render_text(report)
+    assert "Compared with the period before" in text and "+300.0%" in text
+    assert 'id="comparison"' in render_html(report)
+    with pytest.raises(ConfigError, match="needs a start"):
+        load_report(source, GOALS, compare="previous")

@@ -54,6 +54,11 @@ def add_report(commands: Any) -> None:
         help="add a trend of visitors, conversions, rate and revenue by this period",
     )
     report.add_argument(
+        "--compare",
+        choices=("previous",),
+        help="compare with the period as long just before --since",
+    )
+    report.add_argument(
         "--experiment-goal",
         metavar="GOAL",
         help="compare the experiment variants on this goal (default: any macro goal)",
@@ -81,6 +86,7 @@ def run_report(args: argparse.Namespace) -> int:
             include_bots=args.include_bots,
             experiment_goal=args.experiment_goal,
             interval=args.interval,
+            compare=args.compare,
         )
     finally:
         bar.close()

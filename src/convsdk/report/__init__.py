@@ -28,12 +28,13 @@ from datetime import UTC, date, datetime
 
 from ..errors import ConfigError
 from ..goals import Funnel, Goal, GoalSet, resolve_goals
+from .dataset import Dataset
 from .html import render_html
 from .metrics import Meta, Report, build_report
 from .output import Format, check_format, format_report, write_report
 from .period import parse_moment
 from .progress import ProgressCallback
-from .reader import open_reader
+from .reader import Reader, open_reader
 from .terminal import print_report, render_text
 
 __all__ = [
@@ -63,6 +64,7 @@ def load_report(
     include_bots: bool = False,
     experiment_goal: str | None = None,
     interval: str | None = None,
+    compare: str | None = None,
 ) -> Report:
     """Read ``source`` and compute the report.
 
@@ -76,6 +78,8 @@ def load_report(
     ``experiment_goal`` names the goal the experiment variants are compared on (default:
     any macro goal). ``interval`` (``"day"``, ``"week"``, ``"month"``) adds a trend:
     visitors, converters, rate and revenue by the period of each visitor's first event.
+    ``compare="previous"`` reads the period as long just before ``since`` too, and gives
+    each headline figure's change (``since`` is needed; ``until`` defaults to now).
 
     Raises :class:`convsdk.ConfigError` for a bad source, goal file or time, and
     :class:`convsdk.BackendError` when the store cannot be read.
@@ -88,17 +92,20 @@ def load_report(
             f"the period is empty: since {start.isoformat()} is not before until {end.isoformat()}",
             field="until",
         )
+    if compare not in (None, "previous"):
+        raise ConfigError(f"compare takes 'previous', got {compare!r}", field="compare")
+    if compare is not None and start is None:
+        raise ConfigError("compare needs a start: give since (7d, 2026-11-01)", field="since")
     reader = open_reader(source)
-    steps = {step for funnel in goal_set.funnels for step in funnel.steps} if goal_set else set()
-    with _collector_paused():
-        kinds = {goal.name: goal.kind for goal in goal_set.goals} if goal_set else {}
-        dataset = reader.read(
-            since=start,
-            until=end,
-            step_goals=steps,
-            progress=progress,
-            goal_kinds=kinds,
-            include_bots=include_bots,
+    dataset = _read(reader, goal_set, start, end, progress, include_bots)
+    previous = None
+    if compare is not None and start is not None:
+        finish = end or datetime.now(UTC)
+        before = start - (finish - start)
+        previous = (
+            _read(reader, goal_set, before, start, progress, include_bots),
+            before.isoformat(),
+            start.isoformat(),
         )
     goals_file = os.fspath(goals) if isinstance(goals, str | os.PathLike) else None
     meta = Meta(
@@ -109,8 +116,35 @@ def load_report(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     return build_report(
-        dataset, goal_set, meta=meta, experiment_goal=experiment_goal, interval=interval
+        dataset,
+        goal_set,
+        meta=meta,
+        experiment_goal=experiment_goal,
+        interval=interval,
+        previous=previous,
     )
+
+
+def _read(
+    reader: Reader,
+    goal_set: GoalSet | None,
+    start: datetime | None,
+    end: datetime | None,
+    progress: ProgressCallback | None,
+    include_bots: bool,
+) -> Dataset:
+    """The dataset of ``start`` to ``end``, with the goal file's step goals and kinds."""
+    steps = {step for funnel in goal_set.funnels for step in funnel.steps} if goal_set else set()
+    kinds = {goal.name: goal.kind for goal in goal_set.goals} if goal_set else {}
+    with _collector_paused():
+        return reader.read(
+            since=start,
+            until=end,
+            step_goals=steps,
+            progress=progress,
+            goal_kinds=kinds,
+            include_bots=include_bots,
+        )
 
 
 @contextmanager

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .dataset import MAX_STEP_TIMES, NO_CURRENCY
-from .metrics.model import VariantBreakdown
+from .metrics.model import Change, VariantBreakdown
 
 __all__ = [
     "capped",
     "count",
     "duration",
+    "change_row",
     "experiment_note",
     "lift",
     "money",
@@ -108,3 +109,28 @@ def experiment_note(variants: VariantBreakdown) -> str:
         else:
             parts.append(f"split between variants as planned (p = {variants.srm_p_value:.2f})")
     return "; ".join(parts)
+
+
+def change_row(change: Change) -> list[str]:
+    """``[figure, now, before, change, relative change]`` of a compared figure, as text."""
+    name = change.figure.replace("_", " ").capitalize()
+    if change.figure == "conversion_rate":
+        shown = [percent(change.current, 2), percent(change.previous, 2)]
+        delta = "" if change.delta is None else f"{change.delta * 100:+.2f} pt"
+    elif change.figure.startswith("revenue "):
+        currency = change.figure.split(" ", 1)[1]
+        shown = [
+            money({currency: v}) if v is not None else _DASH
+            for v in (change.current, change.previous)
+        ]
+        delta = "" if change.delta is None else f"{change.delta:+,.2f}"
+        name = f"Revenue ({currency})" if currency != NO_CURRENCY else "Revenue (no currency)"
+    else:
+        shown = [count(_whole(change.current)), count(_whole(change.previous))]
+        delta = "" if change.delta is None else f"{change.delta:+,.0f}"
+    relative = "" if change.relative is None else f"{change.relative * 100:+.1f}%"
+    return [name, *shown, delta, relative]
+
+
+def _whole(value: float | None) -> int | None:
+    return None if value is None else round(value)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from .. import formatting as fmt
-from ..metrics import Trend
-from .markup import cell_money, svg, svg_text, table
+from ..metrics import Comparison, Trend
+from .markup import cell_money, esc, svg, svg_text, table
 
-__all__ = ["trend_section"]
+__all__ = ["comparison_section", "trend_section"]
 
 
 def trend_section(trend: Trend) -> str:
@@ -57,3 +57,13 @@ def _chart(trend: Trend) -> str:
             parts.append(svg_text(x + bar / 2, base + 16, p.period, anchor="middle", cls="muted"))
     title = f"Visitors (blue) and converters (green) by {trend.interval}"
     return f"<figure>{svg(width, base + 24, title, parts)}</figure>"
+
+
+def comparison_section(comparison: Comparison) -> str:
+    """The headline figures now and in the period before, with their changes."""
+    rows = [fmt.change_row(change) for change in comparison.changes]
+    before = f"{comparison.since[:19]} → {comparison.until[:19]} UTC".replace("T", " ")
+    return (
+        table(["", "Now", "Before", "Change", "Relative"], rows)
+        + f'<p class="note">Before: {esc(before)}.</p>'
+    )

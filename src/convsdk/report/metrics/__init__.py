@@ -73,6 +73,7 @@ from ...goals.validation import suggest
 from ..dataset import Dataset
 from .breakdowns import breakdowns
 from .common import goal_kinds
+from .comparison import compare
 from .funnels import funnel_report
 from .goals import goal_rows
 from .headline import headline
@@ -82,6 +83,8 @@ from .model import (
     AnonymousSummary,
     BreakdownRow,
     Breakdowns,
+    Change,
+    Comparison,
     FunnelReport,
     FunnelStep,
     GoalRow,
@@ -117,6 +120,8 @@ __all__ = [
     "Report",
     "Summary",
     "TimeToConvert",
+    "Change",
+    "Comparison",
     "Trend",
     "TrendPoint",
     "Timing",
@@ -138,6 +143,7 @@ def build_report(
     meta: Meta | None = None,
     experiment_goal: str | None = None,
     interval: str | None = None,
+    previous: tuple[Dataset, str, str] | None = None,
 ) -> Report:
     """Compute every section of the report from ``dataset`` and the goal definitions.
 
@@ -145,6 +151,7 @@ def build_report(
     events. ``experiment_goal`` names the goal the experiment variants are compared on
     (default: any macro goal); an unknown name is a :class:`~convsdk.ConfigError`.
     ``interval`` (``day``, ``week``, ``month``) adds the trend by that period.
+    ``previous``: the dataset of the period before, with its start and end, to compare.
     """
     if interval is not None and interval not in INTERVALS:
         raise ConfigError(
@@ -161,12 +168,13 @@ def build_report(
         )
     micro = [name for name, kind in kinds.items() if kind == "micro"]
     macro = [name for name, kind in kinds.items() if kind == "macro"]
+    summary = headline(dataset, micro, macro)
     if meta is None:
         meta = Meta(generated_at=datetime.now(UTC).isoformat(timespec="seconds"))
     return Report(
         version=REPORT_VERSION,
         meta=meta,
-        summary=headline(dataset, micro, macro),
+        summary=summary,
         goals=goal_rows(dataset, goals),
         funnels=[funnel_report(dataset, f) for f in (goals.funnels if goals else ())],
         lift=lift_rows(dataset, micro, macro),
@@ -175,4 +183,7 @@ def build_report(
         macro_goals=macro,
         micro_goals=micro,
         trend=None if interval is None else trend(dataset, macro, interval),
+        comparison=None
+        if previous is None
+        else compare(summary, headline(previous[0], micro, macro), previous[1], previous[2]),
     )

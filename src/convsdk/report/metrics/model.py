@@ -21,6 +21,8 @@ __all__ = [
     "Report",
     "Summary",
     "TimeToConvert",
+    "Change",
+    "Comparison",
     "Trend",
     "TrendPoint",
     "Timing",
@@ -277,6 +279,30 @@ class Trend:
 
 
 @dataclass(frozen=True, slots=True)
+class Change:
+    """One headline figure now and in the period before."""
+
+    figure: str
+    current: float | None
+    previous: float | None
+    delta: float | None
+    """``current - previous``."""
+    relative: float | None
+    """``delta / previous``; ``None`` when the previous figure is 0 or missing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The report's period against the one as long just before it."""
+
+    since: str
+    until: str
+    """The previous period (ISO-8601, ``until`` excluded)."""
+    previous: Summary
+    changes: list[Change]
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """The whole report; ``to_dict()`` is the JSON output, keys in this order."""
 
@@ -292,6 +318,8 @@ class Report:
     micro_goals: list[str] = field(default_factory=list)
     trend: Trend | None = None
     """With ``interval``: visitors, converters, rate and revenue per period."""
+    comparison: Comparison | None = None
+    """With ``compare="previous"``: the headline figures against the period before."""
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready dicts and lists."""

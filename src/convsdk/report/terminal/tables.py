@@ -8,7 +8,7 @@ from .channels import breakdown_table, time_to_convert_table, variants_table
 from .overview import goals_table, summary_table
 from .table import Table
 from .text import safe_text
-from .trends import trend_table
+from .trends import comparison_table, trend_table
 
 __all__ = ["tables"]
 
@@ -16,6 +16,9 @@ __all__ = ["tables"]
 def tables(report: Report, *, top: int = 10) -> list[Table]:
     """Every table of the terminal report, in order."""
     result = [summary_table(report), goals_table(report), *funnel_tables(report)]
+    compared = comparison_table(report)
+    if compared is not None:
+        result.insert(1, compared)
     trend = trend_table(report)
     if trend is not None:
         result.append(trend)

@@ -1,4 +1,5 @@
-"""The trend table: one row per day, week or month."""
+"""The trend table (one row per day, week or month) and the comparison with the
+period before."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from ..metrics import Report
 from .table import Table
 from .text import cell_money
 
-__all__ = ["trend_table"]
+__all__ = ["comparison_table", "trend_table"]
 
 
 def trend_table(report: Report) -> Table | None:
@@ -38,4 +39,20 @@ def trend_table(report: Report) -> Table | None:
             ]
         )
     table.note = "visitors by the period of their first event; their macro conversions"
+    return table
+
+
+def comparison_table(report: Report) -> Table | None:
+    """The headline figures against the period before; ``None`` without a comparison."""
+    comparison = report.comparison
+    if comparison is None:
+        return None
+    table = Table(
+        "Compared with the period before",
+        [("", "left"), ("Now", "right"), ("Before", "right"), ("Change", "right"), ("", "right")],
+    )
+    table.rows = [fmt.change_row(change) for change in comparison.changes]
+    table.note = f"before: {comparison.since[:19]} → {comparison.until[:19]} (UTC)".replace(
+        "T", " "
+    )
     return table
