@@ -399,8 +399,9 @@ def test_report_json_is_stable_and_complete() -> None:
         "macro_goals",
         "micro_goals",
         "trend",
+        "comparison",
     ]
-    assert data["trend"] is None  # only with an interval
+    assert data["trend"] is None and data["comparison"] is None  # only when asked for
     assert list(data["breakdowns"]) == [
         "first_touch",
         "last_touch",
