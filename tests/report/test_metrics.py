@@ -400,8 +400,10 @@ def test_report_json_is_stable_and_complete() -> None:
         "micro_goals",
         "trend",
         "comparison",
+        "segments",
     ]
     assert data["trend"] is None and data["comparison"] is None  # only when asked for
+    assert data["segments"] is None
     assert list(data["breakdowns"]) == [
         "first_touch",
         "last_touch",

@@ -76,3 +76,28 @@ def test_compared_with_the_period_before(source: str) -> None:
     assert 'id="comparison"' in render_html(report)
     with pytest.raises(ConfigError, match="needs a start"):
         load_report(source, GOALS, compare="previous")
+
+
+def test_goals_and_funnels_by_a_property_of_the_first_visit(source: str) -> None:
+    report = load_report(source, GOALS, since=T0, by="variant")
+    segments = report.segments
+    assert segments is not None and segments.by == "variant"
+    groups = {g.value: g for g in segments.groups}
+    # alice is in B, bob and dave in A, carol in none (conftest.scenario()).
+    assert {v: g.visitors for v, g in groups.items()} == {"A": 2, "B": 1, "(none)": 1}
+    purchase = {v: next(r for r in g.goals if r.goal == "purchase") for v, g in groups.items()}
+    assert (purchase["A"].visitors, purchase["B"].visitors, purchase["(none)"].visitors) == (
+        1,
+        1,
+        0,
+    )
+    assert [g.value for g in segments.groups][0] == "A"  # the largest group first
+    (funnel,) = groups["B"].funnels
+    assert funnel.completed == 1
+    text = render_text(report)
+    assert "Goals by variant" in text
+    assert 'id="segments"' in render_html(report)
+    devices = load_report(source, GOALS, since=T0, by="device").segments
+    assert devices is not None and [g.value for g in devices.groups] == ["desktop"]
+    with pytest.raises(ConfigError, match="did you mean 'channel'"):
+        load_report(source, GOALS, by="chanel")

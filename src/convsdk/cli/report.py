@@ -54,6 +54,11 @@ def add_report(commands: Any) -> None:
         help="add a trend of visitors, conversions, rate and revenue by this period",
     )
     report.add_argument(
+        "--by",
+        choices=("channel", "source", "campaign", "variant", "landing_page", "device"),
+        help="break goals and funnels down by this property of the first visit",
+    )
+    report.add_argument(
         "--compare",
         choices=("previous",),
         help="compare with the period as long just before --since",
@@ -87,6 +92,7 @@ def run_report(args: argparse.Namespace) -> int:
             experiment_goal=args.experiment_goal,
             interval=args.interval,
             compare=args.compare,
+            by=args.by,
         )
     finally:
         bar.close()

@@ -65,6 +65,7 @@ def load_report(
     experiment_goal: str | None = None,
     interval: str | None = None,
     compare: str | None = None,
+    by: str | None = None,
 ) -> Report:
     """Read ``source`` and compute the report.
 
@@ -80,6 +81,8 @@ def load_report(
     visitors, converters, rate and revenue by the period of each visitor's first event.
     ``compare="previous"`` reads the period as long just before ``since`` too, and gives
     each headline figure's change (``since`` is needed; ``until`` defaults to now).
+    ``by`` (``"channel"``, ``"source"``, ``"campaign"``, ``"variant"``, ``"landing_page"``,
+    ``"device"``) breaks goals and funnels down by that property of the first event.
 
     Raises :class:`convsdk.ConfigError` for a bad source, goal file or time, and
     :class:`convsdk.BackendError` when the store cannot be read.
@@ -122,6 +125,7 @@ def load_report(
         experiment_goal=experiment_goal,
         interval=interval,
         previous=previous,
+        by=by,
     )
 
 

@@ -93,6 +93,10 @@ class VisitorSummary:
     """Their first event in the time range (microseconds)."""
     referrer: str = "(direct)"
     """Referrer domain of their first event (see :func:`referrer_domain`)."""
+    landing_page: str | None = None
+    """The path of their first event's URL (no query)."""
+    device: str | None = None
+    """``desktop``, ``mobile`` or ``tablet``, from their first event's user agent."""
     arrival: UTM | None = None
     """(source, medium, campaign) of their first event: its UTM parameters, else an ad
     click id of its URL, else its referrer (see :func:`convsdk.report.channels.arrival`)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .dataset import MAX_STEP_TIMES, NO_CURRENCY
-from .metrics.model import Change, VariantBreakdown
+from .metrics.model import Change, Segments, VariantBreakdown
 
 __all__ = [
     "capped",
@@ -16,6 +16,7 @@ __all__ = [
     "lift",
     "money",
     "percent",
+    "segment_table",
     "ratio",
     "window",
 ]
@@ -134,3 +135,30 @@ def change_row(change: Change) -> list[str]:
 
 def _whole(value: float | None) -> int | None:
     return None if value is None else round(value)
+
+
+#: Goals shown side by side in a breakdown (the JSON report has them all).
+SEGMENT_GOALS = 6
+
+
+def segment_table(segments: Segments) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of a breakdown: each group's visitors, the conversion rate of
+    each goal (macro ones first) and the completion of each funnel."""
+    groups = segments.groups
+    if not groups:
+        return [], []
+    goals = sorted(groups[0].goals, key=lambda g: g.kind != "macro")[:SEGMENT_GOALS]
+    names = [g.goal for g in goals]
+    funnels = [f.name for f in groups[0].funnels]
+    headers = [segments.by.replace("_", " ").capitalize(), "Visitors"]
+    headers += names + [f"{name} done" for name in funnels]
+    rows = []
+    for group in groups:
+        rates = {g.goal: g.conversion_rate for g in group.goals}
+        done = {f.name: f.completion_rate for f in group.funnels}
+        rows.append(
+            [group.value, count(group.visitors)]
+            + [percent(rates.get(name)) for name in names]
+            + [percent(done.get(name)) for name in funnels]
+        )
+    return headers, rows

@@ -30,6 +30,8 @@ from .dataset import MAX_STEP_TIMES, UTM, GoalHits
 __all__ = [
     "add_conversion",
     "crawler",
+    "device",
+    "landing_page",
     "first_macro",
     "merge_kind",
     "merge_rows",
@@ -44,6 +46,37 @@ def crawler(user_agent: object) -> bool:
     of the report by default (the middleware drops bots, but events tracked another way,
     or by an older version, may hold some)."""
     return isinstance(user_agent, str) and is_bot(user_agent)
+
+
+def landing_page(url: object) -> str | None:
+    """The path of a first event's URL, without its query: ``/pricing``."""
+    if not isinstance(url, str) or not url:
+        return None
+    try:
+        return urlsplit(url).path or "/"
+    except ValueError:
+        return None
+
+
+_TABLET = ("ipad", "tablet", "kindle", "silk/", "playbook")
+_MOBILE = ("mobi", "iphone", "ipod", "android", "windows phone", "blackberry", "opera mini")
+
+
+def device(user_agent: object) -> str | None:
+    """``tablet``, ``mobile`` or ``desktop`` by a user agent's common tokens (an Android
+    user agent without "Mobile" is a tablet); ``None`` without one.
+
+    >>> device("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148")
+    'mobile'
+    """
+    if not isinstance(user_agent, str) or not user_agent.strip():
+        return None
+    agent = user_agent.lower()
+    if any(token in agent for token in _TABLET) or ("android" in agent and "mobile" not in agent):
+        return "tablet"
+    if any(token in agent for token in _MOBILE):
+        return "mobile"
+    return "desktop"
 
 
 def utm_of(utm: object) -> UTM | None:

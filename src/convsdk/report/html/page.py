@@ -10,7 +10,7 @@ from .charts import histogram_chart
 from .markup import esc
 from .overview import goals_section, summary_cards
 from .style import CSS
-from .trends import comparison_section, trend_section
+from .trends import comparison_section, segments_section, trend_section
 
 __all__ = ["DEFINITIONS", "render_html"]
 
@@ -58,6 +58,10 @@ def render_html(report: Report, *, title: str = "Conversion report") -> str:
     if report.comparison is not None:
         parts.append('<h2 id="comparison">Compared with the period before</h2>')
         parts.append(comparison_section(report.comparison))
+    if report.segments is not None:
+        by = report.segments.by.replace("_", " ")
+        parts.append(f'<h2 id="segments">Goals by {esc(by)}</h2>')
+        parts.append(segments_section(report.segments))
     if report.trend is not None:
         parts.append(f'<h2 id="trend">Trend by {esc(report.trend.interval)}</h2>')
         parts.append(trend_section(report.trend))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from .. import formatting as fmt
-from ..metrics import Comparison, Trend
+from ..metrics import Comparison, Segments, Trend
 from .markup import cell_money, esc, svg, svg_text, table
 
-__all__ = ["comparison_section", "trend_section"]
+__all__ = ["comparison_section", "segments_section", "trend_section"]
 
 
 def trend_section(trend: Trend) -> str:
@@ -66,4 +66,14 @@ def comparison_section(comparison: Comparison) -> str:
     return (
         table(["", "Now", "Before", "Change", "Relative"], rows)
         + f'<p class="note">Before: {esc(before)}.</p>'
+    )
+
+
+def segments_section(segments: Segments) -> str:
+    """Goals and funnels per group of visitors."""
+    headers, rows = fmt.segment_table(segments)
+    return (
+        table(headers, rows)
+        + '<p class="note">Goals: the share of the group\'s visitors who converted; '
+        "done: the share who completed the funnel.</p>"
     )

@@ -18,7 +18,9 @@ from ..dataset import Dataset, GoalHits, VisitorSummary, text_micros
 from ..rules import (
     add_conversion,
     crawler,
+    device,
     first_macro,
+    landing_page,
     merge_kind,
     referrer_domain,
     utm_of,
@@ -215,6 +217,8 @@ class Fold:
                     first_seen=text_micros(state.first),
                     referrer=referrer_domain(state.referrer, state.url),
                     arrival=arrival(state.landing_utm, state.referrer, state.url),
+                    landing_page=landing_page(state.url),
+                    device=device(state.user_agent),
                     first_touch=utm_of(first_touch),
                     last_touch=utm_of(last_touch),
                     variant=variant_text(state.variant),

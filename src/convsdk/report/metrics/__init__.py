@@ -93,6 +93,8 @@ from .model import (
     Meta,
     Rate,
     Report,
+    Segment,
+    Segments,
     Summary,
     TimeToConvert,
     Timing,
@@ -101,6 +103,7 @@ from .model import (
     VariantBreakdown,
     VariantRow,
 )
+from .segments import SEGMENT_BY, segments
 from .timing import HISTOGRAM_BUCKETS, time_to_convert
 from .trends import INTERVALS, trend
 
@@ -122,6 +125,8 @@ __all__ = [
     "TimeToConvert",
     "Change",
     "Comparison",
+    "Segment",
+    "Segments",
     "Trend",
     "TrendPoint",
     "Timing",
@@ -144,6 +149,7 @@ def build_report(
     experiment_goal: str | None = None,
     interval: str | None = None,
     previous: tuple[Dataset, str, str] | None = None,
+    by: str | None = None,
 ) -> Report:
     """Compute every section of the report from ``dataset`` and the goal definitions.
 
@@ -152,7 +158,13 @@ def build_report(
     (default: any macro goal); an unknown name is a :class:`~convsdk.ConfigError`.
     ``interval`` (``day``, ``week``, ``month``) adds the trend by that period.
     ``previous``: the dataset of the period before, with its start and end, to compare.
+    ``by`` (one of :data:`SEGMENT_BY`) adds goals and funnels per group of visitors.
     """
+    if by is not None and by not in SEGMENT_BY:
+        raise ConfigError(
+            f"by must be one of {', '.join(SEGMENT_BY)}, got {by!r}" + suggest(by, SEGMENT_BY),
+            field="by",
+        )
     if interval is not None and interval not in INTERVALS:
         raise ConfigError(
             f"interval must be one of {', '.join(INTERVALS)}, got {interval!r}"
@@ -183,6 +195,7 @@ def build_report(
         macro_goals=macro,
         micro_goals=micro,
         trend=None if interval is None else trend(dataset, macro, interval),
+        segments=None if by is None else segments(dataset, goals, by),
         comparison=None
         if previous is None
         else compare(summary, headline(previous[0], micro, macro), previous[1], previous[2]),

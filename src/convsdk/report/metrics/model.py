@@ -23,6 +23,8 @@ __all__ = [
     "TimeToConvert",
     "Change",
     "Comparison",
+    "Segment",
+    "Segments",
     "Trend",
     "TrendPoint",
     "Timing",
@@ -279,6 +281,25 @@ class Trend:
 
 
 @dataclass(frozen=True, slots=True)
+class Segment:
+    """The goals and funnels of the visitors sharing one value of a property."""
+
+    value: str
+    visitors: int
+    goals: list[GoalRow]
+    funnels: list[FunnelReport]
+
+
+@dataclass(frozen=True, slots=True)
+class Segments:
+    """Goals and funnels by ``channel``, ``source``, ``campaign``, ``variant``,
+    ``landing_page`` or ``device`` (of the visitor's first event)."""
+
+    by: str
+    groups: list[Segment]
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """One headline figure now and in the period before."""
 
@@ -320,6 +341,8 @@ class Report:
     """With ``interval``: visitors, converters, rate and revenue per period."""
     comparison: Comparison | None = None
     """With ``compare="previous"``: the headline figures against the period before."""
+    segments: Segments | None = None
+    """With ``by``: goals and funnels per group of visitors."""
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready dicts and lists."""

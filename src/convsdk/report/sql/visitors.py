@@ -6,7 +6,15 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from ..channels import arrival
 from ..dataset import Dataset, VisitorSummary
-from ..rules import crawler, first_macro, merge_kind, merge_rows, referrer_domain
+from ..rules import (
+    crawler,
+    device,
+    first_macro,
+    landing_page,
+    merge_kind,
+    merge_rows,
+    referrer_domain,
+)
 
 __all__ = ["ConversionRow", "VisitorRows", "add_conversions", "set_totals"]
 
@@ -22,7 +30,7 @@ class VisitorRows:
 
     def __init__(self, include_bots: bool = False) -> None:
         self.visitors: dict[str, VisitorSummary] = {}
-        self.referrers: dict[str, tuple[object, object, object]] = {}
+        self.referrers: dict[str, tuple[object, object, object, object]] = {}
         self.include_bots = include_bots
         self.bots: set[str] = set()
 
@@ -37,7 +45,7 @@ class VisitorRows:
     ) -> VisitorSummary:
         """Start the summary of a visitor from their first event."""
         visitor = self.visitors[visitor_id] = VisitorSummary(first_seen=moment)
-        self.referrers[visitor_id] = (referrer, url, utm)
+        self.referrers[visitor_id] = (referrer, url, utm, user_agent)
         if not self.include_bots and crawler(user_agent):
             self.bots.add(visitor_id)
         return visitor
@@ -55,10 +63,12 @@ class VisitorRows:
 
     def dataset(self) -> Dataset:
         """The visitors as a :class:`Dataset`, their referrers resolved; totals unset."""
-        for visitor_id, (referrer, url, utm) in self.referrers.items():
+        for visitor_id, (referrer, url, utm, user_agent) in self.referrers.items():
             visitor = self.visitors[visitor_id]
             visitor.referrer = referrer_domain(referrer, url)
             visitor.arrival = arrival(utm, referrer, url)
+            visitor.landing_page = landing_page(url)
+            visitor.device = device(user_agent)
         # A bot's summary stays in self.visitors, so its rows still fold somewhere, but
         # is not in the dataset.
         bots = self.bots

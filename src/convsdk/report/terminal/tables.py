@@ -8,7 +8,7 @@ from .channels import breakdown_table, time_to_convert_table, variants_table
 from .overview import goals_table, summary_table
 from .table import Table
 from .text import safe_text
-from .trends import comparison_table, trend_table
+from .trends import comparison_table, segments_table, trend_table
 
 __all__ = ["tables"]
 
@@ -19,6 +19,9 @@ def tables(report: Report, *, top: int = 10) -> list[Table]:
     compared = comparison_table(report)
     if compared is not None:
         result.insert(1, compared)
+    by = segments_table(report, top)
+    if by is not None:
+        result.append(by)
     trend = trend_table(report)
     if trend is not None:
         result.append(trend)

@@ -8,7 +8,7 @@ from ..metrics import Report
 from .table import Table
 from .text import cell_money
 
-__all__ = ["comparison_table", "trend_table"]
+__all__ = ["comparison_table", "segments_table", "trend_table"]
 
 
 def trend_table(report: Report) -> Table | None:
@@ -55,4 +55,22 @@ def comparison_table(report: Report) -> Table | None:
     table.note = f"before: {comparison.since[:19]} → {comparison.until[:19]} (UTC)".replace(
         "T", " "
     )
+    return table
+
+
+def segments_table(report: Report, top: int) -> Table | None:
+    """Goals and funnels per group of visitors; ``None`` without ``by``."""
+    segments = report.segments
+    if segments is None:
+        return None
+    headers, rows = fmt.segment_table(segments)
+    by = segments.by.replace("_", " ")
+    table = Table(
+        f"Goals by {by}", [(h, "left" if i == 0 else "right") for i, h in enumerate(headers)]
+    )
+    table.rows = rows[:top]
+    note = "goal: share of the group's visitors who converted; done: funnel completion"
+    if len(rows) > top:
+        note += f"; {len(rows) - top} more groups in the JSON and HTML reports"
+    table.note = note
     return table
