@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from .build import make_event
 from .fields import (
+    COLUMNS,
     FIELDS,
     MAX_DEPTH,
     MAX_ID,
@@ -54,6 +55,7 @@ from .validation import (
 )
 
 __all__ = [
+    "COLUMNS",
     "FIELDS",
     "MAX_DEPTH",
     "MAX_ID",

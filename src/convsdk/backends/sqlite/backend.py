@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from ...errors import BackendError, ConfigError
 from ...event import Event
 from ..options import float_option, url_options
-from .reader import event_from_row, read_events, select
+from .reader import read_events, select
 from .rows import insert, to_rows
 from .schema import DEFAULT_TIMEOUT, MEMORY, connect
 from .url import path_from_url
@@ -148,7 +148,7 @@ class SQLiteBackend:
             rows = [] if self._conn is None else self._conn.execute(sql, params).fetchall()
         finally:
             self._lock.release()
-        return (event_from_row(row) for row in rows)
+        return (Event.from_row(row) for row in rows)
 
     def close(self) -> None:
         """Close the connection; safe from any thread."""
