@@ -346,3 +346,33 @@ def test_a_forked_child_connects_anew_and_leaves_the_parents_open() -> None:
     assert holder.get() is parent and not parent.closed
     holder.close()
     assert parent.closed
+
+
+# -- the built-in backends parse their URLs the same way --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "typo", "meant"),
+    [
+        ("file:///tmp/events.jsonl?backup=3", "backup", "backups"),
+        ("sqlite:///convsdk.db?timout=3", "timout", "timeout"),
+        ("nats://127.0.0.1:4222/events?strem=X", "strem", "stream"),
+        ("postgresql://u:secret@db/shop?tabel=t", "tabel", "table"),
+    ],
+)
+def test_every_backend_names_a_misspelt_option(url: str, typo: str, meant: str) -> None:
+    from convsdk.backends import from_url
+
+    with pytest.raises(ConfigError) as info:
+        from_url(url)
+    assert info.value.field == typo
+    assert f"did you mean {meant}?" in str(info.value)
+    assert "secret" not in str(info.value)
+
+
+def test_the_public_names_are_listed() -> None:
+    import convsdk.adapters as adapters
+
+    assert adapters.__all__ == sorted(adapters.__all__, key=lambda n: (not n.isupper(), n))
+    for name in adapters.__all__:
+        assert getattr(adapters, name).__doc__, name

@@ -166,7 +166,9 @@ def test_an_unknown_scheme_lists_the_known_ones_and_says_how_to_add_one(memstore
         open_reader("kafka://user:secret@host/topic")
     message = str(info.value)
     assert "cannot report from kafka:// stores" in message
-    assert "file://, memstore://, postgres://, postgresql://, sqlite://" in message
+    known = message.split("known: ", 1)[1].split(". ", 1)[0].split(", ")
+    assert {"file://", "memstore://", "postgres://", "postgresql://", "sqlite://"} <= set(known)
+    assert known == sorted(known)
     assert "convsdk.readers" in message and "register_reader" in message
     assert "secret" not in message
 
