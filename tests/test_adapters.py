@@ -358,6 +358,7 @@ def test_a_forked_child_connects_anew_and_leaves_the_parents_open() -> None:
         ("sqlite:///convsdk.db?timout=3", "timout", "timeout"),
         ("nats://127.0.0.1:4222/events?strem=X", "strem", "stream"),
         ("postgresql://u:secret@db/shop?tabel=t", "tabel", "table"),
+        ("redis://:secret@127.0.0.1:6379/0/events?maxln=5", "maxln", "maxlen"),
     ],
 )
 def test_every_backend_names_a_misspelt_option(url: str, typo: str, meant: str) -> None:

@@ -262,11 +262,13 @@ def _document(value: Any, column: str) -> dict[str, Any]:
     """A JSON column's value (a dict, JSON text or bytes, or None) as a new dict."""
     if value is None:
         return {}
+    if isinstance(value, dict):
+        return dict(value)  # the row's own stays the row's
     if isinstance(value, str | bytes | bytearray | memoryview):
         value = loads(value if isinstance(value, str | bytes) else bytes(value))
-    if not isinstance(value, dict):
-        raise ValueError(f"{column} must be a JSON object, got {value!r}")
-    return dict(value)
+        if isinstance(value, dict):
+            return value
+    raise ValueError(f"{column} must be a JSON object, got {value!r}")
 
 
 _new_object = object.__new__
