@@ -1,6 +1,7 @@
 """Helpers for writing a backend (or a report reader) for another store.
 
-Everything an adapter needs, in one import, and what the built-in backends use:
+Everything an adapter needs, in one import, and what the built-in backends use (so a
+new backend reads its URL, names a bad option and encodes events as they do):
 
 - :func:`parse_url` reads a backend URL into a :class:`ParsedURL`: host, port, user,
   password, the path's segments (the destination: database, table, subject...) and the
@@ -17,7 +18,7 @@ Everything an adapter needs, in one import, and what the built-in backends use:
 
 ::
 
-    from convsdk.adapters import COLUMNS, Event, LazyConnection, parse_url
+    from convsdk.adapters import LazyConnection, ParsedURL, parse_url
 
     class KafkaBackend:
         @classmethod
@@ -31,7 +32,7 @@ Everything an adapter needs, in one import, and what the built-in backends use:
             self.producer = LazyConnection(lambda: connect(parsed), lambda p: p.close())
 
         def write(self, events):
-            producer = self.producer.get()
+            producer = self.producer.get()   # raises BackendError once closed
             for event in events:
                 producer.send(self.topic, event.to_json())
 

@@ -32,7 +32,11 @@ _log = logging.getLogger("convsdk.report")
 
 
 class Fold:
-    """What the second pass has gathered so far; :meth:`dataset` once every line is in."""
+    """What the second pass has gathered so far; :meth:`dataset` once every line is in.
+
+    Lines of a log go in by :meth:`block`; events from anywhere else (a stream, a
+    plugin's reader) by :meth:`add`, one at a time: the same rules for both.
+    """
 
     def __init__(
         self,
