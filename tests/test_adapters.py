@@ -110,7 +110,7 @@ def test_passthrough_keeps_the_driver_parameters() -> None:
 @pytest.mark.parametrize(
     ("url", "field"),
     [
-        ("no-scheme", None),
+        ("no-scheme", "backend"),
         ("x://h:port/", "port"),
         ("other://h/", "backend"),
         ("x://user:pa#ss@h/", "backend"),

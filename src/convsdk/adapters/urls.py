@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from .._urls import check_userinfo, redact_url
 from ..errors import ConfigError
@@ -90,19 +90,12 @@ def parse_url(
     'kafka://app:***@broker:9092/orders?batch=50&tls=yes'
     """
     if not isinstance(url, str) or "://" not in url:
-        raise ConfigError(f"a backend URL looks like 'scheme://host/path', got {url!r}")
+        raise ConfigError(
+            f"a backend URL looks like 'scheme://host/path', got {url!r}", field="backend"
+        )
     check_userinfo(url)
     source = redact_url(url)
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:
-        raise ConfigError(f"not a URL: {exc}", field="backend", source=source) from None
-    try:
-        port = parts.port
-    except ValueError as exc:
-        if parts.hostname:  # without a host (sqlite://:memory:) there is no port to read
-            raise ConfigError(f"bad port: {exc}", field="port", source=source) from None
-        port = None
+    parts, port = _split(url, source)
     scheme = parts.scheme.lower()
     if schemes is not None and scheme not in schemes:
         raise ConfigError(
@@ -111,15 +104,7 @@ def parse_url(
             source=source,
         )
     types = dict(options or {})
-    given: dict[str, Any] = {}
-    extra: list[tuple[str, str]] = []
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        if name in types:
-            given[name] = value
-        elif passthrough:
-            extra.append((name, value))
-        else:
-            raise _unknown(name, types, source)
+    given, extra = _query(parts.query, types, passthrough, source)
     for name, value in (overrides or {}).items():
         if name not in types:
             raise _unknown(name, types, source)
@@ -138,6 +123,36 @@ def parse_url(
         source=source,
         extra=tuple(extra),
     )
+
+
+def _split(url: str, source: str) -> tuple[SplitResult, int | None]:
+    """The URL's parts and port; a ConfigError for a malformed one."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise ConfigError(f"not a URL: {exc}", field="backend", source=source) from None
+    try:
+        return parts, parts.port
+    except ValueError as exc:
+        if parts.hostname:  # without a host (sqlite://:memory:) there is no port to read
+            raise ConfigError(f"bad port: {exc}", field="port", source=source) from None
+        return parts, None
+
+
+def _query(
+    query: str, types: Mapping[str, OptionType], passthrough: bool, source: str
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The query's options (as text) and, with ``passthrough``, its other parameters."""
+    given: dict[str, str] = {}
+    extra: list[tuple[str, str]] = []
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name in types:
+            given[name] = value
+        elif passthrough:
+            extra.append((name, value))
+        else:
+            raise _unknown(name, types, source)
+    return given, extra
 
 
 def _unknown(name: str, known: Collection[str], source: str) -> ConfigError:

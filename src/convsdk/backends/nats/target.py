@@ -56,7 +56,7 @@ class NATSTarget:
 
 def _stream(value: Any) -> str:
     if not isinstance(value, str) or not _STREAM.match(value):
-        raise ValueError("stream must be letters, digits, '-' and '_'")
+        raise ValueError("must be letters, digits, '-' and '_'")
     return value
 
 

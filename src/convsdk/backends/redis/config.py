@@ -52,7 +52,7 @@ def split_url(
     parts = urlsplit(url)
     # Checked when the backend is built (check_stream, check_maxlen); the other query
     # parameters are redis-py's.
-    parsed = parse_url(url, dict.fromkeys(_OUR_OPTIONS, _as_given), passthrough=True)
+    parsed = parse_url(url, dict.fromkeys(_OUR_OPTIONS, str), passthrough=True)
     query = list(parsed.extra)
     ours: dict[str, Any] = parsed.options
     db, _, path_stream = parts.path.lstrip("/").partition("/")
@@ -99,10 +99,6 @@ def make_client(client_url: str, options: MutableMapping[str, Any], source: str)
         message = f"unknown option{hint}" if hint else str(exc)
         raise ConfigError(message, field=field, source=source) from exc
     return client
-
-
-def _as_given(value: Any) -> Any:
-    return value
 
 
 def check_stream(stream: Any, source: str | None) -> str:
