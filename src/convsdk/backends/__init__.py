@@ -20,7 +20,10 @@ Third-party backends register a class (or factory) taking the URL under the
     kafka = "convsdk_kafka:KafkaBackend"
 
 A registered object may be a class with a ``from_url(url, **options)`` classmethod
-or any callable ``factory(url, **options) -> Backend``.
+or any callable ``factory(url, **options) -> Backend``. :mod:`convsdk.adapters` has
+what the built-in backends use to read their URLs, encode events and hold connections;
+a reader under ``convsdk.readers`` lets ``convsdk report`` read the store back
+(:mod:`convsdk.report.plugins`).
 """
 
 from __future__ import annotations

@@ -1,37 +1,19 @@
-"""Options of the embedded backends (``file://``, ``sqlite://``): a URL's query merged with
-keyword arguments, and each value checked, so that a bad one raises a
-:class:`convsdk.ConfigError` naming it."""
+"""Checks of the embedded backends' constructor options (``file://``, ``sqlite://``), so
+that a bad value raises a :class:`convsdk.ConfigError` naming it. Their URLs are read by
+:func:`convsdk.adapters.parse_url`, as every backend's are."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl
 
 from ..checks import is_number
 from ..errors import ConfigError
 
-__all__ = ["FALSE", "TRUE", "bool_option", "float_option", "int_option", "url_options"]
+__all__ = ["FALSE", "TRUE", "bool_option", "float_option", "int_option"]
 
 #: The spellings of a boolean option (lower-cased).
 TRUE = frozenset({"1", "true", "yes", "on"})
 FALSE = frozenset({"0", "false", "no", "off"})
-
-
-def url_options(
-    query: str, overrides: Mapping[str, Any], known: set[str], source: str
-) -> dict[str, Any]:
-    """Merge a URL's query parameters with keyword ``overrides``; reject unknown names."""
-    options: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
-    options.update(overrides)
-    for name in options:
-        if name not in known:
-            raise ConfigError(
-                f"unknown option {name!r}; known: {', '.join(sorted(known))}",
-                field=name,
-                source=source,
-            )
-    return options
 
 
 def int_option(name: str, value: Any, source: str | None = None) -> int:

@@ -27,7 +27,7 @@ def add_report(commands: Any) -> None:
         "source",
         metavar="SOURCE",
         help="sqlite:///convsdk.db, file:///path/events.jsonl, postgresql://..., "
-        "or a .db / .jsonl path",
+        "a .db / .jsonl path, or a URL a reader plugin reads (convsdk.readers)",
     )
     report.add_argument("--goals", metavar="FILE", help="goal file (.toml or .json)")
     report.add_argument(

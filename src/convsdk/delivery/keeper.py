@@ -10,7 +10,6 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .._json import dumps
 from ..event import Event
 from .counters import Counters, Warnings
 from .files import SpoolWriteError, disk_reason
@@ -27,7 +26,7 @@ log = logging.getLogger("convsdk.dispatch")
 def serialise(event: Event) -> bytes | None:
     """The spool line of ``event``, or None (logged) when it cannot be serialised."""
     try:
-        return dumps(event.to_dict()) + b"\n"
+        return event.to_json() + b"\n"
     except Exception:
         log.exception("cannot serialise event %s", event.name)
         return None

@@ -2,9 +2,10 @@
 
 An event is built on the request thread, so :func:`make_event` validates with a few
 cheap checks and no serialisation; backends serialise in the dispatcher thread with
-:meth:`Event.to_dict` (fast, hand-written) or :class:`EventSchema` (the reference,
-used to validate untrusted input such as collector batches). A test keeps the two in
-step.
+:meth:`Event.to_dict` (fast, hand-written), :meth:`Event.to_json` (its bytes) or
+:class:`EventSchema` (the reference, used to validate untrusted input such as collector
+batches). A test keeps them in step. A table of events has the :data:`COLUMNS` (the
+:data:`FIELDS`, in order); :meth:`Event.to_row` and :meth:`Event.from_row` convert.
 
 Limits on what an event may carry (a :class:`ValueError` naming the field otherwise):
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 from .build import make_event
 from .fields import (
+    COLUMNS,
     FIELDS,
     MAX_DEPTH,
     MAX_ID,
@@ -54,6 +56,7 @@ from .validation import (
 )
 
 __all__ = [
+    "COLUMNS",
     "FIELDS",
     "MAX_DEPTH",
     "MAX_ID",

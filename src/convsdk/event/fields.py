@@ -11,6 +11,7 @@ import re
 from typing import Literal
 
 __all__ = [
+    "COLUMNS",
     "FIELDS",
     "MAX_DEPTH",
     "MAX_ID",
@@ -51,3 +52,8 @@ FIELDS: tuple[str, ...] = (
     "properties",
     "context",
 )
+
+#: The columns of a table of events, in order: the fields of an event, one a column
+#: (``properties`` and ``context`` hold JSON). :meth:`Event.to_row` and
+#: :meth:`Event.from_row` use this order; the SQL backends create their tables from it.
+COLUMNS: tuple[str, ...] = FIELDS

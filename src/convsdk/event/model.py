@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from .fields import Kind
+from .._json import dumps, dumps_str, loads
+from .fields import COLUMNS, Kind
 from .ids import new_event_id
 from .timestamps import format_ns, format_timestamp, parse_timestamp
 
@@ -169,6 +170,105 @@ class Event:
             context=dict(data.get("context") or {}),
             event_id=data.get("event_id"),
         )
+
+    def to_json(self) -> bytes:
+        """The serialised form as compact UTF-8 JSON (orjson when installed).
+
+        >>> Event("signup", event_id="e1").to_json()[:25]
+        b'{"event_id":"e1","name":"'
+        """
+        return dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Event:
+        """Rebuild an event from :meth:`to_json`'s bytes (or text), trusting them."""
+        return cls.from_dict(loads(data))
+
+    def to_row(self, *, json_text: bool = False) -> tuple[Any, ...]:
+        """The event as the values of :data:`~convsdk.event.COLUMNS`, in that order.
+
+        The timestamp is a timezone-aware UTC ``datetime``; ``properties`` and
+        ``context`` are dicts, or compact JSON text with ``json_text=True`` (for a
+        column that stores text).
+
+        >>> Event("signup", event_id="e1").to_row(json_text=True)[-2:]
+        ('{}', '{}')
+        """
+        ts = self.timestamp
+        if ts.tzinfo is not UTC:
+            ts = ts.astimezone(UTC)
+        properties: Any = self.properties
+        context: Any = self.context
+        if json_text:
+            properties, context = dumps_str(properties), dumps_str(context)
+        return (
+            self.event_id,
+            self.name,
+            self.kind,
+            self.goal,
+            self.value,
+            self.currency,
+            self.transaction_id,
+            ts,
+            self.visitor_id,
+            self.session_id,
+            self.user_id,
+            properties,
+            context,
+        )
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Event:
+        """Rebuild an event from the values of :data:`~convsdk.event.COLUMNS`, trusting them.
+
+        The timestamp may be a ``datetime`` (a naive one is UTC) or ISO-8601 text; it
+        comes back timezone-aware UTC. ``properties`` and ``context`` may be dicts or
+        JSON text (or bytes); ``None`` is an empty dict. Raises ``ValueError`` for a row
+        of the wrong length or a timestamp that is neither.
+
+        >>> Event.from_row(("e1", "signup", None, None, None, None, None,
+        ...     "2026-11-02T10:00:00", None, None, None, "{}", {})).timestamp.isoformat()
+        '2026-11-02T10:00:00+00:00'
+        """
+        if len(row) != len(COLUMNS):
+            raise ValueError(f"a row has {len(COLUMNS)} values ({', '.join(COLUMNS)})")
+        return cls(
+            row[1],
+            event_id=row[0],
+            kind=row[2],
+            goal=row[3],
+            value=row[4],
+            currency=row[5],
+            transaction_id=row[6],
+            timestamp=_utc(row[7]),
+            visitor_id=row[8],
+            session_id=row[9],
+            user_id=row[10],
+            properties=_document(row[11], "properties"),
+            context=_document(row[12], "context"),
+        )
+
+
+def _utc(value: Any) -> datetime:
+    """A row's timestamp (a datetime, naive meaning UTC, or ISO-8601 text) in aware UTC."""
+    if isinstance(value, str):
+        return parse_timestamp(value)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    raise ValueError(f"timestamp must be a datetime or ISO-8601 text, got {value!r}")
+
+
+def _document(value: Any, column: str) -> dict[str, Any]:
+    """A JSON column's value (a dict, JSON text or bytes, or None) as a new dict."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return dict(value)  # the row's own stays the row's
+    if isinstance(value, str | bytes | bytearray | memoryview):
+        value = loads(value if isinstance(value, str | bytes) else bytes(value))
+        if isinstance(value, dict):
+            return value
+    raise ValueError(f"{column} must be a JSON object, got {value!r}")
 
 
 _new_object = object.__new__

@@ -34,6 +34,7 @@ from .definitions import defaults as defaults
 from .definitions import names as names
 from .definitions import table as table
 from .resolution import check as check
+from .resolution import did_you_mean as did_you_mean
 from .resolution import from_mapping as from_mapping
 from .resolution import resolve as resolve
 from .resolution import unknown_option as unknown_option
@@ -67,6 +68,7 @@ __all__ = [
     "Option",
     "check",
     "defaults",
+    "did_you_mean",
     "from_mapping",
     "names",
     "resolve",

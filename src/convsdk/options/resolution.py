@@ -25,14 +25,19 @@ from .types import check_bool, parse_bool
 log = logging.getLogger("convsdk.options")
 
 
-def _hint(name: str, known: Iterable[str], prefix: str = "") -> str:
+def did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:
+    """`` (did you mean X?)`` for the closest of ``known`` to ``name``, or ``""``.
+
+    >>> did_you_mean("tabel", ["table", "timeout"])
+    ' (did you mean table?)'
+    """
     close = difflib.get_close_matches(name, sorted(known), n=1)
     return f" (did you mean {prefix}{close[0]}?)" if close else ""
 
 
 def unknown_option(name: str, known: Iterable[str], *, source: str | None = None) -> ConfigError:
     """The :class:`ConfigError` for an option nobody defines, with a "did you mean"."""
-    return ConfigError(f"unknown option{_hint(name, known)}", field=name, source=source)
+    return ConfigError(f"unknown option{did_you_mean(name, known)}", field=name, source=source)
 
 
 def check(name: str, value: Any, *, source: str | None = None, field: str | None = None) -> Any:
@@ -103,7 +108,7 @@ _warned: set[str] = set()
 
 def _unknown_key(key: str, source: str, strict: bool) -> None:
     known = [*BY_VARIABLE, *OTHER_VARIABLES]
-    hint = _hint(key, known)
+    hint = did_you_mean(key, known)
     if strict:
         raise ConfigError(f"unknown option{hint}", field=key, source=source)
     if key not in _warned:  # the environment is shared with other programs: only a warning

@@ -12,7 +12,15 @@
     # or in one call, as the ``convsdk report`` command does:
     render_report("events.jsonl", goals="goals.toml", fmt="html", output="report.html")
 
+    # from events read anywhere (same rules: duplicates, first/last touch, variants):
+    report = report_from_events(my_store.events(), goals="goals.toml", since="7d")
+
+Stores of other kinds are read by plugins: :func:`register_reader`, or the
+``convsdk.readers`` entry-point group (see :mod:`~convsdk.report.plugins`).
+
 Modules: :mod:`~convsdk.report.reader` (reading any store into per-visitor summaries),
+:mod:`~convsdk.report.events` (folding an iterable of events into them),
+:mod:`~convsdk.report.plugins` (readers of other stores),
 :mod:`~convsdk.report.metrics` (the maths and the report's structure),
 :mod:`~convsdk.report.stats` (intervals and tests), :mod:`~convsdk.report.terminal`
 and :mod:`~convsdk.report.html` (output), :mod:`~convsdk.report.output` (the formats).
@@ -22,31 +30,40 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from typing import Any
 
 from ..errors import ConfigError
+from ..event import Event
 from ..goals import Funnel, Goal, GoalSet, resolve_goals
 from .dataset import Dataset
+from .events import EventsReader, summarise_events
 from .html import render_html
 from .metrics import Meta, Report, build_report
 from .output import Format, check_format, format_report, write_report
 from .period import parse_moment
+from .plugins import register_reader, unregister_reader
 from .progress import ProgressCallback
 from .reader import Reader, open_reader
 from .terminal import print_report, render_text
 
 __all__ = [
+    "EventsReader",
     "Format",
+    "Reader",
     "Report",
     "format_report",
     "load_report",
     "open_reader",
     "print_report",
+    "register_reader",
     "render_html",
     "render_report",
     "render_text",
+    "report_from_events",
+    "unregister_reader",
     "write_report",
 ]
 
@@ -69,7 +86,8 @@ def load_report(
 ) -> Report:
     """Read ``source`` and compute the report.
 
-    ``source`` is a backend URL or a path (``.db`` → SQLite, ``.jsonl`` → JSON Lines);
+    ``source`` is a backend URL or a path (``.db`` → SQLite, ``.jsonl`` → JSON Lines),
+    or a URL of a store whose reader is registered (see :func:`register_reader`);
     ``goals`` a goal file, a :class:`~convsdk.GoalSet` or a list of goals and funnels
     (without it there are no funnels, and goals take their kind from the events).
     ``since`` (inclusive) and ``until`` (exclusive) take datetimes, dates, ISO-8601
@@ -87,14 +105,7 @@ def load_report(
     Raises :class:`convsdk.ConfigError` for a bad source, goal file or time, and
     :class:`convsdk.BackendError` when the store cannot be read.
     """
-    goal_set = resolve_goals(goals) if goals is not None else None
-    start = parse_moment(since, field="since") if since is not None else None
-    end = parse_moment(until, end=True, field="until") if until is not None else None
-    if start is not None and end is not None and start >= end:
-        raise ConfigError(
-            f"the period is empty: since {start.isoformat()} is not before until {end.isoformat()}",
-            field="until",
-        )
+    goal_set, start, end = _settings(goals, since, until)
     if compare not in (None, "previous"):
         raise ConfigError(f"compare takes 'previous', got {compare!r}", field="compare")
     if compare is not None and start is None:
@@ -110,23 +121,85 @@ def load_report(
             before.isoformat(),
             start.isoformat(),
         )
-    goals_file = os.fspath(goals) if isinstance(goals, str | os.PathLike) else None
-    meta = Meta(
-        source=reader.source,
-        goals_file=goals_file,
-        since=start.isoformat() if start else None,
-        until=end.isoformat() if end else None,
-        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
     return build_report(
         dataset,
         goal_set,
-        meta=meta,
+        meta=_meta(reader.source, goals, start, end),
         experiment_goal=experiment_goal,
         interval=interval,
         previous=previous,
         by=by,
     )
+
+
+def report_from_events(
+    events: Iterable[Event | Mapping[str, Any]],
+    goals: GoalsArg = None,
+    since: MomentArg = None,
+    until: MomentArg = None,
+    *,
+    source: str = "events",
+    include_bots: bool = False,
+    experiment_goal: str | None = None,
+    interval: str | None = None,
+    by: str | None = None,
+) -> Report:
+    """Compute the report of ``events``: :class:`~convsdk.Event` objects (or their
+    serialised form, dicts), from any store, in any order.
+
+    The same rules as every store's report hold: an event repeated (same ``event_id``)
+    and a transaction converted twice count once, first and last touch, variants.
+    ``source`` names the events in the report. See :func:`load_report` for the other
+    arguments; events outside ``since``/``until`` are left out.
+
+    >>> report = report_from_events(read_my_store(), goals="goals.toml", since="7d")
+    >>> print(render_text(report))
+    """
+    goal_set, start, end = _settings(goals, since, until)
+    with _collector_paused():
+        dataset = summarise_events(
+            events,
+            since=start,
+            until=end,
+            step_goals=_steps(goal_set),
+            goal_kinds=_kinds(goal_set),
+            include_bots=include_bots,
+        )
+    return build_report(
+        dataset,
+        goal_set,
+        meta=_meta(source, goals, start, end),
+        experiment_goal=experiment_goal,
+        interval=interval,
+        by=by,
+    )
+
+
+def _settings(
+    goals: GoalsArg, since: MomentArg, until: MomentArg
+) -> tuple[GoalSet | None, datetime | None, datetime | None]:
+    """The goals and the period's bounds, checked."""
+    goal_set = resolve_goals(goals) if goals is not None else None
+    start = parse_moment(since, field="since") if since is not None else None
+    end = parse_moment(until, end=True, field="until") if until is not None else None
+    if start is not None and end is not None and start >= end:
+        raise ConfigError(
+            f"the period is empty: since {start.isoformat()} is not before until {end.isoformat()}",
+            field="until",
+        )
+    return goal_set, start, end
+
+
+def _steps(goal_set: GoalSet | None) -> set[str]:
+    """The goals that are funnel steps (every conversion time of theirs matters)."""
+    if goal_set is None:
+        return set()
+    return {step for funnel in goal_set.funnels for step in funnel.steps}
+
+
+def _kinds(goal_set: GoalSet | None) -> dict[str, str]:
+    """The goal file's kind of each goal (over the kinds stored on events)."""
+    return {goal.name: goal.kind for goal in goal_set.goals} if goal_set else {}
 
 
 def _read(
@@ -138,17 +211,26 @@ def _read(
     include_bots: bool,
 ) -> Dataset:
     """The dataset of ``start`` to ``end``, with the goal file's step goals and kinds."""
-    steps = {step for funnel in goal_set.funnels for step in funnel.steps} if goal_set else set()
-    kinds = {goal.name: goal.kind for goal in goal_set.goals} if goal_set else {}
     with _collector_paused():
         return reader.read(
             since=start,
             until=end,
-            step_goals=steps,
+            step_goals=_steps(goal_set),
             progress=progress,
-            goal_kinds=kinds,
+            goal_kinds=_kinds(goal_set),
             include_bots=include_bots,
         )
+
+
+def _meta(source: str, goals: GoalsArg, start: datetime | None, end: datetime | None) -> Meta:
+    goals_file = os.fspath(goals) if isinstance(goals, str | os.PathLike) else None
+    return Meta(
+        source=source,
+        goals_file=goals_file,
+        since=start.isoformat() if start else None,
+        until=end.isoformat() if end else None,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
 
 
 @contextmanager

@@ -12,6 +12,8 @@ Sources, as a backend URL or a plain path:
 - ``postgresql://user@host/db`` (or ``postgres://``), extra ``postgres``.
 - ``file:///var/log/events.jsonl``, or a path ending in ``.jsonl`` or ``.ndjson``: the
   log and its rotated siblings.
+- any other scheme a plugin reads: see :mod:`convsdk.report.plugins` (the
+  ``convsdk.readers`` entry-point group, :func:`~convsdk.report.register_reader`).
 
 SQL URLs take a ``table`` query parameter (default ``convsdk_events``). Every reader
 follows the rules of :mod:`convsdk.report.rules` (what counts as a duplicate, a first
@@ -32,10 +34,12 @@ from .._urls import redact_url as redact
 from ..errors import ConfigError
 from .dataset import Dataset
 from .jsonl import FileReader
+from .plugins import plugin_reader, plugin_schemes
 from .progress import ProgressCallback
 from .sql import DEFAULT_TABLE, PostgresReader, SQLiteReader
 
 __all__ = [
+    "BUILTIN_SCHEMES",
     "DEFAULT_TABLE",
     "FileReader",
     "PostgresReader",
@@ -45,6 +49,8 @@ __all__ = [
     "open_reader",
 ]
 
+#: The schemes read without a plugin.
+BUILTIN_SCHEMES = ("file", "postgres", "postgresql", "sqlite")
 _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
@@ -85,9 +91,10 @@ def open_reader(source: str | os.PathLike[str]) -> Reader:
 
     >>> open_reader("events.jsonl").read()
 
-    Raises :class:`convsdk.ConfigError` for a source it cannot read: an unknown scheme
-    or file suffix, a malformed URL, a bad ``table``. Whether the file or database
-    exists is found out by :meth:`Reader.read`.
+    Other schemes are read by plugins (:mod:`convsdk.report.plugins`), consulted after
+    the built-in ones. Raises :class:`convsdk.ConfigError` for a source it cannot read:
+    an unknown scheme or file suffix, a malformed URL, a bad ``table``. Whether the file
+    or database exists is found out by :meth:`Reader.read`.
     """
     text = os.fspath(source)
     if not isinstance(text, str) or not text.strip():
@@ -112,8 +119,14 @@ def open_reader(source: str | os.PathLike[str]) -> Reader:
         return FileReader.from_url(text)
     if scheme in ("postgresql", "postgres"):
         return PostgresReader.from_url(text)
+    reader = plugin_reader(scheme, text)
+    if reader is not None:
+        return reader
+    known = ", ".join(f"{name}://" for name in sorted({*BUILTIN_SCHEMES, *plugin_schemes()}))
     raise ConfigError(
-        f"cannot report from {scheme}:// stores; use sqlite://, file:// or postgresql://",
+        f"cannot report from {scheme}:// stores; known: {known}. A package adds a reader "
+        'under the "convsdk.readers" entry-point group (an application can call '
+        "convsdk.report.register_reader)",
         field="source",
         source=redact(text),
     )

@@ -33,11 +33,11 @@ The package: :mod:`.backend` (the writer), :mod:`.lines` (a batch as JSON Lines)
 
 from __future__ import annotations
 
-from ..options import bool_option, float_option, int_option, url_options
+from ..options import bool_option, float_option, int_option
 from .backend import DEFAULT_BACKUPS, DEFAULT_MAX_BYTES, FileBackend
 from .reader import read_events
 
 __all__ = ["DEFAULT_BACKUPS", "DEFAULT_MAX_BYTES", "FileBackend", "read_events"]
 
 # Kept importable from here, where they used to live.
-__all__ += ["bool_option", "float_option", "int_option", "url_options"]
+__all__ += ["bool_option", "float_option", "int_option"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from ..._json import dumps
 from ...event import Event
 
 __all__ = ["encode"]
@@ -20,7 +19,7 @@ def encode(events: Sequence[Event]) -> bytearray:
     buf = bytearray()
     for event in events:
         try:
-            buf += dumps(event.to_dict())
+            buf += event.to_json()
         except Exception as exc:
             _log.error(
                 "event %s (%r) cannot be serialised and is dropped: %s",

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from ...adapters import parse_url as parse_backend_url
 from ...errors import ConfigError
-from ..options import bool_option, int_option, url_options
+from ...options import integer
 
 __all__ = ["parse_url"]
 
@@ -29,12 +30,8 @@ def parse_url(url: str, options: Mapping[str, Any]) -> tuple[str, dict[str, Any]
             field="path",
             source=url,
         )
-    opts = url_options(parts.query, options, {"max_bytes", "backups", "fsync"}, url)
-    kwargs: dict[str, Any] = {}
-    if "max_bytes" in opts:
-        kwargs["max_bytes"] = int_option("max_bytes", opts["max_bytes"], url)
-    if "backups" in opts:
-        kwargs["backups"] = int_option("backups", opts["backups"], url)
-    if "fsync" in opts:
-        kwargs["fsync"] = bool_option("fsync", opts["fsync"], url)
-    return path, kwargs
+    count = integer(0)
+    parsed = parse_backend_url(
+        url, {"max_bytes": count, "backups": count, "fsync": bool}, overrides=options
+    )
+    return path, parsed.options

@@ -7,13 +7,19 @@ from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from ..._urls import redact_url
-from ...errors import ConfigError
-from ..options import FALSE, TRUE
+from ...adapters import OptionType, convert_option
 
 __all__ = ["split_url"]
 
-# Query parameters read as options and removed from the URL posted to.
-_URL_OPTIONS = frozenset({"gzip", "gzip_level", "timeout", "connect_timeout", "token"})
+# Query parameters read as options (and their types), removed from the URL posted to;
+# the others are kept as written: re-encoding could change what the server sees.
+_URL_OPTIONS: dict[str, OptionType] = {
+    "gzip": bool,
+    "gzip_level": int,
+    "timeout": float,
+    "connect_timeout": float,
+    "token": str,
+}
 
 
 def split_url(url: str) -> tuple[str, dict[str, Any]]:
@@ -33,19 +39,5 @@ def split_url(url: str) -> tuple[str, dict[str, Any]]:
 
 
 def _parse_option(key: str, value: str, url: str) -> Any:
-    if key == "token":
-        return value  # sent as "Authorization: Bearer ...", never in the URL
-    if key == "gzip":
-        if value.lower() in TRUE:
-            return True
-        if value.lower() in FALSE:
-            return False
-        raise ConfigError(
-            f"gzip must be 1 or 0, got {value!r}", field="gzip", source=redact_url(url)
-        )
-    try:
-        return int(value) if key == "gzip_level" else float(value)
-    except ValueError:
-        raise ConfigError(
-            f"{key} must be a number, got {value!r}", field=key, source=redact_url(url)
-        ) from None
+    # "token" is sent as "Authorization: Bearer ...", never in the URL.
+    return convert_option(key, _URL_OPTIONS[key], value, redact_url(url))

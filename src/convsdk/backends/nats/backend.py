@@ -14,7 +14,6 @@ import nats.js.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from ..._json import dumps
 from ...errors import BackendError
 from ...event import Event
 from .connection import BACKEND, close_quietly, describe, ensure_stream, open_connection
@@ -57,7 +56,7 @@ class NATSBackend:
         if not events:
             return
         try:
-            messages = [(e.event_id, dumps(e.to_dict())) for e in events]
+            messages = [(e.event_id, e.to_json()) for e in events]
         except (TypeError, ValueError) as exc:
             raise BackendError(
                 f"an event cannot be serialised: {exc}", backend=BACKEND, retryable=False

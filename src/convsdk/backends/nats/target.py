@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from ..._urls import redact_url
+from ...adapters import OptionType, parse_url
 from ...errors import ConfigError
 
 __all__ = ["DEFAULT_STREAM", "DEFAULT_SUBJECT", "NATSTarget"]
@@ -17,7 +17,6 @@ DEFAULT_STREAM = "CONVSDK"
 
 _SUBJECT = re.compile(r"[^\s.*>]+(\.[^\s.*>]+)*\Z")
 _STREAM = re.compile(r"[A-Za-z0-9_-]{1,255}\Z")
-_SECONDS = ("timeout", "connect_timeout", "ack_wait")
 
 
 @dataclass(frozen=True)
@@ -35,21 +34,13 @@ class NATSTarget:
     @classmethod
     def from_url(cls, url: str, **options: Any) -> NATSTarget:
         """Parse ``nats://[user:pass@]host:port/subject?stream=...``; keywords win."""
+        parsed = parse_url(url, _OPTIONS, overrides=options)
         parts = urlsplit(url)
-        source = redact_url(url)
-        if parts.scheme != "nats" or not parts.hostname:
+        if parsed.scheme != "nats" or not parsed.host:
             raise ConfigError(
-                "a NATS URL looks like nats://host:4222/subject", field="backend", source=source
-            )
-        given: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))
-        given.update(options)
-        known = {"stream", *_SECONDS}
-        unknown = sorted(set(given) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
-                field=unknown[0],
-                source=source,
+                "a NATS URL looks like nats://host:4222/subject",
+                field="backend",
+                source=parsed.source,
             )
         subject = unquote(parts.path.lstrip("/")) or DEFAULT_SUBJECT
         if not _SUBJECT.match(subject):
@@ -57,27 +48,31 @@ class NATSTarget:
                 "subject must be dot-separated tokens without spaces or wildcards, "
                 f"got {subject!r}",
                 field="subject",
-                source=source,
+                source=parsed.source,
             )
-        stream = given.get("stream", DEFAULT_STREAM)
-        if not isinstance(stream, str) or not _STREAM.match(stream):
-            raise ConfigError(
-                f"stream must be letters, digits, '-' and '_', got {stream!r}",
-                field="stream",
-                source=source,
-            )
-        seconds = {name: _seconds(given[name], name, source) for name in _SECONDS if name in given}
         server = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
-        return cls(server=server, subject=subject, stream=stream, source=source, **seconds)
+        return cls(server=server, subject=subject, source=parsed.source, **parsed.options)
 
 
-def _seconds(value: Any, name: str, source: str) -> float:
+def _stream(value: Any) -> str:
+    if not isinstance(value, str) or not _STREAM.match(value):
+        raise ValueError("must be letters, digits, '-' and '_'")
+    return value
+
+
+def _seconds(value: Any) -> float:
     try:
         seconds = float(value)
     except (TypeError, ValueError):
         seconds = -1.0
     if not 0 < seconds <= 3600:
-        raise ConfigError(
-            f"{name} must be a number of seconds, got {value!r}", field=name, source=source
-        )
+        raise ValueError("must be a number of seconds, more than 0 and at most 3600")
     return seconds
+
+
+_OPTIONS: dict[str, OptionType] = {
+    "stream": _stream,
+    "timeout": _seconds,
+    "connect_timeout": _seconds,
+    "ack_wait": _seconds,
+}

@@ -12,12 +12,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from ..._urls import redact_url
-from ...errors import BackendError, ConfigError
+from ...errors import BackendError
 from ...event import Event
 from .rows import Row, scrub, to_rows
 from .schema import COLUMNS, create_schema
-from .settings import BACKEND, OPTIONS, Settings, first_line
+from .settings import BACKEND, Settings, first_line
 
 __all__ = ["PostgresBackend", "migrate"]
 
@@ -65,13 +64,7 @@ class PostgresBackend:
     @classmethod
     def from_url(cls, url: str, **options: Any) -> PostgresBackend:
         """Build from ``postgresql://user@host:port/db?table=...``; keyword options win."""
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise ConfigError(
-                f"unknown option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}",
-                field=unknown[0],
-                source=redact_url(url),
-            )
+        Settings(url, options)  # names an unknown or bad option, as every backend does
         return cls(url, **options)
 
     @property

@@ -12,8 +12,7 @@ from psycopg.types.json import set_json_loads
 
 from ..._json import loads
 from ...errors import BackendError, ConfigError
-from ...event import Event
-from .schema import COLUMNS
+from ...event import COLUMNS, Event
 from .settings import BACKEND, Settings, first_line
 
 __all__ = ["read_events"]
@@ -78,7 +77,7 @@ def _read(settings: Settings, since: datetime | None, until: datetime | None) ->
                 cur.itersize = 2000
                 cur.execute(query, params)
                 for row in cur:
-                    yield _event(row)
+                    yield Event.from_row(row)
         except psycopg.errors.UndefinedTable as exc:
             raise ConfigError(
                 f"table {'.'.join(settings.table)} does not exist (run: convsdk migrate URL)",
@@ -87,21 +86,3 @@ def _read(settings: Settings, since: datetime | None, until: datetime | None) ->
             ) from exc
         except psycopg.Error as exc:
             raise BackendError(first_line(exc), backend=BACKEND) from exc
-
-
-def _event(row: Any) -> Event:
-    return Event(
-        row[1],
-        kind=row[2],
-        goal=row[3],
-        value=row[4],
-        currency=row[5],
-        transaction_id=row[6],
-        timestamp=row[7].astimezone(UTC),
-        visitor_id=row[8],
-        session_id=row[9],
-        user_id=row[10],
-        properties=row[11],
-        context=row[12],
-        event_id=row[0],
-    )

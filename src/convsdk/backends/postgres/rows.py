@@ -18,24 +18,7 @@ Row = tuple[Any, ...]
 def to_rows(events: Sequence[Event]) -> list[Row]:
     """The rows of ``events``; raises ``TypeError`` or ``ValueError`` for one that cannot
     be serialised."""
-    return [
-        (
-            e.event_id,
-            e.name,
-            e.kind,
-            e.goal,
-            e.value,
-            e.currency,
-            e.transaction_id,
-            e.timestamp,
-            e.visitor_id,
-            e.session_id,
-            e.user_id,
-            dumps_str(e.properties),
-            dumps_str(e.context),
-        )
-        for e in events
-    ]
+    return [e.to_row(json_text=True) for e in events]
 
 
 def scrub(row: Row) -> Row:

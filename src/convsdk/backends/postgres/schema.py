@@ -8,12 +8,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from ...event import FIELDS
+from ...event import COLUMNS
 
 __all__ = ["COLUMNS", "create_schema"]
-
-#: The table's columns, in order: the fields of an event.
-COLUMNS = FIELDS
 
 _TYPES = {
     "event_id": "TEXT PRIMARY KEY",

@@ -6,14 +6,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from ..._urls import check_userinfo, redact_url, with_query
+from ..._urls import with_query
+from ...adapters import OptionType, parse_url
 from ...errors import ConfigError
+from ...options import did_you_mean
 
 __all__ = ["BACKEND", "DEFAULT_TABLE", "OPTIONS", "Settings", "first_line"]
 
@@ -46,31 +48,31 @@ class Settings:
     __slots__ = ("conninfo", "source", "statement_timeout", "table")
 
     def __init__(self, url: str, options: Mapping[str, Any]) -> None:
-        check_userinfo(url)
-        parts = urlsplit(url)
-        if parts.scheme not in ("postgresql", "postgres"):
-            raise ConfigError(
-                "a PostgreSQL URL starts with postgresql://",
-                field="backend",
-                source=redact_url(url),
-            )
-        ours: dict[str, Any] = {}
-        libpq: list[tuple[str, str]] = []
-        for key, value in parse_qsl(parts.query, keep_blank_values=True):
-            if key in OPTIONS:
-                ours[key] = value
-            else:
-                libpq.append((key, value))
-        ours.update(options)
-        self.source = redact_url(url)
-        self.table = _check_table(ours.get("table", DEFAULT_TABLE), self.source)
-        self.statement_timeout = _check_timeout(ours.get("statement_timeout", 30.0), self.source)
+        # Our options are checked; the other query parameters are libpq's.
+        parsed = parse_url(
+            url,
+            _TYPES,
+            overrides=options,
+            defaults={"table": _check_table(DEFAULT_TABLE), "statement_timeout": 30.0},
+            schemes=("postgresql", "postgres"),
+            passthrough=True,
+        )
+        libpq = list(parsed.extra)
+        self.source = parsed.source
+        self.table: tuple[str, ...] = parsed.options["table"]
+        self.statement_timeout: float = parsed.options["statement_timeout"]
         present = {key for key, _ in libpq}
         libpq.extend((k, v) for k, v in _CONNECTION_DEFAULTS.items() if k not in present)
         conninfo = with_query(url, urlencode(libpq, quote_via=quote))
         try:
             conninfo_to_dict(conninfo)
         except psycopg.Error as exc:
+            for key, _ in libpq:  # a misspelt option of ours reaches libpq, which refuses it
+                hint = did_you_mean(key, OPTIONS)
+                if hint and f'"{key}"' in str(exc):
+                    raise ConfigError(
+                        f"unknown option{hint}", field=key, source=self.source
+                    ) from exc
             raise ConfigError(str(exc), field="backend", source=self.source) from exc
         self.conninfo = conninfo
 
@@ -91,30 +93,27 @@ class Settings:
         return conn
 
 
-def _check_table(value: Any, source: str) -> tuple[str, ...]:
+def _check_table(value: Any) -> tuple[str, ...]:
     parts = value.split(".") if isinstance(value, str) else []
     if not 1 <= len(parts) <= 2 or not all(_IDENTIFIER.match(p) for p in parts):
-        raise ConfigError(
-            "table must be a name of letters, digits and underscores (at most 48, not "
-            f"starting with a digit), optionally schema-qualified, got {value!r}",
-            field="table",
-            source=source,
+        raise ValueError(
+            "must be a name of letters, digits and underscores (at most 48, not "
+            "starting with a digit), optionally schema-qualified"
         )
     return tuple(parts)
 
 
-def _check_timeout(value: Any, source: str) -> float:
+def _check_timeout(value: Any) -> float:
     try:
         seconds = float(value)
     except (TypeError, ValueError):
         seconds = -1.0
     if not 0 < seconds < 86_400:
-        raise ConfigError(
-            f"statement_timeout must be a number of seconds, got {value!r}",
-            field="statement_timeout",
-            source=source,
-        )
+        raise ValueError("must be a number of seconds, more than 0 and less than a day")
     return seconds
+
+
+_TYPES: dict[str, OptionType] = {"table": _check_table, "statement_timeout": _check_timeout}
 
 
 def first_line(exc: BaseException) -> str:

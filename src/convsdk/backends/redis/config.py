@@ -6,13 +6,15 @@ from __future__ import annotations
 import re
 from collections.abc import MutableMapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from ...adapters import parse_url
 from ...errors import ConfigError
+from ...options import did_you_mean
 
 __all__ = [
     "DEFAULT_MAXLEN",
@@ -48,13 +50,11 @@ def split_url(
     options (``stream``, ``maxlen``) from the path, the query and ``options``, which
     loses them (keywords win over the URL)."""
     parts = urlsplit(url)
-    query: list[tuple[str, str]] = []
-    ours: dict[str, Any] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key in _OUR_OPTIONS:
-            ours[key] = value
-        else:
-            query.append((key, value))
+    # Checked when the backend is built (check_stream, check_maxlen); the other query
+    # parameters are redis-py's.
+    parsed = parse_url(url, dict.fromkeys(_OUR_OPTIONS, str), passthrough=True)
+    query = list(parsed.extra)
+    ours: dict[str, Any] = parsed.options
     db, _, path_stream = parts.path.lstrip("/").partition("/")
     if path_stream:
         if "stream" in ours and ours["stream"] != unquote(path_stream):
@@ -95,7 +95,9 @@ def make_client(client_url: str, options: MutableMapping[str, Any], source: str)
     except (TypeError, ValueError) as exc:
         unknown = _UNKNOWN_OPTION.search(str(exc))
         field = unknown.group(1) if unknown else "backend"
-        raise ConfigError(str(exc), field=field, source=source) from exc
+        hint = did_you_mean(field, _OUR_OPTIONS) if unknown else ""
+        message = f"unknown option{hint}" if hint else str(exc)
+        raise ConfigError(message, field=field, source=source) from exc
     return client
 
 

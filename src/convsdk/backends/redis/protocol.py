@@ -8,7 +8,6 @@ from typing import Any
 
 import redis
 
-from ..._json import dumps
 from ...errors import BackendError
 from ...event import Event
 
@@ -40,7 +39,7 @@ def pack(head: bytes, events: Sequence[Event]) -> bytes:
     append = parts.append
     for event in events:
         eid = event.event_id.encode()
-        data = dumps(event.to_dict())
+        data = event.to_json()
         append(
             b"%s$%d\r\n%s\r\n$4\r\ndata\r\n$%d\r\n%s\r\n" % (head, len(eid), eid, len(data), data)
         )

@@ -10,12 +10,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
+from ...adapters import parse_url
 from ...errors import BackendError, ConfigError
 from ...event import Event
-from ..options import float_option, url_options
-from .reader import event_from_row, read_events, select
+from ...options import seconds
+from ..options import float_option
+from .reader import read_events, select
 from .rows import insert, to_rows
 from .schema import DEFAULT_TIMEOUT, MEMORY, connect
 from .url import path_from_url
@@ -82,12 +83,8 @@ class SQLiteBackend:
         a query parameter or a keyword; a bad or unknown one raises
         :class:`convsdk.ConfigError` naming it.
         """
-        parts = urlsplit(url)
-        opts = url_options(parts.query, options, {"timeout"}, url)
-        kwargs: dict[str, Any] = {}
-        if "timeout" in opts:
-            kwargs["timeout"] = float_option("timeout", opts["timeout"], url)
-        return cls(path_from_url(url), **kwargs)
+        parsed = parse_url(url, {"timeout": seconds(allow_zero=True)}, overrides=options)
+        return cls(path_from_url(url), **parsed.options)
 
     def __repr__(self) -> str:
         return f"SQLiteBackend({self.path!r}, timeout={self.timeout})"
@@ -153,7 +150,7 @@ class SQLiteBackend:
             rows = [] if self._conn is None else self._conn.execute(sql, params).fetchall()
         finally:
             self._lock.release()
-        return (event_from_row(row) for row in rows)
+        return (Event.from_row(row) for row in rows)
 
     def close(self) -> None:
         """Close the connection; safe from any thread, and more than once. A later

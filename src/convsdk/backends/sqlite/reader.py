@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
-from ..._json import loads
 from ...event import Event, format_timestamp, parse_timestamp
-from .rows import COLUMNS
+from .rows import COLUMN_LIST
 from .schema import MEMORY, connect
 from .url import path_from_url
 
-__all__ = ["event_from_row", "read_events", "select"]
+__all__ = ["read_events", "select"]
 
 _FETCH = 1000
 
@@ -50,7 +48,7 @@ def _stream(path: str, sql: str, params: list[str]) -> Iterator[Event]:
         cursor = conn.execute(sql, params)
         while rows := cursor.fetchmany(_FETCH):
             for row in rows:
-                yield event_from_row(row)
+                yield Event.from_row(row)
     finally:
         conn.close()
 
@@ -66,7 +64,7 @@ def select(since: datetime | str | None, until: datetime | str | None) -> tuple[
         clauses.append("timestamp < ?")
         params.append(_timestamp_text(until, "until"))
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    return f"SELECT {COLUMNS} FROM convsdk_events{where} ORDER BY timestamp, event_id", params
+    return f"SELECT {COLUMN_LIST} FROM convsdk_events{where} ORDER BY timestamp, event_id", params
 
 
 def _timestamp_text(value: datetime | str, name: str) -> str:
@@ -79,22 +77,3 @@ def _timestamp_text(value: datetime | str, name: str) -> str:
     if not isinstance(value, datetime):
         raise TypeError(f"{name} must be a datetime or an ISO-8601 string")
     return format_timestamp(value)
-
-
-def event_from_row(row: Sequence[Any]) -> Event:
-    """The event a row of :data:`~.rows.COLUMNS` holds."""
-    return Event(
-        row[1],
-        event_id=row[0],
-        kind=row[2],
-        goal=row[3],
-        value=row[4],
-        currency=row[5],
-        transaction_id=row[6],
-        timestamp=parse_timestamp(row[7]),
-        visitor_id=row[8],
-        session_id=row[9],
-        user_id=row[10],
-        properties=loads(row[11]),
-        context=loads(row[12]),
-    )

@@ -12,21 +12,21 @@ from typing import Any
 
 from ... import event as event_module
 from ..._json import dumps_str
-from ...event import FIELDS, Event, format_timestamp
+from ...event import COLUMNS, Event, format_timestamp
 
-__all__ = ["COLUMNS", "insert", "to_rows"]
+__all__ = ["COLUMN_LIST", "insert", "to_rows"]
 
 _log = logging.getLogger("convsdk.backends.sqlite")
 
-#: The column list of the table, in the order of :data:`convsdk.event.FIELDS`.
-COLUMNS = ", ".join(FIELDS)
-_ROW = f"({', '.join('?' * len(FIELDS))})"
-_INSERT = f"INSERT OR IGNORE INTO convsdk_events ({COLUMNS}) VALUES {_ROW}"
+#: The column list of the table as SQL, in the order of :data:`convsdk.event.COLUMNS`.
+COLUMN_LIST = ", ".join(COLUMNS)
+_ROW = f"({', '.join('?' * len(COLUMNS))})"
+_INSERT = f"INSERT OR IGNORE INTO convsdk_events ({COLUMN_LIST}) VALUES {_ROW}"
 # Rows a statement inserts: each execution of a statement opens its cursors and seeks
 # afresh, so 25 rows a statement take a batch ~25% faster through SQLite than one.
 # 25 x 13 parameters stay far below SQLite's oldest limit of 999.
 _PER_INSERT = 25
-_INSERT_MANY = f"INSERT OR IGNORE INTO convsdk_events ({COLUMNS}) VALUES " + ", ".join(
+_INSERT_MANY = f"INSERT OR IGNORE INTO convsdk_events ({COLUMN_LIST}) VALUES " + ", ".join(
     [_ROW] * _PER_INSERT
 )
 # Bound in place of None: SQLite stores a NaN as NULL (sqlite3_bind_double), and the

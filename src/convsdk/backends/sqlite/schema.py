@@ -7,7 +7,7 @@ import logging
 import os
 import sqlite3
 
-from ...event import FIELDS
+from ...event import COLUMNS
 
 __all__ = ["DEFAULT_TIMEOUT", "MEMORY", "PAGE_SIZE", "SCHEMA", "SCHEMA_VERSION", "connect"]
 
@@ -18,7 +18,7 @@ SCHEMA_VERSION = 2
 #: The path of a database that lives in memory, on its connection only.
 MEMORY = ":memory:"
 
-# The declaration of each column of FIELDS, and a comment where one helps.
+# The declaration of each column of COLUMNS, and a comment where one helps.
 _DECLARATIONS: dict[str, tuple[str, str]] = {
     "event_id": ("TEXT NOT NULL PRIMARY KEY", ""),
     "name": ("TEXT NOT NULL", ""),
@@ -44,7 +44,7 @@ def _column(name: str, last: bool) -> str:
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS convsdk_events (\n"
-    + "".join(_column(name, name == FIELDS[-1]) + "\n" for name in FIELDS)
+    + "".join(_column(name, name == COLUMNS[-1]) + "\n" for name in COLUMNS)
     + ");\n"
     "CREATE INDEX IF NOT EXISTS convsdk_events_timestamp ON convsdk_events (timestamp);\n"
 )

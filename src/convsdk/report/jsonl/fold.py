@@ -26,7 +26,7 @@ from ..rules import (
     utm_of,
     variant_text,
 )
-from .events import parse_event
+from .events import canonical, parse_event
 from .lines import event_key
 from .state import VisitorState, touch, touches_before
 
@@ -36,7 +36,11 @@ _log = logging.getLogger("convsdk.report")
 
 
 class Fold:
-    """What the second pass has gathered so far; :meth:`dataset` once every line is in."""
+    """What the second pass has gathered so far; :meth:`dataset` once every line is in.
+
+    Lines of a log go in by :meth:`block`; events from anywhere else (a stream, a
+    plugin's reader) by :meth:`add`, one at a time: the same rules for both.
+    """
 
     def __init__(
         self,
@@ -63,6 +67,7 @@ class Fold:
         # earliest conversion seen with it: the one that counts.
         self.transactions: dict[tuple[str, str], tuple[str, str, Any, Any, Any]] = {}
         self.seen: set[bytes] = set()
+        self.ids: set[str] = set()  # every id given to add(): a stream has no first pass
         self.events = self.anonymous_events = self.anonymous_plain = self.server_side = 0
         self.server_users: set[str] = set()
         self.first_event = self.last_event = ""
@@ -100,6 +105,30 @@ class Fold:
             self.event(data, event_id, moment)
         self.events, self.first_event, self.last_event = events, first_event, last_event
         return lineno
+
+    def add(self, data: dict[str, Any]) -> None:
+        """Fold one event in its serialised form (:meth:`convsdk.Event.to_dict`), given
+        one at a time by a source that may repeat it: it counts once, by its id.
+
+        Raises ``KeyError``, ``TypeError`` or ``ValueError`` for data that is not an event.
+        """
+        event_id = data["event_id"]
+        if type(event_id) is not str or type(data["name"]) is not str:
+            raise TypeError("event_id and name must be strings")
+        moment = canonical(data["timestamp"])
+        if event_id in self.ids:
+            return
+        self.ids.add(event_id)
+        if (self.low is not None and moment < self.low) or (
+            self.high is not None and moment >= self.high
+        ):
+            return
+        self.events += 1
+        if not self.first_event or moment < self.first_event:
+            self.first_event = moment
+        if moment > self.last_event:
+            self.last_event = moment
+        self.event(data, event_id, moment)
 
     def event(self, data: dict[str, Any], event_id: str, moment: str) -> None:
         """Fold one event of the range, already known to be distinct."""
