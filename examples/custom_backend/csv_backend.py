@@ -1,4 +1,5 @@
-"""A convsdk backend writing events to a CSV file, one row each, never the same event twice."""
+"""A convsdk backend writing events to a CSV file, one row each, never the same event twice,
+and the reader that lets ``convsdk report csv:///path/events.csv`` read them back."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -77,3 +79,24 @@ def read_events(path: str | os.PathLike[str]) -> Iterator[Event]:
             data["value"] = None if data["value"] is None else float(data["value"])
             data.update({f: json.loads(row[f]) for f in JSON_FIELDS})
             yield Event.from_dict(data)
+
+
+class CSVReader:
+    """What ``convsdk report csv:///path/events.csv`` reads through (the ``convsdk.readers``
+    entry point): the file's events; convsdk folds them into the report."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self.source = self.path
+
+    @classmethod
+    def from_url(cls, url: str) -> CSVReader:
+        """Build from the backend's URL, ``csv:///var/log/events.csv``."""
+        parts = urlsplit(url)
+        return cls(unquote(parts.netloc + parts.path))
+
+    def read_events(self, since: datetime | None, until: datetime | None) -> Iterator[Event]:
+        """The file's events (convsdk keeps those of the period)."""
+        if not os.path.exists(self.path):
+            raise ConfigError("no such file", field="source", source=self.path)
+        return read_events(self.path)
