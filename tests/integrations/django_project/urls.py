@@ -22,4 +22,5 @@ urlpatterns = [
     path("async/", views.async_page),
     path("static/site.css", views.stylesheet),
     path("broken/", views.broken),
+    path("tagged/", views.tagged),
 ]

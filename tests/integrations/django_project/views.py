@@ -6,6 +6,7 @@ import json
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
+from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.views import View
 
@@ -132,3 +133,7 @@ def stylesheet(request: HttpRequest) -> HttpResponse:
 
 def broken(request: HttpRequest) -> HttpResponse:
     return HttpResponse(json.dumps({"error": "no"}), status=500, content_type="text/html")
+
+
+def tagged(request: HttpRequest) -> HttpResponse:
+    return render(request, "tagged.html")

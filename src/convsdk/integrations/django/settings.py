@@ -67,7 +67,7 @@ def tracker_options(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def secret_key(config: Mapping[str, Any]) -> str | bytes | None:
     """``CONVSDK_SECRET_KEY`` from the settings, else the environment; never ``SECRET_KEY``."""
-    found = _options.resolve(["secret_key"], {}, config=config, config_source=SOURCE)
+    found = _options.resolve([_options.TRACKER], {}, config=config, config_source=SOURCE)
     key: str | bytes | None = found.get("secret_key")
     return key
 
