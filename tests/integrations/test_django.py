@@ -223,3 +223,19 @@ def test_misspelt_setting_is_a_config_error(tracker: convsdk.Tracker):
     with override_settings(CONVSDK_BACKND="memory://"):
         with pytest.raises(ConfigError, match="did you mean CONVSDK_BACKEND"):
             Client().get("/")
+
+
+def test_decorators_without_the_middleware(tracker: convsdk.Tracker, memory: MemoryBackend):
+    middleware = ["django.middleware.csrf.CsrfViewMiddleware"]
+    with override_settings(MIDDLEWARE=middleware):
+        client = Client(headers={"user-agent": BROWSER})
+        client.get("/quote/")
+        client.post("/quote/", {"email": ""})
+        client.post("/quote/", {"email": "ada@example.com"})
+        client.get("/signup/")
+        client.post("/signup/", {"username": "ada"})
+    events = recorded(tracker, memory)
+    assert [(e.goal, e.context["path"]) for e in events] == [
+        ("quote_requested", "/quote/"),
+        ("signup", "/signup/"),
+    ]

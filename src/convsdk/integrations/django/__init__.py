@@ -21,9 +21,11 @@ response in convsdk's terms), :mod:`.beacon` (the browser endpoint), :mod:`.view
 """
 
 from ...decorators.rule import add_method_reader
+from ...web.frameworks import add_context_reader
 from .middleware import ConversionMiddleware as ConversionMiddleware
-from .views import view_methods
+from .views import view_context, view_methods
 
 __all__ = ["ConversionMiddleware"]
 
 add_method_reader(view_methods)
+add_context_reader(view_context)
