@@ -1,22 +1,23 @@
 """The site's conversions, with Django's test runner: ``python manage.py test``.
 
-``capture_events()`` sends every tracker's events to memory for the test (nothing reaches
-the site's store) and gives them back; under pytest the ``convsdk_events`` fixture is
-the same thing.
+``ConvSDKTestMixin`` sends every tracker's events to memory for each test (nothing
+reaches the site's store) and gives them back as ``self.convsdk_events``; under pytest
+the ``convsdk_events`` fixture is the same thing.
 """
 
 from __future__ import annotations
 
 from django.test import SimpleTestCase
 
-from convsdk.testing import capture_events
+from convsdk.integrations.django.testing import ConvSDKTestMixin
 
 BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Safari/605.1.15"
 
 
-class ConversionTests(SimpleTestCase):
+class ConversionTests(ConvSDKTestMixin, SimpleTestCase):
     def setUp(self) -> None:
-        self.events = self.enterContext(capture_events())
+        super().setUp()
+        self.events = self.convsdk_events
         self.client.defaults["HTTP_USER_AGENT"] = BROWSER
 
     def goals(self) -> list[tuple[str | None, str | None]]:

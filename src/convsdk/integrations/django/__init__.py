@@ -17,6 +17,7 @@ The package: :mod:`.middleware` (:class:`ConversionMiddleware`), :mod:`.settings
 (``CONVSDK_*`` settings, the project's tracker), :mod:`.http` (Django's request and
 response in convsdk's terms), :mod:`.beacon` (the browser endpoint), :mod:`.views`
 (which methods a view takes, for the decorators), :mod:`.apps`, :mod:`.checks`,
+:mod:`.testing` (``self.convsdk_events`` for Django's test runner),
 ``templatetags/convsdk.py`` and ``management/commands/convsdk_report.py``.
 """
 
