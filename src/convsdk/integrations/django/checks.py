@@ -30,15 +30,16 @@ def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     """Every ``CONVSDK_*`` setting and environment variable parsed, the goals loaded."""
     try:
         config = _settings.convsdk_settings()
-        _settings.middleware_options(config)
         options = _settings.tracker_options(config)
         _options.resolve([_options.MIDDLEWARE, _options.BEACON], {}, config=config)
-        goals = options.get("goals")
+    except ConfigError as exc:
+        return [checks.Error(str(exc), id="convsdk.E001", obj="settings")]
+    goals = options.get("goals")
+    try:
         if goals:
             resolve_goals(goals)
     except ConfigError as exc:
-        code = "convsdk.E002" if "goal" in str(exc).lower() else "convsdk.E001"
-        return [checks.Error(str(exc), id=code, obj="settings")]
+        return [checks.Error(str(exc), id="convsdk.E002", obj="CONVSDK_GOALS")]
     return _secret_key_messages(config)
 
 

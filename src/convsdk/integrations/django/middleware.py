@@ -64,8 +64,11 @@ class ConversionMiddleware:
         if key is not None:
             options["secret_key"] = key
         tracker, follows = _settings.project_tracker(config)
+        # Following the default tracker, the browser endpoint follows it too.
         self._tracker = None if follows else tracker
-        self.recorder, self.beacon = prepare(tracker, options)
+        self.recorder, self.beacon = prepare(self._tracker, options)
+        if tracker is not None:
+            self.recorder.identity(tracker)  # the cookie signer, built at startup
 
     @property
     def tracker(self) -> Tracker | None:
