@@ -239,3 +239,19 @@ def test_decorators_without_the_middleware(tracker: convsdk.Tracker, memory: Mem
         ("quote_requested", "/quote/"),
         ("signup", "/signup/"),
     ]
+
+
+def test_secure_cookies_on_https_under_both_handlers(tracker: convsdk.Tracker):
+    response = Client(headers={"user-agent": BROWSER}).get("/", secure=True)
+    assert response.cookies["cv_vid"]["secure"] is True
+
+    async def visit() -> bool:
+        client = AsyncClient(headers={"user-agent": BROWSER})
+        answer = await client.get("/", secure=True)
+        plain = await client.get("/pricing/")
+        return bool(answer.cookies["cv_vid"]["secure"]) and "cv_vid" not in plain.cookies
+
+    assert asyncio.run(visit())
+    plain = Client(headers={"user-agent": BROWSER}).get("/")
+    assert not plain.cookies["cv_vid"]["secure"]
+    assert "Secure" not in plain.cookies["cv_vid"].output()
