@@ -34,7 +34,7 @@ USE_TZ = True
 
 # convsdk: the same names as its environment variables. A key of its own signs the
 # visitor cookies (Django's SECRET_KEY is never used for them).
-CONVSDK_BACKEND = os.environ.get("CONVSDK_BACKEND", f"sqlite:///{BASE_DIR / 'fernhill.db'}")
+CONVSDK_BACKEND = os.environ.get("CONVSDK_BACKEND", f"sqlite:///{BASE_DIR / 'convsdk.db'}")
 CONVSDK_GOALS = BASE_DIR / "goals.toml"
 CONVSDK_SECRET_KEY = os.environ.get("CONVSDK_SECRET_KEY", "fernhill-dev-only-convsdk-key")
 CONVSDK_SPOOL_DIR = os.environ.get("CONVSDK_SPOOL_DIR", str(BASE_DIR / ".convsdk-spool"))
