@@ -185,10 +185,21 @@ def test_async_client_and_async_view(tracker: convsdk.Tracker, memory: MemoryBac
         response = await client.post("/signup/", {"username": "ada"})
         assert response.status_code == 302
 
+        assert (await client.get("/callback/")).status_code == 200
+        assert (await client.post("/callback/", {"phone": "555"})).status_code == 302
+
     asyncio.run(visit())
     events = recorded(tracker, memory)
-    assert names(events) == ["page_view", "page_view", "form_submit", "signup"]
-    assert [e.goal for e in events if e.goal] == ["viewed_pricing", "signup"]
+    assert names(events) == [
+        "page_view",
+        "page_view",
+        "form_submit",
+        "signup",
+        "page_view",
+        "form_submit",
+        "callback_requested",
+    ]
+    assert [e.goal for e in events if e.goal] == ["viewed_pricing", "signup", "callback_requested"]
 
 
 def test_convsdk_events_fixture(convsdk_events: CapturedEvents):

@@ -23,4 +23,5 @@ urlpatterns = [
     path("static/site.css", views.stylesheet),
     path("broken/", views.broken),
     path("tagged/", views.tagged),
+    path("callback/", views.callback),
 ]

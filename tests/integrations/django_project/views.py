@@ -137,3 +137,11 @@ def broken(request: HttpRequest) -> HttpResponse:
 
 def tagged(request: HttpRequest) -> HttpResponse:
     return render(request, "tagged.html")
+
+
+@track_micro("callback_requested")
+async def callback(request: HttpRequest) -> HttpResponse:
+    """An async function view with a decorator: a form page, like quote."""
+    if request.method == "POST":
+        return HttpResponseRedirect("/")
+    return HttpResponse(PAGE.format(title="Call me back"))
