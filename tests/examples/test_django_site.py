@@ -111,7 +111,10 @@ def server_command(server: str, fd: int) -> list[str]:
         return [sys.executable, "-c", UVICORN, str(fd)]
     if UWSGI is None:
         pytest.skip("uWSGI is not installed (pip install pyuwsgi)")
-    uwsgi = [UWSGI, "--protocol", "http", "--master", "--processes", "2", "--die-on-term"]
+    # uWSGI's recipe for a graceful stop on SIGTERM (--die-on-term kills the workers at
+    # once, before Python's exit handlers run); threads on, for the delivery thread.
+    uwsgi = [UWSGI, "--protocol", "http", "--master", "--processes", "2", "--enable-threads"]
+    uwsgi += ["--hook-master-start", "unix_signal:15 gracefully_kill_them_all"]
     uwsgi += ["--need-app", "--module", "site_project.wsgi:application", "--disable-logging"]
     return [sys.executable, "-c", SOCKET_ACTIVATION, str(fd), *uwsgi]
 
