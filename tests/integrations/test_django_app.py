@@ -89,8 +89,15 @@ def test_checks_report_a_bad_configuration():
 
 def test_checks_warn_about_the_secret_key_and_the_middleware(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("CONVSDK_SECRET_KEY", raising=False)
-    with override_settings(CONVSDK_SECRET_KEY=None):
-        assert "without cookies" in messages()["convsdk.W001"]
+    previous = set_default(None)
+    try:
+        with override_settings(CONVSDK_SECRET_KEY=None):
+            assert "without cookies" in messages()["convsdk.W001"]
+            with convsdk.Tracker(backend="memory://", spool_dir=None, secret_key="k") as keyed:
+                set_default(keyed)
+                assert "convsdk.W001" not in messages()
+    finally:
+        set_default(previous)
     with override_settings(CONVSDK_SECRET_KEY="django-only-secret"):
         assert "convsdk.W002" in messages()
     with override_settings(MIDDLEWARE=[]):

@@ -16,6 +16,7 @@ from django.conf import settings as django_settings
 from django.core import checks
 
 from ... import options as _options
+from ... import runtime
 from ...errors import ConfigError
 from ...goals import resolve_goals
 from . import settings as _settings
@@ -45,6 +46,8 @@ def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[checks.C
 
 def _secret_key_messages(config: dict[str, Any]) -> list[checks.CheckMessage]:
     key = _settings.secret_key(config)
+    if key is None and runtime.default is not None:
+        key = runtime.default.secret_key  # convsdk.init(secret_key=...) in the project
     if key is None:
         return [
             checks.Warning(
