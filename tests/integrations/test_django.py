@@ -146,7 +146,9 @@ def test_annotate_and_cancel(client: Client, tracker: convsdk.Tracker, memory: M
     client.post("/checkout/", {"total": "49.90"})
     client.post("/invite/", {"email": "bot@example.test"})
     client.post("/invite/", {"email": "ada@example.com"})
-    events = [e for e in recorded(tracker, memory) if e.goal]
+    everything = recorded(tracker, memory)
+    assert names(everything)[0] == "checkout"  # a POST to /checkout*
+    events = [e for e in everything if e.goal]
     assert [e.goal for e in events] == ["purchase", "invited"]
     assert (events[0].value, events[0].currency, events[0].transaction_id) == (
         49.9,
@@ -266,3 +268,11 @@ def test_secure_cookies_on_https_under_both_handlers(tracker: convsdk.Tracker):
     plain = Client(headers={"user-agent": BROWSER}).get("/")
     assert not plain.cookies["cv_vid"]["secure"]
     assert "Secure" not in plain.cookies["cv_vid"].output()
+
+
+def test_excluded_paths_from_settings(tracker: convsdk.Tracker, memory: MemoryBackend):
+    with override_settings(CONVSDK_EXCLUDE_PATHS=["/pricing/*"]):
+        client = Client(headers={"user-agent": BROWSER})
+        client.get("/pricing/")
+        client.get("/")
+    assert [e.context["path"] for e in recorded(tracker, memory)] == ["/"]
