@@ -2,13 +2,14 @@
 
 Run: ``python bench/bench_middleware.py`` (OpenTelemetry's middleware comes from the
 ``bench`` extra). Apps are called in-process, no server and no sockets: WSGI as
-``app(environ, start_response)`` with a prepared environ, ASGI as
-``await app(scope, receive, send)`` in a loop. Each request is a hello-world HTML page
-(Flask for WSGI, Starlette for ASGI). With convsdk it is tracked as a page view that
-matches a goal, from a returning visitor whose signed visitor and session cookies are
-verified (seen earlier in the same minute: each run gets a fresh cookie, as a browser
-would have it after the previous response); events go to a backend that drops them
-(the dispatcher thread still runs). A second block of rows times a new visitor: no
+``app(environ, start_response)`` with a prepared environ, ASGI as ``await
+app(scope, receive, send)`` in a loop. Each request is a hello-world HTML page (Flask
+for WSGI, Starlette for ASGI, and Django's WSGI handler with convsdk's Django middleware
+next to OpenTelemetry's Django instrumentation). With convsdk it is tracked as a page
+view that matches a goal, from a returning visitor whose signed visitor and session
+cookies are verified (seen earlier in the same minute: each run gets a fresh cookie, as
+a browser would have it after the previous response); events go to a backend that drops
+them (the dispatcher thread still runs). A second block of rows times a new visitor: no
 Cookie header, so convsdk mints a visitor and a session id, signs both and adds two
 ``Set-Cookie`` headers to every response (bare and OpenTelemetry get the same request).
 OpenTelemetry runs with the SDK's tracer provider and a batch span processor feeding an
@@ -28,6 +29,7 @@ import io
 import statistics
 import sys
 import time
+import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -103,6 +105,60 @@ def median_us(runs: dict[Any, Callable[[int], float]]) -> dict[Any, float]:
 # -- WSGI ------------------------------------------------------------------------------
 
 
+BASE_ENVIRON = {
+    "REQUEST_METHOD": "GET",
+    "SCRIPT_NAME": "",
+    "PATH_INFO": "/",
+    "QUERY_STRING": "",
+    "SERVER_NAME": "shop.example",
+    "SERVER_PORT": "443",
+    "SERVER_PROTOCOL": "HTTP/1.1",
+    "REMOTE_ADDR": "203.0.113.7",
+    "HTTP_HOST": "shop.example",
+    "HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/124.0 Safari/537.36",
+    "HTTP_ACCEPT": "text/html",
+    "HTTP_REFERER": "https://www.google.com/",
+    "wsgi.url_scheme": "https",
+    "wsgi.version": (1, 0),
+    "wsgi.errors": sys.stderr,
+    "wsgi.multithread": True,
+    "wsgi.multiprocess": False,
+    "wsgi.run_once": False,
+}
+
+
+def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+    return None
+
+
+def runner(
+    app: Any, after: Callable[[], object] | None = None, *, new: bool = False
+) -> Callable[[int], float]:
+    """A timed run of ``n`` requests to the WSGI ``app`` (``new``: without cookies)."""
+
+    def run(n: int) -> float:
+        prepared = dict(BASE_ENVIRON)
+        if not new:
+            prepared["HTTP_COOKIE"] = returning_visitor_cookie()
+        start = time.perf_counter()
+        for _ in range(n):
+            environ = dict(prepared)
+            environ["wsgi.input"] = io.BytesIO(b"")
+            result = app(environ, start_response)
+            for _chunk in result:
+                pass
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        elapsed = time.perf_counter() - start
+        if after is not None:
+            after()
+        return elapsed
+
+    return run
+
+
 def wsgi_rows() -> list[list[object]]:
     from flask import Flask
 
@@ -113,54 +169,6 @@ def wsgi_rows() -> list[list[object]]:
         return "<h1>hello</h1>"
 
     bare = flask_app.wsgi_app
-    base_environ = {
-        "REQUEST_METHOD": "GET",
-        "SCRIPT_NAME": "",
-        "PATH_INFO": "/",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "shop.example",
-        "SERVER_PORT": "443",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "203.0.113.7",
-        "HTTP_HOST": "shop.example",
-        "HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
-        "(KHTML, like Gecko) Chrome/124.0 Safari/537.36",
-        "HTTP_ACCEPT": "text/html",
-        "HTTP_REFERER": "https://www.google.com/",
-        "wsgi.url_scheme": "https",
-        "wsgi.version": (1, 0),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        return None
-
-    def runner(
-        app: Any, after: Callable[[], object] | None = None, *, new: bool = False
-    ) -> Callable[[int], float]:
-        def run(n: int) -> float:
-            prepared = dict(base_environ)
-            if not new:
-                prepared["HTTP_COOKIE"] = returning_visitor_cookie()
-            start = time.perf_counter()
-            for _ in range(n):
-                environ = dict(prepared)
-                environ["wsgi.input"] = io.BytesIO(b"")
-                result = app(environ, start_response)
-                for _chunk in result:
-                    pass
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
-            elapsed = time.perf_counter() - start
-            if after is not None:
-                after()
-            return elapsed
-
-        return run
 
     from convsdk.integrations.wsgi import ConversionMiddleware
 
@@ -190,6 +198,75 @@ def wsgi_rows() -> list[list[object]]:
     for each in (tracker, asleep, fresh):
         each.close()
     return _rows(times, "Flask (bare)")
+
+
+# -- Django ----------------------------------------------------------------------------
+
+
+def _django_handler(middleware: list[str]) -> Any:
+    """A Django WSGI handler whose chain is ``middleware`` (read when it is built)."""
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
+
+    settings.MIDDLEWARE = middleware
+    return WSGIHandler()
+
+
+def django_rows() -> list[list[object]]:
+    """Django hello world: bare, with convsdk's Django middleware, with OpenTelemetry's
+    Django instrumentation (``opentelemetry-instrumentation-django``, when installed)."""
+    import django
+    from django.conf import settings
+    from django.http import HttpResponse
+    from django.urls import path
+
+    from convsdk import runtime
+
+    def home(request: Any) -> HttpResponse:
+        return HttpResponse("<h1>hello</h1>")
+
+    urls = types.ModuleType("bench_django_urls")
+    urls.urlpatterns = [path("", home)]  # type: ignore[attr-defined]
+    sys.modules[urls.__name__] = urls
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="bench-django-secret",
+        ALLOWED_HOSTS=["shop.example"],
+        ROOT_URLCONF=urls.__name__,
+        INSTALLED_APPS=[],
+        MIDDLEWARE=[],
+        DATABASES={},
+        USE_TZ=True,
+        CONVSDK_SECRET_KEY=SECRET,
+    )
+    django.setup()
+    bare = _django_handler([])
+    # The middleware follows the default tracker (no tracker setting names another).
+    tracker = make_tracker()
+    previous = runtime.set_default(tracker)
+    tracked = _django_handler(["convsdk.integrations.django.ConversionMiddleware"])
+    runs = {"Django (bare)": runner(bare), "+ convsdk": runner(tracked)}
+    new_runs = {"Django (bare)": runner(bare, new=True), "+ convsdk": runner(tracked, new=True)}
+    instrumentor = None
+    try:
+        from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+        instrumentor = DjangoInstrumentor()
+        settings.MIDDLEWARE = []
+        instrumentor.instrument(tracer_provider=otel_provider())
+        otel = _django_handler(list(settings.MIDDLEWARE))  # its middleware, inserted
+        runs["+ OpenTelemetry Django"] = runner(otel)
+        new_runs["+ OpenTelemetry Django"] = runner(otel, new=True)
+    except ImportError:
+        print("(opentelemetry-instrumentation-django is not installed: no OpenTelemetry row)")
+    try:
+        times = median_us({**_keyed(RETURNING, runs), **_keyed(NEW, new_runs)})
+    finally:
+        if instrumentor is not None:
+            instrumentor.uninstrument()
+        runtime.set_default(previous)
+        tracker.close()
+    return _rows(times, "Django (bare)")
 
 
 # -- ASGI ------------------------------------------------------------------------------
@@ -310,6 +387,9 @@ def main() -> None:
     print()
     print("ASGI: Starlette hello world, a page view tracked")
     print(table(headers, asgi_rows()))
+    print()
+    print("Django (WSGI handler): hello world, a page view tracked")
+    print(table(headers, django_rows()))
     print(NOTE)
 
 

@@ -9,7 +9,7 @@ Starlette's routes; ``methods=`` and ``status=`` override.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import context as _context
@@ -17,6 +17,19 @@ from .spec import Spec
 
 # Methods that change something: a view accepting one of them converts on those only.
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+#: Reads the methods a decorated view's URL takes from the view's arguments (None:
+#: not this framework's view). Framework integrations add theirs with
+#: :func:`add_method_reader`.
+MethodReader = Callable[[tuple[Any, ...], dict[str, Any]], "set[str] | None"]
+
+_readers: list[MethodReader] = []
+
+
+def add_method_reader(reader: MethodReader) -> None:
+    """Let ``reader`` tell the methods of a framework's views (once per reader)."""
+    if reader not in _readers:
+        _readers.append(reader)
 
 
 def _view_methods(
@@ -31,6 +44,10 @@ def _view_methods(
     flask = sys.modules.get("flask")
     if flask is not None and flask.has_request_context():
         return _flask_methods(flask)
+    for reader in _readers:
+        methods = reader(args, kwargs)
+        if methods is not None:
+            return methods
     scope = ctx.scope
     if scope is None:
         requests = sys.modules.get("starlette.requests")

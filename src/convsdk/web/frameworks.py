@@ -4,7 +4,7 @@ the request a framework (Flask, Starlette / FastAPI) hands a decorated view."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .context import RequestContext
@@ -13,7 +13,20 @@ from .request import Request
 if TYPE_CHECKING:
     from ..tracker.core import Tracker
 
-__all__ = ["from_environ", "from_framework", "from_scope"]
+__all__ = ["ContextReader", "add_context_reader", "from_environ", "from_framework", "from_scope"]
+
+#: Builds the context of a decorated view's request from the view's arguments (None:
+#: not this framework's view). Framework integrations add theirs with
+#: :func:`add_context_reader`.
+ContextReader = Callable[[tuple[Any, ...], dict[str, Any], "Tracker"], "RequestContext | None"]
+
+_readers: list[ContextReader] = []
+
+
+def add_context_reader(reader: ContextReader) -> None:
+    """Let ``reader`` find the request of a framework's views (once per reader)."""
+    if reader not in _readers:
+        _readers.append(reader)
 
 
 def from_environ(environ: Mapping[str, Any], tracker: Tracker | None = None) -> RequestContext:
@@ -54,6 +67,10 @@ def from_framework(
     flask = sys.modules.get("flask")
     if flask is not None and flask.has_request_context():
         return from_environ(flask.request.environ, tracker)
+    for reader in _readers:
+        ctx = reader(args, kwargs, tracker)
+        if ctx is not None:
+            return ctx
     starlette_requests = sys.modules.get("starlette.requests")
     if starlette_requests is not None:
         for arg in (*args, *kwargs.values()):

@@ -1,0 +1,1 @@
+"""The Fernhill project: settings, URLs, the WSGI and ASGI entry points."""

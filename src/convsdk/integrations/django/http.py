@@ -1,0 +1,88 @@
+"""Django's request and response in convsdk's terms: the :class:`~convsdk.context.Request`
+the Recorder reads, the submitted form, and the cookies added to the response."""
+
+from __future__ import annotations
+
+import logging
+from http.cookies import Morsel
+from typing import Any
+
+from ...context import Request
+from ...web.forms import Form, parse_form
+
+__all__ = ["add_cookies", "read_form", "read_request"]
+
+log = logging.getLogger("convsdk.integrations.django")
+
+_FLAGS = frozenset({"httponly", "secure"})
+
+
+def read_request(request: Any, variant_header: str | None = None) -> Request:
+    """The parts convsdk reads of a Django ``HttpRequest`` (WSGI or ASGI).
+
+    ``request.META`` is a WSGI environ under both handlers; the path is Django's own
+    (script prefix included, decoded), the scheme the server's (an ASGI request keeps
+    it in its scope).
+    """
+    meta = request.META
+    read = Request.from_environ(meta, variant_header)
+    read.path = request.path
+    if "wsgi.url_scheme" not in meta:
+        scope = getattr(request, "scope", None)
+        if scope is not None:
+            scheme = scope.get("scheme") or "http"
+            read.scheme = "https" if scheme == "wss" else scheme
+    return read
+
+
+def read_form(request: Any) -> Form | None:
+    """The submitted form's fields, as Django parsed them (files left out).
+
+    Called once the view has answered, so the view parsed the body first, with its own
+    upload handlers; ``request.POST`` and ``request.FILES`` are Django's cached objects
+    either way. A form Django does not parse (``PUT``, ``PATCH``) is read from
+    ``request.body``. ``None`` when the body cannot be read.
+    """
+    try:
+        if request.method == "POST":
+            post = request.POST
+            return {key: post.getlist(key) for key in post}
+        return parse_form(request.META.get("CONTENT_TYPE"), request.body)
+    except Exception:
+        # A body the view streamed itself, too big for Django's limits, or malformed.
+        log.debug("the form of this request cannot be read", exc_info=True)
+        return None
+
+
+class _HeaderMorsel(Morsel[str]):
+    """A cookie of Django's ``response.cookies`` written out as convsdk built it."""
+
+    def __init__(self, header: str) -> None:
+        super().__init__()
+        self.header = header
+
+    def OutputString(self, attrs: Any = None) -> str:  # noqa: N802 (the stdlib's name)
+        # A copy or an unpickled one lost the header, not the attributes.
+        header: str | None = getattr(self, "header", None)
+        return header if header is not None else super().OutputString(attrs)
+
+
+def _morsel(header: str) -> Morsel[str]:
+    """A ``Set-Cookie`` value (``name=value; Max-Age=...; Path=/; HttpOnly; ...``)."""
+    pair, _, attributes = header.partition("; ")
+    name, _, value = pair.partition("=")
+    morsel = _HeaderMorsel(header)
+    morsel.set(name, value, value)
+    for attribute in attributes.split("; ") if attributes else ():
+        key, _, text = attribute.partition("=")
+        key = key.lower()
+        morsel[key] = True if key in _FLAGS else text
+    return morsel
+
+
+def add_cookies(response: Any, cookies: list[str]) -> None:
+    """Add convsdk's ``Set-Cookie`` values to a Django response (``response.cookies``)."""
+    jar = response.cookies
+    for header in cookies:
+        morsel = _morsel(header)
+        jar[morsel.key] = morsel

@@ -1,0 +1,76 @@
+"""``manage.py convsdk_report``: ``convsdk report`` on the project's own store and goals.
+
+SOURCE defaults to ``CONVSDK_BACKEND`` and ``--goals`` to ``CONVSDK_GOALS`` (settings,
+then environment); the other options are the CLI's (``--since``, ``--until``,
+``--format``, ``-o``, ``--top``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from .....cli.base import Unavailable
+from .....cli.report import run_report
+from .....errors import BackendError, ConfigError
+from ... import settings as _settings
+
+__all__ = ["Command"]
+
+
+class _Stream:
+    """``sys.stdout`` for the report: the command's output, written as it is given."""
+
+    def __init__(self, command: BaseCommand) -> None:
+        self.out = command.stdout
+
+    def write(self, text: str) -> int:
+        self.out.write(text, ending="")
+        return len(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def isatty(self) -> bool:
+        return bool(self.out.isatty())
+
+
+class Command(BaseCommand):  # type: ignore[misc]  # Django ships no type hints
+    """Report on the events the project stored (see ``convsdk report --help``)."""
+
+    help = "Goals, funnels, micro → macro lift and channels from the project's stored events."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """The CLI's ``report`` options, SOURCE and ``--goals`` defaulting to the settings."""
+        parser.add_argument("source", nargs="?", metavar="SOURCE", help="default: CONVSDK_BACKEND")
+        parser.add_argument("--goals", metavar="FILE", help="default: CONVSDK_GOALS")
+        parser.add_argument("--since", metavar="WHEN", help="a date, a time, or 7d, 24h, 30m")
+        parser.add_argument("--until", metavar="WHEN", help="up to this date or time")
+        parser.add_argument("--format", choices=("table", "json", "html"), default="table")
+        parser.add_argument("-o", "--output", metavar="FILE", help="write here")
+        parser.add_argument("--top", type=int, default=10, metavar="N", help="rows per table")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        """Run ``convsdk report`` with the project's store and goals."""
+        config = _settings.convsdk_settings()
+        tracker = _settings.tracker_options(config)
+        source = options["source"] or tracker["backend"]
+        if not isinstance(source, str):
+            raise CommandError("CONVSDK_BACKEND is not a URL: give SOURCE")
+        report = argparse.Namespace(
+            source=source,
+            goals=options["goals"] or tracker["goals"] or None,
+            since=options["since"],
+            until=options["until"],
+            format=options["format"],
+            output=options["output"],
+            top=options["top"],
+        )
+        try:
+            with contextlib.redirect_stdout(_Stream(self)):  # type: ignore[type-var]
+                run_report(report)
+        except (ConfigError, BackendError, Unavailable) as exc:
+            raise CommandError(str(exc)) from exc

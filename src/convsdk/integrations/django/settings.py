@@ -1,0 +1,118 @@
+"""convsdk's options read from Django settings: the ``CONVSDK_*`` names of the environment.
+
+Every option of :mod:`convsdk.options` can be a Django setting of the same name as its
+environment variable (``CONVSDK_BACKEND``, ``CONVSDK_GOALS``, ``CONVSDK_SECRET_KEY``,
+...). Precedence: settings > environment > default. A ``CONVSDK_*`` setting no option
+has is a :class:`convsdk.ConfigError` with "did you mean".
+
+Django's ``SECRET_KEY`` is never used to sign convsdk's cookies: without
+``CONVSDK_SECRET_KEY`` (setting or environment) convsdk runs cookieless, and
+``manage.py check`` says so (``convsdk.W001``).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+from django.conf import settings as django_settings
+
+from ... import options as _options
+from ... import runtime
+from ...tracker import Tracker
+
+__all__ = [
+    "SOURCE",
+    "convsdk_settings",
+    "middleware_options",
+    "project_tracker",
+    "secret_key",
+    "tracker_options",
+]
+
+#: How a bad value names where it came from.
+SOURCE = "Django settings"
+
+_ALL = [_options.TRACKER, _options.MIDDLEWARE, _options.BEACON]
+
+# Trackers built from settings, by their options: every handler Django builds (one per
+# test client, say) shares one tracker and one worker thread. Weak: it goes with them.
+_shared: weakref.WeakValueDictionary[Hashable, Tracker] = weakref.WeakValueDictionary()
+_shared_lock = threading.Lock()
+
+
+def convsdk_settings() -> dict[str, Any]:
+    """The project's ``CONVSDK_*`` settings, checked: an unknown name is a ConfigError."""
+    found = {
+        name: getattr(django_settings, name)
+        for name in dir(django_settings)
+        if name.startswith(_options.ENVIRONMENT_PREFIX)
+    }
+    _options.from_mapping(found, _ALL, source=SOURCE)
+    return found
+
+
+def middleware_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The middleware and browser-event options the settings give (the rest: environment)."""
+    return _options.from_mapping(config, [_options.MIDDLEWARE, _options.BEACON], source=SOURCE)
+
+
+def tracker_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Every tracker option: settings > environment > default."""
+    found = _options.resolve([_options.TRACKER], {}, config=config, config_source=SOURCE)
+    return {**_options.defaults(_options.TRACKER), **found}
+
+
+def secret_key(config: Mapping[str, Any]) -> str | bytes | None:
+    """``CONVSDK_SECRET_KEY`` from the settings, else the environment; never ``SECRET_KEY``."""
+    found = _options.resolve([_options.TRACKER], {}, config=config, config_source=SOURCE)
+    key: str | bytes | None = found.get("secret_key")
+    return key
+
+
+def _configures_tracker(config: Mapping[str, Any]) -> bool:
+    """Whether the settings name a tracker option (the secret key aside: the
+    middleware signs with it whichever tracker records)."""
+    named = _options.from_mapping(config, [_options.TRACKER], source=SOURCE)
+    return any(name != "secret_key" for name in named)
+
+
+def project_tracker(config: Mapping[str, Any]) -> tuple[Tracker | None, bool]:
+    """The tracker the middleware records with, and whether it follows the default.
+
+    - settings naming a tracker option: a tracker built from them (settings >
+      environment > default), shared by every handler configured the same way;
+    - otherwise, a default tracker made by :func:`convsdk.init` (looked up per request);
+    - otherwise a tracker built from the environment, made the default tracker.
+
+    ``(None, True)`` means: follow the default tracker, whichever it is when a
+    request comes.
+    """
+    if not _configures_tracker(config) and runtime.default is not None:
+        return None, True
+    tracker = _shared_tracker(tracker_options(config))
+    if runtime.default is None:
+        runtime.set_default(tracker)
+    return tracker, runtime.default is tracker
+
+
+def _freeze(value: Any) -> Hashable:
+    if isinstance(value, list | tuple):
+        value = tuple(_freeze(item) for item in value)
+    try:
+        hash(value)
+    except TypeError:
+        return ("id", id(value))
+    return value  # type: ignore[no-any-return]
+
+
+def _shared_tracker(options: dict[str, Any]) -> Tracker:
+    """The live tracker built from these options, or a new one."""
+    key = tuple(sorted((name, _freeze(value)) for name, value in options.items()))
+    with _shared_lock:
+        tracker = _shared.get(key)
+        if tracker is None or tracker.closed:
+            tracker = _shared[key] = Tracker(**options)
+        return tracker

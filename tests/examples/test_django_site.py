@@ -1,0 +1,161 @@
+"""The Django example (``examples/django_site``): its own tests under Django's test
+runner, and the site under real servers with real HTTP requests, stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+
+from convsdk import Tracker
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "django_site"
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def example_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of the example's processes: their store and spool in ``tmp_path``."""
+    return {
+        **os.environ,
+        "CONVSDK_BACKEND": f"sqlite:///{tmp_path / 'events.db'}",
+        "CONVSDK_SPOOL_DIR": str(tmp_path / "spool"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+def test_the_example_tests_pass_under_djangos_runner(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "manage.py", "test", "--verbosity", "1"],
+        cwd=EXAMPLE,
+        env=example_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Ran 5 tests" in done.stderr and "OK" in done.stderr
+    assert not (tmp_path / "events.db").exists()  # the tests' events stayed in memory
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A listening socket on a free port, handed to the server (no race for the port)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    sock.set_inheritable(True)
+    with sock:
+        yield sock
+
+
+class Visitor:
+    """A browser: keeps cookies, follows redirects, sends the CSRF token back."""
+
+    def __init__(self, port: int) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        self.token = ""
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self._request(path), timeout=30) as response:
+            page: str = response.read().decode()
+        found = TOKEN.search(page)
+        if found:
+            self.token = found.group(1)
+        return page
+
+    def post(self, path: str, fields: dict[str, str]) -> str:
+        data = urllib.parse.urlencode({"csrfmiddlewaretoken": self.token, **fields}).encode()
+        with self.opener.open(self._request(path, data), timeout=30) as response:
+            return str(response.url)
+
+    def _request(self, path: str, data: bytes | None = None) -> urllib.request.Request:
+        return urllib.request.Request(self.base + path, data=data, headers={"User-Agent": BROWSER})
+
+
+UWSGI = shutil.which("uwsgi", path=os.path.dirname(sys.executable))
+# uWSGI takes a listening socket by systemd's socket activation: fd 3, LISTEN_PID its own.
+SOCKET_ACTIVATION = (
+    "import os, sys; os.dup2(int(sys.argv[1]), 3); "
+    "os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS='1'); "
+    "os.execv(sys.argv[2], sys.argv[2:])"
+)
+UVICORN = (
+    "import socket, sys, uvicorn; "
+    "config = uvicorn.Config('site_project.asgi:application', log_level='warning'); "
+    "uvicorn.Server(config).run(sockets=[socket.socket(fileno=int(sys.argv[1]))])"
+)
+
+
+def server_command(server: str, fd: int) -> list[str]:
+    """The command serving the example on the listening socket ``fd``."""
+    gunicorn = [sys.executable, "-m", "gunicorn", "--bind", f"fd://{fd}", "--log-level", "warning"]
+    if server == "gunicorn-wsgi":
+        return [*gunicorn, "--workers", "2", "site_project.wsgi"]
+    if server == "gunicorn-asgi":
+        return [*gunicorn, "-k", "uvicorn_worker.UvicornWorker", "site_project.asgi:application"]
+    if server == "uvicorn-asgi":
+        return [sys.executable, "-c", UVICORN, str(fd)]
+    if UWSGI is None:
+        pytest.skip("uWSGI is not installed (pip install pyuwsgi)")
+    # uWSGI's recipe for a graceful stop on SIGTERM (--die-on-term kills the workers at
+    # once, before Python's exit handlers run); threads on, for the delivery thread.
+    uwsgi = [UWSGI, "--protocol", "http", "--master", "--processes", "2", "--enable-threads"]
+    uwsgi += ["--hook-master-start", "unix_signal:15 gracefully_kill_them_all"]
+    uwsgi += ["--need-app", "--module", "site_project.wsgi:application", "--disable-logging"]
+    return [sys.executable, "-c", SOCKET_ACTIVATION, str(fd), *uwsgi]
+
+
+@pytest.mark.parametrize("server", ["gunicorn-wsgi", "gunicorn-asgi", "uvicorn-asgi", "uwsgi"])
+def test_the_example_under_a_real_server(
+    server: str, tmp_path: Path, listener: socket.socket
+) -> None:
+    fd = listener.fileno()
+    env = example_env(tmp_path)
+    env["CONVSDK_FLUSH_INTERVAL"] = "60"  # still queued at the stop: only the exit delivers
+    proc = subprocess.Popen(
+        server_command(server, fd), cwd=EXAMPLE, env=env, pass_fds=(fd,), stderr=subprocess.PIPE
+    )
+    try:
+        ada = Visitor(listener.getsockname()[1])
+        assert "Scheduling for field teams" in ada.get("/")
+        ada.get("/pricing/")
+        ada.get("/contact/")
+        assert ada.post("/contact/", {"email": "no", "message": "hi"}).endswith("/contact/")
+        thanks = ada.post("/contact/", {"email": "ada@example.com", "message": "a demo"})
+        assert thanks.endswith("/contact/thanks/")
+        ada.get("/signup/")
+        assert ada.post("/signup/", {"email": "ada@example.com", "plan": "team"}).endswith(
+            "/welcome/"
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, errors = proc.communicate(timeout=60)
+    # uvicorn ends as the signal's default action would, once it has shut down.
+    assert proc.returncode in (0, -signal.SIGTERM), errors
+    # What the stop did not deliver waits in the spool: a tracker on it delivers it.
+    with Tracker(backend=f"sqlite:///{tmp_path / 'events.db'}", spool_dir=tmp_path / "spool"):
+        pass
+    with sqlite3.connect(tmp_path / "events.db") as db:
+        rows = list(db.execute("SELECT name, goal, value FROM convsdk_events ORDER BY timestamp"))
+    assert [name for name, _, _ in rows].count("page_view") == 6
+    assert [name for name, _, _ in rows].count("form_submit") == 3
+    conversions = [(goal, value) for _, goal, value in rows if goal]
+    assert sorted(conversions) == [
+        ("requested_demo", None),
+        ("signup", 49.0),
+        ("viewed_pricing", None),
+    ]
