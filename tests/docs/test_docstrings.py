@@ -12,6 +12,7 @@ from __future__ import annotations
 import doctest
 import importlib
 import pkgutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +24,21 @@ from convsdk.runtime import set_default
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
+def _configure_django() -> None:
+    """Django's integration modules need its settings: those of the suite's Django project."""
+    try:
+        import django  # noqa: F401
+    except ImportError:
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integrations"))
+    import django_project  # type: ignore[import-not-found]
+
+    django_project.setup()
+
+
 def _docstring_tests() -> list[doctest.DocTest]:
     """The docstrings with examples, once each (a name re-exported elsewhere is one)."""
+    _configure_django()
     finder = doctest.DocTestFinder(exclude_empty=True)
     found: dict[tuple[str | None, int | None], doctest.DocTest] = {}
     for module in pkgutil.walk_packages(convsdk.__path__, "convsdk."):

@@ -10,7 +10,7 @@ from ..errors import ConfigError
 from .base import positive_int
 from .progress import ProgressBar
 
-__all__ = ["add_report", "run_report", "write_output"]
+__all__ = ["add_report", "add_report_options", "run_report", "write_output"]
 
 #: Where ``--format html`` writes without ``-o``.
 DEFAULT_HTML = "convsdk-report.html"
@@ -30,6 +30,13 @@ def add_report(commands: Any) -> None:
         "a .db / .jsonl path, or a URL a reader plugin reads (convsdk.readers)",
     )
     report.add_argument("--goals", metavar="FILE", help="goal file (.toml or .json)")
+    add_report_options(report)
+    report.set_defaults(handler=run_report)
+
+
+def add_report_options(report: argparse.ArgumentParser) -> None:
+    """The report's options but SOURCE and ``--goals``: the period, the format, the
+    breakdowns (shared by ``manage.py convsdk_report``)."""
     report.add_argument(
         "--since",
         metavar="WHEN",
@@ -73,7 +80,6 @@ def add_report(commands: Any) -> None:
         action="store_true",
         help="count visitors whose user agent is a known bot (default: left out, counted)",
     )
-    report.set_defaults(handler=run_report)
 
 
 def run_report(args: argparse.Namespace) -> int:

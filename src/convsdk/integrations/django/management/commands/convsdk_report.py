@@ -1,8 +1,8 @@
 """``manage.py convsdk_report``: ``convsdk report`` on the project's own store and goals.
 
 SOURCE defaults to ``CONVSDK_BACKEND`` and ``--goals`` to ``CONVSDK_GOALS`` (settings,
-then environment); the other options are the CLI's (``--since``, ``--until``,
-``--format``, ``-o``, ``--top``).
+then environment); the other options are the CLI's, defined once there (``--since``,
+``--until``, ``--format``, ``-o``, ``--top``, ``--interval``, ``--by``...).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from .....cli.base import Unavailable
-from .....cli.report import run_report
+from .....cli.report import add_report_options, run_report
 from .....errors import BackendError, ConfigError
 from ... import settings as _settings
 
@@ -47,11 +47,7 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django ships no type hints
         """The CLI's ``report`` options, SOURCE and ``--goals`` defaulting to the settings."""
         parser.add_argument("source", nargs="?", metavar="SOURCE", help="default: CONVSDK_BACKEND")
         parser.add_argument("--goals", metavar="FILE", help="default: CONVSDK_GOALS")
-        parser.add_argument("--since", metavar="WHEN", help="a date, a time, or 7d, 24h, 30m")
-        parser.add_argument("--until", metavar="WHEN", help="up to this date or time")
-        parser.add_argument("--format", choices=("table", "json", "html"), default="table")
-        parser.add_argument("-o", "--output", metavar="FILE", help="write here")
-        parser.add_argument("--top", type=int, default=10, metavar="N", help="rows per table")
+        add_report_options(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Run ``convsdk report`` with the project's store and goals."""
@@ -60,14 +56,13 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django ships no type hints
         source = options["source"] or tracker["backend"]
         if not isinstance(source, str):
             raise CommandError("CONVSDK_BACKEND is not a URL: give SOURCE")
+        names = ("since", "until", "format", "output", "top", "interval", "by", "compare")
         report = argparse.Namespace(
             source=source,
             goals=options["goals"] or tracker["goals"] or None,
-            since=options["since"],
-            until=options["until"],
-            format=options["format"],
-            output=options["output"],
-            top=options["top"],
+            experiment_goal=options["experiment_goal"],
+            include_bots=options["include_bots"],
+            **{name: options[name] for name in names},
         )
         try:
             with contextlib.redirect_stdout(_Stream(self)):  # type: ignore[type-var]
