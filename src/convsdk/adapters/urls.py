@@ -105,13 +105,7 @@ def parse_url(
         )
     types = dict(options or {})
     given, extra = _query(parts.query, types, passthrough, source)
-    for name, value in (overrides or {}).items():
-        if name not in types:
-            raise _unknown(name, types, source)
-        given[name] = value
-    values = {name: convert_option(name, types[name], v, source) for name, v in given.items()}
-    for name, value in (defaults or {}).items():
-        values.setdefault(name, value)
+    values = _values(types, given, overrides or {}, defaults or {}, source)
     return ParsedURL(
         scheme=scheme,
         host=parts.hostname,
@@ -123,6 +117,24 @@ def parse_url(
         source=source,
         extra=tuple(extra),
     )
+
+
+def _values(
+    types: Mapping[str, OptionType],
+    given: dict[str, Any],
+    overrides: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    source: str,
+) -> dict[str, Any]:
+    """The options' values: the query's, overridden by keywords, converted, then defaults."""
+    for name, value in overrides.items():
+        if name not in types:
+            raise _unknown(name, types, source)
+        given[name] = value
+    values = {name: convert_option(name, types[name], v, source) for name, v in given.items()}
+    for name, value in defaults.items():
+        values.setdefault(name, value)
+    return values
 
 
 def _split(url: str, source: str) -> tuple[SplitResult, int | None]:

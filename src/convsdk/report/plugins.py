@@ -31,7 +31,7 @@ from ..errors import ConfigError, ConvSDKError
 from .events import EventsReader
 
 if TYPE_CHECKING:
-    from .reader import Reader
+    from .protocol import Reader
 
 __all__ = [
     "ENTRY_POINT_GROUP",

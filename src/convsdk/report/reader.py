@@ -25,17 +25,14 @@ told in :mod:`convsdk.report.sql` and :mod:`convsdk.report.jsonl`.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping
-from datetime import datetime
-from typing import Protocol
 from urllib.parse import urlsplit
 
 from .._urls import redact_url as redact
 from ..errors import ConfigError
-from .dataset import Dataset
 from .jsonl import FileReader
 from .plugins import plugin_reader, plugin_schemes
 from .progress import ProgressCallback
+from .protocol import Reader
 from .sql import DEFAULT_TABLE, PostgresReader, SQLiteReader
 
 __all__ = [
@@ -53,37 +50,6 @@ __all__ = [
 BUILTIN_SCHEMES = ("file", "postgres", "postgresql", "sqlite")
 _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson")
-
-
-class Reader(Protocol):
-    """What every store offers the report."""
-
-    source: str
-    """The store, as the report names it (a URL without its password, or a path)."""
-
-    def read(
-        self,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        step_goals: Collection[str] = (),
-        progress: ProgressCallback | None = None,
-        goal_kinds: Mapping[str, str] | None = None,
-        include_bots: bool = False,
-    ) -> Dataset:
-        """Summarise the events from ``since`` (inclusive) to ``until`` (exclusive).
-
-        ``step_goals`` names the goals whose every conversion time matters (funnel
-        steps); for the others the first is enough. ``goal_kinds`` (the goal file's)
-        say which goals are macro where the stored events say otherwise (a goal
-        promoted since): a converter's touches count up to their first macro one.
-        Visitors whose first event's user agent is a known bot are left out, and
-        counted in ``Dataset.bot_visitors``, unless ``include_bots``.
-
-        Raises :class:`convsdk.ConfigError` when there is nothing to read (no such file,
-        database or table) and :class:`convsdk.BackendError` when reading fails.
-        """
-        ...
 
 
 def open_reader(source: str | os.PathLike[str]) -> Reader:

@@ -70,16 +70,9 @@ def lift_chart(rows: Sequence[LiftRow]) -> str:
     listed under the chart. A pair whose lift is zero (nobody with it converted) has
     its interval drawn and no dot (a log scale has no place for 0), and "0.00×".
     """
-    infinite = [r for r in rows if _infinite(r)][:LIFT_ROWS]
+    apart = _listed_apart([r for r in rows if _infinite(r)][:LIFT_ROWS])
     shown = [r for r in rows if r.lift_ci_low and r.lift_ci_high and not _infinite(r)]
     shown = shown[:LIFT_ROWS]
-    apart = ""
-    if infinite:
-        pairs = ", ".join(f"{r.micro} → {r.macro}" for r in infinite)
-        apart = (
-            f'<p class="note">Not drawn, lift ∞× (every converter did the micro '
-            f"conversion first): {esc(pairs)}.</p>"
-        )
     if not shown:
         return apart
     values: list[float] = []
@@ -123,6 +116,17 @@ def lift_chart(rows: Sequence[LiftRow]) -> str:
         parts.append(svg_text(width - 4, y + 4, value, anchor="end"))
     return (
         svg(width, height, "Lift of each micro conversion on each macro conversion", parts) + apart
+    )
+
+
+def _listed_apart(infinite: Sequence[LiftRow]) -> str:
+    """The note naming the pairs of infinite lift the chart leaves out ("" if none)."""
+    if not infinite:
+        return ""
+    pairs = ", ".join(f"{r.micro} → {r.macro}" for r in infinite)
+    return (
+        '<p class="note">Not drawn, lift ∞× (every converter did the micro conversion '
+        f"first): {esc(pairs)}.</p>"
     )
 
 
