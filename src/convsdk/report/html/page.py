@@ -17,23 +17,64 @@ __all__ = ["DEFINITIONS", "render_html"]
 DEFINITIONS = (
     (
         "Visitor",
-        "A distinct visitor id with at least one event in the period. Anonymous "
-        "events (Do-Not-Track, Global Privacy Control) are counted apart, never in a rate.",
+        "A distinct visitor id with at least one event in the period (GA4: users; "
+        "PostHog: unique users). Events under Do-Not-Track or Global Privacy Control, and "
+        "server-side events tracked outside a request, are counted apart, never in a rate. "
+        "Visitors whose first event came from a known bot are left out and counted.",
     ),
     (
         "Micro / macro conversion",
-        "Micro: a step towards the goal or a sign of intent "
-        "(viewing pricing, a newsletter signup). Macro: the goal itself (a purchase, a signup).",
+        "Micro: a step towards the goal or a sign of intent (viewing pricing, a newsletter "
+        "signup). Macro: the goal itself (a purchase, a signup); GA4 calls it a key event. "
+        "The goal file's kind wins over the kind stored on events.",
+    ),
+    (
+        "Conversion rate",
+        "Visitors who converted on any macro goal (or on the goal named) divided by all "
+        "visitors: GA4's user conversion rate.",
     ),
     (
         "Funnel",
         "A visitor reaches a step after doing every earlier step in order, each at or "
-        "after the previous one, all within the funnel's window of the first step.",
+        "after the previous one, all within the funnel's window of the first step (GA4: a "
+        "closed funnel with a time limit; PostHog: sequential, conversion window). Exact: "
+        "at most 10,000 conversions of one step per visitor are kept, and a funnel says "
+        "how many visitors that bound touched.",
     ),
     (
         "Lift",
         "How many times more often visitors who did a micro conversion went on to the "
-        "macro one than visitors who did not.",
+        "macro one than visitors who did not, with a 95% interval (Katz log method).",
+    ),
+    (
+        "First arrival: source / medium, channel",
+        "From a visitor's first event: its UTM parameters, else an ad click id in the URL, "
+        "else its referrer (search engines: organic), else direct. The channel follows "
+        "GA4's default channel group rules (GA4: first user source / medium, first user "
+        "default channel group).",
+    ),
+    (
+        "First and last touch (UTM)",
+        "The first and last events carrying UTM parameters, up to a converter's first macro "
+        "conversion: a campaign that brings a customer back after they bought gets no "
+        "credit for that purchase.",
+    ),
+    (
+        "Experiment",
+        "Each variant against the control: a two-sided pooled z-test, Holm-adjusted with "
+        "more than one variant, significant below 0.05; the smallest difference detectable "
+        "with 80% power at α = 0.05; a sample-ratio check (chi-square of an equal split), "
+        "a mismatch below p = 0.001 meaning the test cannot be trusted.",
+    ),
+    (
+        "Trend",
+        "Visitors by the day, week or month of their first event in the period, and their "
+        "macro conversions (a cohort view, as GA4's cohort exploration).",
+    ),
+    (
+        "Compared with the period before",
+        "The same figures for the period as long just before the report's start, with the "
+        "change and relative change (GA4: compare date ranges).",
     ),
     ("Revenue", "Sum of conversion values per currency; a repeated transaction id counts once."),
 )
