@@ -153,8 +153,8 @@ def test_headless_chromium_renders_it_without_a_request(
 def test_the_page_never_scrolls_sideways(
     report: Report, tmp_path: Path, browser: Any, width: int
 ) -> None:
-    """On a laptop and a phone: the page is no wider than the window; a table wider
-    than a phone scrolls inside its own box, and nothing else sticks out."""
+    """On a laptop nothing is wider than the window, tables included; on a phone a table
+    wider than the screen scrolls inside its own box, and nothing else sticks out."""
     page = tmp_path / "report.html"
     page.write_text(render_html(report), encoding="utf-8")
     browser.set_window_size(width, 900)
@@ -165,8 +165,9 @@ def test_the_page_never_scrolls_sideways(
         const out = [];
         for (const e of document.querySelectorAll("body *")) {
           const box = e.getBoundingClientRect();
-          if (box.width > 0 && box.right > width + 1 && !e.closest(".scroll")) {
-            out.push(e.tagName + "." + e.className);
+          const boxed = e.closest(".scroll") && width < 800;  // a phone: tables scroll
+          if (box.width > 0 && box.right > width + 1 && !boxed) {
+            out.push(e.tagName + "." + e.className + " " + Math.round(box.right) + "/" + width + " " + (e.closest("table") ? e.closest("table").querySelector("th").textContent : ""));
           }
         }
         return [document.documentElement.scrollWidth - width, out];

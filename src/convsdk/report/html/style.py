@@ -14,7 +14,7 @@ CSS = """
 * { box-sizing: border-box; }
 body { margin: 0; background: var(--bg); color: var(--fg);
   font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-main { max-width: 1080px; margin: 0 auto; padding: 24px 20px 64px; }
+main { max-width: 1200px; margin: 0 auto; padding: 24px 20px 64px; }
 h1 { font-size: 26px; margin: 0 0 4px; }
 h2 { font-size: 19px; margin: 40px 0 8px; padding-bottom: 4px;
   border-bottom: 1px solid var(--line); }
@@ -32,8 +32,10 @@ p.meta, p.note, figcaption { color: var(--muted); font-size: 13px; margin: 4px 0
 table { border-collapse: collapse; width: 100%; font-size: 13.5px; margin: 6px 0 4px; }
 th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: right;
   white-space: nowrap; }
-th { font-weight: 600; color: var(--muted); font-size: 12px; }
+th { font-weight: 600; color: var(--muted); font-size: 12px; white-space: normal;
+  vertical-align: bottom; }
 th:first-child, td:first-child, td.l, th.l { text-align: left; }
+td:first-child { white-space: normal; overflow-wrap: anywhere; min-width: 8em; }
 tr.dim td { color: var(--muted); font-style: italic; }
 .scroll { overflow-x: auto; }
 .grid2 { display: grid;
