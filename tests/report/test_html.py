@@ -167,7 +167,9 @@ def test_the_page_never_scrolls_sideways(
           const box = e.getBoundingClientRect();
           const boxed = e.closest(".scroll") && width < 800;  // a phone: tables scroll
           if (box.width > 0 && box.right > width + 1 && !boxed) {
-            out.push(e.tagName + "." + e.className + " " + Math.round(box.right) + "/" + width + " " + (e.closest("table") ? e.closest("table").querySelector("th").textContent : ""));
+            const table = e.closest("table");
+            const where = table ? table.querySelector("th").textContent : "";
+            out.push(`${e.tagName}.${e.className} ${Math.round(box.right)}/${width} ${where}`);
           }
         }
         return [document.documentElement.scrollWidth - width, out];

@@ -401,6 +401,7 @@ def test_report_json_is_stable_and_complete() -> None:
         "trend",
         "comparison",
         "segments",
+        "attribution",
     ]
     assert data["trend"] is None and data["comparison"] is None  # only when asked for
     assert data["segments"] is None

@@ -26,6 +26,7 @@ def test_tables_in_order(report: Report) -> None:
         "Funnel buy (within 1d)",
         "Which micro conversions predict a macro one",
         "First arrival",
+        "Attribution of macro conversions by channel",
         "First touch (UTM)",
         "Last touch (UTM)",
         "Referrer of the first visit",

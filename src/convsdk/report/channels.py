@@ -42,6 +42,7 @@ __all__ = [
     "SOURCE_LISTS",
     "arrival",
     "channel",
+    "touchpoint",
 ]
 
 #: Ad click ids in a landing URL, and the (source, medium) they stand for.
@@ -198,6 +199,18 @@ def arrival(utm: object, referrer: object, url: object) -> UTM:
     if name in SOURCE_LISTS["social"]:
         return name, "referral", None
     return host, "referral", None
+
+
+def touchpoint(utm: object, referrer: object, url: object) -> UTM | None:
+    """The arrival an event marks, if it marks one: UTM parameters, an ad click id, or a
+    referrer from another site. ``None`` for a move within the site or an event without
+    any of them (a direct return is not a touch: as GA4's last non-direct click)."""
+    has_utm = isinstance(utm, Mapping) and bool(utm.get("source"))
+    if not has_utm and _click(url) is None:
+        host = _host(referrer)
+        if host is None or host == _host(url):
+            return None
+    return arrival(utm, referrer, url)
 
 
 def channel(

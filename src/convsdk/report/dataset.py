@@ -97,6 +97,10 @@ class VisitorSummary:
     """The path of their first event's URL (no query)."""
     device: str | None = None
     """``desktop``, ``mobile`` or ``tablet``, from their first event's user agent."""
+    touchpoints: list[tuple[int, UTM]] | None = None
+    """A converter's arrivals (see :func:`convsdk.report.channels.touchpoint`) up to their
+    first macro conversion, oldest first, with their times; ``None`` for the others and
+    for converters without any."""
     arrival: UTM | None = None
     """(source, medium, campaign) of their first event: its UTM parameters, else an ad
     click id of its URL, else its referrer (see :func:`convsdk.report.channels.arrival`)."""

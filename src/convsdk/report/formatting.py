@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .dataset import MAX_STEP_TIMES, NO_CURRENCY
-from .metrics.model import Change, Segments, VariantBreakdown
+from .metrics.model import Attribution, Change, Segments, VariantBreakdown
 
 __all__ = [
     "capped",
     "count",
     "duration",
+    "attribution_table",
     "change_row",
     "experiment_note",
     "lift",
@@ -161,4 +162,28 @@ def segment_table(segments: Segments) -> tuple[list[str], list[list[str]]]:
             + [percent(rates.get(name)) for name in names]
             + [percent(done.get(name)) for name in funnels]
         )
+    return headers, rows
+
+
+def attribution_table(
+    attribution: Attribution, dimension: str = "channel"
+) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows: each value of ``dimension`` and the macro conversions each
+    model credits it, the last-touch order first."""
+    models = list(attribution.models)
+    credited = {
+        model: {row.value: row.conversions for row in rows.get(dimension, [])}
+        for model, rows in attribution.models.items()
+    }
+    values: list[str] = []
+    for model in ("last", *models):  # the last-touch order, then values it credits nothing
+        for row in attribution.models[model].get(dimension, []):
+            if row.value not in values:
+                values.append(row.value)
+    headers = [dimension.replace("_", " / ").capitalize()]
+    headers += [model.replace("_", " ").capitalize() for model in models]
+    rows = [
+        [value] + [f"{credited[model].get(value, 0.0):,.1f}" for model in models]
+        for value in values
+    ]
     return headers, rows

@@ -10,7 +10,12 @@ from .charts import histogram_chart
 from .markup import esc
 from .overview import goals_section, summary_cards
 from .style import CSS
-from .trends import comparison_section, segments_section, trend_section
+from .trends import (
+    attribution_section,
+    comparison_section,
+    segments_section,
+    trend_section,
+)
 
 __all__ = ["DEFINITIONS", "render_html"]
 
@@ -139,7 +144,11 @@ def _described(report: Report) -> str:
 
 def _channels(report: Report) -> list[str]:
     b = report.breakdowns
-    parts = ['<h2 id="channels">Channels</h2><div class="grid2">']
+    parts = []
+    if report.attribution is not None and report.attribution.models["last"].get("channel"):
+        parts.append('<h2 id="attribution">Attribution of macro conversions</h2>')
+        parts.append(attribution_section(report.attribution))
+    parts.append('<h2 id="channels">Channels</h2><div class="grid2">')
     parts.append(breakdown_table("Default channel group (first arrival)", b.channel))
     parts.append(breakdown_table("Source / medium (first arrival)", b.source_medium))
     for touch, groups in (("First touch", b.first_touch), ("Last touch", b.last_touch)):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from .. import formatting as fmt
-from ..metrics import Comparison, Segments, Trend
+from ..metrics import Attribution, Comparison, Segments, Trend
 from .markup import cell_money, esc, svg, svg_text, table
 
-__all__ = ["comparison_section", "segments_section", "trend_section"]
+__all__ = ["attribution_section", "comparison_section", "segments_section", "trend_section"]
 
 
 def trend_section(trend: Trend) -> str:
@@ -76,4 +76,19 @@ def segments_section(segments: Segments) -> str:
         table(headers, rows)
         + '<p class="note">Goals: the share of the group\'s visitors who converted; '
         "done: the share who completed the funnel.</p>"
+    )
+
+
+def attribution_section(attribution: Attribution) -> str:
+    """Macro conversions credited by each model, by channel and by source / medium."""
+    parts = []
+    for dimension, title in (("channel", "Channel"), ("source_medium", "Source / medium")):
+        headers, rows = fmt.attribution_table(attribution, dimension)
+        if rows:
+            parts.append(f"<h3>{esc(title)}</h3>" + table(headers, rows))
+    return "".join(parts) + (
+        f'<p class="note">Arrivals up to a converter\'s first macro conversion, within '
+        f"{attribution.lookback_days:g} days; time decay halves every "
+        f"{attribution.half_life_days:g} days; position-based gives 40% to the first, 40% "
+        "to the last, 20% to those between.</p>"
     )

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from ...event import format_timestamp
-from ..channels import arrival
-from ..dataset import Dataset, GoalHits, VisitorSummary, text_micros
+from ..channels import arrival, touchpoint
+from ..dataset import UTM, Dataset, GoalHits, VisitorSummary, text_micros
 from ..rules import (
     add_conversion,
     crawler,
@@ -169,6 +169,12 @@ class Fold:
         utm = context.get("utm")
         if utm and type(utm) is dict:
             touch(state, utm, moment, event_id)
+        if utm or context.get("referrer") or "clid=" in str(context.get("url") or ""):
+            found = touchpoint(utm, context.get("referrer"), context.get("url"))
+            if found is not None:
+                if state.arrivals is None:
+                    state.arrivals = []
+                state.arrivals.append((moment, found))
         variant = context.get("variant")
         if variant is not None and (
             state.variant is None
@@ -240,7 +246,8 @@ class Fold:
             if not self.include_bots and crawler(state.user_agent):
                 bots += 1
                 continue
-            first_touch, last_touch = touches_before(state, first_macro(state.goals, kinds))
+            converted = first_macro(state.goals, kinds)
+            first_touch, last_touch = touches_before(state, converted)
             summaries.append(
                 VisitorSummary(
                     first_seen=text_micros(state.first),
@@ -248,6 +255,7 @@ class Fold:
                     arrival=arrival(state.landing_utm, state.referrer, state.url),
                     landing_page=landing_page(state.url),
                     device=device(state.user_agent),
+                    touchpoints=_touchpoints(state, converted),
                     first_touch=utm_of(first_touch),
                     last_touch=utm_of(last_touch),
                     variant=variant_text(state.variant),
@@ -267,3 +275,11 @@ class Fold:
             goal_kinds=self.kinds,
             bot_visitors=bots,
         )
+
+
+def _touchpoints(state: VisitorState, converted: int | None) -> list[tuple[int, UTM]] | None:
+    """A converter's arrivals up to their first macro conversion, oldest first."""
+    if converted is None or not state.arrivals:
+        return None
+    found = [(text_micros(m), t) for m, t in state.arrivals if text_micros(m) <= converted]
+    return sorted(found) or None

@@ -16,6 +16,7 @@ class VisitorState:
     """One visitor while a log is streamed; becomes a :class:`VisitorSummary`."""
 
     __slots__ = (
+        "arrivals",
         "first",
         "first_id",
         "first_touch",
@@ -43,6 +44,7 @@ class VisitorState:
         self.url = url
         self.user_agent: object = None
         self.landing_utm: object = None
+        self.arrivals: list[tuple[str, Any]] | None = None
         self.first_touch: Any = None
         self.touch_first = ""
         self.touch_first_id = ""

@@ -71,6 +71,7 @@ from ...errors import ConfigError
 from ...goals import GoalSet
 from ...goals.validation import suggest
 from ..dataset import Dataset
+from .attribution import attribution
 from .breakdowns import breakdowns
 from .common import goal_kinds
 from .comparison import compare
@@ -81,6 +82,8 @@ from .lift import lift_rows
 from .model import (
     REPORT_VERSION,
     AnonymousSummary,
+    Attribution,
+    AttributionRow,
     BreakdownRow,
     Breakdowns,
     Change,
@@ -123,6 +126,8 @@ __all__ = [
     "Report",
     "Summary",
     "TimeToConvert",
+    "Attribution",
+    "AttributionRow",
     "Change",
     "Comparison",
     "Segment",
@@ -196,6 +201,7 @@ def build_report(
         micro_goals=micro,
         trend=None if interval is None else trend(dataset, macro, interval),
         segments=None if by is None else segments(dataset, goals, by),
+        attribution=attribution(dataset, macro),
         comparison=None
         if previous is None
         else compare(summary, headline(previous[0], micro, macro), previous[1], previous[2]),

@@ -21,6 +21,8 @@ __all__ = [
     "Report",
     "Summary",
     "TimeToConvert",
+    "Attribution",
+    "AttributionRow",
     "Change",
     "Comparison",
     "Segment",
@@ -281,6 +283,25 @@ class Trend:
 
 
 @dataclass(frozen=True, slots=True)
+class AttributionRow:
+    """The macro conversions and revenue one model credits to one channel or source."""
+
+    value: str
+    conversions: float
+    revenue: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """Credit by model (``first``, ``last``, ``linear``, ``time_decay``, ``position``),
+    then by ``channel``, ``source_medium`` or ``campaign``."""
+
+    lookback_days: float
+    half_life_days: float
+    models: dict[str, dict[str, list[AttributionRow]]]
+
+
+@dataclass(frozen=True, slots=True)
 class Segment:
     """The goals and funnels of the visitors sharing one value of a property."""
 
@@ -343,6 +364,8 @@ class Report:
     """With ``compare="previous"``: the headline figures against the period before."""
     segments: Segments | None = None
     """With ``by``: goals and funnels per group of visitors."""
+    attribution: Attribution | None = None
+    """Macro conversions and revenue credited to the arrivals before them, by model."""
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready dicts and lists."""

@@ -20,7 +20,13 @@ from .options import (
     table_name,
 )
 from .postgres_queries import QUERIES, UTM_OK, time_range
-from .visitors import ConversionRow, VisitorRows, add_conversions, set_totals
+from .visitors import (
+    ConversionRow,
+    VisitorRows,
+    add_conversions,
+    add_touchpoints,
+    set_totals,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -231,3 +237,5 @@ def _touches(queries: _Queries, builder: VisitorRows, kinds: dict[str, str]) -> 
             visitor = builder.get(visitor_id)
             if visitor is not None:
                 setattr(visitor, attribute, utm_of(utm))
+    arrivals = queries.run("arrivals", first=macro)
+    add_touchpoints(builder, ((v, to_micros(t), utm, r, url) for v, t, utm, r, url in arrivals))

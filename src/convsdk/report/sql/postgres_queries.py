@@ -41,6 +41,17 @@ QUERIES = {
                    WHERE e.visitor_id IS NOT NULL AND {where} AND {utm_ok}
                      AND (m.at IS NULL OR timestamp <= m.at)
                    ORDER BY e.visitor_id, timestamp DESC, event_id COLLATE "C" DESC""",
+    # A converter's arrivals up to their first macro conversion: events with UTM
+    # parameters, a referrer or an ad click id (Python tells which are arrivals).
+    "arrivals": """SELECT e.visitor_id, timestamp, context->'utm', context->>'referrer',
+                          context->>'url'
+                   FROM {t} e JOIN unnest(%s::text[], %s::timestamptz[]) AS m(v, at)
+                        ON m.v = e.visitor_id
+                   WHERE {where} AND timestamp <= m.at
+                     AND (jsonb_typeof(context->'utm') = 'object'
+                          OR context->>'referrer' IS NOT NULL
+                          OR context->>'url' LIKE '%%clid=%%'
+                          OR context->>'url' LIKE '%%braid=%%')""",
     "variants": """SELECT DISTINCT ON (visitor_id) visitor_id, context->'variant'
                    FROM {t}
                    WHERE visitor_id IS NOT NULL AND {where}

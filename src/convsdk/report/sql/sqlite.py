@@ -16,11 +16,17 @@ from ..progress import ProgressCallback, report_progress
 from ..rules import utm_of, variant_text
 from .options import DEFAULT_TABLE, SQLITE_BUSY_TIMEOUT, split_options, table_name
 from .sqlite_queries import keyed_value, narrow, range_condition, sqlite_queries
-from .visitors import ConversionRow, VisitorRows, add_conversions, set_totals
+from .visitors import (
+    ConversionRow,
+    VisitorRows,
+    add_conversions,
+    add_touchpoints,
+    set_totals,
+)
 
 __all__ = ["SQLiteReader"]
 
-_PHASES = 5  # totals, anonymous, visitors, conversions, touches
+_PHASES = 6  # totals, anonymous, visitors, conversions, touches, arrivals
 
 
 class SQLiteReader:
@@ -166,6 +172,7 @@ def _summarise(
     macro = builder.macro_times({**kinds, **goal_kinds})
     _prepare_touches(queries.conn, macro, need_variant)
     _touches(builder, queries.run("touches"))
+    add_touchpoints(builder, _arrival_rows(queries.run("arrivals")))
     set_totals(
         dataset,
         events,
@@ -224,6 +231,12 @@ def _prepare_touches(
     )
     conn.execute("DELETE FROM temp.convsdk_report_need")
     conn.executemany("INSERT INTO temp.convsdk_report_need VALUES (?)", need_variant)
+
+
+def _arrival_rows(rows: Iterable[Any]) -> Iterator[tuple[str, int, object, object, object]]:
+    for visitor_id, moment, utm, referrer, url in rows:
+        landing = loads(utm) if utm and utm.startswith("{") else None
+        yield visitor_id, text_micros(moment), landing, referrer, url
 
 
 def _touches(builder: VisitorRows, rows: Iterable[Any]) -> None:

@@ -104,6 +104,7 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
                    OR (instr(context, '"variant"') > 0
                        AND e.visitor_id IN temp.convsdk_report_need))
             GROUP BY +e.visitor_id""",
+        "arrivals": _arrivals(t, where),
         # A repeated transaction id of a goal counts once: its first event (rn = 1).
         # MIN(kind): "macro" sorts before "micro", so a goal any event called macro is.
         "conversions": f"""
@@ -119,3 +120,15 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
             FROM c WHERE transaction_id IS NULL OR rn = 1
             GROUP BY visitor_id, g, currency""",
     }
+
+
+def _arrivals(t: str, where: str) -> str:
+    """A converter's arrivals up to their first macro conversion (m.at): events with UTM
+    parameters, a referrer or an ad click id (Python tells which are arrivals)."""
+    return f"""
+        SELECT e.visitor_id, timestamp, json_extract(context, '$.utm'),
+               json_extract(context, '$.referrer'), json_extract(context, '$.url')
+        FROM {t} e JOIN temp.convsdk_report_macro m ON m.visitor_id = e.visitor_id
+        WHERE timestamp <= m.at AND {where}
+          AND (({_HAS_UTM}) OR instr(context, '"referrer":"') > 0
+               OR instr(context, 'clid=') > 0 OR instr(context, 'braid=') > 0)"""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from ..channels import arrival
+from ..channels import arrival, touchpoint
 from ..dataset import Dataset, VisitorSummary
 from ..rules import (
     crawler,
@@ -16,7 +16,7 @@ from ..rules import (
     referrer_domain,
 )
 
-__all__ = ["ConversionRow", "VisitorRows", "add_conversions", "set_totals"]
+__all__ = ["ConversionRow", "VisitorRows", "add_conversions", "add_touchpoints", "set_totals"]
 
 #: (visitor id, goal, kind, currency, conversions, first time, revenue, sorted times):
 #: one visitor's conversions of one goal in one currency, times in microseconds.
@@ -114,3 +114,21 @@ def set_totals(
         dataset.server_side_users,
     ) = anonymous
     dataset.goal_kinds = kinds
+
+
+def add_touchpoints(
+    builder: VisitorRows, rows: Iterable[tuple[str, int, object, object, object]]
+) -> None:
+    """Give each converter the arrivals among their events ``(visitor id, time, utm,
+    referrer, url)`` up to their first macro conversion, oldest first."""
+    for visitor_id, moment, utm, referrer, url in rows:
+        visitor = builder.get(visitor_id)
+        found = touchpoint(utm, referrer, url)
+        if visitor is None or found is None:
+            continue
+        if visitor.touchpoints is None:
+            visitor.touchpoints = []
+        visitor.touchpoints.append((moment, found))
+    for visitor in builder.visitors.values():
+        if visitor.touchpoints:
+            visitor.touchpoints.sort()

@@ -8,7 +8,7 @@ from .channels import breakdown_table, time_to_convert_table, variants_table
 from .overview import goals_table, summary_table
 from .table import Table
 from .text import safe_text
-from .trends import comparison_table, segments_table, trend_table
+from .trends import attribution_table, comparison_table, segments_table, trend_table
 
 __all__ = ["tables"]
 
@@ -27,9 +27,12 @@ def tables(report: Report, *, top: int = 10) -> list[Table]:
         result.append(trend)
     if report.lift:
         result.append(lift_table(report, top))
+    credit = attribution_table(report, top)
     b = report.breakdowns
     arrival = {"channel": b.channel, "source / medium": b.source_medium}
     result.append(breakdown_table("First arrival", arrival, top))
+    if credit is not None:
+        result.append(credit)
     result.append(breakdown_table("First touch (UTM)", b.first_touch, top))
     result.append(breakdown_table("Last touch (UTM)", b.last_touch, top))
     result.append(breakdown_table("Referrer of the first visit", {"domain": b.referrer}, top))

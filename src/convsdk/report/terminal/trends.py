@@ -3,12 +3,14 @@ period before."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from .. import formatting as fmt
 from ..metrics import Report
 from .table import Table
 from .text import cell_money
 
-__all__ = ["comparison_table", "segments_table", "trend_table"]
+__all__ = ["attribution_table", "comparison_table", "segments_table", "trend_table"]
 
 
 def trend_table(report: Report) -> Table | None:
@@ -74,3 +76,24 @@ def segments_table(report: Report, top: int) -> Table | None:
         note += f"; {len(rows) - top} more groups in the JSON and HTML reports"
     table.note = note
     return table
+
+
+def attribution_table(report: Report, top: int) -> Table | None:
+    """Macro conversions credited to each channel by each model; ``None`` without any."""
+    attribution = report.attribution
+    if attribution is None or not attribution.models["last"].get("channel"):
+        return None
+    headers, rows = fmt.attribution_table(attribution)
+    table = Table("Attribution of macro conversions by channel", _columns(headers))
+    table.rows = rows[:top]
+    table.note = (
+        f"arrivals up to a converter's first macro conversion, within "
+        f"{attribution.lookback_days:g} days; time decay halves every "
+        f"{attribution.half_life_days:g} days; position: 40/20/40"
+    )
+    return table
+
+
+def _columns(headers: list[str]) -> list[tuple[str, Literal["left", "right"]]]:
+    """The first column left-aligned (names), the others right-aligned (figures)."""
+    return [(h, "left" if i == 0 else "right") for i, h in enumerate(headers)]
