@@ -377,3 +377,11 @@ def test_the_public_names_are_listed() -> None:
     assert adapters.__all__ == sorted(adapters.__all__, key=lambda n: (not n.isupper(), n))
     for name in adapters.__all__:
         assert getattr(adapters, name).__doc__, name
+
+
+def test_a_backend_error_names_its_backend_once() -> None:
+    from convsdk import BackendError
+
+    assert str(BackendError("cannot connect", backend="mariadb")) == "mariadb: cannot connect"
+    message = "mariadb://app:***@db/shop: cannot connect"
+    assert str(BackendError(message, backend="mariadb")) == message

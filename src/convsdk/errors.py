@@ -67,7 +67,9 @@ class BackendError(ConvSDKError):
         self.backend = backend
         self.retryable = retryable
         self.retry_after = retry_after
-        super().__init__(f"{backend}: {message}" if backend else message)
+        # A message that already starts with the backend's URL names it: no "redis: redis://".
+        named = not backend or message.lower().startswith(f"{backend.lower()}:")
+        super().__init__(message if named else f"{backend}: {message}")
 
 
 def missing_extra(
