@@ -53,6 +53,9 @@ def test_the_demo_succeeds_and_says_where_its_files_are(demo: DemoRun) -> None:
     assert demo.status == 0
     assert str(demo.db) in demo.output and str(demo.html) in demo.output
     assert "Which micro conversions predict a macro one" in demo.output
+    # What a marketer looks for first: channels, the daily trend, the experiment.
+    for shown in ("First arrival", "Organic Search", "Trend by day", "Experiment variants"):
+        assert shown in demo.output, shown
     assert demo.html.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
 
 

@@ -160,8 +160,10 @@ def _report(db: Path, html: Path, tracker: SimulatedTimeTracker) -> None:
     """Print the report on ``db`` and write it as HTML to ``html``."""
     from ..report import load_report, print_report, render_html
 
-    # A URL, not the path: the demo's file may have any name (events.data).
-    report = load_report(f"sqlite:///{db.absolute().as_posix()}", goals=tracker.goals)
+    # A URL, not the path: the demo's file may have any name (events.data). Two weeks
+    # of traffic: a daily trend.
+    source = f"sqlite:///{db.absolute().as_posix()}"
+    report = load_report(source, goals=tracker.goals, interval="day")
     say()
     print_report(report, sys.stdout)
     title = "Bean & Burr (simulated): conversion report"
