@@ -101,3 +101,18 @@ def test_goals_and_funnels_by_a_property_of_the_first_visit(source: str) -> None
     assert devices is not None and [g.value for g in devices.groups] == ["desktop"]
     with pytest.raises(ConfigError, match="did you mean 'channel'"):
         load_report(source, GOALS, by="chanel")
+
+
+def test_revenue_in_one_currency_at_the_rates_given(source: str, tmp_path: Path) -> None:
+    rates = tmp_path / "rates.toml"
+    rates.write_text('currency = "EUR"\n[rates]\nUSD = 0.5\n', encoding="utf-8")
+    report = load_report(source, GOALS, since=T0, rates=rates)
+    # EUR 35 stays, USD 30 is EUR 15; the anonymous USD 50 order is EUR 25.
+    assert report.summary.revenue == {"EUR": 50.0}
+    assert report.summary.anonymous.revenue == {"EUR": 25.0}
+    rates.write_text('currency = "EUR"\n[rates]\nGBP = 1.2\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="no rate for USD"):
+        load_report(source, GOALS, since=T0, rates=rates)
+    rates.write_text("[rates]\nUSD = 0.5\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match='currency = "EUR"'):
+        load_report(source, GOALS, since=T0, rates=rates)

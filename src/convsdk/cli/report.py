@@ -66,6 +66,11 @@ def add_report_options(report: argparse.ArgumentParser) -> None:
         help="break goals and funnels down by this property of the first visit",
     )
     report.add_argument(
+        "--rates",
+        metavar="FILE",
+        help="report revenue in one currency, at the rates of this file (.toml or .json)",
+    )
+    report.add_argument(
         "--compare",
         choices=("previous",),
         help="compare with the period as long just before --since",
@@ -99,6 +104,7 @@ def run_report(args: argparse.Namespace) -> int:
             interval=args.interval,
             compare=args.compare,
             by=args.by,
+            rates=args.rates,
         )
     finally:
         bar.close()

@@ -38,6 +38,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..event import Event
 from ..goals import Funnel, Goal, GoalSet, resolve_goals
+from .currency import Rates, convert_dataset, load_rates
 from .dataset import Dataset
 from .events import EventsReader, summarise_events
 from .html import render_html
@@ -83,6 +84,7 @@ def load_report(
     interval: str | None = None,
     compare: str | None = None,
     by: str | None = None,
+    rates: str | os.PathLike[str] | None = None,
 ) -> Report:
     """Read ``source`` and compute the report.
 
@@ -101,6 +103,8 @@ def load_report(
     each headline figure's change (``since`` is needed; ``until`` defaults to now).
     ``by`` (``"channel"``, ``"source"``, ``"campaign"``, ``"variant"``, ``"landing_page"``,
     ``"device"``) breaks goals and funnels down by that property of the first event.
+    ``rates`` names a rates file: every revenue in its one currency (see
+    :mod:`convsdk.report.currency`).
 
     Raises :class:`convsdk.ConfigError` for a bad source, goal file or time, and
     :class:`convsdk.BackendError` when the store cannot be read.
@@ -110,14 +114,15 @@ def load_report(
         raise ConfigError(f"compare takes 'previous', got {compare!r}", field="compare")
     if compare is not None and start is None:
         raise ConfigError("compare needs a start: give since (7d, 2026-11-01)", field="since")
+    money = load_rates(rates) if rates is not None else None
     reader = open_reader(source)
-    dataset = _read(reader, goal_set, start, end, progress, include_bots)
+    dataset = _read(reader, goal_set, start, end, progress, include_bots, money)
     previous = None
     if compare is not None and start is not None:
         finish = end or datetime.now(UTC)
         before = start - (finish - start)
         previous = (
-            _read(reader, goal_set, before, start, progress, include_bots),
+            _read(reader, goal_set, before, start, progress, include_bots, money),
             before.isoformat(),
             start.isoformat(),
         )
@@ -209,10 +214,12 @@ def _read(
     end: datetime | None,
     progress: ProgressCallback | None,
     include_bots: bool,
+    rates: Rates | None,
 ) -> Dataset:
-    """The dataset of ``start`` to ``end``, with the goal file's step goals and kinds."""
+    """The dataset of ``start`` to ``end``, with the goal file's step goals and kinds,
+    its revenue in the currency of ``rates`` if given."""
     with _collector_paused():
-        return reader.read(
+        dataset = reader.read(
             since=start,
             until=end,
             step_goals=_steps(goal_set),
@@ -220,6 +227,9 @@ def _read(
             goal_kinds=_kinds(goal_set),
             include_bots=include_bots,
         )
+    if rates is not None:
+        convert_dataset(dataset, rates)
+    return dataset
 
 
 def _meta(source: str, goals: GoalsArg, start: datetime | None, end: datetime | None) -> Meta:
