@@ -221,6 +221,22 @@ def channel(
 ) -> str:
     """The channel group of a visit: the first of ``rules`` that matches, else
     ``"Unassigned"``."""
+    if rules is DEFAULT_CHANNEL_RULES:  # a report asks for few distinct visits, often
+        return _default_channel(source, medium, campaign)
+    return _classify(source, medium, campaign, rules)
+
+
+@lru_cache(maxsize=65_536)
+def _default_channel(source: str | None, medium: str | None, campaign: str | None) -> str:
+    return _classify(source, medium, campaign, DEFAULT_CHANNEL_RULES)
+
+
+def _classify(
+    source: str | None,
+    medium: str | None,
+    campaign: str | None,
+    rules: Sequence[Mapping[str, Any]],
+) -> str:
     values = {
         "source": (source or "").lower(),
         "medium": (medium or "").lower(),

@@ -95,16 +95,17 @@ def attribution(
             collect(amounts, h.revenue)
         path = _path(visitor, at, lookback)
         times = [t for t, _ in path]
+        keys = [
+            {
+                "channel": channel(source, medium, campaign),
+                "source_medium": f"{source} / {medium}",
+                "campaign": campaign or "(none)",
+            }
+            for _, (source, medium, campaign) in path
+        ]
         for model, shares in MODELS.items():
-            for share, (_, (source, medium, campaign)) in zip(
-                shares(times, at, half_life_days), path, strict=True
-            ):
-                keys = {
-                    "channel": channel(source, medium, campaign),
-                    "source_medium": f"{source} / {medium}",
-                    "campaign": campaign or "(none)",
-                }
-                for dimension, key in keys.items():
+            for share, touch in zip(shares(times, at, half_life_days), keys, strict=True):
+                for dimension, key in touch.items():
                     rows = credit[model].setdefault(dimension, {})
                     rows[key] = rows.get(key, 0.0) + share * conversions
                     cash = revenue[model].setdefault(dimension, {}).setdefault(key, {})
