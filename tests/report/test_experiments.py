@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from convsdk.goals import Goal, GoalSet
 from convsdk.report import load_report, render_text
 from convsdk.report.metrics import VariantBreakdown
 
-from .conftest import make, write_sqlite
+from .conftest import make, write_jsonl, write_sqlite
 
 stats = pytest.importorskip("scipy.stats", reason="SciPy checks the figures")
 proportion = pytest.importorskip("statsmodels.stats.proportion")
@@ -103,3 +104,29 @@ def test_the_experiment_goal_is_chosen_and_the_text_marks_what_matters(tmp_path:
     with pytest.raises(ConfigError, match="did you mean 'signup'") as caught:
         load_report(source, GOALS, experiment_goal="signpu")
     assert caught.value.field == "experiment_goal"
+
+
+def test_only_conversions_after_the_first_exposure_count_in_every_store(
+    tmp_path: Path, postgres_table: tuple[str, Any]
+) -> None:
+    buy = {"path": "/checkout", "kind": "macro", "goal": "purchase"}
+    events = [
+        # zed bought before the experiment showed him B: not B's conversion.
+        make("page_view", 0, "zed"),
+        make("checkout", 10, "zed", **buy),
+        make("page_view", 20, "zed", variant="B"),
+        # yan saw B, then bought; xi saw A and left.
+        make("page_view", 0, "yan", variant="B"),
+        make("checkout", 10, "yan", variant="B", **buy),
+        make("page_view", 0, "xi", variant="A"),
+    ]
+    url, write = postgres_table
+    write(events)
+    for source in (
+        write_sqlite(tmp_path / "e.db", events),
+        write_jsonl(tmp_path / "e.jsonl", events),
+        url,
+    ):
+        rows = {r.value: r for r in load_report(source, GOALS).breakdowns.variant.rows}
+        assert (rows["B"].visitors, rows["B"].converters) == (2, 1), source
+        assert (rows["A"].visitors, rows["A"].converters) == (1, 0), source

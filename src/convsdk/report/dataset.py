@@ -69,6 +69,8 @@ class GoalHits:
     """Conversions, after both kinds of deduplication."""
     first: int = 0
     """When the first one happened (microseconds)."""
+    last: int = 0
+    """When the last one happened (microseconds)."""
     times: list[int] | None = None
     """When each happened, sorted, the first :data:`MAX_STEP_TIMES`; funnel steps only."""
     capped: bool = False
@@ -112,6 +114,8 @@ class VisitorSummary:
     conversion, if they have one)."""
     variant: str | None = None
     """The experiment variant of their first event carrying one."""
+    exposed: int | None = None
+    """When that event happened: their first exposure to the experiment."""
     goals: dict[str, GoalHits] = field(default_factory=dict)
     """Goal name to their conversions of it."""
 

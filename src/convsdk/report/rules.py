@@ -156,10 +156,12 @@ def add_conversion(
     """Count one conversion of ``goal`` at ``moment``; ``keep_times`` for funnel steps."""
     hits = goals.get(goal)
     if hits is None:
-        hits = goals[goal] = GoalHits(count=0, first=moment)
+        hits = goals[goal] = GoalHits(count=0, first=moment, last=moment)
     hits.count += 1
     if moment < hits.first:
         hits.first = moment
+    if moment > hits.last:
+        hits.last = moment
     if keep_times:
         times = hits.times
         if times is None:
@@ -183,17 +185,21 @@ def merge_rows(
     revenue: float | None,
     currency: str | None,
     times: Sequence[int] | None,
+    last: int | None = None,
 ) -> None:
     """Fold ``count`` conversions already summed up (a row of a SQL aggregate) into ``goals``.
 
-    ``times`` are their sorted times, for funnel steps.
+    ``times`` are their sorted times, for funnel steps; ``last`` the time of the last.
     """
+    last = first if last is None else last
     hits = goals.get(goal)
     if hits is None:
-        hits = goals[goal] = GoalHits(count=0, first=first)
+        hits = goals[goal] = GoalHits(count=0, first=first, last=last)
     hits.count += count
     if first < hits.first:
         hits.first = first
+    if last > hits.last:
+        hits.last = last
     if times:
         merged = sorted([*(hits.times or ()), *times])
         if len(merged) > MAX_STEP_TIMES:

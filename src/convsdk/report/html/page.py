@@ -66,7 +66,8 @@ DEFINITIONS = (
     ),
     (
         "Experiment",
-        "Each variant against the control: a two-sided pooled z-test, Holm-adjusted with "
+        "Each variant against the control, on conversions after a visitor's first exposure "
+        "to it: a two-sided pooled z-test, Holm-adjusted with "
         "more than one variant, significant below 0.05; the smallest difference detectable "
         "with 80% power at α = 0.05; a sample-ratio check (chi-square of an equal split), "
         "a mismatch below p = 0.001 meaning the test cannot be trusted.",

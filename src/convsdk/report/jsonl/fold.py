@@ -259,6 +259,7 @@ class Fold:
                     first_touch=utm_of(first_touch),
                     last_touch=utm_of(last_touch),
                     variant=variant_text(state.variant),
+                    exposed=text_micros(state.variant_at) if state.variant_at else None,
                     goals=state.goals,
                 )
             )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..dataset import Dataset
 from .common import money, ratio
 from .model import BreakdownRow, Breakdowns
-from .tallies import NONE, Tally, tally_dimensions
+from .tallies import NONE, Tally, tally_dimensions, tally_variants
 from .variants import variant_breakdown
 
 __all__ = ["breakdowns"]
@@ -35,9 +35,7 @@ def breakdowns(
     variants compared on ``experiment_goal`` when one is named)."""
     dims = ("source", "medium", "campaign")
     tallies = tally_dimensions(dataset, macro)
-    variants = tallies[7]
-    if experiment_goal is not None:
-        variants = tally_dimensions(dataset, [experiment_goal])[7]
+    variants = tally_variants(dataset, macro if experiment_goal is None else [experiment_goal])
     return Breakdowns(
         first_touch={dim: _rows(tallies[i]) for i, dim in enumerate(dims)},
         last_touch={dim: _rows(tallies[3 + i]) for i, dim in enumerate(dims)},

@@ -6,7 +6,7 @@ from ..channels import channel
 from ..dataset import Dataset
 from .common import collect
 
-__all__ = ["DIMENSIONS", "NONE", "Tally", "tally_dimensions"]
+__all__ = ["DIMENSIONS", "NONE", "Tally", "tally_dimensions", "tally_variants"]
 
 #: The value of a dimension for visitors without one.
 NONE = "(none)"
@@ -79,3 +79,28 @@ def tally_dimensions(dataset: Dataset, macro: list[str]) -> list[dict[str, Tally
                 target = values[label] = Tally()
             target.add(tally)
     return dimensions
+
+
+def tally_variants(dataset: Dataset, goals: list[str]) -> dict[str, Tally]:
+    """Per experiment variant, its visitors and those who converted on one of ``goals``
+    after their first exposure to it (a conversion before it says nothing of the
+    variant): converters, their conversions of those goals and revenue. Visitors in no
+    experiment are counted under ``(none)`` with all their conversions."""
+    tallies: dict[str, Tally] = {}
+    for visitor in dataset.visitors:
+        key = NONE if visitor.variant is None else visitor.variant
+        tally = tallies.get(key)
+        if tally is None:
+            tally = tallies[key] = Tally()
+        tally.visitors += 1
+        exposed = visitor.first_seen if visitor.exposed is None else visitor.exposed
+        conversions = 0
+        for name in goals:
+            hits = visitor.goals.get(name)
+            if hits is not None and (visitor.variant is None or hits.last >= exposed):
+                conversions += hits.count
+                collect(tally.revenue, hits.revenue)
+        if conversions:
+            tally.converters += 1
+            tally.conversions += conversions
+    return tallies

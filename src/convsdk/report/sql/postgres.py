@@ -201,10 +201,11 @@ def _summarise(
     rows = _conversion_rows(queries.run("conversions", [sorted(step_goals)]))
     kinds = add_conversions(builder, dataset, rows)
     _touches(queries, builder, {**kinds, **goal_kinds})
-    for visitor_id, variant in queries.run("variants"):
+    for visitor_id, variant, exposed in queries.run("variants"):
         visitor = builder.get(visitor_id)
         if visitor is not None:
             visitor.variant = variant_text(variant)
+            visitor.exposed = to_micros(exposed)
     set_totals(
         dataset,
         events,
@@ -218,10 +219,11 @@ def _summarise(
 
 def _conversion_rows(rows: Iterable[Any]) -> Iterator[ConversionRow]:
     """The conversion rows with their times as microseconds, their revenue a float."""
-    for visitor_id, goal, kind, currency, count, first_ts, revenue, times in rows:
+    for visitor_id, goal, kind, currency, count, first_ts, revenue, times, last in rows:
         stamps = sorted(to_micros(s) for s in times) if times else None
         value = None if revenue is None else float(revenue)
-        yield visitor_id, goal, kind, currency, count, to_micros(first_ts), value, stamps
+        first = to_micros(first_ts)
+        yield visitor_id, goal, kind, currency, count, first, value, stamps, to_micros(last)
 
 
 def _touches(queries: _Queries, builder: VisitorRows, kinds: dict[str, str]) -> None:

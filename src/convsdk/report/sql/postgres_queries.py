@@ -52,7 +52,7 @@ QUERIES = {
                           OR context->>'referrer' IS NOT NULL
                           OR context->>'url' LIKE '%%clid=%%'
                           OR context->>'url' LIKE '%%braid=%%')""",
-    "variants": """SELECT DISTINCT ON (visitor_id) visitor_id, context->'variant'
+    "variants": """SELECT DISTINCT ON (visitor_id) visitor_id, context->'variant', timestamp
                    FROM {t}
                    WHERE visitor_id IS NOT NULL AND {where}
                      AND context ? 'variant' AND jsonb_typeof(context->'variant') <> 'null'
@@ -65,7 +65,8 @@ QUERIES = {
                               ORDER BY timestamp, event_id COLLATE "C") AS rn
                      FROM {t} WHERE kind IS NOT NULL AND {where})
                    SELECT visitor_id, g, MIN(kind), currency, COUNT(*), MIN(timestamp),
-                          SUM(value), array_agg(timestamp) FILTER (WHERE g = ANY(%s::text[]))
+                          SUM(value), array_agg(timestamp) FILTER (WHERE g = ANY(%s::text[])),
+                          MAX(timestamp)
                    FROM c WHERE transaction_id IS NULL OR rn = 1
                    GROUP BY visitor_id, g, currency""",
 }

@@ -195,6 +195,7 @@ def _visitors(builder: VisitorRows, rows: Iterable[Any]) -> list[tuple[str]]:
             need_variant.append((visitor_id,))
         else:
             summary.variant = variant_text(variant)
+            summary.exposed = summary.first_seen
     # Only visitors whose first event has no variant are searched for one: the
     # variant is usually on every event, and sorting them all is the slow part.
     return need_variant
@@ -202,9 +203,10 @@ def _visitors(builder: VisitorRows, rows: Iterable[Any]) -> list[tuple[str]]:
 
 def _conversion_rows(rows: Iterable[Any]) -> Iterator[ConversionRow]:
     """The conversion rows with their times (text) as microseconds."""
-    for visitor_id, goal, kind, currency, count, first_ts, revenue, times in rows:
+    for visitor_id, goal, kind, currency, count, first_ts, revenue, times, last in rows:
         stamps = sorted(text_micros(t) for t in times.split(",")) if times else None
-        yield visitor_id, goal, kind, currency, count, text_micros(first_ts), revenue, stamps
+        first = text_micros(first_ts)
+        yield visitor_id, goal, kind, currency, count, first, revenue, stamps, text_micros(last)
 
 
 def _prepare_touches(
@@ -250,3 +252,4 @@ def _touches(builder: VisitorRows, rows: Iterable[Any]) -> None:
             visitor.last_touch = utm_of(loads(keyed_value(last_utm)))
         if variant is not None:
             visitor.variant = keyed_value(variant)
+            visitor.exposed = text_micros(variant.split(" ", 1)[0])

@@ -116,7 +116,8 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
                        ORDER BY timestamp, event_id) AS rn
               FROM {t} WHERE kind IS NOT NULL AND {where})
             SELECT visitor_id, g, MIN(kind), currency, COUNT(*), MIN(timestamp), SUM(value),
-                   group_concat(CASE WHEN g IN ({step_list}) THEN timestamp END)
+                   group_concat(CASE WHEN g IN ({step_list}) THEN timestamp END),
+                   MAX(timestamp)
             FROM c WHERE transaction_id IS NULL OR rn = 1
             GROUP BY visitor_id, g, currency""",
     }

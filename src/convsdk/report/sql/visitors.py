@@ -18,10 +18,11 @@ from ..rules import (
 
 __all__ = ["ConversionRow", "VisitorRows", "add_conversions", "add_touchpoints", "set_totals"]
 
-#: (visitor id, goal, kind, currency, conversions, first time, revenue, sorted times):
-#: one visitor's conversions of one goal in one currency, times in microseconds.
+#: (visitor id, goal, kind, currency, conversions, first time, revenue, sorted times,
+#: last time): one visitor's conversions of one goal in one currency, times in
+#: microseconds.
 ConversionRow = tuple[
-    str | None, str, str, str | None, int, int, float | None, Sequence[int] | None
+    str | None, str, str, str | None, int, int, float | None, Sequence[int] | None, int
 ]
 
 
@@ -81,7 +82,7 @@ def add_conversions(
 ) -> dict[str, str]:
     """Fold conversion rows into the visitors (or the anonymous goals); return goal kinds."""
     kinds: dict[str, str] = {}
-    for visitor_id, goal, kind, currency, count, first, revenue, stamps in rows:
+    for visitor_id, goal, kind, currency, count, first, revenue, stamps, last in rows:
         merge_kind(kinds, goal, kind)
         if visitor_id is None:
             target = dataset.anonymous_goals
@@ -90,7 +91,7 @@ def add_conversions(
             if visitor is None:  # pragma: no cover - every visitor has a first event
                 continue
             target = visitor.goals
-        merge_rows(target, goal, count, first, revenue, currency, stamps)
+        merge_rows(target, goal, count, first, revenue, currency, stamps, last)
     return kinds
 
 
