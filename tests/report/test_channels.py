@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from convsdk import ConfigError
 from convsdk.report import load_report
 from convsdk.report.channels import DEFAULT_CHANNEL_RULES, arrival, channel
 
@@ -123,3 +124,18 @@ def test_every_store_groups_first_arrivals_alike(
     }
     assert source_medium["google / organic"] == (1, 1)
     assert source_medium["google / cpc"] == (1, 0)
+
+
+def test_a_rules_file_of_the_sites_own_comes_before_the_defaults(tmp_path: Path) -> None:
+    rules = tmp_path / "channels.toml"
+    rules.write_text('[[channel]]\nchannel = "Partners"\nsource_in = ["acme"]\n', "utf-8")
+    events = [
+        make("page_view", 0, "ada", utm={"source": "acme", "medium": "referral"}),
+        make("page_view", 0, "ben", referrer="https://www.google.com/"),
+    ]
+    source = write_sqlite(tmp_path / "e.db", events)
+    data = json.loads(load_report(source, GOALS, since=T0, channels=rules).to_json())
+    assert _rows(data, "channel") == {"Partners": (1, 0), "Organic Search": (1, 0)}
+    rules.write_text('[[channel]]\nchannel = "X"\nsorce_in = ["a"]\n', "utf-8")
+    with pytest.raises(ConfigError, match="did you mean source_in"):
+        load_report(source, GOALS, channels=rules)

@@ -66,6 +66,11 @@ def add_report_options(report: argparse.ArgumentParser) -> None:
         help="break goals and funnels down by this property of the first visit",
     )
     report.add_argument(
+        "--channels",
+        metavar="FILE",
+        help="channel rules of your own (.toml or .json), tried before GA4's defaults",
+    )
+    report.add_argument(
         "--rates",
         metavar="FILE",
         help="report revenue in one currency, at the rates of this file (.toml or .json)",
@@ -105,6 +110,7 @@ def run_report(args: argparse.Namespace) -> int:
             compare=args.compare,
             by=args.by,
             rates=args.rates,
+            channels=args.channels,
         )
     finally:
         bar.close()

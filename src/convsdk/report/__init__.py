@@ -38,6 +38,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..event import Event
 from ..goals import Funnel, Goal, GoalSet, resolve_goals
+from .channels import DEFAULT_CHANNEL_RULES, load_channel_rules
 from .currency import Rates, convert_dataset, load_rates
 from .dataset import Dataset
 from .events import EventsReader, summarise_events
@@ -85,6 +86,7 @@ def load_report(
     compare: str | None = None,
     by: str | None = None,
     rates: str | os.PathLike[str] | None = None,
+    channels: str | os.PathLike[str] | None = None,
 ) -> Report:
     """Read ``source`` and compute the report.
 
@@ -100,32 +102,25 @@ def load_report(
     any macro goal). ``interval`` (``"day"``, ``"week"``, ``"month"``) adds a trend:
     visitors, converters, rate and revenue by the period of each visitor's first event.
     ``compare="previous"`` reads the period as long just before ``since`` too, and gives
-    each headline figure's change (``since`` is needed; ``until`` defaults to now).
-    ``by`` (``"channel"``, ``"source"``, ``"campaign"``, ``"variant"``, ``"landing_page"``,
-    ``"device"``) breaks goals and funnels down by that property of the first event.
-    ``rates`` names a rates file: every revenue in its one currency (see
-    :mod:`convsdk.report.currency`).
+    each headline figure's change (``since`` needed). ``by`` (``"channel"``, ``"source"``,
+    ``"campaign"``, ``"variant"``, ``"landing_page"``, ``"device"``) breaks goals and
+    funnels down by that property of the first event. ``rates``: a rates file, every
+    revenue in its currency (:mod:`~convsdk.report.currency`); ``channels``: a file of
+    channel rules tried before GA4's (:func:`~convsdk.report.channels.load_channel_rules`).
 
     Raises :class:`convsdk.ConfigError` for a bad source, goal file or time, and
     :class:`convsdk.BackendError` when the store cannot be read.
     """
     goal_set, start, end = _settings(goals, since, until)
-    if compare not in (None, "previous"):
-        raise ConfigError(f"compare takes 'previous', got {compare!r}", field="compare")
-    if compare is not None and start is None:
-        raise ConfigError("compare needs a start: give since (7d, 2026-11-01)", field="since")
+    before = _previous_start(compare, start, end)
     money = load_rates(rates) if rates is not None else None
+    rules = load_channel_rules(channels) if channels is not None else DEFAULT_CHANNEL_RULES
     reader = open_reader(source)
     dataset = _read(reader, goal_set, start, end, progress, include_bots, money)
     previous = None
-    if compare is not None and start is not None:
-        finish = end or datetime.now(UTC)
-        before = start - (finish - start)
-        previous = (
-            _read(reader, goal_set, before, start, progress, include_bots, money),
-            before.isoformat(),
-            start.isoformat(),
-        )
+    if before is not None and start is not None:
+        earlier = _read(reader, goal_set, before, start, progress, include_bots, money)
+        previous = (earlier, before.isoformat(), start.isoformat())
     return build_report(
         dataset,
         goal_set,
@@ -134,6 +129,7 @@ def load_report(
         interval=interval,
         previous=previous,
         by=by,
+        channel_rules=rules,
     )
 
 
@@ -193,6 +189,19 @@ def _settings(
             field="until",
         )
     return goal_set, start, end
+
+
+def _previous_start(
+    compare: str | None, start: datetime | None, end: datetime | None
+) -> datetime | None:
+    """The start of the period to compare with (as long, just before); ``None`` without."""
+    if compare is None:
+        return None
+    if compare != "previous":
+        raise ConfigError(f"compare takes 'previous', got {compare!r}", field="compare")
+    if start is None:
+        raise ConfigError("compare needs a start: give since (7d, 2026-11-01)", field="since")
+    return start - ((end or datetime.now(UTC)) - start)
 
 
 def _steps(goal_set: GoalSet | None) -> set[str]:

@@ -28,20 +28,28 @@ expressions, case-insensitive, matched from the start).
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import tomllib
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ..errors import ConfigError
+from ..options import did_you_mean
 from .dataset import UTM
 
 __all__ = [
     "CLICK_IDS",
     "DEFAULT_CHANNEL_RULES",
     "SOURCE_LISTS",
+    "ChannelRules",
     "arrival",
     "channel",
+    "load_channel_rules",
     "touchpoint",
 ]
 
@@ -175,6 +183,58 @@ DEFAULT_CHANNEL_RULES: tuple[Mapping[str, Any], ...] = (
     },
     {"channel": "Mobile Push Notifications", "source_in": ["firebase"]},
 )
+
+#: Channel rules: each a mapping with ``channel`` and its conditions.
+ChannelRules = Sequence[Mapping[str, Any]]
+
+_CONDITIONS = frozenset(
+    f"{field}_{kind}" for field in ("source", "medium", "campaign") for kind in ("in", "matches")
+)
+
+
+def load_channel_rules(path: str | os.PathLike[str]) -> ChannelRules:
+    """A site's own rules from a TOML or JSON file (``[[channel]]`` tables, or a JSON
+    list), tried before the defaults::
+
+        [[channel]]
+        channel = "Partners"
+        source_in = ["acme", "globex"]
+
+    Raises :class:`~convsdk.ConfigError` naming a bad rule or condition.
+    """
+    source = os.fspath(path)
+    try:
+        text = Path(source).read_text(encoding="utf-8")
+        data = json.loads(text) if source.endswith(".json") else tomllib.loads(text)
+    except OSError as exc:
+        message = f"cannot read: {exc.strerror or exc}"
+        raise ConfigError(message, field="channels", source=source) from exc
+    except ValueError as exc:
+        raise ConfigError(f"not a rules file: {exc}", field="channels", source=source) from exc
+    rules = data.get("channel") if isinstance(data, dict) else data
+    if not isinstance(rules, list) or not rules:
+        raise ConfigError("no [[channel]] rules", field="channels", source=source)
+    for n, rule in enumerate(rules, 1):
+        if not isinstance(rule, dict) or not isinstance(rule.get("channel"), str):
+            raise ConfigError(f"rule {n} has no channel name", field="channels", source=source)
+        for key, test in rule.items():
+            if key != "channel" and key not in _CONDITIONS:
+                raise ConfigError(
+                    f"rule {n}: unknown condition {key!r}" + did_you_mean(key, _CONDITIONS),
+                    field="channels",
+                    source=source,
+                )
+            if key.endswith("_matches"):
+                try:
+                    re.compile(test)
+                except (re.error, TypeError) as exc:
+                    raise ConfigError(
+                        f"rule {n}: {key} is not a regular expression: {exc}",
+                        field="channels",
+                        source=source,
+                    ) from exc
+    return (*rules, *DEFAULT_CHANNEL_RULES)
+
 
 #: The channel of a visit no rule matches.
 UNASSIGNED = "Unassigned"

@@ -70,6 +70,7 @@ from datetime import UTC, datetime
 from ...errors import ConfigError
 from ...goals import GoalSet
 from ...goals.validation import suggest
+from ..channels import DEFAULT_CHANNEL_RULES, ChannelRules
 from ..dataset import Dataset
 from .attribution import attribution
 from .breakdowns import breakdowns
@@ -155,6 +156,7 @@ def build_report(
     interval: str | None = None,
     previous: tuple[Dataset, str, str] | None = None,
     by: str | None = None,
+    channel_rules: ChannelRules = DEFAULT_CHANNEL_RULES,
 ) -> Report:
     """Compute every section of the report from ``dataset`` and the goal definitions.
 
@@ -164,25 +166,10 @@ def build_report(
     ``interval`` (``day``, ``week``, ``month``) adds the trend by that period.
     ``previous``: the dataset of the period before, with its start and end, to compare.
     ``by`` (one of :data:`SEGMENT_BY`) adds goals and funnels per group of visitors.
+    ``channel_rules`` group arrivals into channels (default: GA4's).
     """
-    if by is not None and by not in SEGMENT_BY:
-        raise ConfigError(
-            f"by must be one of {', '.join(SEGMENT_BY)}, got {by!r}" + suggest(by, SEGMENT_BY),
-            field="by",
-        )
-    if interval is not None and interval not in INTERVALS:
-        raise ConfigError(
-            f"interval must be one of {', '.join(INTERVALS)}, got {interval!r}"
-            + suggest(interval, INTERVALS),
-            field="interval",
-        )
     kinds = goal_kinds(dataset, goals)
-    if experiment_goal is not None and experiment_goal not in kinds:
-        raise ConfigError(
-            f"no goal {experiment_goal!r} in the goal file or the events"
-            + suggest(experiment_goal, kinds),
-            field="experiment_goal",
-        )
+    _check_choices(by, interval, experiment_goal, kinds)
     micro = [name for name, kind in kinds.items() if kind == "micro"]
     macro = [name for name, kind in kinds.items() if kind == "macro"]
     summary = headline(dataset, micro, macro)
@@ -195,14 +182,37 @@ def build_report(
         goals=goal_rows(dataset, goals),
         funnels=[funnel_report(dataset, f) for f in (goals.funnels if goals else ())],
         lift=lift_rows(dataset, micro, macro),
-        breakdowns=breakdowns(dataset, macro, experiment_goal),
+        breakdowns=breakdowns(dataset, macro, experiment_goal, channel_rules),
         time_to_convert=time_to_convert(dataset, macro),
         macro_goals=macro,
         micro_goals=micro,
         trend=None if interval is None else trend(dataset, macro, interval),
-        segments=None if by is None else segments(dataset, goals, by),
-        attribution=attribution(dataset, macro),
+        segments=None if by is None else segments(dataset, goals, by, channel_rules),
+        attribution=attribution(dataset, macro, rules=channel_rules),
         comparison=None
         if previous is None
         else compare(summary, headline(previous[0], micro, macro), previous[1], previous[2]),
     )
+
+
+def _check_choices(
+    by: str | None, interval: str | None, experiment_goal: str | None, kinds: dict[str, str]
+) -> None:
+    """Refuse an unknown breakdown, interval or experiment goal, with "did you mean"."""
+    if by is not None and by not in SEGMENT_BY:
+        raise ConfigError(
+            f"by must be one of {', '.join(SEGMENT_BY)}, got {by!r}" + suggest(by, SEGMENT_BY),
+            field="by",
+        )
+    if interval is not None and interval not in INTERVALS:
+        raise ConfigError(
+            f"interval must be one of {', '.join(INTERVALS)}, got {interval!r}"
+            + suggest(interval, INTERVALS),
+            field="interval",
+        )
+    if experiment_goal is not None and experiment_goal not in kinds:
+        raise ConfigError(
+            f"no goal {experiment_goal!r} in the goal file or the events"
+            + suggest(experiment_goal, kinds),
+            field="experiment_goal",
+        )

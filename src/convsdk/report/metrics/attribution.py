@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..channels import channel
+from ..channels import DEFAULT_CHANNEL_RULES, ChannelRules, channel
 from ..dataset import UTM, Dataset, VisitorSummary
 from .common import collect, money
 from .model import Attribution, AttributionRow
@@ -77,7 +77,11 @@ def _path(visitor: VisitorSummary, at: int, lookback: int) -> list[tuple[int, UT
 
 
 def attribution(
-    dataset: Dataset, macro: list[str], lookback_days: float = 30, half_life_days: float = 7
+    dataset: Dataset,
+    macro: list[str],
+    lookback_days: float = 30,
+    half_life_days: float = 7,
+    rules: ChannelRules = DEFAULT_CHANNEL_RULES,
 ) -> Attribution:
     """Each model's credit of macro conversions and revenue, by channel, source / medium
     and campaign."""
@@ -97,7 +101,7 @@ def attribution(
         times = [t for t, _ in path]
         keys = [
             {
-                "channel": channel(source, medium, campaign),
+                "channel": channel(source, medium, campaign, rules),
                 "source_medium": f"{source} / {medium}",
                 "campaign": campaign or "(none)",
             }

@@ -3,6 +3,7 @@ channel and source / medium of the first arrival."""
 
 from __future__ import annotations
 
+from ..channels import DEFAULT_CHANNEL_RULES, ChannelRules
 from ..dataset import Dataset
 from .common import money, ratio
 from .model import BreakdownRow, Breakdowns
@@ -29,12 +30,15 @@ def _rows(tallies: dict[str, Tally]) -> list[BreakdownRow]:
 
 
 def breakdowns(
-    dataset: Dataset, macro: list[str], experiment_goal: str | None = None
+    dataset: Dataset,
+    macro: list[str],
+    experiment_goal: str | None = None,
+    rules: ChannelRules = DEFAULT_CHANNEL_RULES,
 ) -> Breakdowns:
     """Macro conversions by first/last-touch UTM, referrer domain and variant (the
     variants compared on ``experiment_goal`` when one is named)."""
     dims = ("source", "medium", "campaign")
-    tallies = tally_dimensions(dataset, macro)
+    tallies = tally_dimensions(dataset, macro, rules)
     variants = tally_variants(dataset, macro if experiment_goal is None else [experiment_goal])
     return Breakdowns(
         first_touch={dim: _rows(tallies[i]) for i, dim in enumerate(dims)},

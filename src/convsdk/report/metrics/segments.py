@@ -4,7 +4,7 @@ channel, source, campaign, experiment variant, landing page or device."""
 from __future__ import annotations
 
 from ...goals import GoalSet
-from ..channels import channel
+from ..channels import DEFAULT_CHANNEL_RULES, ChannelRules, channel
 from ..dataset import Dataset, VisitorSummary
 from .funnels import funnel_report
 from .goals import goal_rows
@@ -17,11 +17,11 @@ __all__ = ["SEGMENT_BY", "segments"]
 SEGMENT_BY = ("channel", "source", "campaign", "variant", "landing_page", "device")
 
 
-def _value(visitor: VisitorSummary, by: str) -> str:
+def _value(visitor: VisitorSummary, by: str, rules: ChannelRules) -> str:
     source, medium, campaign = visitor.arrival or ("(direct)", "(none)", None)
     value: str | None
     if by == "channel":
-        value = channel(source, medium, campaign)
+        value = channel(source, medium, campaign, rules)
     elif by == "source":
         value = f"{source} / {medium}"
     elif by == "campaign":
@@ -35,12 +35,17 @@ def _value(visitor: VisitorSummary, by: str) -> str:
     return NONE if value is None else value
 
 
-def segments(dataset: Dataset, goals: GoalSet | None, by: str) -> Segments:
+def segments(
+    dataset: Dataset,
+    goals: GoalSet | None,
+    by: str,
+    rules: ChannelRules = DEFAULT_CHANNEL_RULES,
+) -> Segments:
     """The goal rows and funnels of each group of visitors sharing a value of ``by``,
     the largest group first."""
     groups: dict[str, list[VisitorSummary]] = {}
     for visitor in dataset.visitors:
-        groups.setdefault(_value(visitor, by), []).append(visitor)
+        groups.setdefault(_value(visitor, by, rules), []).append(visitor)
     ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0] == NONE, item[0]))
     result = []
     for value, visitors in ordered:

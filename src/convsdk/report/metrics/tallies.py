@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..channels import channel
+from ..channels import DEFAULT_CHANNEL_RULES, ChannelRules, channel
 from ..dataset import Dataset
 from .common import collect
 
@@ -39,7 +39,9 @@ _NO_UTM: tuple[None, None, None] = (None, None, None)
 _DIRECT: tuple[str, str, None] = ("(direct)", "(none)", None)
 
 
-def tally_dimensions(dataset: Dataset, macro: list[str]) -> list[dict[str, Tally]]:
+def tally_dimensions(
+    dataset: Dataset, macro: list[str], rules: ChannelRules = DEFAULT_CHANNEL_RULES
+) -> list[dict[str, Tally]]:
     """Per dimension, value → tally, in one pass over the visitors."""
     # Visitors are first grouped by their whole profile (few distinct ones), and the
     # groups then spread over the dimensions: one dict update a visitor, not eight.
@@ -53,7 +55,7 @@ def tally_dimensions(dataset: Dataset, macro: list[str]) -> list[dict[str, Tally
             *last,
             visitor.referrer,
             visitor.variant,
-            channel(source, medium, campaign),
+            channel(source, medium, campaign, rules),
             f"{source} / {medium}",
         )
         tally = profiles.get(profile)

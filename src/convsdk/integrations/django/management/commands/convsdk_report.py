@@ -56,7 +56,18 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django ships no type hints
         source = options["source"] or tracker["backend"]
         if not isinstance(source, str):
             raise CommandError("CONVSDK_BACKEND is not a URL: give SOURCE")
-        names = ("since", "until", "format", "output", "top", "interval", "by", "compare", "rates")
+        names = (
+            "since",
+            "until",
+            "format",
+            "output",
+            "top",
+            "interval",
+            "by",
+            "compare",
+            "rates",
+            "channels",
+        )
         report = argparse.Namespace(
             source=source,
             goals=options["goals"] or tracker["goals"] or None,
