@@ -75,7 +75,7 @@ def test_report_as_tables(shop: tuple[str, str], capsys: pytest.CaptureFixture[s
         "Summary",
         "Goals",
         "Funnel buy (within 1d)",
-        "First touch (UTM)",
+        "First UTM-tagged visit",
         "Experiment variants",
         "Time to convert",
     ):

@@ -152,7 +152,8 @@ def _channels(report: Report) -> list[str]:
     parts.append('<h2 id="channels">Channels</h2><div class="grid2">')
     parts.append(breakdown_table("Default channel group (first arrival)", b.channel))
     parts.append(breakdown_table("Source / medium (first arrival)", b.source_medium))
-    for touch, groups in (("First touch", b.first_touch), ("Last touch", b.last_touch)):
+    tagged = (("First UTM-tagged visit", b.first_touch), ("Last before buying", b.last_touch))
+    for touch, groups in tagged:
         for dimension, rows in groups.items():
             parts.append(breakdown_table(f"{touch}: UTM {dimension}", rows))
     parts.append(breakdown_table("Referrer domain (first touch)", b.referrer))

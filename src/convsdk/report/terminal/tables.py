@@ -33,8 +33,8 @@ def tables(report: Report, *, top: int = 10) -> list[Table]:
     result.append(breakdown_table("First arrival", arrival, top))
     if credit is not None:
         result.append(credit)
-    result.append(breakdown_table("First touch (UTM)", b.first_touch, top))
-    result.append(breakdown_table("Last touch (UTM)", b.last_touch, top))
+    result.append(breakdown_table("First UTM-tagged visit", b.first_touch, top))
+    result.append(breakdown_table("Last UTM-tagged visit before buying", b.last_touch, top))
     result.append(breakdown_table("Referrer of the first visit", {"domain": b.referrer}, top))
     variants = variants_table(report)
     if variants is not None:
