@@ -231,3 +231,35 @@ def test_cookies_are_signed_exactly_as_itsdangerous_signs_them(
     for salt in ("convsdk.visitor", "convsdk.session"):
         expected = Signer(key, salt=salt, digest_method=hashlib.sha256).sign(value).decode()
         assert FastSigner(key, salt).sign(value) == expected
+
+
+def test_new_ids_have_the_shape_of_token_urlsafe() -> None:
+    import re
+    import secrets
+
+    from convsdk.identity.policy import new_ids
+
+    ids = [new_ids() for _ in range(200)]
+    urlsafe = re.compile(r"[A-Za-z0-9_-]+")
+    for visitor_id, session_id in ids:
+        assert len(visitor_id) == len(secrets.token_urlsafe(16)) == 22
+        assert len(session_id) == len(secrets.token_urlsafe(12)) == 16
+        assert urlsafe.fullmatch(visitor_id) and urlsafe.fullmatch(session_id)
+    assert len({v for v, _ in ids}) == len({s for _, s in ids}) == len(ids)
+
+
+def test_both_cookies_signed_at_once_are_the_two_signed_apart() -> None:
+    from convsdk.identity.signing import CookieSigner
+
+    signer = CookieSigner("secret", "cv_vid", "cv_sid")
+    both = signer.sign_both("visitor-id", "session-id", 28_333_333)
+    assert both == (
+        signer.sign_visitor("visitor-id"),
+        signer.sign_session("session-id", 28_333_333),
+    )
+    visitor, session = both
+    assert signer.read(f"cv_vid={visitor}; cv_sid={session}") == (
+        "visitor-id",
+        visitor,
+        ("session-id", 28_333_333),
+    )
