@@ -237,7 +237,7 @@ def test_new_ids_have_the_shape_of_token_urlsafe() -> None:
     import re
     import secrets
 
-    from convsdk.identity.policy import new_ids
+    from convsdk.identity.ids import new_ids
 
     ids = [new_ids() for _ in range(200)]
     urlsafe = re.compile(r"[A-Za-z0-9_-]+")
@@ -263,3 +263,21 @@ def test_both_cookies_signed_at_once_are_the_two_signed_apart() -> None:
         visitor,
         ("session-id", 28_333_333),
     )
+
+
+def test_a_forked_child_never_hands_out_its_parents_ids() -> None:
+    import os
+
+    from convsdk.identity.ids import new_ids
+
+    new_ids()  # the pool holds the next pairs now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.write(write, ",".join(new_ids()).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = tuple(os.read(read, 100).decode().split(","))
+    os.close(read)
+    assert child != new_ids()

@@ -31,8 +31,8 @@ is no session id in this mode, and visitors are counted once per day and per
 worker process.
 
 The package, one job a module: ``policy`` (the :class:`Identity`: which ids, which
-cookies), ``signing`` (signing and verifying cookie values), ``cookies`` (names,
-headers, attributes) and ``salt`` (cookieless ids).
+cookies), ``ids`` (new ids, minted in bulk), ``signing`` (signing and verifying cookie
+values), ``cookies`` (names, headers, attributes) and ``salt`` (cookieless ids).
 """
 
 from __future__ import annotations

@@ -9,9 +9,7 @@ a secret key, ids are cookieless hashes (:mod:`convsdk.identity.salt`).
 from __future__ import annotations
 
 import logging
-import os
 import time
-from binascii import b2a_base64
 from collections.abc import Callable
 
 from .cookies import (
@@ -20,22 +18,13 @@ from .cookies import (
     DEFAULT_VISITOR_MAX_AGE,
     cookie_attributes,
 )
+from .ids import new_ids
 from .salt import DailySalt, cookieless_hash
 from .signing import MAX_CACHED_HEADER, CookieSigner
 
-__all__ = ["Identity", "new_ids"]
+__all__ = ["Identity"]
 
 log = logging.getLogger("convsdk.identity")
-
-_URLSAFE = bytes.maketrans(b"+/", b"-_")
-
-
-def new_ids() -> tuple[str, str]:
-    """A new visitor id and session id: 22 and 16 URL-safe characters (132 and 96
-    random bits), as ``secrets.token_urlsafe(16)`` and ``token_urlsafe(12)`` give them,
-    from one read of the system's random source."""
-    text = b2a_base64(os.urandom(30), newline=False).translate(_URLSAFE).decode("ascii")
-    return text[:22], text[22:38]
 
 
 class Identity:
