@@ -43,7 +43,7 @@ from .cookies import (
     DEFAULT_VISITOR_MAX_AGE,
     cookie_value,
 )
-from .policy import Identity
+from .policy import Identity, Issue
 from .salt import DailySalt
 
 __all__ = [
@@ -52,5 +52,6 @@ __all__ = [
     "DEFAULT_VISITOR_MAX_AGE",
     "DailySalt",
     "Identity",
+    "Issue",
     "cookie_value",
 ]
