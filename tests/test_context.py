@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import PlainTextResponse
@@ -26,6 +28,7 @@ from convsdk.context import (
     from_scope,
 )
 from convsdk.identity import Identity
+from convsdk.web.request import content_length
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 
@@ -155,6 +158,47 @@ def test_request_from_scope_reads_only_its_headers_and_joins_repeated_ones() -> 
     assert request.forwarded_for == "198.51.100.4, 10.0.0.1"
     assert request.referrer == "https://a.example/"
     assert request.variant is None and request.cookie is None and request.user_agent is None
+
+
+@given(
+    headers=st.lists(
+        st.tuples(
+            st.sampled_from(
+                [b"host", b"referer", b"user-agent", b"cookie", b"x-forwarded-for", b"dnt"]
+                + [b"sec-gpc", b"content-type", b"content-length", b"x-variant", b"accept"]
+            ),
+            st.binary(max_size=12).map(lambda raw: raw.replace(b"\x00", b"")),
+        ),
+        max_size=12,
+    ),
+    as_tuple=st.booleans(),
+)
+def test_request_from_scope_reads_any_headers_as_starlette_does(
+    headers: list[tuple[bytes, bytes]], as_tuple: bool
+) -> None:
+    """Repeated or not: the first value counts, cookies and X-Forwarded-For are joined,
+    the variant header's last value counts."""
+    request = Request.from_scope(
+        scope(tuple(headers) if as_tuple else headers), variant_header="X-Variant"
+    )
+
+    def values(name: bytes) -> list[str]:
+        return [value.decode("latin-1") for key, value in headers if key == name]
+
+    def first(name: bytes) -> str | None:
+        return (values(name) or [None])[0]
+
+    assert request.host == (first(b"host") or "shop.example:443")
+    assert request.referrer == first(b"referer")
+    assert request.user_agent == first(b"user-agent")
+    assert request.dnt == first(b"dnt") and request.gpc == first(b"sec-gpc")
+    assert request.content_type == first(b"content-type")
+    cookies = values(b"cookie")
+    assert request.cookie == ("; ".join(cookies) if cookies else None)
+    forwarded = values(b"x-forwarded-for")
+    assert request.forwarded_for == (", ".join(forwarded) if forwarded else None)
+    assert request.variant == (values(b"x-variant") or [None])[-1]
+    assert request.content_length == content_length(first(b"content-length"))
 
 
 def test_the_request_path_builds_the_context_the_dataclass_would() -> None:

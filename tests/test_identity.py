@@ -231,3 +231,123 @@ def test_cookies_are_signed_exactly_as_itsdangerous_signs_them(
     for salt in ("convsdk.visitor", "convsdk.session"):
         expected = Signer(key, salt=salt, digest_method=hashlib.sha256).sign(value).decode()
         assert FastSigner(key, salt).sign(value) == expected
+
+
+def test_new_ids_have_the_shape_of_token_urlsafe() -> None:
+    import re
+    import secrets
+
+    from convsdk.identity.ids import new_ids
+
+    ids = [new_ids() for _ in range(200)]
+    urlsafe = re.compile(r"[A-Za-z0-9_-]+")
+    for visitor_id, session_id in ids:
+        assert len(visitor_id) == len(secrets.token_urlsafe(16)) == 22
+        assert len(session_id) == len(secrets.token_urlsafe(12)) == 16
+        assert urlsafe.fullmatch(visitor_id) and urlsafe.fullmatch(session_id)
+    assert len({v for v, _ in ids}) == len({s for _, s in ids}) == len(ids)
+
+
+def test_both_cookies_signed_at_once_are_the_two_signed_apart() -> None:
+    from convsdk.identity.signing import CookieSigner
+
+    signer = CookieSigner("secret", "cv_vid", "cv_sid")
+    both = signer.sign_both("visitor-id", "session-id", 28_333_333)
+    assert both == (
+        signer.sign_visitor("visitor-id"),
+        signer.sign_session("session-id", 28_333_333),
+    )
+    visitor, session = both
+    assert signer.read(f"cv_vid={visitor}; cv_sid={session}") == (
+        "visitor-id",
+        visitor,
+        ("session-id", 28_333_333),
+    )
+
+
+def test_a_forked_child_never_hands_out_its_parents_ids() -> None:
+    import os
+
+    from convsdk.identity.ids import new_ids
+
+    new_ids()  # the pool holds the next pairs now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.write(write, ",".join(new_ids()).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = tuple(os.read(read, 100).decode().split(","))
+    os.close(read)
+    assert child != new_ids()
+
+
+def _cookie_parts(header: str) -> tuple[str, str, dict[str, str]]:
+    """(name, value, attributes) of a Set-Cookie value; ``Expires`` left out (werkzeug
+    adds one computed from the clock next to ``Max-Age``, which takes precedence)."""
+    pair, *attributes = (part.strip() for part in header.split(";"))
+    name, _, value = pair.partition("=")
+    found = {}
+    for attribute in attributes:
+        key, _, text = attribute.partition("=")
+        if key.lower() != "expires":
+            found[key.lower()] = text
+    return name, value, found
+
+
+@given(
+    secure=st.booleans(),
+    domain=st.sampled_from([None, "example.com", "shop.example.co.uk"]),
+    names=st.sampled_from([("cv_vid", "cv_sid"), ("vid", "sid"), ("__Host-v", "s.id")]),
+    cookie=st.one_of(st.none(), st.text(max_size=120)),
+    minutes=st.integers(min_value=0, max_value=3),
+)
+def test_set_cookie_headers_equal_werkzeug_and_http_cookies_output(
+    secure: bool,
+    domain: str | None,
+    names: tuple[str, str],
+    cookie: str | None,
+    minutes: int,
+) -> None:
+    """The hand-built Set-Cookie values are what werkzeug's dump_cookie and the
+    standard library's http.cookies make of the same cookie, and never need quoting:
+    for new visitors, returning ones whose session is re-signed or renewed, and any
+    Cookie header a client may send."""
+    from http.cookies import SimpleCookie
+
+    from werkzeug.http import dump_cookie
+
+    clock = Clock()
+    visitor_name, session_name = names
+    identity = Identity(
+        "secret",
+        visitor_cookie=visitor_name,
+        session_cookie=session_name,
+        cookie_domain=domain,
+        clock=clock,
+    )
+    _, _, first = identity.resolve(cookie, secure=secure)
+    clock.now += 60 * minutes + 1900 * (minutes == 3)  # same minute, later, idle
+    _, _, later = identity.resolve(as_request_header(first), secure=secure)
+    max_ages = {visitor_name: 63072000, session_name: 1860}
+    for header in [*first, *later]:
+        name, value, attributes = _cookie_parts(header)
+        expected = dump_cookie(
+            name,
+            value,
+            max_age=max_ages[name],
+            path="/",
+            domain=domain,
+            secure=secure,
+            httponly=True,
+            samesite="Lax",
+        )
+        assert _cookie_parts(expected) == (name, value, attributes)
+        jar: SimpleCookie = SimpleCookie()
+        jar[name] = value
+        morsel = jar[name]
+        morsel.update({"max-age": str(max_ages[name]), "path": "/", "httponly": True})
+        morsel.update({"samesite": "Lax", "secure": secure, "domain": domain or ""})
+        assert _cookie_parts(morsel.OutputString()) == (name, value, attributes)
+        assert morsel.coded_value == value  # nothing to quote

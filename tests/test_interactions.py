@@ -828,3 +828,27 @@ def test_response_content_types_are_classified_the_same_every_time(
     for content_type in ["text/html; charset=utf-8", "application/json", "TEXT/HTML"] * 2:
         serve(recorder, shop, request("GET", "/about"), content_type=content_type)
     assert len(stored(shop, memory)) == 4
+
+
+def test_a_response_that_records_nothing_signs_no_cookie(
+    shop: Tracker, memory: MemoryBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from convsdk.identity.signing import FastSigner
+
+    signed: list[str] = []
+    original = FastSigner.sign
+    monkeypatch.setattr(FastSigner, "sign", lambda self, v: signed.append(v) or original(self, v))
+    recorder = Recorder()
+    # A new visitor's 404, JSON answer and redirect: ids for the view, no signature.
+    for status, content_type in [(404, "text/html"), (200, "application/json"), (302, None)]:
+        pending, cookies = serve(
+            recorder, shop, request("GET", "/api"), status=status, content_type=content_type
+        )
+        assert pending is not None and pending.ctx.visitor_id and pending.ctx.session_id
+        assert cookies == [] and signed == []
+    # The page view that records: both cookies, signed once each, for the ids the view saw.
+    pending, cookies = serve(recorder, shop, request("GET", "/pricing"))
+    assert pending is not None and len(cookies) == 2 and len(signed) == 2
+    assert cookies[0].startswith(f"cv_vid={pending.ctx.visitor_id}.")
+    assert cookies[1].startswith(f"cv_sid={pending.ctx.session_id}.")
+    assert [e.visitor_id for e in stored(shop, memory)] == [pending.ctx.visitor_id]

@@ -31,8 +31,8 @@ is no session id in this mode, and visitors are counted once per day and per
 worker process.
 
 The package, one job a module: ``policy`` (the :class:`Identity`: which ids, which
-cookies), ``signing`` (signing and verifying cookie values), ``cookies`` (names,
-headers, attributes) and ``salt`` (cookieless ids).
+cookies), ``ids`` (new ids, minted in bulk), ``signing`` (signing and verifying cookie
+values), ``cookies`` (names, headers, attributes) and ``salt`` (cookieless ids).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from .cookies import (
     DEFAULT_VISITOR_MAX_AGE,
     cookie_value,
 )
-from .policy import Identity
+from .policy import Identity, Issue
 from .salt import DailySalt
 
 __all__ = [
@@ -52,5 +52,6 @@ __all__ = [
     "DEFAULT_VISITOR_MAX_AGE",
     "DailySalt",
     "Identity",
+    "Issue",
     "cookie_value",
 ]

@@ -9,7 +9,6 @@ a secret key, ids are cookieless hashes (:mod:`convsdk.identity.salt`).
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable
 
@@ -19,10 +18,16 @@ from .cookies import (
     DEFAULT_VISITOR_MAX_AGE,
     cookie_attributes,
 )
+from .ids import new_ids
 from .salt import DailySalt, cookieless_hash
 from .signing import MAX_CACHED_HEADER, CookieSigner
 
-__all__ = ["Identity"]
+__all__ = ["Identity", "Issue"]
+
+#: The cookies a response must set, as :meth:`Identity.begin` decides them: (visitor id,
+#: its signed value or ``None`` when it is still to sign, session id, minute last seen,
+#: secure, both cookies or the session cookie only).
+Issue = tuple[str, str | None, str, int, bool, bool]
 
 log = logging.getLogger("convsdk.identity")
 
@@ -86,12 +91,6 @@ class Identity:
                 "set secret_key or CONVSDK_SECRET_KEY for visitor and session cookies"
             )
 
-    def _session_header(
-        self, signer: CookieSigner, session_id: str, minute: int, secure: bool
-    ) -> str:
-        signed = signer.sign_session(session_id, minute)
-        return f"{self.session_cookie}={signed}{self._session_suffix[secure]}"
-
     def cookieless_id(self, ip: str | None, user_agent: str | None, host: str | None) -> str:
         """The visitor id of cookieless mode: a keyed hash, stable for one UTC day."""
         return cookieless_hash(self._salt.current(), ip, user_agent, host)
@@ -110,11 +109,31 @@ class Identity:
         Issues a new visitor id when the visitor cookie is missing or does not verify,
         a new session when the session cookie is missing, does not verify, belongs
         to a new visitor or has been idle for ``session_timeout``. ``ip``,
-        ``user_agent`` and ``host`` are used in cookieless mode only.
+        ``user_agent`` and ``host`` are used in cookieless mode only. (:meth:`begin`
+        and :meth:`set_cookies` in one call.)
         """
-        signer = self._signer
-        if signer is None:
-            return self.cookieless_id(ip, user_agent, host), None, []
+        visitor_id, session_id, issue = self.begin(
+            cookie_header, secure=secure, ip=ip, user_agent=user_agent, host=host
+        )
+        return visitor_id, session_id, [] if issue is None else self.set_cookies(issue)
+
+    def begin(
+        self,
+        cookie_header: str | None,
+        *,
+        secure: bool = False,
+        ip: str | None = None,
+        user_agent: str | None = None,
+        host: str | None = None,
+    ) -> tuple[str, str | None, Issue | None]:
+        """``(visitor_id, session_id, issue)``: :meth:`resolve` without the signing.
+
+        ``issue`` says which cookies the response must set (``None``: none); give it
+        to :meth:`set_cookies` once the response is known to need them, so a response
+        that records nothing costs no signature.
+        """
+        if self._signer is None:
+            return self.cookieless_id(ip, user_agent, host), None, None
         now = self._clock()
         minute = int(now // 60)
         if cookie_header:
@@ -126,27 +145,43 @@ class Identity:
         else:
             visitor_id = signed_visitor = session = None
         if visitor_id is None or signed_visitor is None:
-            visitor_id = secrets.token_urlsafe(16)
-            signed_visitor = signer.sign_visitor(visitor_id)
+            # A new visitor (the common first request): both ids minted at once.
+            visitor_id, session_id = new_ids()
+            return visitor_id, session_id, (visitor_id, None, session_id, minute, secure, True)
         if session is not None:
             session_id, last_minute = session
             # Inactivity counts from the end of the minute last seen: never early.
             if now < (last_minute + 1) * 60 + self.session_timeout:
                 if last_minute == minute:
-                    return visitor_id, session_id, []
-                header = self._session_header(signer, session_id, minute, secure)
-                return visitor_id, session_id, [header]
-        session_id = secrets.token_urlsafe(12)
+                    return visitor_id, session_id, None
+                return visitor_id, session_id, (visitor_id, None, session_id, minute, secure, False)
+        # A new session refreshes the visitor cookie's expiry with the same signed
+        # value: no re-signing.
+        session_id = new_ids()[1]
         return (
             visitor_id,
             session_id,
-            [
-                # A new session refreshes the visitor cookie's expiry with the same
-                # signed value: no re-signing.
-                f"{self.visitor_cookie}={signed_visitor}{self._visitor_suffix[secure]}",
-                self._session_header(signer, session_id, minute, secure),
-            ],
+            (visitor_id, signed_visitor, session_id, minute, secure, True),
         )
+
+    def set_cookies(self, issue: Issue) -> list[str]:
+        """The ``Set-Cookie`` values :meth:`begin` said the response needs (the visitor
+        cookie first), signed now."""
+        visitor_id, signed_visitor, session_id, minute, secure, both = issue
+        signer = self._signer
+        if signer is None:  # begin() issues nothing in cookieless mode
+            return []
+        if not both:
+            signed_session = signer.sign_session(session_id, minute)
+            return [f"{self.session_cookie}={signed_session}{self._session_suffix[secure]}"]
+        if signed_visitor is None:
+            signed_visitor, signed_session = signer.sign_both(visitor_id, session_id, minute)
+        else:
+            signed_session = signer.sign_session(session_id, minute)
+        return [
+            f"{self.visitor_cookie}={signed_visitor}{self._visitor_suffix[secure]}",
+            f"{self.session_cookie}={signed_session}{self._session_suffix[secure]}",
+        ]
 
     def read(
         self,

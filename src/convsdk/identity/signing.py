@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import logging
 from binascii import b2a_base64
 
@@ -25,6 +24,9 @@ __all__ = ["MAX_CACHED_HEADER", "CookieSigner", "FastSigner", "ReadCookies"]
 log = logging.getLogger("convsdk.identity")
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
+# HMAC's pads (RFC 2104) as translation tables: key.translate(_IPAD) is key xor 0x36.
+_IPAD = bytes(byte ^ 0x36 for byte in range(256))
+_OPAD = bytes(byte ^ 0x5C for byte in range(256))
 _VERIFIED_CACHE = 8192
 _MAX_COOKIE = 256  # ours are under 100 characters; anything longer is not ours
 # Whole Cookie headers are cached only up to this size, which bounds the cache's memory.
@@ -39,24 +41,39 @@ ReadCookies = tuple[str | None, str | None, tuple[str, int] | None]
 class FastSigner:
     """Signs as an itsdangerous :class:`~itsdangerous.Signer` (HMAC-SHA256), byte for byte.
 
-    The key is derived once, and each signature copies a keyed HMAC instead of keying
-    a new one: a new visitor's two signatures cost a third of what ``Signer.sign`` does.
-    Verifying stays with itsdangerous (and its result is cached).
+    The key is derived once, and so are HMAC's two keyed SHA-256 states (RFC 2104:
+    the key xor'ed with the inner and outer pads): a signature copies both and hashes
+    the value, with none of :mod:`hmac`'s per-call layers. A new visitor's two
+    signatures cost a fifth of what ``Signer.sign`` does. Verifying stays with
+    itsdangerous (and its result is cached).
     """
 
-    __slots__ = ("_mac", "signer")
+    __slots__ = ("_inner", "_outer", "signer")
 
     def __init__(self, secret_key: str | bytes, salt: str) -> None:
         self.signer = Signer(secret_key, salt=salt, digest_method=hashlib.sha256)
-        self._mac = hmac.new(self.signer.derive_key(), digestmod=hashlib.sha256)
+        key = self.signer.derive_key()
+        block = hashlib.sha256().block_size
+        if len(key) > block:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(block, b"\0")
+        self._inner = hashlib.sha256(key.translate(_IPAD))
+        self._outer = hashlib.sha256(key.translate(_OPAD))
+
+    def digest(self, value: bytes) -> bytes:
+        """The HMAC-SHA256 of ``value`` under the derived key."""
+        inner = self._inner.copy()
+        inner.update(value)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
 
     def sign(self, value: str) -> str:
         """``value`` followed by ``.`` and its signature, as ``Signer.sign`` gives it."""
-        mac = self._mac.copy()
-        mac.update(value.encode("ascii"))
-        # base64.urlsafe_b64encode, unpadded as itsdangerous has it, without its layers.
-        signature = b2a_base64(mac.digest(), newline=False).rstrip(b"=").translate(_URLSAFE)
-        return f"{value}.{signature.decode('ascii')}"
+        # base64.urlsafe_b64encode, unpadded as itsdangerous has it, without its layers:
+        # 32 bytes are 43 characters and one "=".
+        signature = b2a_base64(self.digest(value.encode("ascii")), newline=False)
+        return value + "." + signature[:43].translate(_URLSAFE).decode("ascii")
 
 
 class CookieSigner:
@@ -97,6 +114,10 @@ class CookieSigner:
     def sign_session(self, session_id: str, minute: int) -> str:
         """The session cookie's value for ``session_id`` last seen in ``minute``."""
         return self._session.sign(f"{session_id}.{minute:x}")
+
+    def sign_both(self, visitor_id: str, session_id: str, minute: int) -> tuple[str, str]:
+        """A new visitor's two cookie values: :meth:`sign_visitor` and :meth:`sign_session`."""
+        return self._visitor.sign(visitor_id), self._session.sign(f"{session_id}.{minute:x}")
 
     def _unsign_visitor(self, value: str) -> str | None:
         if len(value) > _MAX_COOKIE:

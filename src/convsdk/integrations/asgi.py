@@ -181,13 +181,10 @@ class _Responder:
             cookies = self._finish(message)
             if cookies:
                 # A new message: the app may keep and reuse its own.
-                message = {
-                    **message,
-                    "headers": [
-                        *message.get("headers", ()),
-                        *[(b"set-cookie", cookie.encode("latin-1")) for cookie in cookies],
-                    ],
-                }
+                headers = list(message.get("headers", ()))
+                for cookie in cookies:
+                    headers.append((b"set-cookie", cookie.encode("latin-1")))
+                message = {**message, "headers": headers}
         await self._send(message)
         if self.pending.held is not None and not self.disconnected:
             kind = message["type"]

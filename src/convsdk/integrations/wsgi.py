@@ -179,7 +179,9 @@ class _StartResponse:
                 cookies = []
             self.cookies = cookies
         if cookies:
-            headers = [*headers, *[("Set-Cookie", cookie) for cookie in cookies]]
+            headers = list(headers)  # a new list: the app may keep and reuse its own
+            for cookie in cookies:
+                headers.append(("Set-Cookie", cookie))
         if exc_info is None:
             return self.start_response(status, headers)
         return self.start_response(status, headers, exc_info)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..identity import Issue
 from .context import RequestContext
 from .forms import Form
 from .request import Request
@@ -27,6 +28,7 @@ class Pending:
         "form",
         "held",
         "ip",
+        "issue",
         "kind",
         "query",
         "request",
@@ -44,8 +46,10 @@ class Pending:
         self.wants_body = False
         self.form: Form | None = None
         self.query = ""
-        #: Set-Cookie values for the response.
+        #: Set-Cookie values for the response (known once :meth:`Recorder.finish` ran).
         self.cookies: list[str] = []
+        #: The cookies the response must set if it records something (signed then).
+        self.issue: Issue | None = None
         #: Events finish() held until the response body was sent (see complete()).
         self.held: list[Event] | None = None
         #: The request, and the client IP (for ids without cookies, see finish()).

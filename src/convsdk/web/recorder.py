@@ -167,6 +167,7 @@ class Recorder:
         pending.form = None
         pending.query = request.query
         pending.cookies = []
+        pending.issue = None
         pending.held = None
         pending.request = request
         pending.ip = ip
@@ -180,7 +181,8 @@ class Recorder:
             identity = bound[1] if bound is not None and bound[0] is tracker else None
             if identity is None:
                 identity = self.identity(tracker)
-            ctx.visitor_id, ctx.session_id, pending.cookies = identity.resolve(
+            # Ids now (the view may read them); cookies signed only if finish() needs them.
+            ctx.visitor_id, ctx.session_id, pending.issue = identity.begin(
                 request.cookie,
                 secure=secure,
                 ip=ip,
@@ -271,11 +273,12 @@ class Recorder:
         conversions = standing_conversions(ctx, status)
         if kind is None and not conversions:
             return []  # nothing recorded: no cookies either
-        cookies = pending.cookies
         cached = cache_control is not None and shared(cache_control)
         if cached:
-            cookies = []
+            cookies: list[str] = []
             identify_uncookied(self.identity(pending.tracker), pending)
+        else:
+            cookies = pending.cookies = self._set_cookies(pending)
         context = ctx.event_context()
         tracker = pending.tracker
         held = hold and kind == "page_view"
@@ -295,6 +298,14 @@ class Recorder:
             for event in events:
                 emit(event)
         return cookies
+
+    def _set_cookies(self, pending: Pending) -> list[str]:
+        """The response's ``Set-Cookie`` values: the cookies issued at the start, signed."""
+        issue = pending.issue
+        if issue is None:
+            return pending.cookies
+        pending.issue = None
+        return self.identity(pending.tracker).set_cookies(issue)
 
     def complete(self, pending: Pending) -> None:
         """The response body was sent in full: record what :meth:`finish` held."""
