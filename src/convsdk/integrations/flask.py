@@ -43,9 +43,7 @@ include ``consent`` and ``clock``, which a config file cannot hold).
 from __future__ import annotations
 
 import logging
-import threading
-import weakref
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
@@ -54,6 +52,7 @@ from .. import options as _options
 from .. import runtime
 from ..errors import ConfigError
 from ..tracker import Tracker
+from ..tracker.shared import shared_tracker
 from .browser import register_flask_template_helper
 from .wsgi import ConversionMiddleware
 
@@ -62,31 +61,6 @@ __all__ = ["ConvSDK"]
 log = logging.getLogger("convsdk.integrations.flask")
 
 _SOURCE = "Flask config"
-
-# Trackers built from a configuration, by their resolved options: fifty apps made by
-# one factory share one tracker (and one worker thread). Weak: it goes with its apps.
-_shared: weakref.WeakValueDictionary[Hashable, Tracker] = weakref.WeakValueDictionary()
-_shared_lock = threading.Lock()
-
-
-def _freeze(value: Any) -> Hashable:
-    if isinstance(value, list | tuple):
-        value = tuple(_freeze(item) for item in value)
-    try:
-        hash(value)
-    except TypeError:
-        return ("id", id(value))
-    return value  # type: ignore[no-any-return]
-
-
-def _shared_tracker(options: dict[str, Any]) -> Tracker:
-    """The live tracker built from these options, or a new one."""
-    key = tuple(sorted((name, _freeze(value)) for name, value in options.items()))
-    with _shared_lock:
-        tracker = _shared.get(key)
-        if tracker is None or tracker.closed:
-            tracker = _shared[key] = Tracker(**options)
-        return tracker
 
 
 def _tracker_options(config: Mapping[str, Any], secret_key: Any) -> dict[str, Any]:
@@ -146,7 +120,7 @@ class ConvSDK:
         configured = any(name in tracker_keys for name in named)
         built = None
         if tracker is None and (configured or runtime.default is None):
-            tracker = built = _shared_tracker(_tracker_options(config, app.secret_key))
+            tracker = built = shared_tracker(_tracker_options(config, app.secret_key))
         # A tracker built here becomes the default tracker (unless there is one), and
         # the middleware follows the default: a later convsdk.init() replaces it.
         default = runtime.default

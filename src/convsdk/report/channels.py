@@ -41,6 +41,7 @@ from urllib.parse import parse_qsl, urlsplit
 from ..errors import ConfigError
 from ..options import did_you_mean
 from .dataset import UTM
+from .rules import host_of
 
 __all__ = [
     "CLICK_IDS",
@@ -250,8 +251,8 @@ def arrival(utm: object, referrer: object, url: object) -> UTM:
     clicked = _click(url)
     if clicked is not None:
         return clicked[0], clicked[1], None
-    host = _host(referrer)
-    if host is None or host == _host(url):
+    host = host_of(referrer)
+    if host is None or host == host_of(url):
         return "(direct)", "(none)", None
     name = _site_name(host)
     if name in SOURCE_LISTS["search"] or host in SOURCE_LISTS["search"]:
@@ -267,8 +268,8 @@ def touchpoint(utm: object, referrer: object, url: object) -> UTM | None:
     any of them (a direct return is not a touch: as GA4's last non-direct click)."""
     has_utm = isinstance(utm, Mapping) and bool(utm.get("source"))
     if not has_utm and _click(url) is None:
-        host = _host(referrer)
-        if host is None or host == _host(url):
+        host = host_of(referrer)
+        if host is None or host == host_of(url):
             return None
     return arrival(utm, referrer, url)
 
@@ -336,18 +337,6 @@ def _click(url: object) -> tuple[str, str] | None:
         if found is not None and value:
             return found
     return None
-
-
-def _host(url: object) -> str | None:
-    if not isinstance(url, str) or not url:
-        return None
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return None
-    if not host:
-        return None
-    return host[4:] if host.startswith("www.") else host
 
 
 def _site_name(host: str) -> str:

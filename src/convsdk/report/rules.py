@@ -31,6 +31,7 @@ __all__ = [
     "add_conversion",
     "crawler",
     "device",
+    "host_of",
     "landing_page",
     "first_macro",
     "merge_kind",
@@ -101,15 +102,16 @@ def referrer_domain(referrer: object, url: object) -> str:
     >>> referrer_domain("https://www.Google.com/search?q=x", "https://shop.example/")
     'google.com'
     """
-    host = _host(referrer)
+    host = host_of(referrer)
     if host is None:
         return "(direct)"
-    if host == _host(url):
+    if host == host_of(url):
         return "(internal)"
     return host
 
 
-def _host(url: object) -> str | None:
+def host_of(url: object) -> str | None:
+    """The host of a URL, lower case, without ``www.``; ``None`` if it has none."""
     if not isinstance(url, str) or not url:
         return None
     try:

@@ -12,9 +12,7 @@ Django's ``SECRET_KEY`` is never used to sign convsdk's cookies: without
 
 from __future__ import annotations
 
-import threading
-import weakref
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -22,6 +20,7 @@ from django.conf import settings as django_settings
 from ... import options as _options
 from ... import runtime
 from ...tracker import Tracker
+from ...tracker.shared import shared_tracker
 
 __all__ = [
     "SOURCE",
@@ -39,8 +38,6 @@ _ALL = [_options.TRACKER, _options.MIDDLEWARE, _options.BEACON]
 
 # Trackers built from settings, by their options: every handler Django builds (one per
 # test client, say) shares one tracker and one worker thread. Weak: it goes with them.
-_shared: weakref.WeakValueDictionary[Hashable, Tracker] = weakref.WeakValueDictionary()
-_shared_lock = threading.Lock()
 
 
 def convsdk_settings() -> dict[str, Any]:
@@ -92,27 +89,7 @@ def project_tracker(config: Mapping[str, Any]) -> tuple[Tracker | None, bool]:
     """
     if not _configures_tracker(config) and runtime.default is not None:
         return None, True
-    tracker = _shared_tracker(tracker_options(config))
+    tracker = shared_tracker(tracker_options(config))
     if runtime.default is None:
         runtime.set_default(tracker)
     return tracker, runtime.default is tracker
-
-
-def _freeze(value: Any) -> Hashable:
-    if isinstance(value, list | tuple):
-        value = tuple(_freeze(item) for item in value)
-    try:
-        hash(value)
-    except TypeError:
-        return ("id", id(value))
-    return value  # type: ignore[no-any-return]
-
-
-def _shared_tracker(options: dict[str, Any]) -> Tracker:
-    """The live tracker built from these options, or a new one."""
-    key = tuple(sorted((name, _freeze(value)) for name, value in options.items()))
-    with _shared_lock:
-        tracker = _shared.get(key)
-        if tracker is None or tracker.closed:
-            tracker = _shared[key] = Tracker(**options)
-        return tracker
