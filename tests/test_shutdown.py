@@ -165,3 +165,22 @@ def test_a_close_held_up_by_the_interrupted_code_does_not_hang_the_signal() -> N
         signal.raise_signal(signal.SIGTERM)
         assert calls == ["server SIGTERM"] and not closed.is_set()
     assert closed.wait(10)  # and the close finishes once the lock is free
+
+
+def test_signal_handlers_off_leaves_the_signals_alone() -> None:
+    from convsdk import Tracker
+    from convsdk.backends.memory import MemoryBackend
+
+    mine = recorder([], "app")
+    for sig in shutdown.SIGNALS:
+        signal.signal(sig, mine)
+    tracker = Tracker(backend=MemoryBackend(), spool_dir=None, signal_handlers=False)
+    try:
+        assert all(signal.getsignal(sig) is mine for sig in shutdown.SIGNALS)
+    finally:
+        tracker.close()
+    watched = Tracker(backend=MemoryBackend(), spool_dir=None)
+    try:
+        assert all(signal.getsignal(sig) is not mine for sig in shutdown.SIGNALS)  # wrapped
+    finally:
+        watched.close()

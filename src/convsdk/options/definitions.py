@@ -118,6 +118,13 @@ OPTIONS: dict[str, Option] = {
             "how long close() and interpreter exit may flush",
             _T,
         ),
+        Option(
+            "signal_handlers",
+            BOOL,
+            True,
+            "close the trackers on SIGTERM/SIGINT before the signal goes on",
+            _T,
+        ),
         Option("anonymize_ip", BOOL, True, "store IPs with their last bits zeroed", _T),
         Option("respect_dnt", BOOL, True, "honour Do-Not-Track and Global Privacy Control", _T),
         Option("filter_bots", BOOL, True, "do not record requests from bots", _T),

@@ -50,6 +50,10 @@ class TrackerOptions(TypedDict, total=False):
     goes to ``<spool_dir>/dead-letter/`` with the error.
     ``shutdown_timeout``: how long ``close()`` (and interpreter exit) may flush; what
     is not delivered by then goes to the spool.
+    ``signal_handlers``: ``False`` leaves SIGTERM and SIGINT alone (an app or a server
+    that handles them itself and calls ``convsdk.close()``); by default the first
+    tracker built in the main thread closes every tracker on them, then hands the signal
+    on (see :mod:`convsdk.shutdown`).
     ``anonymize_ip``, ``respect_dnt``, ``filter_bots``: privacy defaults, all on.
     ``session_timeout``: seconds of inactivity that end a session.
     ``currency``: the ISO 4217 code for values given without one.
@@ -85,6 +89,7 @@ class TrackerOptions(TypedDict, total=False):
     retry_max_delay: float
     retry_timeout: float
     shutdown_timeout: float
+    signal_handlers: bool
     anonymize_ip: bool
     respect_dnt: bool
     filter_bots: bool

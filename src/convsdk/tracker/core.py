@@ -117,7 +117,8 @@ class Tracker(EventBuilder):
             redact_url(backend) if isinstance(backend, str) else type(backend).__name__,
             len(self.goals),
         )
-        registry.watch_signals()  # atexit does not run when a signal ends the process.
+        if values["signal_handlers"]:
+            registry.watch_signals()  # atexit does not run when a signal ends the process.
 
     # -- recording ------------------------------------------------------------------
 
