@@ -43,7 +43,7 @@ from .currency import Rates, convert_dataset, load_rates
 from .dataset import Dataset
 from .events import EventsReader, summarise_events
 from .html import render_html
-from .metrics import Meta, Report, build_report
+from .metrics import Meta, Report, build_report, check_choices
 from .output import Format, check_format, format_report, write_report
 from .period import parse_moment
 from .plugins import register_reader, unregister_reader
@@ -112,6 +112,7 @@ def load_report(
     :class:`convsdk.BackendError` when the store cannot be read.
     """
     goal_set, start, end = _settings(goals, since, until)
+    check_choices(by, interval)  # before reading: the store may be large
     before = _previous_start(compare, start, end)
     money = load_rates(rates) if rates is not None else None
     rules = load_channel_rules(channels) if channels is not None else DEFAULT_CHANNEL_RULES

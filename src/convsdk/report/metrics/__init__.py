@@ -140,6 +140,7 @@ __all__ = [
     "VariantRow",
     "breakdowns",
     "build_report",
+    "check_choices",
     "funnel_report",
     "goal_rows",
     "lift_rows",
@@ -169,7 +170,7 @@ def build_report(
     ``channel_rules`` group arrivals into channels (default: GA4's).
     """
     kinds = goal_kinds(dataset, goals)
-    _check_choices(by, interval, experiment_goal, kinds)
+    check_choices(by, interval, experiment_goal, kinds)
     micro = [name for name, kind in kinds.items() if kind == "micro"]
     macro = [name for name, kind in kinds.items() if kind == "macro"]
     summary = headline(dataset, micro, macro)
@@ -195,10 +196,14 @@ def build_report(
     )
 
 
-def _check_choices(
-    by: str | None, interval: str | None, experiment_goal: str | None, kinds: dict[str, str]
+def check_choices(
+    by: str | None,
+    interval: str | None,
+    experiment_goal: str | None = None,
+    kinds: dict[str, str] | None = None,
 ) -> None:
-    """Refuse an unknown breakdown, interval or experiment goal, with "did you mean"."""
+    """Refuse an unknown breakdown, interval or (given the goal ``kinds``) experiment
+    goal, with "did you mean"."""
     if by is not None and by not in SEGMENT_BY:
         raise ConfigError(
             f"by must be one of {', '.join(SEGMENT_BY)}, got {by!r}" + suggest(by, SEGMENT_BY),
@@ -210,7 +215,7 @@ def _check_choices(
             + suggest(interval, INTERVALS),
             field="interval",
         )
-    if experiment_goal is not None and experiment_goal not in kinds:
+    if experiment_goal is not None and kinds is not None and experiment_goal not in kinds:
         raise ConfigError(
             f"no goal {experiment_goal!r} in the goal file or the events"
             + suggest(experiment_goal, kinds),
