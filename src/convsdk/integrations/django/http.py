@@ -4,6 +4,7 @@ the Recorder reads, the submitted form, and the cookies added to the response.""
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from http.cookies import Morsel
 from typing import Any
 
@@ -71,8 +72,19 @@ def _morsel(header: str) -> Morsel[str]:
     """A ``Set-Cookie`` value (``name=value; Max-Age=...; Path=/; HttpOnly; ...``)."""
     pair, _, attributes = header.partition("; ")
     name, _, value = pair.partition("=")
-    morsel = _HeaderMorsel(header)
+    # Every visitor's cookie of one name has the same attributes: parse them once, copy.
+    template = _template(name, attributes)
+    morsel = _HeaderMorsel.__new__(_HeaderMorsel)
+    dict.update(morsel, template)
+    morsel.__dict__.update(template.__dict__)
+    morsel.header = header
     morsel.set(name, value, value)
+    return morsel
+
+
+@lru_cache(maxsize=64)
+def _template(name: str, attributes: str) -> Morsel[str]:
+    morsel = Morsel[str]()
     for attribute in attributes.split("; ") if attributes else ():
         key, _, text = attribute.partition("=")
         key = key.lower()
