@@ -169,12 +169,13 @@ class Fold:
         utm = context.get("utm")
         if utm and type(utm) is dict:
             touch(state, utm, moment, event_id)
-        if utm or context.get("referrer") or "clid=" in str(context.get("url") or ""):
-            found = touchpoint(utm, context.get("referrer"), context.get("url"))
-            if found is not None:
-                if state.arrivals is None:
-                    state.arrivals = []
-                state.arrivals.append((moment, found))
+        referrer, url = context.get("referrer"), context.get("url")
+        if utm or _maybe_arrival(referrer, url):
+            # Kept as it is: which of these are arrivals matters for converters only,
+            # told once the fold knows who they are.
+            if state.arrivals is None:
+                state.arrivals = []
+            state.arrivals.append((moment, (utm, referrer, url)))
         variant = context.get("variant")
         if variant is not None and (
             state.variant is None
@@ -282,5 +283,29 @@ def _touchpoints(state: VisitorState, converted: int | None) -> list[tuple[int, 
     """A converter's arrivals up to their first macro conversion, oldest first."""
     if converted is None or not state.arrivals:
         return None
-    found = [(text_micros(m), t) for m, t in state.arrivals if text_micros(m) <= converted]
+    found = []
+    for moment, (utm, referrer, url) in state.arrivals:
+        at = text_micros(moment)
+        if at <= converted:
+            touch = touchpoint(utm, referrer, url)
+            if touch is not None:
+                found.append((at, touch))
     return sorted(found) or None
+
+
+def _maybe_arrival(referrer: object, url: object) -> bool:
+    """A cheap first look: a referrer from another origin, or an ad click id in the URL
+    (:func:`~convsdk.report.channels.touchpoint` decides, for converters only)."""
+    if type(url) is str and ("clid=" in url or "braid=" in url):
+        return True
+    if type(referrer) is not str or not referrer:
+        return False
+    if type(url) is not str:
+        return True
+    return _origin(referrer) != _origin(url)
+
+
+def _origin(url: str) -> str:
+    """``https://host:port`` of an absolute URL (the text up to its path)."""
+    end = url.find("/", 8)  # past "https://"
+    return url if end < 0 else url[:end]

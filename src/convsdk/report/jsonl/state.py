@@ -44,7 +44,7 @@ class VisitorState:
         self.url = url
         self.user_agent: object = None
         self.landing_utm: object = None
-        self.arrivals: list[tuple[str, Any]] | None = None
+        self.arrivals: list[tuple[str, tuple[Any, Any, Any]]] | None = None
         self.first_touch: Any = None
         self.touch_first = ""
         self.touch_first_id = ""
