@@ -420,4 +420,4 @@ def test_progress_is_reported_in_bytes_for_logs_and_queries_for_databases(
     calls.clear()
     db = write_sqlite(tmp_path / "events.db", scenario())
     load_report(db, progress=lambda *args: calls.append(args))
-    assert calls[-1][1:] == (6, 6)
+    assert calls[-1][1:] == (5, 5)

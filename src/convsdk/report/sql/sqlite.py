@@ -26,7 +26,7 @@ from .visitors import (
 
 __all__ = ["SQLiteReader"]
 
-_PHASES = 6  # totals, anonymous, visitors, conversions, touches, arrivals
+_PHASES = 5  # totals, anonymous, visitors, conversions, touches (and arrivals)
 
 
 class SQLiteReader:
@@ -171,8 +171,9 @@ def _summarise(
     kinds = add_conversions(builder, dataset, rows)
     macro = builder.macro_times({**kinds, **goal_kinds})
     _prepare_touches(queries.conn, macro, need_variant)
-    _touches(builder, queries.run("touches"))
-    add_touchpoints(builder, _arrival_rows(queries.run("arrivals")))
+    arrivals: list[tuple[str, int, object, object, object]] = []
+    _touches(builder, queries.run("touches"), arrivals)
+    add_touchpoints(builder, arrivals)
     set_totals(
         dataset,
         events,
@@ -235,15 +236,18 @@ def _prepare_touches(
     conn.executemany("INSERT INTO temp.convsdk_report_need VALUES (?)", need_variant)
 
 
-def _arrival_rows(rows: Iterable[Any]) -> Iterator[tuple[str, int, object, object, object]]:
-    for visitor_id, moment, utm, referrer, url in rows:
-        landing = loads(utm) if utm and utm.startswith("{") else None
-        yield visitor_id, text_micros(moment), landing, referrer, url
-
-
-def _touches(builder: VisitorRows, rows: Iterable[Any]) -> None:
-    """Set each visitor's first and last touch, and the variant of those still without."""
-    for visitor_id, first_utm, last_utm, variant in rows:
+def _touches(
+    builder: VisitorRows,
+    rows: Iterable[Any],
+    arrivals: list[tuple[str, int, object, object, object]],
+) -> None:
+    """Set each visitor's first and last touch, and the variant of those still without;
+    add each converter's possible arrivals to ``arrivals``."""
+    for visitor_id, first_utm, last_utm, variant, found in rows:
+        if found and found != "[]":
+            for moment, utm, referrer, url in loads(found):
+                landing = utm if isinstance(utm, dict) else None
+                arrivals.append((visitor_id, text_micros(moment), landing, referrer, url))
         visitor = builder.get(visitor_id)
         if visitor is None:  # pragma: no cover - every visitor has a first event
             continue

@@ -92,19 +92,28 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
         # index, which would read the rows in random order); only rows with UTM
         # parameters, or a variant of a visitor still without one, are grouped. A
         # converter's touches count up to their first macro conversion (m.at).
+        # In the same pass, a converter's arrivals up to their first macro conversion:
+        # events with UTM parameters, a referrer or an ad click id (Python tells which
+        # are arrivals), as a JSON list.
         "touches": f"""
             SELECT e.visitor_id, MIN({_UTM}), MAX({_UTM}),
                    MIN(CASE WHEN e.visitor_id IN temp.convsdk_report_need
                             AND json_type(context, '$.variant') NOT IN ('null')
                        THEN timestamp || ' ' || event_id || ' '
-                            || json_extract(context, '$.variant') END)
+                            || json_extract(context, '$.variant') END),
+                   json_group_array(json_array(timestamp, json_extract(context, '$.utm'),
+                                               json_extract(context, '$.referrer'),
+                                               json_extract(context, '$.url')))
+                     FILTER (WHERE m.at IS NOT NULL AND timestamp <= m.at)
             FROM {t} e LEFT JOIN temp.convsdk_report_macro m ON m.visitor_id = e.visitor_id
             WHERE +e.visitor_id IS NOT NULL AND {where}
               AND (({_HAS_UTM})
                    OR (instr(context, '"variant"') > 0
-                       AND e.visitor_id IN temp.convsdk_report_need))
+                       AND e.visitor_id IN temp.convsdk_report_need)
+                   OR (m.at IS NOT NULL AND timestamp <= m.at
+                       AND (instr(context, '"referrer":"') > 0
+                            OR instr(context, 'clid=') > 0 OR instr(context, 'braid=') > 0)))
             GROUP BY +e.visitor_id""",
-        "arrivals": _arrivals(t, where),
         # A repeated transaction id of a goal counts once: its first event (rn = 1).
         # MIN(kind): "macro" sorts before "micro", so a goal any event called macro is.
         "conversions": f"""
@@ -121,15 +130,3 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
             FROM c WHERE transaction_id IS NULL OR rn = 1
             GROUP BY visitor_id, g, currency""",
     }
-
-
-def _arrivals(t: str, where: str) -> str:
-    """A converter's arrivals up to their first macro conversion (m.at): events with UTM
-    parameters, a referrer or an ad click id (Python tells which are arrivals)."""
-    return f"""
-        SELECT e.visitor_id, timestamp, json_extract(context, '$.utm'),
-               json_extract(context, '$.referrer'), json_extract(context, '$.url')
-        FROM {t} e JOIN temp.convsdk_report_macro m ON m.visitor_id = e.visitor_id
-        WHERE timestamp <= m.at AND {where}
-          AND (({_HAS_UTM}) OR instr(context, '"referrer":"') > 0
-               OR instr(context, 'clid=') > 0 OR instr(context, 'braid=') > 0)"""
