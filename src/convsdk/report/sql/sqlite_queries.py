@@ -88,14 +88,33 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
                    json_extract(e.context, '$.url'), json_extract(e.context, '$.variant'),
                    json_extract(e.context, '$.user_agent'), json_extract(e.context, '$.utm')
             FROM f JOIN {t} e ON e.event_id = substr(f.k, instr(f.k, ' ') + 1)""",
-        # One pass over the table (the unary + keeps SQLite from walking the visitor
-        # index, which would read the rows in random order); only rows with UTM
-        # parameters, or a variant of a visitor still without one, are grouped. A
-        # converter's touches count up to their first macro conversion (m.at).
-        # In the same pass, a converter's arrivals up to their first macro conversion:
-        # events with UTM parameters, a referrer or an ad click id (Python tells which
-        # are arrivals), as a JSON list.
-        "touches": f"""
+        "touches": _touches(t, where),
+        # A repeated transaction id of a goal counts once: its first event (rn = 1).
+        # MIN(kind): "macro" sorts before "micro", so a goal any event called macro is.
+        "conversions": f"""
+            WITH c AS (
+              SELECT visitor_id, COALESCE(goal, name) AS g, kind, value, currency,
+                     timestamp, transaction_id,
+                     ROW_NUMBER() OVER (
+                       PARTITION BY COALESCE(goal, name), transaction_id
+                       ORDER BY timestamp, event_id) AS rn
+              FROM {t} WHERE kind IS NOT NULL AND {where})
+            SELECT visitor_id, g, MIN(kind), currency, COUNT(*), MIN(timestamp), SUM(value),
+                   group_concat(CASE WHEN g IN ({step_list}) THEN timestamp END),
+                   MAX(timestamp)
+            FROM c WHERE transaction_id IS NULL OR rn = 1
+            GROUP BY visitor_id, g, currency""",
+    }
+
+
+def _touches(t: str, where: str) -> str:
+    """First and last UTM touch, variant, and a converter's possible arrivals, in one
+    pass over the table (the unary + keeps SQLite from walking the visitor index, which
+    would read the rows in random order). Only rows with UTM parameters, a variant of
+    a visitor still without one, or a converter's referrer or ad click id are grouped;
+    a converter's touches and arrivals count up to their first macro conversion
+    (m.at); the arrivals come as a JSON list (Python tells which are arrivals)."""
+    return f"""
             SELECT e.visitor_id, MIN({_UTM}), MAX({_UTM}),
                    MIN(CASE WHEN e.visitor_id IN temp.convsdk_report_need
                             AND json_type(context, '$.variant') NOT IN ('null')
@@ -113,20 +132,4 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
                    OR (m.at IS NOT NULL AND timestamp <= m.at
                        AND (instr(context, '"referrer":"') > 0
                             OR instr(context, 'clid=') > 0 OR instr(context, 'braid=') > 0)))
-            GROUP BY +e.visitor_id""",
-        # A repeated transaction id of a goal counts once: its first event (rn = 1).
-        # MIN(kind): "macro" sorts before "micro", so a goal any event called macro is.
-        "conversions": f"""
-            WITH c AS (
-              SELECT visitor_id, COALESCE(goal, name) AS g, kind, value, currency,
-                     timestamp, transaction_id,
-                     ROW_NUMBER() OVER (
-                       PARTITION BY COALESCE(goal, name), transaction_id
-                       ORDER BY timestamp, event_id) AS rn
-              FROM {t} WHERE kind IS NOT NULL AND {where})
-            SELECT visitor_id, g, MIN(kind), currency, COUNT(*), MIN(timestamp), SUM(value),
-                   group_concat(CASE WHEN g IN ({step_list}) THEN timestamp END),
-                   MAX(timestamp)
-            FROM c WHERE transaction_id IS NULL OR rn = 1
-            GROUP BY visitor_id, g, currency""",
-    }
+            GROUP BY +e.visitor_id"""
