@@ -1,0 +1,24 @@
+"""JSON Lines logs read with DuckDB (extra ``duckdb``): the report at the speed of SQL.
+
+DuckDB parses the log's files (the same ones as :class:`~convsdk.report.jsonl.FileReader`:
+``events.jsonl.N`` ... ``.1``, then ``events.jsonl``) in one multi-threaded scan into an
+in-memory table, keeping only what the report reads and only the events of the range,
+an event delivered twice once. SQL then does what the streaming reader does in Python:
+first events, a repeated transaction counted once, touches up to the first macro
+conversion, variants; one row per visitor (and per visitor and goal) reaches Python.
+
+Same events, same report: every field's JSON type is checked in the scan, and a log
+with a line that is not an event (a torn last line aside, skipped with a warning) or
+with two different events under one id is handed over to the streaming reader, which
+warns about each line and keeps the first of the two. ``convsdk report`` picks this
+reader for ``file://`` sources when DuckDB is installed (``--engine``).
+
+Modules: :mod:`.tails` (the files' last lines), :mod:`.queries` (the SQL),
+:mod:`.fold` (rows to summaries) and :mod:`.reader` (:class:`DuckReader`).
+"""
+
+from __future__ import annotations
+
+from .reader import DuckReader, duckdb_installed
+
+__all__ = ["DuckReader", "duckdb_installed"]
