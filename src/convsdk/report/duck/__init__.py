@@ -19,6 +19,6 @@ Modules: :mod:`.tails` (the files' last lines), :mod:`.queries` (the SQL),
 
 from __future__ import annotations
 
-from .reader import DuckReader, duckdb_installed
+from .reader import DuckReader, duckdb_installed, require_duckdb
 
-__all__ = ["DuckReader", "duckdb_installed"]
+__all__ = ["DuckReader", "duckdb_installed", "require_duckdb"]

@@ -22,10 +22,10 @@ from .tails import look_at_tails
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["DuckReader", "duckdb_installed"]
+__all__ = ["DuckReader", "duckdb_installed", "require_duckdb"]
 
 _log = logging.getLogger("convsdk.report")
-_PHASES = 3 + len(QUERIES)  # load, check, clean, the rest
+_PHASES = 1 + len(QUERIES)  # the load, then every query
 
 
 def duckdb_installed() -> bool:
@@ -77,7 +77,7 @@ class DuckReader:
             "goal_kinds": goal_kinds,
             "include_bots": include_bots,
         }
-        duckdb = _require_duckdb(self.source)
+        duckdb = require_duckdb(self.source)
         handles: list[tuple[Path, io.BufferedReader]] = []
         try:
             for name in self.streaming.files():
@@ -92,6 +92,7 @@ class DuckReader:
                 return self._hand_over(f"{tails.readable} ends with a line cut short", settings)
             conn = duckdb.connect(config=_config())
             try:
+                conn.execute("SET enable_progress_bar = false")  # the caller has its own
                 queries = _Queries(conn, progress)
                 queries.load([_open_path(path, handle) for path, handle in handles], since, until)
                 ((unclean, shared_ids),) = queries.run("check")
@@ -148,8 +149,8 @@ class _Queries:
 
 
 def _config() -> dict[str, Any]:
-    """DuckDB's settings: rows in any order (less memory), no progress bar of its own."""
-    return {"preserve_insertion_order": False, "enable_progress_bar": False}
+    """DuckDB's settings: rows kept in any order (less memory)."""
+    return {"preserve_insertion_order": False}
 
 
 def _open_path(path: Path, handle: io.BufferedReader) -> str:
@@ -160,7 +161,9 @@ def _open_path(path: Path, handle: io.BufferedReader) -> str:
     return fd_path if os.path.exists(fd_path) else os.fspath(path)
 
 
-def _require_duckdb(source: str) -> Any:
+def require_duckdb(source: str | None = None) -> Any:
+    """The ``duckdb`` module; :class:`convsdk.ConfigError` saying how to install it if
+    it is missing."""
     try:
         import duckdb
     except ImportError as exc:
