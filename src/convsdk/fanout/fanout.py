@@ -178,12 +178,15 @@ def _together(calls: Sequence[Callable[[], bool]], wait: float) -> bool:
             log.exception("a destination failed to flush or close")
 
     deadline = time.monotonic() + wait
-    threads = [
-        threading.Thread(target=run, args=(i,), name="convsdk-fanout", daemon=True)
-        for i in range(1, len(calls))
-    ]
-    for thread in threads:
-        thread.start()
+    threads = []
+    for index in range(1, len(calls)):
+        thread = threading.Thread(target=run, args=(index,), name="convsdk-fanout", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:  # no new thread at interpreter shutdown: one after the other
+            run(index)
+            continue
+        threads.append(thread)
     run(0)
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))

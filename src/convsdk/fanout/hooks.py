@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+from typing import Any
 
 from ..delivery.counters import Warnings
 from ..event import Event
@@ -19,11 +20,29 @@ log = logging.getLogger("convsdk.fanout")
 
 def copy_event(event: Event) -> Event:
     """A copy of ``event`` a hook may edit freely, nested ``properties`` and ``context``
-    included."""
-    clone = copy.copy(event)
-    clone.properties = copy.deepcopy(event.properties)
-    clone.context = copy.deepcopy(event.context)
+    included (their JSON values: dicts and lists copied, the rest shared, immutable).
+
+    Slot by slot: ``copy.copy`` and ``copy.deepcopy`` cost several times more, on the
+    request thread of every event a hook sees.
+    """
+    clone = Event.__new__(Event)
+    for name in Event.__slots__:
+        setattr(clone, name, getattr(event, name))
+    clone.properties = _copy_json(event.properties)
+    clone.context = _copy_json(event.context)
     return clone
+
+
+def _copy_json(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return {key: _copy_json(item) for key, item in value.items()}
+    if kind is list:
+        return [_copy_json(item) for item in value]
+    return copy.copy(value) if kind not in _IMMUTABLE else value
+
+
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), tuple})
 
 
 class GuardedHook:

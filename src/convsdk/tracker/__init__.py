@@ -15,6 +15,7 @@ closed at exit) and :mod:`~convsdk.tracker.default` (the default tracker and
 
 from .config import GoalsArg as GoalsArg
 from .config import TrackerOptions as TrackerOptions
+from .config import TrackerStats as TrackerStats
 from .core import Tracker as Tracker
 from .default import close as close
 from .default import flush as flush
@@ -24,4 +25,13 @@ from .default import redirect_events as redirect_events
 from .default import set_default as set_default
 from .default import track as track
 
-__all__ = ["Tracker", "TrackerOptions", "close", "flush", "get_tracker", "init", "track"]
+__all__ = [
+    "Tracker",
+    "TrackerOptions",
+    "TrackerStats",
+    "close",
+    "flush",
+    "get_tracker",
+    "init",
+    "track",
+]
