@@ -84,11 +84,6 @@ class Destination:
             raise ConfigError(f"must be a callable, got {hook!r}", field="before_send")
         self.before_send: Hook | None = hook
 
-    @property
-    def plain(self) -> bool:
-        """Whether the fan-out adds nothing: no ``forward``, sampling or hook of its own."""
-        return self.forward is None and self.sample_page_views >= 1.0 and self.before_send is None
-
     def open(self) -> Backend:
         """The backend: built from the URL (without the fan-out's options), or the object."""
         target = self.target
