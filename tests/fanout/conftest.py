@@ -46,6 +46,21 @@ class Hanging(MemoryBackend):
         super().write(events)
 
 
+class Filling(MemoryBackend):
+    """A store that sets :attr:`full` once it holds ``expected`` events (a test waits on
+    that, not on time)."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__()
+        self.expected = expected
+        self.full = threading.Event()
+
+    def write(self, events: Sequence[Event]) -> None:
+        super().write(events)
+        if len(self.events) >= self.expected:
+            self.full.set()
+
+
 @pytest.fixture
 def released() -> Iterator[threading.Event]:
     """Set after the test: hung writes finish and their threads end."""

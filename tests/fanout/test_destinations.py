@@ -12,7 +12,7 @@ import convsdk
 from convsdk import Destination, Tracker
 from convsdk.backends.memory import MemoryBackend
 
-from .conftest import Failing, Hanging, names
+from .conftest import Failing, Filling, Hanging, names
 
 
 def rows(db: Path) -> list[str]:
@@ -20,68 +20,89 @@ def rows(db: Path) -> list[str]:
         return sorted(name for (name,) in conn.execute("SELECT name FROM convsdk_events"))
 
 
-def open_tracker(backends: list[object], spool: Path) -> Tracker:
+def open_tracker(backends: list[object], spool: Path, shutdown_timeout: float = 10.0) -> Tracker:
+    """A tracker on ``spool`` that gives a failing write up quickly; its ``close()`` waits
+    ``shutdown_timeout`` for a hung destination (and no longer than needed for the rest)."""
     return Tracker(
         backend=backends,  # type: ignore[arg-type]
         spool_dir=spool,
         flush_interval=0.05,
         max_retries=1,
         retry_timeout=0.2,
-        shutdown_timeout=1.0,
+        shutdown_timeout=shutdown_timeout,
     )
 
 
 def test_a_failing_and_a_hung_destination_cost_the_others_nothing(
     tmp_path: Path, released: threading.Event
 ) -> None:
-    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    a, b = Filling(20), Filling(20)
     failing, hanging = Failing(), Hanging(released)
     spool = tmp_path / "spool"
-    tracker = open_tracker([f"sqlite:///{a}", f"sqlite:///{b}", failing, hanging], spool)
+    tracker = open_tracker([a, b, failing, hanging], spool, shutdown_timeout=0.5)
     sent = [f"event_{i}" for i in range(20)]
     for name in sent:
         assert tracker.track(name, kind="micro") is not None
 
-    assert not tracker.flush(timeout=1.0)  # the hung one never answers: False, on time
-    assert rows(a) == rows(b) == sorted(sent)  # ...and the stores have everything
-    stats = tracker.stats()["destinations"]
-    assert stats[f"sqlite:///{a}"]["delivered"] == stats[f"sqlite:///{b}"]["delivered"] == 20
-    assert stats["Failing"]["delivered"] == 0 and stats["Failing"]["spooled"] == 20
-    assert stats["Hanging"]["delivered"] == 0
-    assert tracker.stats()["delivered"] == 40  # the totals sum the destinations
+    assert not tracker.flush(timeout=0.5)  # the hung one never answers: False, on time
+    assert a.full.wait(30) and b.full.wait(30)  # ...the stores get everything meanwhile
+    assert names(a) == names(b) == sent
 
-    assert not tracker.close()  # the hung one's events go to its spool
+    assert not tracker.close()  # what the others could not deliver goes to their spools
+    stats = tracker.stats()
+    each = stats["destinations"]
+    assert each["Filling"]["delivered"] == each["Filling#2"]["delivered"] == 20
+    assert each["Failing"]["delivered"] == 0 and each["Failing"]["spooled"] == 20
+    assert each["Hanging"]["delivered"] == 0 and each["Hanging"]["spooled"] >= 20
+    assert stats["delivered"] == 40  # the totals sum the destinations
     assert failing.events == [] and hanging.events == []
     released.set()
 
     # The next process: the same destinations, now up, on the same spool directory.
+    a_again, b_again = MemoryBackend(), MemoryBackend()
     failing_again, hanging_again = Failing(down=False), Hanging(released)
-    again = open_tracker(
-        [f"sqlite:///{a}", f"sqlite:///{b}", failing_again, Destination(hanging_again)],
-        spool,
-    )
-    assert again.flush(timeout=10)
-    assert sorted(names(failing_again)) == sorted(sent)  # its own spool, into it alone
+    again = open_tracker([a_again, b_again, failing_again, Destination(hanging_again)], spool)
+    assert again.flush(timeout=30)
+    assert names(failing_again) == sent  # from its own spool, into it alone
     assert sorted(names(hanging_again)) == sorted(sent)
-    assert rows(a) == rows(b) == sorted(sent)
+    assert a_again.events == [] and b_again.events == []
     assert again.stats()["destinations"]["Failing"]["replayed"] == 20
-    assert again.stats()["destinations"][f"sqlite:///{a}"]["replayed"] == 0
     assert again.close()
+
+
+def test_a_failing_url_spools_apart_and_replays_into_that_url(tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    broken = tmp_path / "b.db"
+    broken.mkdir()  # SQLite cannot open it: every write fails (retryable)
+    urls = [f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{broken}"]
+    tracker = open_tracker(urls, spool)  # type: ignore[arg-type]
+    tracker.track("purchase", kind="macro")
+    assert not tracker.close()
+    assert tracker.stats()["destinations"][urls[1]]["spooled"] == 1
+    assert rows(tmp_path / "a.db") == ["purchase"]
+    [own] = (spool / "destinations").iterdir()
+    assert own.name == Destination(urls[1]).spool_name() and any(own.glob("*.jsonl"))
+
+    broken.rmdir()  # fixed before the next process
+    again = open_tracker(urls, spool)  # type: ignore[arg-type]
+    assert again.flush(timeout=30)
+    assert again.close()
+    assert rows(broken) == ["purchase"] and rows(tmp_path / "a.db") == ["purchase"]
 
 
 def test_the_hung_destination_is_spooled_by_class_and_replayed_there(
     tmp_path: Path, released: threading.Event
 ) -> None:
     spool = tmp_path / "spool"
-    store, hanging = MemoryBackend(), Hanging(released)
-    tracker = open_tracker([store, hanging], spool)
+    store, hanging = Filling(1), Hanging(released)
+    tracker = open_tracker([store, hanging], spool, shutdown_timeout=0.5)
     tracker.track("signup", kind="macro")
+    assert store.full.wait(30)
     assert not tracker.close()
-    assert names(store) == ["signup"]
     released.set()
     later = Hanging(released)  # the same destination in the next process
     again = open_tracker([MemoryBackend(), later], spool)
-    assert again.flush(timeout=10)
+    assert again.flush(timeout=30)
     assert names(later) == ["signup"]
     assert again.close()
 
@@ -98,7 +119,7 @@ def test_the_first_destination_keeps_the_spool_directory_of_a_single_backend(
 
     first, second = Failing(down=False), MemoryBackend()
     again = open_tracker([first, second], spool)
-    assert again.flush(timeout=10)
+    assert again.flush(timeout=30)
     assert names(first) == ["purchase"] and names(second) == []
     assert again.close()
 
