@@ -41,6 +41,7 @@ def test_one_url_in_convsdk_backend_is_one_backend(
 def test_names_and_spool_directories_never_hold_secrets() -> None:
     dest = Destination("ga4://G-XXXX/collect?api_secret=s3cret&write_key=wk&token=t&debug=1")
     assert dest.name() == "ga4://G-XXXX/collect?api_secret=***&write_key=***&token=***&debug=1"
+    assert Destination("segment://WRITEKEY1?forward=all").name() == "segment://***"  # a key
     spool = dest.spool_name()
     assert spool.startswith("ga4-") and "s3cret" not in spool and "G-XXXX" not in spool
     # Stable: derived from the scheme, host and path, not from the query (secrets rotate).
