@@ -23,13 +23,18 @@ from ..errors import ConfigError
 from ..event import Event
 from ..options import unknown_option
 
-__all__ = ["KINDS", "Destination", "DestinationOptions", "Hook", "Route"]
+__all__ = ["KINDS", "Destination", "DestinationOptions", "Hook", "Route", "is_backend"]
 
 #: A ``before_send`` hook: the event (a copy, free to edit) to send, or None to drop it.
 Hook = Callable[[Event], Event | None]
 #: The kinds ``forward=`` names; any other name is a goal's.
 KINDS = ("all", "macro", "micro")
 _SCALE = float(1 << 64)
+
+
+def is_backend(value: object) -> bool:
+    """Whether ``value`` can stand as a backend: it has ``write()`` and ``close()``."""
+    return callable(getattr(value, "write", None)) and callable(getattr(value, "close", None))
 
 
 class DestinationOptions(TypedDict, total=False):
@@ -69,9 +74,7 @@ class Destination:
         given: dict[str, Any] = dict(options)
         if isinstance(backend, str):
             backend = _take_url_options(backend, given)
-        elif not (
-            callable(getattr(backend, "write", None)) and callable(getattr(backend, "close", None))
-        ):
+        elif not is_backend(backend):
             raise ConfigError(
                 f"must be a backend URL or an object with write() and close(), got {backend!r}",
                 field="backend",

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from ..backends import Backend
 from ..errors import ConfigError
-from .destination import Destination
+from .destination import Destination, is_backend
 
 __all__ = ["SUBDIRECTORY", "BackendArg", "Entry", "entries"]
 
@@ -65,9 +65,7 @@ def entries(value: object, spool_dir: str | None) -> list[Entry]:
 def _destination(item: object) -> Destination:
     if isinstance(item, Destination):
         return item
-    if isinstance(item, str) or (
-        callable(getattr(item, "write", None)) and callable(getattr(item, "close", None))
-    ):
+    if isinstance(item, str) or is_backend(item):
         return Destination(item)  # type: ignore[arg-type]  # checked like Backend is
     raise ConfigError(
         f"must be a URL, a backend, a Destination or a list of them, got {item!r}",
