@@ -253,6 +253,8 @@ def test_bad_configuration_names_the_option() -> None:
         from_url(f"ga4://{MID}?api_secret=s&endpoint=ftp://x")
     with pytest.raises(ConfigError, match="measurement_id"):
         from_url("ga4://?api_secret=s")
+    with pytest.raises(ConfigError, match="measurement_id"):
+        from_url(f"ga4://{MID}/stream?api_secret=s")
 
 
 def test_the_secret_stays_out_of_repr_and_errors() -> None:

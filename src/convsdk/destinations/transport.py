@@ -25,9 +25,20 @@ from ..backends.http import USER_AGENT
 from ..backends.http.answer import status_error
 from ..errors import BackendError
 
-__all__ = ["Poster"]
+__all__ = ["Poster", "encode"]
 
 _HIDDEN = "***"
+
+
+def encode(payload: Any, name: str) -> bytes:
+    """``payload`` as compact JSON; what cannot be encoded (a value JSON has no form
+    for) is a permanent :class:`~convsdk.BackendError` for destination ``name``."""
+    try:
+        return json_dumps(payload)
+    except (TypeError, ValueError) as exc:
+        raise BackendError(
+            f"cannot encode the batch as JSON: {exc}", backend=name, retryable=False
+        ) from None
 
 
 class Poster:
@@ -69,7 +80,7 @@ class Poster:
     def send(self, url: str, payload: Mapping[str, Any]) -> httpx.Response:
         """POST ``payload`` as JSON to ``url`` and return the answer, whatever its status;
         a timeout or a connection error raises a retryable :class:`~convsdk.BackendError`."""
-        body = json_dumps(dict(payload))
+        body = encode(dict(payload), self.name)
         client = self._client.get()
         try:
             return client.post(url, content=body)

@@ -47,7 +47,7 @@ def destination_url(
     shown = url
     if secret_id:
         shown = f"{parts.scheme}://***" + (f"?{parts.query}" if parts.query else "")
-    if not ident or "@" in ident or "/" in parts.path.strip("/"):
+    if not ident or "@" in ident or parts.path.strip("/"):
         raise ConfigError(
             f"a {scheme}:// URL names the {id_name} in the host's place: '{scheme}://{id_name.upper()}'",
             field=id_name,

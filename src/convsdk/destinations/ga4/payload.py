@@ -63,7 +63,7 @@ def ga4_event(event: Event, names: Mapping[str, str]) -> dict[str, Any]:
         for key in _UTM_PARAMS:
             _put(params, key, utm.get(key))
     if event.value is not None:
-        params["value"] = event.value
+        _put(params, "value", event.value)
         _put(params, "currency", event.currency)
     _put(params, "transaction_id", event.transaction_id)
     for key, value in event.properties.items():

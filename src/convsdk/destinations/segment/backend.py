@@ -7,12 +7,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ...adapters import OptionType, json_dumps
+from ...adapters import OptionType
 from ...errors import BackendError, ConfigError
 from ...event import Event
 from ...options import seconds
 from ..events import forwardable
-from ..transport import Poster
+from ..transport import Poster, encode
 from ..url import destination_url, endpoint_type, event_names_type, service_url
 from .payload import message
 
@@ -92,7 +92,7 @@ class SegmentDestination:
         :class:`~convsdk.BackendError` unless Segment took them all."""
         self._poster.check_open()
         calls = [message(e, self.events) for e in events if forwardable(e)]
-        sizes = [len(json_dumps(call)) for call in calls]
+        sizes = [len(encode(call, "segment")) for call in calls]
         large = sum(1 for size in sizes if size > MAX_MESSAGE_BYTES)
         if large:
             # Refused before sending anything: the dispatcher splits the batch and
