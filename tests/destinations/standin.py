@@ -92,6 +92,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     standin: StandIn
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up on a held request has closed its socket: not an error.
+        pass
+
 
 @contextmanager
 def serving(standin: StandIn) -> Iterator[StandIn]:
