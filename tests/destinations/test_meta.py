@@ -130,6 +130,8 @@ def test_a_page_conversion_carries_what_meta_matches_on(meta: StandIn) -> None:
 def test_hashed_traits_click_ids_and_ip_reach_user_data(meta: StandIn) -> None:
     backend = destination(meta, send_ip=True)
     event = web_event("lead", kind="macro", goal="lead", user_id="u-2")
+    crm_id = hashlib.sha256(b"crm-77").hexdigest()
+    event.context["traits"] = {"em": EM, "ph": PH, "external_id": crm_id}
     backend.write([event])
     backend.close()
     [item] = meta.bodies()[0]["data"]
@@ -137,7 +139,7 @@ def test_hashed_traits_click_ids_and_ip_reach_user_data(meta: StandIn) -> None:
     assert user["em"] == [EM] and user["ph"] == [PH]
     assert user["fbc"] == "fb.1.1700000000000.AbCdEf" and user["fbp"].startswith("fb.1.")
     assert user["client_ip_address"] == "203.0.113.0"
-    assert user["external_id"] == [hashlib.sha256(b"u-2").hexdigest()]
+    assert user["external_id"] == [crm_id, hashlib.sha256(b"u-2").hexdigest()]
     assert item["event_id"] == event.event_id and item["event_name"] == "Lead"
 
 

@@ -52,14 +52,14 @@ def sha256_hex(text: str) -> str:
 
 
 def hashed_traits(event: Event) -> dict[str, str]:
-    """The hashed traits identify() left in the context (``em``, ``ph``), only those
-    that are SHA-256 hex digests: nothing raw ever leaves."""
+    """The hashed traits identify() left in the context (``em``, ``ph``,
+    ``external_id``), only those that are SHA-256 hex digests: nothing raw ever leaves."""
     traits: Any = event.context.get("traits")
     if not isinstance(traits, dict):
         return {}
     return {
         key: value
-        for key in ("em", "ph")
+        for key in ("em", "ph", "external_id")
         if isinstance(value := traits.get(key), str) and _SHA256.fullmatch(value)
     }
 

@@ -10,8 +10,8 @@ the client_user_agent, action_source, and event_source_url parameters."
 
 From "Customer Information Parameters": ``em`` and ``ph`` "hashing required" (SHA-256
 of the normalised value: convsdk's identify() stores only those), ``external_id``
-"hashing recommended" (sent hashed), ``client_ip_address``, ``client_user_agent``,
-``fbc`` and ``fbp`` "do not hash".
+"hashing recommended" (the hashed trait, and the user's id hashed here),
+``client_ip_address``, ``client_user_agent``, ``fbc`` and ``fbp`` "do not hash".
 """
 
 from __future__ import annotations
@@ -69,11 +69,16 @@ def user_data(event: Event, *, send_ip: bool) -> dict[str, Any]:
     ip = context.get("ip")
     if send_ip and isinstance(ip, str) and ip:
         data["client_ip_address"] = ip
-    for key, digest in hashed_traits(event).items():
-        data[key] = [digest]
+    traits = hashed_traits(event)
+    for key in ("em", "ph"):
+        if key in traits:
+            data[key] = [traits[key]]
+    external = [traits["external_id"]] if "external_id" in traits else []
     person = event.user_id or event.visitor_id
     if person:
-        data["external_id"] = [sha256_hex(person)]
+        external.append(sha256_hex(person))
+    if external:
+        data["external_id"] = external
     return data
 
 
