@@ -5,9 +5,10 @@ A destination is no store: what reaches the service cannot be read back as the e
 written (GA4's requests do not even carry the event ids). So the checks that compare
 fields read back are switched off, as for any store that is not readable. Segment's
 and Meta's requests carry each event's id (``messageId``, ``event_id``), so the checks
-about losing nothing (threads, a fork, an outage, a tracker with its spool) run on
-those by id. Meta refuses events over 7 days old, which the kit's numbered events
-are, so Meta keeps the checks that write fresh events or none.
+about losing nothing (threads, a fork, an outage) run on those by id. The check through
+a tracker tracks micro conversions, which a tracker never forwards to a destination
+(macro ones only, by default). Meta refuses events over 7 days old, which the kit's
+numbered events are, so Meta keeps only the checks that write none.
 """
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ READS_IDS = (
     "test_concurrent_writes_from_four_threads",
     "test_a_forked_child_writes_on_its_own",
     "test_an_outage_loses_nothing",
-    "test_through_a_tracker_with_its_spool",
 )
+# A tracker forwards a destination macro conversions only (its default_forward), and this
+# check tracks micro ones: test_segment.py runs a tracker with its spool on macro ones.
+TRACKS_MICRO = ("test_through_a_tracker_with_its_spool",)
 # Checks that write the kit's numbered events, dated 2025.
 WRITES_OLD_EVENTS = (
     "test_close_twice",
@@ -145,6 +148,6 @@ class TestSegmentContract(_DestinationContract):
         return f"segment://key?endpoint={self.service.standin.base}"
 
 
-_switch_off(TestGA4Contract, READS_FIELDS + READS_IDS)
-_switch_off(TestMetaContract, READS_FIELDS + WRITES_OLD_EVENTS)
-_switch_off(TestSegmentContract, READS_FIELDS)
+_switch_off(TestGA4Contract, READS_FIELDS + READS_IDS + TRACKS_MICRO)
+_switch_off(TestMetaContract, READS_FIELDS + WRITES_OLD_EVENTS + TRACKS_MICRO)
+_switch_off(TestSegmentContract, READS_FIELDS + TRACKS_MICRO)

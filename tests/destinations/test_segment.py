@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -86,6 +87,21 @@ def test_a_tracker_forwards_an_order_to_segment_as_documented(segment: StandIn) 
         "currency": "EUR", "order_id": "T-3",
     }  # fmt: skip
     assert datetime.fromisoformat(call["timestamp"]) == event.timestamp
+
+
+def test_a_tracker_with_its_spool_delivers_every_conversion_once(
+    segment: StandIn, tmp_path: Path
+) -> None:
+    url = f"segment://{KEY}?endpoint={segment.base}"
+    tracker = convsdk.Tracker(backend=url, spool_dir=tmp_path / "spool", batch_size=10)
+    try:
+        tracked = [tracker.track("order", kind="macro", properties={"n": n}) for n in range(45)]
+        assert tracker.flush(timeout=30), tracker.stats()
+    finally:
+        tracker.close()
+    assert tracker.stats()["delivered"] == 45 and tracker.stats()["dropped"] == 0
+    received = [call["messageId"] for body in segment.bodies() for call in body["batch"]]
+    assert sorted(received) == sorted(e.event_id for e in tracked if e is not None)
 
 
 def test_context_carries_the_page_campaign_and_client(segment: StandIn) -> None:
