@@ -3,10 +3,11 @@ with the Measurement Protocol."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
+
+import httpx
 
 from ...adapters import OptionType
 from ...errors import BackendError, ConfigError
@@ -18,8 +19,6 @@ from .names import check_event_name
 from .payload import requests
 
 __all__ = ["GA4Destination"]
-
-log = logging.getLogger("convsdk.destinations.ga4")
 
 _HOSTS = {
     "global": "https://www.google-analytics.com",
@@ -115,9 +114,15 @@ class GA4Destination:
             count = len(body["events"])
             response = self._poster.post(self._url, body, count)
             if self.validate:
-                self._check_validation(response.json() if response.content else {}, count)
+                self._check_validation(response, count)
 
-    def _check_validation(self, answer: Any, count: int) -> None:
+    def _check_validation(self, response: httpx.Response, count: int) -> None:
+        try:
+            answer = response.json() if response.content else {}
+        except ValueError:
+            raise BackendError(
+                "the validation server's answer is not JSON", backend="ga4"
+            ) from None
         messages = answer.get("validationMessages") if isinstance(answer, dict) else None
         if not messages:
             return
