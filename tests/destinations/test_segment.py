@@ -53,7 +53,8 @@ def segment() -> Iterator[StandIn]:
 
 
 def destination(segment: StandIn, **options: object) -> SegmentDestination:
-    return SegmentDestination.from_url(f"segment://{KEY}?endpoint={segment.base}", **options)  # type: ignore[arg-type]
+    url = f"segment://{KEY}?endpoint={segment.base}"
+    return SegmentDestination.from_url(url, **options)  # type: ignore[arg-type]
 
 
 def web_event(name: str = "page_view", **fields: object) -> Event:

@@ -48,8 +48,9 @@ def destination_url(
     if secret_id:
         shown = f"{parts.scheme}://***" + (f"?{parts.query}" if parts.query else "")
     if not ident or "@" in ident or parts.path.strip("/"):
+        example = f"{scheme}://{id_name.upper()}"
         raise ConfigError(
-            f"a {scheme}:// URL names the {id_name} in the host's place: '{scheme}://{id_name.upper()}'",
+            f"a {scheme}:// URL names the {id_name} in the host's place: {example!r}",
             field=id_name,
             source=shown if secret_id else url.split("?", 1)[0],
         )
