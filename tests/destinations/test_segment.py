@@ -138,6 +138,16 @@ def test_batches_stay_under_500_kb_and_large_calls_are_refused(segment: StandIn)
     backend.close()
 
 
+def test_a_plain_page_view_is_a_page_call(segment: StandIn) -> None:
+    backend = destination(segment)
+    backend.write([web_event(), web_event(kind="micro", goal="pricing")])
+    backend.close()
+    page, track = segment.bodies()[0]["batch"]
+    assert page["type"] == "page" and "event" not in page
+    assert page["properties"]["url"] == "https://shop.example.com/pricing"
+    assert track["type"] == "track" and track["event"] == "pricing"
+
+
 def test_refused_consent_is_never_sent(segment: StandIn) -> None:
     backend = destination(segment)
     backend.write([web_event(visitor_id=None)])

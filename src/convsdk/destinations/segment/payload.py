@@ -1,5 +1,5 @@
-"""convsdk events as Segment Spec messages (``track``, and ``identify`` for the
-identify event), which RudderStack takes as well.
+"""convsdk events as Segment Spec messages (``track``; ``page`` for a plain page view,
+``identify`` for the identify event), which RudderStack takes as well.
 
 From Segment's HTTP Tracking API: each call has ``type``, ``userId`` and/or
 ``anonymousId`` ("the HTTP API requires that each payload has a userId and/or
@@ -18,7 +18,10 @@ from typing import Any
 from ...event import Event
 from ..events import IDENTIFY, SERVER_ID, conversion_name
 
-__all__ = ["message"]
+__all__ = ["PAGE_VIEW", "message"]
+
+#: The interaction sent as a ``page`` call when no goal made it a conversion.
+PAGE_VIEW = "page_view"
 
 try:
     _LIBRARY = {"name": "convsdk", "version": version("convsdk")}
@@ -32,8 +35,9 @@ _CAMPAIGN = {"source": "source", "medium": "medium", "campaign": "name", "term":
 
 def message(event: Event, names: Mapping[str, str]) -> dict[str, Any]:
     """The Segment call for ``event``: ``identify`` for the identify event (no traits:
-    raw ones are never stored), else ``track``, named by ``names`` (the ``events=``
-    option) or the goal's (or interaction's) name."""
+    raw ones are never stored), ``page`` for a page view that is no conversion, else
+    ``track``, named by ``names`` (the ``events=`` option) or the goal's (or
+    interaction's) name."""
     call: dict[str, Any] = {"messageId": event.event_id}
     if event.user_id:
         call["userId"] = event.user_id
@@ -43,6 +47,10 @@ def message(event: Event, names: Mapping[str, str]) -> dict[str, Any]:
     call["context"] = _context(event.context)
     if event.name == IDENTIFY:
         call["type"] = "identify"
+        return call
+    if event.name == PAGE_VIEW and event.kind is None:
+        call["type"] = "page"
+        call["properties"] = {**event.properties, **call["context"].get("page", {})}
         return call
     name = conversion_name(event)
     call["type"] = "track"
