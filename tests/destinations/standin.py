@@ -29,6 +29,9 @@ class Request:
         return json.loads(self.raw)
 
 
+#: The raw email the tests give identify() or put in traits: no service may receive it.
+RAW_EMAIL = "ada@example.com"
+
 #: What the stand-in answers: a status, a JSON-able body (or None), extra headers.
 Answer = tuple[int, Any, dict[str, str]]
 

@@ -18,7 +18,7 @@ from convsdk.destinations.ga4 import GA4Destination  # noqa: E402
 from convsdk.event import Event  # noqa: E402
 from convsdk.integrations.wsgi import ConversionMiddleware  # noqa: E402
 
-from .standin import Answer, Request, StandIn, refuse, serving  # noqa: E402
+from .standin import RAW_EMAIL, Answer, Request, StandIn, refuse, serving  # noqa: E402
 
 SECRET = "mp-s3cret-value"
 MID = "G-TEST123"
@@ -34,6 +34,8 @@ def check_ga4(request: Request) -> Answer:
         return refuse("bad measurement_id or api_secret", 403)
     if not request.headers.get("Content-Type", "").startswith("application/json"):
         return refuse("not JSON")
+    if RAW_EMAIL.encode() in request.raw.lower():
+        return refuse("a raw email in the request")
     body = request.body
     if not isinstance(body.get("client_id"), str) or not body["client_id"]:
         return refuse("client_id is required")
@@ -191,6 +193,13 @@ def test_goal_names_can_be_mapped_and_a_macro_with_value_is_a_purchase(ga4: Stan
     backend.close()
     names = [e["name"] for e in ga4.bodies()[0]["events"]]
     assert names == ["generate_lead", "purchase", "trial", "begin_checkout"]
+
+
+def test_traits_never_reach_ga4(ga4: StandIn) -> None:
+    backend = destination(ga4)
+    backend.write([web_event(context={"traits": {"em": RAW_EMAIL}, "url": "https://e.com/"})])
+    backend.close()  # the stand-in refuses a request holding the email
+    assert len(ga4.requests) == 1
 
 
 def test_identify_and_refused_consent_are_never_sent(ga4: StandIn) -> None:

@@ -20,11 +20,11 @@ from convsdk.destinations.meta import DEFAULT_VERSION, MetaDestination  # noqa: 
 from convsdk.event import Event  # noqa: E402
 from convsdk.integrations.wsgi import ConversionMiddleware  # noqa: E402
 
+from .standin import RAW_EMAIL as EMAIL
 from .standin import Answer, Request, StandIn, refuse, serving  # noqa: E402
 
 TOKEN = "EAAB-meta-access-token"
 PIXEL = "1234567890"
-EMAIL = "ada@example.com"
 EM = hashlib.sha256(EMAIL.encode()).hexdigest()
 PH = hashlib.sha256(b"33612345678").hexdigest()
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -39,7 +39,7 @@ def check_meta(request: Request) -> Answer:
     body = request.body
     if body.get("access_token") != TOKEN:
         return 400, {"error": {"type": "OAuthException", "code": 190, "message": "bad"}}, {}
-    if EMAIL.encode() in request.raw:
+    if EMAIL.encode() in request.raw.lower():
         return refuse("raw email in the request")
     data = body.get("data")
     if not isinstance(data, list) or not 1 <= len(data) <= 1000:

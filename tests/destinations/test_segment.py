@@ -19,7 +19,7 @@ from convsdk.backends import from_url  # noqa: E402
 from convsdk.destinations.segment import SegmentDestination  # noqa: E402
 from convsdk.event import Event  # noqa: E402
 
-from .standin import Answer, Request, StandIn, refuse, serving  # noqa: E402
+from .standin import RAW_EMAIL, Answer, Request, StandIn, refuse, serving  # noqa: E402
 
 KEY = "SeGmEnTwRiTeKeY42"
 
@@ -31,6 +31,8 @@ def check_segment(request: Request) -> Answer:
     expected = "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()
     if request.headers.get("Authorization") != expected:
         return 401, {"success": False, "message": "invalid write key"}, {}
+    if RAW_EMAIL.encode() in request.raw.lower():
+        return refuse("a raw email in the request")
     if len(request.raw) > 500 * 1024:
         return refuse("batch over 500KB")
     for call in request.body["batch"]:
@@ -146,6 +148,15 @@ def test_a_plain_page_view_is_a_page_call(segment: StandIn) -> None:
     assert page["type"] == "page" and "event" not in page
     assert page["properties"]["url"] == "https://shop.example.com/pricing"
     assert track["type"] == "track" and track["event"] == "pricing"
+
+
+def test_traits_never_reach_segment(segment: StandIn) -> None:
+    backend = destination(segment)
+    event = web_event("identify", user_id="u")
+    event.context["traits"] = {"em": RAW_EMAIL}
+    backend.write([event])
+    backend.close()  # the stand-in refuses a request holding the email
+    assert len(segment.requests) == 1
 
 
 def test_refused_consent_is_never_sent(segment: StandIn) -> None:
