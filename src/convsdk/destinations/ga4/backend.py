@@ -51,6 +51,9 @@ class GA4Destination:
     (``{"demo_booked": "generate_lead"}``, or ``events=demo_booked:generate_lead,...``
     in the URL); see :func:`~convsdk.destinations.ga4.payload.ga4_event_name` for the
     rest. The API secret never appears in ``repr``, logs or errors.
+
+    GA4 keeps no event ids, so it cannot drop a duplicate: when a later request of a
+    batch fails, the whole batch is sent again, its first requests included.
     """
 
     default_forward = "macro"
