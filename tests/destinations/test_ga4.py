@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterator
@@ -264,6 +265,15 @@ def test_bad_configuration_names_the_option() -> None:
         from_url("ga4://?api_secret=s")
     with pytest.raises(ConfigError, match="measurement_id"):
         from_url(f"ga4://{MID}/stream?api_secret=s")
+
+
+def test_the_secret_stays_out_of_httpx_log(ga4: StandIn, caplog: pytest.LogCaptureFixture) -> None:
+    backend = destination(ga4)
+    with caplog.at_level(logging.DEBUG):
+        backend.write([web_event()])
+    backend.close()
+    assert ga4.requests[0].query["api_secret"] == SECRET
+    assert "HTTP Request: POST" in caplog.text and SECRET not in caplog.text
 
 
 def test_the_secret_stays_out_of_repr_and_errors() -> None:

@@ -10,7 +10,10 @@ problem, and the events wait in the spool until someone fixes it, as the
 :class:`~convsdk.backends.Backend` protocol asks for a bad password.
 
 Every message goes through :meth:`Poster.scrub`, which hides the destination's secrets
-(an API secret, an access token, a write key) wherever they would appear.
+(an API secret, an access token, a write key) wherever they would appear. A secret the
+service wants in the query (GA4's ``api_secret``) is added by the transport, under
+httpx: httpx logs each request's URL (``HTTP Request: POST ...``, level INFO), and that
+URL is the one without it.
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ class Poster:
     """POST JSON payloads for the destination called ``name``.
 
     ``secrets`` are hidden from every message; ``auth`` is HTTP basic auth
-    (user, password); ``timeout`` bounds each request, in seconds.
+    (user, password); ``secret_query`` are query parameters added to every request
+    out of httpx's sight (its log); ``timeout`` bounds each request, in seconds.
     """
 
     def __init__(
@@ -55,11 +59,14 @@ class Poster:
         timeout: float,
         secrets: Iterable[str] = (),
         auth: tuple[str, str] | None = None,
+        secret_query: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
         self.timeout = timeout
         self._secrets = tuple(s for s in secrets if s)
         self._auth = auth
+        self._secret_query = dict(secret_query or {})
+        self._secrets += tuple(self._secret_query.values())
         self._client: LazyConnection[httpx.Client] = LazyConnection(
             self._open, httpx.Client.close, name=name
         )
@@ -124,9 +131,35 @@ class Poster:
         self._client.close()
 
     def _open(self) -> httpx.Client:
+        transport: httpx.BaseTransport = httpx.HTTPTransport()
+        if self._secret_query:
+            transport = _SecretQuery(transport, self._secret_query)
         return httpx.Client(
             headers={"Content-Type": "application/json", "User-Agent": USER_AGENT},
             auth=self._auth,
             timeout=self.timeout,
             follow_redirects=False,
+            transport=transport,
         )
+
+
+class _SecretQuery(httpx.BaseTransport):
+    """Adds query parameters to each request on its way out, to a copy of the request:
+    the client logs the request it made, which goes without them."""
+
+    def __init__(self, inner: httpx.BaseTransport, params: Mapping[str, str]) -> None:
+        self._inner = inner
+        self._params = dict(params)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        sent = httpx.Request(
+            request.method,
+            request.url.copy_merge_params(self._params),
+            headers=request.headers,
+            stream=request.stream,
+            extensions=request.extensions,
+        )
+        return self._inner.handle_request(sent)
+
+    def close(self) -> None:
+        self._inner.close()

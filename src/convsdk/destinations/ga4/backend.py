@@ -83,11 +83,11 @@ class GA4Destination:
         self.endpoint = endpoint
         self.events = dict(events or {})
         path = "/debug/mp/collect" if validate else "/mp/collect"
-        query = urlencode({"measurement_id": measurement_id, "api_secret": api_secret})
+        query = urlencode({"measurement_id": measurement_id})
         self.collect_url = service_url(endpoint, _HOSTS[region], path)
-        """Where requests go (the measurement id and secret are added to its query)."""
+        """Where requests go (the measurement id and API secret are added to its query)."""
         self._url = f"{self.collect_url}?{query}"
-        self._poster = Poster("ga4", timeout=timeout, secrets=(api_secret,))
+        self._poster = Poster("ga4", timeout=timeout, secret_query={"api_secret": api_secret})
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> GA4Destination:
