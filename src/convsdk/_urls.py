@@ -16,6 +16,8 @@ from .errors import ConfigError
 __all__ = ["check_userinfo", "redact_url", "with_query"]
 
 _HIDDEN = "***"
+# Schemes whose host part is itself a secret (``segment://WRITE_KEY``).
+_SECRET_HOSTS = ("segment://",)
 
 
 def _userinfo(url: str) -> tuple[int, int] | None:
@@ -52,7 +54,16 @@ def redact_url(url: str) -> str:
 
     >>> redact_url("postgresql://shop:s3cret@db/x?sslmode=require&password=p")
     'postgresql://shop:***@db/x?sslmode=require&password=***'
+    >>> redact_url("segment://WRITE_KEY?timeout=2")
+    'segment://***?timeout=2'
     """
+    if url.lower().startswith(_SECRET_HOSTS):
+        scheme, _, rest = url.partition("://")
+        end = min(
+            (i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0),
+            default=len(rest),
+        )
+        url = f"{scheme}://{_HIDDEN}{rest[end:]}"
     span = _userinfo(url)
     if span is not None:
         start, at = span
