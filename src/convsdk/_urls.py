@@ -1,10 +1,10 @@
 """Store and server URLs as they appear in messages: without their secrets.
 
 A URL may carry a password in its user info (``postgresql://shop:s3cret@db/x``) or in
-its query (``?password=...``, ``?token=...``, ``?write_key=...``), and a few schemes
-in their host (``segment://WRITE_KEY``); none may reach a log line or an error message.
-A password with an unencoded ``#`` or ``?`` is refused, as those characters end the
-host part of a URL, and a password cut there would reach the server half-sent.
+its query (``?password=...``, ``?token=...``, ``?write_key=...``); neither may reach a
+log line or an error message. A password with an unencoded ``#`` or ``?`` is refused,
+as those characters end the host part of a URL, and a password cut there would reach
+the server half-sent.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .errors import ConfigError
 
-__all__ = ["SECRET_HOST_SCHEMES", "check_userinfo", "redact_url", "with_query"]
+__all__ = ["check_userinfo", "redact_url", "with_query"]
 
 _HIDDEN = "***"
-#: Schemes whose host is a secret: ``segment://WRITE_KEY``.
-SECRET_HOST_SCHEMES = frozenset({"segment"})
+# Schemes whose host part is itself a secret (``segment://WRITE_KEY``).
+_SECRET_HOSTS = ("segment://",)
 
 
 def _userinfo(url: str) -> tuple[int, int] | None:
@@ -54,7 +54,16 @@ def redact_url(url: str) -> str:
 
     >>> redact_url("postgresql://shop:s3cret@db/x?sslmode=require&password=p")
     'postgresql://shop:***@db/x?sslmode=require&password=***'
+    >>> redact_url("segment://WRITE_KEY?timeout=2")
+    'segment://***?timeout=2'
     """
+    if url.lower().startswith(_SECRET_HOSTS):
+        scheme, _, rest = url.partition("://")
+        end = min(
+            (i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0),
+            default=len(rest),
+        )
+        url = f"{scheme}://{_HIDDEN}{rest[end:]}"
     span = _userinfo(url)
     if span is not None:
         start, at = span
@@ -65,9 +74,6 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return url
-    if parts.scheme.lower() in SECRET_HOST_SCHEMES and parts.netloc:
-        parts = parts._replace(netloc=_HIDDEN)
-        url = parts.geturl()
     if not parts.query:
         return url
     from .privacy import is_sensitive_field  # here: privacy loads the bot patterns
