@@ -89,34 +89,50 @@ class DuckReader:
                 return self.streaming.read(**settings)  # which says there is no log
             tails = look_at_tails(handles)
             if tails.readable is not None:
-                return self._hand_over(f"{tails.readable} ends with a line cut short", settings)
-            conn = duckdb.connect(config=_config())
-            try:
-                conn.execute("SET enable_progress_bar = false")  # the caller has its own
-                queries = _Queries(conn, progress)
-                queries.load([_open_path(path, handle) for path, handle in handles], since, until)
-                ((unclean, shared_ids),) = queries.run("check")
-                if unclean != len(tails.torn) or shared_ids:
-                    why = "some lines are not events" if unclean else "two events share an id"
-                    return self._hand_over(why, settings)
-                for path in tails.torn:
-                    _log.warning("%s: skipped a torn last line (no newline)", path)
-                queries.run("clean")
-                return summarise(queries.run, step_goals, goal_kinds or {}, include_bots)
-            except duckdb.Error as exc:
-                raise BackendError(f"cannot read {self.path}: {exc}", backend="file") from exc
-            finally:
-                conn.close()
+                why = f"{tails.readable} ends with a line cut short"
+            else:
+                conn = duckdb.connect(config=_config())
+                try:
+                    found = self._count(conn, handles, tails.torn, settings)
+                except duckdb.Error as exc:
+                    raise BackendError(f"cannot read {self.path}: {exc}", backend="file") from exc
+                finally:
+                    conn.close()
+                if isinstance(found, Dataset):
+                    return found
+                why = found
         except OSError as exc:
             raise BackendError(f"cannot read {self.path}: {exc}", backend="file") from exc
         finally:
             for _, handle in handles:
                 handle.close()
-
-    def _hand_over(self, why: str, settings: dict[str, Any]) -> Dataset:
-        """Read the log with the streaming reader instead."""
         _log.info("%s: %s; reading it line by line", self.path, why)
         return self.streaming.read(**settings)
+
+    def _count(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        handles: list[tuple[Path, io.BufferedReader]],
+        torn: list[Path],
+        settings: dict[str, Any],
+    ) -> Dataset | str:
+        """The dataset, or why the streaming reader must read the log instead."""
+        conn.execute("SET enable_progress_bar = false")  # the caller has its own
+        queries = _Queries(conn, settings["progress"])
+        files = [_open_path(path, handle) for path, handle in handles]
+        queries.load(files, settings["since"], settings["until"])
+        ((unclean, shared_ids),) = queries.run("check")
+        if unclean != len(torn) or shared_ids:
+            return "some lines are not events" if unclean else "two events share an id"
+        for path in torn:
+            _log.warning("%s: skipped a torn last line (no newline)", path)
+        queries.run("clean")
+        return summarise(
+            queries.run,
+            settings["step_goals"],
+            settings["goal_kinds"] or {},
+            settings["include_bots"],
+        )
 
 
 class _Queries:
