@@ -2,10 +2,10 @@
 
 The scan (:func:`load_query`) parses each line once, keeps only what the report reads,
 and checks every field's JSON type against what the streaming reader accepts (``ok``):
-the reader falls back to that reader when a line fails, so that odd logs give the
-same report and the same warnings. Identical lines (an event delivered twice) become
-one row, with ``copies`` counting them. Times are integer microseconds; ties between
-events at the same time are broken by event id, as in every other reader.
+the reader hands the log over to that reader when a line fails, so that odd logs give
+the same report and the same warnings. An event delivered twice is then kept once
+(``clean``). Times are integer microseconds; ties between events at the same time are
+broken by event id, as in every other reader.
 """
 
 from __future__ import annotations
