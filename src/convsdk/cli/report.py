@@ -92,7 +92,7 @@ def add_report_options(report: argparse.ArgumentParser) -> None:
         # Checked by the report (convsdk.report.reader.ENGINES), which this module
         # imports only when a report runs.
         help="how to read a JSON Lines log: duckdb (extra duckdb), python (streamed), "
-        "or auto (default): DuckDB when installed",
+        "or auto (default: streamed, the faster as measured)",
     )
     report.add_argument(
         "--include-bots",

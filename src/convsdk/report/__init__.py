@@ -109,7 +109,7 @@ def load_report(
     revenue in its currency (:mod:`~convsdk.report.currency`); ``channels``: a file of
     channel rules tried before GA4's (:func:`~convsdk.report.channels.load_channel_rules`).
     ``engine`` reads a JSON Lines log with DuckDB (``"duckdb"``, extra ``duckdb``) or
-    streams it (``"python"``); ``"auto"`` uses DuckDB when it is installed.
+    streams it (``"python"``, and ``"auto"``: the faster as measured).
 
     Raises :class:`convsdk.ConfigError` for a bad source, goal file or time, and
     :class:`convsdk.BackendError` when the store cannot be read.

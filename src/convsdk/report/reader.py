@@ -11,9 +11,8 @@ Sources, as a backend URL or a plain path:
   ``.sqlite`` or ``.sqlite3``: opened read-only (a running tracker may keep writing).
 - ``postgresql://user@host/db`` (or ``postgres://``), extra ``postgres``.
 - ``file:///var/log/events.jsonl``, or a path ending in ``.jsonl`` or ``.ndjson``: the
-  log and its rotated siblings, read by DuckDB when it is installed (extra ``duckdb``,
-  :mod:`convsdk.report.duck`), else streamed (:mod:`convsdk.report.jsonl`); ``engine``
-  chooses.
+  log and its rotated siblings, streamed (:mod:`convsdk.report.jsonl`), or read by
+  DuckDB with ``engine="duckdb"`` (extra ``duckdb``, :mod:`convsdk.report.duck`).
 - any other scheme a plugin reads: see :mod:`convsdk.report.plugins` (the
   ``convsdk.readers`` entry-point group, :func:`~convsdk.report.register_reader`).
 
@@ -31,7 +30,7 @@ from urllib.parse import urlsplit
 
 from .._urls import redact_url as redact
 from ..errors import ConfigError
-from .duck import DuckReader, duckdb_installed, require_duckdb
+from .duck import DuckReader, require_duckdb
 from .jsonl import FileReader
 from .plugins import plugin_reader, plugin_schemes
 from .progress import ProgressCallback
@@ -55,7 +54,8 @@ __all__ = [
 BUILTIN_SCHEMES = ("file", "postgres", "postgresql", "sqlite")
 _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson")
-#: How JSON Lines logs are read: DuckDB if installed, DuckDB, or streamed in Python.
+#: How JSON Lines logs are read: ``auto`` (the faster as measured: streamed), with
+#: DuckDB, or streamed in Python.
 ENGINES = ("auto", "duckdb", "python")
 
 
@@ -65,8 +65,9 @@ def open_reader(source: str | os.PathLike[str], *, engine: str = "auto") -> Read
     >>> open_reader("events.jsonl").read()
 
     ``engine`` says how a JSON Lines log is read: ``"duckdb"`` (extra ``duckdb``),
-    ``"python"`` (streamed), or ``"auto"``: DuckDB when it is installed. Databases
-    count in their own engine whatever it says.
+    ``"python"`` (streamed), or ``"auto"``: streamed, which measured as fast as DuckDB
+    on a million events and faster on five, in a third of the memory (see the README).
+    Databases count in their own engine whatever it says.
 
     Other schemes are read by plugins (:mod:`convsdk.report.plugins`), consulted after
     the built-in ones. Raises :class:`convsdk.ConfigError` for a source it cannot read:
@@ -116,7 +117,7 @@ def _log_reader(engine: str) -> type[FileReader] | type[DuckReader]:
         raise ConfigError(
             f"unknown engine {engine!r}; one of: {', '.join(ENGINES)}", field="engine"
         )
-    if engine == "python" or (engine == "auto" and not duckdb_installed()):
+    if engine in ("auto", "python"):
         return FileReader
     require_duckdb()
     return DuckReader

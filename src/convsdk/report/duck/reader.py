@@ -22,19 +22,10 @@ from .tails import look_at_tails
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["DuckReader", "duckdb_installed", "require_duckdb"]
+__all__ = ["DuckReader", "require_duckdb"]
 
 _log = logging.getLogger("convsdk.report")
 _PHASES = 1 + len(QUERIES)  # the load, then every query
-
-
-def duckdb_installed() -> bool:
-    """Whether the ``duckdb`` extra is installed."""
-    try:
-        import duckdb  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 class DuckReader:
