@@ -13,14 +13,18 @@ import time
 from collections.abc import Callable
 
 from .cookies import (
+    CLICK_COOKIE,
+    CLICK_MAX_AGE,
     DEFAULT_SESSION_COOKIE,
     DEFAULT_VISITOR_COOKIE,
     DEFAULT_VISITOR_MAX_AGE,
+    USER_COOKIE,
     cookie_attributes,
 )
 from .ids import new_ids
 from .salt import DailySalt, cookieless_hash
 from .signing import MAX_CACHED_HEADER, CookieSigner
+from .state import SignedState
 
 __all__ = ["Identity", "Issue"]
 
@@ -53,9 +57,11 @@ class Identity:
         "_session_suffix",
         "_signer",
         "_visitor_suffix",
+        "clicks",
         "cookieless",
         "session_cookie",
         "session_timeout",
+        "user",
         "visitor_cookie",
     )
 
@@ -80,7 +86,24 @@ class Identity:
         self._visitor_suffix = cookie_attributes(visitor_max_age, cookie_domain)
         self._session_suffix = cookie_attributes(session_timeout + 60, cookie_domain)
         self._signer: CookieSigner | None = None
+        #: The click-id and user cookies (``None`` in cookieless mode: nothing persists).
+        self.clicks: SignedState | None = None
+        self.user: SignedState | None = None
         if secret_key:
+            self.clicks = SignedState(
+                secret_key,
+                CLICK_COOKIE,
+                "convsdk.clicks",
+                max_age=CLICK_MAX_AGE,
+                domain=cookie_domain,
+            )
+            self.user = SignedState(
+                secret_key,
+                USER_COOKIE,
+                "convsdk.user",
+                max_age=visitor_max_age,
+                domain=cookie_domain,
+            )
             self._signer = signer = CookieSigner(secret_key, visitor_cookie, session_cookie)
             # Bound here, so reading a request's cookies is one call.
             self._read_cookies = signer.read
