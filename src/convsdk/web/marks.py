@@ -107,9 +107,8 @@ class Marks:
         landing URL brings a new click id (else ``None``). ``clock`` stamps a new click."""
         found = None
         if cookie:
-            found = self._cached(cookie) if len(cookie) <= MAX_CACHED_HEADER else None
-            if found is None and len(cookie) > MAX_CACHED_HEADER:
-                found = self.read_cookies(cookie)
+            cached = len(cookie) <= MAX_CACHED_HEADER
+            found = self._cached(cookie) if cached else self.read_cookies(cookie)
         click = None
         if query and maybe_click(query):
             click = click_in_query(query, int(clock() * 1000))

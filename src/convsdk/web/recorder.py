@@ -290,11 +290,11 @@ class Recorder:
             if html_answer(content_type):
                 kind = "page_view"
         conversions = standing_conversions(ctx, status)
+        cached = cache_control is not None and shared(cache_control)
         if kind is None and not conversions:
-            if ctx.identified:  # identify() recorded its event: the visitor keeps it
+            if ctx.identified and not cached:  # identify() recorded: the visitor keeps it
                 return self._set_cookies(pending)
             return []  # nothing recorded: no cookies either
-        cached = cache_control is not None and shared(cache_control)
         if cached:
             cookies: list[str] = []
             identify_uncookied(self.identity(pending.tracker), pending)
