@@ -102,9 +102,9 @@ class Marks:
         cookie: str | None,
         clock: Callable[[], float],
         secure: bool,
-    ) -> str | None:
-        """Put the visitor's marks in ``ctx``; the click cookie's ``Set-Cookie`` when the
-        landing URL brings a new click id (else ``None``). ``clock`` stamps a new click."""
+    ) -> list[str]:
+        """Put the visitor's marks in ``ctx``; return the click cookie's ``Set-Cookie``
+        when the landing URL brings a new click id (``clock`` stamps it), else nothing."""
         found = None
         if cookie:
             cached = len(cookie) <= MAX_CACHED_HEADER
@@ -113,7 +113,7 @@ class Marks:
         if query and maybe_click(query):
             click = click_in_query(query, int(clock() * 1000))
         if found is None and click is None:
-            return None
+            return []
         marks = found or _NO_MARKS
         clicks, set_cookie = marks.clicks, None
         if click is not None:
@@ -137,14 +137,17 @@ class Marks:
         if marks.user_id is not None:
             ctx.user_id = marks.user_id
         ctx.identifiers = identifiers or None
-        return set_cookie
+        return [] if set_cookie is None else [set_cookie]
 
-    def user_cookie(self, ctx: RequestContext, secure: bool) -> str | None:
-        """The user cookie's ``Set-Cookie`` holding what ``identify()`` gave in this request."""
+    def user_cookies(self, ctx: RequestContext, secure: bool) -> list[str]:
+        """The user cookie's ``Set-Cookie`` holding what ``identify()`` gave in this
+        request (none in cookieless mode); once a request."""
+        ctx.identified = False
         if self.user is None or ctx.user_id is None:
-            return None
+            return []
         traits = (ctx.identifiers or {}).get("traits") or {}
-        return self.user.set_cookie({"u": ctx.user_id, "t": traits}, secure)
+        cookie = self.user.set_cookie({"u": ctx.user_id, "t": traits}, secure)
+        return [] if cookie is None else [cookie]
 
 
 def _latest_fbc(clicks: dict[str, Click] | None) -> str | None:

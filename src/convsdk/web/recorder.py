@@ -109,10 +109,6 @@ class Recorder:
         """The cookie signer/verifier for ``tracker`` (built once per tracker)."""
         return self._bind(tracker)[1]
 
-    def marks(self, tracker: Tracker) -> Marks:
-        """The reader of ``tracker``'s visitors' click ids and user (built once per tracker)."""
-        return self._bind(tracker)[2]
-
     def _bind(self, tracker: Tracker) -> tuple[Tracker, Identity, Marks]:
         bound = self._bound
         if bound is not None and bound[0] is tracker:
@@ -201,10 +197,8 @@ class Recorder:
                 host=request.host,
             )
             query = request.query
-            if cookie or (query and maybe_click(query)):
-                clicks = bound[2].apply(ctx, query, cookie, self.settings.clock, secure)
-                if clicks is not None:
-                    pending.cookies = [clicks]
+            if cookie or (query and maybe_click(query)):  # the click cookie, if a new click
+                pending.cookies = bound[2].apply(ctx, query, cookie, self.settings.clock, secure)
         if request.method in FORM_METHODS:
             self._form(pending, request)
         return pending
@@ -222,16 +216,10 @@ class Recorder:
             pending.wants_body = (
                 length is not None
                 and 0 < length <= self.max_body_size
-                and self._needs_form(
+                and self._goals.needs_form(
                     pending.tracker, pending.kind, pending.ctx.path or path, method
                 )
             )
-
-    def _needs_form(self, tracker: Tracker, kind: str, path: str, method: str) -> bool:
-        if self.capture_fields:
-            return True
-        goal = tracker.goals.match(kind, path, method) if tracker.goals else None
-        return goal is not None and (goal.value_from or "").startswith("form:")
 
     def read_form(self, pending: Pending, content_type: str | None, body: bytes) -> None:
         """Give the request's form body (as read by the middleware) to ``pending``."""
@@ -256,8 +244,7 @@ class Recorder:
             ctx.visitor_id, ctx.session_id = identity.read(
                 request.cookie, ip=ip, user_agent=request.user_agent, host=request.host
             )
-            # Cookies cannot be set here: a new click id counts for this request only.
-            marks.apply(ctx, request.query, request.cookie, self.settings.clock, False)
+            marks.apply(ctx, request.query, request.cookie, self.settings.clock, False)  # no cookie
         return ctx
 
     # -- the response ---------------------------------------------------------------
@@ -328,12 +315,9 @@ class Recorder:
         if issue is not None:
             pending.issue = None
             cookies = self.identity(pending.tracker).set_cookies(issue) + cookies
-        ctx = pending.ctx
-        if ctx.identified:
-            ctx.identified = False  # set once
-            user = self.marks(pending.tracker).user_cookie(ctx, pending.secure)
-            if user is not None:
-                cookies = [*cookies, user]
+        if pending.ctx.identified:
+            marks = self._bind(pending.tracker)[2]
+            cookies = [*cookies, *marks.user_cookies(pending.ctx, pending.secure)]
         return cookies
 
     def complete(self, pending: Pending) -> None:
