@@ -61,12 +61,23 @@ class Marks:
     """Reads and keeps the visitor's marks for one :class:`~convsdk.identity.Identity`
     (its click and user cookies; ``None`` each in cookieless mode). Thread-safe."""
 
-    __slots__ = ("_cached", "clicks", "user")
+    __slots__ = ("cached", "clicks", "user")
 
     def __init__(self, clicks: SignedState | None, user: SignedState | None) -> None:
         self.clicks = clicks
         self.user = user
-        self._cached = functools.lru_cache(maxsize=4096)(self.read_cookies)
+        #: :meth:`read_cookies` for headers up to ``MAX_CACHED_HEADER`` characters, cached
+        #: (a browser sends the same header until a cookie changes): the common request
+        #: without marks costs one lookup.
+        self.cached = functools.lru_cache(maxsize=4096)(self.read_cookies)
+
+    def find(self, header: str | None) -> CookieMarks | None:
+        """The marks in a ``Cookie`` header (cached when short enough), or ``None``."""
+        if not header:
+            return None
+        return (
+            self.cached(header) if len(header) <= MAX_CACHED_HEADER else self.read_cookies(header)
+        )
 
     def read_cookies(self, header: str) -> CookieMarks | None:
         """The marks in a ``Cookie`` header; ``None`` when it holds none."""
@@ -98,17 +109,14 @@ class Marks:
     def apply(
         self,
         ctx: RequestContext,
+        found: CookieMarks | None,
         query: str,
-        cookie: str | None,
         clock: Callable[[], float],
         secure: bool,
     ) -> list[str]:
-        """Put the visitor's marks in ``ctx``; return the click cookie's ``Set-Cookie``
-        when the landing URL brings a new click id (``clock`` stamps it), else nothing."""
-        found = None
-        if cookie:
-            cached = len(cookie) <= MAX_CACHED_HEADER
-            found = self._cached(cookie) if cached else self.read_cookies(cookie)
+        """Put the visitor's marks in ``ctx``: those ``found`` in the cookies (:meth:`find`)
+        and a click id of the landing URL; return the click cookie's ``Set-Cookie`` when
+        that click is new (``clock`` stamps it), else nothing."""
         click = None
         if query and maybe_click(query):
             click = click_in_query(query, int(clock() * 1000))

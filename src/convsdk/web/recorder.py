@@ -15,6 +15,7 @@ from ..identity import (
     DEFAULT_VISITOR_MAX_AGE,
     Identity,
 )
+from ..identity.signing import MAX_CACHED_HEADER as MAX_HEADER
 from .bounds import MAX_CACHED_PAGE
 from .clicks import maybe_click
 from .context import SKIPPED_METHODS, RequestContext
@@ -196,9 +197,12 @@ class Recorder:
                 user_agent=request.user_agent,
                 host=request.host,
             )
-            query = request.query
-            if cookie or (query and maybe_click(query)):  # the click cookie, if a new click
-                pending.cookies = bound[2].apply(ctx, query, cookie, self.settings.clock, secure)
+            # Click ids, Meta's and Google's cookies, the user: rarely there, so one lookup.
+            marks, query, found = bound[2], request.query, None
+            if cookie:
+                found = marks.cached(cookie) if len(cookie) <= MAX_HEADER else marks.find(cookie)
+            if found is not None or (query and maybe_click(query)):
+                pending.cookies = marks.apply(ctx, found, query, self.settings.clock, secure)
         if request.method in FORM_METHODS:
             self._form(pending, request)
         return pending
@@ -244,7 +248,8 @@ class Recorder:
             ctx.visitor_id, ctx.session_id = identity.read(
                 request.cookie, ip=ip, user_agent=request.user_agent, host=request.host
             )
-            marks.apply(ctx, request.query, request.cookie, self.settings.clock, False)  # no cookie
+            found = marks.find(request.cookie)
+            marks.apply(ctx, found, request.query, self.settings.clock, False)  # no cookie here
         return ctx
 
     # -- the response ---------------------------------------------------------------
@@ -310,8 +315,7 @@ class Recorder:
     def _set_cookies(self, pending: Pending) -> list[str]:
         """The response's ``Set-Cookie`` values: the cookies issued at the start, signed,
         the click cookie of a new click id, and the user cookie after ``identify()``."""
-        issue = pending.issue
-        cookies = pending.cookies
+        issue, cookies = pending.issue, pending.cookies
         if issue is not None:
             pending.issue = None
             cookies = self.identity(pending.tracker).set_cookies(issue) + cookies
