@@ -10,6 +10,7 @@ __all__ = [
     "DEFAULT_SESSION_COOKIE",
     "DEFAULT_VISITOR_COOKIE",
     "DEFAULT_VISITOR_MAX_AGE",
+    "MARK_COOKIES",
     "USER_COOKIE",
     "cookie_attributes",
     "cookie_value",
@@ -24,6 +25,9 @@ CLICK_COOKIE = "cv_clk"
 CLICK_MAX_AGE = 90 * 24 * 3600
 #: The user id and hashed traits ``identify()`` gave (signed; as long as the visitor).
 USER_COOKIE = "cv_uid"
+#: Every other cookie the middleware reads: its own click-id and user cookies, Meta's
+#: ``_fbc`` / ``_fbp`` and Google Analytics' ``_ga``.
+MARK_COOKIES = (CLICK_COOKIE, USER_COOKIE, "_fbc", "_fbp", "_ga")
 
 
 def cookie_value(header: str | None, name: str) -> str | None:

@@ -4,8 +4,9 @@ the user id and hashed traits ``identify()`` gave (kept in the signed user cooki
 
 They go in ``context`` of every event of the visitor (``click_ids``, ``fbc``, ``fbp``,
 ``ga_client_id``, ``traits``) and in ``Event.user_id``. Looked for only when the query
-string may hold a click id or the ``Cookie`` header names one of the cookies, and what
-a ``Cookie`` header says is cached: the returning visitor without them pays a lookup.
+string may hold a click id or the ``Cookie`` header names one of the cookies (which the
+visitor cookie's cached reading tells, see :meth:`~convsdk.identity.Identity.begin`),
+and what a ``Cookie`` header says is cached.
 """
 
 from __future__ import annotations
@@ -61,22 +62,20 @@ class Marks:
     """Reads and keeps the visitor's marks for one :class:`~convsdk.identity.Identity`
     (its click and user cookies; ``None`` each in cookieless mode). Thread-safe."""
 
-    __slots__ = ("cached", "clicks", "user")
+    __slots__ = ("_cached", "clicks", "user")
 
     def __init__(self, clicks: SignedState | None, user: SignedState | None) -> None:
         self.clicks = clicks
         self.user = user
-        #: :meth:`read_cookies` for headers up to ``MAX_CACHED_HEADER`` characters, cached
-        #: (a browser sends the same header until a cookie changes): the common request
-        #: without marks costs one lookup.
-        self.cached = functools.lru_cache(maxsize=4096)(self.read_cookies)
+        # A browser sends the same header until a cookie changes: read it once.
+        self._cached = functools.lru_cache(maxsize=4096)(self.read_cookies)
 
     def find(self, header: str | None) -> CookieMarks | None:
         """The marks in a ``Cookie`` header (cached when short enough), or ``None``."""
         if not header:
             return None
         return (
-            self.cached(header) if len(header) <= MAX_CACHED_HEADER else self.read_cookies(header)
+            self._cached(header) if len(header) <= MAX_CACHED_HEADER else self.read_cookies(header)
         )
 
     def read_cookies(self, header: str) -> CookieMarks | None:

@@ -15,7 +15,6 @@ from ..identity import (
     DEFAULT_VISITOR_MAX_AGE,
     Identity,
 )
-from ..identity.signing import MAX_CACHED_HEADER as MAX_HEADER
 from .bounds import MAX_CACHED_PAGE
 from .clicks import maybe_click
 from .context import SKIPPED_METHODS, RequestContext
@@ -190,18 +189,18 @@ class Recorder:
                 bound = self._bind(tracker)
             # Ids now (the view may read them); cookies signed only if finish() needs them.
             cookie = request.cookie
-            ctx.visitor_id, ctx.session_id, pending.issue = bound[1].begin(
+            ctx.visitor_id, ctx.session_id, pending.issue, marked = bound[1].begin(
                 cookie,
                 secure=secure,
                 ip=ip,
                 user_agent=request.user_agent,
                 host=request.host,
             )
-            # Click ids, Meta's and Google's cookies, the user: rarely there, so one lookup.
-            marks, query, found = bound[2], request.query, None
-            if cookie:
-                found = marks.cached(cookie) if len(cookie) <= MAX_HEADER else marks.find(cookie)
-            if found is not None or (query and maybe_click(query)):
+            # Click ids, Meta's and Google's cookies, the user: rarely there (begin() says).
+            query = request.query
+            if marked or (query and maybe_click(query)):
+                marks = bound[2]
+                found = marks.find(cookie) if marked else None
                 pending.cookies = marks.apply(ctx, found, query, self.settings.clock, secure)
         if request.method in FORM_METHODS:
             self._form(pending, request)
