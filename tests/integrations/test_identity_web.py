@@ -226,3 +226,23 @@ def test_starlette_keeps_click_ids_and_the_user_across_requests(
     assert after.user_id == "u-9" and after.context["traits"] == {"em": EMAIL_HASH}
     assert after.context["click_ids"]["last"]["id"] == "ms-1"
     assert submit.name == "form_submit" and submit.user_id == "u-9"
+
+
+def test_cookieless_mode_reads_click_ids_and_platform_cookies_but_keeps_nothing(
+    memory: MemoryBackend,
+) -> None:
+    tracker = Tracker(backend=memory, spool_dir=None, secret_key=None)
+    previous = set_default(tracker)
+    try:
+        client = Client(flask_app())
+        client.set_cookie("_ga", "GA1.1.42.1700000000")
+        landing = client.get("/?ttclid=tt-1", headers={"User-Agent": CHROME})
+        client.get("/", headers={"User-Agent": CHROME})
+        first, later = events(tracker, memory)
+    finally:
+        set_default(previous)
+        tracker.close()
+    assert set_cookies(landing) == []
+    assert first.context["click_ids"]["first"]["id"] == "tt-1"
+    assert first.context["ga_client_id"] == later.context["ga_client_id"] == "42.1700000000"
+    assert "click_ids" not in later.context  # no cookie to keep it in
