@@ -7,6 +7,7 @@ network: Segment with ``send=False``, PostHog with ``send=False`` and a loopback
 
 from __future__ import annotations
 
+import functools
 import json
 import queue
 import sys
@@ -31,12 +32,25 @@ class NullBackend:
         pass
 
 
+class NullForwarder(NullBackend):
+    default_forward = "macro"  # a forwarding destination: this micro conversion is not sent
+
+
 def main() -> None:
     rows: list[list[object]] = []
     tracker = convsdk.Tracker(backend=NullBackend(), spool_dir=None, max_queue_size=10_000_000)
     ours = per_call_us(lambda: tracker.track("checkout_started", kind="micro", properties=PROPS))
     tracker.close()
     rows.append(["convsdk Tracker.track()", ours])
+    for label, backends in (
+        ("two stores", [NullBackend(), NullBackend()]),
+        ("a store and a forwarder (macro only)", [NullBackend(), NullForwarder()]),
+    ):
+        fanned = convsdk.Tracker(backend=backends, spool_dir=None, max_queue_size=10_000_000)
+        track = functools.partial(fanned.track, "checkout_started", kind="micro", properties=PROPS)
+        t = per_call_us(track)
+        fanned.close()
+        rows.append([f"  to {label}", t])
 
     try:
         from segment.analytics.client import Client as SegmentClient

@@ -75,7 +75,7 @@ def test_a_fork_without_hooks_is_caught_by_the_pid_check(tmp_path: Path) -> None
         code = 1
         try:
             # Undo what the at-fork hook did, as after a C-level fork (uWSGI) that runs none.
-            d = t._dispatcher
+            d = t._dispatcher.lanes[0].dispatcher  # type: ignore[union-attr]
             d._pid, d._thread = os.getppid(), threading.Thread(target=lambda: None)
             t.track("in_child")
             code = 0 if t.flush(timeout=10) else 2

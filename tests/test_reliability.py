@@ -219,7 +219,9 @@ def test_50k_events_through_a_queue_of_100_and_a_slow_backend_lose_nothing(
             assert self.gate.wait(60)
             self.pause.wait(0.002)  # a slow network round trip
             if self.sampling:  # while emitting (a flush marker may go past the bound)
-                self.max_queued = max(self.max_queued, len(t._dispatcher._queue))
+                self.max_queued = max(
+                    self.max_queued, len(t._dispatcher.lanes[0].dispatcher._queue)
+                )
             self.ids.update(e.event_id for e in events)
 
     backend = Slow()
@@ -233,7 +235,9 @@ def test_50k_events_through_a_queue_of_100_and_a_slow_backend_lose_nothing(
             assert event is not None
             sent.append(event.event_id)
             if i % 5000 == 0:
-                backend.max_queued = max(backend.max_queued, len(t._dispatcher._queue))
+                backend.max_queued = max(
+                    backend.max_queued, len(t._dispatcher.lanes[0].dispatcher._queue)
+                )
             if i == 2000:
                 backend.gate.set()
         _, peak = tracemalloc.get_traced_memory()

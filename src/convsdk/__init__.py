@@ -20,6 +20,7 @@ from .errors import ConfigError as ConfigError
 from .errors import ConvSDKError as ConvSDKError
 from .event import Event as Event
 from .event import EventSchema as EventSchema
+from .fanout import Destination as Destination
 from .goals import Funnel as Funnel
 from .goals import Goal as Goal
 from .goals import GoalSet as GoalSet
@@ -39,6 +40,7 @@ __all__ = [
     "BackendError",
     "ConfigError",
     "ConvSDKError",
+    "Destination",
     "Event",
     "EventSchema",
     "Funnel",

@@ -1,10 +1,10 @@
 """Store and server URLs as they appear in messages: without their secrets.
 
 A URL may carry a password in its user info (``postgresql://shop:s3cret@db/x``) or in
-its query (``?password=...``, ``?token=...``); neither may reach a log line or an
-error message. A password with an unencoded ``#`` or ``?`` is refused, as those
-characters end the host part of a URL, and a password cut there would reach the server
-half-sent.
+its query (``?password=...``, ``?token=...``, ``?write_key=...``); neither may reach a
+log line or an error message. A password with an unencoded ``#`` or ``?`` is refused,
+as those characters end the host part of a URL, and a password cut there would reach
+the server half-sent.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from .errors import ConfigError
 __all__ = ["check_userinfo", "redact_url", "with_query"]
 
 _HIDDEN = "***"
+# Schemes whose host part is itself a secret (``segment://WRITE_KEY``).
+_SECRET_HOSTS = ("segment://",)
 
 
 def _userinfo(url: str) -> tuple[int, int] | None:
@@ -52,7 +54,16 @@ def redact_url(url: str) -> str:
 
     >>> redact_url("postgresql://shop:s3cret@db/x?sslmode=require&password=p")
     'postgresql://shop:***@db/x?sslmode=require&password=***'
+    >>> redact_url("segment://WRITE_KEY?timeout=2")
+    'segment://***?timeout=2'
     """
+    if url.lower().startswith(_SECRET_HOSTS):
+        scheme, _, rest = url.partition("://")
+        end = min(
+            (i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0),
+            default=len(rest),
+        )
+        url = f"{scheme}://{_HIDDEN}{rest[end:]}"
     span = _userinfo(url)
     if span is not None:
         start, at = span
@@ -68,13 +79,23 @@ def redact_url(url: str) -> str:
     from .privacy import is_sensitive_field  # here: privacy loads the bot patterns
 
     pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if not any(is_sensitive_field(key) for key, _ in pairs):
+    hidden = [is_sensitive_field(key) or _names_a_key(key) for key, _ in pairs]
+    if not any(hidden):
         return url
     query = urlencode(
-        [(key, _HIDDEN if is_sensitive_field(key) else value) for key, value in pairs],
+        [
+            (key, _HIDDEN if hide else value)
+            for (key, value), hide in zip(pairs, hidden, strict=True)
+        ],
         safe="*",
     )
     return parts._replace(query=query).geturl()
+
+
+def _names_a_key(name: str) -> bool:
+    """``write_key``, ``writeKey``, ``api-key``: a key, whatever it keys."""
+    lowered = name.lower()
+    return lowered.endswith("key") or "key" in lowered.replace("-", "_").split("_")
 
 
 def check_userinfo(url: str) -> None:

@@ -113,9 +113,11 @@ def store(tmp_path: Path) -> Iterator[str]:
     yield url
 
 
-def test_the_report_command(store: str):
+@pytest.mark.parametrize("several", [False, True])
+def test_the_report_command(store: str, several: bool):
     out = io.StringIO()
-    with override_settings(CONVSDK_BACKEND=store):
+    # With several backends the report reads the first: the store.
+    with override_settings(CONVSDK_BACKEND=f"{store}, memory://" if several else store):
         previous = set_default(None)
         try:
             call_command("convsdk_report", "--format", "json", stdout=out)

@@ -13,6 +13,12 @@ Built-in URL schemes::
     redis://host:6379/0/stream-name    extra ``redis``
     nats://host:4222/subject           extra ``nats``
 
+Destinations, forwarded macro conversions by default (:mod:`convsdk.destinations`)::
+
+    ga4://G-XXXX?api_secret=...        Google Analytics 4, extra ``http``
+    meta://PIXEL_ID?access_token=...   Meta Conversions API, extra ``http``
+    segment://WRITE_KEY                Segment (or RudderStack), extra ``http``
+
 Third-party backends register a class (or factory) taking the URL under the
 ``convsdk.backends`` entry-point group::
 
@@ -118,6 +124,10 @@ _BUILTIN: dict[str, tuple[str, str | None]] = {
     "redis": ("convsdk.backends.redis:RedisBackend", "redis"),
     "rediss": ("convsdk.backends.redis:RedisBackend", "redis"),
     "nats": ("convsdk.backends.nats:NATSBackend", "nats"),
+    # Destinations: services events are forwarded to (macro conversions by default).
+    "ga4": ("convsdk.destinations.ga4:GA4Destination", "http"),
+    "meta": ("convsdk.destinations.meta:MetaDestination", "http"),
+    "segment": ("convsdk.destinations.segment:SegmentDestination", "http"),
 }
 
 _registered: dict[str, Callable[..., Backend] | type] = {}

@@ -37,12 +37,41 @@ def _currency_check(value: Any) -> str:
         raise ValueError(f"must be a three-letter ISO 4217 code, got {value!r}") from None
 
 
+def _is_backend(value: Any) -> bool:
+    return callable(getattr(value, "write", None)) and callable(getattr(value, "close", None))
+
+
 def _backend_check(value: Any) -> Any:
-    if isinstance(value, str):
+    """A URL, a backend, or a list of URLs, backends and ``convsdk.Destination`` objects
+    (whose entries :mod:`convsdk.fanout.entries` checks: it knows ``Destination``)."""
+    if isinstance(value, str) or _is_backend(value):
         return value
-    if callable(getattr(value, "write", None)) and callable(getattr(value, "close", None)):
-        return value
-    raise ValueError(f"must be a backend URL or an object with write() and close(), got {value!r}")
+    if isinstance(value, list | tuple):
+        if not value:
+            raise ValueError("the list is empty: name at least one backend")
+        return tuple(value)
+    if hasattr(value, "forward") and hasattr(value, "sample_page_views"):
+        return value  # a Destination
+    raise ValueError(
+        f"must be a backend URL, an object with write() and close(), a Destination, "
+        f"or a list of them, got {value!r}"
+    )
+
+
+def _backend_parse(text: str) -> str | tuple[str, ...]:
+    """One URL, or several separated by commas or spaces; a comma inside a URL's query
+    (``?forward=purchase,signup``) stays there: a piece without ``://`` continues the
+    URL before it."""
+    urls: list[str] = []
+    for word in text.split():
+        for piece in word.split(","):
+            if urls and "://" not in piece:
+                urls[-1] = f"{urls[-1]},{piece}" if piece else urls[-1]
+            elif piece:
+                urls.append(piece)
+    if not urls:
+        return text.strip()
+    return urls[0] if len(urls) == 1 else tuple(urls)
 
 
 def _callable_check(value: Any) -> Any:
@@ -69,7 +98,7 @@ def _goals_parse(text: str) -> Any:
 FSYNC = Type("fsync", _fsync_check, _fsync_parse)
 SECRET = Type("secret", _secret_check, lambda text: text or None)
 CURRENCY = Type("currency", _currency_check, _currency_check)
-BACKEND = Type("backend", _backend_check, lambda text: text.strip())
+BACKEND = Type("backend", _backend_check, _backend_parse)
 GOALS = Type("goals", lambda value: value, _goals_parse)  # checked by goals.resolve_goals
 CALLABLE = Type("callable", _callable_check)
 RATE_LIMIT = Type("rate limit", lambda value: value, _rate_limit_parse)  # checked by beacon

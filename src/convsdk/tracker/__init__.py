@@ -6,15 +6,17 @@
 
 The parts: :mod:`~convsdk.tracker.core` (the :class:`Tracker` class),
 :mod:`~convsdk.tracker.building` (building its events),
-:mod:`~convsdk.tracker.config` (its options), :mod:`~convsdk.tracker.parts` (its
-backend, spool and dispatcher), :mod:`~convsdk.tracker.standins` (the parts of a
-tracker that records nothing), :mod:`~convsdk.tracker.registry` (the live trackers,
-closed at exit) and :mod:`~convsdk.tracker.default` (the default tracker and
-``convsdk.init``, ``convsdk.track``...).
+:mod:`~convsdk.tracker.config` (its options and stats), :mod:`~convsdk.tracker.parts`
+(its backends, their dispatchers and spools behind one :class:`~convsdk.fanout.FanOut`),
+:mod:`~convsdk.tracker.standins` (the parts of a tracker that records nothing),
+:mod:`~convsdk.tracker.registry` (the live trackers, closed at exit) and
+:mod:`~convsdk.tracker.default` (the default tracker and ``convsdk.init``,
+``convsdk.track``...).
 """
 
 from .config import GoalsArg as GoalsArg
 from .config import TrackerOptions as TrackerOptions
+from .config import TrackerStats as TrackerStats
 from .core import Tracker as Tracker
 from .default import close as close
 from .default import flush as flush
@@ -28,6 +30,7 @@ from .default import track as track
 __all__ = [
     "Tracker",
     "TrackerOptions",
+    "TrackerStats",
     "close",
     "flush",
     "get_tracker",

@@ -5,13 +5,13 @@ environment variable > default, see :mod:`convsdk.options`), checked together.""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypedDict
 
 from .. import options as _options
-from ..backends import Backend
 from ..dispatch import Backpressure
 from ..errors import ConfigError
+from ..fanout import BackendArg, DeliveryStats, Hook
 from ..goals import Funnel, Goal, GoalSet
 
 GoalsArg = str | os.PathLike[str] | GoalSet | Iterable[Goal | Funnel]
@@ -20,7 +20,16 @@ GoalsArg = str | os.PathLike[str] | GoalSet | Iterable[Goal | Funnel]
 class TrackerOptions(TypedDict, total=False):
     """The keyword options of :class:`~convsdk.Tracker` (and :func:`convsdk.init`).
 
-    ``backend``: URL or :class:`~convsdk.backends.Backend` instance.
+    ``backend``: URL or :class:`~convsdk.backends.Backend` instance, or a list of URLs,
+    backends and :class:`~convsdk.Destination` objects: each gets its own queue,
+    retries, spool and counters (see :mod:`convsdk.fanout`); ``CONVSDK_BACKEND`` may
+    list several, separated by commas or spaces. :attr:`~convsdk.Tracker.backend` is the
+    first, :attr:`~convsdk.Tracker.backends` all of them.
+    ``before_send``: ``hook(event) -> event | None``, called with a copy of each event
+    before any destination gets it: edit and return it, or return None to drop it
+    (counted per destination as ``hook_dropped``; a hook that raises is logged, counted
+    as ``hook_errors``, and its event dropped). A destination may have its own
+    (``Destination(url, before_send=...)``), applied after this one.
     ``goals``: goals and funnels, or the path of a ``goals.toml`` / ``goals.json``.
     ``secret_key``: signs the visitor and session cookies (default: env
     ``CONVSDK_SECRET_KEY``; without one the middleware runs cookieless).
@@ -77,7 +86,8 @@ class TrackerOptions(TypedDict, total=False):
     """
 
     enabled: bool
-    backend: str | Backend
+    backend: BackendArg | Sequence[BackendArg]
+    before_send: Hook | None
     goals: GoalsArg
     secret_key: str | bytes | None
     batch_size: int
@@ -100,6 +110,15 @@ class TrackerOptions(TypedDict, total=False):
     currency: str
     max_value: float
     phone_country_code: str | None
+
+
+class TrackerStats(DeliveryStats):
+    """What :meth:`~convsdk.Tracker.stats` returns: the delivery counters (summed over
+    the backends, and per backend under ``destinations``), ``bots`` and
+    ``values_dropped``."""
+
+    bots: int
+    values_dropped: int
 
 
 def settings(options: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,15 +18,15 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Unpack
 
-from .._urls import redact_url
 from ..backends import Backend
-from ..dispatch import Backpressure, Dispatcher
+from ..dispatch import Backpressure
 from ..event import Event
+from ..fanout import FanOut
 from ..goals import GoalSet, resolve_goals
 from ..web.context import current_request
 from . import parts, registry
 from .building import EventBuilder
-from .config import TrackerOptions, settings
+from .config import TrackerOptions, TrackerStats, settings
 from .identify import identify_event
 from .standins import NoBackend, Off
 
@@ -101,23 +101,25 @@ class Tracker(EventBuilder):
         self.respect_dnt: bool = values["respect_dnt"]
         self.filter_bots: bool = values["filter_bots"]
         self.goals: GoalSet = resolve_goals(values["goals"])
-        backend = values["backend"]
         self._closed = False
         # Captured (a test): this tracker's events go to the capture; it builds nothing.
         off = not self.enabled or _redirect is not None
         if off:
             self.backend: Backend = NoBackend()
-            self._dispatcher: Dispatcher | Off = Off()
+            #: Every backend events go to, in the order given (``backend`` is the first).
+            self.backends: tuple[Backend, ...] = (self.backend,)
+            self._dispatcher: FanOut | Off = Off()
             if not self.enabled:
                 log.info("convsdk is disabled (enabled=False): nothing is recorded")
             return
-        self.backend, dispatcher = parts.build(values)
+        backends, dispatcher = parts.build(values)
+        self.backend, self.backends = backends[0], tuple(backends)
         self._dispatcher = dispatcher
-        # Dropped without close(): its worker stops (the atexit hooks cover interpreter exit).
+        # Dropped without close(): its workers stop (the atexit hooks cover interpreter exit).
         self._finalizer = registry.register(self, dispatcher)
         log.info(
             "convsdk records to %s with %d goals",
-            redact_url(backend) if isinstance(backend, str) else type(backend).__name__,
+            ", ".join(lane.name for lane in dispatcher.lanes),
             len(self.goals),
         )
         if values["signal_handlers"]:
@@ -230,18 +232,18 @@ class Tracker(EventBuilder):
         """
         return self._dispatcher.flush(timeout)
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> TrackerStats:
         """Counters since start: ``enqueued``, ``delivered``, ``retried``, ``spooled``,
         ``replayed``, ``dead_lettered``, ``dropped``, ``queued``, ``spool_bytes`` and
-        ``corrupt`` (see :meth:`convsdk.dispatch.Dispatcher.stats`), ``bots``: requests
-        the middleware did not record because a bot sent them, and ``values_dropped``
-        (values beyond ``max_value`` left out of their events).
+        ``corrupt`` (see :meth:`convsdk.dispatch.Dispatcher.stats`), summed over the
+        backends; ``bots``: requests the middleware did not record because a bot sent
+        them; ``values_dropped`` (values beyond ``max_value`` left out of their events);
+        and ``destinations``: each backend's name (its URL without secrets) to its own
+        counters, with ``filtered``, ``sampled``, ``hook_dropped`` and ``hook_errors``
+        (see :class:`convsdk.fanout.DeliveryStats`).
         """
-        return {
-            **self._dispatcher.stats(),
-            "bots": self._bots,
-            "values_dropped": self._values_dropped,
-        }
+        stats = self._dispatcher.stats()
+        return {**stats, "bots": self._bots, "values_dropped": self._values_dropped}
 
     #: Requests dropped as bots (see count_bot); per instance once one is counted.
     _bots = 0

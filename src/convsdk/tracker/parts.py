@@ -1,5 +1,6 @@
-"""The working parts of a recording tracker, built from its settings: the backend, the
-spool and the dispatcher that ships batches from a background thread."""
+"""The working parts of a recording tracker, built from its settings: its backends, and
+the fan-out of their dispatchers (each with its own spool) that ships batches from
+background threads."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from ..backends import Backend, from_url
+from ..backends import Backend
 from ..dispatch import Dispatcher
 from ..errors import ConfigError
+from ..fanout.entries import Entry, entries
+from ..fanout.fanout import FanOut, Lane
+from ..fanout.hooks import GuardedHook
 from ..spool import Spool
 
 
@@ -26,19 +30,35 @@ def check_writable(directory: str | None) -> None:
         raise ConfigError(f"{directory} is not a writable directory", field="spool_dir")
 
 
-def build(values: Mapping[str, Any]) -> tuple[Backend, Dispatcher]:
-    """The backend and the dispatcher (with its spool) of a tracker with ``values``
-    (see :func:`convsdk.tracker.config.settings`)."""
-    spool_dir = values["spool_dir"]
+def build(values: Mapping[str, Any]) -> tuple[list[Backend], FanOut]:
+    """The backends and the fan-out of their dispatchers (each with its spool) of a
+    tracker with ``values`` (see :func:`convsdk.tracker.config.settings`)."""
     if values["durable"]:
-        check_writable(spool_dir)  # durability must not fail at the first track()
-    backend = values["backend"]
-    if isinstance(backend, str):
-        backend = from_url(backend)
+        check_writable(values["spool_dir"])  # durability must not fail at the first track()
+    backends: list[Backend] = []
+    built: list[Backend] = []  # from a URL here: this tracker's to close if one fails
+    lanes: list[Lane] = []
+    try:
+        for entry in entries(values["backend"], values["spool_dir"]):
+            backend = entry.destination.open()
+            backends.append(backend)
+            if isinstance(entry.destination.target, str):
+                built.append(backend)
+            lanes.append(_lane(entry, backend, values))
+    except Exception:
+        for backend in built:
+            backend.close()
+        raise
+    hook = values["before_send"]
+    shared = GuardedHook(hook, "the tracker") if hook is not None else None
+    return backends, FanOut(lanes, shared, values["shutdown_timeout"])
+
+
+def _lane(entry: Entry, backend: Backend, values: Mapping[str, Any]) -> Lane:
     spool = None
-    if spool_dir is not None:
+    if entry.spool_dir is not None:
         spool = Spool(
-            spool_dir, max_bytes=values["max_spool_bytes"], fsync=values["fsync"] == "batch"
+            entry.spool_dir, max_bytes=values["max_spool_bytes"], fsync=values["fsync"] == "batch"
         )
     dispatcher = Dispatcher(
         backend,
@@ -53,4 +73,6 @@ def build(values: Mapping[str, Any]) -> tuple[Backend, Dispatcher]:
         backpressure=values["backpressure"],
         shutdown_timeout=values["shutdown_timeout"],
     )
-    return backend, dispatcher
+    hook = entry.destination.before_send
+    guarded = GuardedHook(hook, entry.name) if hook is not None else None
+    return Lane(entry.name, dispatcher, entry.destination.route(backend), guarded)

@@ -13,7 +13,8 @@ from typing import Protocol
 from .. import shutdown as _shutdown
 
 # (Imported before close_all is registered: atexit runs it first, then the dispatchers'.)
-from ..dispatch import Dispatcher
+from ..dispatch import Dispatcher as Dispatcher
+from ..fanout import FanOut
 
 log = logging.getLogger("convsdk.tracker")
 
@@ -29,7 +30,7 @@ class Closable(Protocol):
 live: weakref.WeakSet[Closable] = weakref.WeakSet()
 
 
-def register(tracker: Closable, dispatcher: Dispatcher) -> weakref.finalize[[Dispatcher], Closable]:
+def register(tracker: Closable, dispatcher: FanOut) -> weakref.finalize[[FanOut], Closable]:
     """Count ``tracker`` live; return the finalizer that stops ``dispatcher`` if the
     tracker is dropped without close() (the atexit hook covers interpreter exit)."""
     finalizer = weakref.finalize(tracker, release, dispatcher)
@@ -49,7 +50,7 @@ def forget(tracker: Closable) -> None:
     live.discard(tracker)
 
 
-def release(dispatcher: Dispatcher) -> None:
+def release(dispatcher: FanOut) -> None:
     """A tracker was garbage-collected without close(): stop its worker, off this thread."""
     try:
         if dispatcher.worker_alive:

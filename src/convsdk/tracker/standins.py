@@ -4,21 +4,10 @@ with no thread, no file and no write."""
 
 from __future__ import annotations
 
-from ..event import Event
+from typing import cast
 
-#: The counters of :meth:`convsdk.dispatch.Dispatcher.stats`, all zero here.
-STATS = (
-    "enqueued",
-    "delivered",
-    "retried",
-    "spooled",
-    "replayed",
-    "dead_lettered",
-    "dropped",
-    "queued",
-    "spool_bytes",
-    "corrupt",
-)
+from ..event import Event
+from ..fanout.fanout import COUNTERS, DeliveryStats
 
 
 class NoBackend:
@@ -43,9 +32,9 @@ class Off:
         """Nothing to deliver."""
         return True
 
-    def stats(self) -> dict[str, int]:
-        """Every counter at zero."""
-        return dict.fromkeys(STATS, 0)
+    def stats(self) -> DeliveryStats:
+        """Every counter at zero, and no destination."""
+        return cast(DeliveryStats, {**dict.fromkeys(COUNTERS, 0), "destinations": {}})
 
     def close(self, timeout: float | None = None) -> bool:
         """Nothing to close."""

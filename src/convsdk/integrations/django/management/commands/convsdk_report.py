@@ -54,6 +54,8 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django ships no type hints
         config = _settings.convsdk_settings()
         tracker = _settings.tracker_options(config)
         source = options["source"] or tracker["backend"]
+        if isinstance(source, tuple):  # several backends: the first is the store
+            source = source[0]
         if not isinstance(source, str):
             raise CommandError("CONVSDK_BACKEND is not a URL: give SOURCE")
         names = (
