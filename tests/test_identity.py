@@ -262,6 +262,7 @@ def test_both_cookies_signed_at_once_are_the_two_signed_apart() -> None:
         "visitor-id",
         visitor,
         ("session-id", 28_333_333),
+        False,
     )
 
 

@@ -29,6 +29,7 @@ from .tracker import Tracker as Tracker
 from .tracker import close as close
 from .tracker import flush as flush
 from .tracker import get_tracker as get_tracker
+from .tracker import identify as identify
 from .tracker import init as init
 from .tracker import track as track
 
@@ -52,6 +53,7 @@ __all__ = [
     "close",
     "flush",
     "get_tracker",
+    "identify",
     "init",
     "load_goals",
     "track",

@@ -77,6 +77,17 @@ def test_page_view_with_cookies(client: Client, tracker: convsdk.Tracker, memory
     assert events[0].session_id == events[1].session_id is not None
 
 
+def test_click_ids_are_kept_across_requests(
+    client: Client, tracker: convsdk.Tracker, memory: MemoryBackend
+):
+    landing = client.get("/?gclid=Cj0-django")
+    assert "cv_clk" in landing.cookies
+    client.get("/pricing/")
+    first, later = recorded(tracker, memory)
+    assert first.context["click_ids"]["last"]["id"] == "Cj0-django"
+    assert later.context["click_ids"] == first.context["click_ids"]
+
+
 def test_same_rules_as_the_other_middlewares(
     client: Client, tracker: convsdk.Tracker, memory: MemoryBackend
 ):

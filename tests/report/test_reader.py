@@ -16,7 +16,7 @@ import pytest
 
 from convsdk import BackendError, ConfigError
 from convsdk.event import Event
-from convsdk.report import load_report, open_reader, render_text
+from convsdk.report import load_report, open_reader, render_html, render_text
 from convsdk.report.jsonl import FileReader
 from convsdk.report.sql import PostgresReader, SQLiteReader
 
@@ -422,4 +422,60 @@ def test_progress_is_reported_in_bytes_for_logs_and_queries_for_databases(
     calls.clear()
     db = write_sqlite(tmp_path / "events.db", scenario())
     load_report(db, progress=lambda *args: calls.append(args))
-    assert calls[-1][1:] == (5, 5)
+    assert calls[-1][1:] == (6, 6)
+
+
+def _two_devices() -> list[Event]:
+    """frank lands on his phone from a Facebook ad, views pricing and logs in; hours later
+    he logs in on his laptop and buys there: one person, who went through the funnel."""
+    facebook = {"source": "facebook", "medium": "paid_social", "campaign": "spring"}
+    return [
+        make("page_view", 1000, "frank-phone", utm=facebook, variant="B"),
+        make(
+            "page_view", 1010, "frank-phone", path="/pricing", kind="micro", goal="viewed_pricing"
+        ),
+        make("identify", 1020, "frank-phone", user_id="u-frank"),
+        make("page_view", 5000, "frank-laptop", variant="A"),
+        make("identify", 5010, "frank-laptop", user_id="u-frank"),
+        make(
+            "checkout",
+            5100,
+            "frank-laptop",
+            path="/checkout",
+            kind="macro",
+            goal="purchase",
+            value=99.0,
+            currency="USD",
+            user_id="u-frank",
+        ),
+    ]
+
+
+def test_a_user_on_two_devices_is_one_person_in_every_store(
+    tmp_path: Path, engine: str, postgres_table: tuple[str, Any]
+) -> None:
+    events = scenario() + _two_devices()
+    url, write = postgres_table
+    write(events)
+    expected = _figures(write_sqlite(tmp_path / "events.db", events))
+    log = write_jsonl(tmp_path / "e.jsonl", events, split=9)
+    assert _figures(log, engine=engine) == expected
+    assert _figures(url) == expected
+    summary = expected["summary"]
+    # alice, bob, carol, dave and frank (two visitor ids, one person).
+    assert summary["visitors"] == 5
+    assert (summary["merged_visitor_ids"], summary["merged_people"]) == (2, 1)
+    assert summary["converters"] == 3
+    # frank viewed pricing on his phone and bought on his laptop: one funnel.
+    (funnel,) = expected["funnels"]
+    assert [s["visitors"] for s in funnel["steps"]] == [4, 3]
+    goals = {g["goal"]: g for g in expected["goals"]}
+    # From his phone's first page view to his purchase on the laptop: 4,100 s.
+    assert goals["purchase"]["time_to_convert"]["count"] == 3
+    first = {r["value"]: r for r in expected["breakdowns"]["first_touch"]["source"]}
+    assert first["facebook"]["revenue"] == {"USD": 99.0}  # the phone's ad touch
+    variants = {r["value"]: r["visitors"] for r in expected["breakdowns"]["variant"]["rows"]}
+    assert variants["B"] == 2  # alice, and frank's first exposure (his phone's)
+    report = load_report(write_sqlite(tmp_path / "t.db", events), GOALS, since=T0)
+    assert "2 visitor ids merged into 1 person" in render_text(report)
+    assert "2 visitor ids merged into 1 person" in render_html(report)

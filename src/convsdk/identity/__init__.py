@@ -32,26 +32,36 @@ worker process.
 
 The package, one job a module: ``policy`` (the :class:`Identity`: which ids, which
 cookies), ``ids`` (new ids, minted in bulk), ``signing`` (signing and verifying cookie
-values), ``cookies`` (names, headers, attributes) and ``salt`` (cookieless ids).
+values), ``cookies`` (names, headers, attributes), ``salt`` (cookieless ids),
+``state`` (the signed click-id and user cookies) and ``traits`` (hashed traits).
 """
 
 from __future__ import annotations
 
 from .cookies import (
+    CLICK_COOKIE,
     DEFAULT_SESSION_COOKIE,
     DEFAULT_VISITOR_COOKIE,
     DEFAULT_VISITOR_MAX_AGE,
+    USER_COOKIE,
     cookie_value,
 )
 from .policy import Identity, Issue
 from .salt import DailySalt
+from .state import SignedState
+from .traits import TRAITS, hash_traits
 
 __all__ = [
+    "CLICK_COOKIE",
     "DEFAULT_SESSION_COOKIE",
     "DEFAULT_VISITOR_COOKIE",
     "DEFAULT_VISITOR_MAX_AGE",
     "DailySalt",
     "Identity",
     "Issue",
+    "SignedState",
+    "TRAITS",
+    "USER_COOKIE",
     "cookie_value",
+    "hash_traits",
 ]

@@ -5,9 +5,13 @@ header, and the attributes every ``Set-Cookie`` of ours carries.
 from __future__ import annotations
 
 __all__ = [
+    "CLICK_COOKIE",
+    "CLICK_MAX_AGE",
     "DEFAULT_SESSION_COOKIE",
     "DEFAULT_VISITOR_COOKIE",
     "DEFAULT_VISITOR_MAX_AGE",
+    "MARK_COOKIES",
+    "USER_COOKIE",
     "cookie_attributes",
     "cookie_value",
 ]
@@ -15,6 +19,15 @@ __all__ = [
 DEFAULT_VISITOR_COOKIE = "cv_vid"
 DEFAULT_SESSION_COOKIE = "cv_sid"
 DEFAULT_VISITOR_MAX_AGE = 2 * 365 * 24 * 3600
+#: The visitor's first and last ad click ids (signed); kept as long as the ad platforms
+#: credit a click (Google Ads and Meta: 90 days).
+CLICK_COOKIE = "cv_clk"
+CLICK_MAX_AGE = 90 * 24 * 3600
+#: The user id and hashed traits ``identify()`` gave (signed; as long as the visitor).
+USER_COOKIE = "cv_uid"
+#: Every other cookie the middleware reads: its own click-id and user cookies, Meta's
+#: ``_fbc`` / ``_fbp`` and Google Analytics' ``_ga``.
+MARK_COOKIES = (CLICK_COOKIE, USER_COOKIE, "_fbc", "_fbp", "_ga")
 
 
 def cookie_value(header: str | None, name: str) -> str | None:

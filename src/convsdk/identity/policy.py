@@ -13,14 +13,19 @@ import time
 from collections.abc import Callable
 
 from .cookies import (
+    CLICK_COOKIE,
+    CLICK_MAX_AGE,
     DEFAULT_SESSION_COOKIE,
     DEFAULT_VISITOR_COOKIE,
     DEFAULT_VISITOR_MAX_AGE,
+    MARK_COOKIES,
+    USER_COOKIE,
     cookie_attributes,
 )
 from .ids import new_ids
 from .salt import DailySalt, cookieless_hash
 from .signing import MAX_CACHED_HEADER, CookieSigner
+from .state import SignedState
 
 __all__ = ["Identity", "Issue"]
 
@@ -53,9 +58,11 @@ class Identity:
         "_session_suffix",
         "_signer",
         "_visitor_suffix",
+        "clicks",
         "cookieless",
         "session_cookie",
         "session_timeout",
+        "user",
         "visitor_cookie",
     )
 
@@ -80,8 +87,27 @@ class Identity:
         self._visitor_suffix = cookie_attributes(visitor_max_age, cookie_domain)
         self._session_suffix = cookie_attributes(session_timeout + 60, cookie_domain)
         self._signer: CookieSigner | None = None
+        #: The click-id and user cookies (``None`` in cookieless mode: nothing persists).
+        self.clicks: SignedState | None = None
+        self.user: SignedState | None = None
         if secret_key:
-            self._signer = signer = CookieSigner(secret_key, visitor_cookie, session_cookie)
+            self.clicks = SignedState(
+                secret_key,
+                CLICK_COOKIE,
+                "convsdk.clicks",
+                max_age=CLICK_MAX_AGE,
+                domain=cookie_domain,
+            )
+            self.user = SignedState(
+                secret_key,
+                USER_COOKIE,
+                "convsdk.user",
+                max_age=visitor_max_age,
+                domain=cookie_domain,
+            )
+            self._signer = signer = CookieSigner(
+                secret_key, visitor_cookie, session_cookie, MARK_COOKIES
+            )
             # Bound here, so reading a request's cookies is one call.
             self._read_cookies = signer.read
             self._read_cookies_cached = signer.read_cached
@@ -112,7 +138,7 @@ class Identity:
         ``user_agent`` and ``host`` are used in cookieless mode only. (:meth:`begin`
         and :meth:`set_cookies` in one call.)
         """
-        visitor_id, session_id, issue = self.begin(
+        visitor_id, session_id, issue, _ = self.begin(
             cookie_header, secure=secure, ip=ip, user_agent=user_agent, host=host
         )
         return visitor_id, session_id, [] if issue is None else self.set_cookies(issue)
@@ -125,36 +151,41 @@ class Identity:
         ip: str | None = None,
         user_agent: str | None = None,
         host: str | None = None,
-    ) -> tuple[str, str | None, Issue | None]:
-        """``(visitor_id, session_id, issue)``: :meth:`resolve` without the signing.
+    ) -> tuple[str, str | None, Issue | None, bool]:
+        """``(visitor_id, session_id, issue, marked)``: :meth:`resolve` without the signing.
 
         ``issue`` says which cookies the response must set (``None``: none); give it
         to :meth:`set_cookies` once the response is known to need them, so a response
-        that records nothing costs no signature.
+        that records nothing costs no signature. ``marked``: the header may name one
+        of the other cookies the middleware reads (click ids, the user, Meta's and
+        Google's; always True for a header in cookieless mode).
         """
         if self._signer is None:
-            return self.cookieless_id(ip, user_agent, host), None, None
+            return self.cookieless_id(ip, user_agent, host), None, None, bool(cookie_header)
         now = self._clock()
         minute = int(now // 60)
         if cookie_header:
-            visitor_id, signed_visitor, session = (
+            visitor_id, signed_visitor, session, marked = (
                 self._read_cookies_cached(cookie_header)
                 if len(cookie_header) <= MAX_CACHED_HEADER
                 else self._read_cookies(cookie_header)
             )
         else:
             visitor_id = signed_visitor = session = None
+            marked = False
         if visitor_id is None or signed_visitor is None:
             # A new visitor (the common first request): both ids minted at once.
             visitor_id, session_id = new_ids()
-            return visitor_id, session_id, (visitor_id, None, session_id, minute, secure, True)
+            issue = (visitor_id, None, session_id, minute, secure, True)
+            return visitor_id, session_id, issue, marked
         if session is not None:
             session_id, last_minute = session
             # Inactivity counts from the end of the minute last seen: never early.
             if now < (last_minute + 1) * 60 + self.session_timeout:
                 if last_minute == minute:
-                    return visitor_id, session_id, None
-                return visitor_id, session_id, (visitor_id, None, session_id, minute, secure, False)
+                    return visitor_id, session_id, None, marked
+                issue = (visitor_id, None, session_id, minute, secure, False)
+                return visitor_id, session_id, issue, marked
         # A new session refreshes the visitor cookie's expiry with the same signed
         # value: no re-signing.
         session_id = new_ids()[1]
@@ -162,6 +193,7 @@ class Identity:
             visitor_id,
             session_id,
             (visitor_id, signed_visitor, session_id, minute, secure, True),
+            marked,
         )
 
     def set_cookies(self, issue: Issue) -> list[str]:
@@ -200,7 +232,7 @@ class Identity:
             return self.cookieless_id(ip, user_agent, host), None
         if not cookie_header:
             return None, None
-        visitor_id, _, session = (
+        visitor_id, _, session, _ = (
             self._read_cookies_cached(cookie_header)
             if len(cookie_header) <= MAX_CACHED_HEADER
             else self._read_cookies(cookie_header)

@@ -34,8 +34,9 @@ _HEADER_CACHE = 4096
 #: The longest ``Cookie`` header whose reading is cached (:attr:`CookieSigner.read_cached`).
 MAX_CACHED_HEADER = 1024
 
-#: What a ``Cookie`` header says: (visitor id, signed visitor value, (session id, minute)).
-ReadCookies = tuple[str | None, str | None, tuple[str, int] | None]
+#: What a ``Cookie`` header says: (visitor id, signed visitor value, (session id, minute),
+#: whether it names one of the other cookies convsdk reads).
+ReadCookies = tuple[str | None, str | None, tuple[str, int] | None, bool]
 
 
 class FastSigner:
@@ -85,6 +86,7 @@ class CookieSigner:
     """
 
     __slots__ = (
+        "_marks",
         "_session",
         "_verify_session",
         "_verify_visitor",
@@ -94,9 +96,18 @@ class CookieSigner:
         "visitor_cookie",
     )
 
-    def __init__(self, secret_key: str | bytes, visitor_cookie: str, session_cookie: str) -> None:
+    def __init__(
+        self,
+        secret_key: str | bytes,
+        visitor_cookie: str,
+        session_cookie: str,
+        marks: tuple[str, ...] = (),
+    ) -> None:
         self.visitor_cookie = visitor_cookie
         self.session_cookie = session_cookie
+        # Cookie names whose presence read() reports (cached with the rest): the common
+        # request, naming none, learns it from the same cache hit.
+        self._marks = tuple(name + "=" for name in marks)
         # Separate salts: a visitor cookie can never pass as a session cookie.
         self._visitor = FastSigner(secret_key, "convsdk.visitor")
         self._session = FastSigner(secret_key, "convsdk.session")
@@ -145,19 +156,21 @@ class CookieSigner:
             return None
 
     def read(self, header: str) -> ReadCookies:
-        """(visitor id, signed visitor value, (session id, minute)) from a Cookie header.
+        """(visitor id, signed visitor value, (session id, minute), marked) from a Cookie
+        header; ``marked``: it names one of the ``marks`` cookies.
 
         Ids are ``None`` when missing or not verified; no session without a visitor.
         """
+        marked = any(name in header for name in self._marks)
         # Values longer than ours never verify: keep them out of the caches.
         signed_visitor = cookie_value(header, self.visitor_cookie)
         if not signed_visitor or len(signed_visitor) > _MAX_COOKIE:
-            return None, None, None
+            return None, None, None, marked
         visitor_id = self._verify_visitor(signed_visitor)
         if visitor_id is None:
-            return None, None, None
+            return None, None, None, marked
         signed_session = cookie_value(header, self.session_cookie)
         session = None
         if signed_session and len(signed_session) <= _MAX_COOKIE:
             session = self._verify_session(signed_session)
-        return visitor_id, signed_visitor, session
+        return visitor_id, signed_visitor, session, marked

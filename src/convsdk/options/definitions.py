@@ -138,6 +138,13 @@ OPTIONS: dict[str, Option] = {
         Option("session_timeout", integer(1), 1800, "seconds of inactivity that end a session", _T),
         Option("currency", CURRENCY, "USD", "ISO 4217 code of values given without one", _T),
         Option("max_value", positive_number(), 1e9, "largest conversion value an event keeps", _T),
+        Option(
+            "phone_country_code",
+            OPTIONAL_TEXT,
+            None,
+            'calling code of phones given to identify() without one ("44")',
+            _T,
+        ),
         # middleware (WSGI/ASGI ConversionMiddleware, Flask extension)
         Option(
             "trusted_proxies",

@@ -125,7 +125,8 @@ class Dataset:
     """The visitors of a time range and the totals around them."""
 
     visitors: list[VisitorSummary]
-    """One summary per distinct ``visitor_id``."""
+    """One summary per person: a distinct ``visitor_id``, or the visitor ids linked by a
+    user id (:attr:`links`)."""
     events: int = 0
     """Distinct events in the range, anonymous ones included."""
     first_event: int | None = None
@@ -148,3 +149,7 @@ class Dataset:
     """Visitors left out as known bots, by the user agent of their first event."""
     goal_kinds: dict[str, str] = field(default_factory=dict)
     """Every goal seen in the events, to its kind (``"macro"`` if any event said so)."""
+    links: list[tuple[str, str]] = field(default_factory=list)
+    """``(visitor id, user id)`` of the events in the range carrying both, sorted, of the
+    visitors kept: visitors linked through a user id are one person in :attr:`visitors`
+    (see :mod:`convsdk.report.people`)."""

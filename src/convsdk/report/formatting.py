@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .dataset import MAX_STEP_TIMES, NO_CURRENCY
-from .metrics.model import Attribution, Change, Segments, VariantBreakdown
+from .metrics.model import Attribution, Change, Segments, Summary, VariantBreakdown
 
 __all__ = [
     "capped",
@@ -15,6 +15,7 @@ __all__ = [
     "change_row",
     "experiment_note",
     "lift",
+    "merged_text",
     "money",
     "percent",
     "segment_table",
@@ -28,6 +29,13 @@ _DASH = "–"
 def count(value: int | None) -> str:
     """``12,345``; a dash for ``None``."""
     return _DASH if value is None else f"{value:,}"
+
+
+def merged_text(summary: Summary) -> str:
+    """``3 visitor ids merged into 1 person``: visitors linked by a user id."""
+    people = summary.merged_people
+    noun = "person" if people == 1 else "people"
+    return f"{count(summary.merged_visitor_ids)} visitor ids merged into {count(people)} {noun}"
 
 
 def percent(rate: float | None, digits: int = 1) -> str:

@@ -21,6 +21,7 @@ from .core import Tracker as Tracker
 from .default import close as close
 from .default import flush as flush
 from .default import get_tracker as get_tracker
+from .default import identify as identify
 from .default import init as init
 from .default import redirect_events as redirect_events
 from .default import set_default as set_default
@@ -33,6 +34,7 @@ __all__ = [
     "close",
     "flush",
     "get_tracker",
+    "identify",
     "init",
     "track",
 ]

@@ -74,6 +74,9 @@ class TrackerOptions(TypedDict, total=False):
     created, no thread started; ``track()`` still builds and returns the event (so
     code using it behaves the same), ``flush()`` returns True and ``stats()`` zeros.
     Middleware and decorators keep running (cookies are still set).
+    ``phone_country_code``: the country calling code (``"44"``, ``"1"``) of phone numbers
+    given to :meth:`~convsdk.Tracker.identify` in national form (``"(020) 7946-0958"``);
+    without it only international numbers (``"+44 20 7946 0958"``) are kept.
 
     Every option may also come from a ``CONVSDK_<NAME>`` environment variable
     (``CONVSDK_BACKEND``, ``CONVSDK_BATCH_SIZE``, ``CONVSDK_DISABLED=1``, ...); a keyword
@@ -106,6 +109,7 @@ class TrackerOptions(TypedDict, total=False):
     session_timeout: int
     currency: str
     max_value: float
+    phone_country_code: str | None
 
 
 class TrackerStats(DeliveryStats):
@@ -137,4 +141,9 @@ def settings(options: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError("'spool' needs a spool_dir", field="backpressure")
     if values["durable"] and spool_dir is None:
         raise ConfigError("durable=True needs a spool_dir", field="durable")
+    code = values["phone_country_code"]
+    if code is not None:
+        code = values["phone_country_code"] = code.strip().lstrip("+")
+        if not (code.isdigit() and 1 <= len(code) <= 3):
+            raise ConfigError(f"{code!r} is no country calling code", field="phone_country_code")
     return values

@@ -13,6 +13,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Unpack
@@ -26,6 +27,7 @@ from ..web.context import current_request
 from . import parts, registry
 from .building import EventBuilder
 from .config import TrackerOptions, TrackerStats, settings
+from .identify import identify_event
 from .standins import NoBackend, Off
 
 __all__ = ["Tracker", "redirected", "set_redirect"]
@@ -84,6 +86,7 @@ class Tracker(EventBuilder):
         self.currency: str = values["currency"]
         self.secret_key: str | bytes | None = values["secret_key"]
         self.max_value = float(values["max_value"])
+        self.phone_country_code: str | None = values["phone_country_code"]
         self._values_dropped = 0
         self._value_warned_at = -math.inf
         self.spool_dir: str | None = values["spool_dir"]
@@ -201,6 +204,23 @@ class Tracker(EventBuilder):
                 self.max_value,
                 self._values_dropped,
             )
+
+    def identify(self, user_id: Any, traits: Mapping[str, Any] | None = None) -> Event | None:
+        """Link the current visitor to ``user_id``; record and return the identify event.
+
+        Later events of the visitor (this request's, and later requests' through a
+        signed cookie) carry ``user_id`` and the hashed ``traits`` (``email``,
+        ``phone``, ``external_id``: normalised and SHA-256 hashed, never kept raw) in
+        ``context["traits"]``. Outside a request the event carries the user id only;
+        a visitor under Do-Not-Track / GPC is not linked (``None``). An unknown trait
+        is a :class:`~convsdk.ConfigError` naming it.
+
+        >>> tracker.identify("user-42", {"email": "Ada@Example.com"})
+        """
+        event = identify_event(user_id, traits, self.phone_country_code)
+        if event is None or not self.emit(event):
+            return None
+        return event
 
     # -- lifecycle ------------------------------------------------------------------
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Unpack
 
@@ -14,7 +15,16 @@ from .config import TrackerOptions
 from .core import Tracker, redirected
 from .core import set_redirect as _set_redirect
 
-__all__ = ["close", "flush", "get_tracker", "init", "redirect_events", "set_default", "track"]
+__all__ = [
+    "close",
+    "flush",
+    "get_tracker",
+    "identify",
+    "init",
+    "redirect_events",
+    "set_default",
+    "track",
+]
 
 
 def init(**options: Unpack[TrackerOptions]) -> Tracker:
@@ -90,6 +100,19 @@ def track(
         user_id=user_id,
         timestamp=timestamp,
     )
+
+
+def identify(user_id: Any, traits: Mapping[str, Any] | None = None) -> Event | None:
+    """Link the current visitor to ``user_id`` with the default tracker:
+    :meth:`Tracker.identify`, same arguments.
+
+    >>> convsdk.identify("user-42", {"email": "ada@example.com", "phone": "+44 20 7946 0958"})
+    """
+    tracker = runtime.default
+    if tracker is None:
+        runtime.warn_no_tracker()
+        return None
+    return tracker.identify(user_id, traits)
 
 
 def flush(timeout: float = 5.0) -> bool:

@@ -90,6 +90,11 @@ class RequestContext:
     cancelled: bool = False
     #: The ASGI scope the app sees (its router records the matched route there).
     scope: Mapping[str, Any] | None = None
+    #: The visitor's marks for ad platforms, merged into ``context``: ``click_ids``,
+    #: ``fbc``, ``fbp``, ``ga_client_id``, ``traits`` (see :mod:`convsdk.web.marks`).
+    identifiers: dict[str, Any] | None = None
+    #: ``identify()`` was called in this request: the response keeps the user id.
+    identified: bool = False
 
     def event_context(self) -> dict[str, Any]:
         """The ``context`` dict stored with an event."""
@@ -107,6 +112,8 @@ class RequestContext:
             ctx["variant"] = self.variant
         if self.source is not None:
             ctx["source"] = self.source
+        if self.identifiers:
+            ctx.update(self.identifiers)
         return ctx
 
 
@@ -153,6 +160,8 @@ def new_context(
     ctx.statuses = None
     ctx.cancelled = False
     ctx.scope = None
+    ctx.identifiers = None
+    ctx.identified = False
     return ctx
 
 

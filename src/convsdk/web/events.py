@@ -209,6 +209,14 @@ class GoalMatcher:
             last = self.last = (goals, functools.lru_cache(maxsize=1024)(goals.match))
         return last[1](kind, ctx.path, ctx.method, status)
 
+    def needs_form(self, tracker: Tracker, kind: str, path: str, method: str) -> bool:
+        """Whether an interaction's form body is read: fields to capture, or its goal's
+        value comes from the form."""
+        if self.capture_fields:
+            return True
+        goal = tracker.goals.match(kind, path, method) if tracker.goals else None
+        return goal is not None and (goal.value_from or "").startswith("form:")
+
 
 def interaction(
     goals: GoalMatcher,

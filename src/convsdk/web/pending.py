@@ -32,6 +32,7 @@ class Pending:
         "kind",
         "query",
         "request",
+        "secure",
         "tracker",
         "wants_body",
     )
@@ -55,3 +56,5 @@ class Pending:
         #: The request, and the client IP (for ids without cookies, see finish()).
         self.request: Request | None = None
         self.ip: str | None = None
+        #: Whether the response's cookies are ``Secure`` (https).
+        self.secure = False

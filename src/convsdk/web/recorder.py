@@ -16,10 +16,12 @@ from ..identity import (
     Identity,
 )
 from .bounds import MAX_CACHED_PAGE
+from .clicks import maybe_click
 from .context import SKIPPED_METHODS, RequestContext
 from .events import GoalMatcher, interaction, request_events, standing_conversions
 from .forms import FORM_METHODS, is_form_type, parse_form
 from .forwarded import forwarded_proto
+from .marks import Marks
 from .pages import DEFAULT_CHECKOUT_PATHS, Page, html_answer, is_static, shared, stored_page
 from .pending import Pending
 from .request import Request
@@ -96,18 +98,21 @@ class Recorder:
         self.variant_header = settings.variant_header
         self.secure_cookies = settings.secure_cookies
         self.secret_key = settings.secret_key
-        # (tracker, Identity) of the last tracker served: trackers rarely change, and
-        # replacing the tuple is atomic, so threads never see half an update.
-        self._bound: tuple[Tracker, Identity] | None = None
+        # (tracker, Identity, Marks) of the last tracker served: trackers rarely change,
+        # and replacing the tuple is atomic, so threads never see half an update.
+        self._bound: tuple[Tracker, Identity, Marks] | None = None
         self._goals = GoalMatcher(self.capture_fields)
 
     # -- identity -------------------------------------------------------------------
 
     def identity(self, tracker: Tracker) -> Identity:
         """The cookie signer/verifier for ``tracker`` (built once per tracker)."""
+        return self._bind(tracker)[1]
+
+    def _bind(self, tracker: Tracker) -> tuple[Tracker, Identity, Marks]:
         bound = self._bound
         if bound is not None and bound[0] is tracker:
-            return bound[1]
+            return bound
         identity = Identity(
             self.secret_key or tracker.secret_key,
             session_timeout=tracker.session_timeout,
@@ -117,8 +122,8 @@ class Recorder:
             cookie_domain=self.settings.cookie_domain,
             clock=self.settings.clock,
         )
-        self._bound = (tracker, identity)
-        return identity
+        bound = self._bound = (tracker, identity, Marks(identity.clicks, identity.user))
+        return bound
 
     # -- the request ----------------------------------------------------------------
 
@@ -171,24 +176,32 @@ class Recorder:
         pending.held = None
         pending.request = request
         pending.ip = ip
+        pending.secure = False
         if not ctx.track:
             return pending
         if not ctx.anonymous:
             secure = self.secure_cookies
             if secure is None:
                 secure = scheme == "https"
+            pending.secure = secure
             bound = self._bound
-            identity = bound[1] if bound is not None and bound[0] is tracker else None
-            if identity is None:
-                identity = self.identity(tracker)
+            if bound is None or bound[0] is not tracker:
+                bound = self._bind(tracker)
             # Ids now (the view may read them); cookies signed only if finish() needs them.
-            ctx.visitor_id, ctx.session_id, pending.issue = identity.begin(
-                request.cookie,
+            cookie = request.cookie
+            ctx.visitor_id, ctx.session_id, pending.issue, marked = bound[1].begin(
+                cookie,
                 secure=secure,
                 ip=ip,
                 user_agent=request.user_agent,
                 host=request.host,
             )
+            # Click ids, Meta's and Google's cookies, the user: rarely there (begin() says).
+            query = request.query
+            if marked or (query and maybe_click(query)):
+                marks = bound[2]
+                found = marks.find(cookie) if marked else None
+                pending.cookies = marks.apply(ctx, found, query, self.settings.clock, secure)
         if request.method in FORM_METHODS:
             self._form(pending, request)
         return pending
@@ -206,16 +219,10 @@ class Recorder:
             pending.wants_body = (
                 length is not None
                 and 0 < length <= self.max_body_size
-                and self._needs_form(
+                and self._goals.needs_form(
                     pending.tracker, pending.kind, pending.ctx.path or path, method
                 )
             )
-
-    def _needs_form(self, tracker: Tracker, kind: str, path: str, method: str) -> bool:
-        if self.capture_fields:
-            return True
-        goal = tracker.goals.match(kind, path, method) if tracker.goals else None
-        return goal is not None and (goal.value_from or "").startswith("form:")
 
     def read_form(self, pending: Pending, content_type: str | None, body: bytes) -> None:
         """Give the request's form body (as read by the middleware) to ``pending``."""
@@ -236,9 +243,12 @@ class Recorder:
         rules = (tracker.filter_bots, tracker.respect_dnt, tracker.anonymize_ip)
         ctx, ip = request_context(self.settings, request, page, rules, None)
         if ctx.track and not ctx.anonymous:
-            ctx.visitor_id, ctx.session_id = self.identity(tracker).read(
+            _, identity, marks = self._bind(tracker)
+            ctx.visitor_id, ctx.session_id = identity.read(
                 request.cookie, ip=ip, user_agent=request.user_agent, host=request.host
             )
+            found = marks.find(request.cookie)
+            marks.apply(ctx, found, request.query, self.settings.clock, False)  # no cookie here
         return ctx
 
     # -- the response ---------------------------------------------------------------
@@ -271,9 +281,11 @@ class Recorder:
             if html_answer(content_type):
                 kind = "page_view"
         conversions = standing_conversions(ctx, status)
-        if kind is None and not conversions:
-            return []  # nothing recorded: no cookies either
         cached = cache_control is not None and shared(cache_control)
+        if kind is None and not conversions:
+            if ctx.identified and not cached:  # identify() recorded: the visitor keeps it
+                return self._set_cookies(pending)
+            return []  # nothing recorded: no cookies either
         if cached:
             cookies: list[str] = []
             identify_uncookied(self.identity(pending.tracker), pending)
@@ -300,12 +312,16 @@ class Recorder:
         return cookies
 
     def _set_cookies(self, pending: Pending) -> list[str]:
-        """The response's ``Set-Cookie`` values: the cookies issued at the start, signed."""
-        issue = pending.issue
-        if issue is None:
-            return pending.cookies
-        pending.issue = None
-        return self.identity(pending.tracker).set_cookies(issue)
+        """The response's ``Set-Cookie`` values: the cookies issued at the start, signed,
+        the click cookie of a new click id, and the user cookie after ``identify()``."""
+        issue, cookies = pending.issue, pending.cookies
+        if issue is not None:
+            pending.issue = None
+            cookies = self.identity(pending.tracker).set_cookies(issue) + cookies
+        if pending.ctx.identified:
+            marks = self._bind(pending.tracker)[2]
+            cookies = [*cookies, *marks.user_cookies(pending.ctx, pending.secure)]
+        return cookies
 
     def complete(self, pending: Pending) -> None:
         """The response body was sent in full: record what :meth:`finish` held."""

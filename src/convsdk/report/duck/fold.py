@@ -11,6 +11,7 @@ from typing import Any
 
 from ..._json import loads
 from ..dataset import Dataset
+from ..people import merge_people
 from ..rules import utm_of, variant_text
 from ..sql.visitors import (
     ConversionRow,
@@ -50,6 +51,7 @@ def summarise(
         (anonymous[0], anonymous[1], anonymous[2], anonymous[3]),
         kinds,
     )
+    merge_people(dataset, builder.kept(), run("links", {}))
     return dataset
 
 

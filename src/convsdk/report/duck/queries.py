@@ -88,7 +88,7 @@ def load_query(since: bool, until: bool) -> str:
                     THEN value::DOUBLE END AS value,
                currency ->> '$' AS currency,
                transaction_id ->> '$' AS txn,
-               CASE WHEN visitor_id ->> '$' IS NULL THEN user_id ->> '$' END AS user_id,
+               user_id ->> '$' AS user_id,
                context IS NULL OR context::VARCHAR IN ('{{}}', 'null') AS server,
                {_text("c[1]")} AS referrer,
                {_text("c[2]")} AS url,
@@ -126,6 +126,10 @@ QUERIES = {
                count(*) FILTER (WHERE visitor_id IS NULL AND server),
                count(DISTINCT user_id) FILTER (WHERE visitor_id IS NULL AND server)
         FROM ev""",
+    # Visitors linked by a user id are one person (see convsdk.report.people).
+    "links": """
+        SELECT DISTINCT visitor_id, user_id FROM ev
+        WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL""",
     # "macro" sorts before "micro": a goal any event called macro is macro.
     "kinds": "SELECT g, min(kind) FROM ev WHERE kind IS NOT NULL GROUP BY g",
     # A repeated transaction id of a goal counts once: its first conversion.

@@ -41,6 +41,8 @@ def summary_cards(report: Report) -> str:
         cards.append(
             card("Bots left out", fmt.count(s.bot_visitors), "visitors with a known bot's agent")
         )
+    if s.merged_visitor_ids:
+        cards.append(card("People", fmt.count(s.merged_people), fmt.merged_text(s)))
     if anonymous.server_side:
         cards.append(
             card(

@@ -15,6 +15,7 @@ from typing import Any
 from ...event import format_timestamp
 from ..channels import arrival, touchpoint
 from ..dataset import UTM, Dataset, GoalHits, VisitorSummary, text_micros
+from ..people import merge_people
 from ..rules import (
     add_conversion,
     crawler,
@@ -70,6 +71,7 @@ class Fold:
         self.ids: set[str] = set()  # every id given to add(): a stream has no first pass
         self.events = self.anonymous_events = self.anonymous_plain = self.server_side = 0
         self.server_users: set[str] = set()
+        self.links: set[tuple[str, str]] = set()  # (visitor id, user id), see report.people
         self.first_event = self.last_event = ""
 
     def block(self, name: object, lines: list[bytes], lineno: int) -> int:
@@ -147,6 +149,9 @@ class Fold:
                     self.server_users.add(user_id)
         else:
             state = self.visit(visitor_id, get("context"), moment, event_id)
+            user_id = get("user_id")
+            if user_id is not None:
+                self.links.add((visitor_id, str(user_id)))
         if kind is not None:
             self.convert(data, kind, state, moment, event_id)
 
@@ -240,32 +245,30 @@ class Fold:
 
     def dataset(self) -> Dataset:
         """The visitors' summaries and the totals, once every event is folded and settled."""
-        summaries = []
+        summaries: dict[str, VisitorSummary] = {}
         kinds = {**self.kinds, **self.goal_kinds}
         bots = 0
-        for state in self.visitors.values():
+        for visitor_id, state in self.visitors.items():
             if not self.include_bots and crawler(state.user_agent):
                 bots += 1
                 continue
             converted = first_macro(state.goals, kinds)
             first_touch, last_touch = touches_before(state, converted)
-            summaries.append(
-                VisitorSummary(
-                    first_seen=text_micros(state.first),
-                    referrer=referrer_domain(state.referrer, state.url),
-                    arrival=arrival(state.landing_utm, state.referrer, state.url),
-                    landing_page=landing_page(state.url),
-                    device=device(state.user_agent),
-                    touchpoints=_touchpoints(state, converted),
-                    first_touch=utm_of(first_touch),
-                    last_touch=utm_of(last_touch),
-                    variant=variant_text(state.variant),
-                    exposed=text_micros(state.variant_at) if state.variant_at else None,
-                    goals=state.goals,
-                )
+            summaries[visitor_id] = VisitorSummary(
+                first_seen=text_micros(state.first),
+                referrer=referrer_domain(state.referrer, state.url),
+                arrival=arrival(state.landing_utm, state.referrer, state.url),
+                landing_page=landing_page(state.url),
+                device=device(state.user_agent),
+                touchpoints=_touchpoints(state, converted),
+                first_touch=utm_of(first_touch),
+                last_touch=utm_of(last_touch),
+                variant=variant_text(state.variant),
+                exposed=text_micros(state.variant_at) if state.variant_at else None,
+                goals=state.goals,
             )
-        return Dataset(
-            visitors=summaries,
+        dataset = Dataset(
+            visitors=[],
             events=self.events,
             first_event=text_micros(self.first_event) if self.first_event else None,
             last_event=text_micros(self.last_event) if self.last_event else None,
@@ -277,6 +280,8 @@ class Fold:
             goal_kinds=self.kinds,
             bot_visitors=bots,
         )
+        merge_people(dataset, summaries, self.links)
+        return dataset
 
 
 def _touchpoints(state: VisitorState, converted: int | None) -> list[tuple[int, UTM]] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..dataset import Dataset
+from ..people import merged_counts
 from .common import collect, iso, money, per_visitor, ratio
 from .model import AnonymousSummary, Summary
 
@@ -10,7 +11,8 @@ __all__ = ["headline"]
 
 
 def headline(dataset: Dataset, micro: list[str], macro: list[str]) -> Summary:
-    """The headline figures; revenue is of macro goals."""
+    """The headline figures; revenue is of macro goals. Visitors are people: visitor
+    ids linked by a user id count once (:mod:`convsdk.report.people`)."""
     total = len(dataset.visitors)
     converters = micro_converters = 0
     revenue: dict[str, list[float]] = {}
@@ -32,6 +34,7 @@ def headline(dataset: Dataset, micro: list[str], macro: list[str]) -> Summary:
         if name in macro:
             collect(anonymous_revenue, hits.revenue)
     amounts = money(revenue)
+    merged, people = merged_counts(dataset.links)
     return Summary(
         events=dataset.events,
         visitors=total,
@@ -43,6 +46,8 @@ def headline(dataset: Dataset, micro: list[str], macro: list[str]) -> Summary:
         revenue=amounts,
         revenue_per_visitor=per_visitor(amounts, total),
         bot_visitors=dataset.bot_visitors,
+        merged_visitor_ids=merged,
+        merged_people=people,
         anonymous=AnonymousSummary(
             events=dataset.anonymous_events,
             interactions=dataset.anonymous_interactions,

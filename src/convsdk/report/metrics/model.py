@@ -246,6 +246,11 @@ class Summary:
     anonymous: AnonymousSummary
     bot_visitors: int = 0
     """Visitors left out as known bots (by their first event's user agent)."""
+    merged_visitor_ids: int = 0
+    """Visitor ids linked by a user id to another (one person on several devices or
+    browsers): counted once per person in :attr:`visitors`."""
+    merged_people: int = 0
+    """The people those :attr:`merged_visitor_ids` make."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from ..._urls import redact_url as redact
 from ...errors import BackendError, ConfigError, missing_extra
 from ..dataset import Dataset, from_micros, to_micros
+from ..people import merge_people
 from ..progress import ProgressCallback, report_progress
 from ..rules import utm_of, variant_text
 from .options import (
@@ -214,6 +215,7 @@ def _summarise(
         (anonymous[0], anonymous[1], anonymous[2], anonymous[3]),
         kinds,
     )
+    merge_people(dataset, builder.kept(), queries.run("links"))
     return dataset
 
 

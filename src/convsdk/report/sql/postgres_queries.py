@@ -52,6 +52,9 @@ QUERIES = {
                           OR context->>'referrer' IS NOT NULL
                           OR context->>'url' LIKE '%%clid=%%'
                           OR context->>'url' LIKE '%%braid=%%')""",
+    # Visitors linked to user ids (identify(), or any event carrying both).
+    "links": """SELECT DISTINCT visitor_id, user_id FROM {t}
+                   WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL AND {where}""",
     "variants": """SELECT DISTINCT ON (visitor_id) visitor_id, context->'variant', timestamp
                    FROM {t}
                    WHERE visitor_id IS NOT NULL AND {where}

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from ..._json import loads
 from ...errors import BackendError, ConfigError
 from ..dataset import Dataset, from_micros, text_micros
+from ..people import merge_people
 from ..progress import ProgressCallback, report_progress
 from ..rules import utm_of, variant_text
 from .options import DEFAULT_TABLE, SQLITE_BUSY_TIMEOUT, split_options, table_name
@@ -26,7 +27,7 @@ from .visitors import (
 
 __all__ = ["SQLiteReader"]
 
-_PHASES = 5  # totals, anonymous, visitors, conversions, touches (and arrivals)
+_PHASES = 6  # totals, anonymous, visitors, conversions, touches (and arrivals), links
 
 
 class SQLiteReader:
@@ -182,6 +183,7 @@ def _summarise(
         (anonymous, anonymous_plain, server, server_users),
         kinds,
     )
+    merge_people(dataset, builder.kept(), queries.run("links"))
     return dataset
 
 

@@ -90,6 +90,10 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
                    json_extract(e.context, '$.user_agent'), json_extract(e.context, '$.utm')
             FROM f JOIN {t} e ON e.event_id = substr(f.k, instr(f.k, ' ') + 1)""",
         "touches": _touches(t, where),
+        # Visitors linked to user ids (identify(), or any event carrying both).
+        "links": f"""
+            SELECT DISTINCT visitor_id, user_id FROM {t}
+            WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL AND {where}""",
         # A repeated transaction id of a goal counts once: its first event (rn = 1).
         # MIN(kind): "macro" sorts before "micro", so a goal any event called macro is.
         "conversions": f"""

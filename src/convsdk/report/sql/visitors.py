@@ -70,11 +70,14 @@ class VisitorRows:
             visitor.arrival = arrival(utm, referrer, url)
             visitor.landing_page = landing_page(url)
             visitor.device = device(user_agent)
+        return Dataset(visitors=list(self.kept().values()), bot_visitors=len(self.bots))
+
+    def kept(self) -> dict[str, VisitorSummary]:
+        """The summaries by visitor id, bots left out."""
         # A bot's summary stays in self.visitors, so its rows still fold somewhere, but
         # is not in the dataset.
         bots = self.bots
-        people = [v for visitor_id, v in self.visitors.items() if visitor_id not in bots]
-        return Dataset(visitors=people, bot_visitors=len(bots))
+        return {v: summary for v, summary in self.visitors.items() if v not in bots}
 
 
 def add_conversions(

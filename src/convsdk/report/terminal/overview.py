@@ -43,6 +43,8 @@ def summary_table(report: Report) -> Table:
         table.rows.append(["Conversions without a visitor", fmt.count(anonymous.conversions)])
     if s.bot_visitors:
         table.rows.append(["Known bots left out", f"{fmt.count(s.bot_visitors)} visitors"])
+    if s.merged_visitor_ids:
+        table.rows.append(["People (logged in on several devices)", fmt.merged_text(s)])
     if anonymous.revenue:
         table.rows.append(["Revenue without a visitor", fmt.money(anonymous.revenue)])
     return table

@@ -1,0 +1,135 @@
+"""People: visitor ids linked by one user id are one person in the report.
+
+A user who logs in on their phone and on their laptop has two visitor ids (one a
+browser); ``identify()`` (or any event carrying both a ``visitor_id`` and a
+``user_id``) links each to the user id. Every reader returns those links in
+:attr:`Dataset.links <convsdk.report.dataset.Dataset.links>` and calls
+:func:`merge_people`, the one place the summaries of linked visitors become one
+(union-find over visitor ↔ user links, so a visitor linked to two user ids joins them):
+
+- ``first_seen``, arrival, referrer, landing page, device: the earliest visitor's;
+- first touch: the earliest visitor's that has one; last touch: the latest's;
+- goals: counts and revenue added, times merged and sorted, first and last the
+  earliest and latest;
+- variant: the one of the earliest exposure;
+- touchpoints: all of them, oldest first.
+
+Visitors are ordered by first seen, then visitor id, so every store merges the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from .dataset import MAX_STEP_TIMES, Dataset, GoalHits, VisitorSummary
+
+__all__ = ["groups", "merge_people", "merge_summaries", "merged_counts"]
+
+
+def groups(links: Iterable[tuple[str, str]]) -> list[list[str]]:
+    """The visitor ids linked through user ids, in groups of two or more (sorted)."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(node: tuple[str, str]) -> tuple[str, str]:
+        root = parent.setdefault(node, node)
+        while root != parent[root]:
+            root = parent[root]
+        while node != root:  # path compression
+            parent[node], node = root, parent[node]
+        return root
+
+    for visitor_id, user_id in links:
+        a, b = find(("v", visitor_id)), find(("u", user_id))
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    found: dict[tuple[str, str], list[str]] = {}
+    for kind, name in list(parent):
+        if kind == "v":
+            found.setdefault(find((kind, name)), []).append(name)
+    return sorted(sorted(ids) for ids in found.values() if len(ids) > 1)
+
+
+def merged_counts(links: Iterable[tuple[str, str]]) -> tuple[int, int]:
+    """``(visitor ids merged, people they make)``: "N visitor ids merged into M people"."""
+    found = groups(links)
+    return sum(len(ids) for ids in found), len(found)
+
+
+def merge_people(
+    dataset: Dataset,
+    visitors: Mapping[str, VisitorSummary],
+    links: Iterable[tuple[str, str]],
+) -> None:
+    """Make ``dataset.visitors`` one summary per person and keep the links of its visitors.
+
+    ``visitors`` are the dataset's summaries by visitor id (bots left out); ``links``
+    the (visitor id, user id) pairs the reader found. Links of visitors not in
+    ``visitors`` are dropped.
+    """
+    kept = sorted({(v, str(u)) for v, u in links if v in visitors and u is not None})
+    dataset.links = kept
+    found = groups(kept)
+    if not found:
+        dataset.visitors = list(visitors.values())
+        return
+    person_of = {visitor_id: ids for ids in found for visitor_id in ids}
+    people: list[VisitorSummary] = []
+    for visitor_id, summary in visitors.items():
+        ids = person_of.get(visitor_id)
+        if ids is None:
+            people.append(summary)
+        elif ids[0] == visitor_id:  # once a person, at their first id (sorted)
+            people.append(merge_summaries([(v, visitors[v]) for v in ids]))
+    dataset.visitors = people
+
+
+def merge_summaries(members: list[tuple[str, VisitorSummary]]) -> VisitorSummary:
+    """One person's summary from their visitors' ``(visitor id, summary)`` pairs."""
+    ordered = [s for _, s in sorted(members, key=lambda m: (m[1].first_seen, m[0]))]
+    first = ordered[0]
+    person = VisitorSummary(
+        first_seen=first.first_seen,
+        referrer=first.referrer,
+        landing_page=first.landing_page,
+        device=first.device,
+        arrival=first.arrival,
+    )
+    person.first_touch = next((s.first_touch for s in ordered if s.first_touch), None)
+    person.last_touch = next((s.last_touch for s in reversed(ordered) if s.last_touch), None)
+    exposed = [s for s in ordered if s.exposed is not None]
+    if exposed:
+        earliest = min(exposed, key=lambda s: s.exposed or 0)  # stable: ties keep order
+        person.variant, person.exposed = earliest.variant, earliest.exposed
+    touchpoints = [point for s in ordered for point in s.touchpoints or ()]
+    person.touchpoints = sorted(touchpoints) if touchpoints else None
+    for summary in ordered:
+        for goal, hits in summary.goals.items():
+            _merge_hits(person.goals, goal, hits)
+    return person
+
+
+def _merge_hits(goals: dict[str, GoalHits], goal: str, hits: GoalHits) -> None:
+    mine = goals.get(goal)
+    if mine is None:
+        goals[goal] = GoalHits(
+            count=hits.count,
+            first=hits.first,
+            last=hits.last,
+            times=list(hits.times) if hits.times is not None else None,
+            capped=hits.capped,
+            revenue=dict(hits.revenue) if hits.revenue is not None else None,
+        )
+        return
+    mine.count += hits.count
+    mine.first = min(mine.first, hits.first)
+    mine.last = max(mine.last, hits.last)
+    mine.capped = mine.capped or hits.capped
+    if hits.times is not None:
+        times = sorted([*(mine.times or ()), *hits.times])
+        if len(times) > MAX_STEP_TIMES:
+            mine.capped = True
+            del times[MAX_STEP_TIMES:]
+        mine.times = times
+    if hits.revenue is not None:
+        for currency, amount in hits.revenue.items():
+            mine.add_value(amount, currency)

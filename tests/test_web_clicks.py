@@ -1,0 +1,32 @@
+"""Click ids in landing URLs and the platforms' cookies, read as the platforms write them."""
+
+from __future__ import annotations
+
+import pytest
+
+from convsdk.web.clicks import click_in_query, ga_client_id, maybe_click, platform_cookie
+
+
+@pytest.mark.parametrize("name", ["gclid", "gbraid", "wbraid", "fbclid", "msclkid", "ttclid"])
+def test_every_click_id_is_read(name: str) -> None:
+    query = f"utm_source=ads&{name}=Ab-1_2.x"
+    assert maybe_click(query)
+    assert click_in_query(query, 1700000000000) == {
+        "name": name,
+        "id": "Ab-1_2.x",
+        "at": 1700000000000,
+    }
+
+
+def test_queries_without_click_ids_are_not_parsed() -> None:
+    assert not maybe_click("utm_source=google&page=2")
+    assert click_in_query("gclid=%3Cscript%3E", 1) is None  # no platform's id shape
+    assert click_in_query("gclid=" + "a" * 300, 1) is None
+
+
+def test_ga_and_meta_cookies() -> None:
+    assert ga_client_id("GA1.1.1234567890.1700000000") == "1234567890.1700000000"
+    assert ga_client_id("GA1.2.987.654") == "987.654"
+    assert ga_client_id("garbage") is None
+    assert platform_cookie("fb.1.1596403881668.1116446470") == "fb.1.1596403881668.1116446470"
+    assert platform_cookie("fb.1.x.<script>") is None
