@@ -251,7 +251,7 @@ def test_a_failing_destination_delays_no_other_and_the_next_process_replays_it_o
         tracker = init(backends(tmp_path, ga4, meta), max_retries=1, retry_max_delay=0.05)
         with served(shop(), tracker) as base:
             journey(base, order="T-3003")
-        assert not tracker.flush(timeout=3)  # Meta keeps answering 500
+        assert not tracker.flush(timeout=5)  # Meta keeps answering 500; the others are done
         counts = lanes(tracker)
         rows = stored(tmp_path)
         assert counts["sqlite"]["delivered"] == len(rows) >= 5
@@ -290,7 +290,7 @@ def test_a_hanging_destination_delays_neither_the_store_nor_the_other_destinatio
         with served(shop(), tracker) as base:
             journey(base, order="T-4004")
         assert meta.held.wait(10)  # Meta has the purchase and does not answer
-        assert not tracker.flush(timeout=2)
+        assert not tracker.flush(timeout=5)  # the store and GA4 are done, Meta still holds it
         counts = lanes(tracker)
         rows = stored(tmp_path)
         assert counts["sqlite"]["delivered"] == len(rows) >= 5
