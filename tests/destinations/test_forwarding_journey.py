@@ -12,6 +12,7 @@ missed is replayed to it, once, by the next process.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import sqlite3
 import threading
@@ -241,8 +242,9 @@ def failing(request: Request) -> Answer:
 
 
 def test_a_failing_destination_delays_no_other_and_the_next_process_replays_it_once(
-    tmp_path: Path, init: Any
+    tmp_path: Path, init: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="convsdk")
     spool = str(tmp_path / "spool")
     with (
         serving(StandIn(check_ga4)) as ga4,
@@ -257,6 +259,11 @@ def test_a_failing_destination_delays_no_other_and_the_next_process_replays_it_o
         assert counts["sqlite"]["delivered"] == len(rows) >= 5
         assert counts["ga4"]["delivered"] == 1 and len(ga4_events(ga4)) == 1
         assert counts["meta"]["delivered"] == 0 and meta.requests
+        # The warning names the destination as stats() does, its token hidden.
+        failing_lane = next(name for name in tracker.stats()["destinations"] if "meta:" in name)
+        warned = [r.getMessage() for r in caplog.records if "failing" in r.getMessage()]
+        assert any(failing_lane in message for message in warned), warned
+        assert not any(TOKEN in record.getMessage() for record in caplog.records)
         assert convsdk.close() is False  # what Meta missed went to its spool
         failed = len(meta.requests)
 
