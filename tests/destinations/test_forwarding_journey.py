@@ -84,9 +84,10 @@ def shop() -> flask.Flask:
 
 
 @contextmanager
-def served(app: flask.Flask, tracker: Tracker) -> Iterator[str]:
-    """``app``, tracked by ``tracker``, served by a real server on a free port."""
-    ConvSDK(app, tracker=tracker)
+def served(app: flask.Flask, tracker: Tracker, **options: Any) -> Iterator[str]:
+    """``app``, tracked by ``tracker`` (and the middleware's ``options``), served by a
+    real server on a free port."""
+    ConvSDK(app, tracker=tracker, **options)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="journey-shop", daemon=True)
     thread.start()
@@ -212,16 +213,25 @@ def test_a_purchase_reaches_ga4_and_meta_as_stored_with_click_ids_and_hashed_ema
     assert RAW.decode() not in dump and EM in dump
 
 
-def test_a_gpc_visitors_purchase_is_stored_anonymously_and_forwarded_nowhere(
-    tmp_path: Path, init: Any
+@pytest.mark.parametrize(
+    ("headers", "options"),
+    [
+        ({"Sec-GPC": "1"}, {}),
+        ({"DNT": "1"}, {}),
+        ({}, {"consent": lambda request: False}),
+    ],
+    ids=["gpc", "dnt", "consent-refused"],
+)
+def test_an_opted_out_visitors_purchase_is_stored_anonymously_and_forwarded_nowhere(
+    tmp_path: Path, init: Any, headers: dict[str, str], options: dict[str, Any]
 ) -> None:
     with (
         serving(StandIn(check_ga4)) as ga4,
         serving(StandIn(check_meta)) as meta,
     ):
         tracker = init(backends(tmp_path, ga4, meta))
-        with served(shop(), tracker) as base:
-            cookies = journey(base, order="T-2002", headers={"Sec-GPC": "1"})
+        with served(shop(), tracker, **options) as base:
+            cookies = journey(base, order="T-2002", headers=headers)
         assert tracker.flush(timeout=10)
         counts = lanes(tracker)
 
