@@ -328,6 +328,11 @@ def _pattern(text: str) -> re.Pattern[str]:
 def _click(url: object) -> tuple[str, str] | None:
     if not isinstance(url, str) or "=" not in url:
         return None
+    return _click_in(url)
+
+
+@lru_cache(maxsize=65_536)  # the same landing URLs, visitor after visitor
+def _click_in(url: str) -> tuple[str, str] | None:
     try:
         query = urlsplit(url).query
     except ValueError:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Sequence
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from .._json import dumps_str
@@ -53,6 +54,16 @@ def landing_page(url: object) -> str | None:
     """The path of a first event's URL, without its query: ``/pricing``."""
     if not isinstance(url, str) or not url:
         return None
+    return _path_of(url)
+
+
+# A report asks the same few URLs and user agents of thousands of visitors: the parsing
+# below is cached by the text (bounded, so a log of distinct URLs does not grow it).
+_CACHE = 65_536
+
+
+@lru_cache(maxsize=_CACHE)
+def _path_of(url: str) -> str | None:
     try:
         return urlsplit(url).path or "/"
     except ValueError:
@@ -70,7 +81,14 @@ def device(user_agent: object) -> str | None:
     >>> device("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148")
     'mobile'
     """
-    if not isinstance(user_agent, str) or not user_agent.strip():
+    if not isinstance(user_agent, str):
+        return None
+    return _device(user_agent)
+
+
+@lru_cache(maxsize=_CACHE)
+def _device(user_agent: str) -> str | None:
+    if not user_agent.strip():
         return None
     agent = user_agent.lower()
     if any(token in agent for token in _TABLET) or ("android" in agent and "mobile" not in agent):
@@ -114,6 +132,11 @@ def host_of(url: object) -> str | None:
     """The host of a URL, lower case, without ``www.``; ``None`` if it has none."""
     if not isinstance(url, str) or not url:
         return None
+    return _host(url)
+
+
+@lru_cache(maxsize=_CACHE)
+def _host(url: str) -> str | None:
     try:
         host = urlsplit(url).hostname
     except ValueError:

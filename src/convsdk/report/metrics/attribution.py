@@ -77,6 +77,15 @@ def _path(visitor: VisitorSummary, at: int, lookback: int) -> list[tuple[int, UT
     return [tp for tp in path if at - lookback <= tp[0] <= at] or [(at, _DIRECT)]
 
 
+_DIMENSIONS = ("channel", "source_medium", "campaign")
+
+
+def _labels(utm: UTM, rules: ChannelRules) -> tuple[str, str, str]:
+    """An arrival's key in each of :data:`_DIMENSIONS`."""
+    source, medium, campaign = utm
+    return channel(source, medium, campaign, rules), f"{source} / {medium}", campaign or "(none)"
+
+
 def attribution(
     dataset: Dataset,
     macro: list[str],
@@ -89,8 +98,13 @@ def attribution(
     lookback = int(lookback_days * _DAY)
     # Shares are summed at the end with fsum, exact in any order: readers list the
     # visitors in different orders, and every store must give the same figures.
-    credit: dict[str, dict[str, dict[str, list[float]]]] = {m: {} for m in MODELS}
-    revenue: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {m: {} for m in MODELS}
+    credit: dict[str, dict[str, dict[str, list[float]]]] = {
+        m: {d: {} for d in _DIMENSIONS} for m in MODELS
+    }
+    revenue: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {
+        m: {d: {} for d in _DIMENSIONS} for m in MODELS
+    }
+    labels: dict[UTM, tuple[str, str, str]] = {}  # few distinct arrivals: labelled once
     for visitor in dataset.visitors:
         hits = [visitor.goals[name] for name in macro if name in visitor.goals]
         if not hits:
@@ -100,24 +114,19 @@ def attribution(
         amounts: dict[str, list[float]] = {}
         for h in hits:
             collect(amounts, h.revenue)
+        totals = [(currency, sum(values)) for currency, values in amounts.items()]
         path = _path(visitor, at, lookback)
         times = [t for t, _ in path]
-        keys = [
-            {
-                "channel": channel(source, medium, campaign, rules),
-                "source_medium": f"{source} / {medium}",
-                "campaign": campaign or "(none)",
-            }
-            for _, (source, medium, campaign) in path
-        ]
+        keys = [labels.get(utm) or labels.setdefault(utm, _labels(utm, rules)) for _, utm in path]
         for model, shares in MODELS.items():
+            model_credit, model_revenue = credit[model], revenue[model]
             for share, touch in zip(shares(times, at, half_life_days), keys, strict=True):
-                for dimension, key in touch.items():
-                    rows = credit[model].setdefault(dimension, {})
-                    rows.setdefault(key, []).append(share * conversions)
-                    cash = revenue[model].setdefault(dimension, {}).setdefault(key, {})
-                    for currency, values in amounts.items():
-                        cash.setdefault(currency, []).append(share * sum(values))
+                credited = share * conversions
+                for dimension, key in zip(_DIMENSIONS, touch, strict=True):
+                    model_credit[dimension].setdefault(key, []).append(credited)
+                    cash = model_revenue[dimension].setdefault(key, {})
+                    for currency, total in totals:
+                        cash.setdefault(currency, []).append(share * total)
     models = {model: _rows(credit[model], revenue[model]) for model in MODELS}
     return Attribution(lookback_days=lookback_days, half_life_days=half_life_days, models=models)
 
@@ -137,4 +146,5 @@ def _rows(
             key=lambda row: (-row.conversions, row.value),
         )
         for dimension, rows in credit.items()
+        if rows  # a dimension without any credit is left out, as for no converter
     }
