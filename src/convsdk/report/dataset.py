@@ -108,10 +108,15 @@ class VisitorSummary:
     click id of its URL, else its referrer (see :func:`convsdk.report.channels.arrival`)."""
     first_touch: UTM | None = None
     """UTM (source, medium, campaign) of their first event carrying UTM parameters (up to
-    their first macro conversion, if they have one)."""
+    their first macro conversion, if they have one; a person's, on any of their devices)."""
     last_touch: UTM | None = None
     """UTM of their last event carrying UTM parameters (up to their first macro
     conversion, if they have one)."""
+    first_touch_at: int | None = None
+    """When :attr:`first_touch` happened (microseconds): a person's touches are the
+    earliest and latest of their visitors'."""
+    last_touch_at: int | None = None
+    """When :attr:`last_touch` happened (microseconds)."""
     variant: str | None = None
     """The experiment variant of their first event carrying one."""
     exposed: int | None = None
