@@ -28,14 +28,20 @@ QUERIES = {
                           context->'utm'
                    FROM {t} WHERE visitor_id IS NOT NULL AND {where}
                    ORDER BY visitor_id, timestamp, event_id COLLATE "C" """,
-    # A converter's touches count up to their first macro conversion (m.at).
-    "first touches": """SELECT DISTINCT ON (e.visitor_id) e.visitor_id, context->'utm'
+    # Visitors linked to user ids (identify(), or any event carrying both).
+    "links": """SELECT DISTINCT visitor_id, user_id FROM {t}
+                   WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL AND {where}""",
+    # A converter's touches count up to their first macro conversion (m.at): the
+    # person's, for every visitor id of a person who converted on any device.
+    "first touches": """SELECT DISTINCT ON (e.visitor_id) e.visitor_id, context->'utm',
+                          timestamp
                    FROM {t} e LEFT JOIN unnest(%s::text[], %s::timestamptz[]) AS m(v, at)
                         ON m.v = e.visitor_id
                    WHERE e.visitor_id IS NOT NULL AND {where} AND {utm_ok}
                      AND (m.at IS NULL OR timestamp <= m.at)
                    ORDER BY e.visitor_id, timestamp, event_id COLLATE "C" """,
-    "last touches": """SELECT DISTINCT ON (e.visitor_id) e.visitor_id, context->'utm'
+    "last touches": """SELECT DISTINCT ON (e.visitor_id) e.visitor_id, context->'utm',
+                          timestamp
                    FROM {t} e LEFT JOIN unnest(%s::text[], %s::timestamptz[]) AS m(v, at)
                         ON m.v = e.visitor_id
                    WHERE e.visitor_id IS NOT NULL AND {where} AND {utm_ok}
@@ -52,9 +58,6 @@ QUERIES = {
                           OR context->>'referrer' IS NOT NULL
                           OR context->>'url' LIKE '%%clid=%%'
                           OR context->>'url' LIKE '%%braid=%%')""",
-    # Visitors linked to user ids (identify(), or any event carrying both).
-    "links": """SELECT DISTINCT visitor_id, user_id FROM {t}
-                   WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL AND {where}""",
     "variants": """SELECT DISTINCT ON (visitor_id) visitor_id, context->'variant', timestamp
                    FROM {t}
                    WHERE visitor_id IS NOT NULL AND {where}
