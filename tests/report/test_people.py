@@ -90,17 +90,18 @@ def test_a_persons_touches_are_the_earliest_and_latest_of_their_devices() -> Non
     laptop = VisitorSummary(
         first_seen=100,
         first_touch=("bing", "cpc", "b"),
-        first_touch_at=700,
         last_touch=("bing", "cpc", "b"),
-        last_touch_at=700,
+        touch_times=(700, 700),
     )
     phone = VisitorSummary(
         first_seen=200,
         first_touch=("facebook", "cpc", "a"),
-        first_touch_at=300,
         last_touch=("newsletter", "email", "c"),
-        last_touch_at=400,
+        touch_times=(300, 400),
     )
     person = merge_summaries([("laptop", laptop), ("phone", phone)])
-    assert (person.first_touch, person.first_touch_at) == (("facebook", "cpc", "a"), 300)
-    assert (person.last_touch, person.last_touch_at) == (("bing", "cpc", "b"), 700)
+    assert (person.first_touch, person.last_touch) == (
+        ("facebook", "cpc", "a"),
+        ("bing", "cpc", "b"),
+    )
+    assert person.touch_times == (300, 700)

@@ -113,11 +113,10 @@ class VisitorSummary:
     last_touch: UTM | None = None
     """UTM of their last event carrying UTM parameters (up to their first macro
     conversion, if they have one)."""
-    first_touch_at: int | None = None
-    """When :attr:`first_touch` happened (microseconds): a person's touches are the
-    earliest and latest of their visitors'."""
-    last_touch_at: int | None = None
-    """When :attr:`last_touch` happened (microseconds)."""
+    touch_times: tuple[int, int] | None = None
+    """When :attr:`first_touch` and :attr:`last_touch` happened (microseconds), for a
+    visitor id linked to a user id: a person's touches are the earliest and the latest
+    of their visitor ids'. ``None`` for the others, and without touches."""
     variant: str | None = None
     """The experiment variant of their first event carrying one."""
     exposed: int | None = None

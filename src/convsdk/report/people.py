@@ -141,13 +141,12 @@ def merge_summaries(members: list[tuple[str, VisitorSummary]]) -> VisitorSummary
     # min() and max() keep the first of equals: ties go to the earlier visitor for the
     # first touch, the later one for the last.
     firsts = [s for s in ordered if s.first_touch is not None]
-    if firsts:
-        first = min(firsts, key=lambda s: _when(s.first_touch_at, s))
-        person.first_touch, person.first_touch_at = first.first_touch, first.first_touch_at
     lasts = [s for s in reversed(ordered) if s.last_touch is not None]
-    if lasts:
-        last = max(lasts, key=lambda s: _when(s.last_touch_at, s))
-        person.last_touch, person.last_touch_at = last.last_touch, last.last_touch_at
+    if firsts and lasts:  # readers give both or neither
+        opener = min(firsts, key=lambda s: _touched(s)[0])
+        closer = max(lasts, key=lambda s: _touched(s)[1])
+        person.first_touch, person.last_touch = opener.first_touch, closer.last_touch
+        person.touch_times = (_touched(opener)[0], _touched(closer)[1])
     exposed = [s for s in ordered if s.exposed is not None]
     if exposed:
         earliest = min(exposed, key=lambda s: s.exposed or 0)  # stable: ties keep order
@@ -160,9 +159,10 @@ def merge_summaries(members: list[tuple[str, VisitorSummary]]) -> VisitorSummary
     return person
 
 
-def _when(moment: int | None, summary: VisitorSummary) -> int:
-    """A touch's time; the visitor's first seen for a summary made without one."""
-    return summary.first_seen if moment is None else moment
+def _touched(summary: VisitorSummary) -> tuple[int, int]:
+    """When a visitor's first and last touch happened; their first seen for a summary
+    made without the times."""
+    return summary.touch_times or (summary.first_seen, summary.first_seen)
 
 
 def _merge_hits(goals: dict[str, GoalHits], goal: str, hits: GoalHits) -> None:

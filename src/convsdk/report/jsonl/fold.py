@@ -247,14 +247,15 @@ class Fold:
         """The visitors' summaries and the totals, once every event is folded and settled."""
         summaries: dict[str, VisitorSummary] = {}
         kinds = {**self.kinds, **self.goal_kinds}
-        kept = {
-            visitor_id: state
-            for visitor_id, state in self.visitors.items()
-            if self.include_bots or not crawler(state.user_agent)
-        }
         # Touches count up to the person's first macro conversion, on every device.
-        limits = person_macro_times(self._macro_times(kept, kinds), self.links, kept)
-        for visitor_id, state in kept.items():
+        links = [(v, u) for v, u in self.links if not self._bot(self.visitors[v])]
+        limits = person_macro_times(self._macro_times(kinds), links, self.visitors)
+        linked = {v for v, _ in links}
+        bots = 0
+        for visitor_id, state in self.visitors.items():
+            if self._bot(state):
+                bots += 1
+                continue
             converted = limits.get(visitor_id)
             first_touch, last_touch = touches_before(state, converted)
             summaries[visitor_id] = VisitorSummary(
@@ -265,9 +266,12 @@ class Fold:
                 device=device(state.user_agent),
                 touchpoints=_touchpoints(state, converted),
                 first_touch=utm_of(first_touch[2]) if first_touch else None,
-                first_touch_at=text_micros(first_touch[0]) if first_touch else None,
                 last_touch=utm_of(last_touch[2]) if last_touch else None,
-                last_touch_at=text_micros(last_touch[0]) if last_touch else None,
+                touch_times=(
+                    (text_micros(first_touch[0]), text_micros(last_touch[0]))
+                    if first_touch and last_touch and visitor_id in linked
+                    else None
+                ),
                 variant=variant_text(state.variant),
                 exposed=text_micros(state.variant_at) if state.variant_at else None,
                 goals=state.goals,
@@ -283,17 +287,18 @@ class Fold:
             server_side_users=len(self.server_users),
             anonymous_goals=self.anonymous,
             goal_kinds=self.kinds,
-            bot_visitors=len(self.visitors) - len(kept),
+            bot_visitors=bots,
         )
         merge_people(dataset, summaries, self.links)
         return dataset
 
-    @staticmethod
-    def _macro_times(
-        visitors: Mapping[str, VisitorState], kinds: dict[str, str]
-    ) -> Iterator[tuple[str, int]]:
+    def _bot(self, state: VisitorState) -> bool:
+        """Whether the visitor is left out as a known bot."""
+        return not self.include_bots and crawler(state.user_agent)
+
+    def _macro_times(self, kinds: dict[str, str]) -> Iterator[tuple[str, int]]:
         """``(visitor id, first macro conversion)`` of the visitors who have one."""
-        for visitor_id, state in visitors.items():
+        for visitor_id, state in self.visitors.items():
             at = first_macro(state.goals, kinds)
             if at is not None:
                 yield visitor_id, at

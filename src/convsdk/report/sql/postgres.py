@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Container, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -206,7 +206,7 @@ def _summarise(
     # conversion, on every device of the person.
     links = list(queries.run("links"))
     macro = person_macro_times(builder.macro_times({**kinds, **goal_kinds}), links, kept)
-    _touches(queries, builder, macro)
+    _touches(queries, builder, macro, {v for v, _ in links})
     for visitor_id, variant, exposed in queries.run("variants"):
         visitor = builder.get(visitor_id)
         if visitor is not None:
@@ -233,17 +233,24 @@ def _conversion_rows(rows: Iterable[Any]) -> Iterator[ConversionRow]:
         yield visitor_id, goal, kind, currency, count, first, value, stamps, to_micros(last)
 
 
-def _touches(queries: _Queries, builder: VisitorRows, limits: Mapping[str, int]) -> None:
-    """Set each visitor's first and last touch and a converter's arrivals, up to
-    ``limits``: the first macro conversion of each converter's person, by visitor id."""
+def _touches(
+    queries: _Queries, builder: VisitorRows, limits: Mapping[str, int], linked: Container[str]
+) -> None:
+    """Set each visitor's first and last touch (and their times, for ``linked`` visitor
+    ids) and a converter's arrivals, up to ``limits``: the first macro conversion of
+    each converter's person, by visitor id."""
     macro = [list(limits), [from_micros(at) for at in limits.values()]]
     for visitor_id, utm, moment in queries.run("first touches", first=macro):
         visitor = builder.get(visitor_id)
         if visitor is not None:
-            visitor.first_touch, visitor.first_touch_at = utm_of(utm), to_micros(moment)
+            visitor.first_touch = utm_of(utm)
+            if visitor_id in linked:
+                visitor.touch_times = (to_micros(moment), to_micros(moment))
     for visitor_id, utm, moment in queries.run("last touches", first=macro):
         visitor = builder.get(visitor_id)
         if visitor is not None:
-            visitor.last_touch, visitor.last_touch_at = utm_of(utm), to_micros(moment)
+            visitor.last_touch = utm_of(utm)
+            if visitor.touch_times is not None:
+                visitor.touch_times = (visitor.touch_times[0], to_micros(moment))
     arrivals = queries.run("arrivals", first=macro)
     add_touchpoints(builder, ((v, to_micros(t), utm, r, url) for v, t, utm, r, url in arrivals))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Container, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -177,7 +177,7 @@ def _summarise(
     macro = person_macro_times(builder.macro_times({**kinds, **goal_kinds}), links, kept)
     _prepare_touches(queries.conn, macro.items(), need_variant)
     arrivals: list[tuple[str, int, object, object, object]] = []
-    _touches(builder, queries.run("touches"), arrivals)
+    _touches(builder, queries.run("touches"), arrivals, {v for v, _ in links})
     add_touchpoints(builder, arrivals)
     set_totals(
         dataset,
@@ -248,9 +248,11 @@ def _touches(
     builder: VisitorRows,
     rows: Iterable[Any],
     arrivals: list[tuple[str, int, object, object, object]],
+    linked: Container[str],
 ) -> None:
-    """Set each visitor's first and last touch, and the variant of those still without;
-    add each converter's possible arrivals to ``arrivals``."""
+    """Set each visitor's first and last touch (and their times, for ``linked`` visitor
+    ids), and the variant of those still without; add each converter's possible arrivals
+    to ``arrivals``."""
     for visitor_id, first_utm, last_utm, variant, found in rows:
         if found and found != "[]":
             for moment, utm, referrer, url in loads(found):
@@ -261,9 +263,12 @@ def _touches(
             continue
         if first_utm is not None:
             visitor.first_touch = utm_of(loads(keyed_value(first_utm)))
-            visitor.first_touch_at = text_micros(first_utm.split(" ", 1)[0])
             visitor.last_touch = utm_of(loads(keyed_value(last_utm)))
-            visitor.last_touch_at = text_micros(last_utm.split(" ", 1)[0])
+            if visitor_id in linked:
+                visitor.touch_times = (
+                    text_micros(first_utm.split(" ", 1)[0]),
+                    text_micros(last_utm.split(" ", 1)[0]),
+                )
         if variant is not None:
             visitor.variant = keyed_value(variant)
             visitor.exposed = text_micros(variant.split(" ", 1)[0])
