@@ -28,6 +28,18 @@ QUERIES = {
                           context->'utm'
                    FROM {t} WHERE visitor_id IS NOT NULL AND {where}
                    ORDER BY visitor_id, timestamp, event_id COLLATE "C" """,
+    "conversions": """WITH c AS (
+                     SELECT visitor_id, COALESCE(goal, name) AS g, kind, value, currency,
+                            timestamp, transaction_id,
+                            ROW_NUMBER() OVER (
+                              PARTITION BY COALESCE(goal, name), transaction_id
+                              ORDER BY timestamp, event_id COLLATE "C") AS rn
+                     FROM {t} WHERE kind IS NOT NULL AND {where})
+                   SELECT visitor_id, g, MIN(kind), currency, COUNT(*), MIN(timestamp),
+                          SUM(value), array_agg(timestamp) FILTER (WHERE g = ANY(%s::text[])),
+                          MAX(timestamp)
+                   FROM c WHERE transaction_id IS NULL OR rn = 1
+                   GROUP BY visitor_id, g, currency""",
     # Visitors linked to user ids (identify(), or any event carrying both).
     "links": """SELECT DISTINCT visitor_id, user_id FROM {t}
                    WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL AND {where}""",
@@ -63,18 +75,6 @@ QUERIES = {
                    WHERE visitor_id IS NOT NULL AND {where}
                      AND context ? 'variant' AND jsonb_typeof(context->'variant') <> 'null'
                    ORDER BY visitor_id, timestamp, event_id COLLATE "C" """,
-    "conversions": """WITH c AS (
-                     SELECT visitor_id, COALESCE(goal, name) AS g, kind, value, currency,
-                            timestamp, transaction_id,
-                            ROW_NUMBER() OVER (
-                              PARTITION BY COALESCE(goal, name), transaction_id
-                              ORDER BY timestamp, event_id COLLATE "C") AS rn
-                     FROM {t} WHERE kind IS NOT NULL AND {where})
-                   SELECT visitor_id, g, MIN(kind), currency, COUNT(*), MIN(timestamp),
-                          SUM(value), array_agg(timestamp) FILTER (WHERE g = ANY(%s::text[])),
-                          MAX(timestamp)
-                   FROM c WHERE transaction_id IS NULL OR rn = 1
-                   GROUP BY visitor_id, g, currency""",
 }
 
 
