@@ -8,6 +8,11 @@ visitors, re-sent purchases) into SQLite and into a rotated JSON Lines log, cach
 the system temp directory and reused by later runs. Then it runs the whole report
 (read, goals, funnels, lift, breakdowns, JSON and HTML rendering) on each store, each
 run in a fresh process, and prints the median time and the peak resident memory.
+A JSON Lines log is read both ways (``--engine duckdb`` and ``python``).
+
+Beside each store, a baseline: DuckDB's own SQL for the core figures (goals, funnel
+steps, lift, variants, time to convert) on the same events (see ``_duck_baseline.py``),
+its time and peak memory, and the ratio of convsdk's time to it.
 
 Aim: under 10 s and under 500 MB for a million events.
 """
@@ -191,7 +196,9 @@ def generate(directory: Path, events: int, seed: int = 1) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     sqlite = SQLiteBackend(directory / "events.db")
-    log = FileBackend(directory / "events.jsonl", max_bytes=200 * 1024 * 1024)
+    # Every rotated file kept (the default keeps 10, 2 GB: fewer events than SQLite's
+    # past about 3.5 million).
+    log = FileBackend(directory / "events.jsonl", max_bytes=200 * 1024 * 1024, backups=1000)
     written = index = 0
     batch: list[Event] = []
     started = time.perf_counter()
@@ -226,7 +233,7 @@ started = time.perf_counter()
 from convsdk.goals import load_goals
 from convsdk.report import load_report, render_html
 goals = load_goals({goals!r})
-report = load_report({source!r}, goals=goals)
+report = load_report({source!r}, goals=goals, engine={engine!r})
 text = report.to_json()
 html = render_html(report)
 elapsed = time.perf_counter() - started
@@ -236,10 +243,22 @@ print(json.dumps({{"seconds": elapsed, "rss": rss, "visitors": report.summary.vi
 """
 
 
-def _run(source: str, goals: Path) -> dict[str, float]:
-    code = _RUN.format(src=str(HERE.parent / "src"), goals=str(goals), source=source)
+def _run(source: str, goals: Path, engine: str) -> dict[str, float]:
+    code = _RUN.format(src=str(HERE.parent / "src"), goals=str(goals), source=source, engine=engine)
     out = subprocess.run(
         [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=600
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _duck(source: str) -> dict[str, float]:
+    """DuckDB's own queries on ``source`` in a fresh process (see _duck_baseline.py)."""
+    out = subprocess.run(
+        [sys.executable, str(HERE / "_duck_baseline.py"), source],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -258,33 +277,72 @@ def main() -> int:
     cache = Path(tempfile.gettempdir()) / f"convsdk-bench-report-{args.events}"
     if not (cache / "complete").exists():
         generate(cache, args.events)
-    sources = {
-        "sqlite": f"sqlite:///{cache / 'events.db'}",
-        "jsonl": f"file://{cache / 'events.jsonl'}",
-    }
+    _migrate(cache / "events.db")
+    # (name, source, engine, what DuckDB reads for the baseline)
+    sources = [
+        ("sqlite", f"sqlite:///{cache / 'events.db'}", "auto", _parquet(cache)),
+        ("jsonl python", f"file://{cache / 'events.jsonl'}", "python", str(cache / "events.jsonl")),
+        ("jsonl duckdb", f"file://{cache / 'events.jsonl'}", "duckdb", str(cache / "events.jsonl")),
+    ]
     if args.postgres:
-        sources["postgresql"] = _load_postgres(args.postgres, cache)
+        sources.append(("postgresql", _load_postgres(args.postgres, cache), "auto", None))
     baseline = _baseline()
     print(f"{args.events:,} events; median of {args.repeats} runs, each in a fresh process")
     print(
-        f"{'source':<12}{'median s':>10}{'min s':>8}{'max s':>8}{'peak RSS MB':>13}"
-        f"{'visitors':>10}{'events':>10}"
+        f"{'source':<14}{'median s':>10}{'min s':>8}{'max s':>8}{'peak RSS MB':>13}"
+        f"{'visitors':>10}{'events':>11}{'DuckDB s':>10}{'RSS MB':>8}{'ratio':>7}"
     )
-    for name, source in sources.items():
-        runs = [_run(source, cache / "goals.toml") for _ in range(args.repeats)]
+    duck_runs: dict[str, dict[str, float]] = {}
+    for name, source, engine, duck_source in sources:
+        runs = [_run(source, cache / "goals.toml", engine) for _ in range(args.repeats)]
         seconds = [r["seconds"] for r in runs]
         rss = max(r["rss"] for r in runs) / 1e6
-        print(
-            f"{name:<12}{statistics.median(seconds):>10.2f}{min(seconds):>8.2f}"
+        line = (
+            f"{name:<14}{statistics.median(seconds):>10.2f}{min(seconds):>8.2f}"
             f"{max(seconds):>8.2f}{rss:>13.0f}{int(runs[0]['visitors']):>10,}"
-            f"{int(runs[0]['events']):>10,}"
+            f"{int(runs[0]['events']):>11,}"
         )
+        if duck_source is not None:
+            if duck_source not in duck_runs:
+                duck = [_duck(duck_source) for _ in range(args.repeats)]
+                duck_runs[duck_source] = {
+                    "seconds": statistics.median(d["seconds"] for d in duck),
+                    "rss": max(d["rss"] for d in duck),
+                }
+            duck_run = duck_runs[duck_source]
+            ratio = statistics.median(seconds) / duck_run["seconds"]
+            line += f"{duck_run['seconds']:>10.2f}{duck_run['rss'] / 1e6:>8.0f}{ratio:>6.1f}x"
+        print(line, flush=True)
     print(
         f"(an interpreter with convsdk.report imported and nothing read: {baseline / 1e6:.0f} MB)"
     )
     if args.postgres:
         _drop_postgres(args.postgres)
     return 0
+
+
+def _migrate(database: Path) -> None:
+    """Bring a cached database to the current schema (its indexes), as a tracker's first
+    use would; in a process of its own, like every measured step."""
+    code = (
+        f"import sys; sys.path.insert(0, {str(HERE.parent / 'src')!r}); "
+        "from convsdk.backends.sqlite import connect; "
+        f"connect({str(database)!r}).close()"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=600)
+
+
+def _parquet(cache: Path) -> str:
+    """The SQLite events as Parquet for DuckDB's baseline, exported once (in a process of
+    its own: a child's peak RSS starts from its parent's)."""
+    target = cache / "events.parquet"
+    if not target.exists():
+        subprocess.run(
+            [sys.executable, str(HERE / "_duck_baseline.py"), "--export", str(cache / "events.db")],
+            check=True,
+            timeout=1800,
+        )
+    return str(target)
 
 
 def _baseline() -> float:

@@ -550,3 +550,21 @@ def test_bad_url_raises_config_error_naming_the_field(url: str, field: str) -> N
         from_url(url)
     assert info.value.field == field
     assert field in str(info.value)
+
+
+def test_migrate_and_first_use_index_the_events_without_a_visitor(tmp_path: Path) -> None:
+    from convsdk.cli import main
+    from convsdk.report.sql.sqlite_queries import sqlite_queries
+
+    for path in (tmp_path / "migrated.db", tmp_path / "used.db"):
+        if path.name == "migrated.db":
+            assert main(["migrate", f"sqlite:///{path}"]) == 0
+        else:
+            backend = SQLiteBackend(path)
+            backend.write([make_event("page_view")])
+            backend.close()
+        with closing(sqlite3.connect(path)) as conn:
+            query = sqlite_queries("convsdk_events", "1", "1", 0)["anonymous"]
+            plan = " ".join(str(row) for row in conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+        # The report counts them without reading the whole table.
+        assert "convsdk_events_anonymous" in plan, path

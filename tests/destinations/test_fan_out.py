@@ -85,5 +85,7 @@ def test_one_visit_reaches_each_destination_as_each_expects() -> None:
     assert user["external_id"][-1] == hashlib.sha256(b"user-1").hexdigest()
 
     [segment_body] = segment.bodies()
-    calls = [(c["event"], c.get("userId")) for c in segment_body["batch"]]
-    assert calls == [("pricing", None), ("demo_booked", "user-1")]
+    calls = [(c.get("event", c["type"]), c.get("userId")) for c in segment_body["batch"]]
+    # identify reaches Segment whatever forward= says, with the hashed email only
+    assert calls == [("pricing", None), ("identify", "user-1"), ("demo_booked", "user-1")]
+    assert segment_body["batch"][1]["traits"] == {"em": user["em"][0]}

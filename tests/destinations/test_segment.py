@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -157,6 +158,36 @@ def test_traits_never_reach_segment(segment: StandIn) -> None:
     backend.write([event])
     backend.close()  # the stand-in refuses a request holding the email
     assert len(segment.requests) == 1
+
+
+def test_identify_is_an_identify_call_with_the_hashed_traits_only(segment: StandIn) -> None:
+    em = hashlib.sha256(RAW_EMAIL.encode()).hexdigest()
+    event = web_event("identify", user_id="u")
+    event.context["traits"] = {"em": em, "ph": "+33612345678"}  # a raw phone never leaves
+    backend = destination(segment)
+    backend.write([event])
+    backend.close()
+    [identify] = segment.bodies()[0]["batch"]
+    assert identify["type"] == "identify" and identify["userId"] == "u"
+    assert identify["traits"] == {"em": em}
+    assert b"33612345678" not in segment.requests[0].raw
+
+
+def test_click_ids_ride_in_the_properties_of_track_and_page_calls(segment: StandIn) -> None:
+    clicks = {
+        "first": {"name": "gclid", "id": "Cj0K", "at": 1},
+        "last": {"name": "fbclid", "id": "IwAR2", "at": 2},
+    }
+    events = [web_event(), web_event("x", kind="macro", goal="purchase", properties={"a": 1})]
+    for event in events:
+        event.context["click_ids"] = clicks
+    backend = destination(segment)
+    backend.write(events)
+    backend.close()
+    page, track = segment.bodies()[0]["batch"]
+    assert page["properties"]["gclid"] == track["properties"]["gclid"] == "Cj0K"
+    assert page["properties"]["fbclid"] == track["properties"]["fbclid"] == "IwAR2"
+    assert track["properties"]["a"] == 1
 
 
 def test_refused_consent_is_never_sent(segment: StandIn) -> None:

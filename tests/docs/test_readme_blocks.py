@@ -20,13 +20,16 @@ previous Python block of the file runs first, in the same namespace) or
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import re
 import shlex
 import shutil
+import sys
 import tomllib
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,14 +148,54 @@ COMMANDS = commands()
 # -- running a block --------------------------------------------------------------------
 
 
-def _register_csv(workdir: Path) -> None:
+@contextmanager
+def _register_csv(workdir: Path) -> Iterator[None]:
     from csv_backend import CSVBackend  # type: ignore[import-not-found]
 
     register("csv", CSVBackend)
+    yield
+
+
+@contextmanager
+def _platforms(workdir: Path) -> Iterator[None]:
+    """GA4 and Meta as stand-ins on loopback: ``ga4://`` and ``meta://`` URLs post there
+    (their ``endpoint``), and each must have received what the block sent."""
+    pytest.importorskip("httpx")
+    from convsdk.destinations.ga4 import GA4Destination
+    from convsdk.destinations.meta import MetaDestination
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from destinations.standin import StandIn, serving  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(ROOT / "tests"))
+
+    def meta_answer(request: Any) -> Any:
+        return 200, {"events_received": len(request.body["data"])}, {}
+
+    with (
+        serving(StandIn(lambda request: (204, None, {}))) as ga4,
+        serving(StandIn(meta_answer)) as meta,
+    ):
+        for scheme, real, base in (
+            ("ga4", GA4Destination, ga4.base),
+            ("meta", MetaDestination, meta.base),
+        ):
+            at = functools.partial(real.from_url, endpoint=base)
+            register(scheme, type(f"StandIn{real.__name__}", (real,), {"from_url": at}))
+        try:
+            yield
+        finally:
+            register("ga4", GA4Destination)  # what the scheme names without a stand-in
+            register("meta", MetaDestination)
+        assert ga4.requests and meta.requests, "the block forwarded nothing"
 
 
 #: Scaffolding a block may declare with `needs=NAME`.
-NEEDS: dict[str, Callable[[Path], None]] = {"csv-entry-point": _register_csv}
+NEEDS: dict[str, Callable[[Path], AbstractContextManager[None]]] = {
+    "csv-entry-point": _register_csv,
+    "platforms": _platforms,
+}
 
 
 @pytest.fixture
@@ -218,19 +261,19 @@ def test_python_block_runs_alone(
     _copy_example(block, workdir)
     monkeypatch.syspath_prepend(str(workdir))
     namespace: dict[str, Any] = {"__name__": "__readme__"}
-    if directive.startswith("needs="):
-        NEEDS[directive.removeprefix("needs=").split()[0]](workdir)
-    if directive == "after=previous":
-        previous = PYTHON[PYTHON.index(block) - 1]
-        assert previous.doc == block.doc, f"{block.where}: no previous block in the file"
-        exec(compile(previous.code, previous.where, "exec"), namespace)
-    exec(compile(block.code, block.where, "exec"), namespace)
-    exercised = [check(value) for value in list(namespace.values()) for check in APP_CHECKS]
-    for tracker in {v for v in namespace.values() if isinstance(v, convsdk.Tracker)}:
-        # What the block tracked itself was delivered, none dropped.
-        assert tracker.flush(timeout=5), tracker.stats()
-        stats = tracker.stats()
-        assert stats["dropped"] == 0 and stats["delivered"] == stats["enqueued"], stats
+    needs = NEEDS[directive.removeprefix("needs=").split()[0]] if "needs=" in directive else None
+    with needs(workdir) if needs is not None else nullcontext():
+        if directive == "after=previous":
+            previous = PYTHON[PYTHON.index(block) - 1]
+            assert previous.doc == block.doc, f"{block.where}: no previous block in the file"
+            exec(compile(previous.code, previous.where, "exec"), namespace)
+        exec(compile(block.code, block.where, "exec"), namespace)
+        exercised = [check(value) for value in list(namespace.values()) for check in APP_CHECKS]
+        for tracker in {v for v in namespace.values() if isinstance(v, convsdk.Tracker)}:
+            # What the block tracked itself was delivered, none dropped.
+            assert tracker.flush(timeout=5), tracker.stats()
+            stats = tracker.stats()
+            assert stats["dropped"] == 0 and stats["delivered"] == stats["enqueued"], stats
     if "Flask(" in block.code or "FastAPI(" in block.code:
         assert any(exercised), f"{block.where}: an app no check knows; add one to APP_CHECKS"
 

@@ -238,3 +238,25 @@ def test_a_hook_on_a_single_backend_is_applied(store: MemoryBackend) -> None:
         tracker.track("signup", kind="micro")
         assert tracker.flush(timeout=5)
     assert [e.properties for e in store.events] == [{"via": "hook"}]
+
+
+class IdentifyingForwarder(Forwarder):
+    """A forwarding destination that takes identify calls (as Segment does)."""
+
+    takes_identify = True
+
+
+def test_identify_events_reach_destinations_that_take_them_whatever_forward_says(
+    store: MemoryBackend,
+) -> None:
+    identifying, plain = IdentifyingForwarder(), Forwarder()
+    with fan_out(store, Destination(identifying, forward="purchase"), plain) as tracker:
+        send(
+            tracker,
+            visit("identify", user_id="u-1"),
+            visit("page_view", user_id="u-1"),
+            visit("purchase", kind="macro", goal="purchase", user_id="u-1"),
+            visit("identify", None, user_id="u-2"),  # opted out: never
+        )
+    assert names(identifying) == ["identify", "purchase"]
+    assert names(plain) == ["purchase"]

@@ -239,6 +239,14 @@ def _postgres_unusable() -> str | None:
     return None
 
 
+@pytest.fixture(params=["duckdb", "python"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """How ``load_report`` reads JSON Lines logs: every figure must be the same either way."""
+    if request.param == "duckdb":
+        pytest.importorskip("duckdb")
+    return str(request.param)
+
+
 @pytest.fixture
 def postgres_table() -> Iterator[tuple[str, Callable[[list[Event]], None]]]:
     """``(report URL with ?table=, write(events))`` for a table of this test's own."""

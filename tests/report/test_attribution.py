@@ -44,13 +44,13 @@ def _credit(data: dict[str, Any], model: str, dimension: str = "channel") -> dic
 
 
 def test_five_models_by_hand_in_every_store(
-    tmp_path: Path, postgres_table: tuple[str, Any]
+    tmp_path: Path, engine: str, postgres_table: tuple[str, Any]
 ) -> None:
     events = _events()
     url, write = postgres_table
     write(events)
     figures = [
-        json.loads(load_report(source, GOALS, since=T0).to_json())
+        json.loads(load_report(source, GOALS, since=T0, engine=engine).to_json())
         for source in (
             write_sqlite(tmp_path / "e.db", events),
             write_jsonl(tmp_path / "e.jsonl", events),

@@ -91,7 +91,7 @@ def _rows(data: dict[str, Any], key: str) -> dict[str, tuple[int, int]]:
 
 
 def test_every_store_groups_first_arrivals_alike(
-    tmp_path: Path, postgres_table: tuple[str, Any]
+    tmp_path: Path, engine: str, postgres_table: tuple[str, Any]
 ) -> None:
     buy = {"path": "/checkout", "kind": "macro", "goal": "purchase", "value": 5.0}
     events = [
@@ -112,7 +112,7 @@ def test_every_store_groups_first_arrivals_alike(
         write_jsonl(tmp_path / "e.jsonl", events),
         url,
     ):
-        data = json.loads(load_report(source, GOALS, since=T0).to_json())
+        data = json.loads(load_report(source, GOALS, since=T0, engine=engine).to_json())
         figures.append((_rows(data, "channel"), _rows(data, "source_medium")))
     assert figures[0] == figures[1] == figures[2]
     channels, source_medium = figures[0]

@@ -107,7 +107,7 @@ def test_the_experiment_goal_is_chosen_and_the_text_marks_what_matters(tmp_path:
 
 
 def test_only_conversions_after_the_first_exposure_count_in_every_store(
-    tmp_path: Path, postgres_table: tuple[str, Any]
+    tmp_path: Path, engine: str, postgres_table: tuple[str, Any]
 ) -> None:
     buy = {"path": "/checkout", "kind": "macro", "goal": "purchase"}
     events = [
@@ -127,6 +127,8 @@ def test_only_conversions_after_the_first_exposure_count_in_every_store(
         write_jsonl(tmp_path / "e.jsonl", events),
         url,
     ):
-        rows = {r.value: r for r in load_report(source, GOALS).breakdowns.variant.rows}
+        rows = {
+            r.value: r for r in load_report(source, GOALS, engine=engine).breakdowns.variant.rows
+        }
         assert (rows["B"].visitors, rows["B"].converters) == (2, 1), source
         assert (rows["A"].visitors, rows["A"].converters) == (1, 0), source

@@ -110,7 +110,7 @@ def test_sqlite_report(tmp_path: Path) -> None:
 
 
 def test_jsonl_report_drops_repeats_garbage_and_torn_lines(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, engine: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = _messy_log(tmp_path / "events.jsonl")
     with caplog.at_level(logging.WARNING, logger="convsdk.report"):
@@ -120,12 +120,14 @@ def test_jsonl_report_drops_repeats_garbage_and_torn_lines(
     assert "not an event" in messages
 
 
-def test_every_store_gives_the_same_report(tmp_path: Path, postgres_table: tuple[str, Any]) -> None:
+def test_every_store_gives_the_same_report(
+    tmp_path: Path, engine: str, postgres_table: tuple[str, Any]
+) -> None:
     events = scenario()
     url, write = postgres_table
     write(events)
     sqlite_figures = _figures(write_sqlite(tmp_path / "events.db", events))
-    assert _figures(_messy_log(tmp_path / "events.jsonl")) == sqlite_figures
+    assert _figures(_messy_log(tmp_path / "events.jsonl"), engine=engine) == sqlite_figures
     assert _figures(url) == sqlite_figures
     check_scenario(sqlite_figures)
 
@@ -168,7 +170,7 @@ def _touch_rows(data: dict[str, Any], touch: str) -> dict[str, tuple[int, int]]:
 
 
 def test_touches_after_the_first_purchase_get_no_credit(
-    tmp_path: Path, postgres_table: tuple[str, Any]
+    tmp_path: Path, engine: str, postgres_table: tuple[str, Any]
 ) -> None:
     events = _touches()
     url, write = postgres_table
@@ -180,12 +182,12 @@ def test_touches_after_the_first_purchase_get_no_credit(
         "facebook": (1, 0),
         "(none)": (1, 1),
     }
-    assert _figures(write_jsonl(tmp_path / "e.jsonl", events)) == expected
+    assert _figures(write_jsonl(tmp_path / "e.jsonl", events), engine=engine) == expected
     assert _figures(url) == expected
 
 
 def test_events_tracked_outside_a_request_are_told_apart_from_do_not_track(
-    tmp_path: Path, postgres_table: tuple[str, Any]
+    tmp_path: Path, engine: str, postgres_table: tuple[str, Any]
 ) -> None:
     # A webhook renews two subscriptions of one user and one of another, and a job
     # records one without a user: no request, so no context and no visitor.
@@ -214,7 +216,7 @@ def test_events_tracked_outside_a_request_are_told_apart_from_do_not_track(
         "server_side": 4,
         "server_side_users": 2,
     }
-    assert _figures(write_jsonl(tmp_path / "e.jsonl", events)) == expected
+    assert _figures(write_jsonl(tmp_path / "e.jsonl", events), engine=engine) == expected
     assert _figures(url) == expected
     text = render_text(load_report(write_sqlite(tmp_path / "t.db", events), GOALS, since=T0))
     assert "Anonymous events (DNT / GPC)" in text and "Server-side events" in text
@@ -223,7 +225,7 @@ def test_events_tracked_outside_a_request_are_told_apart_from_do_not_track(
 
 
 def test_touches_are_cut_at_the_first_macro_goal_of_the_goal_file(
-    tmp_path: Path, postgres_table: tuple[str, Any]
+    tmp_path: Path, engine: str, postgres_table: tuple[str, Any]
 ) -> None:
     # "purchase" events stored as micro (before the goal was promoted to macro in the
     # goal file): a campaign visit 5 h after the purchase still gets no credit.
@@ -238,7 +240,7 @@ def test_touches_are_cut_at_the_first_macro_goal_of_the_goal_file(
     write(events)
     expected = _figures(write_sqlite(tmp_path / "events.db", events))
     assert _touch_rows(expected, "last_touch") == {"google": (1, 1)}
-    assert _figures(write_jsonl(tmp_path / "e.jsonl", events)) == expected
+    assert _figures(write_jsonl(tmp_path / "e.jsonl", events), engine=engine) == expected
     assert _figures(url) == expected
 
 
@@ -246,7 +248,7 @@ GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.
 
 
 def test_known_bots_are_left_out_and_counted_unless_asked_for(
-    tmp_path: Path, postgres_table: tuple[str, Any]
+    tmp_path: Path, engine: str, postgres_table: tuple[str, Any]
 ) -> None:
     # A crawler stored by another path than the middleware (which drops bots): it
     # views pricing on its first event and "buys" on its second.
@@ -270,17 +272,17 @@ def test_known_bots_are_left_out_and_counted_unless_asked_for(
     people["summary"].pop("bot_visitors")
     assert expected == people
     for source in (jsonl_url, url):
-        again = _figures(source)
+        again = _figures(source, engine=engine)
         assert again["summary"].pop("bot_visitors") == 1
         again["summary"].pop("events")
         assert again == expected, source
     for source in (sqlite_url, jsonl_url, url):
-        counted = _figures(source, include_bots=True)
+        counted = _figures(source, engine=engine, include_bots=True)
         assert counted["summary"]["visitors"] == 5 and counted["summary"]["bot_visitors"] == 0
 
 
 def test_same_report_with_a_time_range_and_funnel_steps(
-    tmp_path: Path, postgres_table: tuple[str, Any]
+    tmp_path: Path, engine: str, postgres_table: tuple[str, Any]
 ) -> None:
     events = scenario()
     url, write = postgres_table
@@ -288,8 +290,8 @@ def test_same_report_with_a_time_range_and_funnel_steps(
     window = {"until": "2026-11-02T10:05:00Z"}  # alice's return and dave are cut off
     expected = _figures(write_sqlite(tmp_path / "events.db", events), **window)
     assert expected["summary"]["visitors"] == 3
-    assert _figures(write_jsonl(tmp_path / "e.jsonl", events), **window) == expected
-    assert _figures(url, **window) == expected
+    assert _figures(write_jsonl(tmp_path / "e.jsonl", events), engine=engine, **window) == expected
+    assert _figures(url, engine=engine, **window) == expected
 
 
 def test_plain_paths_pick_the_store_by_suffix(tmp_path: Path) -> None:
@@ -298,7 +300,7 @@ def test_plain_paths_pick_the_store_by_suffix(tmp_path: Path) -> None:
     log = tmp_path / "events.jsonl"
     write_jsonl(log, scenario())
     assert isinstance(open_reader(str(db)), SQLiteReader)
-    assert isinstance(open_reader(str(log)), FileReader)
+    assert isinstance(open_reader(str(log), engine="python"), FileReader)
     assert _figures(str(db)) == _figures(str(log))
 
 
@@ -414,7 +416,7 @@ def test_progress_is_reported_in_bytes_for_logs_and_queries_for_databases(
     log = tmp_path / "events.jsonl"
     write_jsonl(log, scenario())
     calls: list[tuple[str, float, float]] = []
-    load_report(log, progress=lambda *args: calls.append(args))
+    load_report(log, progress=lambda *args: calls.append(args), engine="python")
     size = log.stat().st_size
     assert ("scanning", size, size) in calls and ("reading", size, size) in calls
     calls.clear()
@@ -470,13 +472,14 @@ def _credit(data: dict[str, Any], model: str) -> dict[str, float]:
 
 
 def test_a_user_on_two_devices_is_one_person_in_every_store(
-    tmp_path: Path, postgres_table: tuple[str, Any]
+    tmp_path: Path, engine: str, postgres_table: tuple[str, Any]
 ) -> None:
     events = scenario() + _two_devices()
     url, write = postgres_table
     write(events)
     expected = _figures(write_sqlite(tmp_path / "events.db", events))
-    assert _figures(write_jsonl(tmp_path / "e.jsonl", events, split=9)) == expected
+    log = write_jsonl(tmp_path / "e.jsonl", events, split=9)
+    assert _figures(log, engine=engine) == expected
     assert _figures(url) == expected
     summary = expected["summary"]
     # alice, bob, carol, dave and frank (two visitor ids, one person).

@@ -95,6 +95,12 @@ class Backend(Protocol):
     :class:`~convsdk.ConfigError` naming it, raised by ``from_url`` itself. Never put a
     password in an error message: :func:`convsdk.adapters.redact_url`.
 
+    **Forwarding.** A backend that forwards to a service rather than storing declares
+    ``default_forward = "macro"`` (what the fan-out sends it unless ``forward=`` says
+    otherwise; never the events of visitors who opted out), and ``takes_identify =
+    True`` when the service takes identify calls (the fan-out then sends it the
+    ``identify`` events too). See :mod:`convsdk.fanout` and :mod:`convsdk.destinations`.
+
     **Checking.** A backend may also have ``check()``: raise
     :class:`~convsdk.BackendError` unless the store takes events now (reachable,
     database and table there or created). ``convsdk collect`` calls it before it starts

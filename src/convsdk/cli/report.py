@@ -86,6 +86,15 @@ def add_report_options(report: argparse.ArgumentParser) -> None:
         help="compare the experiment variants on this goal (default: any macro goal)",
     )
     report.add_argument(
+        "--engine",
+        metavar="{auto,duckdb,python}",
+        default="auto",
+        # Checked by the report (convsdk.report.reader.ENGINES), which this module
+        # imports only when a report runs.
+        help="how to read a JSON Lines log: duckdb (extra duckdb), python (streamed), "
+        "or auto (default: streamed, the faster as measured)",
+    )
+    report.add_argument(
         "--include-bots",
         action="store_true",
         help="count visitors whose user agent is a known bot (default: left out, counted)",
@@ -111,6 +120,7 @@ def run_report(args: argparse.Namespace) -> int:
             by=args.by,
             rates=args.rates,
             channels=args.channels,
+            engine=args.engine,
         )
     finally:
         bar.close()

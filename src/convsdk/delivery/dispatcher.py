@@ -71,6 +71,7 @@ class Dispatcher:
         backpressure: Backpressure | None = None,
         shutdown_timeout: float = 5.0,
         wal_max_age: float = 5.0,
+        name: str | None = None,
     ) -> None:
         self.backpressure: Backpressure = check_policy(backpressure, spool, durable)
         self.backend = backend
@@ -86,6 +87,8 @@ class Dispatcher:
         self.durable = durable
         self.shutdown_timeout = shutdown_timeout
         self.wal_max_age = wal_max_age
+        self.name = name or type(backend).__name__
+        """How logs name the backend (the fan-out gives its destination's name)."""
         self._limit = max_queue_size
         self._wake_at = batch_size - 1
         self._closed = False
@@ -112,7 +115,9 @@ class Dispatcher:
             wal = WriteAheadLog(spool, queue, self._lock, warnings)
         self._wal = wal
         self._keeper = keeper = Keeper(spool, wal, counters, warnings)
-        self._sender = sender = Sender(self.backend, self.retry, keeper, counters, warnings)
+        self._sender = sender = Sender(
+            self.backend, self.retry, keeper, counters, warnings, self.name
+        )
         self._overflow = overflow = Overflow(
             queue, self._wake, self.backpressure, keeper, wal, warnings, self.max_queue_size
         )
@@ -294,4 +299,4 @@ class Dispatcher:
         self._reset_after_fork(keep_queue=False)
 
     def __repr__(self) -> str:
-        return f"<Dispatcher backend={type(self.backend).__name__} queued={len(self._queue)}>"
+        return f"<Dispatcher backend={self.name} queued={len(self._queue)}>"

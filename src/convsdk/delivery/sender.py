@@ -46,8 +46,11 @@ class Sender:
         keeper: Keeper,
         counters: Counters,
         warnings: Warnings,
+        name: str | None = None,
     ) -> None:
         self.backend = backend
+        self.name = name or type(backend).__name__
+        """How logs name the backend: its destination's name (a URL without secrets)."""
         self.policy = policy
         self.keeper = keeper
         self.counters = counters
@@ -134,7 +137,7 @@ class Sender:
     def degrade(self, error: Exception) -> None:
         """A batch failed its retries: the backend is down; say so (once a minute)."""
         self.health.failed()
-        name = type(self.backend).__name__
+        name = self.name
         spool = self.keeper.spool
         if spool is not None:
             self.warnings.warn(
@@ -157,7 +160,7 @@ class Sender:
         """A write succeeded: when the backend was down, replay the spool now."""
         if self.health.succeeded():
             self.keeper.pending = self.keeper.spool is not None
-            log.info("backend %s recovered; replaying the spool", type(self.backend).__name__)
+            log.info("backend %s recovered; replaying the spool", self.name)
 
     def close_backend(self) -> None:
         """Close the backend once (errors are logged)."""

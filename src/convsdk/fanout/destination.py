@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .._urls import redact_url, with_query
 from ..backends import Backend, from_url
+from ..destinations.events import IDENTIFY
 from ..errors import ConfigError
 from ..event import Event
 from ..options import unknown_option
@@ -117,7 +118,12 @@ class Destination:
             forward = _forward(default, field="default_forward") if default is not None else None
         if forward is None and default is None and self.sample_page_views >= 1.0:
             return None
-        return Route(forward or ("all",), private=default is not None, share=self.sample_page_views)
+        return Route(
+            forward or ("all",),
+            private=default is not None,
+            share=self.sample_page_views,
+            identify=bool(getattr(backend, "takes_identify", False)),
+        )
 
     def __repr__(self) -> str:
         return f"<Destination {self.name()}>"
@@ -129,16 +135,22 @@ class Route:
 
     A destination with ``default_forward`` (a forwarding one) never gets the events of a
     visitor who opted out (no ``visitor_id``, a request context): they stay in the stores.
+    One that declares ``takes_identify = True`` (Segment: an identify call links the
+    visitor to the user) gets the identify events whatever ``forward`` says, which
+    filters conversions.
     """
 
-    __slots__ = ("everything", "goals", "kinds", "private", "share", "threshold")
+    __slots__ = ("everything", "goals", "identify", "kinds", "private", "share", "threshold")
 
-    def __init__(self, forward: Iterable[str], *, private: bool, share: float) -> None:
+    def __init__(
+        self, forward: Iterable[str], *, private: bool, share: float, identify: bool = False
+    ) -> None:
         names = set(forward)
         self.everything = "all" in names
         self.kinds = frozenset(names & {"macro", "micro"})
         self.goals = frozenset(names - set(KINDS))
         self.private = private
+        self.identify = identify
         self.share = share
         self.threshold = int(share * _SCALE)
 
@@ -146,7 +158,7 @@ class Route:
         """Whether ``event`` passes the consent rule and the ``forward`` filter."""
         if self.private and event.visitor_id is None and event.context:
             return False
-        if self.everything:
+        if self.everything or (self.identify and event.name == IDENTIFY and event.kind is None):
             return True
         return event.kind in self.kinds or (event.goal is not None and event.goal in self.goals)
 

@@ -11,7 +11,8 @@ Sources, as a backend URL or a plain path:
   ``.sqlite`` or ``.sqlite3``: opened read-only (a running tracker may keep writing).
 - ``postgresql://user@host/db`` (or ``postgres://``), extra ``postgres``.
 - ``file:///var/log/events.jsonl``, or a path ending in ``.jsonl`` or ``.ndjson``: the
-  log and its rotated siblings.
+  log and its rotated siblings, streamed (:mod:`convsdk.report.jsonl`), or read by
+  DuckDB with ``engine="duckdb"`` (extra ``duckdb``, :mod:`convsdk.report.duck`).
 - any other scheme a plugin reads: see :mod:`convsdk.report.plugins` (the
   ``convsdk.readers`` entry-point group, :func:`~convsdk.report.register_reader`).
 
@@ -29,6 +30,7 @@ from urllib.parse import urlsplit
 
 from .._urls import redact_url as redact
 from ..errors import ConfigError
+from .duck import DuckReader, require_duckdb
 from .jsonl import FileReader
 from .plugins import plugin_reader, plugin_schemes
 from .progress import ProgressCallback
@@ -38,6 +40,8 @@ from .sql import DEFAULT_TABLE, PostgresReader, SQLiteReader
 __all__ = [
     "BUILTIN_SCHEMES",
     "DEFAULT_TABLE",
+    "ENGINES",
+    "DuckReader",
     "FileReader",
     "PostgresReader",
     "ProgressCallback",
@@ -50,18 +54,27 @@ __all__ = [
 BUILTIN_SCHEMES = ("file", "postgres", "postgresql", "sqlite")
 _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson")
+#: How JSON Lines logs are read: ``auto`` (the faster as measured: streamed), with
+#: DuckDB, or streamed in Python.
+ENGINES = ("auto", "duckdb", "python")
 
 
-def open_reader(source: str | os.PathLike[str]) -> Reader:
+def open_reader(source: str | os.PathLike[str], *, engine: str = "auto") -> Reader:
     """The reader for a backend URL or a plain path (``.db`` → SQLite, ``.jsonl`` → file).
 
     >>> open_reader("events.jsonl").read()
+
+    ``engine`` says how a JSON Lines log is read: ``"duckdb"`` (extra ``duckdb``),
+    ``"python"`` (streamed), or ``"auto"``: streamed, which measured as fast as DuckDB
+    on a million events and faster on five, in a third of the memory (see the README).
+    Databases count in their own engine whatever it says.
 
     Other schemes are read by plugins (:mod:`convsdk.report.plugins`), consulted after
     the built-in ones. Raises :class:`convsdk.ConfigError` for a source it cannot read:
     an unknown scheme or file suffix, a malformed URL, a bad ``table``. Whether the file
     or database exists is found out by :meth:`Reader.read`.
     """
+    log_reader = _log_reader(engine)
     text = os.fspath(source)
     if not isinstance(text, str) or not text.strip():
         raise ConfigError("the source is empty", field="source")
@@ -70,7 +83,7 @@ def open_reader(source: str | os.PathLike[str]) -> Reader:
         if lower.endswith(_SQLITE_SUFFIXES):
             return SQLiteReader(text)
         if lower.endswith(_JSONL_SUFFIXES):
-            return FileReader(text)
+            return log_reader(text)
         raise ConfigError(
             "cannot tell what kind of store this is: give a URL (sqlite:///events.db, "
             "file:///var/log/events.jsonl, postgresql://host/db) or a path ending in "
@@ -82,7 +95,7 @@ def open_reader(source: str | os.PathLike[str]) -> Reader:
     if scheme == "sqlite":
         return SQLiteReader.from_url(text)
     if scheme == "file":
-        return FileReader.from_url(text)
+        return log_reader.from_url(text)
     if scheme in ("postgresql", "postgres"):
         return PostgresReader.from_url(text)
     reader = plugin_reader(scheme, text)
@@ -96,3 +109,15 @@ def open_reader(source: str | os.PathLike[str]) -> Reader:
         field="source",
         source=redact(text),
     )
+
+
+def _log_reader(engine: str) -> type[FileReader] | type[DuckReader]:
+    """The class that reads JSON Lines logs with ``engine``."""
+    if engine not in ENGINES:
+        raise ConfigError(
+            f"unknown engine {engine!r}; one of: {', '.join(ENGINES)}", field="engine"
+        )
+    if engine in ("auto", "python"):
+        return FileReader
+    require_duckdb()
+    return DuckReader

@@ -13,14 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..destinations.events import IDENTIFY
 from ..event import Event, make_event
 from ..identity import hash_traits
 from ..web.context import current_request
 
-__all__ = ["IDENTIFY_EVENT", "identify_event"]
-
-#: The name of the event ``identify()`` records.
-IDENTIFY_EVENT = "identify"
+__all__ = ["identify_event"]
 
 _MAX_USER_ID = 128
 
@@ -39,7 +37,7 @@ def identify_event(
     hashed = hash_traits(traits or {}, phone_country_code)
     ctx = current_request.get()
     if ctx is None:
-        return make_event(IDENTIFY_EVENT, user_id=text)
+        return make_event(IDENTIFY, user_id=text)
     if not ctx.track or ctx.anonymous:
         return None
     identifiers = dict(ctx.identifiers or {})
@@ -51,7 +49,7 @@ def identify_event(
     ctx.user_id = text
     ctx.identified = True
     return make_event(
-        IDENTIFY_EVENT,
+        IDENTIFY,
         visitor_id=ctx.visitor_id,
         session_id=ctx.session_id,
         user_id=text,

@@ -72,6 +72,7 @@ def _lane(entry: Entry, backend: Backend, values: Mapping[str, Any]) -> Lane:
         durable=values["durable"],
         backpressure=values["backpressure"],
         shutdown_timeout=values["shutdown_timeout"],
+        name=entry.name,
     )
     hook = entry.destination.before_send
     guarded = GuardedHook(hook, entry.name) if hook is not None else None

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 __all__ = [
     "CLICK_ID_NAMES",
     "Click",
-    "click_in_query",
+    "clicks_in_query",
     "fbc_from_click",
     "ga_client_id",
     "maybe_click",
@@ -45,17 +45,21 @@ def maybe_click(query: str) -> bool:
     return "clid=" in query or "braid=" in query or "clkid=" in query
 
 
-def click_in_query(query: str, now_ms: int) -> Click | None:
-    """The first click id of ``query`` (in the URL's order), stamped ``now_ms``.
+def clicks_in_query(query: str, now_ms: int) -> list[Click]:
+    """The click ids of ``query`` in the URL's order, each stamped ``now_ms``: a landing
+    URL tagged by two platforms (``?gclid=...&fbclid=...``) gives both, so the first
+    counts as the visit's first click and the fbclid still builds Meta's fbc.
 
-    Ids that are too long or hold characters no platform uses are ignored.
+    Ids that are too long or hold characters no platform uses are ignored, and each
+    name counts once (its first value).
     """
+    found: dict[str, Click] = {}
     for name, value in parse_qsl(query, max_num_fields=64):
-        if name in CLICK_ID_NAMES:
+        if name in CLICK_ID_NAMES and name not in found:
             value = value.strip()
             if value and len(value) <= _MAX_CLICK_ID and _CLICK_ID.fullmatch(value):
-                return {"name": name, "id": value, "at": now_ms}
-    return None
+                found[name] = {"name": name, "id": value, "at": now_ms}
+    return list(found.values())
 
 
 def fbc_from_click(click: Click) -> str:

@@ -20,7 +20,7 @@ from ..identity.signing import MAX_CACHED_HEADER
 from .clicks import (
     CLICK_ID_NAMES,
     Click,
-    click_in_query,
+    clicks_in_query,
     fbc_from_click,
     ga_client_id,
     maybe_click,
@@ -114,19 +114,20 @@ class Marks:
         secure: bool,
     ) -> list[str]:
         """Put the visitor's marks in ``ctx``: those ``found`` in the cookies (:meth:`find`)
-        and a click id of the landing URL; return the click cookie's ``Set-Cookie`` when
-        that click is new (``clock`` stamps it), else nothing."""
-        click = None
+        and the click ids of the landing URL; return the click cookie's ``Set-Cookie`` when
+        the URL's last click is new (``clock`` stamps it), else nothing."""
+        landed: list[Click] = []
         if query and maybe_click(query):
-            click = click_in_query(query, int(clock() * 1000))
-        if found is None and click is None:
+            landed = clicks_in_query(query, int(clock() * 1000))
+        if found is None and not landed:
             return []
         marks = found or _NO_MARKS
         clicks, set_cookie = marks.clicks, None
-        if click is not None:
+        if landed:
+            click = landed[-1]
             last = clicks["last"] if clicks else None
             if last is None or (last["name"], last["id"]) != (click["name"], click["id"]):
-                clicks = {"first": clicks["first"] if clicks else click, "last": click}
+                clicks = {"first": clicks["first"] if clicks else landed[0], "last": click}
                 if self.clicks is not None:
                     set_cookie = self.clicks.set_cookie(clicks, secure)
         identifiers: dict[str, Any] = {}

@@ -57,6 +57,10 @@ class SegmentDestination:
     default_forward = "macro"
     """Forwarded by default: macro conversions (the fan-out's ``forward=`` changes it)."""
 
+    takes_identify = True
+    """The fan-out also forwards identify events, whatever ``forward=`` says: each is an
+    ``identify`` call linking the visitor to the user id (hashed traits only)."""
+
     def __init__(
         self,
         write_key: str,

@@ -7,6 +7,11 @@ anonymousId"), ``messageId`` (Segment "deduplicates events using the messageId
 field"), ``timestamp`` (ISO-8601) and ``context``; a track call has ``event`` ("all
 Track events sent to Segment must have an event field") and ``properties``.
 ``revenue``, ``currency`` and ``order_id`` are the Spec's names for an order.
+
+The Spec has no field for ad click ids: a call's ``properties`` carry the visitor's
+first and last (``gclid``, ``fbclid``... under their own names, the last one winning),
+where the ad destinations' mappings can read them. An identify call's ``traits`` hold
+the hashed traits only (``em``, ``ph``, ``external_id``: SHA-256 hex, as stored).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from ...event import Event
-from ..events import IDENTIFY, SERVER_ID, conversion_name
+from ..events import IDENTIFY, SERVER_ID, conversion_name, hashed_traits
 
 __all__ = ["PAGE_VIEW", "message"]
 
@@ -34,8 +39,8 @@ _CAMPAIGN = {"source": "source", "medium": "medium", "campaign": "name", "term":
 
 
 def message(event: Event, names: Mapping[str, str]) -> dict[str, Any]:
-    """The Segment call for ``event``: ``identify`` for the identify event (no traits:
-    raw ones are never stored), ``page`` for a page view that is no conversion, else
+    """The Segment call for ``event``: ``identify`` for the identify event (its hashed
+    traits only: raw ones are never stored), ``page`` for a page view that is no conversion, else
     ``track``, named by ``names`` (the ``events=`` option) or the goal's (or
     interaction's) name."""
     call: dict[str, Any] = {"messageId": event.event_id}
@@ -47,10 +52,14 @@ def message(event: Event, names: Mapping[str, str]) -> dict[str, Any]:
     call["context"] = _context(event.context)
     if event.name == IDENTIFY:
         call["type"] = "identify"
+        traits = hashed_traits(event)
+        if traits:
+            call["traits"] = traits
         return call
     if event.name == PAGE_VIEW and event.kind is None:
         call["type"] = "page"
-        call["properties"] = {**event.properties, **call["context"].get("page", {})}
+        page = call["context"].get("page", {})
+        call["properties"] = {**_click_ids(event.context), **event.properties, **page}
         return call
     name = conversion_name(event)
     call["type"] = "track"
@@ -59,8 +68,21 @@ def message(event: Event, names: Mapping[str, str]) -> dict[str, Any]:
     return call
 
 
+def _click_ids(context: Mapping[str, Any]) -> dict[str, str]:
+    """The visitor's first and last click ids by name (the last wins a shared name)."""
+    clicks = context.get("click_ids")
+    if not isinstance(clicks, dict):
+        return {}
+    found: dict[str, str] = {}
+    for click in (clicks.get("first"), clicks.get("last")):
+        if isinstance(click, dict) and isinstance(click.get("name"), str):
+            if isinstance(click.get("id"), str):
+                found[click["name"]] = click["id"]
+    return found
+
+
 def _properties(event: Event) -> dict[str, Any]:
-    properties = dict(event.properties)
+    properties = {**_click_ids(event.context), **event.properties}
     if event.kind:
         properties["conversion"] = event.kind
     if event.value is not None:

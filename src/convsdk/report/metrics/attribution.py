@@ -19,6 +19,7 @@ Credit is given by channel, by ``source / medium`` and by campaign.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from ..channels import DEFAULT_CHANNEL_RULES, ChannelRules, channel
@@ -86,7 +87,9 @@ def attribution(
     """Each model's credit of macro conversions and revenue, by channel, source / medium
     and campaign."""
     lookback = int(lookback_days * _DAY)
-    credit: dict[str, dict[str, dict[str, float]]] = {m: {} for m in MODELS}
+    # Shares are summed at the end with fsum, exact in any order: readers list the
+    # visitors in different orders, and every store must give the same figures.
+    credit: dict[str, dict[str, dict[str, list[float]]]] = {m: {} for m in MODELS}
     revenue: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {m: {} for m in MODELS}
     for visitor in dataset.visitors:
         hits = [visitor.goals[name] for name in macro if name in visitor.goals]
@@ -111,7 +114,7 @@ def attribution(
             for share, touch in zip(shares(times, at, half_life_days), keys, strict=True):
                 for dimension, key in touch.items():
                     rows = credit[model].setdefault(dimension, {})
-                    rows[key] = rows.get(key, 0.0) + share * conversions
+                    rows.setdefault(key, []).append(share * conversions)
                     cash = revenue[model].setdefault(dimension, {}).setdefault(key, {})
                     for currency, values in amounts.items():
                         cash.setdefault(currency, []).append(share * sum(values))
@@ -120,14 +123,15 @@ def attribution(
 
 
 def _rows(
-    credit: dict[str, dict[str, float]], revenue: dict[str, dict[str, dict[str, list[float]]]]
+    credit: dict[str, dict[str, list[float]]],
+    revenue: dict[str, dict[str, dict[str, list[float]]]],
 ) -> dict[str, list[AttributionRow]]:
     """One model's rows per dimension, the most credited first."""
     return {
         dimension: sorted(
             (
                 AttributionRow(key, conversions, money(revenue[dimension][key]))
-                for key, conversions in rows.items()
+                for key, conversions in ((k, math.fsum(v)) for k, v in rows.items())
                 if conversions > 0
             ),
             key=lambda row: (-row.conversions, row.value),

@@ -73,13 +73,14 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
     return {
         # Answered from the timestamp index alone.
         "totals": f"SELECT COUNT(*), MIN(timestamp), MAX(timestamp) FROM {t} WHERE {indexed}",
+        # Read through the partial index of the events without a visitor.
         "anonymous": f"""
             SELECT COUNT(*), COUNT(*) FILTER (WHERE kind IS NULL),
                    COUNT(*) FILTER (WHERE context = '{{}}'),
                    COUNT(DISTINCT user_id) FILTER (WHERE context = '{{}}')
             FROM {t} WHERE visitor_id IS NULL AND {where}""",
-        # The (visitor_id, timestamp) index finds each visitor's first event; only those
-        # rows are then read.
+        # Each visitor's first event, found in one pass (no visitor index: it would halve
+        # the writes, see convsdk.backends.sqlite.schema); only those rows are then read.
         "visitors": f"""
             WITH f AS (
               SELECT visitor_id, MIN(timestamp || ' ' || event_id) AS k

@@ -69,6 +69,7 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django ships no type hints
             "compare",
             "rates",
             "channels",
+            "engine",
         )
         report = argparse.Namespace(
             source=source,

@@ -1,0 +1,177 @@
+"""The DuckDB reader's queries: one scan of the log into a table, then the summaries.
+
+The scan (:func:`load_query`) parses each line once, keeps only what the report reads,
+and checks every field's JSON type against what the streaming reader accepts (``ok``):
+the reader hands the log over to that reader when a line fails, so that odd logs give
+the same report and the same warnings. An event delivered twice is then kept once
+(``clean``). Times are integer microseconds; ties between events at the same time are
+broken by event id, as in every other reader.
+"""
+
+from __future__ import annotations
+
+__all__ = ["QUERIES", "load_query"]
+
+# The fields of a line, all read as JSON so that their types can be checked.
+_FIELDS = (
+    "event_id",
+    "name",
+    "kind",
+    "goal",
+    "value",
+    "currency",
+    "transaction_id",
+    "timestamp",
+    "visitor_id",
+    "user_id",
+    "context",
+)
+_COLUMNS = "{" + ", ".join(f"'{name}': 'JSON'" for name in _FIELDS) + "}"
+_TEXT_OR_NULL = ("kind", "goal", "currency", "transaction_id", "visitor_id", "user_id")
+
+# A timestamp in the form convsdk stores (see convsdk.report.jsonl.events.canonical).
+_CANONICAL = "length(ts) = 32 AND ts[11] = 'T' AND ts[27:] = '+00:00'"
+
+# The origin of a URL, as the streaming reader's first look at arrivals takes it: the
+# text up to the first "/" after "https://".
+_ORIGIN = "CASE WHEN strpos({0}[9:], '/') = 0 THEN {0} ELSE left({0}, 7 + strpos({0}[9:], '/')) END"
+
+
+def _text(field: str) -> str:
+    """A JSON string field as text: NULL for anything else (the rules ignore the rest)."""
+    return f"CASE WHEN starts_with({field}::VARCHAR, '\"') THEN {field} ->> '$' END"
+
+
+def _is_text(field: str, null: bool = True) -> str:
+    """Whether a JSON field is a string (or null, or missing, with ``null``)."""
+    # The scan gives each value as compact JSON text: its first character tells its type.
+    text = f"starts_with({field}::VARCHAR, '\"')"
+    return f"({field} IS NULL OR {field}::VARCHAR = 'null' OR {text})" if null else text
+
+
+def load_query(since: bool, until: bool) -> str:
+    """Create the table ``ev`` from the files (``$files``), events in the range only.
+
+    ``since`` and ``until`` say whether ``$since`` and ``$until`` (stored timestamps,
+    as text) bound the range.
+    """
+    typed = " AND ".join(
+        [
+            *(_is_text(f, null=False) for f in ("event_id", "name", "timestamp")),
+            *(_is_text(f) for f in _TEXT_OR_NULL),
+            "(context IS NULL OR context::VARCHAR = 'null' OR starts_with(context::VARCHAR, '{'))",
+        ]
+    )
+    bounds = []
+    if since:
+        bounds.append("ts >= $since")
+    if until:
+        bounds.append("ts < $until")
+    in_range = " AND ".join(bounds) or "true"
+    return f"""
+        CREATE OR REPLACE TABLE ev AS
+        WITH raw AS (
+          SELECT coalesce({typed}, false) AS typed, timestamp ->> '$' AS ts,
+                 epoch_us(TRY_CAST(timestamp ->> '$' AS TIMESTAMPTZ)) AS moment, *,
+                 json_extract(context, ['$.referrer', '$.url', '$.user_agent', '$.utm',
+                                        '$.variant']) AS c
+          FROM read_json($files, format = 'newline_delimited', ignore_errors = true,
+                         columns = {_COLUMNS}))
+        SELECT coalesce(typed AND {_CANONICAL} AND moment IS NOT NULL, false) AS ok,
+               event_id ->> '$' AS event_id,
+               moment,
+               visitor_id ->> '$' AS visitor_id,
+               kind ->> '$' AS kind,
+               CASE WHEN kind ->> '$' IS NOT NULL
+                    THEN coalesce(goal ->> '$', name ->> '$') END AS g,
+               CASE WHEN json_type(value) IN ('DOUBLE', 'BIGINT', 'UBIGINT')
+                    THEN value::DOUBLE END AS value,
+               currency ->> '$' AS currency,
+               transaction_id ->> '$' AS txn,
+               user_id ->> '$' AS user_id,
+               context IS NULL OR context::VARCHAR IN ('{{}}', 'null') AS server,
+               {_text("c[1]")} AS referrer,
+               {_text("c[2]")} AS url,
+               {_text("c[3]")} AS user_agent,
+               CASE WHEN starts_with(c[4]::VARCHAR, '{{') AND c[4]::VARCHAR <> '{{}}'
+                    THEN c[4]::VARCHAR END AS utm,
+               CASE WHEN c[5]::VARCHAR <> 'null' THEN c[5]::VARCHAR END AS variant
+        FROM raw
+        WHERE NOT coalesce(typed AND {_CANONICAL} AND moment IS NOT NULL, false)
+           OR ({in_range})"""
+
+
+#: The queries run after the load, by name, in order.
+QUERIES = {
+    # Lines that are no event (the streaming reader would warn about each), and ids
+    # given to two different events (which of them counts depends on the lines' order).
+    "check": """
+        WITH shared AS (
+          SELECT event_id FROM ev WHERE ok GROUP BY event_id HAVING count(*) > 1)
+        SELECT (SELECT count(*) FROM ev WHERE NOT ok),
+               (SELECT count(*) - count(DISTINCT event_id) FROM (
+                  SELECT DISTINCT * EXCLUDE (ok) FROM ev
+                  WHERE ok AND event_id IN (SELECT event_id FROM shared)))""",
+    # An event delivered twice counts once.
+    "clean": """
+        DELETE FROM ev WHERE NOT ok OR rowid IN (
+          SELECT rowid FROM ev
+          WHERE ok AND event_id IN (
+            SELECT event_id FROM ev WHERE ok GROUP BY event_id HAVING count(*) > 1)
+          QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY rowid) > 1)""",
+    "totals": """
+        SELECT count(*), min(moment), max(moment),
+               count(*) FILTER (WHERE visitor_id IS NULL),
+               count(*) FILTER (WHERE visitor_id IS NULL AND kind IS NULL),
+               count(*) FILTER (WHERE visitor_id IS NULL AND server),
+               count(DISTINCT user_id) FILTER (WHERE visitor_id IS NULL AND server)
+        FROM ev""",
+    # Visitors linked by a user id are one person (see convsdk.report.people).
+    "links": """
+        SELECT DISTINCT visitor_id, user_id FROM ev
+        WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL""",
+    # "macro" sorts before "micro": a goal any event called macro is macro.
+    "kinds": "SELECT g, min(kind) FROM ev WHERE kind IS NOT NULL GROUP BY g",
+    # A repeated transaction id of a goal counts once: its first conversion.
+    "conversions": """
+        CREATE OR REPLACE TABLE conv AS
+        SELECT visitor_id, g, value, currency, moment FROM ev
+        WHERE kind IS NOT NULL
+        QUALIFY txn IS NULL
+             OR row_number() OVER (PARTITION BY g, txn ORDER BY moment, event_id) = 1""",
+    "conversion rows": """
+        SELECT visitor_id, g, currency, count(*), min(moment), sum(value),
+               list(moment ORDER BY moment)
+                 FILTER (WHERE visitor_id IS NOT NULL AND list_contains($steps::VARCHAR[], g)),
+               max(moment)
+        FROM conv GROUP BY visitor_id, g, currency""",
+    # Each converter's first macro conversion: their touches count up to it.
+    "macro": """
+        CREATE OR REPLACE TABLE macro AS
+        SELECT visitor_id, min(moment) AS moment FROM conv
+        WHERE visitor_id IS NOT NULL AND list_contains($macro::VARCHAR[], g) GROUP BY visitor_id""",
+    # First event, variant (of the first event carrying one), first and last touch.
+    "visitors": """
+        SELECT e.visitor_id, min(e.moment),
+               arg_min({'referrer': referrer, 'url': url, 'user_agent': user_agent,
+                        'utm': utm}, (e.moment, event_id)),
+               arg_min(variant, (e.moment, event_id)),
+               min(e.moment) FILTER (WHERE variant IS NOT NULL),
+               arg_min(utm, (e.moment, event_id)) FILTER (WHERE before),
+               arg_max(utm, (e.moment, event_id)) FILTER (WHERE before)
+        FROM (SELECT e.*, m.moment IS NULL OR e.moment <= m.moment AS before
+              FROM ev e LEFT JOIN macro m ON m.visitor_id = e.visitor_id
+              WHERE e.visitor_id IS NOT NULL) e
+        GROUP BY e.visitor_id""",
+    # A converter's possible arrivals up to their first macro conversion (the rules
+    # tell which are): UTM parameters, a referrer of another origin, an ad click id.
+    "arrivals": f"""
+        SELECT e.visitor_id, e.moment, utm, referrer, url
+        FROM ev e JOIN macro m ON m.visitor_id = e.visitor_id
+        WHERE e.moment <= m.moment
+          AND (utm IS NOT NULL
+               OR contains(url, 'clid=') OR contains(url, 'braid=')
+               OR (referrer <> '' AND (url IS NULL
+                                       OR {_ORIGIN.format("referrer")}
+                                          <> {_ORIGIN.format("url")})))""",
+}
