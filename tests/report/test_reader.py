@@ -516,7 +516,7 @@ def test_a_user_on_two_devices_is_one_person_in_every_store(
 
 
 def test_a_persons_touches_interleave_across_devices_in_every_store(
-    tmp_path: Path, postgres_table: tuple[str, Any]
+    tmp_path: Path, engine: str, postgres_table: tuple[str, Any]
 ) -> None:
     # gina opens the shop on her laptop first (direct), then a Pinterest ad on her phone,
     # then a Bing ad on the laptop, where she buys; a TikTok ad on the phone comes after.
@@ -531,7 +531,7 @@ def test_a_persons_touches_interleave_across_devices_in_every_store(
     url, write = postgres_table
     write(events)
     expected = _figures(write_sqlite(tmp_path / "events.db", events))
-    assert _figures(write_jsonl(tmp_path / "e.jsonl", events, split=2)) == expected
+    assert _figures(write_jsonl(tmp_path / "e.jsonl", events, split=2), engine=engine) == expected
     assert _figures(url) == expected
     assert expected["summary"]["visitors"] == 1
     # Her first touch is the phone's, her last before buying the laptop's, though the

@@ -126,10 +126,6 @@ QUERIES = {
                count(*) FILTER (WHERE visitor_id IS NULL AND server),
                count(DISTINCT user_id) FILTER (WHERE visitor_id IS NULL AND server)
         FROM ev""",
-    # Visitors linked by a user id are one person (see convsdk.report.people).
-    "links": """
-        SELECT DISTINCT visitor_id, user_id FROM ev
-        WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL""",
     # "macro" sorts before "micro": a goal any event called macro is macro.
     "kinds": "SELECT g, min(kind) FROM ev WHERE kind IS NOT NULL GROUP BY g",
     # A repeated transaction id of a goal counts once: its first conversion.
@@ -145,11 +141,32 @@ QUERIES = {
                  FILTER (WHERE visitor_id IS NOT NULL AND list_contains($steps::VARCHAR[], g)),
                max(moment)
         FROM conv GROUP BY visitor_id, g, currency""",
-    # Each converter's first macro conversion: their touches count up to it.
+    # Each converter's first macro conversion: their touches count up to it (the
+    # person's: see "person macro").
     "macro": """
         CREATE OR REPLACE TABLE macro AS
         SELECT visitor_id, min(moment) AS moment FROM conv
         WHERE visitor_id IS NOT NULL AND list_contains($macro::VARCHAR[], g) GROUP BY visitor_id""",
+    # Visitors linked by a user id are one person (see convsdk.report.people), with the
+    # user agent of their first event (a bot's links are dropped).
+    "links": """
+        WITH l AS (
+          SELECT DISTINCT visitor_id, user_id FROM ev
+          WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL)
+        SELECT l.visitor_id, l.user_id, f.user_agent
+        FROM l JOIN (
+          SELECT visitor_id, arg_min(user_agent, (moment, event_id)) AS user_agent FROM ev
+          WHERE visitor_id IN (SELECT visitor_id FROM l) GROUP BY visitor_id) f
+        ON f.visitor_id = l.visitor_id""",
+    # The first macro conversion of the linked visitors ($ids) who have one.
+    "linked macro": """
+        SELECT visitor_id, moment FROM macro
+        WHERE visitor_id IN (SELECT unnest($ids::VARCHAR[]))""",
+    # Every visitor id of a person who converted counts up to the person's first macro
+    # conversion ($ids, $moments).
+    "person macro": "DELETE FROM macro WHERE visitor_id IN (SELECT unnest($ids::VARCHAR[]))",
+    "person macro rows": """
+        INSERT INTO macro SELECT unnest($ids::VARCHAR[]), unnest($moments::BIGINT[])""",
     # First event, variant (of the first event carrying one), first and last touch.
     "visitors": """
         SELECT e.visitor_id, min(e.moment),
@@ -162,6 +179,14 @@ QUERIES = {
         FROM (SELECT e.*, m.moment IS NULL OR e.moment <= m.moment AS before
               FROM ev e LEFT JOIN macro m ON m.visitor_id = e.visitor_id
               WHERE e.visitor_id IS NOT NULL) e
+        GROUP BY e.visitor_id""",
+    # When the first and last touch of the linked visitors ($ids) happened: a person's
+    # touches are the earliest and the latest of their visitor ids'.
+    "touch times": """
+        SELECT e.visitor_id, min(e.moment), max(e.moment)
+        FROM ev e LEFT JOIN macro m ON m.visitor_id = e.visitor_id
+        WHERE e.visitor_id IN (SELECT unnest($ids::VARCHAR[])) AND utm IS NOT NULL
+          AND (m.moment IS NULL OR e.moment <= m.moment)
         GROUP BY e.visitor_id""",
     # A converter's possible arrivals up to their first macro conversion (the rules
     # tell which are): UTM parameters, a referrer of another origin, an ad click id.
