@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,10 @@ class NATSSource:
 
         from ..backends.nats import EventLoopThread, NATSTarget
 
-        self._timeout_error = nats.errors.TimeoutError
+        # A fetch that runs out of time raises nats' TimeoutError, or asyncio's plain
+        # one when its first probe took most of the time (a busy machine): both are a
+        # quiet stream, not a failure.
+        self._timeout_error = (nats.errors.TimeoutError, asyncio.TimeoutError)
         self._target = NATSTarget.from_url(url)
         self._group = group
         self._loop = EventLoopThread("convsdk-consume")

@@ -10,22 +10,13 @@ broken by event id, as in every other reader.
 
 from __future__ import annotations
 
+from ...event import FIELDS
+
 __all__ = ["QUERIES", "load_query"]
 
-# The fields of a line, all read as JSON so that their types can be checked.
-_FIELDS = (
-    "event_id",
-    "name",
-    "kind",
-    "goal",
-    "value",
-    "currency",
-    "transaction_id",
-    "timestamp",
-    "visitor_id",
-    "user_id",
-    "context",
-)
+# The fields of a line the report reads (all of an event's but the session id and the
+# properties), all read as JSON so that their types can be checked.
+_FIELDS = tuple(name for name in FIELDS if name not in ("session_id", "properties"))
 _COLUMNS = "{" + ", ".join(f"'{name}': 'JSON'" for name in _FIELDS) + "}"
 _TEXT_OR_NULL = ("kind", "goal", "currency", "transaction_id", "visitor_id", "user_id")
 
