@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from convsdk.report.dataset import Dataset, GoalHits, VisitorSummary
-from convsdk.report.people import groups, merge_people, merged_counts
+from convsdk.report.people import (
+    groups,
+    merge_people,
+    merge_summaries,
+    merged_counts,
+    person_macro_times,
+)
 
 
 def test_a_visitor_linked_to_two_users_joins_them() -> None:
@@ -66,3 +72,36 @@ def test_links_of_visitors_left_out_are_dropped() -> None:
     merge_people(dataset, {"v1": VisitorSummary(first_seen=1)}, [("v1", "u"), ("bot", "u")])
     assert dataset.links == [("v1", "u")]
     assert merged_counts(dataset.links) == (0, 0)
+
+
+def test_every_visitor_id_of_a_person_counts_touches_up_to_their_first_purchase() -> None:
+    # frank bought on his laptop at 500, and on his tablet at 300; his phone never did.
+    # vic, alone, keeps his own time; the bot's link joins nobody.
+    macro = [("laptop", 500), ("tablet", 300), ("vic", 40), ("bot", 10)]
+    links = [("phone", "u-frank"), ("laptop", "u-frank"), ("tablet", 7), ("bot", "u-frank")]
+    links += [("laptop", 7), ("other", "u-other")]
+    kept = {"phone", "laptop", "tablet", "vic", "other"}
+    limits = person_macro_times(macro, links, kept)
+    assert limits == {"phone": 300, "laptop": 300, "tablet": 300, "vic": 40, "bot": 10}
+
+
+def test_a_persons_touches_are_the_earliest_and_latest_of_their_devices() -> None:
+    # The laptop came first but was tagged last; the phone's tags fall in between.
+    laptop = VisitorSummary(
+        first_seen=100,
+        first_touch=("bing", "cpc", "b"),
+        last_touch=("bing", "cpc", "b"),
+        touch_times=(700, 700),
+    )
+    phone = VisitorSummary(
+        first_seen=200,
+        first_touch=("facebook", "cpc", "a"),
+        last_touch=("newsletter", "email", "c"),
+        touch_times=(300, 400),
+    )
+    person = merge_summaries([("laptop", laptop), ("phone", phone)])
+    assert (person.first_touch, person.last_touch) == (
+        ("facebook", "cpc", "a"),
+        ("bing", "cpc", "b"),
+    )
+    assert person.touch_times == (300, 700)

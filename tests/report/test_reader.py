@@ -426,16 +426,29 @@ def test_progress_is_reported_in_bytes_for_logs_and_queries_for_databases(
 
 
 def _two_devices() -> list[Event]:
-    """frank lands on his phone from a Facebook ad, views pricing and logs in; hours later
-    he logs in on his laptop and buys there: one person, who went through the funnel."""
+    """frank lands on his phone from a Facebook ad, views pricing (his first exposure to
+    the experiment, variant B), logs in and comes back to the blog from the newsletter;
+    hours later he logs in on his laptop from a Bing ad (variant A) and buys there; after
+    that, a TikTok ad brings him back on his phone: one person, who went through the
+    funnel, and whose touches count up to his purchase, on both devices."""
     facebook = {"source": "facebook", "medium": "paid_social", "campaign": "spring"}
+    mail = {"source": "newsletter", "medium": "email", "campaign": "frank-blog"}
+    bing = {"source": "bing", "medium": "cpc", "campaign": "frank-laptop"}
+    tiktok = {"source": "tiktok", "medium": "paid_social", "campaign": "frank-after"}
     return [
-        make("page_view", 1000, "frank-phone", utm=facebook, variant="B"),
+        make("page_view", 1000, "frank-phone", utm=facebook),
         make(
-            "page_view", 1010, "frank-phone", path="/pricing", kind="micro", goal="viewed_pricing"
+            "page_view",
+            1010,
+            "frank-phone",
+            path="/pricing",
+            kind="micro",
+            goal="viewed_pricing",
+            variant="B",
         ),
         make("identify", 1020, "frank-phone", user_id="u-frank"),
-        make("page_view", 5000, "frank-laptop", variant="A"),
+        make("page_view", 3000, "frank-phone", path="/blog", utm=mail, variant="B"),
+        make("page_view", 5000, "frank-laptop", utm=bing, variant="A"),
         make("identify", 5010, "frank-laptop", user_id="u-frank"),
         make(
             "checkout",
@@ -448,7 +461,14 @@ def _two_devices() -> list[Event]:
             currency="USD",
             user_id="u-frank",
         ),
+        make("page_view", 6000, "frank-phone", utm=tiktok, variant="B", user_id="u-frank"),
     ]
+
+
+def _credit(data: dict[str, Any], model: str) -> dict[str, float]:
+    """The purchases a model credits to each campaign."""
+    rows = data["attribution"]["models"][model]["campaign"]
+    return {r["value"]: round(r["conversions"], 4) for r in rows}
 
 
 def test_a_user_on_two_devices_is_one_person_in_every_store(
@@ -473,9 +493,56 @@ def test_a_user_on_two_devices_is_one_person_in_every_store(
     # From his phone's first page view to his purchase on the laptop: 4,100 s.
     assert goals["purchase"]["time_to_convert"]["count"] == 3
     first = {r["value"]: r for r in expected["breakdowns"]["first_touch"]["source"]}
+    # His touches up to the purchase, on both devices: the phone's Facebook ad first, the
+    # laptop's Bing ad last; the TikTok ad after the purchase gets no credit.
     assert first["facebook"]["revenue"] == {"USD": 99.0}  # the phone's ad touch
+    last = {r["value"]: r for r in expected["breakdowns"]["last_touch"]["source"]}
+    assert last["bing"]["revenue"] == {"USD": 99.0}
+    assert "tiktok" not in last
+    # His path: the phone's landing and newsletter visit, then the laptop's ad.
+    assert _credit(expected, "linear") == {
+        "(none)": 2.0,
+        "brand": 1.0,
+        "spring": 0.3333,
+        "frank-blog": 0.3333,
+        "frank-laptop": 0.3333,
+    }
     variants = {r["value"]: r["visitors"] for r in expected["breakdowns"]["variant"]["rows"]}
-    assert variants["B"] == 2  # alice, and frank's first exposure (his phone's)
+    # alice, and frank: his first exposure was on his phone (B), before the laptop (A).
+    assert variants == {"A": 2, "B": 2, "(none)": 1}
     report = load_report(write_sqlite(tmp_path / "t.db", events), GOALS, since=T0)
     assert "2 visitor ids merged into 1 person" in render_text(report)
     assert "2 visitor ids merged into 1 person" in render_html(report)
+
+
+def test_a_persons_touches_interleave_across_devices_in_every_store(
+    tmp_path: Path, engine: str, postgres_table: tuple[str, Any]
+) -> None:
+    # gina opens the shop on her laptop first (direct), then a Pinterest ad on her phone,
+    # then a Bing ad on the laptop, where she buys; a TikTok ad on the phone comes after.
+    buy = {"kind": "macro", "goal": "purchase", "value": 20.0, "currency": "USD"}
+    events = [
+        make("page_view", 2000, "gina-laptop", user_id="u-gina"),
+        make("page_view", 2100, "gina-phone", utm={"source": "pinterest"}, user_id="u-gina"),
+        make("page_view", 2200, "gina-laptop", utm={"source": "bing"}),
+        make("checkout", 2300, "gina-laptop", path="/checkout", **buy),
+        make("page_view", 2400, "gina-phone", utm={"source": "tiktok"}),
+    ]
+    url, write = postgres_table
+    write(events)
+    expected = _figures(write_sqlite(tmp_path / "events.db", events))
+    assert _figures(write_jsonl(tmp_path / "e.jsonl", events, split=2), engine=engine) == expected
+    assert _figures(url) == expected
+    assert expected["summary"]["visitors"] == 1
+    # Her first touch is the phone's, her last before buying the laptop's, though the
+    # laptop was seen first and the phone last.
+    assert _touch_rows(expected, "first_touch") == {"pinterest": (1, 1)}
+    assert _touch_rows(expected, "last_touch") == {"bing": (1, 1)}
+    # Her path: the laptop's direct landing, the phone's ad, the laptop's ad.
+    assert _credit(expected, "first") == {"(none)": 1.0}
+    rows = expected["attribution"]["models"]["linear"]["source_medium"]
+    assert {r["value"]: round(r["conversions"], 4) for r in rows} == {
+        "(direct) / (none)": 0.3333,
+        "pinterest / (not set)": 0.3333,
+        "bing / (not set)": 0.3333,
+    }

@@ -102,16 +102,21 @@ class VisitorSummary:
     touchpoints: list[tuple[int, UTM]] | None = None
     """A converter's arrivals (see :func:`convsdk.report.channels.touchpoint`) up to their
     first macro conversion, oldest first, with their times; ``None`` for the others and
-    for converters without any."""
+    for converters without any. Every visitor id of a person who converted on any device
+    is a converter here, up to the person's first macro conversion."""
     arrival: UTM | None = None
     """(source, medium, campaign) of their first event: its UTM parameters, else an ad
     click id of its URL, else its referrer (see :func:`convsdk.report.channels.arrival`)."""
     first_touch: UTM | None = None
     """UTM (source, medium, campaign) of their first event carrying UTM parameters (up to
-    their first macro conversion, if they have one)."""
+    their first macro conversion, if they have one: their person's, on any device)."""
     last_touch: UTM | None = None
     """UTM of their last event carrying UTM parameters (up to their first macro
     conversion, if they have one)."""
+    touch_times: tuple[int, int] | None = None
+    """When :attr:`first_touch` and :attr:`last_touch` happened (microseconds), for a
+    visitor id linked to a user id: a person's touches are the earliest and the latest
+    of their visitor ids'. ``None`` for the others, and without touches."""
     variant: str | None = None
     """The experiment variant of their first event carrying one."""
     exposed: int | None = None

@@ -8,22 +8,36 @@ browser); ``identify()`` (or any event carrying both a ``visitor_id`` and a
 (union-find over visitor ↔ user links, so a visitor linked to two user ids joins them):
 
 - ``first_seen``, arrival, referrer, landing page, device: the earliest visitor's;
-- first touch: the earliest visitor's that has one; last touch: the latest's;
+- first touch: the earliest of the visitors' first touches; last touch: the latest of
+  their last touches (ties: the order of the visitors below);
 - goals: counts and revenue added, times merged and sorted, first and last the
   earliest and latest;
 - variant: the one of the earliest exposure;
 - touchpoints: all of them, oldest first.
 
 Visitors are ordered by first seen, then visitor id, so every store merges the same way.
+
+Touches count up to the *person's* first macro conversion, on every device: a campaign
+that brings them back on their phone after they bought on their laptop gets no credit,
+and the phone's arrivals before the purchase are among the person's touchpoints even
+though the phone itself never converted. Readers therefore read the links before the
+touches and ask :func:`person_macro_times` for each visitor id's limit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 
 from .dataset import MAX_STEP_TIMES, Dataset, GoalHits, VisitorSummary
 
-__all__ = ["groups", "merge_people", "merge_summaries", "merged_counts"]
+__all__ = [
+    "groups",
+    "kept_links",
+    "merge_people",
+    "merge_summaries",
+    "merged_counts",
+    "person_macro_times",
+]
 
 
 def groups(links: Iterable[tuple[str, str]]) -> list[list[str]]:
@@ -55,6 +69,36 @@ def merged_counts(links: Iterable[tuple[str, str]]) -> tuple[int, int]:
     return sum(len(ids) for ids in found), len(found)
 
 
+def kept_links(
+    links: Iterable[tuple[str, object]], visitors: Container[str]
+) -> list[tuple[str, str]]:
+    """The distinct ``(visitor id, user id)`` links of ``visitors``, sorted; user ids as text."""
+    return sorted({(v, str(u)) for v, u in links if v in visitors and u is not None})
+
+
+def person_macro_times(
+    macro_times: Iterable[tuple[str, int]],
+    links: Iterable[tuple[str, object]],
+    visitors: Container[str],
+) -> dict[str, int]:
+    """Each visitor id's limit for touches: their person's first macro conversion.
+
+    ``macro_times`` are ``(visitor id, first macro conversion)`` of the visitors who
+    converted; ``links`` the reader's links, of which those of ``visitors`` (the kept
+    ones, as :func:`merge_people` keeps them) count. Every visitor id of a person who
+    converted on any device gets the earliest time of the person; a visitor id alone
+    keeps their own.
+    """
+    limits = dict(macro_times)
+    for ids in groups(kept_links(links, visitors)):
+        times = [limits[v] for v in ids if v in limits]
+        if times:
+            at = min(times)
+            for visitor_id in ids:
+                limits[visitor_id] = at
+    return limits
+
+
 def merge_people(
     dataset: Dataset,
     visitors: Mapping[str, VisitorSummary],
@@ -66,7 +110,7 @@ def merge_people(
     the (visitor id, user id) pairs the reader found. Links of visitors not in
     ``visitors`` are dropped.
     """
-    kept = sorted({(v, str(u)) for v, u in links if v in visitors and u is not None})
+    kept = kept_links(links, visitors)
     dataset.links = kept
     found = groups(kept)
     if not found:
@@ -94,8 +138,15 @@ def merge_summaries(members: list[tuple[str, VisitorSummary]]) -> VisitorSummary
         device=first.device,
         arrival=first.arrival,
     )
-    person.first_touch = next((s.first_touch for s in ordered if s.first_touch), None)
-    person.last_touch = next((s.last_touch for s in reversed(ordered) if s.last_touch), None)
+    # min() and max() keep the first of equals: ties go to the earlier visitor for the
+    # first touch, the later one for the last.
+    firsts = [s for s in ordered if s.first_touch is not None]
+    lasts = [s for s in reversed(ordered) if s.last_touch is not None]
+    if firsts and lasts:  # readers give both or neither
+        opener = min(firsts, key=lambda s: _touched(s)[0])
+        closer = max(lasts, key=lambda s: _touched(s)[1])
+        person.first_touch, person.last_touch = opener.first_touch, closer.last_touch
+        person.touch_times = (_touched(opener)[0], _touched(closer)[1])
     exposed = [s for s in ordered if s.exposed is not None]
     if exposed:
         earliest = min(exposed, key=lambda s: s.exposed or 0)  # stable: ties keep order
@@ -106,6 +157,12 @@ def merge_summaries(members: list[tuple[str, VisitorSummary]]) -> VisitorSummary
         for goal, hits in summary.goals.items():
             _merge_hits(person.goals, goal, hits)
     return person
+
+
+def _touched(summary: VisitorSummary) -> tuple[int, int]:
+    """When a visitor's first and last touch happened; their first seen for a summary
+    made without the times."""
+    return summary.touch_times or (summary.first_seen, summary.first_seen)
 
 
 def _merge_hits(goals: dict[str, GoalHits], goal: str, hits: GoalHits) -> None:

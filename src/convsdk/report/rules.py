@@ -11,7 +11,9 @@ per-visitor summaries of :mod:`convsdk.report.dataset` with these helpers:
 - a visitor's first touch is the earliest of their events that carries UTM
   parameters (a non-empty ``context.utm``), the last touch the latest one; for a
   visitor with a macro conversion only the touches up to their first one count (a
-  campaign that brought a customer back after they bought gets no credit for it); their
+  campaign that brought a customer back after they bought gets no credit for it), and
+  for visitor ids linked into one person, up to the person's first one, whichever
+  device it was on (see :mod:`convsdk.report.people`); their
   referrer is the one of their first event; their variant the ``context.variant`` of
   the earliest event that carries one;
 - values without a currency are counted under ``"XXX"`` (ISO 4217: no currency).

@@ -11,8 +11,8 @@ from typing import Any
 
 from ..._json import loads
 from ..dataset import Dataset
-from ..people import merge_people
-from ..rules import utm_of, variant_text
+from ..people import merge_people, person_macro_times
+from ..rules import crawler, utm_of, variant_text
 from ..sql.visitors import (
     ConversionRow,
     VisitorRows,
@@ -36,8 +36,14 @@ def summarise(
     run("conversions", {})
     merged = {**kinds, **goal_kinds}
     run("macro", {"macro": sorted(g for g, kind in merged.items() if kind == "macro")})
+    links = _people(run, include_bots)
     builder = VisitorRows(include_bots)
     _visitors(builder, run("visitors", {}))
+    linked = sorted({visitor_id for visitor_id, _ in links})
+    for visitor_id, first_at, last_at in run("touch times", {"ids": linked}):
+        summary = builder.get(visitor_id)
+        if summary is not None and summary.first_touch is not None:
+            summary.touch_times = (first_at, last_at)
     dataset = builder.dataset()
     rows = run("conversion rows", {"steps": sorted(step_goals)})
     add_conversions(builder, dataset, _conversion_rows(rows, kinds))
@@ -51,8 +57,21 @@ def summarise(
         (anonymous[0], anonymous[1], anonymous[2], anonymous[3]),
         kinds,
     )
-    merge_people(dataset, builder.kept(), run("links", {}))
+    merge_people(dataset, builder.kept(), links)
     return dataset
+
+
+def _people(run: Run, include_bots: bool) -> list[tuple[str, str]]:
+    """The links of the visitors kept; every visitor id of a person who converted gets
+    the person's first macro conversion in the ``macro`` table, which the touches read."""
+    rows = run("links", {})
+    links = [(v, u) for v, u, agent in rows if include_bots or not crawler(agent)]
+    ids = sorted({visitor_id for visitor_id, _ in links})
+    converted = run("linked macro", {"ids": ids})
+    limits = person_macro_times(converted, links, set(ids))
+    run("person macro", {"ids": list(limits)})
+    run("person macro rows", {"ids": list(limits), "moments": list(limits.values())})
+    return links
 
 
 def _visitors(builder: VisitorRows, rows: Iterable[Any]) -> None:

@@ -10,22 +10,13 @@ broken by event id, as in every other reader.
 
 from __future__ import annotations
 
+from ...event import FIELDS
+
 __all__ = ["QUERIES", "load_query"]
 
-# The fields of a line, all read as JSON so that their types can be checked.
-_FIELDS = (
-    "event_id",
-    "name",
-    "kind",
-    "goal",
-    "value",
-    "currency",
-    "transaction_id",
-    "timestamp",
-    "visitor_id",
-    "user_id",
-    "context",
-)
+# The fields of a line the report reads (all of an event's but the session id and the
+# properties), all read as JSON so that their types can be checked.
+_FIELDS = tuple(name for name in FIELDS if name not in ("session_id", "properties"))
 _COLUMNS = "{" + ", ".join(f"'{name}': 'JSON'" for name in _FIELDS) + "}"
 _TEXT_OR_NULL = ("kind", "goal", "currency", "transaction_id", "visitor_id", "user_id")
 
@@ -126,10 +117,6 @@ QUERIES = {
                count(*) FILTER (WHERE visitor_id IS NULL AND server),
                count(DISTINCT user_id) FILTER (WHERE visitor_id IS NULL AND server)
         FROM ev""",
-    # Visitors linked by a user id are one person (see convsdk.report.people).
-    "links": """
-        SELECT DISTINCT visitor_id, user_id FROM ev
-        WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL""",
     # "macro" sorts before "micro": a goal any event called macro is macro.
     "kinds": "SELECT g, min(kind) FROM ev WHERE kind IS NOT NULL GROUP BY g",
     # A repeated transaction id of a goal counts once: its first conversion.
@@ -145,11 +132,32 @@ QUERIES = {
                  FILTER (WHERE visitor_id IS NOT NULL AND list_contains($steps::VARCHAR[], g)),
                max(moment)
         FROM conv GROUP BY visitor_id, g, currency""",
-    # Each converter's first macro conversion: their touches count up to it.
+    # Each converter's first macro conversion: their touches count up to it (the
+    # person's: see "person macro").
     "macro": """
         CREATE OR REPLACE TABLE macro AS
         SELECT visitor_id, min(moment) AS moment FROM conv
         WHERE visitor_id IS NOT NULL AND list_contains($macro::VARCHAR[], g) GROUP BY visitor_id""",
+    # Visitors linked by a user id are one person (see convsdk.report.people), with the
+    # user agent of their first event (a bot's links are dropped).
+    "links": """
+        WITH l AS (
+          SELECT DISTINCT visitor_id, user_id FROM ev
+          WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL)
+        SELECT l.visitor_id, l.user_id, f.user_agent
+        FROM l JOIN (
+          SELECT visitor_id, arg_min(user_agent, (moment, event_id)) AS user_agent FROM ev
+          WHERE visitor_id IN (SELECT visitor_id FROM l) GROUP BY visitor_id) f
+        ON f.visitor_id = l.visitor_id""",
+    # The first macro conversion of the linked visitors ($ids) who have one.
+    "linked macro": """
+        SELECT visitor_id, moment FROM macro
+        WHERE visitor_id IN (SELECT unnest($ids::VARCHAR[]))""",
+    # Every visitor id of a person who converted counts up to the person's first macro
+    # conversion ($ids, $moments).
+    "person macro": "DELETE FROM macro WHERE visitor_id IN (SELECT unnest($ids::VARCHAR[]))",
+    "person macro rows": """
+        INSERT INTO macro SELECT unnest($ids::VARCHAR[]), unnest($moments::BIGINT[])""",
     # First event, variant (of the first event carrying one), first and last touch.
     "visitors": """
         SELECT e.visitor_id, min(e.moment),
@@ -162,6 +170,14 @@ QUERIES = {
         FROM (SELECT e.*, m.moment IS NULL OR e.moment <= m.moment AS before
               FROM ev e LEFT JOIN macro m ON m.visitor_id = e.visitor_id
               WHERE e.visitor_id IS NOT NULL) e
+        GROUP BY e.visitor_id""",
+    # When the first and last touch of the linked visitors ($ids) happened: a person's
+    # touches are the earliest and the latest of their visitor ids'.
+    "touch times": """
+        SELECT e.visitor_id, min(e.moment), max(e.moment)
+        FROM ev e LEFT JOIN macro m ON m.visitor_id = e.visitor_id
+        WHERE e.visitor_id IN (SELECT unnest($ids::VARCHAR[])) AND utm IS NOT NULL
+          AND (m.moment IS NULL OR e.moment <= m.moment)
         GROUP BY e.visitor_id""",
     # A converter's possible arrivals up to their first macro conversion (the rules
     # tell which are): UTM parameters, a referrer of another origin, an ad click id.

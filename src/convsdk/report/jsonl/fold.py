@@ -8,14 +8,14 @@ become numbers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from ...event import format_timestamp
 from ..channels import arrival, touchpoint
 from ..dataset import UTM, Dataset, GoalHits, VisitorSummary, text_micros
-from ..people import merge_people
+from ..people import merge_people, person_macro_times
 from ..rules import (
     add_conversion,
     crawler,
@@ -247,12 +247,16 @@ class Fold:
         """The visitors' summaries and the totals, once every event is folded and settled."""
         summaries: dict[str, VisitorSummary] = {}
         kinds = {**self.kinds, **self.goal_kinds}
+        # Touches count up to the person's first macro conversion, on every device.
+        links = [(v, u) for v, u in self.links if not self._bot(self.visitors[v])]
+        limits = person_macro_times(self._macro_times(kinds), links, self.visitors)
+        linked = {v for v, _ in links}
         bots = 0
         for visitor_id, state in self.visitors.items():
-            if not self.include_bots and crawler(state.user_agent):
+            if self._bot(state):
                 bots += 1
                 continue
-            converted = first_macro(state.goals, kinds)
+            converted = limits.get(visitor_id)
             first_touch, last_touch = touches_before(state, converted)
             summaries[visitor_id] = VisitorSummary(
                 first_seen=text_micros(state.first),
@@ -261,8 +265,13 @@ class Fold:
                 landing_page=landing_page(state.url),
                 device=device(state.user_agent),
                 touchpoints=_touchpoints(state, converted),
-                first_touch=utm_of(first_touch),
-                last_touch=utm_of(last_touch),
+                first_touch=utm_of(first_touch[2]) if first_touch else None,
+                last_touch=utm_of(last_touch[2]) if last_touch else None,
+                touch_times=(
+                    (text_micros(first_touch[0]), text_micros(last_touch[0]))
+                    if first_touch and last_touch and visitor_id in linked
+                    else None
+                ),
                 variant=variant_text(state.variant),
                 exposed=text_micros(state.variant_at) if state.variant_at else None,
                 goals=state.goals,
@@ -283,9 +292,21 @@ class Fold:
         merge_people(dataset, summaries, self.links)
         return dataset
 
+    def _bot(self, state: VisitorState) -> bool:
+        """Whether the visitor is left out as a known bot."""
+        return not self.include_bots and crawler(state.user_agent)
+
+    def _macro_times(self, kinds: dict[str, str]) -> Iterator[tuple[str, int]]:
+        """``(visitor id, first macro conversion)`` of the visitors who have one."""
+        for visitor_id, state in self.visitors.items():
+            at = first_macro(state.goals, kinds)
+            if at is not None:
+                yield visitor_id, at
+
 
 def _touchpoints(state: VisitorState, converted: int | None) -> list[tuple[int, UTM]] | None:
-    """A converter's arrivals up to their first macro conversion, oldest first."""
+    """A converter's arrivals up to ``converted``, their person's first macro conversion,
+    oldest first."""
     if converted is None or not state.arrivals:
         return None
     found = []

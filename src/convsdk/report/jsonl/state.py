@@ -7,9 +7,12 @@ from typing import Any
 
 from ..dataset import GoalHits, text_micros
 
-__all__ = ["VisitorState", "touch", "touches_before"]
+__all__ = ["Touch", "VisitorState", "touch", "touches_before"]
 
-_TOUCH_ORDER = operator.itemgetter(0, 1)  # a touch is (time, event id, utm)
+#: A touch: (stored timestamp, event id, the ``context.utm`` dict).
+Touch = tuple[str, str, Any]
+
+_TOUCH_ORDER = operator.itemgetter(0, 1)
 
 
 class VisitorState:
@@ -53,7 +56,7 @@ class VisitorState:
         self.touch_last_id = ""
         # Every touch, once there are two: which of them count is known only at the end
         # (those up to the first macro conversion), and most visitors have one.
-        self.touches: list[tuple[str, str, dict[str, Any]]] | None = None
+        self.touches: list[Touch] | None = None
         self.variant: object = None
         self.variant_at = ""
         self.variant_id = ""
@@ -82,13 +85,15 @@ def touch(state: VisitorState, utm: dict[str, Any], moment: str, event_id: str) 
         state.touch_last, state.touch_last_id = moment, event_id
 
 
-def touches_before(state: VisitorState, macro_at: int | None) -> tuple[Any, Any]:
+def touches_before(state: VisitorState, macro_at: int | None) -> tuple[Touch | None, Touch | None]:
     """The visitor's first and last touch, of those up to ``macro_at`` if given."""
-    if state.first_touch is None or macro_at is None or text_micros(state.touch_last) <= macro_at:
-        return state.first_touch, state.last_touch
-    touches = state.touches or [(state.touch_first, state.touch_first_id, state.first_touch)]
-    kept = [touch for touch in touches if text_micros(touch[0]) <= macro_at]
+    if state.first_touch is None:
+        return None, None
+    first = (state.touch_first, state.touch_first_id, state.first_touch)
+    if macro_at is None or text_micros(state.touch_last) <= macro_at:
+        return first, (state.touch_last, state.touch_last_id, state.last_touch)
+    kept = [touch for touch in state.touches or [first] if text_micros(touch[0]) <= macro_at]
     if not kept:
         return None, None
     # Ordered by (time, event id), never by the UTM dict.
-    return min(kept, key=_TOUCH_ORDER)[2], max(kept, key=_TOUCH_ORDER)[2]
+    return min(kept, key=_TOUCH_ORDER), max(kept, key=_TOUCH_ORDER)

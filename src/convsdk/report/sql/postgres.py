@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Container, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from ..._urls import redact_url as redact
 from ...errors import BackendError, ConfigError, missing_extra
 from ..dataset import Dataset, from_micros, to_micros
-from ..people import merge_people
+from ..people import merge_people, person_macro_times
 from ..progress import ProgressCallback, report_progress
 from ..rules import utm_of, variant_text
 from .options import (
@@ -201,7 +201,12 @@ def _summarise(
     dataset = builder.dataset()
     rows = _conversion_rows(queries.run("conversions", [sorted(step_goals)]))
     kinds = add_conversions(builder, dataset, rows)
-    _touches(queries, builder, {**kinds, **goal_kinds})
+    kept = builder.kept()
+    # The links come before the touches: they count up to the person's first macro
+    # conversion, on every device of the person.
+    links = list(queries.run("links"))
+    macro = person_macro_times(builder.macro_times({**kinds, **goal_kinds}), links, kept)
+    _touches(queries, builder, macro, {v for v, _ in links})
     for visitor_id, variant, exposed in queries.run("variants"):
         visitor = builder.get(visitor_id)
         if visitor is not None:
@@ -215,7 +220,7 @@ def _summarise(
         (anonymous[0], anonymous[1], anonymous[2], anonymous[3]),
         kinds,
     )
-    merge_people(dataset, builder.kept(), queries.run("links"))
+    merge_people(dataset, kept, links)
     return dataset
 
 
@@ -228,18 +233,24 @@ def _conversion_rows(rows: Iterable[Any]) -> Iterator[ConversionRow]:
         yield visitor_id, goal, kind, currency, count, first, value, stamps, to_micros(last)
 
 
-def _touches(queries: _Queries, builder: VisitorRows, kinds: dict[str, str]) -> None:
-    """Set each visitor's first and last touch, up to their first macro conversion."""
-    converters = list(builder.macro_times(kinds))
-    macro = [
-        [visitor_id for visitor_id, _ in converters],
-        [from_micros(at) for _, at in converters],
-    ]
-    touches = (("first touches", "first_touch"), ("last touches", "last_touch"))
-    for name, attribute in touches:
-        for visitor_id, utm in queries.run(name, first=macro):
-            visitor = builder.get(visitor_id)
-            if visitor is not None:
-                setattr(visitor, attribute, utm_of(utm))
+def _touches(
+    queries: _Queries, builder: VisitorRows, limits: Mapping[str, int], linked: Container[str]
+) -> None:
+    """Set each visitor's first and last touch (and their times, for ``linked`` visitor
+    ids) and a converter's arrivals, up to ``limits``: the first macro conversion of
+    each converter's person, by visitor id."""
+    macro = [list(limits), [from_micros(at) for at in limits.values()]]
+    for visitor_id, utm, moment in queries.run("first touches", first=macro):
+        visitor = builder.get(visitor_id)
+        if visitor is not None:
+            visitor.first_touch = utm_of(utm)
+            if visitor_id in linked:
+                visitor.touch_times = (to_micros(moment), to_micros(moment))
+    for visitor_id, utm, moment in queries.run("last touches", first=macro):
+        visitor = builder.get(visitor_id)
+        if visitor is not None:
+            visitor.last_touch = utm_of(utm)
+            if visitor.touch_times is not None:
+                visitor.touch_times = (visitor.touch_times[0], to_micros(moment))
     arrivals = queries.run("arrivals", first=macro)
     add_touchpoints(builder, ((v, to_micros(t), utm, r, url) for v, t, utm, r, url in arrivals))

@@ -28,14 +28,32 @@ QUERIES = {
                           context->'utm'
                    FROM {t} WHERE visitor_id IS NOT NULL AND {where}
                    ORDER BY visitor_id, timestamp, event_id COLLATE "C" """,
-    # A converter's touches count up to their first macro conversion (m.at).
-    "first touches": """SELECT DISTINCT ON (e.visitor_id) e.visitor_id, context->'utm'
+    "conversions": """WITH c AS (
+                     SELECT visitor_id, COALESCE(goal, name) AS g, kind, value, currency,
+                            timestamp, transaction_id,
+                            ROW_NUMBER() OVER (
+                              PARTITION BY COALESCE(goal, name), transaction_id
+                              ORDER BY timestamp, event_id COLLATE "C") AS rn
+                     FROM {t} WHERE kind IS NOT NULL AND {where})
+                   SELECT visitor_id, g, MIN(kind), currency, COUNT(*), MIN(timestamp),
+                          SUM(value), array_agg(timestamp) FILTER (WHERE g = ANY(%s::text[])),
+                          MAX(timestamp)
+                   FROM c WHERE transaction_id IS NULL OR rn = 1
+                   GROUP BY visitor_id, g, currency""",
+    # Visitors linked to user ids (identify(), or any event carrying both).
+    "links": """SELECT DISTINCT visitor_id, user_id FROM {t}
+                   WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL AND {where}""",
+    # A converter's touches count up to their first macro conversion (m.at): the
+    # person's, for every visitor id of a person who converted on any device.
+    "first touches": """SELECT DISTINCT ON (e.visitor_id) e.visitor_id, context->'utm',
+                          timestamp
                    FROM {t} e LEFT JOIN unnest(%s::text[], %s::timestamptz[]) AS m(v, at)
                         ON m.v = e.visitor_id
                    WHERE e.visitor_id IS NOT NULL AND {where} AND {utm_ok}
                      AND (m.at IS NULL OR timestamp <= m.at)
                    ORDER BY e.visitor_id, timestamp, event_id COLLATE "C" """,
-    "last touches": """SELECT DISTINCT ON (e.visitor_id) e.visitor_id, context->'utm'
+    "last touches": """SELECT DISTINCT ON (e.visitor_id) e.visitor_id, context->'utm',
+                          timestamp
                    FROM {t} e LEFT JOIN unnest(%s::text[], %s::timestamptz[]) AS m(v, at)
                         ON m.v = e.visitor_id
                    WHERE e.visitor_id IS NOT NULL AND {where} AND {utm_ok}
@@ -52,26 +70,11 @@ QUERIES = {
                           OR context->>'referrer' IS NOT NULL
                           OR context->>'url' LIKE '%%clid=%%'
                           OR context->>'url' LIKE '%%braid=%%')""",
-    # Visitors linked to user ids (identify(), or any event carrying both).
-    "links": """SELECT DISTINCT visitor_id, user_id FROM {t}
-                   WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL AND {where}""",
     "variants": """SELECT DISTINCT ON (visitor_id) visitor_id, context->'variant', timestamp
                    FROM {t}
                    WHERE visitor_id IS NOT NULL AND {where}
                      AND context ? 'variant' AND jsonb_typeof(context->'variant') <> 'null'
                    ORDER BY visitor_id, timestamp, event_id COLLATE "C" """,
-    "conversions": """WITH c AS (
-                     SELECT visitor_id, COALESCE(goal, name) AS g, kind, value, currency,
-                            timestamp, transaction_id,
-                            ROW_NUMBER() OVER (
-                              PARTITION BY COALESCE(goal, name), transaction_id
-                              ORDER BY timestamp, event_id COLLATE "C") AS rn
-                     FROM {t} WHERE kind IS NOT NULL AND {where})
-                   SELECT visitor_id, g, MIN(kind), currency, COUNT(*), MIN(timestamp),
-                          SUM(value), array_agg(timestamp) FILTER (WHERE g = ANY(%s::text[])),
-                          MAX(timestamp)
-                   FROM c WHERE transaction_id IS NULL OR rn = 1
-                   GROUP BY visitor_id, g, currency""",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Container, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -12,7 +12,7 @@ from urllib.parse import quote
 from ..._json import loads
 from ...errors import BackendError, ConfigError
 from ..dataset import Dataset, from_micros, text_micros
-from ..people import merge_people
+from ..people import merge_people, person_macro_times
 from ..progress import ProgressCallback, report_progress
 from ..rules import utm_of, variant_text
 from .options import DEFAULT_TABLE, SQLITE_BUSY_TIMEOUT, split_options, table_name
@@ -27,7 +27,7 @@ from .visitors import (
 
 __all__ = ["SQLiteReader"]
 
-_PHASES = 6  # totals, anonymous, visitors, conversions, touches (and arrivals), links
+_PHASES = 6  # totals, anonymous, visitors, conversions, links, touches (and arrivals)
 
 
 class SQLiteReader:
@@ -170,10 +170,14 @@ def _summarise(
     # No name holds the rows: they are freed once folded, before the touches are read.
     rows = _conversion_rows(queries.run("conversions", sorted(step_goals)))
     kinds = add_conversions(builder, dataset, rows)
-    macro = builder.macro_times({**kinds, **goal_kinds})
-    _prepare_touches(queries.conn, macro, need_variant)
+    kept = builder.kept()
+    # The links come before the touches: they count up to the person's first macro
+    # conversion, on every device of the person.
+    links = queries.run("links")
+    macro = person_macro_times(builder.macro_times({**kinds, **goal_kinds}), links, kept)
+    _prepare_touches(queries.conn, macro.items(), need_variant)
     arrivals: list[tuple[str, int, object, object, object]] = []
-    _touches(builder, queries.run("touches"), arrivals)
+    _touches(builder, queries.run("touches"), arrivals, {v for v, _ in links})
     add_touchpoints(builder, arrivals)
     set_totals(
         dataset,
@@ -183,7 +187,7 @@ def _summarise(
         (anonymous, anonymous_plain, server, server_users),
         kinds,
     )
-    merge_people(dataset, builder.kept(), queries.run("links"))
+    merge_people(dataset, kept, links)
     return dataset
 
 
@@ -217,10 +221,12 @@ def _prepare_touches(
     macro_times: Iterable[tuple[str, int]],
     need_variant: list[tuple[str]],
 ) -> None:
-    """Fill the temporary tables the touches query joins: converters, visitors to search."""
+    """Fill the temporary tables the touches query joins: converters (every visitor id
+    of a person who converted, with the person's first macro conversion), visitors to
+    search for a variant."""
     from ...event import format_timestamp
 
-    # Touches after a visitor's first macro conversion get no credit for it.
+    # Touches after the person's first macro conversion get no credit for it.
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS convsdk_report_macro "
         "(visitor_id TEXT PRIMARY KEY, at TEXT NOT NULL) WITHOUT ROWID"
@@ -242,9 +248,11 @@ def _touches(
     builder: VisitorRows,
     rows: Iterable[Any],
     arrivals: list[tuple[str, int, object, object, object]],
+    linked: Container[str],
 ) -> None:
-    """Set each visitor's first and last touch, and the variant of those still without;
-    add each converter's possible arrivals to ``arrivals``."""
+    """Set each visitor's first and last touch (and their times, for ``linked`` visitor
+    ids), and the variant of those still without; add each converter's possible arrivals
+    to ``arrivals``."""
     for visitor_id, first_utm, last_utm, variant, found in rows:
         if found and found != "[]":
             for moment, utm, referrer, url in loads(found):
@@ -256,6 +264,11 @@ def _touches(
         if first_utm is not None:
             visitor.first_touch = utm_of(loads(keyed_value(first_utm)))
             visitor.last_touch = utm_of(loads(keyed_value(last_utm)))
+            if visitor_id in linked:
+                visitor.touch_times = (
+                    text_micros(first_utm.split(" ", 1)[0]),
+                    text_micros(last_utm.split(" ", 1)[0]),
+                )
         if variant is not None:
             visitor.variant = keyed_value(variant)
             visitor.exposed = text_micros(variant.split(" ", 1)[0])

@@ -89,11 +89,6 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
                    json_extract(e.context, '$.url'), json_extract(e.context, '$.variant'),
                    json_extract(e.context, '$.user_agent'), json_extract(e.context, '$.utm')
             FROM f JOIN {t} e ON e.event_id = substr(f.k, instr(f.k, ' ') + 1)""",
-        "touches": _touches(t, where),
-        # Visitors linked to user ids (identify(), or any event carrying both).
-        "links": f"""
-            SELECT DISTINCT visitor_id, user_id FROM {t}
-            WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL AND {where}""",
         # A repeated transaction id of a goal counts once: its first event (rn = 1).
         # MIN(kind): "macro" sorts before "micro", so a goal any event called macro is.
         "conversions": f"""
@@ -109,6 +104,13 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
                    MAX(timestamp)
             FROM c WHERE transaction_id IS NULL OR rn = 1
             GROUP BY visitor_id, g, currency""",
+        # Visitors linked to user ids (identify(), or any event carrying both).
+        "links": f"""
+            SELECT DISTINCT visitor_id, user_id FROM {t}
+            WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL AND {where}""",
+        # Touches of every visitor id of a person count up to the person's first
+        # macro conversion (m.at).
+        "touches": _touches(t, where),
     }
 
 
@@ -118,7 +120,8 @@ def _touches(t: str, where: str) -> str:
     would read the rows in random order). Only rows with UTM parameters, a variant of
     a visitor still without one, or a converter's referrer or ad click id are grouped;
     a converter's touches and arrivals count up to their first macro conversion
-    (m.at); the arrivals come as a JSON list (Python tells which are arrivals)."""
+    (m.at: the person's, for every visitor id of a person who converted); the
+    arrivals come as a JSON list (Python tells which are arrivals)."""
     return f"""
             SELECT e.visitor_id, MIN({_UTM}), MAX({_UTM}),
                    MIN(CASE WHEN e.visitor_id IN temp.convsdk_report_need
