@@ -175,7 +175,23 @@ class Fold:
         if utm and type(utm) is dict:
             touch(state, utm, moment, event_id)
         referrer, url = context.get("referrer"), context.get("url")
-        if utm or _maybe_arrival(referrer, url):
+        # Most events are no arrival: told here without a call when the URL has no click
+        # id and the referrer is none, or starts with the URL's origin and a "/".
+        if utm:
+            arrival = True
+        elif type(url) is str and "clid=" not in url and "braid=" not in url:
+            if referrer is None:
+                arrival = False
+            else:
+                path = url.find("/", 8)  # past "https://", as _origin
+                arrival = (
+                    path < 0
+                    or type(referrer) is not str
+                    or not referrer.startswith(url[: path + 1])
+                ) and _maybe_arrival(referrer, url)
+        else:
+            arrival = _maybe_arrival(referrer, url)
+        if arrival:
             # Kept as it is: which of these are arrivals matters for converters only,
             # told once the fold knows who they are.
             if state.arrivals is None:
