@@ -60,6 +60,11 @@ def add_report_options(report: argparse.ArgumentParser) -> None:
         choices=("day", "week", "month"),
         help="add a trend of visitors, conversions, rate and revenue by this period",
     )
+    _add_analysis_options(report)
+
+
+def _add_analysis_options(report: argparse.ArgumentParser) -> None:
+    """The options of what the report breaks down, compares, converts and reads with."""
     report.add_argument(
         "--by",
         choices=("channel", "source", "campaign", "variant", "landing_page", "device"),

@@ -93,12 +93,11 @@ def load_report(
 
     ``source`` is a backend URL or a path (``.db`` → SQLite, ``.jsonl`` → JSON Lines),
     or a URL of a store whose reader is registered (see :func:`register_reader`);
-    ``goals`` a goal file, a :class:`~convsdk.GoalSet` or a list of goals and funnels
-    (without it there are no funnels, and goals take their kind from the events).
-    ``since`` (inclusive) and ``until`` (exclusive) take datetimes, dates, ISO-8601
-    text or durations ago such as ``"7d"``; a date given as ``until`` includes that day.
-    Visitors whose first event came from a known bot (by its stored user agent) are
-    left out and counted in ``summary.bot_visitors``; ``include_bots=True`` keeps them.
+    ``goals`` a goal file, :class:`~convsdk.GoalSet` or list (none: no funnels).
+    ``since`` (inclusive) and ``until`` (exclusive) take datetimes, dates, ISO text or
+    durations ago (``"7d"``); a date given as ``until`` includes that day.
+    Known bots (by their first event's user agent) are left out, counted in
+    ``summary.bot_visitors``, unless ``include_bots``.
     ``experiment_goal`` names the goal the experiment variants are compared on (default:
     any macro goal). ``interval`` (``"day"``, ``"week"``, ``"month"``) adds a trend:
     visitors, converters, rate and revenue by the period of each visitor's first event.
@@ -107,9 +106,8 @@ def load_report(
     ``"campaign"``, ``"variant"``, ``"landing_page"``, ``"device"``) breaks goals and
     funnels down by that property of the first event. ``rates``: a rates file, every
     revenue in its currency (:mod:`~convsdk.report.currency`); ``channels``: a file of
-    channel rules tried before GA4's (:func:`~convsdk.report.channels.load_channel_rules`).
-    ``engine`` reads a JSON Lines log with DuckDB (``"duckdb"``, extra ``duckdb``) or
-    streams it (``"python"``, and ``"auto"``: the faster as measured).
+    channel rules tried before GA4's (:func:`~convsdk.report.channels.load_channel_rules`);
+    ``engine``: how a JSON Lines log is read (:data:`~convsdk.report.reader.ENGINES`).
 
     Raises :class:`convsdk.ConfigError` for a bad source, goal file or time, and
     :class:`convsdk.BackendError` when the store cannot be read.
