@@ -28,6 +28,7 @@ from .goals import load_goals as load_goals
 from .tracker import Tracker as Tracker
 from .tracker import close as close
 from .tracker import flush as flush
+from .tracker import forget as forget
 from .tracker import get_tracker as get_tracker
 from .tracker import identify as identify
 from .tracker import init as init
@@ -52,6 +53,7 @@ __all__ = [
     "cancel_conversion",
     "close",
     "flush",
+    "forget",
     "get_tracker",
     "identify",
     "init",

@@ -47,6 +47,10 @@ def flask_app() -> Flask:
         convsdk.identify(request.form["user"], {"email": EMAIL, "phone": "(020) 7946-0958"})
         return {"ok": True}
 
+    @app.post("/logout")
+    def logout() -> dict[str, bool]:
+        return {"forgot": convsdk.forget()}
+
     app.wsgi_app = WsgiMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
@@ -146,6 +150,30 @@ def test_identify_links_the_visitor_and_later_requests(
     assert after.user_id == "u-42"
     assert after.context["traits"] == {"em": EMAIL_HASH, "ph": PHONE_HASH}
     assert after.visitor_id == before.visitor_id
+
+
+def test_forget_at_logout_unlinks_the_visitor_and_removes_the_user_cookie(
+    tracker: Tracker, memory: MemoryBackend
+) -> None:
+    client = Client(flask_app())
+    client.post("/login", data={"user": "u-42"}, headers={"User-Agent": CHROME})
+    assert client.get_cookie("cv_uid") is not None
+    logout = client.post("/logout", headers={"User-Agent": CHROME})
+    assert logout.json == {"forgot": True}
+    [removal] = [c for c in set_cookies(logout) if c.startswith("cv_uid=")]
+    assert removal.startswith("cv_uid=;") and "Max-Age=0" in removal
+    assert client.get_cookie("cv_uid") is None  # the browser dropped it
+    client.get("/", headers={"User-Agent": CHROME})
+    identify, login, after = events(tracker, memory)
+    assert (identify.name, login.name, after.name) == ("identify", "form_submit", "page_view")
+    assert login.user_id == "u-42" and "traits" in login.context
+    assert after.user_id is None and "traits" not in after.context
+    assert after.visitor_id == identify.visitor_id  # still the same browser
+
+
+def test_forget_outside_a_request_does_nothing(tracker: Tracker, memory: MemoryBackend) -> None:
+    assert convsdk.forget() is False
+    assert events(tracker, memory) == []
 
 
 def test_no_raw_email_or_phone_in_stored_rows_or_cookies(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ class SignedState:
     >>> header = clicks.set_cookie({"last": {"name": "gclid", "id": "x", "at": 1}}, False)
     """
 
-    __slots__ = ("_serializer", "_suffix", "_verify", "name")
+    __slots__ = ("_expired", "_serializer", "_suffix", "_verify", "name")
 
     def __init__(
         self,
@@ -46,6 +46,7 @@ class SignedState:
         self.name = name
         self._serializer = URLSafeSerializer(secret_key, salt=salt)
         self._suffix = cookie_attributes(max_age, domain)
+        self._expired = cookie_attributes(0, domain)
         self._verify = functools.lru_cache(maxsize=4096)(self._unsign)
 
     def _unsign(self, value: str) -> dict[str, Any] | None:
@@ -73,3 +74,7 @@ class SignedState:
             log.warning("%s cookie not set: %d characters is too long", self.name, len(value))
             return None
         return f"{self.name}={value}{self._suffix[secure]}"
+
+    def clear_cookie(self, secure: bool) -> str:
+        """The ``Set-Cookie`` value that removes the cookie from the browser."""
+        return f"{self.name}={self._expired[secure]}"

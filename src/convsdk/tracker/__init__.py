@@ -20,6 +20,7 @@ from .config import TrackerStats as TrackerStats
 from .core import Tracker as Tracker
 from .default import close as close
 from .default import flush as flush
+from .default import forget as forget
 from .default import get_tracker as get_tracker
 from .default import identify as identify
 from .default import init as init
@@ -33,6 +34,7 @@ __all__ = [
     "TrackerStats",
     "close",
     "flush",
+    "forget",
     "get_tracker",
     "identify",
     "init",

@@ -1,6 +1,7 @@
 """The default tracker and the module-level API that uses it: :func:`init`,
-:func:`get_tracker`, :func:`track`, :func:`flush`, :func:`close` (re-exported as
-``convsdk.init`` and so on). The default itself is kept in :mod:`convsdk.runtime`."""
+:func:`get_tracker`, :func:`track`, :func:`identify`, :func:`forget`, :func:`flush`,
+:func:`close` (re-exported as ``convsdk.init`` and so on). The default itself is kept
+in :mod:`convsdk.runtime`."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from ..event import Event
 from .config import TrackerOptions
 from .core import Tracker, redirected
 from .core import set_redirect as _set_redirect
+from .identify import forget_user
 
 __all__ = [
     "close",
     "flush",
+    "forget",
     "get_tracker",
     "identify",
     "init",
@@ -113,6 +116,18 @@ def identify(user_id: Any, traits: Mapping[str, Any] | None = None) -> Event | N
         runtime.warn_no_tracker()
         return None
     return tracker.identify(user_id, traits)
+
+
+def forget() -> bool:
+    """Unlink the current visitor from the user id :func:`identify` gave (at logout):
+    the request's later events, and the next requests', carry no ``user_id`` nor
+    traits, and the response removes the user cookie, so the next person on a shared
+    device is not counted as the last one. Records no event; False outside a request
+    that records its visitor.
+
+    >>> convsdk.forget()
+    """
+    return forget_user()
 
 
 def flush(timeout: float = 5.0) -> bool:

@@ -1,4 +1,4 @@
-"""``identify()``: link the current visitor to the app's user id.
+"""``identify()``: link the current visitor to the app's user id; ``forget()``: unlink.
 
 Inside a request the visitor becomes the user: an ``identify`` event is recorded, and
 the events after it (of this request, and of later ones through the signed user
@@ -18,7 +18,7 @@ from ..event import Event, make_event
 from ..identity import hash_traits
 from ..web.context import current_request
 
-__all__ = ["identify_event"]
+__all__ = ["forget_user", "identify_event"]
 
 _MAX_USER_ID = 128
 
@@ -55,3 +55,18 @@ def identify_event(
         user_id=text,
         context=ctx.event_context(),
     )
+
+
+def forget_user() -> bool:
+    """Unlink the current request's visitor from their user id (a logout): later events
+    carry no ``user_id`` nor traits, and the response removes the user cookie. True
+    inside a request that records its visitor; records no event."""
+    ctx = current_request.get()
+    if ctx is None or not ctx.track or ctx.anonymous:
+        return False
+    if ctx.identifiers:
+        kept = {key: value for key, value in ctx.identifiers.items() if key != "traits"}
+        ctx.identifiers = kept or None
+    ctx.user_id = None
+    ctx.identified = True  # the response says so to the browser
+    return True

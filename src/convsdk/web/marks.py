@@ -149,10 +149,13 @@ class Marks:
 
     def user_cookies(self, ctx: RequestContext, secure: bool) -> list[str]:
         """The user cookie's ``Set-Cookie`` holding what ``identify()`` gave in this
-        request (none in cookieless mode); once a request."""
+        request, or removing it after ``forget()`` (none in cookieless mode); once a
+        request."""
         ctx.identified = False
-        if self.user is None or ctx.user_id is None:
+        if self.user is None:
             return []
+        if ctx.user_id is None:  # forget(): the browser drops the user
+            return [self.user.clear_cookie(secure)]
         traits = (ctx.identifiers or {}).get("traits") or {}
         cookie = self.user.set_cookie({"u": ctx.user_id, "t": traits}, secure)
         return [] if cookie is None else [cookie]
