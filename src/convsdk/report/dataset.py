@@ -12,6 +12,7 @@ are exact and two readers of the same events agree to the last digit.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +22,7 @@ __all__ = [
     "UTM",
     "Dataset",
     "GoalHits",
+    "VisitorStream",
     "VisitorSummary",
     "from_micros",
     "text_micros",
@@ -125,13 +127,37 @@ class VisitorSummary:
     """Goal name to their conversions of it."""
 
 
+class VisitorStream:
+    """A reader's people, handed over one at a time and read once, so that the report's
+    memory does not grow with them (the SQL readers stream them from the store).
+
+    The report computes every section in one pass over it
+    (:func:`~convsdk.report.metrics.build_report`); a second pass is an error, not an
+    empty dataset.
+    """
+
+    __slots__ = ("people", "read")
+
+    def __init__(self, people: Iterable[VisitorSummary]) -> None:
+        self.people = iter(people)
+        self.read = False
+
+    def __iter__(self) -> Iterator[VisitorSummary]:
+        if self.read:
+            raise RuntimeError("a VisitorStream is read once: compute every figure in one pass")
+        self.read = True
+        return self.people
+
+
 @dataclass(slots=True)
 class Dataset:
     """The visitors of a time range and the totals around them."""
 
-    visitors: list[VisitorSummary]
+    visitors: Iterable[VisitorSummary]
     """One summary per person: a distinct ``visitor_id``, or the visitor ids linked by a
-    user id (:attr:`links`)."""
+    user id (:attr:`links`). A list, or a :class:`VisitorStream` read once; while a
+    stream is read, a reader may still complete :attr:`bot_visitors` (the other fields
+    are final before it starts)."""
     events: int = 0
     """Distinct events in the range, anonymous ones included."""
     first_event: int | None = None
