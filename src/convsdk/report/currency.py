@@ -18,11 +18,11 @@ import json
 import math
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from ..errors import ConfigError
-from .dataset import NO_CURRENCY, Dataset, GoalHits
+from .dataset import NO_CURRENCY, Dataset, GoalHits, VisitorStream, VisitorSummary
 
 __all__ = ["Rates", "convert_dataset", "load_rates"]
 
@@ -58,11 +58,25 @@ def load_rates(path: str | os.PathLike[str]) -> Rates:
 
 
 def convert_dataset(dataset: Dataset, rates: Rates) -> None:
-    """Turn every revenue of ``dataset`` into the reporting currency, in place."""
-    for visitor in dataset.visitors:
-        for hits in visitor.goals.values():
-            _convert(hits, rates)
+    """Turn every revenue of ``dataset`` into the reporting currency, in place (the
+    people of a :class:`~convsdk.report.dataset.VisitorStream` as it is read)."""
     for hits in dataset.anonymous_goals.values():
+        _convert(hits, rates)
+    if isinstance(dataset.visitors, VisitorStream):
+        dataset.visitors = VisitorStream(_converting(dataset.visitors, rates))
+        return
+    for visitor in dataset.visitors:
+        _convert_visitor(visitor, rates)
+
+
+def _converting(people: Iterable[VisitorSummary], rates: Rates) -> Iterator[VisitorSummary]:
+    for visitor in people:
+        _convert_visitor(visitor, rates)
+        yield visitor
+
+
+def _convert_visitor(visitor: VisitorSummary, rates: Rates) -> None:
+    for hits in visitor.goals.values():
         _convert(hits, rates)
 
 

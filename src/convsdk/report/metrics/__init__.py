@@ -72,14 +72,14 @@ from ...goals import GoalSet
 from ...goals.validation import suggest
 from ..channels import DEFAULT_CHANNEL_RULES, ChannelRules
 from ..dataset import Dataset
-from .attribution import attribution
-from .breakdowns import breakdowns
-from .common import goal_kinds
+from .attribution import AttributionCounts
+from .breakdowns import BreakdownCounts, breakdowns
+from .common import Section, fold, goal_kinds
 from .comparison import compare
-from .funnels import funnel_report
-from .goals import goal_rows
-from .headline import headline
-from .lift import lift_rows
+from .funnels import FunnelCounts, funnel_report
+from .goals import GoalCounts, goal_rows
+from .headline import Headline, headline
+from .lift import LiftCounts, lift_rows
 from .model import (
     REPORT_VERSION,
     AnonymousSummary,
@@ -107,9 +107,9 @@ from .model import (
     VariantBreakdown,
     VariantRow,
 )
-from .segments import SEGMENT_BY, segments
-from .timing import HISTOGRAM_BUCKETS, time_to_convert
-from .trends import INTERVALS, trend
+from .segments import SEGMENT_BY, SegmentCounts
+from .timing import HISTOGRAM_BUCKETS, ConversionDelays, time_to_convert
+from .trends import INTERVALS, TrendCounts
 
 __all__ = [
     "HISTOGRAM_BUCKETS",
@@ -173,23 +173,38 @@ def build_report(
     check_choices(by, interval, experiment_goal, kinds)
     micro = [name for name, kind in kinds.items() if kind == "micro"]
     macro = [name for name, kind in kinds.items() if kind == "macro"]
-    summary = headline(dataset, micro, macro)
+    funnels = [FunnelCounts(f) for f in (goals.funnels if goals else ())]
+    counts = (
+        Headline(micro, macro),
+        GoalCounts(kinds),
+        LiftCounts(micro, macro),
+        BreakdownCounts(macro, experiment_goal, channel_rules),
+        ConversionDelays(macro),
+        AttributionCounts(macro, rules=channel_rules),
+    )
+    trends = None if interval is None else TrendCounts(macro, interval)
+    groups = None if by is None else SegmentCounts(goals, kinds, by, channel_rules)
+    extra: list[Section] = [c for c in (trends, groups) if c is not None]
+    # One pass: a reader's people may be a stream, read once.
+    fold(dataset.visitors, *counts, *funnels, *extra)
+    people, goal_counts, lift, breakdown, delays, credit = counts
+    summary = people.summary(dataset)
     if meta is None:
         meta = Meta(generated_at=datetime.now(UTC).isoformat(timespec="seconds"))
     return Report(
         version=REPORT_VERSION,
         meta=meta,
         summary=summary,
-        goals=goal_rows(dataset, goals),
-        funnels=[funnel_report(dataset, f) for f in (goals.funnels if goals else ())],
-        lift=lift_rows(dataset, micro, macro),
-        breakdowns=breakdowns(dataset, macro, experiment_goal, channel_rules),
-        time_to_convert=time_to_convert(dataset, macro),
+        goals=goal_counts.rows(goals, dataset.anonymous_goals),
+        funnels=[funnel.report() for funnel in funnels],
+        lift=lift.rows(),
+        breakdowns=breakdown.breakdowns(),
+        time_to_convert=delays.report(),
         macro_goals=macro,
         micro_goals=micro,
-        trend=None if interval is None else trend(dataset, macro, interval),
-        segments=None if by is None else segments(dataset, goals, by, channel_rules),
-        attribution=attribution(dataset, macro, rules=channel_rules),
+        trend=None if trends is None else trends.trend(),
+        segments=None if groups is None else groups.segments(),
+        attribution=credit.attribution(),
         comparison=None
         if previous is None
         else compare(summary, headline(previous[0], micro, macro), previous[1], previous[2]),

@@ -24,10 +24,10 @@ from collections.abc import Callable
 
 from ..channels import DEFAULT_CHANNEL_RULES, ChannelRules, channel
 from ..dataset import UTM, Dataset, VisitorSummary
-from .common import collect, money
+from .common import collect, fold, money
 from .model import Attribution, AttributionRow
 
-__all__ = ["MODELS", "attribution"]
+__all__ = ["MODELS", "AttributionCounts", "attribution"]
 
 _DAY = 86_400_000_000  # microseconds
 _DIRECT: UTM = ("(direct)", "(none)", None)
@@ -86,6 +86,67 @@ def _labels(utm: UTM, rules: ChannelRules) -> tuple[str, str, str]:
     return channel(source, medium, campaign, rules), f"{source} / {medium}", campaign or "(none)"
 
 
+class AttributionCounts:
+    """Shares each converter's macro conversions and revenue among their touchpoints,
+    by every model, person by person."""
+
+    def __init__(
+        self,
+        macro: list[str],
+        lookback_days: float = 30,
+        half_life_days: float = 7,
+        rules: ChannelRules = DEFAULT_CHANNEL_RULES,
+    ) -> None:
+        self.macro = macro
+        self.lookback_days = lookback_days
+        self.half_life_days = half_life_days
+        self.lookback = int(lookback_days * _DAY)
+        self.rules = rules
+        # Shares are summed at the end with fsum, exact in any order: readers list the
+        # visitors in different orders, and every store must give the same figures.
+        self.credit: dict[str, dict[str, dict[str, list[float]]]] = {
+            m: {d: {} for d in _DIMENSIONS} for m in MODELS
+        }
+        self.revenue: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {
+            m: {d: {} for d in _DIMENSIONS} for m in MODELS
+        }
+        self.labels: dict[UTM, tuple[str, str, str]] = {}  # few distinct: labelled once
+
+    def add(self, visitor: VisitorSummary) -> None:
+        """Credit ``visitor``'s touchpoints, if they converted."""
+        hits = [visitor.goals[name] for name in self.macro if name in visitor.goals]
+        if not hits:
+            return
+        at = min(h.first for h in hits)
+        conversions = sum(h.count for h in hits)
+        amounts: dict[str, list[float]] = {}
+        for h in hits:
+            collect(amounts, h.revenue)
+        totals = [(currency, sum(values)) for currency, values in amounts.items()]
+        path = _path(visitor, at, self.lookback)
+        times = [t for t, _ in path]
+        labels = self.labels
+        keys = [
+            labels.get(utm) or labels.setdefault(utm, _labels(utm, self.rules)) for _, utm in path
+        ]
+        for model, shares in MODELS.items():
+            model_credit, model_revenue = self.credit[model], self.revenue[model]
+            for share, touch in zip(shares(times, at, self.half_life_days), keys, strict=True):
+                credited = share * conversions
+                for dimension, key in zip(_DIMENSIONS, touch, strict=True):
+                    model_credit[dimension].setdefault(key, []).append(credited)
+                    cash = model_revenue[dimension].setdefault(key, {})
+                    for currency, total in totals:
+                        cash.setdefault(currency, []).append(share * total)
+
+    def attribution(self) -> Attribution:
+        """Each model's credit, by channel, source / medium and campaign."""
+        models = {model: _rows(self.credit[model], self.revenue[model]) for model in MODELS}
+        return Attribution(
+            lookback_days=self.lookback_days, half_life_days=self.half_life_days, models=models
+        )
+
+
 def attribution(
     dataset: Dataset,
     macro: list[str],
@@ -95,40 +156,9 @@ def attribution(
 ) -> Attribution:
     """Each model's credit of macro conversions and revenue, by channel, source / medium
     and campaign."""
-    lookback = int(lookback_days * _DAY)
-    # Shares are summed at the end with fsum, exact in any order: readers list the
-    # visitors in different orders, and every store must give the same figures.
-    credit: dict[str, dict[str, dict[str, list[float]]]] = {
-        m: {d: {} for d in _DIMENSIONS} for m in MODELS
-    }
-    revenue: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {
-        m: {d: {} for d in _DIMENSIONS} for m in MODELS
-    }
-    labels: dict[UTM, tuple[str, str, str]] = {}  # few distinct arrivals: labelled once
-    for visitor in dataset.visitors:
-        hits = [visitor.goals[name] for name in macro if name in visitor.goals]
-        if not hits:
-            continue
-        at = min(h.first for h in hits)
-        conversions = sum(h.count for h in hits)
-        amounts: dict[str, list[float]] = {}
-        for h in hits:
-            collect(amounts, h.revenue)
-        totals = [(currency, sum(values)) for currency, values in amounts.items()]
-        path = _path(visitor, at, lookback)
-        times = [t for t, _ in path]
-        keys = [labels.get(utm) or labels.setdefault(utm, _labels(utm, rules)) for _, utm in path]
-        for model, shares in MODELS.items():
-            model_credit, model_revenue = credit[model], revenue[model]
-            for share, touch in zip(shares(times, at, half_life_days), keys, strict=True):
-                credited = share * conversions
-                for dimension, key in zip(_DIMENSIONS, touch, strict=True):
-                    model_credit[dimension].setdefault(key, []).append(credited)
-                    cash = model_revenue[dimension].setdefault(key, {})
-                    for currency, total in totals:
-                        cash.setdefault(currency, []).append(share * total)
-    models = {model: _rows(credit[model], revenue[model]) for model in MODELS}
-    return Attribution(lookback_days=lookback_days, half_life_days=half_life_days, models=models)
+    counts = AttributionCounts(macro, lookback_days, half_life_days, rules)
+    fold(dataset.visitors, counts)
+    return counts.attribution()
 
 
 def _rows(

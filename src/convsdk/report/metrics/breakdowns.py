@@ -4,13 +4,13 @@ channel and source / medium of the first arrival."""
 from __future__ import annotations
 
 from ..channels import DEFAULT_CHANNEL_RULES, ChannelRules
-from ..dataset import Dataset
-from .common import money, ratio
+from ..dataset import Dataset, VisitorSummary
+from .common import fold, money, ratio
 from .model import BreakdownRow, Breakdowns
-from .tallies import NONE, Tally, tally_dimensions, tally_variants
+from .tallies import NONE, DimensionTallies, Tally, VariantTallies
 from .variants import variant_breakdown
 
-__all__ = ["breakdowns"]
+__all__ = ["BreakdownCounts", "breakdowns"]
 
 
 def _rows(tallies: dict[str, Tally]) -> list[BreakdownRow]:
@@ -29,6 +29,38 @@ def _rows(tallies: dict[str, Tally]) -> list[BreakdownRow]:
     return rows
 
 
+class BreakdownCounts:
+    """Counts people by each breakdown dimension and by experiment variant."""
+
+    def __init__(
+        self,
+        macro: list[str],
+        experiment_goal: str | None = None,
+        rules: ChannelRules = DEFAULT_CHANNEL_RULES,
+    ) -> None:
+        self.experiment_goal = experiment_goal
+        self.dimensions = DimensionTallies(macro, rules)
+        self.variants = VariantTallies(macro if experiment_goal is None else [experiment_goal])
+
+    def add(self, visitor: VisitorSummary) -> None:
+        """Count ``visitor``."""
+        self.dimensions.add(visitor)
+        self.variants.add(visitor)
+
+    def breakdowns(self) -> Breakdowns:
+        """The breakdowns of the people counted."""
+        dims = ("source", "medium", "campaign")
+        tallies = self.dimensions.dimensions()
+        return Breakdowns(
+            first_touch={dim: _rows(tallies[i]) for i, dim in enumerate(dims)},
+            last_touch={dim: _rows(tallies[3 + i]) for i, dim in enumerate(dims)},
+            referrer=_rows(tallies[6]),
+            variant=variant_breakdown(self.variants.tallies, self.experiment_goal),
+            channel=_rows(tallies[8]),
+            source_medium=_rows(tallies[9]),
+        )
+
+
 def breakdowns(
     dataset: Dataset,
     macro: list[str],
@@ -37,14 +69,6 @@ def breakdowns(
 ) -> Breakdowns:
     """Macro conversions by first/last-touch UTM, referrer domain and variant (the
     variants compared on ``experiment_goal`` when one is named)."""
-    dims = ("source", "medium", "campaign")
-    tallies = tally_dimensions(dataset, macro, rules)
-    variants = tally_variants(dataset, macro if experiment_goal is None else [experiment_goal])
-    return Breakdowns(
-        first_touch={dim: _rows(tallies[i]) for i, dim in enumerate(dims)},
-        last_touch={dim: _rows(tallies[3 + i]) for i, dim in enumerate(dims)},
-        referrer=_rows(tallies[6]),
-        variant=variant_breakdown(variants, experiment_goal),
-        channel=_rows(tallies[8]),
-        source_medium=_rows(tallies[9]),
-    )
+    counts = BreakdownCounts(macro, experiment_goal, rules)
+    fold(dataset.visitors, counts)
+    return counts.breakdowns()

@@ -4,15 +4,44 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 from ...goals import GoalSet
-from ..dataset import Dataset, from_micros
+from ..dataset import Dataset, VisitorSummary, from_micros
 from ..stats import median, percentile, wilson_interval
 from .model import Rate, Timing
 
-__all__ = ["collect", "goal_kinds", "iso", "money", "per_visitor", "rate", "ratio", "timing"]
+__all__ = [
+    "Section",
+    "collect",
+    "fold",
+    "goal_kinds",
+    "iso",
+    "money",
+    "per_visitor",
+    "rate",
+    "ratio",
+    "timing",
+]
 
 MONEY_DIGITS = 6
+
+
+class Section(Protocol):
+    """A section of the report as it counts: fed every person once, in any order."""
+
+    def add(self, visitor: VisitorSummary) -> None:
+        """Count ``visitor`` (a person: see :mod:`convsdk.report.people`)."""
+        ...
+
+
+def fold(visitors: Iterable[VisitorSummary], *sections: Section) -> None:
+    """Feed every one of ``visitors`` to each of ``sections``, in one pass: a reader's
+    :class:`~convsdk.report.dataset.VisitorStream` is read once."""
+    adds = [section.add for section in sections]
+    for visitor in visitors:
+        for add in adds:
+            add(visitor)
 
 
 def ratio(numerator: float, denominator: float) -> float | None:

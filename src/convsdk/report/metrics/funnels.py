@@ -5,11 +5,11 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from ...goals import Funnel
-from ..dataset import Dataset, GoalHits
-from .common import ratio, timing
+from ..dataset import Dataset, GoalHits, VisitorSummary
+from .common import fold, ratio, timing
 from .model import FunnelReport, FunnelStep
 
-__all__ = ["funnel_report"]
+__all__ = ["FunnelCounts", "funnel_report"]
 
 
 def _step_times(hits: GoalHits | None) -> list[int]:
@@ -40,48 +40,65 @@ def _funnel_path(steps: list[list[int]], window: int) -> list[int]:
     return best
 
 
+class FunnelCounts:
+    """Counts how far each person got through one funnel, and how long each step took."""
+
+    def __init__(self, funnel: Funnel) -> None:
+        self.funnel = funnel
+        n = len(funnel.steps)
+        self.window = int(funnel.window.total_seconds() * 1_000_000)
+        self.visitors = 0
+        self.reached = [0] * n
+        self.from_previous: list[list[int]] = [[] for _ in range(n)]
+        self.from_first: list[list[int]] = [[] for _ in range(n)]
+        self.capped = 0
+
+    def add(self, visitor: VisitorSummary) -> None:
+        """Count ``visitor``."""
+        self.visitors += 1
+        goals = visitor.goals
+        steps = self.funnel.steps
+        if steps[0] not in goals:
+            return
+        self.capped += any(goals[step].capped for step in steps if step in goals)
+        path = _funnel_path([_step_times(goals.get(step)) for step in steps], self.window)
+        for k, moment in enumerate(path):
+            self.reached[k] += 1
+            if k:
+                self.from_previous[k].append(moment - path[k - 1])
+                self.from_first[k].append(moment - path[0])
+
+    def report(self) -> FunnelReport:
+        """The funnel, step by step, of the people counted."""
+        reached, total = self.reached, self.visitors
+        steps = []
+        for k, goal in enumerate(self.funnel.steps):
+            dropped = reached[k - 1] - reached[k] if k else None
+            steps.append(
+                FunnelStep(
+                    goal=goal,
+                    visitors=reached[k],
+                    conversion_from_previous=ratio(reached[k], reached[k - 1]) if k else None,
+                    conversion_overall=ratio(reached[k], reached[0]),
+                    share_of_visitors=ratio(reached[k], total),
+                    drop_off=dropped,
+                    drop_off_rate=None if dropped is None else ratio(dropped, reached[k - 1]),
+                    time_from_previous=timing(self.from_previous[k]),
+                    time_from_first=timing(self.from_first[k]),
+                )
+            )
+        return FunnelReport(
+            name=self.funnel.name,
+            window_seconds=self.funnel.window.total_seconds(),
+            steps=steps,
+            completed=reached[-1],
+            completion_rate=ratio(reached[-1], reached[0]),
+            capped_visitors=self.capped,
+        )
+
+
 def funnel_report(dataset: Dataset, funnel: Funnel) -> FunnelReport:
     """Visitors, conversion, drop-off and timing of each step of ``funnel``."""
-    n = len(funnel.steps)
-    window = int(funnel.window.total_seconds() * 1_000_000)
-    reached = [0] * n
-    from_previous: list[list[int]] = [[] for _ in range(n)]
-    from_first: list[list[int]] = [[] for _ in range(n)]
-    first_step = funnel.steps[0]
-    capped = 0
-    for visitor in dataset.visitors:
-        goals = visitor.goals
-        if first_step not in goals:
-            continue
-        capped += any(goals[step].capped for step in funnel.steps if step in goals)
-        path = _funnel_path([_step_times(goals.get(step)) for step in funnel.steps], window)
-        for k, moment in enumerate(path):
-            reached[k] += 1
-            if k:
-                from_previous[k].append(moment - path[k - 1])
-                from_first[k].append(moment - path[0])
-    total = len(dataset.visitors)
-    steps = []
-    for k, goal in enumerate(funnel.steps):
-        dropped = reached[k - 1] - reached[k] if k else None
-        steps.append(
-            FunnelStep(
-                goal=goal,
-                visitors=reached[k],
-                conversion_from_previous=ratio(reached[k], reached[k - 1]) if k else None,
-                conversion_overall=ratio(reached[k], reached[0]),
-                share_of_visitors=ratio(reached[k], total),
-                drop_off=dropped,
-                drop_off_rate=None if dropped is None else ratio(dropped, reached[k - 1]),
-                time_from_previous=timing(from_previous[k]),
-                time_from_first=timing(from_first[k]),
-            )
-        )
-    return FunnelReport(
-        name=funnel.name,
-        window_seconds=funnel.window.total_seconds(),
-        steps=steps,
-        completed=reached[-1],
-        completion_rate=ratio(reached[-1], reached[0]),
-        capped_visitors=capped,
-    )
+    counts = FunnelCounts(funnel)
+    fold(dataset.visitors, counts)
+    return counts.report()

@@ -5,55 +5,74 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ...goals import Goal, GoalSet
-from ..dataset import Dataset
-from .common import collect, goal_kinds, money, per_visitor, ratio, timing
+from ..dataset import Dataset, GoalHits, VisitorSummary
+from .common import collect, fold, goal_kinds, money, per_visitor, ratio, timing
 from .model import GoalRow
 
-__all__ = ["anonymous_total", "goal_rows"]
+__all__ = ["GoalCounts", "anonymous_total", "goal_rows"]
 
 
-def goal_rows(dataset: Dataset, goals: GoalSet | None = None) -> list[GoalRow]:
-    """One row per goal: defined goals in declaration order, then goals seen only in data."""
-    total = len(dataset.visitors)
-    kinds = goal_kinds(dataset, goals)
-    counts = dict.fromkeys(kinds, 0)
-    converters = dict.fromkeys(kinds, 0)
-    revenue: dict[str, dict[str, list[float]]] = {name: {} for name in kinds}
-    delays: dict[str, list[int]] = {name: [] for name in kinds}
-    for visitor in dataset.visitors:
+class GoalCounts:
+    """Counts each goal's conversions, converters, revenue and delays, person by person."""
+
+    def __init__(self, kinds: dict[str, str]) -> None:
+        self.kinds = kinds
+        self.visitors = 0
+        self.counts = dict.fromkeys(kinds, 0)
+        self.converters = dict.fromkeys(kinds, 0)
+        self.revenue: dict[str, dict[str, list[float]]] = {name: {} for name in kinds}
+        self.delays: dict[str, list[int]] = {name: [] for name in kinds}
+
+    def add(self, visitor: VisitorSummary) -> None:
+        """Count ``visitor``."""
+        self.visitors += 1
         seen = visitor.first_seen
+        counts = self.counts
         for name, hits in visitor.goals.items():
             if name not in counts:  # pragma: no cover - readers register every goal's kind
                 continue
             counts[name] += hits.count
-            converters[name] += 1
-            delays[name].append(hits.first - seen)
-            collect(revenue[name], hits.revenue)
-    rows = []
-    for name, kind in kinds.items():
-        goal: Goal | None = goals.get(name) if goals is not None else None
-        amounts = money(revenue[name])
-        anonymous = dataset.anonymous_goals.get(name)
-        anonymous_money: dict[str, list[float]] = {}
-        collect(anonymous_money, anonymous.revenue if anonymous else None)
-        rows.append(
-            GoalRow(
-                goal=name,
-                kind=kind,
-                stage=goal.stage if goal else None,
-                role=goal.role if goal else None,
-                defined=goal is not None,
-                conversions=counts[name],
-                visitors=converters[name],
-                conversion_rate=ratio(converters[name], total),
-                revenue=amounts,
-                revenue_per_visitor=per_visitor(amounts, total),
-                time_to_convert=timing(delays[name]),
-                anonymous_conversions=anonymous.count if anonymous else 0,
-                anonymous_revenue=money(anonymous_money),
+            self.converters[name] += 1
+            self.delays[name].append(hits.first - seen)
+            collect(self.revenue[name], hits.revenue)
+
+    def rows(self, goals: GoalSet | None, anonymous_goals: dict[str, GoalHits]) -> list[GoalRow]:
+        """One row per goal, in the order of the kinds given; ``anonymous_goals``: the
+        conversions without a visitor id."""
+        total = self.visitors
+        rows = []
+        for name, kind in self.kinds.items():
+            goal: Goal | None = goals.get(name) if goals is not None else None
+            amounts = money(self.revenue[name])
+            anonymous = anonymous_goals.get(name)
+            anonymous_money: dict[str, list[float]] = {}
+            collect(anonymous_money, anonymous.revenue if anonymous else None)
+            converters = self.converters[name]
+            rows.append(
+                GoalRow(
+                    goal=name,
+                    kind=kind,
+                    stage=goal.stage if goal else None,
+                    role=goal.role if goal else None,
+                    defined=goal is not None,
+                    conversions=self.counts[name],
+                    visitors=converters,
+                    conversion_rate=ratio(converters, total),
+                    revenue=amounts,
+                    revenue_per_visitor=per_visitor(amounts, total),
+                    time_to_convert=timing(self.delays[name]),
+                    anonymous_conversions=anonymous.count if anonymous else 0,
+                    anonymous_revenue=money(anonymous_money),
+                )
             )
-        )
-    return rows
+        return rows
+
+
+def goal_rows(dataset: Dataset, goals: GoalSet | None = None) -> list[GoalRow]:
+    """One row per goal: defined goals in declaration order, then goals seen only in data."""
+    counts = GoalCounts(goal_kinds(dataset, goals))
+    fold(dataset.visitors, counts)
+    return counts.rows(goals, dataset.anonymous_goals)
 
 
 def anonymous_total(rows: Iterable[GoalRow]) -> tuple[int, dict[str, float]]:

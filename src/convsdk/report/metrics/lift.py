@@ -2,63 +2,46 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from ..dataset import Dataset
+from ..dataset import Dataset, VisitorSummary
 from ..stats import ratio_interval
-from .common import rate, ratio, timing
+from .common import fold, rate, ratio, timing
 from .model import LiftRow
 
-__all__ = ["lift_rows"]
+__all__ = ["LiftCounts", "lift_rows"]
 
 
 Pair = tuple[str, str]
 
 
-@dataclass(slots=True)
-class _Counts:
-    """Per macro goal its converters; per (micro, macro) pair the "with" group's figures."""
+class LiftCounts:
+    """Per macro goal its converters; per (micro, macro) pair the "with" group's figures,
+    counted person by person."""
 
-    converted: dict[str, int]
-    did: dict[Pair, int] = field(default_factory=dict)
-    did_converted: dict[Pair, int] = field(default_factory=dict)
-    lags: dict[Pair, list[int]] = field(default_factory=dict)
+    def __init__(self, micro: list[str], macro: list[str]) -> None:
+        self.micro = set(micro)
+        self.macro = macro
+        self.visitors = 0
+        self.converted = dict.fromkeys(macro, 0)
+        self.did: dict[Pair, int] = {}
+        self.did_converted: dict[Pair, int] = {}
+        self.lags: dict[Pair, list[int]] = {}
+        for m in micro:
+            for big in macro:
+                self.did[m, big] = self.did_converted[m, big] = 0
+                self.lags[m, big] = []
 
-
-def lift_rows(dataset: Dataset, micro: list[str], macro: list[str]) -> list[LiftRow]:
-    """Every micro × macro pair, most predictive first (see the module docs)."""
-    counts = _count(dataset, micro, macro)
-    total = len(dataset.visitors)
-    rows = [
-        _row(m, big, n1, counts.did_converted[m, big], total, counts, counts.lags[m, big])
-        for (m, big), n1 in counts.did.items()
-    ]
-    rows.sort(key=_rank)
-    return rows
-
-
-def _count(dataset: Dataset, micro: list[str], macro: list[str]) -> _Counts:
-    """Who converted, and who did each micro conversion before (or without) each macro."""
-    counts = _Counts(converted=dict.fromkeys(macro, 0))
-    converted, did, did_converted, lags = (
-        counts.converted,
-        counts.did,
-        counts.did_converted,
-        counts.lags,
-    )
-    for m in micro:
-        for big in macro:
-            did[m, big] = did_converted[m, big] = 0
-            lags[m, big] = []
-    micro_set = set(micro)
-    for visitor in dataset.visitors:
+    def add(self, visitor: VisitorSummary) -> None:
+        """Count whether ``visitor`` converted, and did each micro conversion before (or
+        without) each macro one."""
+        self.visitors += 1
         goals = visitor.goals
-        macro_hits = [(big, goals.get(big)) for big in macro]
+        macro_hits = [(big, goals.get(big)) for big in self.macro]
         for big, hits in macro_hits:
             if hits is not None:
-                converted[big] += 1
+                self.converted[big] += 1
+        did, did_converted, lags = self.did, self.did_converted, self.lags
         for m, small in goals.items():
-            if m not in micro_set:
+            if m not in self.micro:
                 continue
             for big, hits in macro_hits:
                 if hits is None:
@@ -69,14 +52,27 @@ def _count(dataset: Dataset, micro: list[str], macro: list[str]) -> _Counts:
                     lags[m, big].append(hits.first - small.first)
                 # else: the micro came after the macro, so it could not have led to it;
                 # the visitor belongs to the "did not" group.
-    return counts
+
+    def rows(self) -> list[LiftRow]:
+        """Every micro × macro pair, most predictive first (see the module docs)."""
+        rows = [
+            _row(m, big, n1, self.did_converted[m, big], self, self.lags[m, big])
+            for (m, big), n1 in self.did.items()
+        ]
+        rows.sort(key=_rank)
+        return rows
 
 
-def _row(
-    m: str, big: str, n1: int, a: int, total: int, counts: _Counts, lags: list[int]
-) -> LiftRow:
+def lift_rows(dataset: Dataset, micro: list[str], macro: list[str]) -> list[LiftRow]:
+    """Every micro × macro pair, most predictive first (see the module docs)."""
+    counts = LiftCounts(micro, macro)
+    fold(dataset.visitors, counts)
+    return counts.rows()
+
+
+def _row(m: str, big: str, n1: int, a: int, counts: LiftCounts, lags: list[int]) -> LiftRow:
     """The pair's row: ``a`` of the ``n1`` who did ``m`` converted on ``big``."""
-    n2 = total - n1
+    n2 = counts.visitors - n1
     c = counts.converted[big] - a
     with_rate = ratio(a, n1)
     without_rate = ratio(c, n2)

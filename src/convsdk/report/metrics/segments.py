@@ -6,12 +6,13 @@ from __future__ import annotations
 from ...goals import GoalSet
 from ..channels import DEFAULT_CHANNEL_RULES, ChannelRules, channel
 from ..dataset import Dataset, VisitorSummary
-from .funnels import funnel_report
-from .goals import goal_rows
+from .common import fold, goal_kinds
+from .funnels import FunnelCounts
+from .goals import GoalCounts
 from .model import Segment, Segments
 from .tallies import NONE
 
-__all__ = ["SEGMENT_BY", "segments"]
+__all__ = ["SEGMENT_BY", "SegmentCounts", "segments"]
 
 #: What goals and funnels can be broken down by.
 SEGMENT_BY = ("channel", "source", "campaign", "variant", "landing_page", "device")
@@ -35,6 +36,53 @@ def _value(visitor: VisitorSummary, by: str, rules: ChannelRules) -> str:
     return NONE if value is None else value
 
 
+class SegmentCounts:
+    """Counts goals and funnels per group of people sharing a value of ``by``."""
+
+    def __init__(
+        self,
+        goals: GoalSet | None,
+        kinds: dict[str, str],
+        by: str,
+        rules: ChannelRules = DEFAULT_CHANNEL_RULES,
+    ) -> None:
+        self.goals = goals
+        self.kinds = kinds
+        self.by = by
+        self.rules = rules
+        self.groups: dict[str, tuple[GoalCounts, list[FunnelCounts]]] = {}
+
+    def add(self, visitor: VisitorSummary) -> None:
+        """Count ``visitor`` in their group."""
+        value = _value(visitor, self.by, self.rules)
+        group = self.groups.get(value)
+        if group is None:
+            funnels = [FunnelCounts(f) for f in (self.goals.funnels if self.goals else ())]
+            group = self.groups[value] = (GoalCounts(self.kinds), funnels)
+        group[0].add(visitor)
+        for funnel in group[1]:
+            funnel.add(visitor)
+
+    def segments(self) -> Segments:
+        """The groups, the largest first."""
+        ordered = sorted(
+            self.groups.items(),
+            key=lambda item: (-item[1][0].visitors, item[0] == NONE, item[0]),
+        )
+        return Segments(
+            by=self.by,
+            groups=[
+                Segment(
+                    value=value,
+                    visitors=counts.visitors,
+                    goals=counts.rows(self.goals, {}),
+                    funnels=[funnel.report() for funnel in funnels],
+                )
+                for value, (counts, funnels) in ordered
+            ],
+        )
+
+
 def segments(
     dataset: Dataset,
     goals: GoalSet | None,
@@ -43,19 +91,6 @@ def segments(
 ) -> Segments:
     """The goal rows and funnels of each group of visitors sharing a value of ``by``,
     the largest group first."""
-    groups: dict[str, list[VisitorSummary]] = {}
-    for visitor in dataset.visitors:
-        groups.setdefault(_value(visitor, by, rules), []).append(visitor)
-    ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0] == NONE, item[0]))
-    result = []
-    for value, visitors in ordered:
-        part = Dataset(visitors=visitors, goal_kinds=dataset.goal_kinds)
-        result.append(
-            Segment(
-                value=value,
-                visitors=len(visitors),
-                goals=goal_rows(part, goals),
-                funnels=[funnel_report(part, f) for f in (goals.funnels if goals else ())],
-            )
-        )
-    return Segments(by=by, groups=result)
+    counts = SegmentCounts(goals, goal_kinds(dataset, goals), by, rules)
+    fold(dataset.visitors, counts)
+    return counts.segments()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ..channels import DEFAULT_CHANNEL_RULES, ChannelRules, channel
-from ..dataset import Dataset
+from ..dataset import VisitorSummary
 from .common import collect
 
-__all__ = ["DIMENSIONS", "NONE", "Tally", "tally_dimensions", "tally_variants"]
+__all__ = ["DIMENSIONS", "NONE", "DimensionTallies", "Tally", "VariantTallies"]
 
 #: The value of a dimension for visitors without one.
 NONE = "(none)"
@@ -39,14 +39,18 @@ _NO_UTM: tuple[None, None, None] = (None, None, None)
 _DIRECT: tuple[str, str, None] = ("(direct)", "(none)", None)
 
 
-def tally_dimensions(
-    dataset: Dataset, macro: list[str], rules: ChannelRules = DEFAULT_CHANNEL_RULES
-) -> list[dict[str, Tally]]:
-    """Per dimension, value → tally, in one pass over the visitors."""
+class DimensionTallies:
+    """Per dimension, value → tally, counted person by person."""
+
     # Visitors are first grouped by their whole profile (few distinct ones), and the
     # groups then spread over the dimensions: one dict update a visitor, not eight.
-    profiles: dict[tuple[str | None, ...], Tally] = {}
-    for visitor in dataset.visitors:
+    def __init__(self, macro: list[str], rules: ChannelRules = DEFAULT_CHANNEL_RULES) -> None:
+        self.macro = macro
+        self.rules = rules
+        self.profiles: dict[tuple[str | None, ...], Tally] = {}
+
+    def add(self, visitor: VisitorSummary) -> None:
+        """Count ``visitor`` under their profile."""
         first = visitor.first_touch or _NO_UTM
         last = visitor.last_touch or _NO_UTM
         source, medium, campaign = visitor.arrival or _DIRECT
@@ -55,16 +59,16 @@ def tally_dimensions(
             *last,
             visitor.referrer,
             visitor.variant,
-            channel(source, medium, campaign, rules),
+            channel(source, medium, campaign, self.rules),
             f"{source} / {medium}",
         )
-        tally = profiles.get(profile)
+        tally = self.profiles.get(profile)
         if tally is None:
-            tally = profiles[profile] = Tally()
+            tally = self.profiles[profile] = Tally()
         tally.visitors += 1
         goals = visitor.goals
         conversions = 0
-        for name in macro:
+        for name in self.macro:
             hits = goals.get(name)
             if hits is not None:
                 conversions += hits.count
@@ -72,32 +76,40 @@ def tally_dimensions(
         if conversions:
             tally.converters += 1
             tally.conversions += conversions
-    dimensions: list[dict[str, Tally]] = [{} for _ in range(DIMENSIONS)]
-    for profile, tally in profiles.items():
-        for values, key in zip(dimensions, profile, strict=True):
-            label = NONE if key is None else key
-            target = values.get(label)
-            if target is None:
-                target = values[label] = Tally()
-            target.add(tally)
-    return dimensions
+
+    def dimensions(self) -> list[dict[str, Tally]]:
+        """Per dimension (see :data:`DIMENSIONS`), value → tally."""
+        dimensions: list[dict[str, Tally]] = [{} for _ in range(DIMENSIONS)]
+        for profile, tally in self.profiles.items():
+            for values, key in zip(dimensions, profile, strict=True):
+                label = NONE if key is None else key
+                target = values.get(label)
+                if target is None:
+                    target = values[label] = Tally()
+                target.add(tally)
+        return dimensions
 
 
-def tally_variants(dataset: Dataset, goals: list[str]) -> dict[str, Tally]:
+class VariantTallies:
     """Per experiment variant, its visitors and those who converted on one of ``goals``
     after their first exposure to it (a conversion before it says nothing of the
     variant): converters, their conversions of those goals and revenue. Visitors in no
     experiment are counted under ``(none)`` with all their conversions."""
-    tallies: dict[str, Tally] = {}
-    for visitor in dataset.visitors:
+
+    def __init__(self, goals: list[str]) -> None:
+        self.goals = goals
+        self.tallies: dict[str, Tally] = {}
+
+    def add(self, visitor: VisitorSummary) -> None:
+        """Count ``visitor`` under their variant."""
         key = NONE if visitor.variant is None else visitor.variant
-        tally = tallies.get(key)
+        tally = self.tallies.get(key)
         if tally is None:
-            tally = tallies[key] = Tally()
+            tally = self.tallies[key] = Tally()
         tally.visitors += 1
         exposed = visitor.first_seen if visitor.exposed is None else visitor.exposed
         conversions = 0
-        for name in goals:
+        for name in self.goals:
             hits = visitor.goals.get(name)
             if hits is not None and (visitor.variant is None or hits.last >= exposed):
                 conversions += hits.count
@@ -105,4 +117,3 @@ def tally_variants(dataset: Dataset, goals: list[str]) -> dict[str, Tally]:
         if conversions:
             tally.converters += 1
             tally.conversions += conversions
-    return tallies

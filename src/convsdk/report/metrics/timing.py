@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..dataset import Dataset
-from .common import timing
+from ..dataset import Dataset, VisitorSummary
+from .common import fold, timing
 from .model import HistogramBucket, TimeToConvert
 
-__all__ = ["HISTOGRAM_BUCKETS", "time_to_convert"]
+__all__ = ["HISTOGRAM_BUCKETS", "ConversionDelays", "time_to_convert"]
 
 _MINUTE, _HOUR, _DAY = 60, 3600, 86400
 #: Time-to-convert histogram buckets: (label, from seconds, to seconds or None).
@@ -23,24 +23,41 @@ HISTOGRAM_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 )
 
 
+class ConversionDelays:
+    """Collects each converter's time from first event to first macro conversion."""
+
+    def __init__(self, macro: list[str]) -> None:
+        self.macro = macro
+        self.delays: list[int] = []
+
+    def add(self, visitor: VisitorSummary) -> None:
+        """Count ``visitor``."""
+        goals = visitor.goals
+        firsts = [h.first for name in self.macro if (h := goals.get(name)) is not None]
+        if firsts:
+            self.delays.append(min(firsts) - visitor.first_seen)
+
+    def report(self) -> TimeToConvert:
+        """The timing and the histogram of the delays collected."""
+        delays = self.delays
+        counts = [0] * len(HISTOGRAM_BUCKETS)
+        for delay in delays:
+            seconds = delay / 1e6
+            for i, (_, low, high) in enumerate(HISTOGRAM_BUCKETS):
+                if seconds >= low and (high is None or seconds < high):
+                    counts[i] += 1
+                    break
+        return TimeToConvert(
+            timing=timing(delays),
+            histogram=[
+                HistogramBucket(label=label, min_seconds=low, max_seconds=high, visitors=count)
+                for (label, low, high), count in zip(HISTOGRAM_BUCKETS, counts, strict=True)
+            ],
+        )
+
+
 def time_to_convert(dataset: Dataset, macro: list[str]) -> TimeToConvert:
     """Time from first event to first macro conversion, with a histogram."""
-    delays = []
-    for visitor in dataset.visitors:
-        firsts = [h.first for name in macro if (h := visitor.goals.get(name)) is not None]
-        if firsts:
-            delays.append(min(firsts) - visitor.first_seen)
-    counts = [0] * len(HISTOGRAM_BUCKETS)
-    for delay in delays:
-        seconds = delay / 1e6
-        for i, (_, low, high) in enumerate(HISTOGRAM_BUCKETS):
-            if seconds >= low and (high is None or seconds < high):
-                counts[i] += 1
-                break
-    return TimeToConvert(
-        timing=timing(delays),
-        histogram=[
-            HistogramBucket(label=label, min_seconds=low, max_seconds=high, visitors=count)
-            for (label, low, high), count in zip(HISTOGRAM_BUCKETS, counts, strict=True)
-        ],
-    )
+    delays = ConversionDelays(macro)
+    fold(dataset.visitors, delays)
+    return delays.report()

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from ..dataset import Dataset, from_micros
-from .common import collect, money, ratio
+from ..dataset import Dataset, VisitorSummary, from_micros
+from .common import collect, fold, money, ratio
 from .model import Trend, TrendPoint
 
-__all__ = ["INTERVALS", "trend"]
+__all__ = ["INTERVALS", "TrendCounts", "trend"]
 
 #: The intervals a trend is cut by.
 INTERVALS = ("day", "week", "month")
@@ -44,41 +44,58 @@ def _label(start: date, interval: str) -> str:
     return start.isoformat()
 
 
-def trend(dataset: Dataset, macro: list[str], interval: str) -> Trend:
-    """The series of ``dataset`` by ``interval`` (``day``, ``week`` or ``month``), every
-    period from the first to the last present, empty ones included."""
-    if interval not in INTERVALS:
-        raise ValueError(f"interval must be one of {', '.join(INTERVALS)}")
-    groups: dict[date, list[int]] = {}
-    revenue: dict[date, dict[str, list[float]]] = {}
-    for visitor in dataset.visitors:
-        start = _period_start(from_micros(visitor.first_seen).date(), interval)
-        counts = groups.setdefault(start, [0, 0, 0])
+class TrendCounts:
+    """Counts people by the period of their first event, with their macro conversions."""
+
+    def __init__(self, macro: list[str], interval: str) -> None:
+        if interval not in INTERVALS:
+            raise ValueError(f"interval must be one of {', '.join(INTERVALS)}")
+        self.macro = macro
+        self.interval = interval
+        self.groups: dict[date, list[int]] = {}
+        self.revenue: dict[date, dict[str, list[float]]] = {}
+
+    def add(self, visitor: VisitorSummary) -> None:
+        """Count ``visitor`` in the period of their first event."""
+        start = _period_start(from_micros(visitor.first_seen).date(), self.interval)
+        counts = self.groups.setdefault(start, [0, 0, 0])
         counts[0] += 1
         conversions = 0
-        for name in macro:
+        for name in self.macro:
             hits = visitor.goals.get(name)
             if hits is not None:
                 conversions += hits.count
-                collect(revenue.setdefault(start, {}), hits.revenue)
+                collect(self.revenue.setdefault(start, {}), hits.revenue)
         if conversions:
             counts[1] += 1
             counts[2] += conversions
-    points = []
-    if groups:
-        start, last = min(groups), max(groups)
-        while start <= last:
-            visitors, converters, conversions = groups.get(start, (0, 0, 0))
-            points.append(
-                TrendPoint(
-                    period=_label(start, interval),
-                    start=start.isoformat(),
-                    visitors=visitors,
-                    converters=converters,
-                    conversions=conversions,
-                    conversion_rate=ratio(converters, visitors),
-                    revenue=money(revenue.get(start, {})),
+
+    def trend(self) -> Trend:
+        """Every period from the first to the last present, empty ones included."""
+        interval, groups = self.interval, self.groups
+        points = []
+        if groups:
+            start, last = min(groups), max(groups)
+            while start <= last:
+                visitors, converters, conversions = groups.get(start, (0, 0, 0))
+                points.append(
+                    TrendPoint(
+                        period=_label(start, interval),
+                        start=start.isoformat(),
+                        visitors=visitors,
+                        converters=converters,
+                        conversions=conversions,
+                        conversion_rate=ratio(converters, visitors),
+                        revenue=money(self.revenue.get(start, {})),
+                    )
                 )
-            )
-            start = _next(start, interval)
-    return Trend(interval=interval, points=points)
+                start = _next(start, interval)
+        return Trend(interval=interval, points=points)
+
+
+def trend(dataset: Dataset, macro: list[str], interval: str) -> Trend:
+    """The series of ``dataset`` by ``interval`` (``day``, ``week`` or ``month``), every
+    period from the first to the last present, empty ones included."""
+    counts = TrendCounts(macro, interval)
+    fold(dataset.visitors, counts)
+    return counts.trend()
