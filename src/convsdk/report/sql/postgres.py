@@ -1,18 +1,25 @@
-"""The PostgreSQL reader (extra ``postgres``): one snapshot, queries streamed in batches."""
+"""The PostgreSQL reader (extra ``postgres``): one snapshot, people streamed in batches.
+
+Everything is read in one repeatable-read transaction, one snapshot however long the
+report takes: the totals first, then the per-visitor aggregates into temporary tables
+on the server, from which the people are streamed in visitor-id order through
+server-side cursors (:mod:`.stream`) while the report counts them; the connection
+closes when the stream ends or is dropped.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..._urls import redact_url as redact
 from ...errors import BackendError, ConfigError, missing_extra
-from ..dataset import Dataset, from_micros, to_micros
-from ..people import merge_people, person_macro_times
+from ..dataset import Dataset, to_micros
+from ..people import groups, kept_links
 from ..progress import ProgressCallback, report_progress
-from ..rules import utm_of, variant_text
+from ..rules import crawler, utm_of, variant_text
 from .options import (
     CONNECT_TIMEOUT,
     DEFAULT_TABLE,
@@ -20,19 +27,26 @@ from .options import (
     split_options,
     table_name,
 )
-from .postgres_queries import QUERIES, UTM_OK, time_range
-from .visitors import (
-    ConversionRow,
-    VisitorRows,
-    add_conversions,
-    add_touchpoints,
-    set_totals,
+from .postgres_queries import QUERIES, RANGED, STREAMS, TEMP_TABLES, UTM_OK, time_range
+from .stream import (
+    ArrivalRow,
+    PeopleMerge,
+    VisitorRow,
+    anonymous_goals,
+    closing_stream,
+    count_bots,
+    told,
 )
+from .visitors import ConversionRow, set_totals
 
 if TYPE_CHECKING:
     import psycopg
+    from psycopg import sql
 
 __all__ = ["PostgresReader"]
+
+#: Rows a server-side cursor fetches at a time.
+_ITERSIZE = 5000
 
 
 class PostgresReader:
@@ -89,15 +103,19 @@ class PostgresReader:
         goal_kinds: Mapping[str, str] | None = None,
         include_bots: bool = False,
     ) -> Dataset:
-        """Summarise the events of the range (see :class:`Reader`)."""
+        """Summarise the events of the range (see :class:`Reader`); the people are a
+        :class:`~convsdk.report.dataset.VisitorStream`, read from the server as the
+        report counts them."""
         self._require_psycopg()
         conn = self._connect()
         try:
             self._prepare(conn)
             queries = _Queries(conn, self.source, self.table, since, until, progress)
+            queries.begin()
             return _summarise(queries, step_goals, goal_kinds or {}, include_bots)
-        finally:
+        except BaseException:
             conn.close()
+            raise
 
     def _require_psycopg(self) -> None:
         try:
@@ -120,9 +138,9 @@ class PostgresReader:
             if "connect_timeout" not in given:
                 extra["connect_timeout"] = CONNECT_TIMEOUT
             conn = psycopg.connect(self.conninfo, **extra)
-            # One snapshot for every query, so that they agree while events arrive.
+            # One snapshot for every query, so that they agree while events arrive;
+            # read-only once the temporary tables are made (_Queries.begin).
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            conn.read_only = True
         except psycopg.Error as exc:
             raise BackendError(f"cannot connect: {str(exc).strip()}", backend=self.source) from exc
         return conn
@@ -144,7 +162,7 @@ class PostgresReader:
 
 
 class _Queries:
-    """Runs the reader's queries, streaming their rows, telling ``progress`` how far."""
+    """Runs the reader's queries in one transaction, telling ``progress`` how far."""
 
     def __init__(
         self,
@@ -166,25 +184,86 @@ class _Queries:
         self.conn = conn
         self.source = source
         self.progress = progress
+        self.cursors: list[psycopg.ServerCursor[Any]] = []
         self.done = 0
+        self.total = len(QUERIES) + 1  # and the people
 
-    def run(self, name: str, extra: Sequence[Any] = (), first: Sequence[Any] = ()) -> Iterator[Any]:
-        """The rows of the query called ``name``, fetched a few thousand at a time."""
+    def begin(self) -> None:
+        """Make the temporary tables, then make the transaction read-only."""
         import psycopg
-        from psycopg import sql
 
-        phases = len(QUERIES)
-        report_progress(self.progress, f"querying {name}", self.done, phases)
-        query = sql.SQL(QUERIES[name]).format(**self.names)
+        try:
+            for statement in TEMP_TABLES:
+                self.conn.execute(statement)
+            self.conn.execute("SET TRANSACTION READ ONLY")
+        except psycopg.Error as exc:
+            raise self.error(exc) from exc
+
+    def run(self, name: str, extra: Sequence[Any] = ()) -> tuple[list[Any], int]:
+        """The rows of the query called ``name`` (few), and how many it changed."""
+        import psycopg
+
+        report_progress(self.progress, f"querying {name}", self.done, self.total)
         try:
             with self.conn.cursor() as cursor:
-                cursor.execute(query, [*first, *self.params, *extra])
-                while rows := cursor.fetchmany(5000):
-                    yield from rows
+                cursor.execute(self.query(QUERIES[name]), self.arguments(name, extra))
+                rows = cursor.fetchall() if cursor.description else []
+                changed = cursor.rowcount
         except psycopg.Error as exc:
-            raise BackendError(f"query failed: {str(exc).strip()}", backend=self.source) from exc
+            raise self.error(exc) from exc
         self.done += 1
-        report_progress(self.progress, f"querying {name}", self.done, phases)
+        report_progress(self.progress, f"querying {name}", self.done, self.total)
+        return rows, changed
+
+    def fill(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Put ``rows`` into a temporary table."""
+        import psycopg
+
+        try:
+            with self.conn.cursor() as cursor:
+                cursor.executemany(statement, rows)
+        except psycopg.Error as exc:
+            raise self.error(exc) from exc
+
+    def rows(self, name: str) -> Iterator[Any]:
+        """The rows of the stream called ``name``, from a server-side cursor."""
+        import psycopg
+
+        try:
+            with self.conn.cursor(name=f"convsdk_report_{len(self.cursors)}") as cursor:
+                self.cursors.append(cursor)
+                cursor.itersize = _ITERSIZE
+                cursor.execute(self.query(STREAMS[name]), self.arguments(name, ()))
+                yield from cursor
+        except psycopg.Error as exc:
+            raise self.error(exc) from exc
+
+    def people(self, visitors: int) -> Iterator[Any]:
+        """The rows of the ``visitors`` visitors, telling ``progress`` how many were read."""
+        yield from told(self.rows("people"), self.progress, self.done, self.total, visitors)
+        self.done += 1
+
+    def query(self, template: str) -> sql.Composed:
+        """``template`` with the table, the time range and the UTM test filled in."""
+        from psycopg import sql
+
+        return sql.SQL(template).format(**self.names)
+
+    def arguments(self, name: str, extra: Sequence[Any]) -> list[Any]:
+        """The parameters of the query called ``name``."""
+        return [*self.params, *extra] if name in RANGED else list(extra)
+
+    def close(self) -> None:
+        """End the transaction (its temporary tables go with it): close the streams'
+        cursors, then the connection (once; a second call does nothing)."""
+        cursors, self.cursors = self.cursors, []
+        for cursor in cursors:
+            cursor.close()
+        self.conn.close()
+
+    def error(self, exc: Exception) -> BackendError:
+        """What the reader raises for ``exc``."""
+        return BackendError(f"query failed: {str(exc).strip()}", backend=self.source)
 
 
 def _summarise(
@@ -193,25 +272,13 @@ def _summarise(
     goal_kinds: Mapping[str, str],
     include_bots: bool,
 ) -> Dataset:
-    """Run the queries in order and fold their rows into a dataset."""
-    ((events, first, last, *anonymous),) = queries.run("totals")
-    builder = VisitorRows(include_bots)
-    for visitor_id, ts, referrer, url, user_agent, utm in queries.run("visitors"):
-        builder.first(visitor_id, to_micros(ts), referrer, url, user_agent, utm)
-    dataset = builder.dataset()
-    rows = _conversion_rows(queries.run("conversions", [sorted(step_goals)]))
-    kinds = add_conversions(builder, dataset, rows)
-    kept = builder.kept()
-    # The links come before the touches: they count up to the person's first macro
-    # conversion, on every device of the person.
-    links = list(queries.run("links"))
-    macro = person_macro_times(builder.macro_times({**kinds, **goal_kinds}), links, kept)
-    _touches(queries, builder, macro, {v for v, _ in links})
-    for visitor_id, variant, exposed in queries.run("variants"):
-        visitor = builder.get(visitor_id)
-        if visitor is not None:
-            visitor.variant = variant_text(variant)
-            visitor.exposed = to_micros(exposed)
+    """Run the queries in order; the dataset's people stream from what they leave in the
+    temporary tables."""
+    ((events, first, last, *anonymous),), _ = queries.run("totals")
+    _, visitors = queries.run("first events")
+    queries.run("conversions", [sorted(step_goals)])
+    kinds: dict[str, str] = dict(queries.run("kinds")[0])
+    dataset = Dataset(visitors=())
     set_totals(
         dataset,
         events,
@@ -220,8 +287,66 @@ def _summarise(
         (anonymous[0], anonymous[1], anonymous[2], anonymous[3]),
         kinds,
     )
-    merge_people(dataset, kept, links)
+    dataset.anonymous_goals = anonymous_goals(_conversion_rows(queries.run("anonymous goals")[0]))
+    bots = count_bots(queries.rows("bots"))  # a row per user agent, a few thousand at a time
+    dataset.bot_visitors = 0 if include_bots else bots
+    # The links come before the touches: they count up to the person's first macro
+    # conversion, on every device of the person.
+    links, _ = queries.run("links")
+    dataset.links = kept_links(links, _kept(queries, links, include_bots))
+    _person_macro(queries, {**kinds, **goal_kinds}, groups(dataset.links))
+    for name in ("first touches", "last touches", "variants"):
+        queries.run(name)
+    merge = PeopleMerge(dataset.links, {v for v, _ in links}, include_bots)
+    people = merge.people(
+        _visitor_rows(queries.people(visitors)),
+        _conversion_rows(queries.rows("conversion rows")),
+        _arrival_rows(queries.rows("arrivals")),
+    )
+    dataset.visitors = closing_stream(people, queries.close)
     return dataset
+
+
+def _kept(queries: _Queries, links: Iterable[tuple[str, object]], include_bots: bool) -> set[str]:
+    """The linked visitor ids that are not left out as bots."""
+    linked = sorted({visitor_id for visitor_id, _ in links})
+    rows, _ = queries.run("linked agents", [linked])
+    return {v for v, agent in rows if include_bots or not crawler(agent)}
+
+
+def _person_macro(queries: _Queries, kinds: Mapping[str, str], people: list[list[str]]) -> None:
+    """Give every converter their limit for touches: their first macro conversion, and
+    every visitor id of a person who converted, the person's."""
+    queries.run("macro", [sorted(goal for goal, kind in kinds.items() if kind == "macro")])
+    queries.fill(
+        "INSERT INTO convsdk_report_person VALUES (%s, %s)",
+        [(visitor_id, person) for person, ids in enumerate(people) for visitor_id in ids],
+    )
+    queries.run("person macro")
+
+
+def _visitor_rows(rows: Iterable[Any]) -> Iterator[VisitorRow]:
+    """The people stream's rows as :class:`VisitorRow`."""
+    for row in rows:
+        visitor_id, moment, referrer, url, user_agent, utm, variant, exposed = row[:8]
+        first_utm, first_at, last_utm, last_at = row[8:]
+        first_touch = last_touch = touch_times = None
+        if first_at is not None:
+            first_touch, last_touch = utm_of(first_utm), utm_of(last_utm)
+            touch_times = (to_micros(first_at), to_micros(last_at))
+        yield VisitorRow(
+            visitor_id,
+            to_micros(moment),
+            referrer,
+            url,
+            user_agent,
+            utm,
+            variant_text(variant) if exposed is not None else None,
+            to_micros(exposed) if exposed is not None else None,
+            first_touch,
+            last_touch,
+            touch_times,
+        )
 
 
 def _conversion_rows(rows: Iterable[Any]) -> Iterator[ConversionRow]:
@@ -233,24 +358,7 @@ def _conversion_rows(rows: Iterable[Any]) -> Iterator[ConversionRow]:
         yield visitor_id, goal, kind, currency, count, first, value, stamps, to_micros(last)
 
 
-def _touches(
-    queries: _Queries, builder: VisitorRows, limits: Mapping[str, int], linked: Container[str]
-) -> None:
-    """Set each visitor's first and last touch (and their times, for ``linked`` visitor
-    ids) and a converter's arrivals, up to ``limits``: the first macro conversion of
-    each converter's person, by visitor id."""
-    macro = [list(limits), [from_micros(at) for at in limits.values()]]
-    for visitor_id, utm, moment in queries.run("first touches", first=macro):
-        visitor = builder.get(visitor_id)
-        if visitor is not None:
-            visitor.first_touch = utm_of(utm)
-            if visitor_id in linked:
-                visitor.touch_times = (to_micros(moment), to_micros(moment))
-    for visitor_id, utm, moment in queries.run("last touches", first=macro):
-        visitor = builder.get(visitor_id)
-        if visitor is not None:
-            visitor.last_touch = utm_of(utm)
-            if visitor.touch_times is not None:
-                visitor.touch_times = (visitor.touch_times[0], to_micros(moment))
-    arrivals = queries.run("arrivals", first=macro)
-    add_touchpoints(builder, ((v, to_micros(t), utm, r, url) for v, t, utm, r, url in arrivals))
+def _arrival_rows(rows: Iterable[Any]) -> Iterator[ArrivalRow]:
+    """A converter's possible arrivals, times as microseconds."""
+    for visitor_id, moment, utm, referrer, url in rows:
+        yield visitor_id, to_micros(moment), utm, referrer, url

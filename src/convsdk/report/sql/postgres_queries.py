@@ -3,18 +3,54 @@
 ``{t}`` is the table, ``{where}`` the time range, ``{utm_ok}`` the test of a UTM value.
 Ties between events at the same time are broken by event id, byte by byte
 (``COLLATE "C"``), as in SQLite and Python.
+
+The per-visitor aggregates go into temporary tables on the server
+(:data:`TEMP_TABLES`), from which the people are read back in visitor-id order
+(:data:`STREAMS`): memory in Python does not grow with the visitors.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-__all__ = ["QUERIES", "UTM_OK", "time_range"]
+__all__ = ["QUERIES", "RANGED", "STREAMS", "TEMP_TABLES", "UTM_OK", "time_range"]
 
 #: A ``context.utm`` that carries parameters.
 UTM_OK = "jsonb_typeof(context->'utm') = 'object' AND context->'utm' <> '{}'::jsonb"
 
-#: The queries by name, in the order they run.
+#: The reader's temporary tables, dropped with its transaction: ``first`` (each visitor's
+#: first event), ``conversions`` (per visitor, goal and currency; anonymous ones under a
+#: null visitor id), ``macro`` (each converter's limit for touches: their person's first
+#: macro conversion), ``person`` (the visitor ids linked into people), ``touches`` and
+#: ``variants``.
+TEMP_TABLES = (
+    """CREATE TEMP TABLE convsdk_report_first (visitor_id text PRIMARY KEY,
+         ts timestamptz NOT NULL, referrer text, url text, user_agent text, utm jsonb)
+         ON COMMIT DROP""",
+    """CREATE TEMP TABLE convsdk_report_conversions (visitor_id text, g text NOT NULL,
+         kind text NOT NULL, currency text, n bigint NOT NULL, first timestamptz NOT NULL,
+         revenue double precision, times timestamptz[], last timestamptz NOT NULL)
+         ON COMMIT DROP""",
+    """CREATE TEMP TABLE convsdk_report_macro (visitor_id text PRIMARY KEY,
+         at timestamptz NOT NULL) ON COMMIT DROP""",
+    """CREATE TEMP TABLE convsdk_report_person (visitor_id text PRIMARY KEY,
+         person integer NOT NULL) ON COMMIT DROP""",
+    """CREATE TEMP TABLE convsdk_report_touches (visitor_id text PRIMARY KEY,
+         first_utm jsonb, first_at timestamptz, last_utm jsonb, last_at timestamptz)
+         ON COMMIT DROP""",
+    """CREATE TEMP TABLE convsdk_report_variants (visitor_id text PRIMARY KEY,
+         variant jsonb, exposed timestamptz) ON COMMIT DROP""",
+)
+
+_TOUCHES = """SELECT DISTINCT ON (e.visitor_id) e.visitor_id, context->'utm' AS utm,
+                          timestamp AS at
+                   FROM {{t}} e LEFT JOIN convsdk_report_macro m ON m.visitor_id = e.visitor_id
+                   WHERE e.visitor_id IS NOT NULL AND {{where}} AND {{utm_ok}}
+                     AND (m.at IS NULL OR timestamp <= m.at)
+                   ORDER BY e.visitor_id, timestamp {order}, event_id COLLATE "C" {order}"""
+
+#: The queries by name, in the order they run; ``%s`` takes the time range (if the query
+#: reads the table), then what :class:`PostgresReader` adds.
 QUERIES = {
     "totals": """SELECT COUNT(*), MIN(timestamp), MAX(timestamp),
                           COUNT(*) FILTER (WHERE visitor_id IS NULL),
@@ -23,12 +59,14 @@ QUERIES = {
                           COUNT(DISTINCT user_id)
                               FILTER (WHERE visitor_id IS NULL AND context = '{{}}')
                    FROM {t} WHERE {where}""",
-    "visitors": """SELECT DISTINCT ON (visitor_id) visitor_id, timestamp,
+    "first events": """INSERT INTO convsdk_report_first
+                   SELECT DISTINCT ON (visitor_id) visitor_id, timestamp,
                           context->>'referrer', context->>'url', context->>'user_agent',
                           context->'utm'
                    FROM {t} WHERE visitor_id IS NOT NULL AND {where}
                    ORDER BY visitor_id, timestamp, event_id COLLATE "C" """,
-    "conversions": """WITH c AS (
+    "conversions": """INSERT INTO convsdk_report_conversions
+                   WITH c AS (
                      SELECT visitor_id, COALESCE(goal, name) AS g, kind, value, currency,
                             timestamp, transaction_id,
                             ROW_NUMBER() OVER (
@@ -40,42 +78,74 @@ QUERIES = {
                           MAX(timestamp)
                    FROM c WHERE transaction_id IS NULL OR rn = 1
                    GROUP BY visitor_id, g, currency""",
+    "kinds": """SELECT g, MIN(kind) FROM convsdk_report_conversions GROUP BY g ORDER BY g""",
+    "anonymous goals": """SELECT visitor_id, g, kind, currency, n, first, revenue, times, last
+                   FROM convsdk_report_conversions WHERE visitor_id IS NULL""",
     # Visitors linked to user ids (identify(), or any event carrying both).
     "links": """SELECT DISTINCT visitor_id, user_id FROM {t}
                    WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL AND {where}""",
-    # A converter's touches count up to their first macro conversion (m.at): the
-    # person's, for every visitor id of a person who converted on any device.
-    "first touches": """SELECT DISTINCT ON (e.visitor_id) e.visitor_id, context->'utm',
-                          timestamp
-                   FROM {t} e LEFT JOIN unnest(%s::text[], %s::timestamptz[]) AS m(v, at)
-                        ON m.v = e.visitor_id
-                   WHERE e.visitor_id IS NOT NULL AND {where} AND {utm_ok}
-                     AND (m.at IS NULL OR timestamp <= m.at)
-                   ORDER BY e.visitor_id, timestamp, event_id COLLATE "C" """,
-    "last touches": """SELECT DISTINCT ON (e.visitor_id) e.visitor_id, context->'utm',
-                          timestamp
-                   FROM {t} e LEFT JOIN unnest(%s::text[], %s::timestamptz[]) AS m(v, at)
-                        ON m.v = e.visitor_id
-                   WHERE e.visitor_id IS NOT NULL AND {where} AND {utm_ok}
-                     AND (m.at IS NULL OR timestamp <= m.at)
-                   ORDER BY e.visitor_id, timestamp DESC, event_id COLLATE "C" DESC""",
-    # A converter's arrivals up to their first macro conversion: events with UTM
-    # parameters, a referrer or an ad click id (Python tells which are arrivals).
-    "arrivals": """SELECT e.visitor_id, timestamp, context->'utm', context->>'referrer',
-                          context->>'url'
-                   FROM {t} e JOIN unnest(%s::text[], %s::timestamptz[]) AS m(v, at)
-                        ON m.v = e.visitor_id
-                   WHERE {where} AND timestamp <= m.at
-                     AND (jsonb_typeof(context->'utm') = 'object'
-                          OR context->>'referrer' IS NOT NULL
-                          OR context->>'url' LIKE '%%clid=%%'
-                          OR context->>'url' LIKE '%%braid=%%')""",
-    "variants": """SELECT DISTINCT ON (visitor_id) visitor_id, context->'variant', timestamp
+    "linked agents": """SELECT visitor_id, user_agent FROM convsdk_report_first
+                   WHERE visitor_id = ANY(%s::text[])""",
+    # Each converter's first conversion of a macro goal (%s).
+    "macro": """INSERT INTO convsdk_report_macro
+                   SELECT visitor_id, MIN(first) FROM convsdk_report_conversions
+                   WHERE visitor_id IS NOT NULL AND g = ANY(%s::text[])
+                   GROUP BY visitor_id""",
+    # Every visitor id of a person who converted on any device: the person's first.
+    "person macro": """INSERT INTO convsdk_report_macro
+                   SELECT p.visitor_id, m.at FROM convsdk_report_person p JOIN (
+                     SELECT q.person, MIN(n.at) AS at
+                     FROM convsdk_report_person q
+                          JOIN convsdk_report_macro n ON n.visitor_id = q.visitor_id
+                     GROUP BY q.person) m ON m.person = p.person
+                   ON CONFLICT (visitor_id) DO UPDATE SET at = EXCLUDED.at""",
+    # A converter's touches count up to their person's first macro conversion (m.at).
+    "first touches": f"""INSERT INTO convsdk_report_touches (visitor_id, first_utm, first_at)
+                   {_TOUCHES.format(order="")}""",
+    "last touches": f"""UPDATE convsdk_report_touches SET last_utm = l.utm, last_at = l.at
+                   FROM ({_TOUCHES.format(order="DESC")}) l
+                   WHERE convsdk_report_touches.visitor_id = l.visitor_id""",
+    "variants": """INSERT INTO convsdk_report_variants
+                   SELECT DISTINCT ON (visitor_id) visitor_id, context->'variant', timestamp
                    FROM {t}
                    WHERE visitor_id IS NOT NULL AND {where}
                      AND context ? 'variant' AND jsonb_typeof(context->'variant') <> 'null'
                    ORDER BY visitor_id, timestamp, event_id COLLATE "C" """,
 }
+
+#: The rows read back through server-side cursors, a few thousand at a time: the user
+#: agents of first events, then in visitor-id order one row per visitor, their
+#: conversions, and a converter's possible arrivals up to their person's first macro
+#: conversion (events with UTM parameters, a referrer or an ad click id: Python tells
+#: which are arrivals).
+STREAMS = {
+    # How many visitors' first event had each user agent (bots are left out).
+    "bots": """SELECT user_agent, COUNT(*) FROM convsdk_report_first GROUP BY user_agent""",
+    "people": """SELECT f.visitor_id, f.ts, f.referrer, f.url, f.user_agent, f.utm,
+                          v.variant, v.exposed, t.first_utm, t.first_at, t.last_utm, t.last_at
+                   FROM convsdk_report_first f
+                        LEFT JOIN convsdk_report_touches t ON t.visitor_id = f.visitor_id
+                        LEFT JOIN convsdk_report_variants v ON v.visitor_id = f.visitor_id
+                   ORDER BY f.visitor_id""",
+    "conversion rows": """SELECT visitor_id, g, kind, currency, n, first, revenue, times, last
+                   FROM convsdk_report_conversions WHERE visitor_id IS NOT NULL
+                   ORDER BY visitor_id, g, currency""",
+    "arrivals": """SELECT m.visitor_id, timestamp, context->'utm', context->>'referrer',
+                          context->>'url'
+                   FROM {t} e JOIN convsdk_report_macro m ON m.visitor_id = e.visitor_id
+                   WHERE {where} AND timestamp <= m.at
+                     AND (jsonb_typeof(context->'utm') = 'object'
+                          OR context->>'referrer' IS NOT NULL
+                          OR context->>'url' LIKE '%%clid=%%'
+                          OR context->>'url' LIKE '%%braid=%%')
+                   ORDER BY m.visitor_id""",
+}
+
+#: The queries that read the table (and so take the time range's parameters).
+RANGED = frozenset(
+    ("totals", "first events", "conversions", "links", "first touches", "last touches")
+    + ("variants", "arrivals")
+)
 
 
 def time_range(since: datetime | None, until: datetime | None) -> tuple[str, list[datetime]]:

@@ -1,33 +1,49 @@
-"""The SQLite reader: the embedded store, read-only while a tracker may keep writing."""
+"""The SQLite reader: the embedded store, read-only while a tracker may keep writing.
+
+Everything is read in one read transaction, one snapshot of the events however long
+the report takes (WAL readers never block the writer): the totals first, then the
+per-visitor aggregates into temporary tables on disk, from which the people are
+streamed in visitor-id order (:mod:`.stream`) while the report counts them; the
+connection closes when the stream ends or is dropped.
+"""
 
 from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Collection, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from ..._json import loads
+from ..._json import dumps_str, loads
 from ...errors import BackendError, ConfigError
-from ..dataset import Dataset, from_micros, text_micros
-from ..people import merge_people, person_macro_times
+from ..dataset import Dataset, text_micros
+from ..people import groups, kept_links
 from ..progress import ProgressCallback, report_progress
-from ..rules import utm_of, variant_text
+from ..rules import crawler, utm_of, variant_text
 from .options import DEFAULT_TABLE, SQLITE_BUSY_TIMEOUT, split_options, table_name
-from .sqlite_queries import keyed_value, narrow, range_condition, sqlite_queries
-from .visitors import (
-    ConversionRow,
-    VisitorRows,
-    add_conversions,
-    add_touchpoints,
-    set_totals,
+from .sqlite_queries import (
+    STREAMS,
+    TEMP_QUERIES,
+    TEMP_TABLES,
+    keyed_value,
+    narrow,
+    range_condition,
+    sqlite_queries,
 )
+from .stream import (
+    ArrivalRow,
+    PeopleMerge,
+    VisitorRow,
+    anonymous_goals,
+    closing_stream,
+    count_bots,
+    told,
+)
+from .visitors import ConversionRow, set_totals
 
 __all__ = ["SQLiteReader"]
-
-_PHASES = 6  # totals, anonymous, visitors, conversions, links, touches (and arrivals)
 
 
 class SQLiteReader:
@@ -68,7 +84,15 @@ class SQLiteReader:
             raise ConfigError("no SQLite database here", field="source", source=self.path)
         uri = f"file:{quote(self.path)}?mode=ro"
         try:
-            conn = sqlite3.connect(uri, uri=True, timeout=self.timeout, isolation_level=None)
+            # The people may be read, and the connection closed, after read() returns:
+            # by then in another thread, for all this reader knows.
+            conn = sqlite3.connect(
+                uri,
+                uri=True,
+                timeout=self.timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
         except sqlite3.Error as exc:
             raise BackendError(f"cannot open {self.path}: {exc}", backend="sqlite") from exc
         try:
@@ -97,7 +121,9 @@ class SQLiteReader:
         goal_kinds: Mapping[str, str] | None = None,
         include_bots: bool = False,
     ) -> Dataset:
-        """Summarise the events of the range (see :class:`Reader`)."""
+        """Summarise the events of the range (see :class:`Reader`); the people are a
+        :class:`~convsdk.report.dataset.VisitorStream`, read from the database as the
+        report counts them."""
         from ...event import format_timestamp
 
         params = [format_timestamp(moment) for moment in (since, until) if moment is not None]
@@ -106,8 +132,9 @@ class SQLiteReader:
             queries = _Queries(conn, self.path, params, progress)
             queries.begin(f'"{self.table}"', since, until, len(step_goals))
             return _summarise(queries, step_goals, goal_kinds or {}, include_bots)
-        finally:
+        except BaseException:
             conn.close()
+            raise
 
 
 class _Queries:
@@ -125,34 +152,82 @@ class _Queries:
         self.params = params
         self.progress = progress
         self.queries: dict[str, str] = {}
+        self.cursors: list[sqlite3.Cursor] = []
         self.done = 0
+        self.total = 1
 
     def begin(self, table: str, since: datetime | None, until: datetime | None, steps: int) -> None:
-        """Open the transaction and choose the queries (through the index or not)."""
+        """Open the transaction, make the temporary tables, choose the queries (through
+        the index or not)."""
         try:
+            # On disk: they hold a row or more per visitor.
+            self.conn.execute("PRAGMA temp_store = FILE")
+            for statement in TEMP_TABLES:
+                self.conn.execute(statement)
             # One read transaction: every query sees the same events, even while a
             # tracker keeps writing (WAL readers never block the writer).
             self.conn.execute("BEGIN")
             indexed = narrow(self.conn, table, since, until)
         except sqlite3.Error as exc:
-            raise BackendError(f"cannot read {self.path}: {exc}", backend="sqlite") from exc
+            raise self.error(exc) from exc
         self.queries = sqlite_queries(
             table,
             range_condition(since, until, indexed=True),
             range_condition(since, until, indexed=indexed),
             steps,
         )
+        self.total = len(self.queries) + len(TEMP_QUERIES) + 1  # and the people
 
-    def run(self, name: str, extra: Sequence[Any] = ()) -> list[Any]:
-        """The rows of the query called ``name``."""
-        report_progress(self.progress, f"querying {name}", self.done, _PHASES)
+    def run(self, name: str, extra: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """Run the query called ``name`` (of the table, or of the temporary tables);
+        its rows are small enough to fetch at once."""
+        report_progress(self.progress, f"querying {name}", self.done, self.total)
         try:
-            rows = self.conn.execute(self.queries[name], [*self.params, *extra]).fetchall()
+            if name in TEMP_QUERIES:
+                cursor = self.conn.execute(TEMP_QUERIES[name], extra)
+            else:
+                cursor = self.conn.execute(self.queries[name], [*self.params, *extra])
         except sqlite3.Error as exc:
-            raise BackendError(f"cannot read {self.path}: {exc}", backend="sqlite") from exc
+            raise self.error(exc) from exc
         self.done += 1
-        report_progress(self.progress, f"querying {name}", self.done, _PHASES)
-        return rows
+        report_progress(self.progress, f"querying {name}", self.done, self.total)
+        return cursor
+
+    def fill(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Put ``rows`` into a temporary table."""
+        try:
+            self.conn.executemany(statement, rows)
+        except sqlite3.Error as exc:
+            raise self.error(exc) from exc
+
+    def rows(self, name: str) -> Iterator[Any]:
+        """The rows of the stream called ``name``, read as they are asked for."""
+        try:
+            cursor = self.conn.execute(STREAMS[name])
+            self.cursors.append(cursor)
+            # Not "yield from", which would close the cursor when a stream dropped
+            # halfway is collected: after the connection, an error (close() closes both).
+            for row in cursor:  # noqa: UP028
+                yield row
+        except sqlite3.Error as exc:
+            raise self.error(exc) from exc
+
+    def people(self, visitors: int) -> Iterator[Any]:
+        """The rows of the ``visitors`` visitors, telling ``progress`` how many were read."""
+        yield from told(self.rows("people"), self.progress, self.done, self.total, visitors)
+        self.done += 1
+
+    def close(self) -> None:
+        """End the transaction: close the streams' cursors, then the connection (once;
+        a second call does nothing)."""
+        cursors, self.cursors = self.cursors, []
+        for cursor in cursors:
+            cursor.close()
+        self.conn.close()
+
+    def error(self, exc: sqlite3.Error) -> BackendError:
+        """What the reader raises for ``exc``."""
+        return BackendError(f"cannot read {self.path}: {exc}", backend="sqlite")
 
 
 def _summarise(
@@ -161,24 +236,14 @@ def _summarise(
     goal_kinds: Mapping[str, str],
     include_bots: bool,
 ) -> Dataset:
-    """Run the queries in order and fold their rows into a dataset."""
-    ((events, first, last),) = queries.run("totals")
-    ((anonymous, anonymous_plain, server, server_users),) = queries.run("anonymous")
-    builder = VisitorRows(include_bots)
-    need_variant = _visitors(builder, queries.run("visitors"))
-    dataset = builder.dataset()
-    # No name holds the rows: they are freed once folded, before the touches are read.
-    rows = _conversion_rows(queries.run("conversions", sorted(step_goals)))
-    kinds = add_conversions(builder, dataset, rows)
-    kept = builder.kept()
-    # The links come before the touches: they count up to the person's first macro
-    # conversion, on every device of the person.
-    links = queries.run("links")
-    macro = person_macro_times(builder.macro_times({**kinds, **goal_kinds}), links, kept)
-    _prepare_touches(queries.conn, macro.items(), need_variant)
-    arrivals: list[tuple[str, int, object, object, object]] = []
-    _touches(builder, queries.run("touches"), arrivals, {v for v, _ in links})
-    add_touchpoints(builder, arrivals)
+    """Run the queries in order; the dataset's people stream from what they leave in the
+    temporary tables."""
+    ((events, first, last),) = queries.run("totals").fetchall()
+    ((anonymous, anonymous_plain, server, server_users),) = queries.run("anonymous").fetchall()
+    visitors = queries.run("first events").rowcount
+    queries.run("conversions", sorted(step_goals))
+    kinds: dict[str, str] = dict(queries.run("kinds").fetchall())
+    dataset = Dataset(visitors=())
     set_totals(
         dataset,
         events,
@@ -187,25 +252,83 @@ def _summarise(
         (anonymous, anonymous_plain, server, server_users),
         kinds,
     )
-    merge_people(dataset, kept, links)
+    dataset.anonymous_goals = anonymous_goals(
+        _conversion_rows(queries.run("anonymous goals").fetchall())
+    )
+    bots = count_bots(queries.run("bots"))  # a row per user agent, read one at a time
+    dataset.bot_visitors = 0 if include_bots else bots
+    # The links come before the touches: they count up to the person's first macro
+    # conversion, on every device of the person.
+    links = queries.run("links").fetchall()
+    dataset.links = kept_links(links, _kept(queries, links, include_bots))
+    _person_macro(queries, {**kinds, **goal_kinds}, groups(dataset.links))
+    queries.run("need variant")
+    queries.run("touches")
+    merge = PeopleMerge(dataset.links, {v for v, _ in links}, include_bots)
+    people = merge.people(
+        _visitor_rows(queries.people(visitors)),
+        _conversion_rows(queries.rows("conversion rows")),
+        _arrival_rows(queries.rows("arrivals")),
+    )
+    dataset.visitors = closing_stream(people, queries.close)
     return dataset
 
 
-def _visitors(builder: VisitorRows, rows: Iterable[Any]) -> list[tuple[str]]:
-    """Start every visitor from their first event; return those it gave no variant."""
-    need_variant = []
-    for visitor_id, key, referrer, url, variant, user_agent, utm in rows:
-        moment = key.split(" ", 1)[0]
+def _kept(queries: _Queries, links: Iterable[tuple[str, object]], include_bots: bool) -> set[str]:
+    """The linked visitor ids that are not left out as bots."""
+    linked = sorted({visitor_id for visitor_id, _ in links})
+    rows = queries.run("linked agents", [dumps_str(linked)]).fetchall()
+    return {v for v, agent in rows if include_bots or not crawler(agent)}
+
+
+def _person_macro(queries: _Queries, kinds: Mapping[str, str], people: list[list[str]]) -> None:
+    """Give every converter their limit for touches: their first macro conversion, and
+    every visitor id of a person who converted, the person's."""
+    macro = sorted(goal for goal, kind in kinds.items() if kind == "macro")
+    queries.run("macro", [dumps_str(macro)])
+    queries.fill(
+        "INSERT INTO temp.convsdk_report_person VALUES (?, ?)",
+        ((visitor_id, person) for person, ids in enumerate(people) for visitor_id in ids),
+    )
+    queries.run("person macro")
+
+
+def _visitor_rows(rows: Iterable[Any]) -> Iterator[VisitorRow]:
+    """The people stream's rows as :class:`VisitorRow`."""
+    for row in rows:
+        visitor_id, key, referrer, url, variant, user_agent, utm = row[:7]
+        first_utm, last_utm, later_variant = row[7:]
+        first_seen = text_micros(key.split(" ", 1)[0])
+        exposed = None
+        if variant is not None:
+            variant, exposed = variant_text(variant), first_seen
+        elif later_variant is not None:
+            # Only visitors whose first event has no variant are searched for one: the
+            # variant is usually on every event, and sorting them all is the slow part.
+            variant = keyed_value(later_variant)
+            exposed = text_micros(later_variant.split(" ", 1)[0])
+        first_touch = last_touch = touch_times = None
+        if first_utm is not None:
+            first_touch = utm_of(loads(keyed_value(first_utm)))
+            last_touch = utm_of(loads(keyed_value(last_utm)))
+            touch_times = (
+                text_micros(first_utm.split(" ", 1)[0]),
+                text_micros(last_utm.split(" ", 1)[0]),
+            )
         landing = loads(utm) if utm and utm.startswith("{") else None
-        summary = builder.first(visitor_id, text_micros(moment), referrer, url, user_agent, landing)
-        if variant is None:
-            need_variant.append((visitor_id,))
-        else:
-            summary.variant = variant_text(variant)
-            summary.exposed = summary.first_seen
-    # Only visitors whose first event has no variant are searched for one: the
-    # variant is usually on every event, and sorting them all is the slow part.
-    return need_variant
+        yield VisitorRow(
+            visitor_id,
+            first_seen,
+            referrer,
+            url,
+            user_agent,
+            landing,
+            variant,
+            exposed,
+            first_touch,
+            last_touch,
+            touch_times,
+        )
 
 
 def _conversion_rows(rows: Iterable[Any]) -> Iterator[ConversionRow]:
@@ -216,59 +339,9 @@ def _conversion_rows(rows: Iterable[Any]) -> Iterator[ConversionRow]:
         yield visitor_id, goal, kind, currency, count, first, revenue, stamps, text_micros(last)
 
 
-def _prepare_touches(
-    conn: sqlite3.Connection,
-    macro_times: Iterable[tuple[str, int]],
-    need_variant: list[tuple[str]],
-) -> None:
-    """Fill the temporary tables the touches query joins: converters (every visitor id
-    of a person who converted, with the person's first macro conversion), visitors to
-    search for a variant."""
-    from ...event import format_timestamp
-
-    # Touches after the person's first macro conversion get no credit for it.
-    conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS convsdk_report_macro "
-        "(visitor_id TEXT PRIMARY KEY, at TEXT NOT NULL) WITHOUT ROWID"
-    )
-    conn.execute("DELETE FROM temp.convsdk_report_macro")
-    conn.executemany(
-        "INSERT INTO temp.convsdk_report_macro VALUES (?, ?)",
-        [(visitor_id, format_timestamp(from_micros(at))) for visitor_id, at in macro_times],
-    )
-    conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS convsdk_report_need "
-        "(visitor_id TEXT PRIMARY KEY) WITHOUT ROWID"
-    )
-    conn.execute("DELETE FROM temp.convsdk_report_need")
-    conn.executemany("INSERT INTO temp.convsdk_report_need VALUES (?)", need_variant)
-
-
-def _touches(
-    builder: VisitorRows,
-    rows: Iterable[Any],
-    arrivals: list[tuple[str, int, object, object, object]],
-    linked: Container[str],
-) -> None:
-    """Set each visitor's first and last touch (and their times, for ``linked`` visitor
-    ids), and the variant of those still without; add each converter's possible arrivals
-    to ``arrivals``."""
-    for visitor_id, first_utm, last_utm, variant, found in rows:
-        if found and found != "[]":
-            for moment, utm, referrer, url in loads(found):
-                landing = utm if isinstance(utm, dict) else None
-                arrivals.append((visitor_id, text_micros(moment), landing, referrer, url))
-        visitor = builder.get(visitor_id)
-        if visitor is None:  # pragma: no cover - every visitor has a first event
-            continue
-        if first_utm is not None:
-            visitor.first_touch = utm_of(loads(keyed_value(first_utm)))
-            visitor.last_touch = utm_of(loads(keyed_value(last_utm)))
-            if visitor_id in linked:
-                visitor.touch_times = (
-                    text_micros(first_utm.split(" ", 1)[0]),
-                    text_micros(last_utm.split(" ", 1)[0]),
-                )
-        if variant is not None:
-            visitor.variant = keyed_value(variant)
-            visitor.exposed = text_micros(variant.split(" ", 1)[0])
+def _arrival_rows(rows: Iterable[Any]) -> Iterator[ArrivalRow]:
+    """A converter's possible arrivals, from the JSON list of each."""
+    for visitor_id, found in rows:
+        for moment, utm, referrer, url in loads(found):
+            landing = utm if isinstance(utm, dict) else None
+            yield visitor_id, text_micros(moment), landing, referrer, url

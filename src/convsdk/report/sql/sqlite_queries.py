@@ -1,4 +1,9 @@
-"""The SQLite reader's queries, and how it picks between the timestamp index and a scan."""
+"""The SQLite reader's queries, and how it picks between the timestamp index and a scan.
+
+The per-visitor aggregates go into temporary tables (:data:`TEMP_TABLES`, on disk: the
+reader sets ``temp_store``), from which the people are read back in visitor-id order
+(:data:`STREAMS`): memory in Python does not grow with the visitors.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,16 @@ from datetime import datetime
 
 from ..dataset import to_micros
 
-__all__ = ["NARROW", "keyed_value", "narrow", "range_condition", "sqlite_queries"]
+__all__ = [
+    "NARROW",
+    "STREAMS",
+    "TEMP_QUERIES",
+    "TEMP_TABLES",
+    "keyed_value",
+    "narrow",
+    "range_condition",
+    "sqlite_queries",
+]
 
 # A time range spanning at most this share of the table's time is read through the
 # timestamp index; a wider one by reading the table in order (measured: the crossover
@@ -67,8 +81,50 @@ _UTM = (
 )
 
 
+#: The reader's temporary tables: ``first`` (each visitor's first event), ``conversions``
+#: (per visitor, goal and currency; anonymous ones under a null visitor id), ``macro``
+#: (each converter's limit for touches: their person's first macro conversion),
+#: ``person`` (the visitor ids linked into people), ``need`` (visitors whose first
+#: event has no variant) and ``touches`` (touches, variant, a converter's arrivals).
+#: Columns without a type keep SQLite's values as they are (a number stays one).
+TEMP_TABLES = (
+    """CREATE TEMP TABLE convsdk_report_first (visitor_id TEXT PRIMARY KEY, k TEXT NOT NULL,
+         referrer, url, variant, user_agent, utm) WITHOUT ROWID""",
+    """CREATE TEMP TABLE convsdk_report_conversions (visitor_id TEXT, g TEXT NOT NULL,
+         kind TEXT NOT NULL, currency TEXT, n INTEGER NOT NULL, first TEXT NOT NULL,
+         revenue REAL, times TEXT, last TEXT NOT NULL)""",
+    """CREATE TEMP TABLE convsdk_report_macro (visitor_id TEXT PRIMARY KEY,
+         at TEXT NOT NULL) WITHOUT ROWID""",
+    """CREATE TEMP TABLE convsdk_report_person (visitor_id TEXT PRIMARY KEY,
+         person INTEGER NOT NULL) WITHOUT ROWID""",
+    "CREATE TEMP TABLE convsdk_report_need (visitor_id TEXT PRIMARY KEY) WITHOUT ROWID",
+    """CREATE TEMP TABLE convsdk_report_touches (visitor_id TEXT PRIMARY KEY, first_utm,
+         last_utm, variant, arrivals) WITHOUT ROWID""",
+)
+
+#: The rows read back, each in visitor-id order: one per visitor (their first event, and
+#: their touches and variant if the first event has none), their conversions, and a
+#: converter's possible arrivals (a JSON list of ``[time, utm, referrer, url]``).
+STREAMS = {
+    "people": """
+        SELECT f.visitor_id, f.k, f.referrer, f.url, f.variant, f.user_agent, f.utm,
+               t.first_utm, t.last_utm, t.variant
+        FROM temp.convsdk_report_first f
+             LEFT JOIN temp.convsdk_report_touches t ON t.visitor_id = f.visitor_id
+        ORDER BY f.visitor_id""",
+    "conversion rows": """
+        SELECT visitor_id, g, kind, currency, n, first, revenue, times, last
+        FROM temp.convsdk_report_conversions WHERE visitor_id IS NOT NULL
+        ORDER BY visitor_id, g, currency""",
+    "arrivals": """
+        SELECT visitor_id, arrivals FROM temp.convsdk_report_touches
+        WHERE arrivals IS NOT NULL ORDER BY visitor_id""",
+}
+
+
 def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, str]:
-    """The reader's queries on table ``t``, by name (the order they run in)."""
+    """The reader's queries on table ``t`` before the people are read, by name, in the
+    order they run; ``?`` takes the time range, then what :class:`SQLiteReader` adds."""
     step_list = ", ".join("?" * steps)
     return {
         # Answered from the timestamp index alone.
@@ -81,7 +137,8 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
             FROM {t} WHERE visitor_id IS NULL AND {where}""",
         # Each visitor's first event, found in one pass (no visitor index: it would halve
         # the writes, see convsdk.backends.sqlite.schema); only those rows are then read.
-        "visitors": f"""
+        "first events": f"""
+            INSERT INTO temp.convsdk_report_first
             WITH f AS (
               SELECT visitor_id, MIN(timestamp || ' ' || event_id) AS k
               FROM {t} WHERE visitor_id IS NOT NULL AND {where} GROUP BY visitor_id)
@@ -92,6 +149,7 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
         # A repeated transaction id of a goal counts once: its first event (rn = 1).
         # MIN(kind): "macro" sorts before "micro", so a goal any event called macro is.
         "conversions": f"""
+            INSERT INTO temp.convsdk_report_conversions
             WITH c AS (
               SELECT visitor_id, COALESCE(goal, name) AS g, kind, value, currency,
                      timestamp, transaction_id,
@@ -108,10 +166,41 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
         "links": f"""
             SELECT DISTINCT visitor_id, user_id FROM {t}
             WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL AND {where}""",
-        # Touches of every visitor id of a person count up to the person's first
-        # macro conversion (m.at).
+        # Every visitor id of a person who converted counts touches up to the person's
+        # first macro conversion (m.at); the touches then read the table once more.
         "touches": _touches(t, where),
     }
+
+
+#: Queries of the temporary tables alone (no time range), by name.
+TEMP_QUERIES = {
+    "kinds": "SELECT g, MIN(kind) FROM temp.convsdk_report_conversions GROUP BY g ORDER BY g",
+    "anonymous goals": """
+        SELECT visitor_id, g, kind, currency, n, first, revenue, times, last
+        FROM temp.convsdk_report_conversions WHERE visitor_id IS NULL""",
+    "bots": """
+        SELECT user_agent, COUNT(*) FROM temp.convsdk_report_first GROUP BY user_agent""",
+    # ? is a JSON list of visitor ids.
+    "linked agents": """
+        SELECT visitor_id, user_agent FROM temp.convsdk_report_first
+        WHERE visitor_id IN (SELECT value FROM json_each(?))""",
+    # ? is a JSON list of the macro goals.
+    "macro": """
+        INSERT INTO temp.convsdk_report_macro
+        SELECT visitor_id, MIN(first) FROM temp.convsdk_report_conversions
+        WHERE visitor_id IS NOT NULL AND g IN (SELECT value FROM json_each(?))
+        GROUP BY visitor_id""",
+    "person macro": """
+        INSERT OR REPLACE INTO temp.convsdk_report_macro
+        SELECT p.visitor_id, m.at FROM temp.convsdk_report_person p JOIN (
+          SELECT q.person, MIN(n.at) AS at
+          FROM temp.convsdk_report_person q
+               JOIN temp.convsdk_report_macro n ON n.visitor_id = q.visitor_id
+          GROUP BY q.person) m ON m.person = p.person""",
+    "need variant": """
+        INSERT INTO temp.convsdk_report_need
+        SELECT visitor_id FROM temp.convsdk_report_first WHERE variant IS NULL""",
+}
 
 
 def _touches(t: str, where: str) -> str:
@@ -123,15 +212,17 @@ def _touches(t: str, where: str) -> str:
     (m.at: the person's, for every visitor id of a person who converted); the
     arrivals come as a JSON list (Python tells which are arrivals)."""
     return f"""
+            INSERT INTO temp.convsdk_report_touches
             SELECT e.visitor_id, MIN({_UTM}), MAX({_UTM}),
                    MIN(CASE WHEN e.visitor_id IN temp.convsdk_report_need
                             AND json_type(context, '$.variant') NOT IN ('null')
                        THEN timestamp || ' ' || event_id || ' '
                             || json_extract(context, '$.variant') END),
-                   json_group_array(json_array(timestamp, json_extract(context, '$.utm'),
-                                               json_extract(context, '$.referrer'),
-                                               json_extract(context, '$.url')))
-                     FILTER (WHERE m.at IS NOT NULL AND timestamp <= m.at)
+                   NULLIF(json_group_array(json_array(timestamp,
+                                                      json_extract(context, '$.utm'),
+                                                      json_extract(context, '$.referrer'),
+                                                      json_extract(context, '$.url')))
+                            FILTER (WHERE m.at IS NOT NULL AND timestamp <= m.at), '[]')
             FROM {t} e LEFT JOIN temp.convsdk_report_macro m ON m.visitor_id = e.visitor_id
             WHERE +e.visitor_id IS NOT NULL AND {where}
               AND (({_HAS_UTM})

@@ -1,4 +1,7 @@
-"""Visitor summaries from the aggregated rows both SQL readers fetch."""
+"""Visitor summaries from aggregated rows: what the SQL readers share (the conversion
+rows, the first event's rules, the totals), and :class:`VisitorRows`, which holds every
+summary until the end (the DuckDB reader's; the SQL readers stream theirs, see
+:mod:`.stream`)."""
 
 from __future__ import annotations
 
@@ -16,7 +19,14 @@ from ..rules import (
     referrer_domain,
 )
 
-__all__ = ["ConversionRow", "VisitorRows", "add_conversions", "add_touchpoints", "set_totals"]
+__all__ = [
+    "ConversionRow",
+    "VisitorRows",
+    "add_conversions",
+    "add_touchpoints",
+    "set_landing",
+    "set_totals",
+]
 
 #: (visitor id, goal, kind, currency, conversions, first time, revenue, sorted times,
 #: last time): one visitor's conversions of one goal in one currency, times in
@@ -65,11 +75,7 @@ class VisitorRows:
     def dataset(self) -> Dataset:
         """The visitors as a :class:`Dataset`, their referrers resolved; totals unset."""
         for visitor_id, (referrer, url, utm, user_agent) in self.referrers.items():
-            visitor = self.visitors[visitor_id]
-            visitor.referrer = referrer_domain(referrer, url)
-            visitor.arrival = arrival(utm, referrer, url)
-            visitor.landing_page = landing_page(url)
-            visitor.device = device(user_agent)
+            set_landing(self.visitors[visitor_id], referrer, url, utm, user_agent)
         return Dataset(visitors=list(self.kept().values()), bot_visitors=len(self.bots))
 
     def kept(self) -> dict[str, VisitorSummary]:
@@ -78,6 +84,17 @@ class VisitorRows:
         # is not in the dataset.
         bots = self.bots
         return {v: summary for v, summary in self.visitors.items() if v not in bots}
+
+
+def set_landing(
+    visitor: VisitorSummary, referrer: object, url: object, utm: object, user_agent: object
+) -> None:
+    """Set what a visitor's first event tells: referrer domain, arrival, landing page and
+    device, from its ``referrer``, ``url``, ``context.utm`` and ``user_agent``."""
+    visitor.referrer = referrer_domain(referrer, url)
+    visitor.arrival = arrival(utm, referrer, url)
+    visitor.landing_page = landing_page(url)
+    visitor.device = device(user_agent)
 
 
 def add_conversions(

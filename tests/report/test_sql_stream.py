@@ -1,0 +1,254 @@
+"""The SQL readers stream their people: read once, from one snapshot, the connection
+closed however the stream ends, visitor ids linked by a user id merged into one person
+as every reader merges them."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from convsdk.backends.sqlite import SQLiteBackend
+from convsdk.event import Event
+from convsdk.report import open_reader
+from convsdk.report.dataset import Dataset, VisitorStream, VisitorSummary
+from convsdk.report.jsonl import FileReader
+from convsdk.report.sql import PostgresReader, SQLiteReader
+
+from .conftest import GOALS, T0, make, scenario, write_jsonl, write_sqlite
+
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+STEPS = sorted({step for funnel in GOALS.funnels for step in funnel.steps})
+
+
+def _linked_events() -> list[Event]:
+    """The scenario, and hank on two devices: his phone lands from a newsletter and
+    logs in; his laptop comes from a Bing ad, logs in and buys; a newsletter visit on
+    the phone after the purchase gets no credit. A crawler logged in as hank too: left
+    out, and so is its link."""
+    mail = {"source": "newsletter", "medium": "email", "campaign": "hank"}
+    bing = {"source": "bing", "medium": "cpc", "campaign": "hank"}
+    crawler = make("identify", 4500, "hank-bot", user_id="u-hank")
+    crawler.context["user_agent"] = GOOGLEBOT
+    return [
+        *scenario(),
+        make("page_view", 4000, "hank-phone", utm=mail, variant="B"),
+        make("identify", 4010, "hank-phone", user_id="u-hank"),
+        crawler,
+        make("page_view", 5000, "hank-laptop", utm=bing, referrer="https://bing.com/"),
+        make("identify", 5010, "hank-laptop", user_id="u-hank"),
+        make(
+            "checkout",
+            5100,
+            "hank-laptop",
+            path="/checkout",
+            kind="macro",
+            goal="purchase",
+            value=42.0,
+            currency="USD",
+        ),
+        make("page_view", 7000, "hank-phone", utm=mail, variant="B"),
+    ]
+
+
+def _read(reader: Any, **kwargs: Any) -> Dataset:
+    kinds = {goal.name: goal.kind for goal in GOALS.goals}
+    dataset: Dataset = reader.read(since=T0, step_goals=STEPS, goal_kinds=kinds, **kwargs)
+    return dataset
+
+
+def _people(visitors: Iterable[VisitorSummary]) -> list[str]:
+    """The people, comparable whatever order a reader gives them in."""
+    return sorted(json.dumps(dataclasses.asdict(v), sort_keys=True) for v in visitors)
+
+
+def _sqlite(tmp_path: Path, events: list[Event] | None = None) -> SQLiteReader:
+    db = tmp_path / "events.db"
+    write_sqlite(db, scenario() if events is None else events)
+    return SQLiteReader(db)
+
+
+def _alone(db: Path) -> bool:
+    """Whether no other connection has ``db`` open: leaving WAL mode needs that."""
+    conn = sqlite3.connect(db, isolation_level=None, timeout=0)
+    try:
+        mode = conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
+        if mode != "delete":
+            return False
+        conn.execute("PRAGMA journal_mode=WAL")  # back as the tracker left it
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        conn.close()
+
+
+def test_sqlite_people_are_a_stream_read_once_with_the_totals_known_before(
+    tmp_path: Path,
+) -> None:
+    dataset = _read(_sqlite(tmp_path))
+    assert isinstance(dataset.visitors, VisitorStream)
+    # Everything but the people is there before the pass.
+    assert (dataset.events, dataset.anonymous_events) == (15, 2)
+    assert dataset.goal_kinds["purchase"] == "macro"
+    assert dataset.anonymous_goals["purchase"].revenue == {"USD": 50.0}
+    assert len(list(dataset.visitors)) == 4
+    with pytest.raises(RuntimeError, match="read once"):
+        iter(dataset.visitors)
+
+
+def _to_the_end(dataset: Dataset) -> None:
+    list(dataset.visitors)
+
+
+def _closed_halfway(dataset: Dataset) -> None:
+    people = iter(dataset.visitors)
+    next(people)
+    people.close()  # type: ignore[attr-defined]
+
+
+def _dropped_halfway(dataset: Dataset) -> None:
+    people = iter(dataset.visitors)
+    next(people)
+
+
+def _failed_halfway(dataset: Dataset) -> None:
+    with pytest.raises(ZeroDivisionError):
+        for _ in dataset.visitors:
+            1 / 0  # noqa: B018 - a report that fails while counting
+
+
+def _never_read(dataset: Dataset) -> None:
+    pass
+
+
+ENDINGS: list[Callable[[Dataset], None]] = [
+    _to_the_end,
+    _closed_halfway,
+    _dropped_halfway,
+    _failed_halfway,
+    _never_read,
+]
+
+
+@pytest.mark.parametrize("ending", ENDINGS, ids=lambda f: f.__name__.strip("_"))
+def test_sqlite_connection_closes_however_the_stream_ends(
+    tmp_path: Path, ending: Callable[[Dataset], None]
+) -> None:
+    reader = _sqlite(tmp_path)
+    db = Path(reader.path)
+    dataset = _read(reader)
+    assert not _alone(db)  # the snapshot is held while the people are read
+    ending(dataset)
+    del dataset  # a stream dropped unread (or halfway) closes with it
+    assert _alone(db)
+
+
+def test_sqlite_people_are_one_snapshot_while_a_tracker_writes(tmp_path: Path) -> None:
+    reader = _sqlite(tmp_path)
+    expected = _people(_read(reader).visitors)
+    dataset = _read(reader)
+    # Between the read and the pass, a tracker writes: a new visitor, and an arrival
+    # of alice's before her purchase that would be a touchpoint of hers.
+    backend = SQLiteBackend(reader.path)
+    backend.write(
+        [
+            make("page_view", 90, "alice", utm={"source": "late", "medium": "cpc"}),
+            make("page_view", 95, "zoe"),
+        ]
+    )
+    backend.close()
+    assert _people(dataset.visitors) == expected
+    assert len(list(_read(reader).visitors)) == 5  # the next report sees them
+
+
+def test_linked_visitor_ids_are_merged_as_every_reader_merges_them(
+    tmp_path: Path, postgres_table: tuple[str, Any]
+) -> None:
+    events = _linked_events()
+    url, write = postgres_table
+    write(events)
+    write_jsonl(tmp_path / "e.jsonl", events, split=5)
+    log = FileReader(tmp_path / "e.jsonl")
+    # The log reader holds every visitor and merges them with merge_people.
+    merged = _read(log)
+    assert isinstance(merged.visitors, list)
+    expected = _people(merged.visitors)
+    for reader in (_sqlite(tmp_path, events), PostgresReader.from_url(url)):
+        dataset = _read(reader)
+        assert (
+            dataset.links == merged.links == [("hank-laptop", "u-hank"), ("hank-phone", "u-hank")]
+        )
+        assert _people(dataset.visitors) == expected
+        assert dataset.bot_visitors == merged.bot_visitors == 1
+    (hank,) = [p for p in merged.visitors if p.first_touch == ("newsletter", "email", "hank")]
+    assert (hank.first_touch, hank.last_touch) == (
+        ("newsletter", "email", "hank"),
+        ("bing", "cpc", "hank"),
+    )
+    assert [point[1][0] for point in hank.touchpoints or []] == ["newsletter", "bing"]
+
+
+def _sessions(url: str, name: str) -> int:
+    """Sessions of the server called ``name`` (their application name)."""
+    import psycopg
+
+    with psycopg.connect(url.split("?", 1)[0], autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [name]
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _sessions_gone(url: str, name: str) -> bool:
+    """Whether the sessions called ``name`` are gone: a server ends a session shortly
+    after its client closes it, so this asks again for a while."""
+    deadline = time.monotonic() + 10
+    while _sessions(url, name):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.mark.parametrize("ending", ENDINGS, ids=lambda f: f.__name__.strip("_"))
+def test_postgres_session_ends_however_the_stream_ends(
+    postgres_table: tuple[str, Any], ending: Callable[[Dataset], None]
+) -> None:
+    url, write = postgres_table
+    write(scenario())
+    name = f"convsdk-report-{uuid.uuid4().hex[:12]}"
+    dataset = _read(open_reader(f"{url}&application_name={name}"))
+    assert isinstance(dataset.visitors, VisitorStream)
+    assert _sessions(url, name) == 1
+    ending(dataset)
+    del dataset
+    assert _sessions_gone(url, name)
+
+
+def test_postgres_people_are_read_once_from_one_snapshot(
+    postgres_table: tuple[str, Any],
+) -> None:
+    url, write = postgres_table
+    write(scenario())
+    reader = PostgresReader.from_url(url)
+    expected = _people(_read(reader).visitors)
+    dataset = _read(reader)
+    # Written between the read and the pass: the arrivals are read during the pass.
+    write(
+        [
+            make("page_view", 90, "alice", utm={"source": "late", "medium": "cpc"}),
+            make("page_view", 95, "zoe"),
+        ]
+    )
+    assert _people(dataset.visitors) == expected
+    with pytest.raises(RuntimeError, match="read once"):
+        iter(dataset.visitors)
+    assert len(list(_read(reader).visitors)) == 5
