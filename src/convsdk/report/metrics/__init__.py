@@ -186,8 +186,19 @@ def build_report(
     groups = None if by is None else SegmentCounts(goals, kinds, by, channel_rules)
     extra: list[Section] = [c for c in (trends, groups) if c is not None]
     # One pass: a reader's people may be a stream, read once.
-    fold(dataset.visitors, *counts, *funnels, *extra)
     people, goal_counts, lift, breakdown, delays, credit = counts
+    fold(
+        dataset.visitors,
+        people,
+        goal_counts,
+        lift,
+        breakdown.dimensions,
+        breakdown.variants,
+        delays,
+        credit,
+        *funnels,
+        *extra,
+    )
     summary = people.summary(dataset)
     if meta is None:
         meta = Meta(generated_at=datetime.now(UTC).isoformat(timespec="seconds"))
