@@ -1,8 +1,11 @@
 """The report's maths: goals, funnels, micro → macro lift, breakdowns, time to convert.
 
-Pure functions from a :class:`~convsdk.report.dataset.Dataset` (one summary per
-visitor) and the goal definitions to a :class:`Report`, whose fields are the keys of
-the JSON output (``Report.to_dict()``), in the order shown here.
+From a :class:`~convsdk.report.dataset.Dataset` (one summary per person) and the goal
+definitions to a :class:`Report`, whose fields are the keys of the JSON output
+(``Report.to_dict()``), in the order shown here. Each section counts person by person
+(a :class:`~convsdk.report.metrics.common.Section`), so :func:`build_report` computes
+them all in one pass: a reader may hand its people over as a stream, and the report's
+memory then grows with the figures, not with the visitors.
 
 Definitions (rates are fractions, 0 to 1; times are seconds; ``None`` means "not
 defined", e.g. a rate of an empty group):
