@@ -1,6 +1,6 @@
 """How long the full report takes on a million events, and how much memory it needs.
 
-``python bench/bench_report.py [--events N] [--repeats 3] [--postgres URL]``
+``python bench/bench_report.py [--events N[,M…]] [--repeats 3] [--postgres URL]``
 
 Generates synthetic traffic once (about ten events a visitor: page views, micro and
 macro conversions, UTM-tagged and referred arrivals, an A/B test, Do-Not-Track
@@ -265,7 +265,13 @@ def _duck(source: str) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument(
+        "--events",
+        type=_sizes,
+        default=[1_000_000],
+        help="how many events, or several sizes (1000000,5000000): memory that does not "
+        "grow with events shows side by side",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--postgres",
@@ -274,37 +280,55 @@ def main() -> int:
         "drop the table afterwards",
     )
     args = parser.parse_args()
-    cache = Path(tempfile.gettempdir()) / f"convsdk-bench-report-{args.events}"
+    baseline = _baseline()
+    print(f"median of {args.repeats} runs, each in a fresh process")
+    print(
+        f"{'events':>10} {'source':<14}{'median s':>10}{'min s':>8}{'max s':>8}"
+        f"{'peak RSS MB':>13}{'visitors':>10}{'DuckDB s':>10}{'RSS MB':>8}{'ratio':>7}"
+    )
+    try:
+        for events in args.events:
+            _measure(events, args.repeats, args.postgres)
+    finally:
+        if args.postgres:
+            _drop_postgres(args.postgres, args.events)
+    print(
+        f"(an interpreter with convsdk.report imported and nothing read: {baseline / 1e6:.0f} MB)"
+    )
+    return 0
+
+
+def _sizes(text: str) -> list[int]:
+    return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+
+
+def _measure(events: int, repeats: int, postgres: str | None) -> None:
+    """One line per store for ``events`` events."""
+    cache = Path(tempfile.gettempdir()) / f"convsdk-bench-report-{events}"
     if not (cache / "complete").exists():
-        generate(cache, args.events)
+        generate(cache, events)
     _migrate(cache / "events.db")
     # (name, source, engine, what DuckDB reads for the baseline)
-    sources = [
+    sources: list[tuple[str, str, str, str | None]] = [
         ("sqlite", f"sqlite:///{cache / 'events.db'}", "auto", _parquet(cache)),
         ("jsonl python", f"file://{cache / 'events.jsonl'}", "python", str(cache / "events.jsonl")),
         ("jsonl duckdb", f"file://{cache / 'events.jsonl'}", "duckdb", str(cache / "events.jsonl")),
     ]
-    if args.postgres:
-        sources.append(("postgresql", _load_postgres(args.postgres, cache), "auto", None))
-    baseline = _baseline()
-    print(f"{args.events:,} events; median of {args.repeats} runs, each in a fresh process")
-    print(
-        f"{'source':<14}{'median s':>10}{'min s':>8}{'max s':>8}{'peak RSS MB':>13}"
-        f"{'visitors':>10}{'events':>11}{'DuckDB s':>10}{'RSS MB':>8}{'ratio':>7}"
-    )
+    if postgres:
+        loaded = _load_postgres(postgres, cache, events)
+        sources.append(("postgresql", loaded, "auto", _parquet(cache)))
     duck_runs: dict[str, dict[str, float]] = {}
     for name, source, engine, duck_source in sources:
-        runs = [_run(source, cache / "goals.toml", engine) for _ in range(args.repeats)]
+        runs = [_run(source, cache / "goals.toml", engine) for _ in range(repeats)]
         seconds = [r["seconds"] for r in runs]
         rss = max(r["rss"] for r in runs) / 1e6
         line = (
-            f"{name:<14}{statistics.median(seconds):>10.2f}{min(seconds):>8.2f}"
-            f"{max(seconds):>8.2f}{rss:>13.0f}{int(runs[0]['visitors']):>10,}"
-            f"{int(runs[0]['events']):>11,}"
+            f"{int(runs[0]['events']):>10,} {name:<14}{statistics.median(seconds):>10.2f}"
+            f"{min(seconds):>8.2f}{max(seconds):>8.2f}{rss:>13.0f}{int(runs[0]['visitors']):>10,}"
         )
         if duck_source is not None:
             if duck_source not in duck_runs:
-                duck = [_duck(duck_source) for _ in range(args.repeats)]
+                duck = [_duck(duck_source) for _ in range(repeats)]
                 duck_runs[duck_source] = {
                     "seconds": statistics.median(d["seconds"] for d in duck),
                     "rss": max(d["rss"] for d in duck),
@@ -313,12 +337,6 @@ def main() -> int:
             ratio = statistics.median(seconds) / duck_run["seconds"]
             line += f"{duck_run['seconds']:>10.2f}{duck_run['rss'] / 1e6:>8.0f}{ratio:>6.1f}x"
         print(line, flush=True)
-    print(
-        f"(an interpreter with convsdk.report imported and nothing read: {baseline / 1e6:.0f} MB)"
-    )
-    if args.postgres:
-        _drop_postgres(args.postgres)
-    return 0
 
 
 def _migrate(database: Path) -> None:
@@ -360,11 +378,11 @@ def _baseline() -> float:
 _PG_TABLE = "convsdk_bench_report"
 
 
-def _load_postgres(url: str, cache: Path) -> str:
+def _load_postgres(url: str, cache: Path, events: int) -> str:
     """Copy the SQLite events into a PostgreSQL table; return its report URL."""
     import psycopg
 
-    table = _PG_TABLE
+    table = f"{_PG_TABLE}_{events}"
     sqlite_path = cache / "events.db"
     with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
         exists = conn.execute("SELECT to_regclass(%s)", [table]).fetchone()
@@ -390,12 +408,13 @@ def _load_postgres(url: str, cache: Path) -> str:
     return f"{url}{sep}table={table}"
 
 
-def _drop_postgres(url: str) -> None:
-    """Remove the table again: it is big, and the server may be shared."""
+def _drop_postgres(url: str, sizes: list[int]) -> None:
+    """Remove the tables again: they are big, and the server may be shared."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f"DROP TABLE IF EXISTS {_PG_TABLE}")
+        for events in sizes:
+            conn.execute(f"DROP TABLE IF EXISTS {_PG_TABLE}_{events}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """The report's maths: goals, funnels, micro → macro lift, breakdowns, time to convert.
 
-Pure functions from a :class:`~convsdk.report.dataset.Dataset` (one summary per
-visitor) and the goal definitions to a :class:`Report`, whose fields are the keys of
-the JSON output (``Report.to_dict()``), in the order shown here.
+From a :class:`~convsdk.report.dataset.Dataset` (one summary per person) and the goal
+definitions to a :class:`Report`, whose fields are the keys of the JSON output
+(``Report.to_dict()``), in the order shown here. Each section counts person by person
+(a :class:`~convsdk.report.metrics.common.Section`), so :func:`build_report` computes
+them all in one pass: a reader may hand its people over as a stream, and the report's
+memory then grows with the figures, not with the visitors.
 
 Definitions (rates are fractions, 0 to 1; times are seconds; ``None`` means "not
 defined", e.g. a rate of an empty group):
@@ -186,8 +189,19 @@ def build_report(
     groups = None if by is None else SegmentCounts(goals, kinds, by, channel_rules)
     extra: list[Section] = [c for c in (trends, groups) if c is not None]
     # One pass: a reader's people may be a stream, read once.
-    fold(dataset.visitors, *counts, *funnels, *extra)
     people, goal_counts, lift, breakdown, delays, credit = counts
+    fold(
+        dataset.visitors,
+        people,
+        goal_counts,
+        lift,
+        breakdown.dimensions,
+        breakdown.variants,
+        delays,
+        credit,
+        *funnels,
+        *extra,
+    )
     summary = people.summary(dataset)
     if meta is None:
         meta = Meta(generated_at=datetime.now(UTC).isoformat(timespec="seconds"))

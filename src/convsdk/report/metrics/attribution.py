@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable
 
 from ..channels import DEFAULT_CHANNEL_RULES, ChannelRules, channel
-from ..dataset import UTM, Dataset, VisitorSummary
+from ..dataset import UTM, Dataset, GoalHits, VisitorSummary
 from .common import collect, fold, money
 from .model import Attribution, AttributionRow
 
@@ -114,7 +114,14 @@ class AttributionCounts:
 
     def add(self, visitor: VisitorSummary) -> None:
         """Credit ``visitor``'s touchpoints, if they converted."""
-        hits = [visitor.goals[name] for name in self.macro if name in visitor.goals]
+        goals = visitor.goals
+        if not goals:
+            return
+        hits: list[GoalHits] = []
+        for name in self.macro:
+            found = goals.get(name)
+            if found is not None:
+                hits.append(found)
         if not hits:
             return
         at = min(h.first for h in hits)

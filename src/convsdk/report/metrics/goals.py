@@ -26,15 +26,19 @@ class GoalCounts:
     def add(self, visitor: VisitorSummary) -> None:
         """Count ``visitor``."""
         self.visitors += 1
+        goals = visitor.goals
+        if not goals:
+            return
         seen = visitor.first_seen
-        counts = self.counts
-        for name, hits in visitor.goals.items():
+        counts, converters, delays = self.counts, self.converters, self.delays
+        for name, hits in goals.items():
             if name not in counts:  # pragma: no cover - readers register every goal's kind
                 continue
             counts[name] += hits.count
-            self.converters[name] += 1
-            self.delays[name].append(hits.first - seen)
-            collect(self.revenue[name], hits.revenue)
+            converters[name] += 1
+            delays[name].append(hits.first - seen)
+            if hits.revenue:
+                collect(self.revenue[name], hits.revenue)
 
     def rows(self, goals: GoalSet | None, anonymous_goals: dict[str, GoalHits]) -> list[GoalRow]:
         """One row per goal, in the order of the kinds given; ``anonymous_goals``: the

@@ -35,6 +35,8 @@ class LiftCounts:
         without) each macro one."""
         self.visitors += 1
         goals = visitor.goals
+        if not goals:
+            return
         macro_hits = [(big, goals.get(big)) for big in self.macro]
         for big, hits in macro_hits:
             if hits is not None:

@@ -33,6 +33,8 @@ class ConversionDelays:
     def add(self, visitor: VisitorSummary) -> None:
         """Count ``visitor``."""
         goals = visitor.goals
+        if not goals:
+            return
         firsts = [h.first for name in self.macro if (h := goals.get(name)) is not None]
         if firsts:
             self.delays.append(min(firsts) - visitor.first_seen)
