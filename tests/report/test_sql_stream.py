@@ -9,7 +9,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,10 @@ from convsdk.event import Event
 from convsdk.report import open_reader
 from convsdk.report.dataset import Dataset, VisitorStream, VisitorSummary
 from convsdk.report.jsonl import FileReader
+from convsdk.report.people import merge_people
 from convsdk.report.sql import PostgresReader, SQLiteReader
+from convsdk.report.sql.stream import ArrivalRow, PeopleMerge, VisitorRow
+from convsdk.report.sql.visitors import ConversionRow
 
 from .conftest import GOALS, T0, make, scenario, write_jsonl, write_sqlite
 
@@ -252,3 +255,69 @@ def test_postgres_people_are_read_once_from_one_snapshot(
     with pytest.raises(RuntimeError, match="read once"):
         iter(dataset.visitors)
     assert len(list(_read(reader).visitors)) == 5
+
+
+def _row(visitor_id: str, first_seen: int) -> VisitorRow:
+    touch = ("ads", "cpc", visitor_id)
+    return VisitorRow(
+        visitor_id,
+        first_seen,
+        "https://ads.example/",
+        "https://shop.example/",
+        "Mozilla/5.0",
+        None,
+        None,
+        None,
+        touch,
+        touch,
+        (first_seen, first_seen + 5),
+    )
+
+
+def test_people_come_as_their_rows_are_read_and_linked_ones_once_complete() -> None:
+    # b, d and e are one person (d is linked to both user ids); a, c and f are alone.
+    links = [("b", "u1"), ("d", "u1"), ("d", "u2"), ("e", "u2")]
+    rows = [_row(v, at) for v, at in [("a", 50), ("b", 40), ("c", 30), ("d", 20), ("e", 90)]]
+    rows.append(_row("f", 10))
+    conversions: list[ConversionRow] = [
+        ("b", "buy", "macro", "USD", 1, 45, 9.0, None, 45),
+        ("d", "buy", "macro", "USD", 2, 25, 4.0, None, 35),
+        ("d", "buy", "macro", "EUR", 1, 30, 1.0, None, 30),
+        ("f", "pricing", "micro", None, 1, 12, None, [12], 12),
+    ]
+    arrivals: list[ArrivalRow] = [("d", 21, {"source": "news"}, None, "https://shop.example/")]
+    pulled: list[str] = []
+
+    def visitors() -> Iterator[VisitorRow]:
+        for row in rows:
+            pulled.append(row.visitor_id)
+            yield row
+
+    merge = PeopleMerge(links, {"b", "d", "e"}, include_bots=False)
+    people = merge.people(visitors(), conversions, arrivals)
+    first = next(people)
+    assert first.first_seen == 50 and pulled == ["a"]  # a, as soon as read
+    second = next(people)
+    assert second.first_seen == 30 and pulled == ["a", "b", "c"]  # b waits for d and e
+    streamed = [first, second, *people]
+    assert len(streamed) == 4
+    # The same people as merge_people makes of every visitor's summary held at once.
+    alone = PeopleMerge([], {"b", "d", "e"}, include_bots=False)
+    held = {
+        row.visitor_id: next(
+            alone.people(
+                [row],
+                [c for c in conversions if c[0] == row.visitor_id],
+                [a for a in arrivals if a[0] == row.visitor_id],
+            )
+        )
+        for row in rows
+    }
+    dataset = Dataset(visitors=[])
+    merge_people(dataset, held, links)
+    assert _people(streamed) == _people(dataset.visitors)
+    (person,) = [p for p in streamed if p.first_seen == 20]
+    assert person.goals["buy"].count == 4 and person.goals["buy"].revenue == {
+        "USD": 13.0,
+        "EUR": 1.0,
+    }
