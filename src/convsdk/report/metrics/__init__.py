@@ -75,14 +75,14 @@ from ...goals import GoalSet
 from ...goals.validation import suggest
 from ..channels import DEFAULT_CHANNEL_RULES, ChannelRules
 from ..dataset import Dataset
-from .attribution import AttributionCounts
-from .breakdowns import BreakdownCounts, breakdowns
-from .common import Section, fold, goal_kinds
+from .breakdowns import breakdowns
+from .common import fold, goal_kinds
 from .comparison import compare
-from .funnels import FunnelCounts, funnel_report
-from .goals import GoalCounts, goal_rows
-from .headline import Headline, headline
-from .lift import LiftCounts, lift_rows
+from .counts import ReportCounts
+from .funnels import funnel_report
+from .goals import goal_rows
+from .headline import headline
+from .lift import lift_rows
 from .model import (
     REPORT_VERSION,
     AnonymousSummary,
@@ -110,9 +110,9 @@ from .model import (
     VariantBreakdown,
     VariantRow,
 )
-from .segments import SEGMENT_BY, SegmentCounts
-from .timing import HISTOGRAM_BUCKETS, ConversionDelays, time_to_convert
-from .trends import INTERVALS, TrendCounts
+from .segments import SEGMENT_BY
+from .timing import HISTOGRAM_BUCKETS, time_to_convert
+from .trends import INTERVALS
 
 __all__ = [
     "HISTOGRAM_BUCKETS",
@@ -174,51 +174,26 @@ def build_report(
     """
     kinds = goal_kinds(dataset, goals)
     check_choices(by, interval, experiment_goal, kinds)
-    micro = [name for name, kind in kinds.items() if kind == "micro"]
-    macro = [name for name, kind in kinds.items() if kind == "macro"]
-    funnels = [FunnelCounts(f) for f in (goals.funnels if goals else ())]
-    counts = (
-        Headline(micro, macro),
-        GoalCounts(kinds),
-        LiftCounts(micro, macro),
-        BreakdownCounts(macro, experiment_goal, channel_rules),
-        ConversionDelays(macro),
-        AttributionCounts(macro, rules=channel_rules),
-    )
-    trends = None if interval is None else TrendCounts(macro, interval)
-    groups = None if by is None else SegmentCounts(goals, kinds, by, channel_rules)
-    extra: list[Section] = [c for c in (trends, groups) if c is not None]
-    # One pass: a reader's people may be a stream, read once.
-    people, goal_counts, lift, breakdown, delays, credit = counts
-    fold(
-        dataset.visitors,
-        people,
-        goal_counts,
-        lift,
-        breakdown.dimensions,
-        breakdown.variants,
-        delays,
-        credit,
-        *funnels,
-        *extra,
-    )
-    summary = people.summary(dataset)
+    counts = ReportCounts.start(goals, kinds, experiment_goal, interval, by, channel_rules)
+    fold(dataset.visitors, *counts.sections())  # one pass: the people may be a stream
+    summary = counts.people.summary(dataset)
     if meta is None:
         meta = Meta(generated_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    micro, macro = counts.micro, counts.macro
     return Report(
         version=REPORT_VERSION,
         meta=meta,
         summary=summary,
-        goals=goal_counts.rows(goals, dataset.anonymous_goals),
-        funnels=[funnel.report() for funnel in funnels],
-        lift=lift.rows(),
-        breakdowns=breakdown.breakdowns(),
-        time_to_convert=delays.report(),
+        goals=counts.goals.rows(goals, dataset.anonymous_goals),
+        funnels=[funnel.report() for funnel in counts.funnels],
+        lift=counts.lift.rows(),
+        breakdowns=counts.breakdowns.breakdowns(),
+        time_to_convert=counts.delays.report(),
         macro_goals=macro,
         micro_goals=micro,
-        trend=None if trends is None else trends.trend(),
-        segments=None if groups is None else groups.segments(),
-        attribution=credit.attribution(),
+        trend=None if counts.trends is None else counts.trends.trend(),
+        segments=None if counts.groups is None else counts.groups.segments(),
+        attribution=counts.credit.attribution(),
         comparison=None
         if previous is None
         else compare(summary, headline(previous[0], micro, macro), previous[1], previous[2]),
