@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Collection, Mapping
+from functools import lru_cache
 from typing import Any
 
 from ..channels import arrival, touchpoint
@@ -58,9 +59,9 @@ class Finisher:
                     add_conversion(goals, goal, moment, value, currency, goal in steps)
         return goals
 
-    def limit(self, goals: Mapping[str, GoalHits]) -> int | None:
+    def limit(self, goals: dict[str, GoalHits]) -> int | None:
         """When the visitor of ``goals`` first converted on a macro goal; ``None`` if never."""
-        return first_macro(dict(goals), self.kinds) if goals else None
+        return first_macro(goals, self.kinds) if goals else None
 
     def summary(
         self,
@@ -72,13 +73,14 @@ class Finisher:
         """The summary of ``state`` whose conversions are ``goals``; its touches and
         arrivals up to ``limit`` (their person's first macro conversion); ``linked``:
         the visitor id is linked to a user id (the touches' times are kept)."""
-        referrer, url = state.referrer, state.url
+        referrer, url, landing = state.referrer, state.url, state.landing
+        domain, page, came, _ = _landing(referrer, url)
         summary = VisitorSummary(
             first_seen=state.first_time,
-            referrer=referrer_domain(referrer, url),
-            landing_page=landing_page(url),
+            referrer=domain,
+            landing_page=page,
             device=device(state.user_agent),
-            arrival=arrival(state.landing, referrer, url),
+            arrival=_campaign(landing) if landing and landing.get("source") else came,
             goals=goals,
         )
         if state.touches:
@@ -89,6 +91,48 @@ class Finisher:
             summary.variant = variant_text(state.variant[2])
             summary.exposed = state.variant[0]
         return summary
+
+
+# A report sees the same few landings and campaigns visitor after visitor: what the
+# rules make of them is cached by the text (bounded).
+_CACHE = 65_536
+_TEXT = (str, type(None))
+
+#: What a first event without UTM parameters tells: (referrer domain, landing page,
+#: arrival, touchpoint).
+Landing = tuple[str, str | None, UTM, UTM | None]
+
+
+def _landing(referrer: Any, url: Any) -> Landing:
+    """What the first event of ``referrer`` and ``url`` tells (without UTM parameters)."""
+    if type(referrer) in _TEXT and type(url) in _TEXT:
+        return _text_landing(referrer, url)
+    return _landing_of(referrer, url)
+
+
+def _landing_of(referrer: Any, url: Any) -> Landing:
+    return (
+        referrer_domain(referrer, url),
+        landing_page(url),
+        arrival(None, referrer, url),
+        touchpoint(None, referrer, url),
+    )
+
+
+_text_landing = lru_cache(maxsize=_CACHE)(_landing_of)
+
+
+def _campaign(utm: dict[str, Any]) -> UTM:
+    """The arrival of UTM parameters with a source."""
+    source, medium, campaign = utm.get("source"), utm.get("medium"), utm.get("campaign")
+    if type(source) is str and type(medium) in _TEXT and type(campaign) in _TEXT:
+        return _text_campaign(source, medium, campaign)
+    return arrival(utm, None, None)
+
+
+@lru_cache(maxsize=_CACHE)
+def _text_campaign(source: str, medium: str | None, campaign: str | None) -> UTM:
+    return arrival({"source": source, "medium": medium, "campaign": campaign}, None, None)
 
 
 def _touches(
@@ -114,7 +158,9 @@ def _touchpoints(
     found = []
     for moment, utm, referrer, url in arrivals:
         if moment <= limit:
-            touch = touchpoint(utm, referrer, url)
+            # touchpoint(): the UTM parameters' arrival if they have a source, else the
+            # click id's or the referrer's, if any.
+            touch = _campaign(utm) if utm and utm.get("source") else _landing(referrer, url)[3]
             if touch is not None:
                 found.append((moment, touch))
     found.sort()

@@ -63,7 +63,7 @@ class RollupReader:
         assembly = Assembly(conn, mark, step_goals, goal_kinds or {}, include_bots, progress)
         try:
             return assembly.dataset(since, until)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError, TypeError) as exc:  # a timestamp that is none
             conn.close()
             raise BackendError(f"cannot read {self.events.path}: {exc}", backend="sqlite") from exc
         except BaseException:

@@ -152,11 +152,23 @@ def _catch_up(
     days: set[int] = set()
     while target is not None and mark.rowid < target:
         fold = RollupFold()
-        read = fold.rows(conn.execute(query, (mark.rowid, target, batch)))
+        try:
+            read = fold.rows(conn.execute(query, (mark.rowid, target, batch)))
+        except (ValueError, TypeError) as exc:
+            raise BackendError(
+                f"cannot roll up the event {fold.last_event_id}: {exc}", backend="sqlite"
+            ) from exc
         if not read:
             break
-        mark = Watermark(mark.table, fold.last_rowid, fold.last_event_id, FORMAT, _now())
-        _store(conn, fold, mark)
+        after = Watermark(mark.table, fold.last_rowid, fold.last_event_id, FORMAT, _now())
+        if not _store(conn, fold, mark, after):
+            # Another run rolled these up meanwhile: go on from where it got.
+            found = read_watermark(conn)
+            if found is None or found.table != mark.table or found.rowid < mark.rowid:
+                raise BackendError("the rollups were rebuilt meanwhile", backend="sqlite")
+            mark = found
+            continue
+        mark = after
         events += read
         keys += len(fold.visitors)
         days.update(fold.days)
@@ -166,21 +178,28 @@ def _catch_up(
     return events, keys, len(days), mark
 
 
-def _store(conn: sqlite3.Connection, fold: RollupFold, mark: Watermark) -> None:
-    """Merge ``fold``'s states into the stored ones and move the watermark, in one
-    transaction."""
+def _store(conn: sqlite3.Connection, fold: RollupFold, since: Watermark, mark: Watermark) -> bool:
+    """Merge ``fold``'s states (the events after ``since``) into the stored ones and move
+    the watermark to ``mark``, in one transaction; ``False`` (and nothing done) when the
+    watermark is no longer at ``since``."""
     conn.execute("BEGIN IMMEDIATE")
     try:
+        if read_watermark(conn) != since:
+            conn.execute("ROLLBACK")
+            return False
         _merge_visitors(conn, fold)
         _merge_days(conn, fold)
         _add_transactions(conn, fold)
-        conn.executemany("INSERT OR IGNORE INTO convsdk_rollup_links VALUES (?, ?, ?)",
-                         [(day, v, u) for v, u, day in fold.links])  # fmt: skip
+        conn.executemany(
+            "INSERT OR IGNORE INTO convsdk_rollup_links VALUES (?, ?, ?)",
+            [(day, v, u) for v, u, day in fold.links],
+        )
         write_watermark(conn, mark)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    return True
 
 
 def _merge_visitors(conn: sqlite3.Connection, fold: RollupFold) -> None:
