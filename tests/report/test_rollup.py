@@ -109,7 +109,12 @@ def _others() -> list[Event]:
         _buy(2 * DAY + 3, "lea", None, 15.0, variant="B"),
         _buy(2 * DAY + 4, "lea", None, 16.0, currency=None, variant="B"),
     ]  # fmt: skip
-    return crawler + renewals + late
+    clicks = [  # ad click ids, one behind a referrer of the site itself
+        make("page_view", DAY + 300, "ola", path="/?msclkid=m1", referrer="https://shop.example/"),
+        make("page_view", DAY + 310, "ola", path="/?gclid=g1"),
+        _buy(DAY + 400, "ola", "O1", 8.0),
+    ]
+    return crawler + renewals + late + clicks
 
 
 def _events() -> list[Event]:
@@ -264,7 +269,10 @@ def test_erasing_the_last_events_rolled_up_is_noticed(
     url = _store(tmp_path / "events.db", _events())
     roll_up(url)
     conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-    conn.execute("DELETE FROM convsdk_events WHERE visitor_id = 'lea'")  # stored last
+    conn.execute(  # the visitor stored last
+        "DELETE FROM convsdk_events WHERE visitor_id = "
+        "(SELECT visitor_id FROM convsdk_events ORDER BY rowid DESC LIMIT 1)"
+    )
     conn.commit()
     conn.close()
     _add(url, [make("page_view", 7 * DAY, "nick")])  # may take the last rowid again

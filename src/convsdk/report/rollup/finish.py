@@ -6,20 +6,11 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Collection, Mapping
-from functools import lru_cache
 from typing import Any
 
-from ..channels import arrival, touchpoint
 from ..dataset import MAX_STEP_TIMES, UTM, GoalHits, VisitorSummary
-from ..rules import (
-    add_conversion,
-    device,
-    first_macro,
-    landing_page,
-    referrer_domain,
-    utm_of,
-    variant_text,
-)
+from ..rules import add_conversion, device, first_macro, utm_of, variant_text
+from .landing import campaign, landing, touch
 from .state import Hits, Order, VisitorDay
 from .transactions import Transactions
 
@@ -73,14 +64,14 @@ class Finisher:
         """The summary of ``state`` whose conversions are ``goals``; its touches and
         arrivals up to ``limit`` (their person's first macro conversion); ``linked``:
         the visitor id is linked to a user id (the touches' times are kept)."""
-        referrer, url, landing = state.referrer, state.url, state.landing
-        domain, page, came, _ = _landing(referrer, url)
+        referrer, url, utm = state.referrer, state.url, state.landing
+        domain, page, came, _ = landing(referrer, url)
         summary = VisitorSummary(
             first_seen=state.first_time,
             referrer=domain,
             landing_page=page,
             device=device(state.user_agent),
-            arrival=_campaign(landing) if landing and landing.get("source") else came,
+            arrival=campaign(utm) if utm and utm.get("source") else came,
             goals=goals,
         )
         if state.touches:
@@ -91,48 +82,6 @@ class Finisher:
             summary.variant = variant_text(state.variant[2])
             summary.exposed = state.variant[0]
         return summary
-
-
-# A report sees the same few landings and campaigns visitor after visitor: what the
-# rules make of them is cached by the text (bounded).
-_CACHE = 65_536
-_TEXT = (str, type(None))
-
-#: What a first event without UTM parameters tells: (referrer domain, landing page,
-#: arrival, touchpoint).
-Landing = tuple[str, str | None, UTM, UTM | None]
-
-
-def _landing(referrer: Any, url: Any) -> Landing:
-    """What the first event of ``referrer`` and ``url`` tells (without UTM parameters)."""
-    if type(referrer) in _TEXT and type(url) in _TEXT:
-        return _text_landing(referrer, url)
-    return _landing_of(referrer, url)
-
-
-def _landing_of(referrer: Any, url: Any) -> Landing:
-    return (
-        referrer_domain(referrer, url),
-        landing_page(url),
-        arrival(None, referrer, url),
-        touchpoint(None, referrer, url),
-    )
-
-
-_text_landing = lru_cache(maxsize=_CACHE)(_landing_of)
-
-
-def _campaign(utm: dict[str, Any]) -> UTM:
-    """The arrival of UTM parameters with a source."""
-    source, medium, campaign = utm.get("source"), utm.get("medium"), utm.get("campaign")
-    if type(source) is str and type(medium) in _TEXT and type(campaign) in _TEXT:
-        return _text_campaign(source, medium, campaign)
-    return arrival(utm, None, None)
-
-
-@lru_cache(maxsize=_CACHE)
-def _text_campaign(source: str, medium: str | None, campaign: str | None) -> UTM:
-    return arrival({"source": source, "medium": medium, "campaign": campaign}, None, None)
 
 
 def _touches(
@@ -158,10 +107,8 @@ def _touchpoints(
     found = []
     for moment, utm, referrer, url in arrivals:
         if moment <= limit:
-            # touchpoint(): the UTM parameters' arrival if they have a source, else the
-            # click id's or the referrer's, if any.
-            touch = _campaign(utm) if utm and utm.get("source") else _landing(referrer, url)[3]
-            if touch is not None:
-                found.append((moment, touch))
+            found_touch = touch(utm, referrer, url)
+            if found_touch is not None:
+                found.append((moment, found_touch))
     found.sort()
     return found or None

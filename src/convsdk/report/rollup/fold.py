@@ -15,6 +15,7 @@ from typing import Any
 
 from ..._json import loads
 from ..dataset import text_micros
+from .landing import touch
 from .state import DAY, Order, VisitorDay, add_hit
 from .totals import DayTotals
 
@@ -37,7 +38,8 @@ def _may_arrive(context: str) -> bool:
     """Whether an event may be an arrival: UTM parameters, a referrer, or an ad click id.
 
     The SQLite reader's text tests (``_HAS_UTM`` and the others), so that both readers
-    weigh the same events; :func:`~convsdk.report.channels.touchpoint` decides.
+    weigh the same events; :func:`~convsdk.report.channels.touchpoint` decides (here,
+    whether to keep it; when the report reads it, what it is).
     """
     return (
         ('"utm"' in context and '"utm":null' not in context and '"utm": null' not in context)
@@ -132,22 +134,22 @@ class RollupFold:
             state.see(moment, event_id, data)
         utm = data.get("utm")
         if utm and type(utm) is dict:
-            touch = (moment, event_id, utm)
+            entry = (moment, event_id, utm)
             if state.touches is None:
-                state.touches = [touch]
+                state.touches = [entry]
             else:
-                state.touches.append(touch)
+                state.touches.append(entry)
         if _may_arrive(context):
-            arrival = (
-                moment,
-                utm if type(utm) is dict else None,
-                data.get("referrer"),
-                data.get("url"),
-            )
-            if state.arrivals is None:
-                state.arrivals = [arrival]
-            else:
-                state.arrivals.append(arrival)
+            # Kept as it is, if the rules make it an arrival: which arrivals count is
+            # the report's to tell (a converter's, up to their first macro conversion).
+            landing = utm if type(utm) is dict else None
+            referrer, url = data.get("referrer"), data.get("url")
+            if touch(landing, referrer, url) is not None:
+                arrival = (moment, landing, referrer, url)
+                if state.arrivals is None:
+                    state.arrivals = [arrival]
+                else:
+                    state.arrivals.append(arrival)
         variant = data.get("variant")
         if variant is not None and (
             state.variant is None or (moment, event_id) < (state.variant[0], state.variant[1])
