@@ -114,7 +114,11 @@ def _others() -> list[Event]:
         make("page_view", DAY + 310, "ola", path="/?gclid=g1"),
         _buy(DAY + 400, "ola", "O1", 8.0),
     ]
-    return crawler + renewals + late + clicks
+    flags = [make("page_view", DAY + 500, "pia"), make("page_view", DAY + 510, "pia")]
+    flags.append(make("page_view", DAY + 520, "quinn"))
+    flags[1].context["variant"] = True  # variants that are not text
+    flags[2].context["variant"] = {"arm": 2}
+    return crawler + renewals + late + clicks + flags
 
 
 def _events() -> list[Event]:

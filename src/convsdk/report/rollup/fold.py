@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..._json import loads
+from ..._json import dumps_str, loads
 from ..dataset import text_micros
 from .landing import touch
 from .state import DAY, Order, VisitorDay, add_hit
@@ -154,5 +154,15 @@ class RollupFold:
         if variant is not None and (
             state.variant is None or (moment, event_id) < (state.variant[0], state.variant[1])
         ):
-            state.variant = (moment, event_id, variant)
+            state.variant = (moment, event_id, _as_sqlite(variant))
         return state
+
+
+def _as_sqlite(value: Any) -> Any:
+    """A JSON value as SQLite's ``json_extract`` gives it to the SQLite reader: ``true``
+    as 1, an object or array as its text."""
+    if type(value) is bool:
+        return int(value)
+    if type(value) is dict or type(value) is list:
+        return dumps_str(value)
+    return value
