@@ -3,7 +3,8 @@
 ::
 
     convsdk report SOURCE [--goals goals.toml] [--since 2026-11-01|7d] [--until ...]
-                          [--format table|json|html] [-o FILE] [--top N]
+                          [--format table|json|html] [-o FILE] [--top N] [--no-rollups]
+    convsdk rollup URL [--rebuild]
     convsdk demo [--visitors N] [--db PATH] [--html PATH] [--seed N]
     convsdk consume SOURCE --into DEST [--group G] [--idle-timeout S] [--max-events N]
                    [--claim-idle S]
@@ -32,7 +33,7 @@ only breaks the command that needs it.
 
 Modules: :mod:`~convsdk.cli.parser` (the command line), :mod:`~convsdk.cli.base`
 (statuses, messages, loading a command's module), one per command group
-(:mod:`~convsdk.cli.report` with :mod:`~convsdk.cli.progress`,
+(:mod:`~convsdk.cli.report` with :mod:`~convsdk.cli.progress`, :mod:`~convsdk.cli.rollup`,
 :mod:`~convsdk.cli.stores`: demo, consume, migrate; :mod:`~convsdk.cli.collect`).
 """
 

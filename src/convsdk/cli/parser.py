@@ -8,6 +8,7 @@ from .. import __version__
 from .base import Parser
 from .collect import add_collect
 from .report import add_report
+from .rollup import add_rollup
 from .stores import add_consume, add_demo, add_migrate
 
 __all__ = ["build_parser"]
@@ -21,6 +22,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"convsdk {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for add in (add_report, add_demo, add_consume, add_migrate, add_collect):
+    for add in (add_report, add_rollup, add_demo, add_consume, add_migrate, add_collect):
         add(commands)
     return parser

@@ -100,6 +100,12 @@ def _add_analysis_options(report: argparse.ArgumentParser) -> None:
         "or auto (default: streamed, the faster as measured)",
     )
     report.add_argument(
+        "--no-rollups",
+        action="store_true",
+        help="read a SQLite store's events even where convsdk rollup summed them up "
+        "(the same figures, slower)",
+    )
+    report.add_argument(
         "--include-bots",
         action="store_true",
         help="count visitors whose user agent is a known bot (default: left out, counted)",
@@ -126,6 +132,7 @@ def run_report(args: argparse.Namespace) -> int:
             rates=args.rates,
             channels=args.channels,
             engine=args.engine,
+            rollups=not args.no_rollups,
         )
     finally:
         bar.close()

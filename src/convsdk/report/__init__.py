@@ -19,6 +19,7 @@ Stores of other kinds are read by plugins: :func:`register_reader`, or the
 ``convsdk.readers`` entry-point group (see :mod:`~convsdk.report.plugins`).
 
 Modules: :mod:`~convsdk.report.reader` (reading any store into per-visitor summaries),
+:mod:`~convsdk.report.rollup` (a SQLite store's events summed up per day, read instead),
 :mod:`~convsdk.report.events` (folding an iterable of events into them),
 :mod:`~convsdk.report.plugins` (readers of other stores),
 :mod:`~convsdk.report.metrics` (the maths and the report's structure),
@@ -49,6 +50,8 @@ from .period import parse_moment
 from .plugins import register_reader, unregister_reader
 from .progress import ProgressCallback
 from .reader import Reader, open_reader
+from .rollup import RollupReader
+from .sql import SQLiteReader
 from .terminal import print_report, render_text
 
 __all__ = [
@@ -88,6 +91,7 @@ def load_report(
     rates: str | os.PathLike[str] | None = None,
     channels: str | os.PathLike[str] | None = None,
     engine: str = "auto",
+    rollups: bool = True,
 ) -> Report:
     """Read ``source`` and compute the report.
 
@@ -107,7 +111,9 @@ def load_report(
     funnels down by that property of the first event. ``rates``: a rates file, every
     revenue in its currency (:mod:`~convsdk.report.currency`); ``channels``: a file of
     channel rules tried before GA4's (:func:`~convsdk.report.channels.load_channel_rules`);
-    ``engine``: how a JSON Lines log is read (:data:`~convsdk.report.reader.ENGINES`).
+    ``engine``: how a JSON Lines log is read (:data:`~convsdk.report.reader.ENGINES`);
+    ``rollups=False``: read a SQLite store's events even where it has rollups
+    (:mod:`~convsdk.report.rollup`; the figures are the same, only slower).
 
     Raises :class:`convsdk.ConfigError` for a bad source, goal file or time, and
     :class:`convsdk.BackendError` when the store cannot be read.
@@ -118,6 +124,8 @@ def load_report(
     money = load_rates(rates) if rates is not None else None
     rules = load_channel_rules(channels) if channels is not None else DEFAULT_CHANNEL_RULES
     reader = open_reader(source, engine=engine)
+    if rollups and isinstance(reader, SQLiteReader):
+        reader = RollupReader(reader)
     dataset = _read(reader, goal_set, start, end, progress, include_bots, money)
     previous = None
     if before is not None and start is not None:

@@ -70,6 +70,7 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django ships no type hints
             "rates",
             "channels",
             "engine",
+            "no_rollups",
         )
         report = argparse.Namespace(
             source=source,

@@ -1,0 +1,173 @@
+"""What rollups save a report on a million events, and what keeping them up costs.
+
+``python bench/bench_rollup.py [--events N] [--repeats 3]``
+
+Works on a copy of ``bench_report.py``'s SQLite store (generated once, cached in the
+system temp directory; the cache itself is never written) and times, each step in a
+fresh process:
+
+1. the whole report read from the events (``rollups=False``);
+2. ``convsdk rollup`` from nothing, and the report through the rollups;
+3. 1% more events appended: new visitors and late events of known ones, all with
+   timestamps of days already rolled up, and orders sent again; the report before
+   rolling them up (read as events), then ``convsdk rollup`` and the report again.
+
+Each report is checked to be the one read from the events (meta aside). Aim: the
+second ``convsdk rollup`` and the report after it within 10% of step 1. Times are
+medians of wall-clock seconds, with the process's CPU seconds beside them (the
+machine is shared: CPU time moves less).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+SRC = str(HERE.parent / "src")
+sys.path.insert(0, str(HERE))
+
+from bench_report import generate  # noqa: E402
+
+_REPORT = """
+import json, resource, sys, time
+started = time.perf_counter()
+sys.path.insert(0, {src!r})
+from convsdk.goals import load_goals
+from convsdk.report import load_report
+report = load_report({source!r}, goals=load_goals({goals!r}), rollups={rollups!r})
+data = json.loads(report.to_json())
+del data["meta"]
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({{"seconds": time.perf_counter() - started, "cpu": usage.ru_utime + usage.ru_stime,
+                  "rss": usage.ru_maxrss * 1024, "figures": data}}))
+"""
+
+_ROLLUP = """
+import json, resource, sys, time
+started = time.perf_counter()
+sys.path.insert(0, {src!r})
+from convsdk.report.rollup import roll_up
+done = roll_up({source!r})
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({{"seconds": time.perf_counter() - started, "cpu": usage.ru_utime + usage.ru_stime,
+                  "rss": usage.ru_maxrss * 1024, "events": done.events,
+                  "visitor_days": done.visitor_days}}))
+"""
+
+
+def _child(code: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=900
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _report(source: str, goals: Path, rollups: bool, repeats: int) -> dict[str, Any]:
+    runs = [
+        _child(_REPORT.format(src=SRC, source=source, goals=str(goals), rollups=rollups))
+        for _ in range(repeats)
+    ]
+    return _median(runs)
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    found = dict(runs[0])
+    for key in ("seconds", "cpu"):
+        found[key] = statistics.median(float(r[key]) for r in runs)
+    found["rss"] = max(float(r["rss"]) for r in runs)
+    return found
+
+
+def _append(database: Path, share: float, work: Path) -> int:
+    """Append ``share`` of the store's events again: generated ones (timestamps of the
+    days already there), a third of them given to known visitors, and copies of known
+    orders under new event ids, a few seconds off (a thank-you page reloaded)."""
+    extra = work / "extra"
+    conn = sqlite3.connect(database)
+    (total,) = conn.execute("SELECT COUNT(*) FROM convsdk_events").fetchone()
+    generate(extra, int(total * share), seed=2)
+    conn.execute("ATTACH ? AS extra", (str(extra / "events.db"),))
+    conn.execute(
+        # Correlated with the row (its event id), so that each row draws its own.
+        "UPDATE extra.convsdk_events AS x SET visitor_id = COALESCE((SELECT visitor_id "
+        "FROM main.convsdk_events WHERE rowid = 1 + (abs(random()) + length(x.event_id)) % ?), "
+        "x.visitor_id) WHERE x.visitor_id IS NOT NULL AND abs(random()) % 3 = 0",
+        (total,),
+    )
+    conn.execute("INSERT INTO main.convsdk_events SELECT * FROM extra.convsdk_events")
+    conn.execute(
+        "INSERT INTO main.convsdk_events SELECT lower(hex(randomblob(16))), name, kind, goal, "
+        "value, currency, transaction_id, strftime('%Y-%m-%dT%H:%M:%f000+00:00', timestamp, "
+        "(abs(random()) % 7 - 3) || ' seconds'), visitor_id, session_id, user_id, properties, "
+        "context FROM main.convsdk_events WHERE transaction_id IS NOT NULL LIMIT 200"
+    )
+    conn.commit()
+    (after,) = conn.execute("SELECT COUNT(*) FROM convsdk_events").fetchone()
+    conn.close()
+    shutil.rmtree(extra)
+    return int(after - total)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    cache = Path(tempfile.gettempdir()) / f"convsdk-bench-report-{args.events}"
+    if not (cache / "complete").exists():
+        generate(cache, args.events)
+    work = Path(tempfile.mkdtemp(prefix="convsdk-bench-rollup-"))
+    try:
+        return _run(cache, work, args.repeats)
+    finally:
+        shutil.rmtree(work)
+
+
+def _run(cache: Path, work: Path, repeats: int) -> int:
+    database = work / "events.db"
+    shutil.copyfile(cache / "events.db", database)
+    goals, source = cache / "goals.toml", f"sqlite:///{database}"
+    rows: list[tuple[str, dict[str, Any]]] = []
+    raw = _report(source, goals, False, repeats)
+    rows.append(("report from the events", raw))
+    rows.append(("convsdk rollup, from nothing", _child(_ROLLUP.format(src=SRC, source=source))))
+    rows.append(("report through the rollups", _check(_report(source, goals, True, repeats), raw)))
+    added = _append(database, 0.01, work)
+    raw = _report(source, goals, False, 1)
+    rows.append((f"+{added:,} events: report, not rolled up", _check(
+        _report(source, goals, True, repeats), raw)))  # fmt: skip
+    refresh = _child(_ROLLUP.format(src=SRC, source=source))
+    rows.append(("convsdk rollup of them", refresh))
+    after = _check(_report(source, goals, True, repeats), raw)
+    rows.append(("report through the rollups", after))
+    _print(rows, refresh["seconds"] + after["seconds"], rows[0][1]["seconds"])
+    return 0
+
+
+def _check(found: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
+    if found["figures"] != expected["figures"]:
+        raise SystemExit("the report through the rollups differs from the events'")
+    return found
+
+
+def _print(rows: list[tuple[str, dict[str, Any]]], incremental: float, full: float) -> None:
+    print(f"{'step':<42}{'wall s':>8}{'CPU s':>8}{'peak RSS MB':>13}")
+    for name, run in rows:
+        print(f"{name:<42}{run['seconds']:>8.2f}{run['cpu']:>8.2f}{run['rss'] / 1e6:>13.0f}")
+    print(
+        f"rollup of the new events + report: {incremental:.2f} s, "
+        f"{incremental / full:.0%} of the report from the events (aim: 10%)"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

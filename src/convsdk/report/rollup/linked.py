@@ -1,0 +1,76 @@
+"""Visitor ids linked to user ids, made people before the other visitors stream by.
+
+Whether a visitor id is one of a person's (and where their touches stop: at the
+person's first macro conversion, on any device) depends on the others: the reader
+gathers these few visitors first, with every day of theirs in the range, and merges
+them as every reader does (:mod:`convsdk.report.people`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+
+from ..dataset import GoalHits, VisitorSummary
+from ..people import groups, kept_links, merge_summaries, person_macro_times
+from ..rules import crawler
+from .finish import Finisher
+from .schema import decode
+from .span import Span
+from .state import VisitorDay
+
+__all__ = ["LinkedPeople", "linked_people"]
+
+_STATES = (
+    "SELECT state FROM convsdk_rollup_visitor_days WHERE visitor_id = ? AND day >= ? AND day < ?"
+)
+
+#: (people, the links of the visitors kept, visitors left out as bots)
+LinkedPeople = tuple[list[VisitorSummary], list[tuple[str, str]], int]
+
+
+def linked_people(
+    conn: sqlite3.Connection | None,
+    span: Span,
+    links: list[tuple[str, str]],
+    raw: dict[str, VisitorDay],
+    finisher: Finisher,
+    include_bots: bool,
+) -> LinkedPeople:
+    """The people the visitor ids of ``links`` make, from their rolled-up days of
+    ``span`` (read through ``conn``) and their states in ``raw``."""
+    states = dict(_states(conn, span, sorted({v for v, _ in links}), raw))
+    goals: dict[str, dict[str, GoalHits]] = {
+        v: finisher.goals(state.goals, state.orders) for v, state in states.items()
+    }
+    bots = {v for v, s in states.items() if not include_bots and crawler(s.user_agent)}
+    kept = [v for v in states if v not in bots]
+    macro = person_macro_times(
+        ((v, at) for v, hits in goals.items() if (at := finisher.limit(hits)) is not None),
+        links,
+        set(kept),
+    )
+    summaries = {v: finisher.summary(states[v], goals[v], macro.get(v), linked=True) for v in kept}
+    pairs = kept_links(links, summaries)
+    found = groups(pairs)
+    grouped = {v for ids in found for v in ids}
+    people = [summary for v, summary in summaries.items() if v not in grouped]
+    people.extend(merge_summaries([(v, summaries[v]) for v in ids]) for ids in found)
+    return people, pairs, len(bots)
+
+
+def _states(
+    conn: sqlite3.Connection | None, span: Span, ids: list[str], raw: dict[str, VisitorDay]
+) -> Iterator[tuple[str, VisitorDay]]:
+    """Each visitor id's state: their rolled-up days of ``span`` and their raw state."""
+    first, end = span.days
+    for visitor_id in ids:
+        state = raw.get(visitor_id)
+        if conn is not None and span.has_days:
+            for (blob,) in conn.execute(_STATES, (visitor_id, first, end)):
+                stored = VisitorDay(*decode(blob))
+                if state is not None:
+                    stored.merge(state)
+                state = stored
+        if state is not None:  # always: a link comes from an event of the range
+            yield visitor_id, state
