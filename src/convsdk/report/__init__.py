@@ -50,8 +50,6 @@ from .period import parse_moment
 from .plugins import register_reader, unregister_reader
 from .progress import ProgressCallback
 from .reader import Reader, open_reader
-from .rollup import RollupReader
-from .sql import SQLiteReader
 from .terminal import print_report, render_text
 
 __all__ = [
@@ -100,8 +98,7 @@ def load_report(
     ``goals`` a goal file, :class:`~convsdk.GoalSet` or list (none: no funnels).
     ``since`` (inclusive) and ``until`` (exclusive) take datetimes, dates, ISO text or
     durations ago (``"7d"``); a date given as ``until`` includes that day.
-    Known bots (by their first event's user agent) are left out, counted in
-    ``summary.bot_visitors``, unless ``include_bots``.
+    Known bots (by their first event's user agent) are left out unless ``include_bots``.
     ``experiment_goal`` names the goal the experiment variants are compared on (default:
     any macro goal). ``interval`` (``"day"``, ``"week"``, ``"month"``) adds a trend:
     visitors, converters, rate and revenue by the period of each visitor's first event.
@@ -112,9 +109,7 @@ def load_report(
     revenue in its currency (:mod:`~convsdk.report.currency`); ``channels``: a file of
     channel rules tried before GA4's (:func:`~convsdk.report.channels.load_channel_rules`);
     ``engine``: how a JSON Lines log is read (:data:`~convsdk.report.reader.ENGINES`);
-    ``rollups=False``: read a SQLite store's events even where it has rollups
-    (:mod:`~convsdk.report.rollup`; the figures are the same, only slower).
-
+    ``rollups=False``: a SQLite store's events, not its rollups (same figures, slower).
     Raises :class:`convsdk.ConfigError` for a bad source, goal file or time, and
     :class:`convsdk.BackendError` when the store cannot be read.
     """
@@ -123,9 +118,7 @@ def load_report(
     before = _previous_start(compare, start, end)
     money = load_rates(rates) if rates is not None else None
     rules = load_channel_rules(channels) if channels is not None else DEFAULT_CHANNEL_RULES
-    reader = open_reader(source, engine=engine)
-    if rollups and isinstance(reader, SQLiteReader):
-        reader = RollupReader(reader)
+    reader = open_reader(source, engine=engine, rollups=rollups)
     dataset = _read(reader, goal_set, start, end, progress, include_bots, money)
     previous = None
     if before is not None and start is not None:

@@ -35,6 +35,7 @@ from .jsonl import FileReader
 from .plugins import plugin_reader, plugin_schemes
 from .progress import ProgressCallback
 from .protocol import Reader
+from .rollup import RollupReader
 from .sql import DEFAULT_TABLE, PostgresReader, SQLiteReader
 
 __all__ = [
@@ -59,7 +60,9 @@ _JSONL_SUFFIXES = (".jsonl", ".ndjson")
 ENGINES = ("auto", "duckdb", "python")
 
 
-def open_reader(source: str | os.PathLike[str], *, engine: str = "auto") -> Reader:
+def open_reader(
+    source: str | os.PathLike[str], *, engine: str = "auto", rollups: bool = False
+) -> Reader:
     """The reader for a backend URL or a plain path (``.db`` → SQLite, ``.jsonl`` → file).
 
     >>> open_reader("events.jsonl").read()
@@ -67,13 +70,21 @@ def open_reader(source: str | os.PathLike[str], *, engine: str = "auto") -> Read
     ``engine`` says how a JSON Lines log is read: ``"duckdb"`` (extra ``duckdb``),
     ``"python"`` (streamed), or ``"auto"``: streamed, which measured as fast as DuckDB
     on a million events and faster on five, in a third of the memory (see the README).
-    Databases count in their own engine whatever it says.
+    Databases count in their own engine whatever it says. ``rollups``: a SQLite store
+    is read through its rollups (:mod:`convsdk.report.rollup`), where they serve.
 
     Other schemes are read by plugins (:mod:`convsdk.report.plugins`), consulted after
     the built-in ones. Raises :class:`convsdk.ConfigError` for a source it cannot read:
     an unknown scheme or file suffix, a malformed URL, a bad ``table``. Whether the file
     or database exists is found out by :meth:`Reader.read`.
     """
+    reader = _open(source, engine)
+    if rollups and isinstance(reader, SQLiteReader):
+        return RollupReader(reader)
+    return reader
+
+
+def _open(source: str | os.PathLike[str], engine: str) -> Reader:
     log_reader = _log_reader(engine)
     text = os.fspath(source)
     if not isinstance(text, str) or not text.strip():
