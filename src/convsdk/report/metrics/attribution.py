@@ -111,6 +111,9 @@ class AttributionCounts:
             m: {d: {} for d in _DIMENSIONS} for m in MODELS
         }
         self.labels: dict[UTM, tuple[str, str, str]] = {}  # few distinct: labelled once
+        # Most converters have one touchpoint, which every model credits in full: those
+        # are tallied once, by touchpoint, and given to every model at the end.
+        self.single: dict[tuple[str, str, str], tuple[list[int], dict[str, list[float]]]] = {}
 
     def add(self, visitor: VisitorSummary) -> None:
         """Credit ``visitor``'s touchpoints, if they converted."""
@@ -136,6 +139,14 @@ class AttributionCounts:
         keys = [
             labels.get(utm) or labels.setdefault(utm, _labels(utm, self.rules)) for _, utm in path
         ]
+        if len(keys) == 1:
+            single = self.single.get(keys[0])
+            if single is None:
+                single = self.single[keys[0]] = ([0], {})
+            single[0][0] += conversions
+            for currency, total in totals:
+                single[1].setdefault(currency, []).append(total)
+            return
         for model, shares in MODELS.items():
             model_credit, model_revenue = self.credit[model], self.revenue[model]
             for share, touch in zip(shares(times, at, self.half_life_days), keys, strict=True):
@@ -148,6 +159,16 @@ class AttributionCounts:
 
     def attribution(self) -> Attribution:
         """Each model's credit, by channel, source / medium and campaign."""
+        for touch, (conversions, cash) in self.single.items():
+            for model in MODELS:
+                model_credit, model_revenue = self.credit[model], self.revenue[model]
+                for dimension, key in zip(_DIMENSIONS, touch, strict=True):
+                    # An integer sum is exact: fsum gives what it gives for the parts.
+                    model_credit[dimension].setdefault(key, []).append(float(conversions[0]))
+                    target = model_revenue[dimension].setdefault(key, {})
+                    for currency, totals in cash.items():
+                        target.setdefault(currency, []).extend(totals)
+        self.single = {}
         models = {model: _rows(self.credit[model], self.revenue[model]) for model in MODELS}
         return Attribution(
             lookback_days=self.lookback_days, half_life_days=self.half_life_days, models=models

@@ -60,8 +60,15 @@ class FunnelCounts:
         steps = self.funnel.steps
         if steps[0] not in goals:
             return
-        self.capped += any(goals[step].capped for step in steps if step in goals)
-        path = _funnel_path([_step_times(goals.get(step)) for step in steps], self.window)
+        times: list[list[int]] = []
+        capped = False
+        for step in steps:
+            hits = goals.get(step)
+            if hits is not None and hits.capped:
+                capped = True
+            times.append(_step_times(hits))
+        self.capped += capped
+        path = _funnel_path(times, self.window)
         for k, moment in enumerate(path):
             self.reached[k] += 1
             if k:

@@ -25,8 +25,12 @@ class Headline:
         """Count ``visitor``."""
         self.visitors += 1
         goals = visitor.goals
-        if any(name in goals for name in self.micro):
-            self.micro_converters += 1
+        if not goals:
+            return
+        for name in self.micro:
+            if name in goals:
+                self.micro_converters += 1
+                break
         hit = False
         for name in self.macro:
             hits = goals.get(name)

@@ -37,13 +37,15 @@ class LiftCounts:
         goals = visitor.goals
         if not goals:
             return
-        macro_hits = [(big, goals.get(big)) for big in self.macro]
-        for big, hits in macro_hits:
+        macro_hits = []
+        for big in self.macro:
+            hits = goals.get(big)
             if hits is not None:
                 self.converted[big] += 1
-        did, did_converted, lags = self.did, self.did_converted, self.lags
+            macro_hits.append((big, hits))
+        did, did_converted, lags, micro = self.did, self.did_converted, self.lags, self.micro
         for m, small in goals.items():
-            if m not in self.micro:
+            if m not in micro:
                 continue
             for big, hits in macro_hits:
                 if hits is None:

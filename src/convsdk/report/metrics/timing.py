@@ -35,9 +35,13 @@ class ConversionDelays:
         goals = visitor.goals
         if not goals:
             return
-        firsts = [h.first for name in self.macro if (h := goals.get(name)) is not None]
-        if firsts:
-            self.delays.append(min(firsts) - visitor.first_seen)
+        first = None
+        for name in self.macro:
+            hits = goals.get(name)
+            if hits is not None and (first is None or hits.first < first):
+                first = hits.first
+        if first is not None:
+            self.delays.append(first - visitor.first_seen)
 
     def report(self) -> TimeToConvert:
         """The timing and the histogram of the delays collected."""
