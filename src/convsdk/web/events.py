@@ -72,22 +72,23 @@ def interaction_event(
             value = goal.value
         else:
             value = _goal_value(goal, pending, {**properties, **notes.get("properties", {})})
-    default_currency = pending.tracker.currency
     if not notes and not properties and ctx.user_id is None:
         # Everything here is already valid (goal fields were checked when the goal was
         # built, ids are ours): skip make_event's checks.
+        if not currency:
+            currency = pending.tracker.currency if value is not None else None
         anonymous = ctx.anonymous
         return trusted_event(
             kind,
             goal.kind if goal is not None else None,
             goal.name if goal is not None else None,
             value,
-            currency or (default_currency if value is not None else None),
+            currency,
             None,
             None if anonymous else ctx.visitor_id,
             None if anonymous else ctx.session_id,
             None,
-            {},
+            properties,  # empty, and the event's own
             context,
         )
     fields: dict[str, Any] = {
@@ -95,7 +96,7 @@ def interaction_event(
         "goal": goal.name if goal else None,
         "value": value,
         "currency": currency,
-        "default_currency": default_currency,
+        "default_currency": pending.tracker.currency,
         "properties": properties,
         "context": context,
         **_ids(ctx),
