@@ -69,12 +69,12 @@ class FastSigner:
     def sign(self, value: str) -> str:
         """``value`` followed by ``.`` and its signature, as ``Signer.sign`` gives it."""
         inner = self._inner.copy()
-        inner.update(value.encode("ascii"))
+        inner.update(value.encode())  # UTF-8, as itsdangerous encodes
         outer = self._outer.copy()
         outer.update(inner.digest())
         # base64.urlsafe_b64encode, unpadded as itsdangerous has it, without its layers:
         # 32 bytes are 43 characters (then "=" and the newline).
-        signature = b2a_base64(outer.digest())[:43].translate(_URLSAFE).decode("ascii")
+        signature = b2a_base64(outer.digest())[:43].translate(_URLSAFE).decode()
         return f"{value}.{signature}"
 
 

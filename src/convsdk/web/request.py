@@ -160,7 +160,10 @@ class Request:
     def from_environ(cls, environ: Mapping[str, Any], variant_header: str | None = None) -> Request:
         """Read a WSGI environ (``variant_header``: the experiment header's name, if any)."""
         get = environ.get
-        path = get("SCRIPT_NAME", "") + get("PATH_INFO", "")
+        path = get("PATH_INFO") or ""
+        script = get("SCRIPT_NAME")
+        if script:
+            path = script + path
         if not path.isascii():
             path = _wsgi_text(path)
         host = get("HTTP_HOST")
@@ -171,7 +174,7 @@ class Request:
             if port and port != ("443" if scheme == "https" else "80"):
                 host = f"{host}:{port}"
         query = get("QUERY_STRING") or ""
-        if not query.isascii():
+        if query and not query.isascii():
             query = _wsgi_text(query)
         length = get("CONTENT_LENGTH")
         request = _new_object(cls)

@@ -105,4 +105,5 @@ def add_cookies(response: Any, cookies: list[str]) -> None:
     jar = response.cookies
     for header in cookies:
         morsel = _morsel(header)
-        jar[morsel.key] = morsel
+        # What SimpleCookie's __setitem__ does with a Morsel, without its Python layer.
+        dict.__setitem__(jar, morsel.key, morsel)
