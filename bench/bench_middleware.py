@@ -132,25 +132,38 @@ def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = 
     return None
 
 
+def wsgi_environ(*, new: bool = False) -> dict[str, Any]:
+    """The environ of the runs' request: a returning visitor's, or a ``new`` one's (no
+    cookies). Each request gets a copy (:func:`wsgi_request`)."""
+    prepared = dict(BASE_ENVIRON)
+    if not new:
+        prepared["HTTP_COOKIE"] = returning_visitor_cookie()
+    return prepared
+
+
+def wsgi_request(app: Any, prepared: dict[str, Any]) -> None:
+    """One request to the WSGI ``app``, as a server makes it: a fresh environ, the body
+    iterated and closed."""
+    environ = dict(prepared)
+    environ["wsgi.input"] = io.BytesIO(b"")
+    result = app(environ, start_response)
+    for _chunk in result:
+        pass
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()
+
+
 def runner(
     app: Any, after: Callable[[], object] | None = None, *, new: bool = False
 ) -> Callable[[int], float]:
     """A timed run of ``n`` requests to the WSGI ``app`` (``new``: without cookies)."""
 
     def run(n: int) -> float:
-        prepared = dict(BASE_ENVIRON)
-        if not new:
-            prepared["HTTP_COOKIE"] = returning_visitor_cookie()
+        prepared = wsgi_environ(new=new)
         start = time.perf_counter()
         for _ in range(n):
-            environ = dict(prepared)
-            environ["wsgi.input"] = io.BytesIO(b"")
-            result = app(environ, start_response)
-            for _chunk in result:
-                pass
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
+            wsgi_request(app, prepared)
         elapsed = time.perf_counter() - start
         if after is not None:
             after()
@@ -159,7 +172,8 @@ def runner(
     return run
 
 
-def wsgi_rows() -> list[list[object]]:
+def flask_hello() -> Any:
+    """The bare WSGI app of the runs: Flask's hello world at ``/`` (its ``wsgi_app``)."""
     from flask import Flask
 
     flask_app = Flask("bench")
@@ -168,7 +182,11 @@ def wsgi_rows() -> list[list[object]]:
     def home() -> str:
         return "<h1>hello</h1>"
 
-    bare = flask_app.wsgi_app
+    return flask_app.wsgi_app
+
+
+def wsgi_rows() -> list[list[object]]:
+    bare = flask_hello()
 
     from convsdk.integrations.wsgi import ConversionMiddleware
 
@@ -212,15 +230,14 @@ def _django_handler(middleware: list[str]) -> Any:
     return WSGIHandler()
 
 
-def django_rows() -> list[list[object]]:
-    """Django hello world: bare, with convsdk's Django middleware, with OpenTelemetry's
-    Django instrumentation (``opentelemetry-instrumentation-django``, when installed)."""
+def django_hello(**extra: Any) -> Any:
+    """Configure Django (once a process) for its hello world at ``/``; return the bare
+    WSGI handler. convsdk's middleware reads ``CONVSDK_SECRET_KEY`` = :data:`SECRET`;
+    ``extra``: more settings."""
     import django
     from django.conf import settings
     from django.http import HttpResponse
     from django.urls import path
-
-    from convsdk import runtime
 
     def home(request: Any) -> HttpResponse:
         return HttpResponse("<h1>hello</h1>")
@@ -238,13 +255,30 @@ def django_rows() -> list[list[object]]:
         DATABASES={},
         USE_TZ=True,
         CONVSDK_SECRET_KEY=SECRET,
+        **extra,
     )
     django.setup()
-    bare = _django_handler([])
+    return _django_handler([])
+
+
+def django_tracked() -> Any:
+    """The Django WSGI handler with convsdk's Django middleware (after :func:`django_hello`;
+    it records with the default tracker)."""
+    return _django_handler(["convsdk.integrations.django.ConversionMiddleware"])
+
+
+def django_rows() -> list[list[object]]:
+    """Django hello world: bare, with convsdk's Django middleware, with OpenTelemetry's
+    Django instrumentation (``opentelemetry-instrumentation-django``, when installed)."""
+    from django.conf import settings
+
+    from convsdk import runtime
+
+    bare = django_hello()
     # The middleware follows the default tracker (no tracker setting names another).
     tracker = make_tracker()
     previous = runtime.set_default(tracker)
-    tracked = _django_handler(["convsdk.integrations.django.ConversionMiddleware"])
+    tracked = django_tracked()
     runs = {"Django (bare)": runner(bare), "+ convsdk": runner(tracked)}
     new_runs = {"Django (bare)": runner(bare, new=True), "+ convsdk": runner(tracked, new=True)}
     instrumentor = None
@@ -272,7 +306,42 @@ def django_rows() -> list[list[object]]:
 # -- ASGI ------------------------------------------------------------------------------
 
 
-def asgi_rows() -> list[list[object]]:
+ASGI_HEADERS = [
+    (b"host", b"shop.example"),
+    (
+        b"user-agent",
+        b"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
+        b"(KHTML, like Gecko) Chrome/124.0 Safari/537.36",
+    ),
+    (b"accept", b"text/html"),
+    (b"referer", b"https://www.google.com/"),
+]
+ASGI_SCOPE = {
+    "type": "http",
+    "asgi": {"version": "3.0", "spec_version": "2.3"},
+    "http_version": "1.1",
+    "method": "GET",
+    "scheme": "https",
+    "path": "/",
+    "raw_path": b"/",
+    "root_path": "",
+    "query_string": b"",
+    "server": ("shop.example", 443),
+    "client": ("203.0.113.7", 51234),
+}
+_REQUEST_MESSAGE = {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def receive() -> dict[str, Any]:
+    return _REQUEST_MESSAGE
+
+
+async def send(message: Any) -> None:
+    pass
+
+
+def starlette_hello() -> Any:
+    """The bare ASGI app of the runs: Starlette's hello world at ``/``."""
     from starlette.applications import Starlette
     from starlette.responses import HTMLResponse
     from starlette.routing import Route
@@ -280,37 +349,20 @@ def asgi_rows() -> list[list[object]]:
     async def home(request: Any) -> HTMLResponse:
         return HTMLResponse("<h1>hello</h1>")
 
-    bare = Starlette(routes=[Route("/", home)])
-    base_headers = [
-        (b"host", b"shop.example"),
-        (
-            b"user-agent",
-            b"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
-            b"(KHTML, like Gecko) Chrome/124.0 Safari/537.36",
-        ),
-        (b"accept", b"text/html"),
-        (b"referer", b"https://www.google.com/"),
-    ]
-    base_scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "https",
-        "path": "/",
-        "raw_path": b"/",
-        "root_path": "",
-        "query_string": b"",
-        "server": ("shop.example", 443),
-        "client": ("203.0.113.7", 51234),
-    }
-    request_message = {"type": "http.request", "body": b"", "more_body": False}
+    return Starlette(routes=[Route("/", home)])
 
-    async def receive() -> dict[str, Any]:
-        return request_message
 
-    async def send(message: Any) -> None:
-        pass
+def asgi_scope(*, new: bool = False) -> dict[str, Any]:
+    """The scope of the runs' request: a returning visitor's, or a ``new`` one's (no
+    cookies). Each request gets a copy, as a server makes a new scope."""
+    headers = list(ASGI_HEADERS)
+    if not new:
+        headers.append((b"cookie", returning_visitor_cookie().encode("latin-1")))
+    return {**ASGI_SCOPE, "headers": headers}
+
+
+def asgi_rows() -> list[list[object]]:
+    bare = starlette_hello()
 
     def runner(
         app: Any, after: Callable[[], object] | None = None, *, new: bool = False
@@ -322,10 +374,7 @@ def asgi_rows() -> list[list[object]]:
             return time.perf_counter() - start
 
         def run(n: int) -> float:
-            headers = list(base_headers)
-            if not new:
-                headers.append((b"cookie", returning_visitor_cookie().encode("latin-1")))
-            elapsed = asyncio.run(loop(n, {**base_scope, "headers": headers}))
+            elapsed = asyncio.run(loop(n, asgi_scope(new=new)))
             if after is not None:
                 after()
             return elapsed

@@ -821,6 +821,33 @@ def test_one_recorder_matches_each_trackers_own_goals(memory: MemoryBackend) -> 
     assert [(e.kind, e.goal) for e in other.events] == [("macro", "pricing_seen")]
 
 
+def test_more_pages_than_a_recorder_remembers_are_each_recorded_as_they_are(
+    shop: Tracker, memory: MemoryBackend
+) -> None:
+    """Pages and goal matches are remembered up to a bound: past it, each page is still
+    stored, excluded and classified as the first time."""
+    recorder = Recorder()
+    paths = [f"/blog/{n}" for n in range(5000)] + ["/pricing", "/blog/0", "/health", "/pricing"]
+    for path in paths:
+        serve(recorder, shop, request("GET", path, query=f"utm_source=n{len(path)}"))
+    events = stored(shop, memory)
+    assert len(events) == len(paths) - 1  # the health check is never recorded
+    assert [(e.context["path"], e.goal) for e in events[-3:]] == [
+        ("/pricing", "viewed_pricing"),
+        ("/blog/0", None),
+        ("/pricing", "viewed_pricing"),
+    ]
+    last = events[-1].context
+    assert last["url"] == "http://shop.example/pricing?utm_source=n8"
+    assert last["utm"] == {
+        "source": "n8",
+        "medium": None,
+        "campaign": None,
+        "term": None,
+        "content": None,
+    }
+
+
 def test_response_content_types_are_classified_the_same_every_time(
     shop: Tracker, memory: MemoryBackend
 ) -> None:

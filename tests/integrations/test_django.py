@@ -77,6 +77,22 @@ def test_page_view_with_cookies(client: Client, tracker: convsdk.Tracker, memory
     assert events[0].session_id == events[1].session_id is not None
 
 
+def test_the_cookie_django_holds_has_the_value_and_attributes_written_out(
+    client: Client, tracker: convsdk.Tracker
+):
+    import pickle
+
+    response = client.get("/")
+    morsel = response.cookies["cv_vid"]
+    written = morsel.output(header="").strip()
+    assert written.startswith(f"cv_vid={morsel.value};") and morsel.key == "cv_vid"
+    assert morsel.value == morsel.coded_value and morsel.value.count(".") == 1
+    # Copied or pickled (a cache middleware), Morsel itself writes out the same cookie.
+    for again in (morsel.copy(), pickle.loads(pickle.dumps(morsel))):
+        assert (again.key, again.value, again["max-age"]) == ("cv_vid", morsel.value, "63072000")
+        assert set(again.output(header="").strip().split("; ")) == set(written.split("; "))
+
+
 def test_click_ids_are_kept_across_requests(
     client: Client, tracker: convsdk.Tracker, memory: MemoryBackend
 ):

@@ -146,7 +146,6 @@ class Identity:
     def begin(
         self,
         cookie_header: str | None,
-        *,
         secure: bool = False,
         ip: str | None = None,
         user_agent: str | None = None,
@@ -158,7 +157,8 @@ class Identity:
         to :meth:`set_cookies` once the response is known to need them, so a response
         that records nothing costs no signature. ``marked``: the header may name one
         of the other cookies the middleware reads (click ids, the user, Meta's and
-        Google's; always True for a header in cookieless mode).
+        Google's; always True for a header in cookieless mode). (The arguments may be
+        positional: the middleware calls this on every request.)
         """
         if self._signer is None:
             return self.cookieless_id(ip, user_agent, host), None, None, bool(cookie_header)

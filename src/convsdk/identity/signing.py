@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import logging
 from binascii import b2a_base64
+from collections.abc import Callable
+from typing import Protocol
 
 from itsdangerous import BadSignature, Signer
 
@@ -44,9 +47,11 @@ class FastSigner:
 
     The key is derived once, and so are HMAC's two keyed SHA-256 states (RFC 2104:
     the key xor'ed with the inner and outer pads): a signature copies both and hashes
-    the value, with none of :mod:`hmac`'s per-call layers. A new visitor's two
-    signatures cost under half of what ``Signer.sign`` does. Verifying stays with
-    itsdangerous (and its result is cached).
+    the value, with none of :mod:`hmac`'s per-call layers. The states are CPython's own
+    SHA-256 where it has one: copying one is a memory copy, where an OpenSSL context
+    costs an allocation and a provider lookup (most of hashing a cookie value). A new
+    visitor's two signatures cost about a third of what ``Signer.sign`` does. Verifying
+    stays with itsdangerous (and its result is cached).
     """
 
     __slots__ = ("_inner", "_outer", "signer")
@@ -58,23 +63,41 @@ class FastSigner:
         if len(key) > block:
             key = hashlib.sha256(key).digest()
         key = key.ljust(block, b"\0")
-        self._inner = hashlib.sha256(key.translate(_IPAD))
-        self._outer = hashlib.sha256(key.translate(_OPAD))
-
-    def digest(self, value: bytes) -> bytes:
-        """The HMAC-SHA256 of ``value`` under the derived key."""
-        inner = self._inner.copy()
-        inner.update(value)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
+        self._inner = _sha256(key.translate(_IPAD))
+        self._outer = _sha256(key.translate(_OPAD))
 
     def sign(self, value: str) -> str:
         """``value`` followed by ``.`` and its signature, as ``Signer.sign`` gives it."""
+        inner = self._inner.copy()
+        inner.update(value.encode())  # UTF-8, as itsdangerous encodes
+        outer = self._outer.copy()
+        outer.update(inner.digest())
         # base64.urlsafe_b64encode, unpadded as itsdangerous has it, without its layers:
-        # 32 bytes are 43 characters and one "=".
-        signature = b2a_base64(self.digest(value.encode("ascii")), newline=False)
-        return value + "." + signature[:43].translate(_URLSAFE).decode("ascii")
+        # 32 bytes are 43 characters (then "=" and the newline).
+        signature = b2a_base64(outer.digest())[:43].translate(_URLSAFE).decode()
+        return f"{value}.{signature}"
+
+
+class _Hash(Protocol):
+    """A SHA-256 state, as hashlib's and CPython's own are."""
+
+    def copy(self) -> _Hash: ...
+    def update(self, data: bytes, /) -> None: ...
+    def digest(self) -> bytes: ...
+
+
+def _builtin_sha256() -> Callable[[bytes], _Hash]:
+    """CPython's own SHA-256 (``_sha256`` in 3.11, ``_sha2`` since 3.12), else hashlib's."""
+    for module in ("_sha256", "_sha2"):
+        try:
+            constructor: Callable[[bytes], _Hash] = importlib.import_module(module).sha256
+        except (ImportError, AttributeError):
+            continue
+        return constructor
+    return hashlib.sha256
+
+
+_sha256 = _builtin_sha256()
 
 
 class CookieSigner:

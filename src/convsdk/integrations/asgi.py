@@ -54,6 +54,7 @@ log = logging.getLogger("convsdk.integrations.asgi")
 
 
 _new_object = object.__new__
+_current_request = runtime.current_request
 
 
 class ConversionMiddleware:
@@ -103,7 +104,7 @@ class ConversionMiddleware:
         # one added twice): the outer one records this request, once. A closed tracker
         # still records: a server drains its last requests after the stop signal
         # closed the trackers, and their events go to the spool (or count as dropped).
-        if tracker is None or runtime.current_request.get() is not None:
+        if tracker is None or _current_request.get() is not None:
             await self.app(scope, receive, send)
             return
         recorder = self.recorder
@@ -133,11 +134,11 @@ class ConversionMiddleware:
             receive = responder.receive
         # The router records the matched route in the scope: the decorators read it.
         pending.ctx.scope = scope
-        token = runtime.current_request.set(pending.ctx)
+        token = _current_request.set(pending.ctx)
         try:
             await self.app(scope, receive, responder.send)
         finally:
-            runtime.current_request.reset(token)
+            _current_request.reset(token)
 
     @property
     def tracker(self) -> Tracker | None:

@@ -3,9 +3,7 @@ checkout) with its goal's value, and the view's conversions, as they stand."""
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -66,27 +64,31 @@ def interaction_event(
     # Like the decorators' conversions, what the view annotated stands only when
     # the request succeeded.
     ctx = pending.ctx
-    notes = ctx.annotations if status < 400 else {}
+    notes = ctx.annotations if status < 400 else _NO_NOTES
     value = currency = None
     if goal is not None:
-        value = _goal_value(goal, pending, {**properties, **notes.get("properties", {})})
         currency = goal.currency
-    default_currency = pending.tracker.currency
+        if goal.value_from is None:
+            value = goal.value
+        else:
+            value = _goal_value(goal, pending, {**properties, **notes.get("properties", {})})
     if not notes and not properties and ctx.user_id is None:
         # Everything here is already valid (goal fields were checked when the goal was
         # built, ids are ours): skip make_event's checks.
+        if not currency:
+            currency = pending.tracker.currency if value is not None else None
         anonymous = ctx.anonymous
         return trusted_event(
             kind,
             goal.kind if goal is not None else None,
             goal.name if goal is not None else None,
             value,
-            currency or (default_currency if value is not None else None),
+            currency,
             None,
             None if anonymous else ctx.visitor_id,
             None if anonymous else ctx.session_id,
             None,
-            {},
+            properties,  # empty, and the event's own
             context,
         )
     fields: dict[str, Any] = {
@@ -94,12 +96,16 @@ def interaction_event(
         "goal": goal.name if goal else None,
         "value": value,
         "currency": currency,
-        "default_currency": default_currency,
+        "default_currency": pending.tracker.currency,
         "properties": properties,
         "context": context,
         **_ids(ctx),
     }
     return _annotated(kind, fields, notes, properties)
+
+
+# The annotations of a failed request: none (never changed).
+_NO_NOTES: dict[str, Any] = {}
 
 
 def _goal_value(goal: Goal, pending: Pending, properties: dict[str, Any]) -> Any:
@@ -186,6 +192,12 @@ def merge(event: Event, decorated: Event, goal_currency: str | None, default_cur
         event.properties = privacy.scrub_properties({**event.properties, **decorated.properties})
 
 
+#: An interaction as goals see it: (event, path, method, status).
+_Interaction = tuple[str, str | None, str | None, int]
+# The most interactions a matcher remembers the goal of.
+_MATCHES = 1024
+
+
 class GoalMatcher:
     """Which goal an interaction matches, cached, and the form fields to capture."""
 
@@ -193,10 +205,10 @@ class GoalMatcher:
 
     def __init__(self, capture_fields: tuple[str, ...]) -> None:
         self.capture_fields = capture_fields
-        # (goals, cached goals.match) of the last goal set matched against: goals are
-        # immutable, and a site's pages are few, so each (event, path, method) is
-        # matched once. Replaced whole, so threads never see half an update.
-        self.last: tuple[GoalSet, Callable[..., Goal | None]] | None = None
+        # (goals, their matches) of the last goal set matched against: goals are
+        # immutable, and a site's pages are few, so each (event, path, method, status)
+        # is matched once. Replaced whole, so threads never see half an update.
+        self.last: tuple[GoalSet, dict[_Interaction, Goal | None]] | None = None
 
     def match(self, tracker: Tracker, ctx: RequestContext, kind: str, status: int) -> Goal | None:
         """The goal the interaction matches, if any (none for a cancelled request)."""
@@ -205,9 +217,17 @@ class GoalMatcher:
             return None
         last = self.last
         if last is None or last[0] is not goals:
-            # Paths here are bounded (MAX_PATH): so is the cache's memory.
-            last = self.last = (goals, functools.lru_cache(maxsize=1024)(goals.match))
-        return last[1](kind, ctx.path, ctx.method, status)
+            last = self.last = (goals, {})
+        matches = last[1]
+        interaction = (kind, ctx.path, ctx.method, status)
+        goal = matches.get(interaction)
+        if goal is None and interaction not in matches:
+            goal = goals.match(kind, ctx.path, ctx.method, status)
+            # Paths here are bounded (MAX_PATH), and so is the number kept: so is memory.
+            if len(matches) >= _MATCHES:
+                matches.clear()
+            matches[interaction] = goal
+        return goal
 
     def needs_form(self, tracker: Tracker, kind: str, path: str, method: str) -> bool:
         """Whether an interaction's form body is read: fields to capture, or its goal's

@@ -3,7 +3,6 @@ events; shared by the WSGI and ASGI middlewares (see :mod:`convsdk.interactions`
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ from ..identity import (
 from .bounds import MAX_CACHED_PAGE
 from .clicks import maybe_click
 from .context import SKIPPED_METHODS, RequestContext
-from .events import GoalMatcher, interaction, request_events, standing_conversions
+from .events import GoalMatcher, interaction_event, request_events, standing_conversions
 from .forms import FORM_METHODS, is_form_type, parse_form
 from .forwarded import forwarded_proto
 from .marks import Marks
@@ -34,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["Recorder", "default_recorder"]
 
 _new_object = object.__new__
+# The most pages a recorder remembers (see Recorder._page).
+_PAGES = 4096
 
 
 class Recorder:
@@ -90,8 +91,8 @@ class Recorder:
         self._checkout = settings.checkout
         self._exclude = settings.exclude
         # Every visitor asks for the same few pages: what is stored of a page (or that
-        # it is never recorded) is worked out once per URL (bounded).
-        self._pages = functools.lru_cache(maxsize=4096)(self._page)
+        # it is never recorded) is worked out once per URL (see _page).
+        self._pages: dict[tuple[str, str, str, str], Page | None] = {}
         self.capture_fields: tuple[str, ...] = tuple(settings.capture_fields)
         self.max_body_size = settings.max_body_size
         self.body_timeout = settings.body_timeout
@@ -131,11 +132,23 @@ class Recorder:
         """Whether a request is never recorded (assets, health checks, HEAD, ...)."""
         return method in SKIPPED_METHODS or is_static(path) or self._exclude(path)
 
-    def _page(self, scheme: str, host: str, path: str, query: str) -> Page | None:
-        """The request's :func:`_stored_page`, or None for a path never recorded."""
-        if is_static(path) or self._exclude(path):
-            return None
-        return stored_page(scheme, host, path, query)
+    def _page(self, url: tuple[str, str, str, str]) -> Page | None:
+        """What is stored of the page at ``url`` (scheme, host, path, query), or None for
+        a path never recorded; kept in ``_pages`` when short enough.
+
+        A dict, not an ``lru_cache``: a hit is one lookup on every request. It holds
+        at most :data:`_PAGES` pages, and starts again empty when full.
+        """
+        scheme, host, path, query = url
+        page = None
+        if not (is_static(path) or self._exclude(path)):
+            page = stored_page(scheme, host, path, query)
+        if len(host) + len(path) + len(query) <= MAX_CACHED_PAGE:
+            pages = self._pages
+            if len(pages) >= _PAGES:
+                pages.clear()
+            pages[url] = page
+        return page
 
     def start(self, tracker: Tracker, request: Request) -> Pending | None:
         """Begin recording a request; ``None`` when it is never recorded.
@@ -150,19 +163,18 @@ class Recorder:
         scheme = request.scheme
         if self.trusted_proxies:
             scheme = forwarded_proto(request.forwarded_proto, self.trusted_proxies) or scheme
-        host, path, query = request.host, request.path, request.query
-        if len(host) + len(path) + len(query) <= MAX_CACHED_PAGE:
-            page = self._pages(scheme, host, path, query)
-        else:
-            page = self._page(scheme, host, path, query)
+        url = (scheme, request.host, request.path, request.query)
+        pages = self._pages
+        page = pages.get(url)
+        if page is None and url not in pages:
+            page = self._page(url)
         if page is None:
             return None
         return self._pending(tracker, request, page, scheme)
 
     def _pending(self, tracker: Tracker, request: Request, page: Page, scheme: str) -> Pending:
         """The pending request: its context, ids and cookies, and what its form is."""
-        rules = (tracker.filter_bots, tracker.respect_dnt, tracker.anonymize_ip)
-        ctx, ip = request_context(self.settings, request, page, rules, tracker)
+        ctx, ip = request_context(self.settings, request, page, tracker, True)
         # Pending(tracker, ctx), without the cost of calling a class (see new_context).
         pending = _new_object(Pending)
         pending.tracker = tracker
@@ -190,11 +202,7 @@ class Recorder:
             # Ids now (the view may read them); cookies signed only if finish() needs them.
             cookie = request.cookie
             ctx.visitor_id, ctx.session_id, pending.issue, marked = bound[1].begin(
-                cookie,
-                secure=secure,
-                ip=ip,
-                user_agent=request.user_agent,
-                host=request.host,
+                cookie, secure, ip, request.user_agent, request.host
             )
             # Click ids, Meta's and Google's cookies, the user: rarely there (begin() says).
             query = request.query
@@ -238,11 +246,8 @@ class Recorder:
             tracker = runtime.default
         scheme = forwarded_proto(request.forwarded_proto, self.trusted_proxies) or request.scheme
         page = stored_page(scheme, request.host, request.path, request.query)
-        if tracker is None:
-            return request_context(self.settings, request, page, (True, True, True), None)[0]
-        rules = (tracker.filter_bots, tracker.respect_dnt, tracker.anonymize_ip)
-        ctx, ip = request_context(self.settings, request, page, rules, None)
-        if ctx.track and not ctx.anonymous:
+        ctx, ip = request_context(self.settings, request, page, tracker, False)
+        if tracker is not None and ctx.track and not ctx.anonymous:
             _, identity, marks = self._bind(tracker)
             ctx.visitor_id, ctx.session_id = identity.read(
                 request.cookie, ip=ip, user_agent=request.user_agent, host=request.host
@@ -280,7 +285,9 @@ class Recorder:
             # 204 has no body; no Content-Type, no page (an empty or unknown answer).
             if html_answer(content_type):
                 kind = "page_view"
-        conversions = standing_conversions(ctx, status)
+        conversions = ctx.conversions
+        if conversions:
+            conversions = standing_conversions(ctx, status)
         cached = cache_control is not None and shared(cache_control)
         if kind is None and not conversions:
             if ctx.identified and not cached:  # identify() recorded: the visitor keeps it
@@ -289,14 +296,18 @@ class Recorder:
         if cached:
             cookies: list[str] = []
             identify_uncookied(self.identity(pending.tracker), pending)
+        elif pending.issue is None and not ctx.identified:
+            cookies = pending.cookies  # nothing to sign (a visitor seen this minute)
         else:
             cookies = pending.cookies = self._set_cookies(pending)
         context = ctx.event_context()
         tracker = pending.tracker
         held = hold and kind == "page_view"
         if kind is not None and not conversions and not ctx.annotations:
-            # The common request: one interaction, nothing from the view.
-            event = interaction(self._goals, pending, kind, status, context, None)
+            # The common request: one interaction, nothing from the view to merge.
+            goals = self._goals
+            goal = goals.match(tracker, ctx, kind, status)
+            event = interaction_event(pending, kind, status, context, goal, goals.capture_fields)
             if held:
                 pending.held = [event]
             else:
@@ -317,7 +328,10 @@ class Recorder:
         issue, cookies = pending.issue, pending.cookies
         if issue is not None:
             pending.issue = None
-            cookies = self.identity(pending.tracker).set_cookies(issue) + cookies
+            bound = self._bound
+            if bound is None or bound[0] is not pending.tracker:
+                bound = self._bind(pending.tracker)
+            cookies = bound[1].set_cookies(issue) + cookies
         if pending.ctx.identified:
             marks = self._bind(pending.tracker)[2]
             cookies = [*cookies, *marks.user_cookies(pending.ctx, pending.secure)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = ["Request", "content_length"]
@@ -31,25 +31,51 @@ def _scope_key(header: str) -> bytes:
     return header.lower().encode("latin-1")
 
 
-# ASGI header name -> Request slot (headers are lower-case bytes in ASGI).
-_SCOPE_HEADERS = {
-    b"host": "host",
-    b"referer": "referrer",
-    b"user-agent": "user_agent",
-    b"x-forwarded-for": "forwarded_for",
-    b"x-forwarded-proto": "forwarded_proto",
-    b"dnt": "dnt",
-    b"sec-gpc": "gpc",
-    b"content-type": "content_type",
-    b"content-length": "content_length",
+# ASGI header name -> its place in what _read_headers returns (names are lower-case bytes
+# in ASGI); the variant header, when there is one, comes last.
+_HEADERS = {
+    b"host": 0,
+    b"referer": 1,
+    b"user-agent": 2,
+    b"x-forwarded-for": 3,
+    b"x-forwarded-proto": 4,
+    b"dnt": 5,
+    b"sec-gpc": 6,
+    b"content-type": 7,
+    b"content-length": 8,
+    b"cookie": 9,
 }
-
-_WANTED_HEADERS = frozenset([*_SCOPE_HEADERS, b"cookie"])
+_FORWARDED_FOR, _COOKIE, _VARIANT = 3, 9, 10
 
 
 @functools.cache
-def _wanted_headers(variant_key: bytes) -> frozenset[bytes]:
-    return _WANTED_HEADERS | {variant_key}
+def _headers_with(variant_key: bytes) -> dict[bytes, int]:
+    # A header convsdk reads for itself never names the variant.
+    return {variant_key: _VARIANT, **_HEADERS}
+
+
+def _read_headers(headers: Iterable[Any], variant_key: bytes | None) -> list[str | None]:
+    """The values of the headers :data:`_HEADERS` names (and of the variant header), in
+    its order: a repeated header's first value counts (as in Starlette's
+    ``Headers.get``), except ``X-Forwarded-For``, a list spread over several headers,
+    ``Cookie`` (HTTP/2 may split it) and the variant header, whose last value counts.
+    """
+    places = _HEADERS if variant_key is None else _headers_with(variant_key)
+    found: list[str | None] = [None] * 11
+    # Browsers send a dozen headers or more, convsdk reads a few: one dict lookup lets
+    # the others go by.
+    for name, value in headers:
+        place = places.get(name)
+        if place is None:
+            continue
+        seen = found[place]
+        if seen is None or place == _VARIANT:
+            found[place] = value.decode("latin-1")
+        elif place == _FORWARDED_FOR:
+            found[place] = f"{seen}, {value.decode('latin-1')}"
+        elif place == _COOKIE:
+            found[place] = f"{seen}; {value.decode('latin-1')}"
+    return found
 
 
 def content_length(text: str | None) -> int | None:
@@ -134,7 +160,10 @@ class Request:
     def from_environ(cls, environ: Mapping[str, Any], variant_header: str | None = None) -> Request:
         """Read a WSGI environ (``variant_header``: the experiment header's name, if any)."""
         get = environ.get
-        path = get("SCRIPT_NAME", "") + get("PATH_INFO", "")
+        path = get("PATH_INFO") or ""
+        script = get("SCRIPT_NAME")
+        if script:
+            path = script + path
         if not path.isascii():
             path = _wsgi_text(path)
         host = get("HTTP_HOST")
@@ -145,7 +174,7 @@ class Request:
             if port and port != ("443" if scheme == "https" else "80"):
                 host = f"{host}:{port}"
         query = get("QUERY_STRING") or ""
-        if not query.isascii():
+        if query and not query.isascii():
             query = _wsgi_text(query)
         length = get("CONTENT_LENGTH")
         request = _new_object(cls)
@@ -170,36 +199,16 @@ class Request:
     @classmethod
     def from_scope(cls, scope: Mapping[str, Any], variant_header: str | None = None) -> Request:
         """Read an ASGI HTTP scope (``variant_header``: the experiment header's name, if any)."""
-        found: dict[str, str] = {}
-        cookie = None
         variant_key = _scope_key(variant_header) if variant_header else None
-        wanted = _WANTED_HEADERS if variant_key is None else _wanted_headers(variant_key)
-        variant = None
-        for name, value in scope.get("headers") or ():
-            # Browsers send a dozen headers or more, convsdk reads a few: one set
-            # lookup lets the others go by.
-            if name not in wanted:
-                continue
-            slot = _SCOPE_HEADERS.get(name)
-            if slot is not None:
-                # A repeated header: the first counts (as in Starlette's Headers.get),
-                # except X-Forwarded-For, a list spread over several headers.
-                if slot not in found:
-                    found[slot] = value.decode("latin-1")
-                elif slot == "forwarded_for":
-                    found[slot] += ", " + value.decode("latin-1")
-            elif name == b"cookie":
-                # HTTP/2 may split cookies over several headers.
-                text = value.decode("latin-1")
-                cookie = text if cookie is None else f"{cookie}; {text}"
-            else:
-                variant = value.decode("latin-1")
+        (
+            host, referrer, user_agent, forwarded_for, forwarded_proto, dnt, gpc,
+            content_type, length, cookie, variant,
+        ) = _read_headers(scope.get("headers") or (), variant_key)  # fmt: skip
         path = scope.get("path") or "/"
         root_path = scope.get("root_path") or ""
         if root_path and not path.startswith(root_path):
             path = root_path + path
         scheme = scope.get("scheme") or "http"
-        host = found.get("host")
         if not host:
             server = scope.get("server")
             host = f"{server[0]}:{server[1]}" if server and server[1] is not None else "localhost"
@@ -211,16 +220,15 @@ class Request:
         request.query = query.decode("utf-8", "replace") if query else ""
         request.scheme = "https" if scheme == "wss" else scheme
         request.host = host
-        request.referrer = found.get("referrer")
-        request.user_agent = found.get("user_agent")
+        request.referrer = referrer
+        request.user_agent = user_agent
         request.remote_addr = client[0] if client else None
-        request.forwarded_for = found.get("forwarded_for")
-        request.forwarded_proto = found.get("forwarded_proto")
+        request.forwarded_for = forwarded_for
+        request.forwarded_proto = forwarded_proto
         request.cookie = cookie
-        request.dnt = found.get("dnt")
-        request.gpc = found.get("gpc")
-        request.content_type = found.get("content_type")
-        length = found.get("content_length")
+        request.dnt = dnt
+        request.gpc = gpc
+        request.content_type = content_type
         request.content_length = content_length(length) if length else None
         request.variant = variant
         return request

@@ -6,8 +6,16 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from .. import privacy
 from ..identity import cookie_value
+from ..privacy import (
+    anonymize_ip,
+    bot_family,
+    is_bot,
+    normalize_ip,
+    opted_out,
+    scrub_text,
+    scrub_url,
+)
 from .bounds import MAX_IP, MAX_UA, MAX_URL, MAX_VARIANT
 from .context import RequestContext, TrackerLike, new_context
 from .forwarded import client_ip
@@ -31,7 +39,7 @@ _bot_families_seen: set[str] = set()
 def dropped_bot(tracker: Tracker, user_agent: str) -> None:
     """Count a request dropped as a bot; say why once per kind of bot (curl, Googlebot...)."""
     tracker.count_bot()
-    family = privacy.bot_family(user_agent)
+    family = bot_family(user_agent)
     if family not in _bot_families_seen:
         _bot_families_seen.add(family)
         log.debug(
@@ -53,92 +61,77 @@ def request_context(
     settings: Settings,
     request: Request,
     page: Page,
-    privacy_rules: tuple[bool, bool, bool],
     tracker: Tracker | None,
+    owned: bool,
 ) -> tuple[RequestContext, str | None]:
     """The context of ``request`` under the privacy rules, and the raw client IP.
 
-    ``page`` is what is stored of the request's page; ``privacy_rules`` the tracker's
-    ``(filter_bots, respect_dnt, anonymize_ip)``. ``tracker`` is the tracker of a
-    middleware that owns the request (its conversions then wait for the response), or
-    None. The context's ``track`` is False (and the rest empty) for a bot, or for an
-    opted-out visitor when ``dnt="skip"``.
+    ``page`` is what is stored of the request's page; the privacy rules are
+    ``tracker``'s (the strictest without one). ``owned``: a middleware recording with
+    ``tracker`` owns the request (its conversions then wait for the response, and a
+    bot is counted). The context's ``track`` is False (and the rest empty) for a bot,
+    or for an opted-out visitor when ``dnt="skip"``. (One function, no layer per rule,
+    and lengths checked before cutting, a slice costing more: every request runs it.)
     """
-    method = request.method[:16]
-    deferred = tracker is not None
-    filter_bots, respect_dnt, anonymize_ip = privacy_rules
-    screened = _screen(settings, request, filter_bots, respect_dnt, tracker)
-    if screened is None:
-        return untracked(method, deferred, tracker), None
-    user_agent, anonymous = screened
+    filter_bots = respect_dnt = anonymize = True
+    if tracker is not None:
+        filter_bots, respect_dnt = tracker.filter_bots, tracker.respect_dnt
+        anonymize = tracker.anonymize_ip
+    owner = tracker if owned else None
+    method = request.method
+    if len(method) > 16:
+        method = method[:16]
+    user_agent = request.user_agent or None
+    if user_agent is not None:
+        # Bounded before the cached checks: the caches are keyed by it.
+        if len(user_agent) > MAX_UA:
+            user_agent = user_agent[:MAX_UA]
+        if filter_bots and is_bot(user_agent):
+            if owner is not None:
+                dropped_bot(owner, user_agent)
+            return untracked(method, owned, owner), None
+    anonymous = False
+    if settings.consent is not None or (respect_dnt and (request.gpc or request.dnt)):
+        answer = _anonymous(settings, request, respect_dnt)
+        if answer is None:
+            return untracked(method, owned, owner), None
+        anonymous = answer
     path, url, utm = page
     if utm is not None:
         utm = dict(utm)  # events may be changed after they are built: each its own
     referrer = request.referrer
-    referrer = privacy.scrub_url(referrer)[:MAX_URL] if referrer else None
-    ip, stored_ip = _client(settings, request, anonymize_ip)
-    variant = _variant(settings, request)
-    ctx = new_context(
-        method,
-        path,
-        url,
-        referrer,
-        user_agent,
-        stored_ip,
-        utm,
-        variant,
-        True,
-        anonymous,
-        deferred,
-        tracker,
-    )
-    return ctx, ip
-
-
-def _screen(
-    settings: Settings,
-    request: Request,
-    filter_bots: bool,
-    respect_dnt: bool,
-    tracker: Tracker | None,
-) -> tuple[str | None, bool] | None:
-    """``(user_agent, anonymous)`` of a request to record; None for one never recorded."""
-    user_agent = request.user_agent
-    if user_agent:
-        # Bounded before the cached checks: the caches are keyed by it.
-        user_agent = user_agent[:MAX_UA]
-        if filter_bots and privacy.is_bot(user_agent):
-            if tracker is not None:
-                dropped_bot(tracker, user_agent)
-            return None
-    else:
-        user_agent = None
-    gpc, dnt = request.gpc, request.dnt
-    if respect_dnt and (gpc or dnt) and privacy.opted_out(gpc, dnt):
-        if settings.dnt == "skip":
-            return None
-        return user_agent, True
-    consent = settings.consent
-    if consent is None:
-        return user_agent, False
-    try:
-        return user_agent, not consent(request)
-    except Exception:
-        log.exception("the consent callable failed: recording anonymously")
-        return user_agent, True
-
-
-def _client(
-    settings: Settings, request: Request, anonymize_ip: bool
-) -> tuple[str | None, str | None]:
-    """The client's address as sent (behind the trusted proxies), and as stored."""
+    referrer = scrub_url(referrer) if referrer else None
+    if referrer is not None and len(referrer) > MAX_URL:
+        referrer = referrer[:MAX_URL]
     ip = request.remote_addr
     if settings.trusted_proxies:
         ip = client_ip(ip, request.forwarded_for, settings.trusted_proxies)
-    stored = None
+    stored_ip = None
     if ip and len(ip) <= MAX_IP:
-        stored = privacy.anonymize_ip(ip) if anonymize_ip else privacy.normalize_ip(ip)
-    return ip, stored
+        stored_ip = anonymize_ip(ip) if anonymize else normalize_ip(ip)
+    variant = None
+    if settings.variant_cookie is not None or request.variant:
+        variant = _variant(settings, request)
+    return new_context(
+        method, path, url, referrer, user_agent, stored_ip, utm, variant, True,
+        anonymous, owned, owner,
+    ), ip  # fmt: skip
+
+
+def _anonymous(settings: Settings, request: Request, respect_dnt: bool) -> bool | None:
+    """Whether a request is recorded without ids (Do-Not-Track, Global Privacy Control,
+    no consent); None when it is not recorded at all (``dnt="skip"``)."""
+    gpc, dnt = request.gpc, request.dnt
+    if respect_dnt and (gpc or dnt) and opted_out(gpc, dnt):
+        return None if settings.dnt == "skip" else True
+    consent = settings.consent
+    if consent is None:
+        return False
+    try:
+        return not consent(request)
+    except Exception:
+        log.exception("the consent callable failed: recording anonymously")
+        return True
 
 
 def _variant(settings: Settings, request: Request) -> str | None:
@@ -148,7 +141,7 @@ def _variant(settings: Settings, request: Request) -> str | None:
         variant = cookie_value(request.cookie, settings.variant_cookie)
     if not variant and request.variant:
         variant = request.variant.strip()
-    return privacy.scrub_text(variant[:MAX_VARIANT]) if variant else None
+    return scrub_text(variant[:MAX_VARIANT]) if variant else None
 
 
 def identify_uncookied(identity: Identity, pending: Pending) -> None:

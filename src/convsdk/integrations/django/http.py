@@ -58,33 +58,41 @@ def read_form(request: Any) -> Form | None:
 class _HeaderMorsel(Morsel[str]):
     """A cookie of Django's ``response.cookies`` written out as convsdk built it."""
 
+    #: The ``Set-Cookie`` value as convsdk built it (None: unpickled, made again).
+    header: str | None = None
+
     def __init__(self, header: str) -> None:
         super().__init__()
         self.header = header
 
     def OutputString(self, attrs: Any = None) -> str:  # noqa: N802 (the stdlib's name)
-        # A copy or an unpickled one lost the header, not the attributes.
-        header: str | None = getattr(self, "header", None)
+        header = self.header
         return header if header is not None else super().OutputString(attrs)
+
+    def output(self, attrs: Any = None, header: str = "Set-Cookie:") -> str:
+        """``Morsel.output`` (what Django's handlers call), one layer shorter."""
+        own = self.header
+        return f"{header} {own if own is not None else super().OutputString(attrs)}"
 
 
 def _morsel(header: str) -> Morsel[str]:
     """A ``Set-Cookie`` value (``name=value; Max-Age=...; Path=/; HttpOnly; ...``)."""
     pair, _, attributes = header.partition("; ")
     name, _, value = pair.partition("=")
-    # Every visitor's cookie of one name has the same attributes: parse them once, copy.
-    template = _template(name, attributes)
+    # Every visitor's cookie of one name has the same attributes (and its name was
+    # checked when they were first parsed): copy them, and give the value as pickle does.
     morsel = _HeaderMorsel.__new__(_HeaderMorsel)
-    dict.update(morsel, template)
-    morsel.__dict__.update(template.__dict__)
+    dict.update(morsel, _template(name, attributes))
+    state = {"key": name, "value": value, "coded_value": value}
+    morsel.__setstate__(state)  # type: ignore[attr-defined]  # (typeshed omits Morsel's)
     morsel.header = header
-    morsel.set(name, value, value)
     return morsel
 
 
 @lru_cache(maxsize=64)
 def _template(name: str, attributes: str) -> Morsel[str]:
     morsel = Morsel[str]()
+    morsel.set(name, "", "")  # a name Morsel refuses raises here, as it did per cookie
     for attribute in attributes.split("; ") if attributes else ():
         key, _, text = attribute.partition("=")
         key = key.lower()
@@ -97,4 +105,5 @@ def add_cookies(response: Any, cookies: list[str]) -> None:
     jar = response.cookies
     for header in cookies:
         morsel = _morsel(header)
-        jar[morsel.key] = morsel
+        # What SimpleCookie's __setitem__ does with a Morsel, without its Python layer.
+        dict.__setitem__(jar, morsel.key, morsel)
