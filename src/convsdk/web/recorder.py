@@ -28,9 +28,10 @@ from .screening import identify_uncookied, request_context
 from .settings import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DntMode, Settings
 
 if TYPE_CHECKING:
+    from ..event import Event
     from ..tracker.core import Tracker
 
-__all__ = ["Recorder", "default_recorder"]
+__all__ = ["Recorder", "default_recorder", "record"]
 
 _new_object = object.__new__
 # The most pages a recorder remembers (see Recorder._page).
@@ -300,26 +301,7 @@ class Recorder:
             cookies = pending.cookies  # nothing to sign (a visitor seen this minute)
         else:
             cookies = pending.cookies = self._set_cookies(pending)
-        context = ctx.event_context()
-        tracker = pending.tracker
-        held = hold and kind == "page_view"
-        if kind is not None and not conversions and not ctx.annotations:
-            # The common request: one interaction, nothing from the view to merge.
-            goals = self._goals
-            goal = goals.match(tracker, ctx, kind, status)
-            event = interaction_event(pending, kind, status, context, goal, goals.capture_fields)
-            if held:
-                pending.held = [event]
-            else:
-                tracker.emit(event)
-            return cookies
-        events = request_events(self._goals, pending, kind, status, context, conversions, cached)
-        if held:
-            pending.held = events
-        else:
-            emit = tracker.emit
-            for event in events:
-                emit(event)
+        record(self._goals, pending, kind, status, conversions, cached, hold)
         return cookies
 
     def _set_cookies(self, pending: Pending) -> list[str]:
@@ -348,6 +330,39 @@ class Recorder:
 
     def __repr__(self) -> str:
         return f"<Recorder checkout={self._checkout.patterns!r} exclude={self._exclude.patterns!r}>"
+
+
+def record(
+    goals: GoalMatcher,
+    pending: Pending,
+    kind: str | None,
+    status: int,
+    conversions: dict[str, Event],
+    cached: bool,
+    hold: bool,
+) -> None:
+    """Emit the events of a request that ends with ``status`` (see :meth:`Recorder.finish`);
+    with ``hold``, keep a page view's in ``pending`` until the page is delivered."""
+    ctx = pending.ctx
+    context = ctx.event_context()
+    tracker = pending.tracker
+    held = hold and kind == "page_view"
+    if kind is not None and not conversions and not ctx.annotations:
+        # The common request: one interaction, nothing from the view to merge.
+        goal = goals.match(tracker, ctx, kind, status)
+        event = interaction_event(pending, kind, status, context, goal, goals.capture_fields)
+        if held:
+            pending.held = [event]
+        else:
+            tracker.emit(event)
+        return
+    events = request_events(goals, pending, kind, status, context, conversions, cached)
+    if held:
+        pending.held = events
+    else:
+        emit = tracker.emit
+        for event in events:
+            emit(event)
 
 
 _default: Recorder | None = None
