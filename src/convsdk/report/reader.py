@@ -68,10 +68,11 @@ def open_reader(
     >>> open_reader("events.jsonl").read()
 
     ``engine`` says how a JSON Lines log is read: ``"duckdb"`` (extra ``duckdb``),
-    ``"python"`` (streamed), or ``"auto"``: streamed, which measured faster than DuckDB
-    on two cores (9.8 s against 13.2 s for a million events, 59 s against 70 s for five
-    million). DuckDB's memory stays near 300 MB where the streaming reader's grows with
-    the visitors (1.3 GB at five million events): see :mod:`convsdk.report.duck`.
+    ``"python"`` (streamed), or ``"auto"``: streamed, which measured as fast as DuckDB
+    or faster on two cores (13.4 s against 13.9 s for a million events, 57 s against
+    65 s for five million). DuckDB's memory stays near 300 MB where the streaming
+    reader's grows with the visitors (1.3 GB at five million events): see
+    :mod:`convsdk.report.duck`.
     Databases count in their own engine whatever it says. ``rollups``: a SQLite store
     is read through its rollups (:mod:`convsdk.report.rollup`), where they serve.
 

@@ -13,8 +13,9 @@ time while the report counts them.
 The database is a file in a temporary directory of its own, DuckDB's memory capped
 (:mod:`.session`): what does not fit spills to that directory, which is removed when the
 people are read, abandoned, or dropped unread. A whole report of five million events
-(half a million visitors) peaked at 301 MB, with 490 MB on disk while it ran; the
-streaming reader's memory grows with the visitors (1.3 GB there).
+(half a million visitors) peaked at 299 MB, with 490 MB on disk while it ran (3.4 GB
+with the database in memory); the streaming reader's memory grows with the visitors
+(1.3 GB there).
 
 Same events, same report: every field's JSON type is checked in the scan, and a log
 with a line that is not an event (a torn last line aside, skipped with a warning) or
@@ -25,10 +26,11 @@ this reader counts the one inside, where the streaming reader counts the first i
 files' order.)
 
 ``convsdk report --engine duckdb`` (``load_report(..., engine="duckdb")``) uses it. It
-is not the default: on two busy cores the whole report took longer than with the
-streaming reader (13.2 s against 9.8 s on a million events, 70 s against 59 s on five
-million); DuckDB's scan is the part that grows with cores (it uses two at most,
-:data:`.session.THREADS`, to keep within its memory).
+is not the default: on two busy cores the whole report took as long as with the
+streaming reader or longer (13.9 s against 13.4 s on a million events, 65 s against
+57 s on five million; capping DuckDB's memory costs time: 47 s in memory). DuckDB's scan
+is the part that grows with cores; it uses two at most (:data:`.session.THREADS`), to
+keep within its memory.
 
 Modules: :mod:`.tails` (the files' last lines), :mod:`.queries` (the SQL),
 :mod:`.session` (the database and its queries), :mod:`.fold` (rows to a dataset) and
