@@ -4,15 +4,17 @@ The scan (:func:`load_query`) parses each line once, keeps only what the report 
 and checks every field's JSON type against what the streaming reader accepts (``ok``):
 the reader hands the log over to that reader when a line fails, so that odd logs give
 the same report and the same warnings. An event delivered twice is then kept once
-(``clean``). Times are integer microseconds; ties between events at the same time are
-broken by event id, as in every other reader.
+(``clean``). The queries (:data:`QUERIES`) then leave the people's rows in three tables
+in visitor-id order, which the reader streams (:data:`STREAMS`). Times are integer
+microseconds; ties between events at the same time are broken by event id, as in every
+other reader.
 """
 
 from __future__ import annotations
 
 from ...event import FIELDS
 
-__all__ = ["QUERIES", "load_query"]
+__all__ = ["QUERIES", "STREAMS", "load_query"]
 
 # The fields of a line the report reads (all of an event's but the session id and the
 # properties), all read as JSON so that their types can be checked.
@@ -92,7 +94,8 @@ def load_query(since: bool, until: bool) -> str:
            OR ({in_range})"""
 
 
-#: The queries run after the load, by name, in order.
+#: The queries run after the load, by name, in order; their rows are few (none per
+#: visitor but the linked ones', which the dataset keeps anyway).
 QUERIES = {
     # Lines that are no event (the streaming reader would warn about each), and ids
     # given to two different events (which of them counts depends on the lines' order).
@@ -126,12 +129,21 @@ QUERIES = {
         WHERE kind IS NOT NULL
         QUALIFY txn IS NULL
              OR row_number() OVER (PARTITION BY g, txn ORDER BY moment, event_id) = 1""",
-    "conversion rows": """
-        SELECT visitor_id, g, currency, count(*), min(moment), sum(value),
-               list(moment ORDER BY moment)
-                 FILTER (WHERE visitor_id IS NOT NULL AND list_contains($steps::VARCHAR[], g)),
-               max(moment)
-        FROM conv GROUP BY visitor_id, g, currency""",
+    # The conversions without a visitor id, in the form of "conversion rows".
+    "anonymous goals": """
+        SELECT NULL, g, currency, count(*), min(moment), sum(value), NULL, max(moment)
+        FROM conv WHERE visitor_id IS NULL GROUP BY g, currency""",
+    # Each visitor's first event (its landing fields in one value: arg_min skips a
+    # NULL), and the variant of their first event carrying one, shown at "exposed".
+    "first events": """
+        CREATE OR REPLACE TABLE firsts AS
+        SELECT visitor_id, min(moment) AS first_seen,
+               arg_min({'referrer': referrer, 'url': url, 'user_agent': user_agent,
+                        'utm': utm}, (moment, event_id)) AS landing,
+               arg_min(variant, (moment, event_id)) AS variant,
+               min(moment) FILTER (WHERE variant IS NOT NULL) AS exposed
+        FROM ev WHERE visitor_id IS NOT NULL GROUP BY visitor_id""",
+    "visitor count": "SELECT count(*) FROM firsts",
     # Each converter's first macro conversion: their touches count up to it (the
     # person's: see "person macro").
     "macro": """
@@ -141,14 +153,10 @@ QUERIES = {
     # Visitors linked by a user id are one person (see convsdk.report.people), with the
     # user agent of their first event (a bot's links are dropped).
     "links": """
-        WITH l AS (
-          SELECT DISTINCT visitor_id, user_id FROM ev
-          WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL)
-        SELECT l.visitor_id, l.user_id, f.user_agent
-        FROM l JOIN (
-          SELECT visitor_id, arg_min(user_agent, (moment, event_id)) AS user_agent FROM ev
-          WHERE visitor_id IN (SELECT visitor_id FROM l) GROUP BY visitor_id) f
-        ON f.visitor_id = l.visitor_id""",
+        SELECT l.visitor_id, l.user_id, f.landing.user_agent
+        FROM (SELECT DISTINCT visitor_id, user_id FROM ev
+              WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL) l
+        JOIN firsts f ON f.visitor_id = l.visitor_id""",
     # The first macro conversion of the linked visitors ($ids) who have one.
     "linked macro": """
         SELECT visitor_id, moment FROM macro
@@ -158,30 +166,39 @@ QUERIES = {
     "person macro": "DELETE FROM macro WHERE visitor_id IN (SELECT unnest($ids::VARCHAR[]))",
     "person macro rows": """
         INSERT INTO macro SELECT unnest($ids::VARCHAR[]), unnest($moments::BIGINT[])""",
-    # First event, variant (of the first event carrying one), first and last touch.
-    "visitors": """
-        SELECT e.visitor_id, min(e.moment),
-               arg_min({'referrer': referrer, 'url': url, 'user_agent': user_agent,
-                        'utm': utm}, (e.moment, event_id)),
-               arg_min(variant, (e.moment, event_id)),
-               min(e.moment) FILTER (WHERE variant IS NOT NULL),
-               arg_min(utm, (e.moment, event_id)) FILTER (WHERE before),
-               arg_max(utm, (e.moment, event_id)) FILTER (WHERE before)
-        FROM (SELECT e.*, m.moment IS NULL OR e.moment <= m.moment AS before
-              FROM ev e LEFT JOIN macro m ON m.visitor_id = e.visitor_id
-              WHERE e.visitor_id IS NOT NULL) e
-        GROUP BY e.visitor_id""",
-    # When the first and last touch of the linked visitors ($ids) happened: a person's
-    # touches are the earliest and the latest of their visitor ids'.
-    "touch times": """
-        SELECT e.visitor_id, min(e.moment), max(e.moment)
-        FROM ev e LEFT JOIN macro m ON m.visitor_id = e.visitor_id
-        WHERE e.visitor_id IN (SELECT unnest($ids::VARCHAR[])) AND utm IS NOT NULL
-          AND (m.moment IS NULL OR e.moment <= m.moment)
-        GROUP BY e.visitor_id""",
+    # The people's three row streams are written in visitor-id order (the reader keeps
+    # the insertion order from here on), then read side by side: sorted once, spilled to
+    # disk if need be, rather than three sorts each holding its memory while it is read.
+    # First event, variant, and first and last touch (up to the first macro conversion)
+    # with their times.
+    "visitor rows": """
+        CREATE OR REPLACE TABLE visitor_rows AS
+        WITH touches AS (
+          SELECT e.visitor_id,
+                 arg_min(utm, (e.moment, event_id)) AS first_utm,
+                 arg_max(utm, (e.moment, event_id)) AS last_utm,
+                 min(e.moment) AS first_at, max(e.moment) AS last_at
+          FROM ev e LEFT JOIN macro m ON m.visitor_id = e.visitor_id
+          WHERE e.visitor_id IS NOT NULL AND utm IS NOT NULL
+            AND (m.moment IS NULL OR e.moment <= m.moment)
+          GROUP BY e.visitor_id)
+        SELECT f.visitor_id, f.first_seen, f.landing.referrer, f.landing.url,
+               f.landing.user_agent, f.landing.utm, f.variant, f.exposed,
+               t.first_utm, t.last_utm, t.first_at, t.last_at
+        FROM firsts f LEFT JOIN touches t ON t.visitor_id = f.visitor_id
+        ORDER BY f.visitor_id""",
+    # The times of each conversion of a funnel step ($steps) are listed.
+    "goal rows": """
+        CREATE OR REPLACE TABLE goal_rows AS
+        SELECT visitor_id, g, currency, count(*), min(moment), sum(value),
+               list(moment ORDER BY moment) FILTER (WHERE list_contains($steps::VARCHAR[], g)),
+               max(moment)
+        FROM conv WHERE visitor_id IS NOT NULL
+        GROUP BY visitor_id, g, currency ORDER BY visitor_id""",
     # A converter's possible arrivals up to their first macro conversion (the rules
     # tell which are): UTM parameters, a referrer of another origin, an ad click id.
-    "arrivals": f"""
+    "arrival rows": f"""
+        CREATE OR REPLACE TABLE arrival_rows AS
         SELECT e.visitor_id, e.moment, utm, referrer, url
         FROM ev e JOIN macro m ON m.visitor_id = e.visitor_id
         WHERE e.moment <= m.moment
@@ -189,5 +206,18 @@ QUERIES = {
                OR contains(url, 'clid=') OR contains(url, 'braid=')
                OR (referrer <> '' AND (url IS NULL
                                        OR {_ORIGIN.format("referrer")}
-                                          <> {_ORIGIN.format("url")})))""",
+                                          <> {_ORIGIN.format("url")})))
+        ORDER BY e.visitor_id""",
+    # Only the people's rows are read from here on: the rest goes, and frees its memory.
+    "drop": "DROP TABLE ev; DROP TABLE conv; DROP TABLE firsts; DROP TABLE macro",
+}
+
+#: The row streams, by name, read a batch at a time: the first events' user agents
+#: (for the bots), then the people's, each in the order it was written in (see
+#: :mod:`convsdk.report.stream`).
+STREAMS = {
+    "bots": "SELECT landing.user_agent, count(*) FROM firsts GROUP BY ALL",
+    "visitors": "SELECT * FROM visitor_rows",
+    "goals": "SELECT * FROM goal_rows",
+    "arrivals": "SELECT * FROM arrival_rows",
 }

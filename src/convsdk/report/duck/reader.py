@@ -8,24 +8,21 @@ import os
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...errors import BackendError, missing_extra
 from ...event import format_timestamp
 from ..dataset import Dataset
 from ..jsonl import FileReader
-from ..progress import ProgressCallback, report_progress
+from ..progress import ProgressCallback
 from .fold import summarise
-from .queries import QUERIES, load_query
+from .queries import load_query
+from .session import Session
 from .tails import look_at_tails
-
-if TYPE_CHECKING:
-    import duckdb
 
 __all__ = ["DuckReader", "require_duckdb"]
 
 _log = logging.getLogger("convsdk.report")
-_PHASES = 1 + len(QUERIES)  # the load, then every query
 
 
 class DuckReader:
@@ -82,13 +79,9 @@ class DuckReader:
             if tails.readable is not None:
                 why = f"{tails.readable} ends with a line cut short"
             else:
-                conn = duckdb.connect(config=_config())
-                try:
-                    found = self._count(conn, handles, tails.torn, settings)
-                except duckdb.Error as exc:
-                    raise BackendError(f"cannot read {self.path}: {exc}", backend="file") from exc
-                finally:
-                    conn.close()
+                found = self._count(
+                    Session(duckdb, self.path, progress), handles, tails.torn, settings
+                )
                 if isinstance(found, Dataset):
                     return found
                 why = found
@@ -102,62 +95,45 @@ class DuckReader:
 
     def _count(
         self,
-        conn: duckdb.DuckDBPyConnection,
+        session: Session,
         handles: list[tuple[Path, io.BufferedReader]],
         torn: list[Path],
         settings: dict[str, Any],
     ) -> Dataset | str:
-        """The dataset, or why the streaming reader must read the log instead."""
-        conn.execute("SET enable_progress_bar = false")  # the caller has its own
-        queries = _Queries(conn, settings["progress"])
-        files = [_open_path(path, handle) for path, handle in handles]
-        queries.load(files, settings["since"], settings["until"])
-        ((unclean, shared_ids),) = queries.run("check")
-        if unclean != len(torn) or shared_ids:
-            return "some lines are not events" if unclean else "two events share an id"
-        for path in torn:
-            _log.warning("%s: skipped a torn last line (no newline)", path)
-        queries.run("clean")
-        return summarise(
-            queries.run,
-            settings["step_goals"],
-            settings["goal_kinds"] or {},
-            settings["include_bots"],
-        )
+        """The dataset, whose people's stream closes ``session``; or why the streaming
+        reader must read the log instead, ``session`` closed."""
+        try:
+            files = [_open_path(path, handle) for path, handle in handles]
+            session.load(*_load(files, settings["since"], settings["until"]))
+            ((unclean, shared_ids),) = session.run("check")
+            if unclean != len(torn) or shared_ids:
+                session.close()
+                return "some lines are not events" if unclean else "two events share an id"
+            for path in torn:
+                _log.warning("%s: skipped a torn last line (no newline)", path)
+            session.run("clean")
+            return summarise(
+                session,
+                settings["step_goals"],
+                settings["goal_kinds"] or {},
+                settings["include_bots"],
+            )
+        except BaseException:
+            session.close()
+            raise
 
 
-class _Queries:
-    """Runs the reader's queries on one connection, telling ``progress`` how far."""
-
-    def __init__(self, conn: duckdb.DuckDBPyConnection, progress: ProgressCallback | None):
-        self.conn = conn
-        self.progress = progress
-        self.done = 0
-
-    def load(self, files: list[str], since: datetime | None, until: datetime | None) -> None:
-        """Read the files into the table ``ev``, events of the range only."""
-        parameters: dict[str, Any] = {"files": files}
-        if since is not None:
-            parameters["since"] = format_timestamp(since)
-        if until is not None:
-            parameters["until"] = format_timestamp(until)
-        self._execute("reading", load_query(since is not None, until is not None), parameters)
-
-    def run(self, name: str, parameters: Mapping[str, Any] | None = None) -> list[Any]:
-        """The rows of the query called ``name``."""
-        return self._execute(f"querying {name}", QUERIES[name], parameters or {})
-
-    def _execute(self, phase: str, query: str, parameters: Mapping[str, Any]) -> list[Any]:
-        report_progress(self.progress, phase, self.done, _PHASES)
-        rows = self.conn.execute(query, dict(parameters)).fetchall()
-        self.done += 1
-        report_progress(self.progress, phase, self.done, _PHASES)
-        return rows
-
-
-def _config() -> dict[str, Any]:
-    """DuckDB's settings: rows kept in any order (less memory)."""
-    return {"preserve_insertion_order": False}
+def _load(
+    files: list[str], since: datetime | None, until: datetime | None
+) -> tuple[str, dict[str, Any]]:
+    """The query that reads ``files`` into the table ``ev``, events of the range only,
+    and its parameters."""
+    parameters: dict[str, Any] = {"files": files}
+    if since is not None:
+        parameters["since"] = format_timestamp(since)
+    if until is not None:
+        parameters["until"] = format_timestamp(until)
+    return load_query(since is not None, until is not None), parameters
 
 
 def _open_path(path: Path, handle: io.BufferedReader) -> str:

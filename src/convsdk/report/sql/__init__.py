@@ -6,19 +6,19 @@ and a converter's limit for touches (their person's first macro conversion) go i
 temporary tables (on disk for SQLite, on the server for PostgreSQL). ``read()`` returns
 the totals, the anonymous conversions and the links at once; the people follow as a
 :class:`~convsdk.report.dataset.VisitorStream`, read from ordered queries as the report
-counts them (:mod:`.stream`), so that memory does not grow with the visitors, let alone
-the events. Everything is read from one snapshot, in one transaction, whose connection
-closes when the stream ends or is dropped. A repeated ``transaction_id`` is dropped in
-SQL; a repeated ``event_id`` cannot exist (the primary key).
+counts them (:mod:`~convsdk.report.stream`, which the DuckDB reader shares), so that
+memory does not grow with the visitors, let alone the events. Everything is read from
+one snapshot, in one transaction, whose connection closes when the stream ends or is
+dropped. A repeated ``transaction_id`` is dropped in SQL; a repeated ``event_id``
+cannot exist (the primary key).
 
 URLs take a ``table`` query parameter (default ``convsdk_events``)::
 
     sqlite:///convsdk.db?table=events
     postgresql://report@db.internal/shop?table=convsdk_events&sslmode=require
 
-Modules: :mod:`.options` (URL parameters), :mod:`.visitors` (rows to summaries, which
-the DuckDB reader uses too), :mod:`.stream` (ordered rows to a stream of people),
-:mod:`.sqlite_queries` and :mod:`.sqlite`, :mod:`.postgres_queries` and :mod:`.postgres`.
+Modules: :mod:`.options` (URL parameters), :mod:`.sqlite_queries` and :mod:`.sqlite`,
+:mod:`.postgres_queries` and :mod:`.postgres`.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Everything is read in one repeatable-read transaction, one snapshot however long the
 report takes: the totals first, then the per-visitor aggregates into temporary tables
 on the server, from which the people are streamed in visitor-id order through
-server-side cursors (:mod:`.stream`) while the report counts them; the connection
+server-side cursors (:mod:`~convsdk.report.stream`) while the report counts them; the connection
 closes when the stream ends or is dropped.
 """
 
@@ -20,6 +20,17 @@ from ..dataset import Dataset, to_micros
 from ..people import groups, kept_links
 from ..progress import ProgressCallback, report_progress
 from ..rules import crawler, utm_of, variant_text
+from ..stream import (
+    ArrivalRow,
+    ConversionRow,
+    PeopleMerge,
+    VisitorRow,
+    anonymous_goals,
+    closing_stream,
+    count_bots,
+    set_totals,
+    told,
+)
 from .options import (
     CONNECT_TIMEOUT,
     DEFAULT_TABLE,
@@ -28,16 +39,6 @@ from .options import (
     table_name,
 )
 from .postgres_queries import QUERIES, RANGED, STREAMS, TEMP_TABLES, UTM_OK, time_range
-from .stream import (
-    ArrivalRow,
-    PeopleMerge,
-    VisitorRow,
-    anonymous_goals,
-    closing_stream,
-    count_bots,
-    told,
-)
-from .visitors import ConversionRow, set_totals
 
 if TYPE_CHECKING:
     import psycopg

@@ -3,7 +3,7 @@
 Everything is read in one read transaction, one snapshot of the events however long
 the report takes (WAL readers never block the writer): the totals first, then the
 per-visitor aggregates into temporary tables on disk, from which the people are
-streamed in visitor-id order (:mod:`.stream`) while the report counts them; the
+streamed in visitor-id order (:mod:`~convsdk.report.stream`) while the report counts them; the
 connection closes when the stream ends or is dropped.
 """
 
@@ -22,6 +22,17 @@ from ..dataset import Dataset, text_micros
 from ..people import groups, kept_links
 from ..progress import ProgressCallback, report_progress
 from ..rules import crawler, utm_of, variant_text
+from ..stream import (
+    ArrivalRow,
+    ConversionRow,
+    PeopleMerge,
+    VisitorRow,
+    anonymous_goals,
+    closing_stream,
+    count_bots,
+    set_totals,
+    told,
+)
 from .options import DEFAULT_TABLE, SQLITE_BUSY_TIMEOUT, split_options, table_name
 from .sqlite_queries import (
     STREAMS,
@@ -32,16 +43,6 @@ from .sqlite_queries import (
     range_condition,
     sqlite_queries,
 )
-from .stream import (
-    ArrivalRow,
-    PeopleMerge,
-    VisitorRow,
-    anonymous_goals,
-    closing_stream,
-    count_bots,
-    told,
-)
-from .visitors import ConversionRow, set_totals
 
 __all__ = ["SQLiteReader"]
 

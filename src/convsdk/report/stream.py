@@ -1,12 +1,13 @@
-"""People streamed from a SQL store: rows in visitor order become one summary per person.
+"""People streamed from a store's ordered rows: one summary per person, one at a time.
 
-The SQL readers keep every per-visitor aggregate in the database and read back three
-row streams, each in the same order of visitor id (the database's: only equality is
-compared here, so any order will do as long as the three agree):
+The readers that count in a database (SQLite, PostgreSQL, and DuckDB for JSON Lines
+logs) keep every per-visitor aggregate there and read back three row streams, each in
+the same order of visitor id (the database's: only equality is compared here, so any
+order will do as long as the three agree):
 
 - one :class:`VisitorRow` per visitor: first event, touches, variant;
-- the visitors' conversions, :data:`~convsdk.report.sql.visitors.ConversionRow` (the
-  anonymous ones are read before, into ``Dataset.anonymous_goals``);
+- the visitors' conversions, :data:`ConversionRow` (the anonymous ones are read
+  before, into ``Dataset.anonymous_goals``: :func:`anonymous_goals`);
 - a converter's possible arrivals, :data:`ArrivalRow`.
 
 :class:`PeopleMerge` walks them side by side and yields a visitor as soon as their rows
@@ -14,34 +15,37 @@ are read, so that memory does not grow with them. Visitor ids linked into one pe
 (``Dataset.links``: identified visitors only) wait until the person's last id is read,
 then become one summary, merged as :func:`~convsdk.report.people.merge_people` merges
 them for the other readers. Known bots are left out (and counted before:
-:func:`count_bots`), so that every figure of the dataset is known before the pass.
+:func:`count_bots`), so that every figure of the dataset is known before the pass
+(:func:`set_totals`).
 
 :func:`closing_stream` hands the people over as a
-:class:`~convsdk.report.dataset.VisitorStream` that closes the reader's connection
+:class:`~convsdk.report.dataset.VisitorStream` that releases the reader's connection
 when it is read to the end, abandoned halfway, or dropped unread.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from ..channels import touchpoint
-from ..dataset import UTM, GoalHits, VisitorStream, VisitorSummary
-from ..people import groups, merge_summaries
-from ..progress import ProgressCallback, report_progress
-from ..rules import crawler, merge_rows
-from .visitors import ConversionRow, set_landing
+from .channels import arrival, touchpoint
+from .dataset import UTM, Dataset, GoalHits, VisitorStream, VisitorSummary
+from .people import groups, merge_summaries
+from .progress import ProgressCallback, report_progress
+from .rules import crawler, device, landing_page, merge_rows, referrer_domain
 
 __all__ = [
     "ArrivalRow",
+    "ConversionRow",
     "Following",
     "PeopleMerge",
     "VisitorRow",
     "anonymous_goals",
     "closing_stream",
     "count_bots",
+    "set_landing",
+    "set_totals",
     "told",
 ]
 
@@ -53,12 +57,19 @@ PROGRESS_EVERY = 10_000
 #: :func:`~convsdk.report.channels.touchpoint`).
 ArrivalRow = tuple[str, int, object, object, object]
 
+#: (visitor id, goal, kind, currency, conversions, first time, revenue, sorted times,
+#: last time): one visitor's conversions of one goal in one currency, times in
+#: microseconds; the visitor id is ``None`` for the anonymous ones.
+ConversionRow = tuple[
+    str | None, str, str, str | None, int, int, float | None, Sequence[int] | None, int
+]
+
 RowT = TypeVar("RowT", bound=tuple[Any, ...])
 T = TypeVar("T")
 
 
 class VisitorRow(NamedTuple):
-    """What a SQL store tells of one visitor, times in microseconds."""
+    """What a store tells of one visitor, times in microseconds."""
 
     visitor_id: str
     first_seen: int
@@ -174,6 +185,39 @@ class PeopleMerge:
         if points:
             visitor.touchpoints = sorted(points)
         return visitor
+
+
+def set_landing(
+    visitor: VisitorSummary, referrer: object, url: object, utm: object, user_agent: object
+) -> None:
+    """Set what a visitor's first event tells: referrer domain, arrival, landing page and
+    device, from its ``referrer``, ``url``, ``context.utm`` and ``user_agent``."""
+    visitor.referrer = referrer_domain(referrer, url)
+    visitor.arrival = arrival(utm, referrer, url)
+    visitor.landing_page = landing_page(url)
+    visitor.device = device(user_agent)
+
+
+def set_totals(
+    dataset: Dataset,
+    events: int,
+    first: int | None,
+    last: int | None,
+    anonymous: tuple[int, int, int, int],
+    kinds: dict[str, str],
+) -> None:
+    """Fill in the totals: events, first and last, and the events without a visitor id:
+    ``(all, plain interactions, tracked outside a request, their distinct user ids)``."""
+    dataset.events = events
+    dataset.first_event = first
+    dataset.last_event = last
+    (
+        dataset.anonymous_events,
+        dataset.anonymous_interactions,
+        dataset.server_side_events,
+        dataset.server_side_users,
+    ) = anonymous
+    dataset.goal_kinds = kinds
 
 
 def count_bots(agents: Iterable[tuple[object, int]]) -> int:

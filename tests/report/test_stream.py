@@ -1,12 +1,15 @@
-"""The SQL readers stream their people: read once, from one snapshot, the connection
-closed however the stream ends, visitor ids linked by a user id merged into one person
-as every reader merges them."""
+"""The readers that count in a database stream their people (SQLite, PostgreSQL, and
+DuckDB for logs): read once, from one snapshot, the connection closed (and DuckDB's
+temporary directory removed) however the stream ends, visitor ids linked by a user id
+merged into one person as every reader merges them."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sqlite3
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -22,8 +25,7 @@ from convsdk.report.dataset import Dataset, VisitorStream, VisitorSummary
 from convsdk.report.jsonl import FileReader
 from convsdk.report.people import merge_people
 from convsdk.report.sql import PostgresReader, SQLiteReader
-from convsdk.report.sql.stream import ArrivalRow, PeopleMerge, VisitorRow
-from convsdk.report.sql.visitors import ConversionRow
+from convsdk.report.stream import ArrivalRow, ConversionRow, PeopleMerge, VisitorRow
 
 from .conftest import GOALS, T0, make, scenario, write_jsonl, write_sqlite
 
@@ -139,6 +141,8 @@ ENDINGS: list[Callable[[Dataset], None]] = [
     _failed_halfway,
     _never_read,
 ]
+#: The endings that end the stream while the dataset is held: read to the end, or closed.
+ENDED = (_to_the_end, _closed_halfway)
 
 
 @pytest.mark.parametrize("ending", ENDINGS, ids=lambda f: f.__name__.strip("_"))
@@ -255,6 +259,90 @@ def test_postgres_people_are_read_once_from_one_snapshot(
     with pytest.raises(RuntimeError, match="read once"):
         iter(dataset.visitors)
     assert len(list(_read(reader).visitors)) == 5
+
+
+def _duck(tmp_path: Path, events: list[Event] | None = None) -> Any:
+    pytest.importorskip("duckdb")
+    from convsdk.report.duck import DuckReader
+
+    path = tmp_path / "log" / "events.jsonl"
+    path.parent.mkdir()
+    write_jsonl(path, scenario() if events is None else events, split=5)
+    return DuckReader(path)
+
+
+@pytest.fixture
+def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The system temp directory, for this test alone: DuckDB's database goes there."""
+    found = tmp_path / "scratch"
+    found.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(found))
+    return found
+
+
+def _open_in(directory: Path) -> list[str]:
+    """The files under ``directory`` this process holds open (removed ones too)."""
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():  # pragma: no cover - Linux tells
+        pytest.skip("no /proc/self/fd here to tell which files are open")
+    found = []
+    for fd in fds.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # the directory's own descriptor, closed by now
+        if target.startswith(str(directory)):
+            found.append(target)
+    return found
+
+
+def test_duckdb_people_are_a_stream_read_once_with_the_totals_known_before(
+    tmp_path: Path, scratch: Path
+) -> None:
+    dataset = _read(_duck(tmp_path))
+    assert isinstance(dataset.visitors, VisitorStream)
+    assert (dataset.events, dataset.anonymous_events) == (15, 2)
+    assert dataset.goal_kinds["purchase"] == "macro"
+    assert dataset.anonymous_goals["purchase"].revenue == {"USD": 50.0}
+    assert len(list(dataset.visitors)) == 4
+    with pytest.raises(RuntimeError, match="read once"):
+        iter(dataset.visitors)
+
+
+@pytest.mark.parametrize("ending", ENDINGS, ids=lambda f: f.__name__.strip("_"))
+def test_duckdb_database_goes_however_the_stream_ends(
+    tmp_path: Path, scratch: Path, ending: Callable[[Dataset], None]
+) -> None:
+    dataset = _read(_duck(tmp_path))
+    (directory,) = scratch.iterdir()  # the database, until the people are read
+    assert _open_in(directory)
+    ending(dataset)
+    if ending in ENDED:  # gone already, while the dataset is still held
+        assert not directory.exists()
+        assert _open_in(directory) == []  # and DuckDB let go of its files
+    del dataset  # a stream dropped unread (or halfway) closes with it
+    assert not directory.exists()
+    assert _open_in(directory) == []
+
+
+def test_duckdb_database_goes_when_the_log_is_handed_over(tmp_path: Path, scratch: Path) -> None:
+    reader = _duck(tmp_path)
+    with open(reader.path, "ab") as fh:
+        fh.write(b"this is not json\n")
+    dataset = _read(reader)
+    assert isinstance(dataset.visitors, list)  # the streaming reader's
+    assert list(scratch.iterdir()) == []
+    assert _open_in(scratch) == []
+
+
+def test_duckdb_merges_linked_visitor_ids_as_the_log_reader(tmp_path: Path, scratch: Path) -> None:
+    events = _linked_events()
+    reader = _duck(tmp_path, events)
+    merged = _read(FileReader(reader.path))
+    dataset = _read(reader)
+    assert dataset.links == merged.links == [("hank-laptop", "u-hank"), ("hank-phone", "u-hank")]
+    assert dataset.bot_visitors == merged.bot_visitors == 1
+    assert _people(dataset.visitors) == _people(merged.visitors)
 
 
 def _row(visitor_id: str, first_seen: int) -> VisitorRow:
