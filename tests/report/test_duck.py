@@ -34,15 +34,21 @@ def _figures(source: str, engine: str) -> dict[str, object]:
     return data
 
 
-def test_a_log_is_streamed_unless_duckdb_is_asked_for(tmp_path: Path) -> None:
+def test_a_log_is_read_by_duckdb_when_it_is_installed_else_streamed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = write_jsonl(tmp_path / "events.jsonl", scenario())
-    assert isinstance(open_reader(url), FileReader)  # the faster, as measured
+    assert isinstance(open_reader(url), DuckReader)  # the faster and leaner, as measured
     assert isinstance(open_reader(url, engine="duckdb"), DuckReader)
     assert isinstance(open_reader(str(tmp_path / "events.jsonl"), engine="duckdb"), DuckReader)
     assert isinstance(open_reader(str(tmp_path / "events.jsonl"), engine="python"), FileReader)
     with pytest.raises(ConfigError) as caught:
         open_reader(url, engine="spark")
     assert caught.value.field == "engine" and "auto, duckdb, python" in str(caught.value)
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # the extra not installed
+    assert isinstance(open_reader(url), FileReader)
+    with pytest.raises(ConfigError, match=r"convsdk\[duckdb\]"):
+        open_reader(url, engine="duckdb")
 
 
 def test_a_clean_rotated_log_is_counted_in_duckdb(

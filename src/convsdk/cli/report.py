@@ -97,7 +97,7 @@ def _add_analysis_options(report: argparse.ArgumentParser) -> None:
         # Checked by the report (convsdk.report.reader.ENGINES), which this module
         # imports only when a report runs.
         help="how to read a JSON Lines log: duckdb (extra duckdb), python (streamed), "
-        "or auto (default: streamed, the faster as measured)",
+        "or auto (default: duckdb when installed, else python)",
     )
     report.add_argument(
         "--no-rollups",
