@@ -121,6 +121,10 @@ SCRIPT = """
 import os, signal, sys
 import convsdk
 
+# A process started from a background job inherits SIGINT ignored, and convsdk rightly
+# leaves an ignored signal alone: give it Python's usual handler, as in a terminal.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 convsdk.init(backend="sqlite:///" + sys.argv[1], spool_dir=sys.argv[2], flush_interval=30.0)
 for n in range(30):
     convsdk.track("queued", kind="micro", properties={"n": n})
