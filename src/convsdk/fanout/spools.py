@@ -4,16 +4,17 @@ for), never by the destination's place in ``backend=``.
 
 At tracker start, with keys from :mod:`~convsdk.fanout.entries`:
 
-- the first destination keeps ``spool_dir`` itself when ``spool_dir`` holds no record
-  (a spool of a version before records replays into it, as it did) or its own;
-- a destination that ``spool_dir``'s record names gets ``spool_dir``;
-- every other one gets the directory under ``spool_dir/destinations/`` whose record
-  names it, or, for a directory without a record (written before records), whose name
-  is its key; else a new ``destinations/<key>``;
-- a spool directory left over (its destination is no longer configured) is replayed
-  into nothing: it stays on disk, one warning names it with the bytes and segment files
-  waiting there, and ``stats()["orphaned_spools"]`` lists it. Configuring its
-  destination again replays it.
+- a destination whose key ``spool_dir``'s record names gets ``spool_dir``;
+- a destination with a directory under ``spool_dir/destinations/`` whose record names
+  it (or, without a record, as written before records, whose name is its key) gets it;
+- the first destination, if neither gave it a directory, keeps ``spool_dir`` itself
+  when that holds no record: a spool written before records replays into it, as it did;
+- any other gets a new ``destinations/<key>``;
+- a spool directory left over (its destination is no longer configured, or
+  ``spool_dir`` without a record when the first destination has a directory of its
+  own) is replayed into nothing: it stays on disk, one warning names it with the bytes
+  and segment files waiting there, and ``stats()["orphaned_spool_bytes"]`` counts them.
+  Configuring its destination again (first, for one without a record) replays it.
 
 So reordering ``backend=`` between two runs replays each destination's spool into it
 alone. Destinations sharing a key (two objects of one class without a
@@ -56,12 +57,14 @@ def match(found: Sequence[Entry], spool_dir: str) -> Spools:
     recorded = _recorded(Path(spool_dir, SUBDIRECTORY))
     directories: list[str] = []
     for index, entry in enumerate(found):
-        if entry.key == home_owner or (index == 0 and home_owner is None):
+        own = recorded.get(entry.key)
+        if entry.key == home_owner or (index == 0 and home_owner is None and not own):
             directories.append(spool_dir)
+        elif own:
+            directories.append(own[0])
         else:
-            own = recorded.get(entry.key)
-            directories.append(own[0] if own else os.path.join(spool_dir, SUBDIRECTORY, entry.key))
-    candidates = [(spool_dir, home_owner)] if home_owner is not None else []
+            directories.append(os.path.join(spool_dir, SUBDIRECTORY, entry.key))
+    candidates: list[tuple[str, str | None]] = [(spool_dir, home_owner)]
     candidates += [(path, key) for key, paths in recorded.items() for path in paths]
     used = set(directories)
     orphaned: dict[str, int] = {}
@@ -97,25 +100,30 @@ def _recorded(subdirectory: Path) -> dict[str, list[str]]:
 
 def _warn_orphan(
     path: str,
-    owner: str,
+    owner: str | None,
     size: int,
     files: int,
     found: Sequence[Entry],
     directories: Sequence[str],
 ) -> None:
     keys = [entry.key for entry in found]
-    if owner in keys:
-        where = f"which spools to {directories[keys.index(owner)]} now"
+    if owner is None:
+        whose = "the destination listed first when a version before records wrote them"
+        where = f"{found[0].name} spools to {directories[0]}"
+    elif owner in keys:
+        whose = f"the destination {owner}"
+        where = f"it spools to {directories[keys.index(owner)]} now"
     else:
-        where = "which is not in backend= any more"
+        whose = f"the destination {owner}"
+        where = "it is not in backend= any more"
     log.warning(
-        "the spool %s holds %d bytes in %d segment files for the destination %s, %s: "
-        "they are not replayed into any other destination (configure it again to deliver "
-        "them, or delete the directory to give them up)",
+        "the spool %s holds %d bytes in %d segment files for %s, and %s: they are not "
+        "replayed into any other destination (configure it again to deliver them, or "
+        "delete the directory to give them up)",
         path,
         size,
         files,
-        owner,
+        whose,
         where,
     )
 
