@@ -350,6 +350,6 @@ def test_a_skeleton_make_backend_fails_once_per_test_with_a_message(
     result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:asyncio", "-W", "error")
     outcomes = result.parseoutcomes()
     # Each test using the backend errors in setup (no teardown crash); the URL tests skip.
-    assert outcomes == {"errors": 22, "skipped": 2}, outcomes
+    assert outcomes == {"errors": 23, "skipped": 2}, outcomes
     result.stdout.fnmatch_lines(["*TestSkeleton.make_backend() returned None*"])
     result.stdout.no_fnmatch_line("*NoneType*")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from convsdk import BackendError, Event, Tracker
+from convsdk import BackendError, Destination, Event, Tracker
 from convsdk._json import dumps
 from convsdk.backends.memory import MemoryBackend
 from faults import FullDisk
@@ -46,7 +46,12 @@ class Flaky(MemoryBackend):
 
 
 class Down:
-    """A backend that is down for the whole run."""
+    """A backend that is down for the whole run: the store ``destination_key`` names (by
+    default the one :class:`Store` stands for), so the next tracker replays its spool
+    into that store."""
+
+    def __init__(self, destination_key: str = "the-store") -> None:
+        self.destination_key = destination_key
 
     def write(self, events: Sequence[Event]) -> None:
         raise BackendError("connection refused", backend="down")
@@ -55,8 +60,16 @@ class Down:
         pass
 
 
+class Store(MemoryBackend):
+    """The store :class:`Down` and :class:`Hung` stand for, up."""
+
+    destination_key = "the-store"
+
+
 class Hung(MemoryBackend):
-    """A backend whose write never returns (until the test ends)."""
+    """A backend whose write never returns (until the test ends): :class:`Store`, hung."""
+
+    destination_key = "the-store"
 
     def __init__(self) -> None:
         super().__init__()
@@ -171,12 +184,14 @@ def test_a_backend_down_all_run_delivers_with_the_next_tracker(
     tmp_path: Path, durable: bool
 ) -> None:
     spool, db = tmp_path / "spool", tmp_path / "events.db"
-    t = tracker(Down(), spool, durable=durable, batch_size=50, max_retries=1)
+    url = f"sqlite:///{db}"
+    down = Down(Destination(url).spool_name())  # that database, down all run
+    t = tracker(down, spool, durable=durable, batch_size=50, max_retries=1)
     sent = [t.track("x", properties={"i": i}) for i in range(1000)]
     assert t.close() is False
     assert t.stats()["delivered"] == 0 and t.stats()["dropped"] == 0
 
-    t2 = tracker(f"sqlite:///{db}", spool)
+    t2 = tracker(url, spool)
     assert t2.flush(timeout=20)
     t2.close()
     stored = sqlite_ids(db)
@@ -282,14 +297,18 @@ import sys
 import convsdk
 
 class Down:
+    def __init__(self, destination_key):
+        self.destination_key = destination_key  # the database, down in this process
     def write(self, events):
         raise convsdk.BackendError("down")
     def close(self):
         pass
 
 url, spool = sys.argv[1], sys.argv[2]
+down = url.startswith("down:")
+backend = Down(convsdk.Destination(url[5:]).spool_name()) if down else url
 t = convsdk.Tracker(
-    backend=Down() if url == "down" else url, spool_dir=spool, durable=True,
+    backend=backend, spool_dir=spool, durable=True,
     flush_interval=0.01, batch_size=50, max_retries=1, retry_max_delay=0.05,
 )
 out = sys.stdout
@@ -315,7 +334,7 @@ def test_sigkill_in_durable_mode_loses_nothing_track_returned(tmp_path: Path, ba
     spool, db = tmp_path / "spool", tmp_path / "events.db"
     url = f"sqlite:///{db}"
     proc = subprocess.Popen(
-        [sys.executable, str(script), "down" if backend == "down" else url, str(spool)],
+        [sys.executable, str(script), f"down:{url}" if backend == "down" else url, str(spool)],
         stdout=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
@@ -419,7 +438,7 @@ def test_a_hung_backend_never_hangs_flush_or_close(tmp_path: Path) -> None:
     finally:
         hung.release.set()
 
-    backend = MemoryBackend()
+    backend = Store()
     t2 = tracker(backend, spool)
     assert t2.flush(timeout=10)
     t2.close()
@@ -432,6 +451,7 @@ import sys, threading
 import convsdk
 
 class Hung:
+    destination_key = "the-store"  # the store, hung in this process
     def write(self, events):
         threading.Event().wait(3600)
     def close(self):
@@ -465,7 +485,7 @@ def test_interpreter_exit_with_a_hung_backend_is_bounded(tmp_path: Path) -> None
     # the bound is loose so a loaded machine never fails it.
     assert elapsed < 60, f"exit took {elapsed:.1f} s"
 
-    backend = MemoryBackend()
+    backend = Store()
     t = tracker(backend, spool)
     assert t.flush(timeout=10)
     t.close()
@@ -682,6 +702,7 @@ def test_durable_with_fsync_batch_syncs_off_the_calling_thread(
     monkeypatch.setattr(os, "fsync", fsync)
     backend = MemoryBackend()
     t = tracker(backend, tmp_path / "spool", durable=True, fsync=True)
+    synced_from.clear()  # setting the spool up (its destination record) may sync once
     sent = [t.track("x") for _ in range(50)]
     assert not synced_from - {"convsdk-dispatch"}, "track() never waits for an fsync"
     assert t.close()

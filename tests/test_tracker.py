@@ -291,17 +291,22 @@ def test_events_a_previous_process_left_in_the_spool_are_delivered(
     how: str, tmp_path: Path
 ) -> None:
     class Down:
+        destination_key = "the-store"  # the store, down in this process
+
         def write(self, events: Any) -> None:
             raise OSError("down")
 
         def close(self) -> None:
             pass
 
+    class Up(MemoryBackend):
+        destination_key = "the-store"  # the same store, back in the next one
+
     spool = tmp_path / "spool"
     with Tracker(backend=Down(), spool_dir=spool, max_retries=0, shutdown_timeout=1) as first:
         first.track("signup")
         assert not first.flush(timeout=5)
-    memory = MemoryBackend()
+    memory = Up()
     second = Tracker(backend=memory, spool_dir=spool)  # records nothing itself
     if how == "flush":
         assert second.flush(timeout=5)

@@ -1,4 +1,5 @@
-"""Store and server URLs as they appear in messages: without their secrets.
+"""Store and server URLs as they appear in messages (without their secrets), and the
+key a URL's destination goes by on disk (:func:`url_key`, no secret either).
 
 A URL may carry a password in its user info (``postgresql://shop:s3cret@db/x``) or in
 its query (``?password=...``, ``?token=...``, ``?write_key=...``); neither may reach a
@@ -9,11 +10,12 @@ the server half-sent.
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .errors import ConfigError
 
-__all__ = ["check_userinfo", "redact_url", "with_query"]
+__all__ = ["check_userinfo", "redact_url", "url_key", "with_query"]
 
 _HIDDEN = "***"
 # Schemes whose host part is itself a secret (``segment://WRITE_KEY``).
@@ -47,6 +49,20 @@ def with_query(url: str, query: str) -> str:
     base, hash_, fragment = url.partition("#")
     base = base.split("?", 1)[0]
     return f"{base}{'?' if query else ''}{query}{hash_}{fragment}"
+
+
+def url_key(url: str) -> str:
+    """The key of the destination ``url`` names, stable across processes: its scheme and
+    a digest of its host and path, never its user info or query (secrets, and options
+    that may change). It names the destination's spool directory.
+
+    >>> url_key("postgresql://shop:s3cret@DB/analytics?table=events")
+    'postgresql-0bdb590389b712b5'
+    """
+    parts = urlsplit(url)
+    where = f"{parts.netloc.rpartition('@')[2].lower()}{parts.path}"
+    digest = hashlib.sha256(where.encode()).hexdigest()[:16]
+    return f"{parts.scheme.lower()}-{digest}"
 
 
 def redact_url(url: str) -> str:

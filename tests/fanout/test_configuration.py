@@ -54,18 +54,17 @@ def test_names_and_spool_directories_never_hold_secrets() -> None:
 
 def test_each_destination_after_the_first_spools_in_its_own_directory(tmp_path: Path) -> None:
     from convsdk.fanout.entries import entries
+    from convsdk.fanout.spools import match
 
     spool = str(tmp_path)
-    found = entries(
-        [f"sqlite:///{tmp_path}/a.db", f"sqlite:///{tmp_path}/b.db", MemoryBackend()], spool
-    )
-    dirs = [entry.spool_dir for entry in found]
+    found = entries([f"sqlite:///{tmp_path}/a.db", f"sqlite:///{tmp_path}/b.db", MemoryBackend()])
+    dirs, orphaned = match(found, spool)
     assert dirs[0] == spool
     assert dirs[1] == str(
         tmp_path / "destinations" / Destination(f"sqlite:///{tmp_path}/b.db").spool_name()
     )
     assert dirs[2] == str(tmp_path / "destinations" / "memorybackend")
-    assert [entry.spool_dir for entry in entries([MemoryBackend()], None)] == [None]
+    assert orphaned == {}
 
 
 @pytest.mark.parametrize(

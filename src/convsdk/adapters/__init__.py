@@ -7,6 +7,9 @@ new backend reads its URL, names a bad option and encodes events as they do):
   password, the path's segments (the destination: database, table, subject...) and the
   options (query parameters in ``snake_case``) converted to their types, an unknown or
   bad one a :class:`~convsdk.ConfigError` naming it; :func:`redact_url` hides secrets.
+- :func:`url_key`: the key a URL's destination goes by (scheme and a digest of host and
+  path), for a backend's ``destination_key``: the attribute that keeps its spool its
+  own when ``backend=`` is reordered (see :class:`~convsdk.backends.Backend`).
 - :meth:`Event.to_json` / :meth:`Event.from_json`: an event as compact JSON bytes (orjson
   when installed, else the standard library); :func:`json_dumps` / :func:`json_loads` for
   anything else (a batch envelope).
@@ -43,6 +46,7 @@ new backend reads its URL, names a bad option and encodes events as they do):
 from .._json import dumps as json_dumps
 from .._json import loads as json_loads
 from .._urls import redact_url as redact_url
+from .._urls import url_key as url_key
 from ..event import COLUMNS as COLUMNS
 from ..event import Event as Event
 from .connection import LazyConnection as LazyConnection
@@ -62,4 +66,5 @@ __all__ = [
     "json_loads",
     "parse_url",
     "redact_url",
+    "url_key",
 ]

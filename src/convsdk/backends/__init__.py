@@ -95,6 +95,15 @@ class Backend(Protocol):
     :class:`~convsdk.ConfigError` naming it, raised by ``from_url`` itself. Never put a
     password in an error message: :func:`convsdk.adapters.redact_url`.
 
+    **Spool key.** A backend may declare ``destination_key``: a string naming what it
+    writes to (its store, stream, account), stable across processes and never a secret;
+    :func:`convsdk.adapters.url_key` makes one from a URL, as the built-in backends do
+    (a backend built as an object has the key its URL would give). Each spool directory
+    records the key of its destination, and the tracker replays a spool only into the
+    destination with that key (:mod:`convsdk.fanout.spools`), whatever the order of
+    ``backend=``. Without one the class name serves, and two instances of one class are
+    told apart by their order only.
+
     **Forwarding.** A backend that forwards to a service rather than storing declares
     ``default_forward = "macro"`` (what the fan-out sends it unless ``forward=`` says
     otherwise; never the events of visitors who opted out), and ``takes_identify =

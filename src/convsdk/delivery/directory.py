@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .files import HAVE_FLOCK, SEGMENT_NAME, TMP_PREFIX, try_lock
 
-__all__ = ["claim_file", "list_entries", "list_segments", "measure"]
+__all__ = ["claim_file", "list_entries", "list_segments", "measure", "waiting"]
 
 log = logging.getLogger("convsdk.spool")
 
@@ -89,6 +89,19 @@ def list_segments(directory: Path) -> list[str]:
     except OSError:
         return []
     return sorted(names)
+
+
+def waiting(directory: Path) -> tuple[int, int]:
+    """The bytes of the segment files in ``directory`` and how many there are: what
+    waits there, known without reading a file (0, 0 when it is missing)."""
+    total = count = 0
+    for name in list_segments(directory):
+        try:
+            total += (directory / name).stat().st_size
+        except OSError:
+            continue
+        count += 1
+    return total, count
 
 
 def claim_file(directory: Path, name: str) -> tuple[Path, int, int] | None:

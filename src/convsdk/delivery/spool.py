@@ -8,6 +8,7 @@ line::
       00017323860009876543-4242-0b7d6e11.seg.jsonl   overflow, undelivered batches
       00017323850000000000-4100-5e5e0a0a.seg.4243-77aa0c13.claimed.jsonl   being replayed
       dead-letter/00017323860001111111-4242-c0ffee00.jsonl   refused for good, with the error
+      destination                                 whose spool this is (:mod:`.owner`)
 
 Names start with the creation time in nanoseconds, so sorting them sorts segments
 oldest first; the process id and a random part keep the names of processes sharing one
@@ -36,6 +37,7 @@ from .claim import Claim
 from .deadletter import DeadLetters
 from .eviction import EvictionNotice
 from .files import Segment
+from .owner import claim_directory
 from .writer import SegmentWriter
 
 __all__ = ["DEFAULT_MAX_BYTES", "SEGMENT_BYTES", "Spool"]
@@ -56,6 +58,8 @@ class Spool:
     ``max_bytes`` bounds the segments (not the dead letters); ``fsync`` makes
     :meth:`sync` flush written segments to disk (the dispatcher calls it once a cycle),
     and new files' directory entries with them. The directory is created on first write.
+    ``owner`` is the key of the destination the spool is for: recorded in the directory
+    (:mod:`.owner`) when it is set up, here if it exists, else when it is created.
     """
 
     def __init__(
@@ -65,10 +69,14 @@ class Spool:
         max_bytes: int = DEFAULT_MAX_BYTES,
         fsync: bool = False,
         segment_bytes: int = SEGMENT_BYTES,
+        owner: str | None = None,
     ) -> None:
         self.directory = Path(os.path.abspath(directory))
         if self.directory.exists() and not self.directory.is_dir():
             raise ConfigError(f"{self.directory} exists and is not a directory", field="spool_dir")
+        self.owner = owner
+        if owner is not None and self.directory.is_dir():
+            claim_directory(self.directory, owner, fsync=fsync)
         self.dead_letter_dir = self.directory / "dead-letter"
         self.max_bytes = max_bytes
         self.fsync = fsync
@@ -87,7 +95,11 @@ class Spool:
         # Reentrant: eviction (under the lock) deletes through Claim.finish -> forget.
         self._lock = threading.RLock()
         self._writer = SegmentWriter(
-            self.directory, self._lock, segment_bytes=self.segment_bytes, fsync=self.fsync
+            self.directory,
+            self._lock,
+            segment_bytes=self.segment_bytes,
+            fsync=self.fsync,
+            owner=self.owner,
         )
         self._claims: set[Claim] = set()
         self._claimed_names: set[str] = set()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .._fs import fsync_dir
 from .files import TMP_PREFIX, Segment, close_quietly, new_stem, try_lock, write_all
+from .owner import claim_directory
 
 __all__ = ["SegmentWriter"]
 
@@ -24,12 +25,20 @@ class SegmentWriter:
     ``lock`` is the spool's (reentrant) lock; methods ending in ``_locked`` expect the
     caller to hold it. :attr:`bytes` counts the segment files of the directory except our
     open write-ahead segments (those are counted by their size, see ``used_bytes``).
+    ``owner``: the key of the spool's destination, recorded when the directory is made.
     """
 
     def __init__(
-        self, directory: Path, lock: threading.RLock, *, segment_bytes: int, fsync: bool
+        self,
+        directory: Path,
+        lock: threading.RLock,
+        *,
+        segment_bytes: int,
+        fsync: bool,
+        owner: str | None = None,
     ) -> None:
         self.directory = directory
+        self.owner = owner
         self.lock = lock
         self.segment_bytes = segment_bytes
         self.fsync = fsync
@@ -50,6 +59,8 @@ class SegmentWriter:
     def _ensure_dir(self) -> None:
         if not self._made_dir:
             os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            if self.owner is not None:
+                claim_directory(self.directory, self.owner, fsync=self.fsync)
             self._made_dir = True
 
     def new_segment_locked(self, kind: str) -> Segment:

@@ -10,6 +10,9 @@ The parts: :mod:`~convsdk.fanout.destination` (:class:`Destination`, its ``forwa
 filter and page-view sampling), :mod:`~convsdk.fanout.hooks` (running ``before_send``
 hooks), :mod:`~convsdk.fanout.entries` (the ``backend=`` list read into destinations)
 and :mod:`~convsdk.fanout.fanout` (:class:`FanOut`, the dispatchers as one).
+:mod:`~convsdk.fanout.spools` matches each destination to its spool directory by the
+record of its key in the directory, so a spool replays only into the destination it
+was written for, whatever the order of ``backend=``.
 """
 
 from .destination import Destination as Destination

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypedDict, Unpack
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from .._urls import redact_url, with_query
+from .._urls import redact_url, url_key, with_query
 from ..backends import Backend, from_url
 from ..destinations.events import IDENTIFY
 from ..errors import ConfigError
@@ -31,6 +32,8 @@ Hook = Callable[[Event], Event | None]
 #: The kinds ``forward=`` names; any other name is a goal's.
 KINDS = ("all", "macro", "micro")
 _SCALE = float(1 << 64)
+#: A ``destination_key`` used as it is for a directory name; any other is digested.
+_PLAIN_KEY = re.compile(r"[a-z0-9][a-z0-9._+-]{0,99}\Z")
 
 
 def is_backend(value: object) -> bool:
@@ -99,15 +102,26 @@ class Destination:
         return redact_url(target) if isinstance(target, str) else type(target).__name__
 
     def spool_name(self) -> str:
-        """A directory name for its spool, stable across processes: the scheme and a
-        digest of the host and path (never the user info or the query: secrets)."""
+        """Its key, which names its spool directory and is recorded in it: stable
+        across processes and never a secret.
+
+        A URL's is its scheme and a digest of its host and path (never the user info or
+        the query: secrets). A backend object's is its ``destination_key`` attribute
+        (the built-in backends derive it from what they write to, as their URL would);
+        a key that is not a plain lowercase name is digested, with the class name in
+        front. An object without one goes by its class name, so two of one class are
+        told apart only by their order in ``backend=``.
+        """
         target = self.target
-        if not isinstance(target, str):
-            return type(target).__name__.lower()
-        parts = urlsplit(target)
-        where = f"{parts.netloc.rpartition('@')[2].lower()}{parts.path}"
-        digest = hashlib.sha256(where.encode()).hexdigest()[:16]
-        return f"{parts.scheme.lower()}-{digest}"
+        if isinstance(target, str):
+            return url_key(target)
+        key = _destination_key(target)
+        kind = type(target).__name__.lower()
+        if key is None:
+            return kind
+        if _PLAIN_KEY.match(key):
+            return key
+        return f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
     def route(self, backend: Backend) -> Route | None:
         """The filter and sampling for ``backend`` (this destination's, built), or None
@@ -170,6 +184,25 @@ class Route:
         key = event.visitor_id or event.session_id or event.event_id
         digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
         return int.from_bytes(digest, "big") >= self.threshold
+
+
+def _destination_key(backend: Backend) -> str | None:
+    """The ``destination_key`` of a backend object (None: it has none);
+    :class:`~convsdk.ConfigError` when it is not a non-empty string or reading it fails."""
+    try:
+        key = getattr(backend, "destination_key", None)
+    except Exception as exc:
+        raise ConfigError(
+            f"{type(backend).__name__}.destination_key failed: {exc!r}", field="destination_key"
+        ) from exc
+    if key is None:
+        return None
+    if not isinstance(key, str) or not key.strip():
+        raise ConfigError(
+            f"{type(backend).__name__}.destination_key must be a non-empty string, got {key!r}",
+            field="destination_key",
+        )
+    return key
 
 
 def _take_url_options(url: str, given: dict[str, Any]) -> str:

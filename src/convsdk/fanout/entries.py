@@ -1,64 +1,54 @@
 """The ``backend=`` option read into destinations: each entry (a URL, a backend object
-or a :class:`~convsdk.fanout.Destination`) with the name stats give it and its spool
-directory.
+or a :class:`~convsdk.fanout.Destination`) with the name stats give it and the key its
+spool goes by.
 
-The first destination keeps the tracker's ``spool_dir`` itself (so a spool written
-before the fan-out replays into it); each other one gets
-``<spool_dir>/destinations/<scheme>-<digest of host and path>``, stable from one process
-to the next, so what one destination could not take is replayed into it alone.
+The key is :meth:`Destination.spool_name` (a URL's scheme and a digest of its host and
+path, or a backend object's ``destination_key``, else its class name); the same key
+twice (two objects of one class without a ``destination_key``) gets ``-2``, ``-3``... by
+order. Which spool directory each key replays is decided on disk, by
+:mod:`~convsdk.fanout.spools`.
 """
 
 from __future__ import annotations
 
-import os
 from typing import NamedTuple
 
 from ..backends import Backend
 from ..errors import ConfigError
 from .destination import Destination, is_backend
 
-__all__ = ["SUBDIRECTORY", "BackendArg", "Entry", "entries"]
-
-#: Where the spools of the destinations after the first live, inside ``spool_dir``.
-SUBDIRECTORY = "destinations"
+__all__ = ["BackendArg", "Entry", "entries"]
 
 #: One entry of ``backend=``.
 BackendArg = str | Backend | Destination
 
 
 class Entry(NamedTuple):
-    """One destination, its unique name (stats, logs) and spool directory (or None)."""
+    """One destination, its unique name (stats, logs) and unique spool key."""
 
     destination: Destination
     name: str
-    spool_dir: str | None
+    key: str
 
 
-def entries(value: object, spool_dir: str | None) -> list[Entry]:
+def entries(value: object) -> list[Entry]:
     """The destinations ``backend=`` (one entry, or a list or tuple of them) names, in
     order; :class:`~convsdk.ConfigError` for an empty list, an entry that is none of
-    :data:`BackendArg`, or the same destination twice."""
+    :data:`BackendArg`, the same destination twice, or a bad ``destination_key``."""
     items = value if isinstance(value, list | tuple) else [value]
     dests = [_destination(item) for item in items]
     if not dests:
         raise ConfigError("the list is empty: name at least one backend", field="backend")
     found: list[Entry] = []
     names: set[str] = set()
-    spools: set[str] = set()
+    keys: set[str] = set()
     seen: list[object] = []
-    for index, dest in enumerate(dests):
+    for dest in dests:
         if any(dest.target is other or dest.target == other for other in seen):
             raise ConfigError(f"{dest.name()} is listed twice", field="backend")
         seen.append(dest.target)
         name = _unique(dest.name(), names, "#")
-        spool = None
-        if spool_dir is not None:
-            spool = spool_dir
-            if index:
-                spool = os.path.join(
-                    spool_dir, SUBDIRECTORY, _unique(dest.spool_name(), spools, "-")
-                )
-        found.append(Entry(dest, name, spool))
+        found.append(Entry(dest, name, _unique(dest.spool_name(), keys, "-")))
     return found
 
 

@@ -14,7 +14,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypedDict, cast
 
 from ..dispatch import Dispatcher
@@ -33,7 +33,9 @@ class DeliveryStats(TypedDict):
     each destination's name to its own counters plus ``filtered`` (left out by the
     consent rule or ``forward=``), ``sampled`` (page views sampling left out),
     ``hook_dropped`` and ``hook_errors`` (a ``before_send``, the tracker's or its own,
-    returned None or failed)."""
+    returned None or failed). ``orphaned_spool_bytes``: what waits in the spool
+    directories no configured destination replays (their destination left ``backend=``),
+    as found at start; a warning named them (see :mod:`~convsdk.fanout.spools`)."""
 
     enqueued: int
     delivered: int
@@ -45,10 +47,11 @@ class DeliveryStats(TypedDict):
     queued: int
     spool_bytes: int
     corrupt: int
+    orphaned_spool_bytes: int
     destinations: dict[str, dict[str, int]]
 
 
-#: The counters of a dispatcher, in :class:`DeliveryStats` order.
+#: The counters of :class:`DeliveryStats` (a dispatcher's, and the orphaned spools'), in order.
 COUNTERS = tuple(name for name in DeliveryStats.__annotations__ if name != "destinations")
 
 
@@ -87,12 +90,19 @@ class FanOut:
     blocking; False when every destination it was for dropped it (backpressure,
     counted). With one destination that takes everything and no hook, ``put`` *is*
     that dispatcher's ``put``: one destination costs what it did before the fan-out.
+    ``orphaned``: the spool directories no destination replays, with their bytes.
     """
 
     def __init__(
-        self, lanes: Sequence[Lane], before_send: GuardedHook | None, shutdown_timeout: float
+        self,
+        lanes: Sequence[Lane],
+        before_send: GuardedHook | None,
+        shutdown_timeout: float,
+        *,
+        orphaned: Mapping[str, int] | None = None,
     ) -> None:
         self.lanes = tuple(lanes)
+        self.orphaned = dict(orphaned or {})
         self.before_send = before_send
         self.shutdown_timeout = shutdown_timeout
         first = self.lanes[0]
@@ -160,6 +170,7 @@ class FanOut:
             for name, value in counters.items():
                 totals[name] = totals.get(name, 0) + value
             each[lane.name] = {**counters, **lane.counts(self.before_send)}
+        totals["orphaned_spool_bytes"] = sum(self.orphaned.values())
         return cast(DeliveryStats, {**totals, "destinations": each})
 
     def __repr__(self) -> str:

@@ -1,5 +1,6 @@
 """The working parts of a recording tracker, built from its settings: its backends, and
-the fan-out of their dispatchers (each with its own spool) that ships batches from
+the fan-out of their dispatchers (each with its own spool, matched to it by the record
+in the spool directory: :mod:`convsdk.fanout.spools`) that ships batches from
 background threads."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ..errors import ConfigError
 from ..fanout.entries import Entry, entries
 from ..fanout.fanout import FanOut, Lane
 from ..fanout.hooks import GuardedHook
+from ..fanout.spools import match
 from ..spool import Spool
 
 
@@ -38,27 +40,35 @@ def build(values: Mapping[str, Any]) -> tuple[list[Backend], FanOut]:
     backends: list[Backend] = []
     built: list[Backend] = []  # from a URL here: this tracker's to close if one fails
     lanes: list[Lane] = []
+    found = entries(values["backend"])
+    spool_dir = values["spool_dir"]
+    spools = match(found, spool_dir) if spool_dir is not None else None
+    directories = spools.directories if spools is not None else [None] * len(found)
     try:
-        for entry in entries(values["backend"], values["spool_dir"]):
+        for entry, directory in zip(found, directories, strict=True):
             backend = entry.destination.open()
             backends.append(backend)
             if isinstance(entry.destination.target, str):
                 built.append(backend)
-            lanes.append(_lane(entry, backend, values))
+            lanes.append(_lane(entry, backend, directory, values))
     except Exception:
         for backend in built:
             backend.close()
         raise
     hook = values["before_send"]
     shared = GuardedHook(hook, "the tracker") if hook is not None else None
-    return backends, FanOut(lanes, shared, values["shutdown_timeout"])
+    orphaned = spools.orphaned if spools is not None else {}
+    return backends, FanOut(lanes, shared, values["shutdown_timeout"], orphaned=orphaned)
 
 
-def _lane(entry: Entry, backend: Backend, values: Mapping[str, Any]) -> Lane:
+def _lane(entry: Entry, backend: Backend, directory: str | None, values: Mapping[str, Any]) -> Lane:
     spool = None
-    if entry.spool_dir is not None:
+    if directory is not None:
         spool = Spool(
-            entry.spool_dir, max_bytes=values["max_spool_bytes"], fsync=values["fsync"] == "batch"
+            directory,
+            max_bytes=values["max_spool_bytes"],
+            fsync=values["fsync"] == "batch",
+            owner=entry.key,
         )
     dispatcher = Dispatcher(
         backend,

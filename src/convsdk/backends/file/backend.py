@@ -10,7 +10,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+from ...adapters import url_key
 from ...errors import BackendError
 from ...event import Event
 from ..options import bool_option, int_option
@@ -71,6 +73,11 @@ class FileBackend:
         """
         path, kwargs = parse_url(url, options)
         return cls(path, **kwargs)
+
+    @property
+    def destination_key(self) -> str:
+        """The key of its spool: the one its ``file://`` URL (absolute path) gives."""
+        return url_key(f"file://{quote(str(self.path))}")
 
     def __repr__(self) -> str:
         return (

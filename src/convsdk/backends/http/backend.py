@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..._json import dumps
-from ..._urls import redact_url
+from ..._urls import redact_url, url_key
 from ...errors import BackendError, ConfigError
 from ...event import Event
 from .answer import status_error
@@ -101,6 +101,11 @@ class HTTPBackend:
         """
         target, from_query = split_url(url)
         return cls(target, **{**from_query, **options})
+
+    @property
+    def destination_key(self) -> str:
+        """The key of its spool: the one its URL gives (scheme, host and path)."""
+        return url_key(self.url)
 
     def __repr__(self) -> str:
         url = redact_url(self.url)

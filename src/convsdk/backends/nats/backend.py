@@ -9,11 +9,13 @@ import os
 import threading
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 import nats.js.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
+from ..._urls import url_key
 from ...errors import BackendError
 from ...event import Event
 from .connection import BACKEND, close_quietly, describe, ensure_stream, open_connection
@@ -50,6 +52,12 @@ class NATSBackend:
     def target(self) -> NATSTarget:
         """The server, subject, stream and timeouts in use."""
         return self._target
+
+    @property
+    def destination_key(self) -> str:
+        """The key of its spool: the one ``nats://host:port/subject`` gives."""
+        target = self._target
+        return url_key(f"{target.server}/{quote(target.subject)}")
 
     def write(self, events: Sequence[Event]) -> None:
         """Publish the batch concurrently; raise a retryable BackendError unless all are acked."""

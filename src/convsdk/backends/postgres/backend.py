@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from ..._urls import url_key
 from ...errors import BackendError
 from ...event import Event
 from .rows import Row, scrub, to_rows
@@ -66,6 +67,11 @@ class PostgresBackend:
         """Build from ``postgresql://user@host:port/db?table=...``; keyword options win."""
         Settings(url, options)  # names an unknown or bad option, as every backend does
         return cls(url, **options)
+
+    @property
+    def destination_key(self) -> str:
+        """The key of its spool: the one its URL gives (scheme, host and database)."""
+        return url_key(self._settings.source)
 
     @property
     def table(self) -> str:

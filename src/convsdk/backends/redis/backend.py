@@ -7,10 +7,11 @@ import logging
 import threading
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 import redis
 
-from ..._urls import redact_url
+from ..._urls import redact_url, url_key
 from ...errors import BackendError
 from ...event import Event
 from .config import (
@@ -78,6 +79,19 @@ class RedisBackend:
     def stream(self) -> str:
         """The key of the stream events are appended to."""
         return self._stream
+
+    @property
+    def destination_key(self) -> str:
+        """The key of its spool: the one ``redis://host:port/db/stream`` gives (a Unix
+        socket's: ``unix://path/db/stream``)."""
+        pool = self._client.connection_pool
+        kwargs = pool.connection_kwargs
+        stream = quote(self._stream, safe=":")
+        if "path" in kwargs:
+            return url_key(f"unix://{quote(str(kwargs['path']))}/{kwargs.get('db', 0)}/{stream}")
+        scheme = "rediss" if issubclass(pool.connection_class, redis.SSLConnection) else "redis"
+        where = f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+        return url_key(f"{scheme}://{where}/{kwargs.get('db', 0)}/{stream}")
 
     def check(self) -> None:
         """Raise :class:`convsdk.BackendError` unless the server answers now (``PING``)."""

@@ -10,8 +10,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
-from ...adapters import parse_url
+from ...adapters import parse_url, url_key
 from ...errors import BackendError, ConfigError
 from ...event import Event
 from ...options import seconds
@@ -85,6 +86,14 @@ class SQLiteBackend:
         """
         parsed = parse_url(url, {"timeout": seconds(allow_zero=True)}, overrides=options)
         return cls(path_from_url(url), **parsed.options)
+
+    @property
+    def destination_key(self) -> str | None:
+        """The key of its spool: the one its ``sqlite:////absolute.db`` URL gives; None
+        for an in-memory database (nothing outlives the process: the class name serves)."""
+        if self.path == MEMORY:
+            return None
+        return url_key(f"sqlite:///{quote(self.path)}")
 
     def __repr__(self) -> str:
         return f"SQLiteBackend({self.path!r}, timeout={self.timeout})"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 
-from ...adapters import OptionType
+from ...adapters import OptionType, url_key
 from ...errors import BackendError, ConfigError
 from ...event import Event
 from ...options import choice, seconds
@@ -102,6 +102,11 @@ class GA4Destination:
                 source=parsed.source,
             )
         return cls(ident, **parsed.options)
+
+    @property
+    def destination_key(self) -> str:
+        """The key of its spool: the one ``ga4://MEASUREMENT_ID`` gives."""
+        return url_key(f"ga4://{quote(self.measurement_id)}")
 
     def __repr__(self) -> str:
         return (

@@ -7,10 +7,11 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
-from ...adapters import OptionType
+from ...adapters import OptionType, url_key
 from ...errors import BackendError, ConfigError
 from ...event import Event
 from ...options import Type, seconds
@@ -116,6 +117,11 @@ class MetaDestination:
                 source=parsed.source,
             )
         return cls(ident, **parsed.options)
+
+    @property
+    def destination_key(self) -> str:
+        """The key of its spool: the one ``meta://PIXEL_ID`` gives."""
+        return url_key(f"meta://{quote(self.pixel_id)}")
 
     def __repr__(self) -> str:
         return (

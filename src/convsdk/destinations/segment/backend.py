@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
-from ...adapters import OptionType
+from ...adapters import OptionType, url_key
 from ...errors import BackendError, ConfigError
 from ...event import Event
 from ...options import seconds
@@ -75,6 +76,8 @@ class SegmentDestination:
         self.events = dict(events or {})
         self.batch_url = service_url(endpoint, _HOST, "/v1/batch")
         """Where requests go."""
+        self.destination_key = url_key(f"segment://{quote(write_key)}")
+        """The key of its spool: the one ``segment://WRITE_KEY`` gives (a digest only)."""
         self._poster = Poster(
             "segment", timeout=timeout, secrets=(write_key,), auth=(write_key, "")
         )

@@ -46,6 +46,10 @@ class BackendContract(StorageChecks, LifecycleChecks, FailureChecks, SharingChec
     come in through an ``autouse`` fixture method storing them on ``self``; it runs
     before ``make_backend``.
 
+    A backend that declares ``destination_key`` (the key its spool is matched by, see
+    :class:`~convsdk.backends.Backend`) is checked for it: a non-empty string, the same
+    for a second backend on the same store.
+
     ``supports_dedupe``: a batch written again is stored once (sinks keyed by
     ``event_id``); otherwise each event must be stored at least once.
     ``preserves_order``: events come back in the order they were written.

@@ -75,6 +75,20 @@ class LifecycleChecks(ContractBase):
                 "events re-sent by a second instance are missing"
             )
 
+    def test_destination_key_names_the_store(self, contract_backend: Any) -> None:
+        """A ``destination_key``, when declared, is a non-empty string, the same for
+        another instance on the same store (the next process), so the spool of what this
+        one missed replays into that one."""
+        key = getattr(contract_backend, "destination_key", None)
+        if key is None:
+            return  # none declared: the class name serves
+        assert isinstance(key, str) and key.strip(), f"destination_key is {key!r}"
+        other = self.second_backend(contract_backend)
+        try:
+            assert other.destination_key == key, "another instance on the store has another key"
+        finally:
+            other.close()
+
     def test_close_twice(self, contract_backend: Any, request: pytest.FixtureRequest) -> None:
         """``close()`` may be called again (the tracker's and the app's exit both close):
         the second call returns normally."""
