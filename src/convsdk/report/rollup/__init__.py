@@ -48,7 +48,9 @@ and :mod:`.reader` (:class:`RollupReader`: reports through rollups).
 
 from __future__ import annotations
 
-from .reader import RollupReader
-from .refresh import RollupResult, roll_up
+from .postgres_reader import PostgresRollupReader
+from .refresh import roll_up
+from .result import RollupResult
+from .sqlite_reader import RollupReader
 
-__all__ = ["RollupReader", "RollupResult", "roll_up"]
+__all__ = ["PostgresRollupReader", "RollupReader", "RollupResult", "roll_up"]
