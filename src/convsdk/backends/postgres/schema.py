@@ -51,6 +51,15 @@ _TYPES = {
 }
 _COLUMN_DEFINITIONS = ", ".join(f"{name} {_TYPES[name]}" for name in COLUMNS)
 _CREATE_TABLE = "CREATE TABLE IF NOT EXISTS {} (" + _COLUMN_DEFINITIONS + f", {XID} {_XID_TYPE})"
+#: The indexes, by name suffix: the columns and condition. Most events (plain page
+#: views) have no goal; leaving them out keeps the index small and the writes fast, and
+#: "goal = X" queries still use it.
+_INDEXES = (
+    ("_timestamp_idx", "(timestamp)"),
+    ("_visitor_idx", "(visitor_id, timestamp)"),
+    ("_goal_idx", "(goal, timestamp) WHERE goal IS NOT NULL"),
+)
+_XID_INDEX = ("_xid_idx", f"({XID})")
 # Milliseconds a tracker's first write waits to add the column to an existing table (the
 # exclusive lock queues behind a long report, and every write would queue behind it).
 _FIRST_USE_LOCK_TIMEOUT = 2000
@@ -66,40 +75,28 @@ def create_schema(
     migrate``); without, the column only, and only if the lock comes within two seconds
     (a tracker's first write, which must not hold the others back).
     """
-    ident = sql.Identifier(*table)
-    base = table[-1]
-    statements = [
-        sql.SQL(_CREATE_TABLE).format(ident),
-        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (timestamp)").format(
-            sql.Identifier(f"{base}_timestamp_idx"), ident
-        ),
-        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (visitor_id, timestamp)").format(
-            sql.Identifier(f"{base}_visitor_idx"), ident
-        ),
-        # Most events (plain page views) have no goal; leaving them out keeps the index
-        # small and the writes fast, and "goal = X" queries still use it.
-        sql.SQL(
-            "CREATE INDEX IF NOT EXISTS {} ON {} (goal, timestamp) WHERE goal IS NOT NULL"
-        ).format(sql.Identifier(f"{base}_goal_idx"), ident),
-    ]
     with conn.transaction():
         _serialise(conn, table)
         created = not _exists(conn, table)
-        for statement in statements:
-            conn.execute(statement)
+        conn.execute(sql.SQL(_CREATE_TABLE).format(sql.Identifier(*table)))
+        for suffix, columns in _INDEXES:
+            _index(conn, table, suffix, columns)
         if not created:
             _add_column(conn, table, None if upgrade else _FIRST_USE_LOCK_TIMEOUT)
         if created or upgrade:
-            _index(conn, table)
+            _index(conn, table, *_XID_INDEX)
 
 
-def add_xid(conn: psycopg.Connection[Any], table: tuple[str, ...]) -> None:
+def add_xid(conn: psycopg.Connection[Any], table: tuple[str, ...]) -> bool:
     """Give an existing table the ``xid`` column and its index, if missing (committed
-    before it returns, in a transaction of its own)."""
+    before it returns, in a transaction of its own); return whether the column was there
+    without its default (a table copied with ``CREATE TABLE AS``), which it is given:
+    rows may have been stored with a null xid."""
     with conn.transaction():
         _serialise(conn, table)
-        _add_column(conn, table, None)
-        _index(conn, table)
+        lost = _add_column(conn, table, None)
+        _index(conn, table, *_XID_INDEX)
+    return lost
 
 
 def _serialise(conn: psycopg.Connection[Any], table: tuple[str, ...]) -> None:
@@ -119,22 +116,25 @@ def _exists(conn: psycopg.Connection[Any], table: tuple[str, ...]) -> bool:
 
 def _add_column(
     conn: psycopg.Connection[Any], table: tuple[str, ...], lock_timeout: int | None
-) -> None:
+) -> bool:
     """Add the ``xid`` column unless there (looked up first: ``ADD COLUMN IF NOT
-    EXISTS`` takes the exclusive lock even when the column is there)."""
+    EXISTS`` takes the exclusive lock even when the column is there), or give it back
+    its default; return whether it was there without it."""
     found = conn.execute(
-        "SELECT 1 FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s "
+        "SELECT atthasdef FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s "
         "AND NOT attisdropped",
         [sql.Identifier(*table).as_string(conn), XID],
     ).fetchone()
-    if found is not None:
-        return
-    alter = sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} " + _XID_TYPE).format(
-        sql.Identifier(*table), sql.Identifier(XID)
-    )
+    if found is not None and found[0]:
+        return False
+    if found is None:
+        change = "ADD COLUMN IF NOT EXISTS {} " + _XID_TYPE
+    else:
+        change = "ALTER COLUMN {} SET DEFAULT pg_current_xact_id()"
+    alter = sql.SQL("ALTER TABLE {} " + change).format(sql.Identifier(*table), sql.Identifier(XID))
     if lock_timeout is None:
         conn.execute(alter)
-        return
+        return found is not None
     try:
         with conn.transaction():
             conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
@@ -146,11 +146,21 @@ def _add_column(
             "table is busy)",
             ".".join(table),
         )
+    return found is not None
 
 
-def _index(conn: psycopg.Connection[Any], table: tuple[str, ...]) -> None:
+def _index(
+    conn: psycopg.Connection[Any], table: tuple[str, ...], suffix: str, columns: str
+) -> None:
+    """Make the index unless there (looked up first: ``CREATE INDEX IF NOT EXISTS``
+    takes a lock that waits for every open transaction that wrote to the table)."""
+    name = (*table[:-1], table[-1] + suffix)
+    found = conn.execute("SELECT to_regclass(%s)", [sql.Identifier(*name).as_string(conn)])
+    row = found.fetchone()
+    if row is not None and row[0] is not None:
+        return
     conn.execute(
-        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
-            sql.Identifier(f"{table[-1]}_xid_idx"), sql.Identifier(*table), sql.Identifier(XID)
+        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} " + columns).format(
+            sql.Identifier(name[-1]), sql.Identifier(*table)
         )
     )

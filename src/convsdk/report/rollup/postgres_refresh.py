@@ -49,8 +49,13 @@ _SINCE = (
     "AND NOT pg_visible_in_snapshot(xid, %s::pg_snapshot) "
     "AND pg_visible_in_snapshot(xid, %s::pg_snapshot)"
 )
-#: Every row visible in the run's snapshot (``%s``): a first run, or a rebuild.
-_ALL = "SELECT {columns} FROM {table} WHERE pg_visible_in_snapshot(xid, %s::pg_snapshot)"
+_LOST = "the xid column had lost its default (a copied table): rows may lack it"
+#: Every row visible in the run's snapshot (``%s``): a first run, or a rebuild. A null
+#: xid is a row stored before the column had its default, before this run.
+_ALL = (
+    "SELECT {columns} FROM {table} "
+    "WHERE xid IS NULL OR pg_visible_in_snapshot(xid, %s::pg_snapshot)"
+)
 
 
 def roll_up_postgres(url: str, *, rebuild: bool, batch: int) -> RollupResult:
@@ -64,12 +69,12 @@ def roll_up_postgres(url: str, *, rebuild: bool, batch: int) -> RollupResult:
     conn = reader.connect()
     try:
         conn.autocommit = True
-        _prepare(conn, reader.table, names)
+        lost = _prepare(conn, reader.table, names)
         run = _Run(conn, reader.table, names, batch)
         with _locked(conn, names):
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             with conn.transaction():
-                run.go(rebuild)
+                run.go(rebuild, lost)
     except psycopg.Error as exc:
         raise BackendError(
             f"cannot roll up {reader.table}: {str(exc).strip()}", backend=reader.source
@@ -83,15 +88,18 @@ def roll_up_postgres(url: str, *, rebuild: bool, batch: int) -> RollupResult:
     return RollupResult(run.events, run.keys, len(run.days), seconds, run.why, mark, upto)
 
 
-def _prepare(conn: psycopg.Connection[Any], table: str, names: RollupNames) -> None:
-    """Give the events table its xid column and index, and make the rollup tables."""
+def _prepare(conn: psycopg.Connection[Any], table: str, names: RollupNames) -> bool:
+    """Give the events table its xid column and index, and make the rollup tables;
+    return whether the column had lost its default (see
+    :func:`~convsdk.backends.postgres.schema.add_xid`)."""
     from ...backends.postgres.schema import add_xid
 
-    add_xid(conn, tuple(table.split(".")))
+    lost = add_xid(conn, tuple(table.split(".")))
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [_lock_key(names)])
         for statement in schema_statements(names, table):
             conn.execute(statement)
+    return lost
 
 
 def _lock_key(names: RollupNames) -> str:
@@ -125,15 +133,17 @@ class _Run:
         self.why: str | None = None
         self.mark: Mark | None = None
 
-    def go(self, rebuild: bool) -> None:
-        """Fold what the last run's snapshot did not see, store the new snapshot."""
+    def go(self, rebuild: bool, lost: bool) -> None:
+        """Fold what the last run's snapshot did not see, store the new snapshot;
+        ``rebuild``: the rollups are made again from nothing; ``lost``: the xid column
+        had lost its default."""
         row = self.conn.execute("SELECT pg_current_snapshot()::text").fetchone()
         assert row is not None
         snapshot: str = row[0]
         last = read_mark(self.conn, self.names)
-        self.why = "asked" if rebuild else None
-        if last is not None and self.why is None:
-            self.why = stale_reason(self.conn, last, self.table)
+        if last is not None:
+            stale = stale_reason(self.conn, last, self.table)
+            self.why = "asked" if rebuild else stale or (_LOST if lost else None)
         if self.why is not None:
             self.conn.execute(f"TRUNCATE {', '.join(self.names.all())}")
             last = None

@@ -176,7 +176,8 @@ def stale_reason(conn: psycopg.Connection[Any], mark: Mark, table: str) -> str |
         return "the events table was emptied or rewritten since (TRUNCATE, VACUUM FULL)"
     if mark.probe_id is not None:
         found = conn.execute(
-            f"SELECT 1 FROM {quoted(table)} WHERE event_id = %s AND xid = %s::xid8",
+            f"SELECT 1 FROM {quoted(table)} "
+            "WHERE event_id = %s AND xid IS NOT DISTINCT FROM %s::xid8",
             [mark.probe_id, mark.probe_xid],
         ).fetchone()
         if found is None:

@@ -56,7 +56,7 @@ class PostgresRollups(RollupSource):
             clauses, params = _range(low, high)
             edge = (
                 f"SELECT {COLUMNS} FROM {self.table} "
-                f"WHERE pg_visible_in_snapshot(xid, %s::pg_snapshot){clauses}"
+                f"WHERE (xid IS NULL OR pg_visible_in_snapshot(xid, %s::pg_snapshot)){clauses}"
             )
             fold.rows(self.conn.execute(edge, [snapshot, *params]))
         return fold
