@@ -145,7 +145,10 @@ class _Run:
             stale = stale_reason(self.conn, last, self.table)
             self.why = "asked" if rebuild else stale or (_LOST if lost else None)
         if self.why is not None:
-            self.conn.execute(f"TRUNCATE {', '.join(self.names.all())}")
+            # DELETE, not TRUNCATE: a report reading the rollups meanwhile keeps its
+            # snapshot of them (TRUNCATE would wait for it, and empty them under it).
+            for table in self.names.all():
+                self.conn.execute(f"DELETE FROM {table}")
             last = None
         columns, table = COLUMNS, quoted(self.table)
         if last is None:
