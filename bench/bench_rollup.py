@@ -1,10 +1,11 @@
 """What rollups save a report on a million events, and what keeping them up costs.
 
-``python bench/bench_rollup.py [--events N] [--repeats 3]``
+``python bench/bench_rollup.py [--events N] [--repeats 3] [--postgres URL] [--no-sqlite]``
 
 Works on a copy of ``bench_report.py``'s SQLite store (generated once, cached in the
-system temp directory; the cache itself is never written) and times, each step in a
-fresh process:
+system temp directory; the cache itself is never written) and, with ``--postgres``, on
+the same events copied into a PostgreSQL table made by ``convsdk migrate`` (dropped
+afterwards, rollups and all). It times, for each store, each step in a fresh process:
 
 1. the whole report read from the events (``rollups=False``);
 2. ``convsdk rollup`` from nothing, and the report through the rollups;
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sqlite3
 import statistics
@@ -121,27 +123,109 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--postgres", metavar="URL", help="also measure a PostgreSQL store")
+    parser.add_argument("--no-sqlite", action="store_true", help="leave the SQLite store out")
     args = parser.parse_args()
     cache = Path(tempfile.gettempdir()) / f"convsdk-bench-report-{args.events}"
     if not (cache / "complete").exists():
         generate(cache, args.events)
     work = Path(tempfile.mkdtemp(prefix="convsdk-bench-rollup-"))
     try:
-        return _run(cache, work, args.repeats)
+        if not args.no_sqlite:
+            print("SQLite")
+            _run(cache, work, args.repeats, _SQLite(work / "events.db"))
+        if args.postgres:
+            print("PostgreSQL")
+            _run(cache, work, args.repeats, _Postgres(args.postgres, work / "pg.db"))
+        return 0
     finally:
         shutil.rmtree(work)
 
 
-def _run(cache: Path, work: Path, repeats: int) -> int:
-    database = work / "events.db"
-    shutil.copyfile(cache / "events.db", database)
-    goals, source = cache / "goals.toml", f"sqlite:///{database}"
+class _SQLite:
+    """The store measured: a copy of the cached SQLite database."""
+
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self.source = f"sqlite:///{database}"
+
+    def load(self, cache: Path) -> None:
+        shutil.copyfile(cache / "events.db", self.database)
+
+    def added(self, rowid: int) -> None:
+        """The rows after ``rowid`` were appended to :attr:`database`: nothing to copy."""
+
+    def drop(self) -> None:
+        """Nothing to remove but the work directory."""
+
+
+class _Postgres:
+    """The store measured: the cached events copied into a table of its own."""
+
+    def __init__(self, url: str, database: Path) -> None:
+        self.url = url
+        self.database = database  # the SQLite copy new events are made in first
+        self.table = f"convsdk_bench_rollup_{os.getpid()}"
+        self.source = f"{url}{'&' if '?' in url else '?'}table={self.table}"
+
+    def load(self, cache: Path) -> None:
+        import subprocess
+
+        shutil.copyfile(cache / "events.db", self.database)
+        subprocess.run([sys.executable, "-m", "convsdk", "migrate", self.source], check=True)
+        self.added(0)
+
+    def added(self, rowid: int) -> None:
+        """Copy the SQLite rows after ``rowid`` into the table, as COPY does."""
+        import psycopg
+
+        source = sqlite3.connect(self.database)
+        columns = (
+            "event_id, name, kind, goal, value, currency, transaction_id, timestamp, "
+            "visitor_id, session_id, user_id, properties, context"
+        )
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            with conn.cursor().copy(f"COPY {self.table} ({columns}) FROM STDIN") as copy:
+                query = f"SELECT {columns} FROM convsdk_events WHERE rowid > ?"
+                for row in source.execute(query, (rowid,)):
+                    copy.write_row(row)
+            conn.execute(f"ANALYZE {self.table}")
+        source.close()
+
+    def drop(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            for suffix in ("", *_ROLLUP_SUFFIXES):
+                conn.execute(f"DROP TABLE IF EXISTS {self.table}{suffix}")
+
+
+_ROLLUP_SUFFIXES = ("_rollup_visitor_days", "_rollup_days", "_rollup_transactions") + (
+    "_rollup_links",
+    "_rollup_watermark",
+)
+
+
+def _run(cache: Path, work: Path, repeats: int, store: _SQLite | _Postgres) -> None:
+    store.load(cache)
+    try:
+        _steps(cache, work, repeats, store)
+    finally:
+        store.drop()
+
+
+def _steps(cache: Path, work: Path, repeats: int, store: _SQLite | _Postgres) -> None:
+    database, source, goals = store.database, store.source, cache / "goals.toml"
     rows: list[tuple[str, dict[str, Any]]] = []
     raw = _report(source, goals, False, repeats)
     rows.append(("report from the events", raw))
     rows.append(("convsdk rollup, from nothing", _child(_ROLLUP.format(src=SRC, source=source))))
     rows.append(("report through the rollups", _check(_report(source, goals, True, repeats), raw)))
+    conn = sqlite3.connect(database)
+    (last,) = conn.execute("SELECT MAX(rowid) FROM convsdk_events").fetchone()
+    conn.close()
     added = _append(database, 0.01, work)
+    store.added(last)
     raw = _report(source, goals, False, 1)
     rows.append((f"+{added:,} events: report, not rolled up", _check(
         _report(source, goals, True, repeats), raw)))  # fmt: skip
@@ -150,7 +234,6 @@ def _run(cache: Path, work: Path, repeats: int) -> int:
     after = _check(_report(source, goals, True, repeats), raw)
     rows.append(("report through the rollups", after))
     _print(rows, refresh["seconds"] + after["seconds"], rows[0][1]["seconds"])
-    return 0
 
 
 def _check(found: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:

@@ -247,15 +247,32 @@ def engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def postgres_table() -> Iterator[tuple[str, Callable[[list[Event]], None]]]:
-    """``(report URL with ?table=, write(events))`` for a table of this test's own."""
+def require_postgres() -> None:
+    """Skip the test when the PostgreSQL server is not there (fail it, with
+    ``CONVSDK_REQUIRE_SERVICES=1``)."""
     reason = _postgres_unusable()
     if reason is not None:
         message = f"PostgreSQL not reachable at {POSTGRES_URL} ({reason})"
         if os.environ.get("CONVSDK_REQUIRE_SERVICES") == "1":
             pytest.fail(f"{message}; CONVSDK_REQUIRE_SERVICES=1 requires it")
         pytest.skip(f"{message}; set CONVSDK_REQUIRE_SERVICES=1 to fail instead")
+
+
+def drop_postgres_table(conn: Any, table: str) -> None:
+    """Drop ``table`` and the rollup tables named after it."""
+    from psycopg import sql
+
+    for name in ["", "_rollup_visitor_days", "_rollup_days", "_rollup_transactions"] + [
+        "_rollup_links",
+        "_rollup_watermark",
+    ]:
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table + name)))
+
+
+@pytest.fixture
+def postgres_table() -> Iterator[tuple[str, Callable[[list[Event]], None]]]:
+    """``(report URL with ?table=, write(events))`` for a table of this test's own."""
+    require_postgres()
     import psycopg
     from psycopg import sql
     from psycopg.types.json import Jsonb
@@ -304,5 +321,5 @@ def postgres_table() -> Iterator[tuple[str, Callable[[list[Event]], None]]]:
     try:
         yield f"{POSTGRES_URL}{sep}table={table}", write
     finally:
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(ident))
+        drop_postgres_table(conn, table)
         conn.close()

@@ -1,7 +1,10 @@
 """Rollups: a report read through them is the report read from the events, to the digit.
 
 Each test compares ``load_report(..., rollups=True)`` with ``rollups=False`` on the
-same SQLite file, after ``convsdk rollup``, and checks that the rollups were read.
+same store, after ``convsdk rollup``, and checks that the rollups were read. The tests
+of what every store does run on SQLite and on the PostgreSQL server (a table of the
+test's own, written by the PostgreSQL backend); what is particular to a store
+(how a rewritten table is noticed, transactions that commit late) is tested on it.
 """
 
 from __future__ import annotations
@@ -9,6 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +29,16 @@ from convsdk.goals import Funnel, Goal, GoalSet
 from convsdk.report import load_report
 from convsdk.report.rollup import roll_up
 
-from .conftest import GOALS, T0, make, scenario, write_sqlite
+from .conftest import (
+    GOALS,
+    POSTGRES_URL,
+    T0,
+    drop_postgres_table,
+    make,
+    require_postgres,
+    scenario,
+    write_sqlite,
+)
 
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 DAY = 86_400
@@ -155,6 +170,62 @@ def _add(url: str, events: list[Event]) -> None:
         backend.close()
 
 
+@dataclass
+class Store:
+    """A store of the test's own: its report URL, its events table, and its SQL."""
+
+    url: str
+    table: str
+    add: Callable[[list[Event]], None]
+    """Store more events, as the tracker's backend does."""
+    sql: Callable[[str], None]
+    """Run a statement (``{t}``: the events table)."""
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Store]]:
+    """``store(events)``: a store of that kind holding ``events``."""
+    if request.param == "sqlite":
+
+        def sqlite_store(events: list[Event]) -> Store:
+            url = _store(tmp_path / "events.db", events)
+
+            def run(statement: str) -> None:
+                conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+                conn.execute(statement.format(t="convsdk_events"))
+                conn.commit()
+                conn.close()
+
+            return Store(url, "convsdk_events", lambda more: _add(url, more), run)
+
+        yield sqlite_store
+        return
+    require_postgres()
+    psycopg = pytest.importorskip("psycopg")
+    from convsdk.backends.postgres import PostgresBackend
+
+    table = f"convsdk_rollup_test_{uuid.uuid4().hex[:12]}"
+    url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}table={table}"
+    conn = psycopg.connect(POSTGRES_URL, autocommit=True)
+
+    def add(events: list[Event]) -> None:
+        backend = PostgresBackend.from_url(url)
+        try:
+            backend.write(events)
+        finally:
+            backend.close()
+
+    def postgres_store(events: list[Event]) -> Store:
+        add(events)
+        return Store(url, table, add, lambda statement: conn.execute(statement.format(t=table)))
+
+    try:
+        yield postgres_store
+    finally:
+        drop_postgres_table(conn, table)
+        conn.close()
+
+
 RANGES = [
     {},
     {"since": T0},
@@ -168,16 +239,18 @@ RANGES = [
 
 @pytest.mark.parametrize("window", RANGES, ids=[str(i) for i in range(len(RANGES))])
 def test_the_report_through_rollups_is_the_report_of_the_events(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, window: dict[str, Any]
+    store: Callable[..., Store], caplog: pytest.LogCaptureFixture, window: dict[str, Any]
 ) -> None:
-    url = _store(tmp_path / "events.db", _events())
+    url = store(_events()).url
     roll_up(url)
     _same(url, caplog, **window)
     _same(url, caplog, goals=STEPS, **window)
 
 
-def test_every_option_reads_the_same(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    url = _store(tmp_path / "events.db", _events())
+def test_every_option_reads_the_same(
+    store: Callable[..., Store], caplog: pytest.LogCaptureFixture
+) -> None:
+    url = store(_events()).url
     roll_up(url)
     data = _same(url, caplog, include_bots=True)
     assert data["summary"]["bot_visitors"] == 0
@@ -195,9 +268,9 @@ def test_every_option_reads_the_same(tmp_path: Path, caplog: pytest.LogCaptureFi
 
 
 def test_what_the_rollups_read_is_told_as_the_events_tell_it(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    store: Callable[..., Store], caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = _store(tmp_path / "events.db", _events())
+    url = store(_events()).url
     roll_up(url)
     data = _same(url, caplog, goals=STEPS, since=T0 - timedelta(days=1))
     summary = data["summary"]
@@ -213,9 +286,10 @@ def test_what_the_rollups_read_is_told_as_the_events_tell_it(
 
 
 def test_late_and_replayed_events_are_read_before_and_after_the_next_rollup(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    store: Callable[..., Store], caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = _store(tmp_path / "events.db", _events())
+    events = store(_events())
+    url = events.url
     roll_up(url)
     later = [
         # new events, today and on days already rolled up (a spool replayed late)
@@ -229,7 +303,7 @@ def test_late_and_replayed_events_are_read_before_and_after_the_next_rollup(
         make("page_view", 2 * DAY + 6, "lea", variant="A"),  # late, after her first variant
         make("page_view", DAY + 1, "lea", variant="C"),  # late, her first variant now
     ]
-    _add(url, later)
+    events.add(later)
     ranges = [{}, {"since": T0 + timedelta(seconds=20), "until": T0 + timedelta(days=3, hours=2)}]
     for window in ranges:
         _same(url, caplog, goals=STEPS, **window)
@@ -289,14 +363,12 @@ def test_erasing_the_last_events_rolled_up_is_noticed(
 
 
 def test_a_deletion_is_taken_out_by_a_rebuild(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    store: Callable[..., Store], caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = _store(tmp_path / "events.db", _events())
+    events = store(_events())
+    url = events.url
     roll_up(url)
-    conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-    conn.execute("DELETE FROM convsdk_events WHERE visitor_id = 'jo'")
-    conn.commit()
-    conn.close()
+    events.sql("DELETE FROM {t} WHERE visitor_id = 'jo'")
     roll_up(url, rebuild=True)
     data = _same(url, caplog)
     assert "jo" not in json.dumps(data)  # nothing of hers left
@@ -321,11 +393,12 @@ def test_rollups_are_kept_for_the_table_they_were_made_of(
 
 
 def test_rollups_far_behind_the_events_are_left_aside(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    store: Callable[..., Store], caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = _store(tmp_path / "events.db", scenario()[:4])
+    events = store(scenario()[:4])
+    url = events.url
     roll_up(url)
-    _add(url, _events())
+    events.add(_events())
     with caplog.at_level(logging.INFO, logger="convsdk.report"):
         assert _figures(url) == _figures(url, rollups=False)
     assert "more events came after them" in caplog.text
@@ -345,6 +418,6 @@ def test_the_rollup_command_says_what_it_did(
     assert main(["rollup", path, "--rebiuld"]) == 2
     assert "unrecognized arguments: --rebiuld" in capsys.readouterr().err
     assert main(["rollup", str(tmp_path / "events.jsonl")]) == 2
-    assert "rollups are kept for SQLite stores" in capsys.readouterr().err
+    assert "rollups are kept for SQLite and PostgreSQL stores" in capsys.readouterr().err
     assert main(["rollup", str(tmp_path / "missing.db")]) == 2
     assert "no SQLite database" in capsys.readouterr().err

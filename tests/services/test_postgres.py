@@ -65,7 +65,7 @@ def test_table_and_indexes_are_created_on_first_use(
         ).fetchall()
     assert [c[0] for c in columns] == [
         "event_id", "name", "kind", "goal", "value", "currency", "transaction_id",
-        "timestamp", "visitor_id", "session_id", "user_id", "properties", "context",
+        "timestamp", "visitor_id", "session_id", "user_id", "properties", "context", "xid",
     ]  # fmt: skip
     types = dict(columns)
     assert types["timestamp"] == "timestamp with time zone"
@@ -76,6 +76,7 @@ def test_table_and_indexes_are_created_on_first_use(
     assert '("timestamp")' in defs or "(timestamp)" in defs
     assert '(visitor_id, "timestamp")' in defs or "(visitor_id, timestamp)" in defs
     assert '(goal, "timestamp")' in defs or "(goal, timestamp)" in defs
+    assert "(xid)" in defs
 
 
 def test_migrate_creates_the_table_and_is_idempotent(
@@ -85,6 +86,79 @@ def test_migrate_creates_the_table_and_is_idempotent(
     migrate(postgres_events_url)
     assert _count(postgres_url, _table(postgres_events_url)) == 0
     assert list(read_events(postgres_events_url)) == []
+
+
+def _old_table(server_url: str, table: str, events: int) -> None:
+    """A table as an earlier convsdk made it (no xid column), holding ``events`` rows."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(
+            f'CREATE TABLE "{table}" (event_id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT, '
+            "goal TEXT, value DOUBLE PRECISION, currency TEXT, transaction_id TEXT, "
+            "timestamp TIMESTAMPTZ NOT NULL, visitor_id TEXT, session_id TEXT, user_id TEXT, "
+            "properties JSONB NOT NULL, context JSONB NOT NULL)"
+        )
+        conn.execute(
+            f"INSERT INTO \"{table}\" SELECT 'old-' || n, 'page_view', NULL, NULL, NULL, NULL, "
+            "NULL, now(), 'v', NULL, NULL, '{}', '{}' FROM generate_series(1, %s) n",
+            [events],
+        )
+
+
+def _xid_state(server_url: str, table: str) -> tuple[int, int, bool]:
+    """(rows, distinct xids, whether the xid index is there)."""
+    with psycopg.connect(server_url) as conn:
+        row = conn.execute(f'SELECT count(*), count(DISTINCT xid) FROM "{table}"').fetchone()
+        index = conn.execute(
+            "SELECT 1 FROM pg_indexes WHERE tablename = %s AND indexdef LIKE %s",
+            [table, "%(xid)%"],
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), index is not None
+
+
+def test_a_table_of_an_earlier_version_gets_the_xid_column_in_place(
+    postgres_url: str, postgres_events_url: str
+) -> None:
+    table = _table(postgres_events_url)
+    _old_table(postgres_url, table, 1000)
+    with psycopg.connect(postgres_url) as conn:
+        (before,) = conn.execute("SELECT pg_relation_filenode(%s)", [table]).fetchone() or (0,)
+    backend = PostgresBackend.from_url(postgres_events_url)
+    try:
+        first = numbered_events(20)
+        backend.write(first)  # the first write adds the column, not the index
+        backend.write(first[:5] + numbered_events(5, tag="new"))  # re-sent: through the stage
+    finally:
+        backend.close()
+    # The old rows share the xid of the ALTER TABLE; each batch has its own.
+    assert _xid_state(postgres_url, table) == (1025, 3, False)
+    migrate(postgres_events_url)  # the index
+    assert _xid_state(postgres_url, table) == (1025, 3, True)
+    with psycopg.connect(postgres_url) as conn:
+        (after,) = conn.execute("SELECT pg_relation_filenode(%s)", [table]).fetchone() or (0,)
+    assert after == before  # not rewritten
+
+
+def test_a_busy_table_is_written_to_without_waiting_for_the_column(
+    postgres_url: str, postgres_events_url: str
+) -> None:
+    table = _table(postgres_events_url)
+    _old_table(postgres_url, table, 3)
+    with psycopg.connect(postgres_url) as reading:
+        reading.execute(f'SELECT count(*) FROM "{table}"')  # a long report holds a lock
+        backend = PostgresBackend.from_url(postgres_events_url)
+        try:
+            backend.write(numbered_events(4))
+        finally:
+            backend.close()
+        reading.rollback()
+    with psycopg.connect(postgres_url) as conn:
+        found = conn.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_name = %s AND column_name = %s",
+            [table, "xid"],
+        ).fetchone()
+    assert found is None
+    assert _count(postgres_url, table) == 7
 
 
 def test_a_resent_batch_is_stored_once(postgres_url: str, postgres_events_url: str) -> None:

@@ -102,7 +102,8 @@ def _add_analysis_options(report: argparse.ArgumentParser) -> None:
     report.add_argument(
         "--no-rollups",
         action="store_true",
-        help="read a SQLite store's events even where convsdk rollup summed them up "
+        help="read a SQLite or PostgreSQL store's events even where convsdk rollup summed "
+        "them up "
         "(the same figures, slower)",
     )
     report.add_argument(

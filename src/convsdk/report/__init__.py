@@ -19,7 +19,8 @@ Stores of other kinds are read by plugins: :func:`register_reader`, or the
 ``convsdk.readers`` entry-point group (see :mod:`~convsdk.report.plugins`).
 
 Modules: :mod:`~convsdk.report.reader` (reading any store into per-visitor summaries),
-:mod:`~convsdk.report.rollup` (a SQLite store's events summed up per day, read instead),
+:mod:`~convsdk.report.rollup` (a SQLite or PostgreSQL store's events summed up per day,
+read instead),
 :mod:`~convsdk.report.events` (folding an iterable of events into them),
 :mod:`~convsdk.report.plugins` (readers of other stores),
 :mod:`~convsdk.report.metrics` (the maths and the report's structure),
@@ -109,7 +110,7 @@ def load_report(
     revenue in its currency (:mod:`~convsdk.report.currency`); ``channels``: a file of
     channel rules tried before GA4's (:func:`~convsdk.report.channels.load_channel_rules`);
     ``engine``: how a JSON Lines log is read (:data:`~convsdk.report.reader.ENGINES`);
-    ``rollups=False``: a SQLite store's events, not its rollups (same figures, slower).
+    ``rollups=False``: a SQL store's events, not its rollups (same figures, slower).
     Raises :class:`convsdk.ConfigError` for a bad source, goal file or time, and
     :class:`convsdk.BackendError` when the store cannot be read.
     """

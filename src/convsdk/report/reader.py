@@ -36,7 +36,7 @@ from .jsonl import FileReader
 from .plugins import plugin_reader, plugin_schemes
 from .progress import ProgressCallback
 from .protocol import Reader
-from .rollup import RollupReader
+from .rollup import PostgresRollupReader, RollupReader
 from .sql import DEFAULT_TABLE, PostgresReader, SQLiteReader
 
 __all__ = [
@@ -74,8 +74,9 @@ def open_reader(
     events, 44 s against 58 s for five million), and its memory stays near 300 MB where
     the streaming reader's grows with the visitors (1.3 GB at five million events): see
     :mod:`convsdk.report.duck`.
-    Databases count in their own engine whatever it says. ``rollups``: a SQLite store
-    is read through its rollups (:mod:`convsdk.report.rollup`), where they serve.
+    Databases count in their own engine whatever it says. ``rollups``: a SQLite or
+    PostgreSQL store is read through its rollups (:mod:`convsdk.report.rollup`), where
+    they serve.
 
     Other schemes are read by plugins (:mod:`convsdk.report.plugins`), consulted after
     the built-in ones. Raises :class:`convsdk.ConfigError` for a source it cannot read:
@@ -85,6 +86,8 @@ def open_reader(
     reader = _open(source, engine)
     if rollups and isinstance(reader, SQLiteReader):
         return RollupReader(reader)
+    if rollups and isinstance(reader, PostgresReader):
+        return PostgresRollupReader(reader)
     return reader
 
 

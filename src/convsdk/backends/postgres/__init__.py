@@ -14,8 +14,15 @@ reader works on both::
     event_id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT, goal TEXT,
     value DOUBLE PRECISION, currency TEXT, transaction_id TEXT, timestamp TIMESTAMPTZ NOT NULL,
     visitor_id TEXT, session_id TEXT, user_id TEXT, properties JSONB NOT NULL,
-    context JSONB NOT NULL
-    -- indexed on (timestamp), (visitor_id, timestamp), (goal, timestamp) WHERE goal IS NOT NULL
+    context JSONB NOT NULL,
+    xid XID8 NOT NULL DEFAULT pg_current_xact_id()  -- the transaction that stored the row
+    -- indexed on (timestamp), (visitor_id, timestamp), (goal, timestamp) WHERE goal IS NOT
+    -- NULL, (xid)
+
+The ``xid`` column is for ``convsdk rollup`` (:mod:`convsdk.report.rollup`): a table of an
+earlier version gets it from ``convsdk migrate``, from ``convsdk rollup``, or from a
+tracker's first write when the table is not too busy to lock for a moment (see
+:mod:`.schema`; the index comes from the first two only).
 
 A batch is one transaction: it is stored whole or not at all, and a batch sent again
 (after a failure whose outcome was unknown) is stored once. The connection is opened

@@ -48,9 +48,11 @@ class PostgresBackend:
         table_ident = sql.Identifier(*self._settings.table)
         columns = sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
         self._copy = sql.SQL("COPY {} ({}) FROM STDIN").format(table_ident, columns)
+        # The event columns only: the table's xid is filled by its default on the merge.
         self._make_stage = sql.SQL(
-            "CREATE TEMP TABLE IF NOT EXISTS convsdk_stage (LIKE {}) ON COMMIT DELETE ROWS"
-        ).format(table_ident)
+            "CREATE TEMP TABLE IF NOT EXISTS convsdk_stage ON COMMIT DELETE ROWS "
+            "AS SELECT {} FROM {} WITH NO DATA"
+        ).format(columns, table_ident)
         self._stage_copy = sql.SQL("COPY convsdk_stage ({}) FROM STDIN").format(columns)
         self._merge = sql.SQL(
             "INSERT INTO {} ({}) SELECT {} FROM convsdk_stage ON CONFLICT (event_id) DO NOTHING"
@@ -79,14 +81,16 @@ class PostgresBackend:
         return ".".join(self._settings.table)
 
     def migrate(self) -> None:
-        """Create the table and its indexes now, if missing (idempotent).
+        """Create the table and its indexes now, if missing (idempotent); give a table of
+        an earlier version what it lacks (the ``xid`` column and its index, see
+        :mod:`.schema`).
 
         Raises :class:`~convsdk.BackendError` when the server cannot be reached.
         """
         with self._lock:
             self._check_open()
             self._schema_ready = False
-            self._connection()
+            self._connection(upgrade=True)
 
     def check(self) -> None:
         """Raise :class:`~convsdk.BackendError` unless the server takes events now.
@@ -94,7 +98,10 @@ class PostgresBackend:
         Connects and creates the table if missing, as the first write would.
         """
         try:
-            self.migrate()
+            with self._lock:
+                self._check_open()
+                self._schema_ready = False
+                self._connection()
         except psycopg.Error as exc:
             raise self._failure(exc) from exc
 
@@ -141,7 +148,7 @@ class PostgresBackend:
             self._pid = os.getpid()
             self._conn = None
 
-    def _connection(self) -> psycopg.Connection[Any]:
+    def _connection(self, *, upgrade: bool = False) -> psycopg.Connection[Any]:
         conn = self._conn
         if conn is None or conn.closed:
             try:
@@ -155,7 +162,7 @@ class PostgresBackend:
             self._stage_ready = False
         if not self._schema_ready:
             try:
-                create_schema(conn, self._settings.table)
+                create_schema(conn, self._settings.table, upgrade=upgrade)
             except psycopg.Error as exc:
                 raise self._failure(exc) from exc
             self._schema_ready = True

@@ -10,7 +10,7 @@ tests for an event that may be an arrival.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..._json import dumps_str, loads
@@ -49,8 +49,36 @@ def _may_arrive(context: str) -> bool:
     )
 
 
+def _as_sqlite(value: Any) -> Any:
+    """A JSON value as SQLite's ``json_extract`` gives it to the SQLite reader: ``true``
+    as 1, an object or array as its text."""
+    if type(value) is bool:
+        return int(value)
+    if type(value) is dict or type(value) is list:
+        return dumps_str(value)
+    return value
+
+
+def _parse(context: str) -> Any:
+    return loads(context)
+
+
 class RollupFold:
-    """Folds event rows into states; read :attr:`visitors`, :attr:`days` and the rest."""
+    """Folds event rows into states; read :attr:`visitors`, :attr:`days` and the rest.
+
+    It reads rows as the SQLite reader reads them; another store's fold tells how its
+    reader differs through the four functions below (:mod:`.postgres_fold`).
+    """
+
+    #: A stored timestamp as microseconds.
+    moment: Callable[[Any], int] = staticmethod(text_micros)
+    #: An event's ``context`` (JSON text, not ``"{}"``) read.
+    parse = staticmethod(_parse)
+    #: Whether an event of this context text may be an arrival (a superset of those that
+    #: are: which are, is the rules' to say).
+    may_arrive = staticmethod(_may_arrive)
+    #: A ``context.variant`` as the store's reader gives it.
+    variant = staticmethod(_as_sqlite)
 
     def __init__(self) -> None:
         self.visitors: dict[tuple[str, int], VisitorDay] = {}
@@ -61,7 +89,8 @@ class RollupFold:
         """Every conversion with a transaction id."""
         self.links: set[tuple[str, str, int]] = set()
         """``(visitor id, user id, day)`` of the events carrying both."""
-        self.last_rowid = 0
+        self.last_rowid: Any = 0
+        """The first column of the last row folded (a rowid, a transaction id)."""
         self.last_event_id = ""
 
     def rows(self, rows: Iterable[tuple[Any, ...]]) -> int:
@@ -77,7 +106,7 @@ class RollupFold:
         (rowid, event_id, name, kind, goal, value, currency, transaction, timestamp, visitor_id,
          user_id, context) = row  # fmt: skip
         self.last_rowid, self.last_event_id = rowid, event_id
-        moment = text_micros(timestamp)
+        moment = self.moment(timestamp)
         day = moment // DAY
         totals = self.days.get(day)
         if totals is None:
@@ -116,7 +145,7 @@ class RollupFold:
         self, visitor_id: str, day: int, moment: int, event_id: str, context: str
     ) -> VisitorDay:
         """Fold a visitor's event into their state of ``day``."""
-        data = loads(context) if context != "{}" else _EMPTY
+        data = self.parse(context) if context != "{}" else _EMPTY
         if type(data) is not dict:
             data = _EMPTY
         state = self.visitors.get((visitor_id, day))
@@ -139,7 +168,7 @@ class RollupFold:
                 state.touches = [entry]
             else:
                 state.touches.append(entry)
-        if _may_arrive(context):
+        if self.may_arrive(context):
             # Kept as it is, if the rules make it an arrival: which arrivals count is
             # the report's to tell (a converter's, up to their first macro conversion).
             landing = utm if type(utm) is dict else None
@@ -154,15 +183,5 @@ class RollupFold:
         if variant is not None and (
             state.variant is None or (moment, event_id) < (state.variant[0], state.variant[1])
         ):
-            state.variant = (moment, event_id, _as_sqlite(variant))
+            state.variant = (moment, event_id, self.variant(variant))
         return state
-
-
-def _as_sqlite(value: Any) -> Any:
-    """A JSON value as SQLite's ``json_extract`` gives it to the SQLite reader: ``true``
-    as 1, an object or array as its text."""
-    if type(value) is bool:
-        return int(value)
-    if type(value) is dict or type(value) is list:
-        return dumps_str(value)
-    return value

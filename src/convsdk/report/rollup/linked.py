@@ -8,8 +8,8 @@ them as every reader does (:mod:`convsdk.report.people`).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ..dataset import GoalHits, VisitorSummary
 from ..people import groups, kept_links, merge_summaries, person_macro_times
@@ -19,18 +19,17 @@ from .schema import decode
 from .span import Span
 from .state import VisitorDay
 
-__all__ = ["LinkedPeople", "linked_people"]
+if TYPE_CHECKING:
+    from .source import RollupSource
 
-_STATES = (
-    "SELECT state FROM convsdk_rollup_visitor_days WHERE visitor_id = ? AND day >= ? AND day < ?"
-)
+__all__ = ["LinkedPeople", "linked_people"]
 
 #: (people, the links of the visitors kept, visitors left out as bots)
 LinkedPeople = tuple[list[VisitorSummary], list[tuple[str, str]], int]
 
 
 def linked_people(
-    conn: sqlite3.Connection | None,
+    source: RollupSource | None,
     span: Span,
     links: list[tuple[str, str]],
     raw: dict[str, VisitorDay],
@@ -38,8 +37,8 @@ def linked_people(
     include_bots: bool,
 ) -> LinkedPeople:
     """The people the visitor ids of ``links`` make, from their rolled-up days of
-    ``span`` (read through ``conn``) and their states in ``raw``."""
-    states = dict(_states(conn, span, sorted({v for v, _ in links}), raw))
+    ``span`` (read from ``source``) and their states in ``raw``."""
+    states = dict(_states(source, span, sorted({v for v, _ in links}), raw))
     goals: dict[str, dict[str, GoalHits]] = {
         v: finisher.goals(state.goals, state.orders) for v, state in states.items()
     }
@@ -60,14 +59,14 @@ def linked_people(
 
 
 def _states(
-    conn: sqlite3.Connection | None, span: Span, ids: list[str], raw: dict[str, VisitorDay]
+    source: RollupSource | None, span: Span, ids: list[str], raw: dict[str, VisitorDay]
 ) -> Iterator[tuple[str, VisitorDay]]:
     """Each visitor id's state: their rolled-up days of ``span`` and their raw state."""
     first, end = span.days
     for visitor_id in ids:
         state = raw.get(visitor_id)
-        if conn is not None and span.has_days:
-            for (blob,) in conn.execute(_STATES, (visitor_id, first, end)):
+        if source is not None and span.has_days:
+            for blob in source.states(visitor_id, first, end):
                 stored = VisitorDay(*decode(blob))
                 if state is not None:
                     stored.merge(state)

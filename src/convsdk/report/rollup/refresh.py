@@ -1,248 +1,47 @@
-"""``convsdk rollup``: bring a SQLite store's rollups up to date with its events.
+"""``convsdk rollup URL``: bring a store's rollups up to date with its events.
 
-Only the events after the watermark are read (a range of rowids: SQLite gives a new
-row a rowid above every other, so they are the events stored since the last run,
-whatever their timestamps: late ones and spool replays included). Their states are
-merged into the stored ones, a batch at a time, each batch in one transaction with the
-watermark, so an interrupted run leaves rollups that are right as far as they go; the
-tracker may keep writing in between.
+Each store keeps its own watermark: SQLite by rowid (:mod:`.sqlite_refresh`),
+PostgreSQL by transaction snapshot (:mod:`.postgres_refresh`).
 """
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from urllib.parse import quote
+from urllib.parse import urlsplit
 
-from ...errors import BackendError, ConfigError
-from ..sql import SQLiteReader
-from .fold import COLUMNS, RollupFold
-from .schema import (
-    FORMAT,
-    ROLLUP_TABLES,
-    SCHEMA,
-    Watermark,
-    decode,
-    encode,
-    read_watermark,
-    stale_reason,
-    write_watermark,
-)
-from .state import VisitorDay
-from .totals import DayTotals
+from ..._urls import redact_url
+from ...errors import ConfigError
+from .result import RollupResult
+from .sqlite_refresh import roll_up_sqlite
 
-__all__ = ["BATCH", "RollupResult", "roll_up"]
+__all__ = ["BATCH", "ROLLUP_SCHEMES", "roll_up"]
 
-#: Events folded and stored per transaction.
+#: Events folded and stored at a time (per transaction in SQLite).
 BATCH = 50_000
-
-
-@dataclass(frozen=True, slots=True)
-class RollupResult:
-    """What a run of :func:`roll_up` did."""
-
-    events: int
-    """Events rolled up by this run."""
-    visitor_days: int
-    """Visitor-day states written (new, or merged with late events)."""
-    days: int
-    """Distinct days whose totals changed."""
-    seconds: float
-    rebuilt: str | None
-    """Why the rollups were made again from the first event; ``None`` if they were not."""
-    watermark: Watermark
+#: The URL schemes of stores that keep rollups.
+ROLLUP_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
 def roll_up(url: str, *, rebuild: bool = False, batch: int = BATCH) -> RollupResult:
-    """Bring the rollups of the SQLite store at ``url`` (``sqlite:///events.db``,
-    ``?table=`` as for reports) up to date; ``rebuild`` makes them again from nothing.
+    """Bring the rollups of the store at ``url`` (``sqlite:///events.db`` or
+    ``postgresql://...``, ``?table=`` as for reports) up to date; ``rebuild`` makes them
+    again from nothing.
 
-    Raises :class:`convsdk.ConfigError` for a store that cannot have rollups (no such
-    database or table, a table of the first layout, rollups of another table without
-    ``rebuild``) and :class:`convsdk.BackendError` when reading or writing fails.
+    Raises :class:`convsdk.ConfigError` for a store that cannot have rollups (another
+    kind of store, no such database or table, a SQLite table of the first layout, a
+    SQLite database holding rollups of another table without ``rebuild``, a PostgreSQL
+    table name too long to name its rollups after) and :class:`convsdk.BackendError`
+    when reading or writing fails.
     """
-    reader = SQLiteReader.from_url(url)
-    started = time.perf_counter()
-    conn = _connect(reader.path, reader.table, reader.timeout)
-    try:
-        why, mark = _prepare(conn, reader.table, rebuild)
-        events, keys, days, final = _catch_up(conn, mark, batch)
-    except sqlite3.Error as exc:
-        raise BackendError(f"cannot roll up {reader.path}: {exc}", backend="sqlite") from exc
-    finally:
-        conn.close()
-    return RollupResult(events, keys, days, time.perf_counter() - started, why, final)
+    scheme = urlsplit(url).scheme.lower() if "://" in url else ""
+    if scheme == "sqlite":
+        return roll_up_sqlite(url, rebuild=rebuild, batch=batch)
+    if scheme in ROLLUP_SCHEMES:
+        from .postgres_refresh import roll_up_postgres
 
-
-def _connect(path: str, table: str, timeout: float) -> sqlite3.Connection:
-    """The database, opened for writing; the events table checked."""
-    if not os.path.isfile(path):
-        raise ConfigError("no SQLite database here", field="source", source=path)
-    uri = f"file:{quote(path)}?mode=rw"
-    try:
-        conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-        found = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-        ).fetchone()
-    except sqlite3.Error as exc:
-        raise ConfigError(f"not a SQLite database ({exc})", field="source", source=path) from exc
-    if found is None:
-        conn.close()
-        raise ConfigError(f"no {table} table in this database", field="table", source=path)
-    try:
-        conn.execute(f'SELECT rowid FROM "{table}" LIMIT 0')
-    except sqlite3.OperationalError as exc:
-        conn.close()
-        raise ConfigError(
-            f"{table} is a WITHOUT ROWID table (the first layout), which cannot be rolled "
-            "up: copy its rows into a new database (see convsdk.backends.sqlite)",
-            field="table",
-            source=path,
-        ) from exc
-    return conn
-
-
-def _prepare(conn: sqlite3.Connection, table: str, rebuild: bool) -> tuple[str | None, Watermark]:
-    """Create the rollup tables, empty if they must be made again; return why they were
-    (``None`` if they were not) and the watermark to go on from."""
-    mark = read_watermark(conn)
-    why = "asked" if rebuild else None
-    if mark is not None and why is None:
-        reason = stale_reason(conn, mark, table)
-        if reason is not None and mark.table != table:
-            raise ConfigError(
-                f"this database holds rollups of {mark.table}: --rebuild makes them of "
-                f"{table} instead",
-                field="table",
-            )
-        why = reason
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if why is not None:
-            for name in ROLLUP_TABLES:
-                conn.execute(f"DROP TABLE IF EXISTS {name}")
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-        if why is not None or mark is None:
-            mark = Watermark(table, 0, "", FORMAT, _now())
-            write_watermark(conn, mark)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return why, mark
-
-
-def _catch_up(
-    conn: sqlite3.Connection, mark: Watermark, batch: int
-) -> tuple[int, int, int, Watermark]:
-    """Roll up the events after ``mark`` up to the last one stored when it starts;
-    return (events, visitor-day states written, days touched, the new watermark)."""
-    (target,) = conn.execute(f'SELECT MAX(rowid) FROM "{mark.table}"').fetchone()
-    query = (
-        f'SELECT {COLUMNS} FROM "{mark.table}" WHERE rowid > ? AND rowid <= ? '
-        "ORDER BY rowid LIMIT ?"
+        return roll_up_postgres(url, rebuild=rebuild, batch=batch)
+    raise ConfigError(
+        "rollups are kept for SQLite and PostgreSQL stores: give a sqlite:/// URL, a .db "
+        "path or a postgresql:// URL",
+        field="url",
+        source=redact_url(url),
     )
-    events = keys = 0
-    days: set[int] = set()
-    while target is not None and mark.rowid < target:
-        fold = RollupFold()
-        try:
-            read = fold.rows(conn.execute(query, (mark.rowid, target, batch)))
-        except (ValueError, TypeError) as exc:
-            raise BackendError(
-                f"cannot roll up the event {fold.last_event_id}: {exc}", backend="sqlite"
-            ) from exc
-        if not read:
-            break
-        after = Watermark(mark.table, fold.last_rowid, fold.last_event_id, FORMAT, _now())
-        if not _store(conn, fold, mark, after):
-            # Another run rolled these up meanwhile: go on from where it got.
-            found = read_watermark(conn)
-            if found is None or found.table != mark.table or found.rowid < mark.rowid:
-                raise BackendError("the rollups were rebuilt meanwhile", backend="sqlite")
-            mark = found
-            continue
-        mark = after
-        events += read
-        keys += len(fold.visitors)
-        days.update(fold.days)
-    if events == 0:  # up to date: say when that was found
-        mark = Watermark(mark.table, mark.rowid, mark.event_id, FORMAT, _now())
-        write_watermark(conn, mark)
-    return events, keys, len(days), mark
-
-
-def _store(conn: sqlite3.Connection, fold: RollupFold, since: Watermark, mark: Watermark) -> bool:
-    """Merge ``fold``'s states (the events after ``since``) into the stored ones and move
-    the watermark to ``mark``, in one transaction; ``False`` (and nothing done) when the
-    watermark is no longer at ``since``."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if read_watermark(conn) != since:
-            conn.execute("ROLLBACK")
-            return False
-        _merge_visitors(conn, fold)
-        _merge_days(conn, fold)
-        _add_transactions(conn, fold)
-        conn.executemany(
-            "INSERT OR IGNORE INTO convsdk_rollup_links VALUES (?, ?, ?)",
-            [(day, v, u) for v, u, day in fold.links],
-        )
-        write_watermark(conn, mark)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return True
-
-
-def _merge_visitors(conn: sqlite3.Connection, fold: RollupFold) -> None:
-    find = "SELECT state FROM convsdk_rollup_visitor_days WHERE visitor_id = ? AND day = ?"
-    rows = []
-    for (visitor_id, day), state in fold.visitors.items():
-        found = conn.execute(find, (visitor_id, day)).fetchone()
-        if found is not None:
-            stored = VisitorDay(*decode(found[0]))
-            stored.merge(state)
-            state = stored
-        rows.append((visitor_id, day, encode(state.record())))
-    conn.executemany("INSERT OR REPLACE INTO convsdk_rollup_visitor_days VALUES (?, ?, ?)", rows)
-
-
-def _merge_days(conn: sqlite3.Connection, fold: RollupFold) -> None:
-    find = "SELECT state FROM convsdk_rollup_days WHERE day = ?"
-    rows = []
-    for day, totals in fold.days.items():
-        found = conn.execute(find, (day,)).fetchone()
-        if found is not None:
-            stored = DayTotals(*decode(found[0]))
-            stored.merge(totals)
-            totals = stored
-        rows.append((day, encode(totals.record())))
-    conn.executemany("INSERT OR REPLACE INTO convsdk_rollup_days VALUES (?, ?)", rows)
-
-
-def _add_transactions(conn: sqlite3.Connection, fold: RollupFold) -> None:
-    """Store the batch's conversions with a transaction id; mark every one sharing its
-    id (goal and transaction id) with another, earlier stored or not."""
-    conn.executemany(
-        "INSERT OR IGNORE INTO convsdk_rollup_transactions "
-        "(goal, transaction_id, event_id, timestamp, kind, day) VALUES (?, ?, ?, ?, ?, ?)",
-        fold.transactions,
-    )
-    conn.executemany(
-        "UPDATE convsdk_rollup_transactions SET shared = 1 "
-        "WHERE goal = ?1 AND transaction_id = ?2 AND shared = 0 AND (SELECT COUNT(*) "
-        "FROM convsdk_rollup_transactions WHERE goal = ?1 AND transaction_id = ?2) > 1",
-        sorted({(goal, transaction) for goal, transaction, *_ in fold.transactions}),
-    )
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

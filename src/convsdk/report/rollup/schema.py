@@ -1,92 +1,67 @@
-"""The rollup tables, their watermark, and how a state is stored.
+"""What every store's rollups share: the names of their tables, and how a state is stored.
 
-Tables, in the events' own SQLite database (``convsdk rollup`` creates them)::
+Five tables beside the events, named after a prefix (``convsdk`` in SQLite, the events
+table's name in PostgreSQL, where a database may hold several)::
 
-    convsdk_rollup_visitor_days   (visitor_id, day) -> a VisitorDay       WITHOUT ROWID
-    convsdk_rollup_days           day -> a DayTotals
-    convsdk_rollup_transactions   every conversion with a transaction id  WITHOUT ROWID
-    convsdk_rollup_links          (day, visitor_id, user_id)              WITHOUT ROWID
-    convsdk_rollup_watermark      one row: the events table rolled up, the rowid of
-                                  its last event rolled up and that event's id
+    <prefix>_rollup_visitor_days   (visitor_id, day) -> a VisitorDay
+    <prefix>_rollup_days           day -> a DayTotals
+    <prefix>_rollup_transactions   every conversion with a transaction id, and whether
+                                   another one shares its id
+    <prefix>_rollup_links          (day, visitor_id, user_id)
+    <prefix>_rollup_watermark      one row: how far the rollups go (store-specific)
 
-``day`` is the number of UTC days since the epoch. A state is stored as
-:mod:`marshal` data (version 4, readable by every Python 3): measured against JSON
-(orjson), it reads 15% faster and takes two thirds of the space. Rollups hold nothing
-the events do not, and are as trustworthy as the database they live in.
+``day`` is the number of UTC days since the epoch. A state is stored as :mod:`marshal`
+data (version 4, readable by every Python 3): measured against JSON (orjson), it reads
+15% faster and takes two thirds of the space. Rollups hold nothing the events do not,
+and are as trustworthy as the database they live in.
 """
 
 from __future__ import annotations
 
 import marshal
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = [
-    "FORMAT",
-    "ROLLUP_TABLES",
-    "SCHEMA",
-    "Watermark",
-    "decode",
-    "encode",
-    "read_watermark",
-    "stale_reason",
-    "write_watermark",
-]
+__all__ = ["FORMAT", "LONGEST_SUFFIX", "RollupNames", "decode", "encode"]
 
 #: The layout of the stored states; rollups of another layout are rebuilt, not read.
 FORMAT = 1
 _MARSHAL_VERSION = 4
-
-#: The rollup tables, the watermark last.
-ROLLUP_TABLES = (
-    "convsdk_rollup_visitor_days",
-    "convsdk_rollup_days",
-    "convsdk_rollup_transactions",
-    "convsdk_rollup_links",
-    "convsdk_rollup_watermark",
+_SUFFIXES = (
+    "_rollup_visitor_days",
+    "_rollup_days",
+    "_rollup_transactions",
+    "_rollup_links",
+    "_rollup_watermark",
 )
+#: The length of the longest table name suffix.
+LONGEST_SUFFIX = max(map(len, _SUFFIXES))
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS convsdk_rollup_visitor_days (
-  visitor_id TEXT NOT NULL,
-  day        INTEGER NOT NULL,
-  state      BLOB NOT NULL,
-  PRIMARY KEY (visitor_id, day)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS convsdk_rollup_visitor_days_day
-  ON convsdk_rollup_visitor_days (day);
-CREATE TABLE IF NOT EXISTS convsdk_rollup_days (
-  day   INTEGER PRIMARY KEY,
-  state BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS convsdk_rollup_transactions (
-  goal           TEXT NOT NULL,
-  transaction_id TEXT NOT NULL,
-  event_id       TEXT NOT NULL,
-  timestamp      INTEGER NOT NULL,
-  kind           TEXT NOT NULL,
-  day            INTEGER NOT NULL,
-  shared         INTEGER NOT NULL DEFAULT 0,  -- 1: another conversion has the same id
-  PRIMARY KEY (goal, transaction_id, event_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS convsdk_rollup_transactions_shared
-  ON convsdk_rollup_transactions (day) WHERE shared;
-CREATE TABLE IF NOT EXISTS convsdk_rollup_links (
-  day        INTEGER NOT NULL,
-  visitor_id TEXT NOT NULL,
-  user_id    TEXT NOT NULL,
-  PRIMARY KEY (day, visitor_id, user_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS convsdk_rollup_watermark (
-  id            INTEGER PRIMARY KEY CHECK (id = 1),
-  events_table  TEXT NOT NULL,
-  last_rowid    INTEGER NOT NULL,
-  last_event_id TEXT NOT NULL,
-  format        INTEGER NOT NULL,
-  updated_at    TEXT NOT NULL
-);
-"""
+
+@dataclass(frozen=True, slots=True)
+class RollupNames:
+    """The rollup tables' names, as SQL (quoted where need be)."""
+
+    visitor_days: str
+    days: str
+    transactions: str
+    links: str
+    watermark: str
+
+    @classmethod
+    def of(cls, prefix: str, schema: str | None = None, *, quote: bool = False) -> RollupNames:
+        """The names made of ``prefix`` (in ``schema``); ``quote``: as quoted identifiers
+        (the caller has checked they are letters, digits and underscores)."""
+
+        def name(suffix: str) -> str:
+            parts = [p for p in (schema, prefix + suffix) if p is not None]
+            return ".".join(f'"{p}"' if quote else p for p in parts)
+
+        return cls(*map(name, _SUFFIXES))
+
+    def all(self) -> tuple[str, ...]:
+        """Every table, the watermark last."""
+        return (self.visitor_days, self.days, self.transactions, self.links, self.watermark)
 
 
 def encode(record: tuple[Any, ...]) -> bytes:
@@ -97,57 +72,3 @@ def encode(record: tuple[Any, ...]) -> bytes:
 def decode(blob: bytes) -> Any:
     """A stored state's record."""
     return marshal.loads(blob)
-
-
-@dataclass(frozen=True, slots=True)
-class Watermark:
-    """How far the rollups go: every event of ``table`` up to rowid ``rowid`` is in."""
-
-    table: str
-    rowid: int
-    event_id: str
-    """The id of the event at ``rowid``: another one there means the table was rewritten."""
-    format: int
-    updated_at: str
-    """When the rollups were last brought up to date (ISO-8601, UTC)."""
-
-
-def read_watermark(conn: sqlite3.Connection) -> Watermark | None:
-    """The rollups' watermark; ``None`` when the database has no rollups."""
-    try:
-        row = conn.execute(
-            "SELECT events_table, last_rowid, last_event_id, format, updated_at "
-            "FROM convsdk_rollup_watermark WHERE id = 1"
-        ).fetchone()
-    except sqlite3.OperationalError:  # no such table
-        return None
-    return None if row is None else Watermark(*row)
-
-
-def write_watermark(conn: sqlite3.Connection, mark: Watermark) -> None:
-    """Store ``mark`` (inside the caller's transaction)."""
-    conn.execute(
-        "INSERT OR REPLACE INTO convsdk_rollup_watermark VALUES (1, ?, ?, ?, ?, ?)",
-        (mark.table, mark.rowid, mark.event_id, mark.format, mark.updated_at),
-    )
-
-
-def stale_reason(conn: sqlite3.Connection, mark: Watermark, table: str) -> str | None:
-    """Why the rollups cannot stand for the events of ``table``; ``None`` if they can.
-
-    Events are added after the watermark's rowid, so the rollups and the events after
-    it are every event exactly once, unless the table was rewritten: a ``VACUUM`` after
-    a deletion renumbers the rows, a restored or recreated table starts again. The
-    event at the watermark tells. A deletion alone does not change it: the rollups
-    then still count the deleted events (rebuild them after an erasure).
-    """
-    if mark.table != table:
-        return f"they are of the table {mark.table}"
-    if mark.format != FORMAT:
-        return "they were made by another version of convsdk"
-    if mark.rowid == 0:
-        return None
-    row = conn.execute(f'SELECT event_id FROM "{table}" WHERE rowid = ?', (mark.rowid,)).fetchone()
-    if row is None or row[0] != mark.event_id:
-        return "the events table was rewritten since (a VACUUM, a restore, a new table)"
-    return None

@@ -9,25 +9,19 @@ raw. Everything else is alone in its transaction and counts.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from .fold import TransactionRow
 from .span import Span
+
+if TYPE_CHECKING:
+    from .source import RollupSource
 
 __all__ = ["Transactions", "settle_transactions"]
 
 #: (goal, transaction id) -> (time, event id) of the conversion that counts.
 Winners = dict[tuple[str, str], tuple[int, str]]
-
-_SHARED = (
-    "SELECT goal, transaction_id, timestamp, event_id, kind FROM convsdk_rollup_transactions "
-    "WHERE shared AND day >= ? AND day < ?"
-)
-_SAME = (
-    "SELECT timestamp, event_id, kind FROM convsdk_rollup_transactions "
-    "WHERE goal = ? AND transaction_id = ? AND NOT shared AND day >= ? AND day < ?"
-)
 
 
 class Transactions:
@@ -59,15 +53,15 @@ class Transactions:
 
 
 def settle_transactions(
-    conn: sqlite3.Connection | None, span: Span, raw: Iterable[TransactionRow]
+    source: RollupSource | None, span: Span, raw: Iterable[TransactionRow]
 ) -> Transactions:
     """The repeated transactions of the range: those the rollups of its whole days mark
-    as shared, and those of ``raw`` (the conversions read as events). Without ``conn``,
-    ``raw`` alone."""
+    as shared, and those of ``raw`` (the conversions read as events). Without
+    ``source``, ``raw`` alone."""
     members: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
     first, end = span.days
-    if conn is not None and span.has_days:
-        for goal, transaction, moment, event_id, kind in conn.execute(_SHARED, (first, end)):
+    if source is not None and span.has_days:
+        for goal, transaction, moment, event_id, kind in source.shared(first, end):
             members.setdefault((goal, transaction), []).append((moment, event_id, kind))
     fresh: set[tuple[str, str]] = set()
     for goal, transaction, event_id, moment, kind, _ in raw:
@@ -75,10 +69,9 @@ def settle_transactions(
         if key not in members:
             fresh.add(key)
         members.setdefault(key, []).append((moment, event_id, kind))
-    if conn is not None and span.has_days:
+    if source is not None and span.has_days:
         for goal, transaction in fresh:  # rolled-up ones not marked yet
-            found = conn.execute(_SAME, (goal, transaction, first, end)).fetchall()
-            members[goal, transaction].extend(found)
+            members[goal, transaction].extend(source.same(goal, transaction, first, end))
     winners: Winners = {}
     dropped: dict[str, dict[str, int]] = {}
     for (goal, transaction), found in members.items():

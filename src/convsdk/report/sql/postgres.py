@@ -107,16 +107,31 @@ class PostgresReader:
         """Summarise the events of the range (see :class:`Reader`); the people are a
         :class:`~convsdk.report.dataset.VisitorStream`, read from the server as the
         report counts them."""
-        self._require_psycopg()
-        conn = self._connect()
+        conn = self.connect()
         try:
-            self._prepare(conn)
             queries = _Queries(conn, self.source, self.table, since, until, progress)
             queries.begin()
             return _summarise(queries, step_goals, goal_kinds or {}, include_bots)
         except BaseException:
             conn.close()
             raise
+
+    def connect(self) -> psycopg.Connection[Any]:
+        """A connection to the store: repeatable read, its queries' time limited, the
+        table checked to be there (no transaction open).
+
+        Raises :class:`convsdk.ConfigError` without psycopg, for a bad URL or a missing
+        table, and :class:`convsdk.BackendError` when the server cannot be reached.
+        """
+        self._require_psycopg()
+        conn = self._connect()
+        try:
+            self._prepare(conn)
+            conn.commit()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def _require_psycopg(self) -> None:
         try:

@@ -19,7 +19,8 @@ from ..dataset import Dataset
 from ..progress import ProgressCallback
 from ..sql import SQLiteReader
 from .assemble import Assembly
-from .schema import Watermark, read_watermark, stale_reason
+from .sqlite_schema import Watermark, read_watermark, stale_reason
+from .sqlite_source import SQLiteRollups
 
 __all__ = ["RollupReader"]
 
@@ -60,7 +61,8 @@ class RollupReader:
                 include_bots=include_bots,
             )
         _log.info("%s: read from rollups up to %s", self.source, mark.updated_at)
-        assembly = Assembly(conn, mark, step_goals, goal_kinds or {}, include_bots, progress)
+        source = SQLiteRollups(conn, mark)
+        assembly = Assembly(source, step_goals, goal_kinds or {}, include_bots, progress)
         try:
             return assembly.dataset(since, until)
         except (sqlite3.Error, ValueError, TypeError) as exc:  # a timestamp that is none
