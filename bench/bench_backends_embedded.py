@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _util import NOTE, table  # noqa: E402
 
-import convsdk.backends.file.lines as file_module  # noqa: E402
+import convsdk.event.model as file_module  # noqa: E402  (Event.to_json's dumps)
 from convsdk import _json  # noqa: E402
 from convsdk.backends.file import FileBackend  # noqa: E402
 from convsdk.backends.sqlite import SQLiteBackend, connect  # noqa: E402
@@ -142,7 +142,8 @@ def stdlib_json() -> ModuleType | None:
 
 @contextlib.contextmanager
 def file_encoder(module: ModuleType) -> Iterator[None]:
-    """The file backend serialising with ``module.dumps`` for the duration."""
+    """The file backend serialising with ``module.dumps`` for the duration (it writes
+    each event's ``Event.to_json``, which calls the event module's ``dumps``)."""
     saved = file_module.dumps
     file_module.dumps = module.dumps
     try:
