@@ -741,6 +741,39 @@ def test_fresh_cookies_share_their_network_limit(
     assert len(browser_events(site_tracker, memory)) == 60
 
 
+@pytest.mark.parametrize("given", ["argument", "environment"])
+def test_the_middleware_takes_the_network_limit_and_where_it_is_counted(
+    site_tracker: Tracker,
+    memory: MemoryBackend,
+    monkeypatch: pytest.MonkeyPatch,
+    given: str,
+) -> None:
+    """The options the README gives the middleware reach its collect endpoint."""
+    limits: dict[str, Any] = {}
+    if given == "argument":
+        limits = {"beacon_network_rate_limit": (40, 3600.0), "beacon_rate_limit_url": "memory:"}
+    else:
+        monkeypatch.setenv("CONVSDK_BEACON_NETWORK_RATE_LIMIT", "40/3600")
+        monkeypatch.setenv("CONVSDK_BEACON_RATE_LIMIT_URL", "memory:")
+    middleware = wsgi_integration.ConversionMiddleware(
+        plain_page, tracker=site_tracker, browser_events=BROWSER_EVENTS, **limits
+    )
+    assert middleware.beacon is not None and middleware.beacon.rate_limit_url == "memory:"
+    client = Client(middleware)
+    headers = {"User-Agent": CHROME, "Content-Type": "text/plain", "Origin": ORIGIN}
+    statuses = [
+        client.post(
+            COLLECT,
+            data=json.dumps(BATCH),
+            headers={**headers, "DNT": "1"},  # anonymous: limited by the network alone
+            environ_overrides={"REMOTE_ADDR": f"203.0.113.{host}"},
+        ).status_code
+        for host in (1, 2, 3)
+    ]
+    assert statuses == [204, 204, 429]
+    assert len(browser_events(site_tracker, memory)) == 40
+
+
 def test_do_not_track_requests_are_limited_per_network(
     site_tracker: Tracker, memory: MemoryBackend
 ) -> None:
