@@ -34,3 +34,19 @@ def test_garbage_and_oversized_values_are_ignored() -> None:
     assert state.read("cv_uid=" + "a" * (MAX_STATE_COOKIE + 1)) is None
     # (values are compressed before signing: random text does not shrink)
     assert state.set_cookie({"u": secrets.token_hex(MAX_STATE_COOKIE)}, secure=False) is None
+
+
+def test_values_are_itsdangerous_url_safe_serializer_values() -> None:
+    """The cookies earlier versions set still read, and these read wherever theirs did."""
+    from itsdangerous import URLSafeSerializer
+
+    clicks = SignedState("secret", "cv_clk", "convsdk.clicks", max_age=60)
+    reference = URLSafeSerializer("secret", salt="convsdk.clicks")
+    for data in (
+        {"last": {"name": "gclid", "id": "Cj0KCQ", "at": 1733400000000}},
+        {"user_id": "jürgen@example.com", "traits": {"em": "ab" * 32}, "at": 1.5, "on": True},
+        {"long": "x" * 400},  # compressed by the serializer
+    ):
+        value = value_of(clicks.set_cookie(data, secure=False))
+        assert value == reference.dumps(data)
+        assert clicks.read(f"cv_clk={reference.dumps(data)}") == data

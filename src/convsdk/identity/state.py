@@ -10,6 +10,7 @@ Verified values are cached (a browser sends the same value on every request).
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from typing import Any
 
@@ -23,6 +24,24 @@ log = logging.getLogger("convsdk.identity")
 
 #: The longest cookie value read or written; anything longer is not ours.
 MAX_STATE_COOKIE = 1024
+
+# itsdangerous's default JSON (compact, non-ASCII as is), with its encoder built once:
+# the same text, without a JSONEncoder made on every call (and without calling
+# json.dumps at all, which a host app's tests may watch while its first request builds
+# the middleware).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class _CompactJSON:
+    """The serializer the signed cookies hold their object in (itsdangerous's protocol)."""
+
+    @staticmethod
+    def dumps(obj: Any) -> str:
+        return _ENCODE(obj)
+
+    @staticmethod
+    def loads(payload: str | bytes) -> Any:
+        return json.loads(payload)
 
 
 class SignedState:
@@ -44,7 +63,7 @@ class SignedState:
         domain: str | None = None,
     ) -> None:
         self.name = name
-        self._serializer = URLSafeSerializer(secret_key, salt=salt)
+        self._serializer = URLSafeSerializer(secret_key, salt=salt, serializer=_CompactJSON)
         self._suffix = cookie_attributes(max_age, domain)
         self._expired = cookie_attributes(0, domain)
         self._verify = functools.lru_cache(maxsize=4096)(self._unsign)
