@@ -10,14 +10,14 @@ FastAPI's own test suite. It patches:
   wrapped by the first patch) or a ``ConversionMiddleware`` is found in its ``.app``
   chain.
 
-``CONVSDK_FIELD_PLACEMENT``: ``outer`` (default) puts the middleware around the whole
+``FIELD_PLACEMENT``: ``outer`` (default) puts the middleware around the whole
 stack, outside ``ServerErrorMiddleware``; ``user`` adds it as the outermost user
 middleware, where ``app.add_middleware(ConversionMiddleware, ...)`` puts it.
 
 The tracker writes to memory, has no spool, and has goals for page views, form submits
 (with a value read from a form field, so the middleware reads form bodies) and
 checkouts. At the end the plugin prints how many apps it wrapped and how many events it
-recorded, and writes both as JSON to ``CONVSDK_FIELD_REPORT`` when that is set.
+recorded, and writes both as JSON to ``FIELD_REPORT`` when that is set.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from convsdk import Goal
 from convsdk.backends.memory import MemoryBackend
 from convsdk.integrations.asgi import ConversionMiddleware
 
-PLACEMENT = os.environ.get("CONVSDK_FIELD_PLACEMENT", "outer")
+PLACEMENT = os.environ.get("FIELD_PLACEMENT", "outer")
 
 _memory = MemoryBackend()
 _state: dict[str, Any] = {"tracker": None, "apps": 0, "clients": 0}
@@ -172,7 +172,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     summary = _summary()
     tracker.close()
-    report = os.environ.get("CONVSDK_FIELD_REPORT")
+    report = os.environ.get("FIELD_REPORT")
     if report:
         with open(report, "w", encoding="utf-8") as file:
             json.dump(summary, file, indent=2, default=str)

@@ -215,8 +215,8 @@ def run_suite(
     env = {
         **os.environ,
         "PYTHONPATH": str(HERE),
-        "CONVSDK_FIELD_PLACEMENT": placement,
-        "CONVSDK_FIELD_REPORT": str(report),
+        "FIELD_PLACEMENT": placement,
+        "FIELD_REPORT": str(report),
     }
     env.pop("CONVSDK_SECRET_KEY", None)
     log(f"{name}: running the suite, {label} (output in {output.relative_to(ROOT)})")
