@@ -680,6 +680,28 @@ def test_bad_options_fail_at_construction(options: dict[str, Any], field: str) -
     assert raised.value.field == field
 
 
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"beacon_rate_limit": (10, 60.0)}, "beacon_rate_limit"),
+        ({"beacon_network_rate_limit": (10, 60.0)}, "beacon_network_rate_limit"),
+        ({"beacon_rate_limit_url": "mongodb://db"}, "beacon_rate_limit_url"),
+        ({"beacon_max_visitors": 0}, "beacon_max_visitors"),
+        ({"max_beacon_events": 0}, "max_beacon_events"),
+        ({"collect_path": "collect"}, "collect_path"),
+    ],
+)
+def test_a_bad_browser_option_of_the_middleware_is_named_as_given(
+    site_tracker: Tracker, options: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        wsgi_integration.ConversionMiddleware(
+            plain_page, tracker=site_tracker, browser_events=BROWSER_EVENTS, **options
+        )
+    assert raised.value.field == field
+    assert str(raised.value).startswith(f"field {field!r}: ")
+
+
 def test_an_empty_allowlist_is_reported(
     memory: MemoryBackend, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -22,7 +22,8 @@ class ConfigError(ConvSDKError, ValueError):
     """Bad configuration: an unknown backend scheme, an invalid goal file, a bad option.
 
     ``field`` names the option or goal-file field at fault, ``source`` the file
-    (or URL) it came from, and ``goal`` the goal whose definition is wrong.
+    (or URL) it came from, and ``goal`` the goal whose definition is wrong;
+    ``reason`` is the message without them.
     """
 
     def __init__(
@@ -33,6 +34,7 @@ class ConfigError(ConvSDKError, ValueError):
         source: str | None = None,
         goal: str | None = None,
     ) -> None:
+        self.reason = message
         self.field = field
         self.source = source
         self.goal = goal

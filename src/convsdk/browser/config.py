@@ -13,7 +13,7 @@ from ..checks import is_int, is_number
 from ..errors import ConfigError
 from ..interactions import Recorder
 
-__all__ = ["MIDDLEWARE_OPTIONS", "pop_beacon_options"]
+__all__ = ["MIDDLEWARE_OPTIONS", "middleware_error", "pop_beacon_options"]
 
 
 def positive_int(option: str, value: Any) -> int:
@@ -66,6 +66,16 @@ MIDDLEWARE_OPTIONS = {
     "scroll_depths": "scroll_depths",
     "serve_script": "serve_script",
 }
+
+
+def middleware_error(error: ConfigError) -> ConfigError:
+    """``error``, raised by the endpoint for one of its arguments, naming the middleware
+    option that argument came from (``rate_limit`` -> ``beacon_rate_limit``)."""
+    names = {target: name for name, target in MIDDLEWARE_OPTIONS.items()}
+    name = names.get(error.field or "")
+    if name is None or name == error.field:
+        return error
+    return ConfigError(error.reason, field=name, source=error.source, goal=error.goal)
 
 
 def pop_beacon_options(options: dict[str, Any]) -> dict[str, Any] | None:

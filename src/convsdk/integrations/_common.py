@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .. import options as _options
 from .. import privacy
 from ..beacon import BeaconEndpoint, pop_beacon_options
+from ..browser.config import middleware_error
 from ..errors import ConfigError
 from ..interactions import Recorder
 
@@ -76,11 +77,12 @@ def prepare(
     )
     beacon_options = pop_beacon_options(options)
     recorder = Recorder(**options)
-    beacon = (
-        None
-        if beacon_options is None
-        else BeaconEndpoint(tracker, recorder=recorder, **beacon_options)
-    )
+    beacon = None
+    if beacon_options is not None:
+        try:
+            beacon = BeaconEndpoint(tracker, recorder=recorder, **beacon_options)
+        except ConfigError as exc:
+            raise middleware_error(exc) from None
     # Compile the bot patterns and build the cookie signer now: the first request
     # should not pay for them, and a missing secret key is reported at startup.
     privacy.prepare()
