@@ -9,18 +9,14 @@ reads the events, in SQL.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ...errors import BackendError, ConfigError
-from ..dataset import Dataset
-from ..progress import ProgressCallback
 from ..sql import PostgresReader
-from .assemble import Assembly
 from .postgres_schema import Mark, postgres_names, quoted, read_mark, stale_reason
 from .postgres_source import PostgresRollups
 from .schema import RollupNames
+from .through import ThroughRollups
 
 if TYPE_CHECKING:
     import psycopg
@@ -30,53 +26,28 @@ __all__ = ["PostgresRollupReader"]
 _log = logging.getLogger("convsdk.report")
 
 
-class PostgresRollupReader:
+class PostgresRollupReader(ThroughRollups[PostgresReader]):
     """Reads a PostgreSQL store through its rollups (see :mod:`convsdk.report.rollup`).
 
     >>> PostgresRollupReader(PostgresReader.from_url("postgresql://db/shop")).read()
     """
 
-    def __init__(self, events: PostgresReader) -> None:
-        self.events = events
-        """The reader of the events, for what the rollups cannot answer."""
-        self.source = events.source
-
-    def read(
-        self,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        step_goals: Collection[str] = (),
-        progress: ProgressCallback | None = None,
-        goal_kinds: Mapping[str, str] | None = None,
-        include_bots: bool = False,
-    ) -> Dataset:
-        """Summarise the events of the range (see :class:`~convsdk.report.reader.Reader`);
-        the same summaries as the PostgreSQL reader's, people handed over as a stream."""
+    def open_rollups(self) -> tuple[PostgresRollups, str] | None:
+        """A read-only repeatable-read transaction on the table's rollups (see
+        :meth:`ThroughRollups.open_rollups`)."""
         opened = self._open()
         if opened is None:
-            return self.events.read(
-                since=since,
-                until=until,
-                step_goals=step_goals,
-                progress=progress,
-                goal_kinds=goal_kinds,
-                include_bots=include_bots,
-            )
+            return None
+        conn, mark, names = opened
+        return PostgresRollups(conn, mark, names, self.events.table), mark.updated_at
+
+    def failure(self, exc: BaseException) -> BackendError | None:
+        """A PostgreSQL error, or a value that is none, as a BackendError."""
         import psycopg
 
-        conn, mark, names = opened
-        _log.info("%s: read from rollups up to %s", self.source, mark.updated_at)
-        source = PostgresRollups(conn, mark, names, self.events.table)
-        assembly = Assembly(source, step_goals, goal_kinds or {}, include_bots, progress)
-        try:
-            return assembly.dataset(since, until)
-        except (psycopg.Error, ValueError, TypeError) as exc:
-            conn.close()
-            raise BackendError(f"query failed: {str(exc).strip()}", backend=self.source) from exc
-        except BaseException:
-            conn.close()
-            raise
+        if isinstance(exc, psycopg.Error | ValueError | TypeError):
+            return BackendError(f"query failed: {str(exc).strip()}", backend=self.source)
+        return None
 
     def _open(self) -> tuple[psycopg.Connection[Any], Mark, RollupNames] | None:
         """A read-only repeatable-read transaction, the rollups' watermark and names if

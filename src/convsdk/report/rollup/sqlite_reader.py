@@ -10,67 +10,38 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Collection, Mapping
-from datetime import datetime
 from urllib.parse import quote
 
 from ...errors import BackendError
-from ..dataset import Dataset
-from ..progress import ProgressCallback
 from ..sql import SQLiteReader
-from .assemble import Assembly
 from .sqlite_schema import Watermark, read_watermark, stale_reason
 from .sqlite_source import SQLiteRollups
+from .through import ThroughRollups
 
 __all__ = ["RollupReader"]
 
 _log = logging.getLogger("convsdk.report")
 
 
-class RollupReader:
+class RollupReader(ThroughRollups[SQLiteReader]):
     """Reads a SQLite store through its rollups (see :mod:`convsdk.report.rollup`).
 
     >>> RollupReader(SQLiteReader("convsdk.db")).read(since=datetime(2026, 1, 1, tzinfo=UTC))
     """
 
-    def __init__(self, events: SQLiteReader) -> None:
-        self.events = events
-        """The reader of the events, for what the rollups cannot answer."""
-        self.source = events.source
-
-    def read(
-        self,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        step_goals: Collection[str] = (),
-        progress: ProgressCallback | None = None,
-        goal_kinds: Mapping[str, str] | None = None,
-        include_bots: bool = False,
-    ) -> Dataset:
-        """Summarise the events of the range (see :class:`~convsdk.report.reader.Reader`);
-        the same summaries as the SQLite reader's, people handed over as a stream."""
+    def open_rollups(self) -> tuple[SQLiteRollups, str] | None:
+        """One read transaction on the database's rollups (see
+        :meth:`ThroughRollups.open_rollups`)."""
         conn, mark = self._open()
         if conn is None or mark is None:
-            return self.events.read(
-                since=since,
-                until=until,
-                step_goals=step_goals,
-                progress=progress,
-                goal_kinds=goal_kinds,
-                include_bots=include_bots,
-            )
-        _log.info("%s: read from rollups up to %s", self.source, mark.updated_at)
-        source = SQLiteRollups(conn, mark)
-        assembly = Assembly(source, step_goals, goal_kinds or {}, include_bots, progress)
-        try:
-            return assembly.dataset(since, until)
-        except (sqlite3.Error, ValueError, TypeError) as exc:  # a timestamp that is none
-            conn.close()
-            raise BackendError(f"cannot read {self.events.path}: {exc}", backend="sqlite") from exc
-        except BaseException:
-            conn.close()
-            raise
+            return None
+        return SQLiteRollups(conn, mark), mark.updated_at
+
+    def failure(self, exc: BaseException) -> BackendError | None:
+        """A SQLite error, or a value that is none (a timestamp), as a BackendError."""
+        if isinstance(exc, sqlite3.Error | ValueError | TypeError):
+            return BackendError(f"cannot read {self.events.path}: {exc}", backend="sqlite")
+        return None
 
     def _open(self) -> tuple[sqlite3.Connection | None, Watermark | None]:
         """A read transaction on the database, and its rollups' watermark if they can be
