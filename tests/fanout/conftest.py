@@ -1,16 +1,18 @@
 """Stand-ins for the fan-out's tests: a forwarding destination (``default_forward =
 "macro"``, as an ad platform's backend declares), one that always fails and one that
-hangs until released, and events of visitors in and out of a request."""
+hangs until released, events of visitors in and out of a request, and a tracker
+that gives a failing write up quickly."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from convsdk import BackendError
+from convsdk import BackendError, Tracker
 from convsdk.backends.memory import MemoryBackend
 from convsdk.event import Event, make_event
 
@@ -83,3 +85,16 @@ def visit(name: str = "page_view", visitor: str | None = "v1", **fields: Any) ->
 def names(backend: MemoryBackend) -> list[str]:
     """The names of the events ``backend`` stored, in order."""
     return [event.name for event in backend.events]
+
+
+def open_tracker(backends: list[object], spool: Path, shutdown_timeout: float = 10.0) -> Tracker:
+    """A tracker on ``spool`` that gives a failing write up quickly; its ``close()`` waits
+    ``shutdown_timeout`` for a hung destination (and no longer than needed for the rest)."""
+    return Tracker(
+        backend=backends,  # type: ignore[arg-type]
+        spool_dir=spool,
+        flush_interval=0.05,
+        max_retries=1,
+        retry_timeout=0.2,
+        shutdown_timeout=shutdown_timeout,
+    )

@@ -12,25 +12,12 @@ import convsdk
 from convsdk import Destination, Tracker
 from convsdk.backends.memory import MemoryBackend
 
-from .conftest import Failing, Filling, Hanging, names
+from .conftest import Failing, Filling, Hanging, names, open_tracker
 
 
 def rows(db: Path) -> list[str]:
     with sqlite3.connect(db) as conn:
         return sorted(name for (name,) in conn.execute("SELECT name FROM convsdk_events"))
-
-
-def open_tracker(backends: list[object], spool: Path, shutdown_timeout: float = 10.0) -> Tracker:
-    """A tracker on ``spool`` that gives a failing write up quickly; its ``close()`` waits
-    ``shutdown_timeout`` for a hung destination (and no longer than needed for the rest)."""
-    return Tracker(
-        backend=backends,  # type: ignore[arg-type]
-        spool_dir=spool,
-        flush_interval=0.05,
-        max_retries=1,
-        retry_timeout=0.2,
-        shutdown_timeout=shutdown_timeout,
-    )
 
 
 def test_a_failing_and_a_hung_destination_cost_the_others_nothing(

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from convsdk import BackendError, ConfigError, Destination, Tracker
+from convsdk import BackendError, ConfigError, Destination
 from convsdk.backends.memory import MemoryBackend
 from convsdk.backends.sqlite import SQLiteBackend
 from convsdk.delivery.owner import RECORD
 from convsdk.event import Event
 from convsdk.spool import Spool
 
-from .conftest import names
+from .conftest import names, open_tracker
 
 
 class Platform(MemoryBackend):
@@ -33,17 +33,6 @@ class Platform(MemoryBackend):
         if self.down:
             raise BackendError("the platform is down", backend=self.destination_key)
         super().write(events)
-
-
-def open_tracker(backends: list[object], spool: Path) -> Tracker:
-    """A tracker on ``spool`` that gives a failing write up quickly."""
-    return Tracker(
-        backend=backends,  # type: ignore[arg-type]
-        spool_dir=spool,
-        flush_interval=0.05,
-        max_retries=1,
-        retry_timeout=0.2,
-    )
 
 
 def rows(db: Path) -> list[str]:
