@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
@@ -156,8 +155,19 @@ def register(scheme: str, factory: Callable[..., Backend] | type) -> None:
 def registered_schemes() -> list[str]:
     """Every scheme :func:`from_url` knows: built-ins, run-time and entry-point ones."""
     names = set(_BUILTIN) | set(_registered)
-    names.update(ep.name for ep in entry_points(group="convsdk.backends"))
+    names.update(ep.name for ep in _plugins())
     return sorted(names)
+
+
+def _plugins() -> Any:
+    """The backends installed packages declare (entry points of ``convsdk.backends``).
+
+    ``importlib.metadata`` is imported here, on first use: it would add about a fifth
+    to the time ``import convsdk`` takes (every worker process, every command).
+    """
+    from importlib.metadata import entry_points
+
+    return entry_points(group="convsdk.backends")
 
 
 def _resolve(scheme: str, url: str) -> Any:
@@ -179,7 +189,7 @@ def _resolve(scheme: str, url: str) -> Any:
                 f"the {scheme}:// backend", extra, exc, field="backend", source=redact_url(url)
             ) from exc
         return getattr(module, attr)
-    for ep in entry_points(group="convsdk.backends"):
+    for ep in _plugins():
         if ep.name.lower() == scheme:
             try:
                 return ep.load()

@@ -4,7 +4,6 @@ the Recorder reads, the submitted form, and the cookies added to the response.""
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from http.cookies import Morsel
 from typing import Any
 
@@ -77,19 +76,25 @@ class _HeaderMorsel(Morsel[str]):
 
 def _morsel(header: str) -> Morsel[str]:
     """A ``Set-Cookie`` value (``name=value; Max-Age=...; Path=/; HttpOnly; ...``)."""
-    pair, _, attributes = header.partition("; ")
-    name, _, value = pair.partition("=")
+    name, _, rest = header.partition("=")
+    value, _, attributes = rest.partition("; ")
     # Every visitor's cookie of one name has the same attributes (and its name was
-    # checked when they were first parsed): copy them, and give the value as pickle does.
-    morsel = _HeaderMorsel.__new__(_HeaderMorsel)
-    dict.update(morsel, _template(name, attributes))
-    state = {"key": name, "value": value, "coded_value": value}
-    morsel.__setstate__(state)  # type: ignore[attr-defined]  # (typeshed omits Morsel's)
-    morsel.header = header
+    # checked when they were first parsed): copy them, and set the three attributes
+    # Morsel.set() sets (as its __setstate__ does) in one step.
+    template = _templates.get((name, attributes))
+    if template is None:
+        template = _template(name, attributes)
+    morsel = _new_morsel(_HeaderMorsel)
+    dict.update(morsel, template)
+    morsel.__dict__ = {"_key": name, "_value": value, "_coded_value": value, "header": header}
     return morsel
 
 
-@lru_cache(maxsize=64)
+_new_morsel = dict.__new__
+#: The attributes of each cookie convsdk sets, by (name, attributes text).
+_templates: dict[tuple[str, str], Morsel[str]] = {}
+
+
 def _template(name: str, attributes: str) -> Morsel[str]:
     morsel = Morsel[str]()
     morsel.set(name, "", "")  # a name Morsel refuses raises here, as it did per cookie
@@ -97,6 +102,8 @@ def _template(name: str, attributes: str) -> Morsel[str]:
         key, _, text = attribute.partition("=")
         key = key.lower()
         morsel[key] = True if key in _FLAGS else text
+    if len(_templates) < 64:  # a handful in practice: two cookies, their secure forms
+        _templates[name, attributes] = morsel
     return morsel
 
 
