@@ -410,6 +410,31 @@ def test_log_lines_in_another_key_order_are_read(tmp_path: Path) -> None:
     assert report.breakdowns.referrer[0].value == "ref.example"
 
 
+def test_a_database_written_with_other_json_spacing_gives_the_same_report(tmp_path: Path) -> None:
+    # Another writer (a collector in another language, a hand-run import) may store the
+    # context as '{"utm": {...}, "referrer": "..."}': the reader's text tests before the
+    # JSON is parsed must let every such touch through, and keep out the null ones.
+    events = [*scenario(), *_touches()]
+    compact = _figures(write_sqlite(tmp_path / "compact.db", events))
+    spaced = tmp_path / "spaced.db"
+    write_sqlite(spaced, events)
+    with sqlite3.connect(spaced) as conn:
+        rows = conn.execute("SELECT event_id, context FROM convsdk_events").fetchall()
+        conn.executemany(
+            "UPDATE convsdk_events SET context = ? WHERE event_id = ?",
+            [
+                (json.dumps(json.loads(context), separators=(", ", ": ")), id_)
+                for id_, context in rows
+            ],
+        )
+        # The store really is spaced, touches and nulls alike.
+        spaced_texts = [c for (c,) in conn.execute("SELECT context FROM convsdk_events")]
+    assert any('"utm": {' in c for c in spaced_texts) and any(
+        '"utm": null' in c for c in spaced_texts
+    )
+    assert _figures(f"sqlite:///{spaced}") == compact
+
+
 def test_progress_is_reported_in_bytes_for_logs_and_queries_for_databases(
     tmp_path: Path,
 ) -> None:

@@ -70,9 +70,12 @@ def narrow(
 # Every event's context has a "utm" key, mostly null: the text tests rule those
 # out before any JSON is parsed. They can only let too much through (the JSON test
 # decides), so a writer spacing its JSON differently costs time, not correctness.
+# GLOB '*text*' is instr(context, 'text') > 0 (both case-sensitive, and the texts hold
+# no wildcard), at half its cost in SQLite: a loop over characters, not a memcmp() call
+# a position. The null test first: it rules out most events, reading up to "utm".
 _HAS_UTM = (
-    """instr(context, '"utm"') > 0 AND instr(context, '"utm":null') = 0 """
-    """AND instr(context, '"utm": null') = 0"""
+    """NOT context GLOB '*"utm":null*' AND context GLOB '*"utm"*' """
+    """AND NOT context GLOB '*"utm": null*'"""
 )
 _UTM = (
     f"CASE WHEN {_HAS_UTM} AND json_type(context, '$.utm') = 'object' "
@@ -226,9 +229,9 @@ def _touches(t: str, where: str) -> str:
             FROM {t} e LEFT JOIN temp.convsdk_report_macro m ON m.visitor_id = e.visitor_id
             WHERE +e.visitor_id IS NOT NULL AND {where}
               AND (({_HAS_UTM})
-                   OR (instr(context, '"variant"') > 0
-                       AND e.visitor_id IN temp.convsdk_report_need)
+                   OR (e.visitor_id IN temp.convsdk_report_need
+                       AND context GLOB '*"variant"*')
                    OR (m.at IS NOT NULL AND timestamp <= m.at
-                       AND (instr(context, '"referrer":"') > 0
-                            OR instr(context, 'clid=') > 0 OR instr(context, 'braid=') > 0)))
+                       AND (context GLOB '*"referrer":"*'
+                            OR context GLOB '*clid=*' OR context GLOB '*braid=*')))
             GROUP BY +e.visitor_id"""
