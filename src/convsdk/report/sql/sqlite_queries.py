@@ -139,16 +139,19 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
                    COUNT(DISTINCT user_id) FILTER (WHERE context = '{{}}')
             FROM {t} WHERE visitor_id IS NULL AND {where}""",
         # Each visitor's first event, found in one pass (no visitor index: it would halve
-        # the writes, see convsdk.backends.sqlite.schema); only those rows are then read.
+        # the writes, see convsdk.backends.sqlite.schema); only those rows are then read,
+        # by rowid: with a single MIN(), SQLite takes a bare column from the row holding
+        # the minimum (the keys are unique: no tie), one lookup where the event id's
+        # index took two.
         "first events": f"""
             INSERT INTO temp.convsdk_report_first
             WITH f AS (
-              SELECT visitor_id, MIN(timestamp || ' ' || event_id) AS k
+              SELECT visitor_id, MIN(timestamp || ' ' || event_id) AS k, rowid AS r
               FROM {t} WHERE visitor_id IS NOT NULL AND {where} GROUP BY visitor_id)
             SELECT f.visitor_id, f.k, json_extract(e.context, '$.referrer'),
                    json_extract(e.context, '$.url'), json_extract(e.context, '$.variant'),
                    json_extract(e.context, '$.user_agent'), json_extract(e.context, '$.utm')
-            FROM f JOIN {t} e ON e.event_id = substr(f.k, instr(f.k, ' ') + 1)""",
+            FROM f JOIN {t} e ON e.rowid = f.r""",
         # A repeated transaction id of a goal counts once: its first event (rn = 1).
         # MIN(kind): "macro" sorts before "micro", so a goal any event called macro is.
         "conversions": f"""
