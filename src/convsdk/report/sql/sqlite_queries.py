@@ -152,22 +152,29 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
                    json_extract(e.context, '$.url'), json_extract(e.context, '$.variant'),
                    json_extract(e.context, '$.user_agent'), json_extract(e.context, '$.utm')
             FROM f JOIN {t} e ON e.rowid = f.r""",
-        # A repeated transaction id of a goal counts once: its first event (rn = 1).
+        # A repeated transaction id of a goal counts once: its first event (rn = 1). Only
+        # the conversions with a transaction id go through the window (few: the others
+        # all count, and sorting them for it took half the query's time).
         # MIN(kind): "macro" sorts before "micro", so a goal any event called macro is.
         "conversions": f"""
             INSERT INTO temp.convsdk_report_conversions
-            WITH c AS (
-              SELECT visitor_id, COALESCE(goal, name) AS g, kind, value, currency,
-                     timestamp, transaction_id,
-                     ROW_NUMBER() OVER (
-                       PARTITION BY COALESCE(goal, name), transaction_id
-                       ORDER BY timestamp, event_id) AS rn
-              FROM {t} WHERE kind IS NOT NULL AND {where})
+            WITH k AS (
+              SELECT visitor_id, COALESCE(goal, name) AS g, kind, value, currency, timestamp,
+                     transaction_id, event_id
+              FROM {t} WHERE kind IS NOT NULL AND {where}),
+            c AS (
+              SELECT visitor_id, g, kind, value, currency, timestamp
+              FROM k WHERE transaction_id IS NULL
+              UNION ALL
+              SELECT visitor_id, g, kind, value, currency, timestamp FROM (
+                SELECT *, ROW_NUMBER() OVER (
+                            PARTITION BY g, transaction_id ORDER BY timestamp, event_id) AS rn
+                FROM k WHERE transaction_id IS NOT NULL)
+              WHERE rn = 1)
             SELECT visitor_id, g, MIN(kind), currency, COUNT(*), MIN(timestamp), SUM(value),
                    group_concat(CASE WHEN g IN ({step_list}) THEN timestamp END),
                    MAX(timestamp)
-            FROM c WHERE transaction_id IS NULL OR rn = 1
-            GROUP BY visitor_id, g, currency""",
+            FROM c GROUP BY visitor_id, g, currency""",
         # Visitors linked to user ids (identify(), or any event carrying both).
         "links": f"""
             SELECT DISTINCT visitor_id, user_id FROM {t}
