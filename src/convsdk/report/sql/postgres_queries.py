@@ -25,8 +25,8 @@ UTM_OK = "jsonb_typeof(context->'utm') = 'object' AND context->'utm' <> '{}'::js
 #: ``variants``.
 TEMP_TABLES = (
     """CREATE TEMP TABLE convsdk_report_first (visitor_id text PRIMARY KEY,
-         ts timestamptz NOT NULL, referrer text, url text, user_agent text, utm jsonb)
-         ON COMMIT DROP""",
+         ts timestamptz NOT NULL, referrer text, url text, user_agent text, utm jsonb,
+         variant jsonb) ON COMMIT DROP""",
     """CREATE TEMP TABLE convsdk_report_conversions (visitor_id text, g text NOT NULL,
          kind text NOT NULL, currency text, n bigint NOT NULL, first timestamptz NOT NULL,
          revenue double precision, times timestamptz[], last timestamptz NOT NULL)
@@ -62,22 +62,28 @@ QUERIES = {
     "first events": """INSERT INTO convsdk_report_first
                    SELECT DISTINCT ON (visitor_id) visitor_id, timestamp,
                           context->>'referrer', context->>'url', context->>'user_agent',
-                          context->'utm'
+                          context->'utm', context->'variant'
                    FROM {t} WHERE visitor_id IS NOT NULL AND {where}
                    ORDER BY visitor_id, timestamp, event_id COLLATE "C" """,
     "conversions": """INSERT INTO convsdk_report_conversions
-                   WITH c AS (
+                   WITH k AS (
                      SELECT visitor_id, COALESCE(goal, name) AS g, kind, value, currency,
-                            timestamp, transaction_id,
-                            ROW_NUMBER() OVER (
-                              PARTITION BY COALESCE(goal, name), transaction_id
-                              ORDER BY timestamp, event_id COLLATE "C") AS rn
-                     FROM {t} WHERE kind IS NOT NULL AND {where})
+                            timestamp, transaction_id, event_id
+                     FROM {t} WHERE kind IS NOT NULL AND {where}),
+                   c AS (
+                     SELECT visitor_id, g, kind, value, currency, timestamp
+                     FROM k WHERE transaction_id IS NULL
+                     UNION ALL
+                     SELECT visitor_id, g, kind, value, currency, timestamp FROM (
+                       SELECT *, ROW_NUMBER() OVER (
+                                   PARTITION BY g, transaction_id
+                                   ORDER BY timestamp, event_id COLLATE "C") AS rn
+                       FROM k WHERE transaction_id IS NOT NULL) d
+                     WHERE rn = 1)
                    SELECT visitor_id, g, MIN(kind), currency, COUNT(*), MIN(timestamp),
                           SUM(value), array_agg(timestamp) FILTER (WHERE g = ANY(%s::text[])),
                           MAX(timestamp)
-                   FROM c WHERE transaction_id IS NULL OR rn = 1
-                   GROUP BY visitor_id, g, currency""",
+                   FROM c GROUP BY visitor_id, g, currency""",
     "kinds": """SELECT g, MIN(kind) FROM convsdk_report_conversions GROUP BY g ORDER BY g""",
     "anonymous goals": """SELECT visitor_id, g, kind, currency, n, first, revenue, times, last
                    FROM convsdk_report_conversions WHERE visitor_id IS NULL""",
@@ -105,12 +111,20 @@ QUERIES = {
     "last touches": f"""UPDATE convsdk_report_touches SET last_utm = l.utm, last_at = l.at
                    FROM ({_TOUCHES.format(order="DESC")}) l
                    WHERE convsdk_report_touches.visitor_id = l.visitor_id""",
+    # A visitor's first event with a variant: their first event, usually (the variant is
+    # on every event); the events are searched (sorted) only for the visitors whose
+    # first event has none.
     "variants": """INSERT INTO convsdk_report_variants
-                   SELECT DISTINCT ON (visitor_id) visitor_id, context->'variant', timestamp
-                   FROM {t}
-                   WHERE visitor_id IS NOT NULL AND {where}
-                     AND context ? 'variant' AND jsonb_typeof(context->'variant') <> 'null'
-                   ORDER BY visitor_id, timestamp, event_id COLLATE "C" """,
+                   SELECT visitor_id, variant, ts FROM convsdk_report_first
+                   WHERE jsonb_typeof(variant) <> 'null'
+                   UNION ALL
+                   (SELECT DISTINCT ON (e.visitor_id) e.visitor_id, e.context->'variant',
+                           e.timestamp
+                    FROM {t} e JOIN convsdk_report_first f ON f.visitor_id = e.visitor_id
+                    WHERE (f.variant IS NULL OR jsonb_typeof(f.variant) = 'null') AND {where}
+                      AND e.context ? 'variant'
+                      AND jsonb_typeof(e.context->'variant') <> 'null'
+                    ORDER BY e.visitor_id, e.timestamp, e.event_id COLLATE "C")""",
 }
 
 #: The rows read back through server-side cursors, a few thousand at a time: the user
