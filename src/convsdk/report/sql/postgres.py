@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ..._json import loads
 from ..._urls import redact_url as redact
 from ...errors import BackendError, ConfigError, missing_extra
 from ..dataset import Dataset, to_micros
@@ -144,6 +145,7 @@ class PostgresReader:
     def _connect(self) -> psycopg.Connection[Any]:
         import psycopg
         from psycopg.conninfo import conninfo_to_dict
+        from psycopg.types.json import set_json_loads
 
         try:
             given = conninfo_to_dict(self.conninfo)
@@ -157,6 +159,9 @@ class PostgresReader:
             # One snapshot for every query, so that they agree while events arrive;
             # read-only once the temporary tables are made (_Queries.begin).
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            # jsonb values (UTM parameters, variants: a few a visitor) parsed by orjson
+            # when installed, not psycopg's default, the standard library's (slower).
+            set_json_loads(loads, conn)
         except psycopg.Error as exc:
             raise BackendError(f"cannot connect: {str(exc).strip()}", backend=self.source) from exc
         return conn
