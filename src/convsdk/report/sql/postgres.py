@@ -316,7 +316,7 @@ def _summarise(
     links, _ = queries.run("links")
     dataset.links = kept_links(links, _kept(queries, links, include_bots))
     _person_macro(queries, {**kinds, **goal_kinds}, groups(dataset.links))
-    for name in ("first touches", "last touches", "variants"):
+    for name in ("touches", "variants"):
         queries.run(name)
     merge = PeopleMerge(dataset.links, {v for v, _ in links}, include_bots)
     people = merge.people(

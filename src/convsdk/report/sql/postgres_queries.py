@@ -42,13 +42,6 @@ TEMP_TABLES = (
          variant jsonb, exposed timestamptz) ON COMMIT DROP""",
 )
 
-_TOUCHES = """SELECT DISTINCT ON (e.visitor_id) e.visitor_id, context->'utm' AS utm,
-                          timestamp AS at
-                   FROM {{t}} e LEFT JOIN convsdk_report_macro m ON m.visitor_id = e.visitor_id
-                   WHERE e.visitor_id IS NOT NULL AND {{where}} AND {{utm_ok}}
-                     AND (m.at IS NULL OR timestamp <= m.at)
-                   ORDER BY e.visitor_id, timestamp {order}, event_id COLLATE "C" {order}"""
-
 #: The queries by name, in the order they run; ``%s`` takes the time range (if the query
 #: reads the table), then what :class:`PostgresReader` adds.
 QUERIES = {
@@ -105,12 +98,21 @@ QUERIES = {
                           JOIN convsdk_report_macro n ON n.visitor_id = q.visitor_id
                      GROUP BY q.person) m ON m.person = p.person
                    ON CONFLICT (visitor_id) DO UPDATE SET at = EXCLUDED.at""",
-    # A converter's touches count up to their person's first macro conversion (m.at).
-    "first touches": f"""INSERT INTO convsdk_report_touches (visitor_id, first_utm, first_at)
-                   {_TOUCHES.format(order="")}""",
-    "last touches": f"""UPDATE convsdk_report_touches SET last_utm = l.utm, last_at = l.at
-                   FROM ({_TOUCHES.format(order="DESC")}) l
-                   WHERE convsdk_report_touches.visitor_id = l.visitor_id""",
+    # Each visitor's first and last touch, from one pass over the table (the events with
+    # UTM parameters, a few); a converter's touches count up to their person's first
+    # macro conversion (m.at).
+    "touches": """INSERT INTO convsdk_report_touches
+                   WITH u AS MATERIALIZED (
+                     SELECT e.visitor_id, context->'utm' AS utm, timestamp AS at, event_id
+                     FROM {t} e LEFT JOIN convsdk_report_macro m ON m.visitor_id = e.visitor_id
+                     WHERE e.visitor_id IS NOT NULL AND {where} AND {utm_ok}
+                       AND (m.at IS NULL OR timestamp <= m.at))
+                   SELECT f.visitor_id, f.utm, f.at, l.utm, l.at
+                   FROM (SELECT DISTINCT ON (visitor_id) visitor_id, utm, at FROM u
+                         ORDER BY visitor_id, at, event_id COLLATE "C") f
+                   JOIN (SELECT DISTINCT ON (visitor_id) visitor_id, utm, at FROM u
+                         ORDER BY visitor_id, at DESC, event_id COLLATE "C" DESC) l
+                     ON l.visitor_id = f.visitor_id""",
     # A visitor's first event with a variant: their first event, usually (the variant is
     # on every event); the events are searched (sorted) only for the visitors whose
     # first event has none.
@@ -157,8 +159,7 @@ STREAMS = {
 
 #: The queries that read the table (and so take the time range's parameters).
 RANGED = frozenset(
-    ("totals", "first events", "conversions", "links", "first touches", "last touches")
-    + ("variants", "arrivals")
+    ("totals", "first events", "conversions", "links", "touches") + ("variants", "arrivals")
 )
 
 
