@@ -159,7 +159,7 @@ STREAMS = {
 
 #: The queries that read the table (and so take the time range's parameters).
 RANGED = frozenset(
-    ("totals", "first events", "conversions", "links", "touches") + ("variants", "arrivals")
+    ("totals", "first events", "conversions", "links", "touches", "variants", "arrivals")
 )
 
 
