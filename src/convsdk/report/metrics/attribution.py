@@ -20,11 +20,12 @@ Credit is given by channel, by ``source / medium`` and by campaign.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Callable
 
 from ..channels import DEFAULT_CHANNEL_RULES, ChannelRules, channel
 from ..dataset import UTM, Dataset, GoalHits, VisitorSummary
-from .common import collect, fold, money
+from .common import addends, collect, fold, money
 from .model import Attribution, AttributionRow
 
 __all__ = ["MODELS", "AttributionCounts", "attribution"]
@@ -104,16 +105,16 @@ class AttributionCounts:
         self.rules = rules
         # Shares are summed at the end with fsum, exact in any order: readers list the
         # visitors in different orders, and every store must give the same figures.
-        self.credit: dict[str, dict[str, dict[str, list[float]]]] = {
+        self.credit: dict[str, dict[str, dict[str, array[float]]]] = {
             m: {d: {} for d in _DIMENSIONS} for m in MODELS
         }
-        self.revenue: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {
+        self.revenue: dict[str, dict[str, dict[str, dict[str, array[float]]]]] = {
             m: {d: {} for d in _DIMENSIONS} for m in MODELS
         }
         self.labels: dict[UTM, tuple[str, str, str]] = {}  # few distinct: labelled once
         # Most converters have one touchpoint, which every model credits in full: those
         # are tallied once, by touchpoint, and given to every model at the end.
-        self.single: dict[tuple[str, str, str], tuple[list[int], dict[str, list[float]]]] = {}
+        self.single: dict[tuple[str, str, str], tuple[list[int], dict[str, array[float]]]] = {}
 
     def add(self, visitor: VisitorSummary) -> None:
         """Credit ``visitor``'s touchpoints, if they converted."""
@@ -145,17 +146,17 @@ class AttributionCounts:
                 single = self.single[keys[0]] = ([0], {})
             single[0][0] += conversions
             for currency, total in totals:
-                single[1].setdefault(currency, []).append(total)
+                _amounts_of(single[1], currency).append(total)
             return
         for model, shares in MODELS.items():
             model_credit, model_revenue = self.credit[model], self.revenue[model]
             for share, touch in zip(shares(times, at, self.half_life_days), keys, strict=True):
                 credited = share * conversions
                 for dimension, key in zip(_DIMENSIONS, touch, strict=True):
-                    model_credit[dimension].setdefault(key, []).append(credited)
+                    _amounts_of(model_credit[dimension], key).append(credited)
                     cash = model_revenue[dimension].setdefault(key, {})
                     for currency, total in totals:
-                        cash.setdefault(currency, []).append(share * total)
+                        _amounts_of(cash, currency).append(share * total)
 
     def attribution(self) -> Attribution:
         """Each model's credit, by channel, source / medium and campaign."""
@@ -164,15 +165,24 @@ class AttributionCounts:
                 model_credit, model_revenue = self.credit[model], self.revenue[model]
                 for dimension, key in zip(_DIMENSIONS, touch, strict=True):
                     # An integer sum is exact: fsum gives what it gives for the parts.
-                    model_credit[dimension].setdefault(key, []).append(float(conversions[0]))
+                    _amounts_of(model_credit[dimension], key).append(float(conversions[0]))
                     target = model_revenue[dimension].setdefault(key, {})
                     for currency, totals in cash.items():
-                        target.setdefault(currency, []).extend(totals)
+                        _amounts_of(target, currency).extend(totals)
         self.single = {}
         models = {model: _rows(self.credit[model], self.revenue[model]) for model in MODELS}
         return Attribution(
             lookback_days=self.lookback_days, half_life_days=self.half_life_days, models=models
         )
+
+
+def _amounts_of(target: dict[str, array[float]], key: str) -> array[float]:
+    """``target``'s amounts under ``key``, made empty the first time (as compact as the
+    durations: a report keeps one or more per converter)."""
+    values = target.get(key)
+    if values is None:
+        values = target[key] = addends()
+    return values
 
 
 def attribution(
@@ -190,8 +200,8 @@ def attribution(
 
 
 def _rows(
-    credit: dict[str, dict[str, list[float]]],
-    revenue: dict[str, dict[str, dict[str, list[float]]]],
+    credit: dict[str, dict[str, array[float]]],
+    revenue: dict[str, dict[str, dict[str, array[float]]]],
 ) -> dict[str, list[AttributionRow]]:
     """One model's rows per dimension, the most credited first."""
     return {

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from ...goals import GoalSet
@@ -73,15 +74,28 @@ def collect(target: dict[str, list[float]], revenue: Mapping[str, float] | None)
             target.setdefault(currency, []).append(value)
 
 
-def timing(micros: list[int]) -> Timing:
-    """Median and p90, in seconds, of durations in microseconds."""
-    micros.sort()
-    mid = median(micros)
-    p90 = percentile(micros, 0.9)
+def durations() -> array[int]:
+    """An empty collection of durations in microseconds, as the sections keep them:
+    8 bytes each, where a list of ints takes 36 (a report over millions of events
+    keeps one or more per converter)."""
+    return array("q")
+
+
+def addends() -> array[float]:
+    """An empty collection of amounts summed at the end (credit, revenue shares)."""
+    return array("d")
+
+
+def timing(micros: Sequence[int]) -> Timing:
+    """Median and p90, in seconds, of durations in microseconds (a list, or the
+    ``array("q")`` the sections collect them in: 8 bytes a duration, not 36)."""
+    ordered = sorted(micros)
+    mid = median(ordered)
+    p90 = percentile(ordered, 0.9)
     # Rounded to the microsecond the times were measured in: the interpolation's
     # floating-point dust (1440.0000000000002 s) is not information.
     return Timing(
-        count=len(micros),
+        count=len(ordered),
         median=None if mid is None else round(mid / 1e6, 6),
         p90=None if p90 is None else round(p90 / 1e6, 6),
     )

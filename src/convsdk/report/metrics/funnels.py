@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
 
 from ...goals import Funnel
 from ..dataset import Dataset, GoalHits, VisitorSummary
-from .common import fold, ratio, timing
+from .common import durations, fold, ratio, timing
 from .model import FunnelReport, FunnelStep
 
 __all__ = ["FunnelCounts", "funnel_report"]
@@ -49,8 +50,8 @@ class FunnelCounts:
         self.window = int(funnel.window.total_seconds() * 1_000_000)
         self.visitors = 0
         self.reached = [0] * n
-        self.from_previous: list[list[int]] = [[] for _ in range(n)]
-        self.from_first: list[list[int]] = [[] for _ in range(n)]
+        self.from_previous: list[array[int]] = [durations() for _ in range(n)]
+        self.from_first: list[array[int]] = [durations() for _ in range(n)]
         self.capped = 0
 
     def add(self, visitor: VisitorSummary) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 
 from ...goals import Goal, GoalSet
 from ..dataset import Dataset, GoalHits, VisitorSummary
-from .common import collect, fold, goal_kinds, money, per_visitor, ratio, timing
+from .common import collect, durations, fold, goal_kinds, money, per_visitor, ratio, timing
 from .model import GoalRow
 
 __all__ = ["GoalCounts", "anonymous_total", "goal_rows"]
@@ -21,7 +22,7 @@ class GoalCounts:
         self.counts = dict.fromkeys(kinds, 0)
         self.converters = dict.fromkeys(kinds, 0)
         self.revenue: dict[str, dict[str, list[float]]] = {name: {} for name in kinds}
-        self.delays: dict[str, list[int]] = {name: [] for name in kinds}
+        self.delays: dict[str, array[int]] = {name: durations() for name in kinds}
 
     def add(self, visitor: VisitorSummary) -> None:
         """Count ``visitor``."""

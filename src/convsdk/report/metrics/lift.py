@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from array import array
+
 from ..dataset import Dataset, VisitorSummary
 from ..stats import ratio_interval
-from .common import fold, rate, ratio, timing
+from .common import durations, fold, rate, ratio, timing
 from .model import LiftRow
 
 __all__ = ["LiftCounts", "lift_rows"]
@@ -24,11 +26,11 @@ class LiftCounts:
         self.converted = dict.fromkeys(macro, 0)
         self.did: dict[Pair, int] = {}
         self.did_converted: dict[Pair, int] = {}
-        self.lags: dict[Pair, list[int]] = {}
+        self.lags: dict[Pair, array[int]] = {}
         for m in micro:
             for big in macro:
                 self.did[m, big] = self.did_converted[m, big] = 0
-                self.lags[m, big] = []
+                self.lags[m, big] = durations()
 
     def add(self, visitor: VisitorSummary) -> None:
         """Count whether ``visitor`` converted, and did each micro conversion before (or
@@ -74,7 +76,7 @@ def lift_rows(dataset: Dataset, micro: list[str], macro: list[str]) -> list[Lift
     return counts.rows()
 
 
-def _row(m: str, big: str, n1: int, a: int, counts: LiftCounts, lags: list[int]) -> LiftRow:
+def _row(m: str, big: str, n1: int, a: int, counts: LiftCounts, lags: array[int]) -> LiftRow:
     """The pair's row: ``a`` of the ``n1`` who did ``m`` converted on ``big``."""
     n2 = counts.visitors - n1
     c = counts.converted[big] - a

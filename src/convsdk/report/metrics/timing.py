@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from array import array
+
 from ..dataset import Dataset, VisitorSummary
-from .common import fold, timing
+from .common import durations, fold, timing
 from .model import HistogramBucket, TimeToConvert
 
 __all__ = ["HISTOGRAM_BUCKETS", "ConversionDelays", "time_to_convert"]
@@ -28,7 +30,7 @@ class ConversionDelays:
 
     def __init__(self, macro: list[str]) -> None:
         self.macro = macro
-        self.delays: list[int] = []
+        self.delays: array[int] = durations()
 
     def add(self, visitor: VisitorSummary) -> None:
         """Count ``visitor``."""
