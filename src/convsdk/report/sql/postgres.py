@@ -39,7 +39,15 @@ from .options import (
     split_options,
     table_name,
 )
-from .postgres_queries import QUERIES, RANGED, STREAMS, TEMP_TABLES, UTM_OK, time_range
+from .postgres_queries import (
+    FIRST_KEY,
+    QUERIES,
+    RANGED,
+    STREAMS,
+    TEMP_TABLES,
+    UTM_OK,
+    time_range,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -210,12 +218,22 @@ class _Queries:
         self.total = len(QUERIES) + 1  # and the people
 
     def begin(self) -> None:
-        """Make the temporary tables, then make the transaction read-only."""
+        """Make the temporary tables (but the first events', which its query makes)."""
         import psycopg
 
         try:
             for statement in TEMP_TABLES:
                 self.conn.execute(statement)
+        except psycopg.Error as exc:
+            raise self.error(exc) from exc
+
+    def seal(self) -> None:
+        """Once the first events' table is made: give it its key, then make the
+        transaction read-only (the temporary tables can still be written)."""
+        import psycopg
+
+        try:
+            self.conn.execute(FIRST_KEY)
             self.conn.execute("SET TRANSACTION READ ONLY")
         except psycopg.Error as exc:
             raise self.error(exc) from exc
@@ -297,6 +315,7 @@ def _summarise(
     temporary tables."""
     ((events, first, last, *anonymous),), _ = queries.run("totals")
     _, visitors = queries.run("first events")
+    queries.seal()
     queries.run("conversions", [sorted(step_goals)])
     kinds: dict[str, str] = dict(queries.run("kinds")[0])
     dataset = Dataset(visitors=())
