@@ -17,7 +17,8 @@ URLs take a ``table`` query parameter (default ``convsdk_events``)::
     sqlite:///convsdk.db?table=events
     postgresql://report@db.internal/shop?table=convsdk_events&sslmode=require
 
-Modules: :mod:`.options` (URL parameters), :mod:`.sqlite_queries` and :mod:`.sqlite`,
+Modules: :mod:`.options` (URL parameters), :mod:`.conversions` (the deduplicated
+conversions both readers group), :mod:`.sqlite_queries` and :mod:`.sqlite`,
 :mod:`.postgres_queries` and :mod:`.postgres`.
 """
 

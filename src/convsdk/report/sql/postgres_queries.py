@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from .conversions import deduplicated
+
 __all__ = ["FIRST_KEY", "QUERIES", "RANGED", "STREAMS", "TEMP_TABLES", "UTM_OK", "time_range"]
 
 #: A ``context.utm`` that carries parameters.
@@ -61,21 +63,8 @@ QUERIES = {
                           context->'variant' AS variant
                    FROM {t} WHERE visitor_id IS NOT NULL AND {where}
                    ORDER BY visitor_id, timestamp, event_id COLLATE "C" """,
-    "conversions": """INSERT INTO convsdk_report_conversions
-                   WITH k AS (
-                     SELECT visitor_id, COALESCE(goal, name) AS g, kind, value, currency,
-                            timestamp, transaction_id, event_id
-                     FROM {t} WHERE kind IS NOT NULL AND {where}),
-                   c AS (
-                     SELECT visitor_id, g, kind, value, currency, timestamp
-                     FROM k WHERE transaction_id IS NULL
-                     UNION ALL
-                     SELECT visitor_id, g, kind, value, currency, timestamp FROM (
-                       SELECT *, ROW_NUMBER() OVER (
-                                   PARTITION BY g, transaction_id
-                                   ORDER BY timestamp, event_id COLLATE "C") AS rn
-                       FROM k WHERE transaction_id IS NOT NULL) d
-                     WHERE rn = 1)
+    "conversions": f"""INSERT INTO convsdk_report_conversions
+                   {deduplicated("{t}", "{where}", 'event_id COLLATE "C"')}
                    SELECT visitor_id, g, MIN(kind), currency, COUNT(*), MIN(timestamp),
                           SUM(value), array_agg(timestamp) FILTER (WHERE g = ANY(%s::text[])),
                           MAX(timestamp)

@@ -11,6 +11,7 @@ import sqlite3
 from datetime import datetime
 
 from ..dataset import to_micros
+from .conversions import deduplicated
 
 __all__ = [
     "NARROW",
@@ -152,25 +153,11 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
                    json_extract(e.context, '$.url'), json_extract(e.context, '$.variant'),
                    json_extract(e.context, '$.user_agent'), json_extract(e.context, '$.utm')
             FROM f JOIN {t} e ON e.rowid = f.r""",
-        # A repeated transaction id of a goal counts once: its first event (rn = 1). Only
-        # the conversions with a transaction id go through the window (few: the others
-        # all count, and sorting them for it took half the query's time).
+        # A repeated transaction id of a goal counts once: its first event.
         # MIN(kind): "macro" sorts before "micro", so a goal any event called macro is.
         "conversions": f"""
             INSERT INTO temp.convsdk_report_conversions
-            WITH k AS (
-              SELECT visitor_id, COALESCE(goal, name) AS g, kind, value, currency, timestamp,
-                     transaction_id, event_id
-              FROM {t} WHERE kind IS NOT NULL AND {where}),
-            c AS (
-              SELECT visitor_id, g, kind, value, currency, timestamp
-              FROM k WHERE transaction_id IS NULL
-              UNION ALL
-              SELECT visitor_id, g, kind, value, currency, timestamp FROM (
-                SELECT *, ROW_NUMBER() OVER (
-                            PARTITION BY g, transaction_id ORDER BY timestamp, event_id) AS rn
-                FROM k WHERE transaction_id IS NOT NULL)
-              WHERE rn = 1)
+            {deduplicated(t, where, "event_id")}
             SELECT visitor_id, g, MIN(kind), currency, COUNT(*), MIN(timestamp), SUM(value),
                    group_concat(CASE WHEN g IN ({step_list}) THEN timestamp END),
                    MAX(timestamp)
