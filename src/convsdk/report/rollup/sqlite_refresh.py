@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from ...errors import BackendError, ConfigError
 from ..sql import SQLiteReader
+from ..sql.sqlite_queries import has_rowid
 from .fold import COLUMNS, RollupFold
 from .merge import day_rows, visitor_rows
 from .result import RollupResult
@@ -67,16 +68,14 @@ def _connect(path: str, table: str, timeout: float) -> sqlite3.Connection:
     if found is None:
         conn.close()
         raise ConfigError(f"no {table} table in this database", field="table", source=path)
-    try:
-        conn.execute(f'SELECT rowid FROM "{table}" LIMIT 0')
-    except sqlite3.OperationalError as exc:
+    if not has_rowid(conn, f'"{table}"'):
         conn.close()
         raise ConfigError(
             f"{table} is a WITHOUT ROWID table (the first layout), which cannot be rolled "
             "up: copy its rows into a new database (see convsdk.backends.sqlite)",
             field="table",
             source=path,
-        ) from exc
+        )
     return conn
 
 

@@ -38,6 +38,7 @@ from .sqlite_queries import (
     STREAMS,
     TEMP_QUERIES,
     TEMP_TABLES,
+    has_rowid,
     keyed_value,
     narrow,
     range_condition,
@@ -169,6 +170,7 @@ class _Queries:
             # tracker keeps writing (WAL readers never block the writer).
             self.conn.execute("BEGIN")
             indexed = narrow(self.conn, table, since, until)
+            rowid = has_rowid(self.conn, table)
         except sqlite3.Error as exc:
             raise self.error(exc) from exc
         self.queries = sqlite_queries(
@@ -176,6 +178,7 @@ class _Queries:
             range_condition(since, until, indexed=True),
             range_condition(since, until, indexed=indexed),
             steps,
+            rowid,
         )
         self.total = len(self.queries) + len(TEMP_QUERIES) + 1  # and the people
 

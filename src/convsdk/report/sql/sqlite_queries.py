@@ -18,6 +18,7 @@ __all__ = [
     "STREAMS",
     "TEMP_QUERIES",
     "TEMP_TABLES",
+    "has_rowid",
     "keyed_value",
     "narrow",
     "range_condition",
@@ -46,6 +47,16 @@ def range_condition(since: datetime | None, until: datetime | None, *, indexed: 
     if until is not None:
         clauses.append(f"{column} < ?")
     return " AND ".join(clauses) or "1"
+
+
+def has_rowid(conn: sqlite3.Connection, table: str) -> bool:
+    """Whether ``table`` (quoted) has a rowid: a store of the first layout is a ``WITHOUT
+    ROWID`` table (see :mod:`convsdk.backends.sqlite`)."""
+    try:
+        conn.execute(f"SELECT rowid FROM {table} LIMIT 0")
+    except sqlite3.OperationalError:
+        return False
+    return True
 
 
 def narrow(
@@ -126,10 +137,19 @@ STREAMS = {
 }
 
 
-def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, str]:
+def sqlite_queries(
+    t: str, indexed: str, where: str, steps: int, rowid: bool = True
+) -> dict[str, str]:
     """The reader's queries on table ``t`` before the people are read, by name, in the
-    order they run; ``?`` takes the time range, then what :class:`SQLiteReader` adds."""
+    order they run; ``?`` takes the time range, then what :class:`SQLiteReader` adds.
+    ``rowid``: the table has one (a store of the first layout, ``WITHOUT ROWID``, has not).
+    """
     step_list = ", ".join("?" * steps)
+    # The first event's row: by the rowid SQLite's single MIN() gives as a bare column (the
+    # row holding the minimum; the keys are unique: no tie), one lookup where the event
+    # id's index takes two.
+    first_row = "rowid AS r" if rowid else "NULL AS r"
+    first_join = "e.rowid = f.r" if rowid else "e.event_id = substr(f.k, instr(f.k, ' ') + 1)"
     return {
         # Answered from the timestamp index alone.
         "totals": f"SELECT COUNT(*), MIN(timestamp), MAX(timestamp) FROM {t} WHERE {indexed}",
@@ -140,19 +160,16 @@ def sqlite_queries(t: str, indexed: str, where: str, steps: int) -> dict[str, st
                    COUNT(DISTINCT user_id) FILTER (WHERE context = '{{}}')
             FROM {t} WHERE visitor_id IS NULL AND {where}""",
         # Each visitor's first event, found in one pass (no visitor index: it would halve
-        # the writes, see convsdk.backends.sqlite.schema); only those rows are then read,
-        # by rowid: with a single MIN(), SQLite takes a bare column from the row holding
-        # the minimum (the keys are unique: no tie), one lookup where the event id's
-        # index took two.
+        # the writes, see convsdk.backends.sqlite.schema); only those rows are then read.
         "first events": f"""
             INSERT INTO temp.convsdk_report_first
             WITH f AS (
-              SELECT visitor_id, MIN(timestamp || ' ' || event_id) AS k, rowid AS r
+              SELECT visitor_id, MIN(timestamp || ' ' || event_id) AS k, {first_row}
               FROM {t} WHERE visitor_id IS NOT NULL AND {where} GROUP BY visitor_id)
             SELECT f.visitor_id, f.k, json_extract(e.context, '$.referrer'),
                    json_extract(e.context, '$.url'), json_extract(e.context, '$.variant'),
                    json_extract(e.context, '$.user_agent'), json_extract(e.context, '$.utm')
-            FROM f JOIN {t} e ON e.rowid = f.r""",
+            FROM f JOIN {t} e ON {first_join}""",
         # A repeated transaction id of a goal counts once: its first event.
         # MIN(kind): "macro" sorts before "micro", so a goal any event called macro is.
         "conversions": f"""
