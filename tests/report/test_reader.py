@@ -18,6 +18,7 @@ from convsdk import BackendError, ConfigError
 from convsdk.event import Event
 from convsdk.report import load_report, open_reader, render_html, render_text
 from convsdk.report.jsonl import FileReader
+from convsdk.report.rollup import roll_up
 from convsdk.report.sql import PostgresReader, SQLiteReader
 
 from .conftest import GOALS, T0, event_id, make, scenario, write_jsonl, write_sqlite
@@ -574,3 +575,43 @@ def test_a_persons_touches_interleave_across_devices_in_every_store(
         "pinterest / (not set)": 0.3333,
         "bing / (not set)": 0.3333,
     }
+
+
+def test_times_keep_their_microseconds_in_every_store(
+    tmp_path: Path, engine: str, postgres_table: tuple[str, Any]
+) -> None:
+    """Times within one second are told apart to the microsecond in every store, and
+    through its rollups: which of two touches came first (the later one has the smaller
+    event id, which would win a tie), and how long a visitor took to convert."""
+    google = {"source": "google", "medium": "cpc", "campaign": "brand"}
+    mail = {"source": "newsletter", "medium": "email", "campaign": "weekly"}
+    buy = {"path": "/checkout", "kind": "macro", "goal": "purchase", "value": 10.0}
+    pricing = {"path": "/pricing", "kind": "micro", "goal": "viewed_pricing"}
+    events = [
+        make("page_view", 10.7, "mia", utm=mail, event_id=event_id(900_001)),
+        make("page_view", 10.3, "mia", utm=google, event_id=event_id(900_002)),
+        make("page_view", 11.000_001, "mia", **pricing, event_id=event_id(900_003)),
+        make("checkout", 12.345_678, "mia", **buy, currency="USD", event_id=event_id(900_004)),
+        make("page_view", 20.5, "ned", **pricing, event_id=event_id(900_005)),
+        make("checkout", 21.25, "ned", **buy, currency="USD", event_id=event_id(900_006)),
+    ]
+    url, write = postgres_table
+    write(events)
+    database = write_sqlite(tmp_path / "events.db", events)
+    expected = _figures(database)
+    assert _touch_rows(expected, "first_touch") == {"google": (1, 1), "(none)": (1, 1)}
+    assert _touch_rows(expected, "last_touch") == {"newsletter": (1, 1), "(none)": (1, 1)}
+    # mia: 10.3 s -> 12.345678 s; ned: 20.5 s -> 21.25 s.
+    assert expected["time_to_convert"]["timing"]["median"] == 1.397839
+    # The funnel's step: mia 11.000001 s -> 12.345678 s, ned 20.5 s -> 21.25 s.
+    assert expected["funnels"][0]["steps"][1]["time_from_previous"]["p90"] == 1.286109
+    assert _figures(write_jsonl(tmp_path / "e.jsonl", events), engine=engine) == expected
+    assert _figures(url) == expected
+    # The whole days (no time range): read from the rollups' states, not the events.
+    for store in (database, url):
+        roll_up(store)
+        whole = [load_report(store, GOALS, rollups=r).to_dict() for r in (True, False)]
+        for figures in whole:
+            del figures["meta"]
+        assert whole[0] == whole[1]
+        assert whole[0]["time_to_convert"]["timing"]["median"] == 1.397839

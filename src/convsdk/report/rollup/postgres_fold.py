@@ -1,10 +1,10 @@
 """Events of a PostgreSQL store folded as the PostgreSQL reader reads them.
 
 The rows are those of :data:`COLUMNS`: the transaction id first (as text), the
-timestamp a ``datetime``, ``context`` as PostgreSQL writes ``jsonb`` out (a space after
-each colon and comma). Where the readers of the two stores differ, this fold follows the
-PostgreSQL one: ``referrer``, ``url`` and ``user_agent`` are text (``context->>'url'``:
-a number as its JSON), a variant keeps its JSON type.
+timestamp in microseconds (made so by the server), ``context`` as PostgreSQL writes
+``jsonb`` out (a space after each colon and comma). Where the readers of the two stores
+differ, this fold follows the PostgreSQL one: ``referrer``, ``url`` and ``user_agent``
+are text (``context->>'url'``: a number as its JSON), a variant keeps its JSON type.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..._json import dumps_str, loads
-from ..dataset import to_micros
+from ..sql.postgres_queries import micros
 from .fold import RollupFold
 
 __all__ = ["COLUMNS", "PostgresFold"]
 
 #: The columns the fold reads, in the order of its rows.
 COLUMNS = (
-    "xid::text, event_id, name, kind, goal, value, currency, transaction_id, timestamp, "
-    "visitor_id, user_id, context::text"
+    "xid::text, event_id, name, kind, goal, value, currency, transaction_id, "
+    f"{micros('timestamp')}, visitor_id, user_id, context::text"
 )
 _TEXT = ("referrer", "url", "user_agent")
 
@@ -53,7 +53,7 @@ def _same(value: Any) -> Any:
 class PostgresFold(RollupFold):
     """A :class:`~.fold.RollupFold` of PostgreSQL rows (:data:`COLUMNS`)."""
 
-    moment = staticmethod(to_micros)
+    moment = staticmethod(_same)
     parse = staticmethod(_parse)
     may_arrive = staticmethod(_may_arrive)
     variant = staticmethod(_same)

@@ -22,7 +22,6 @@ from ..people import groups, kept_links
 from ..progress import ProgressCallback, report_progress
 from ..rules import crawler, utm_of, variant_text
 from ..stream import (
-    ArrivalRow,
     ConversionRow,
     PeopleMerge,
     VisitorRow,
@@ -341,7 +340,7 @@ def _summarise(
     people = merge.people(
         _visitor_rows(queries.people(visitors)),
         _conversion_rows(queries.rows("conversion rows")),
-        _arrival_rows(queries.rows("arrivals")),
+        queries.rows("arrivals"),  # (visitor id, time, utm, referrer, url): as they come
     )
     dataset.visitors = closing_stream(people, queries.close)
     return dataset
@@ -373,16 +372,16 @@ def _visitor_rows(rows: Iterable[Any]) -> Iterator[VisitorRow]:
         first_touch = last_touch = touch_times = None
         if first_at is not None:
             first_touch, last_touch = utm_of(first_utm), utm_of(last_utm)
-            touch_times = (to_micros(first_at), to_micros(last_at))
+            touch_times = (first_at, last_at)
         yield VisitorRow(
             visitor_id,
-            to_micros(moment),
+            moment,
             referrer,
             url,
             user_agent,
             utm,
             variant_text(variant) if exposed is not None else None,
-            to_micros(exposed) if exposed is not None else None,
+            exposed,
             first_touch,
             last_touch,
             touch_times,
@@ -390,15 +389,8 @@ def _visitor_rows(rows: Iterable[Any]) -> Iterator[VisitorRow]:
 
 
 def _conversion_rows(rows: Iterable[Any]) -> Iterator[ConversionRow]:
-    """The conversion rows with their times as microseconds, their revenue a float."""
-    for visitor_id, goal, kind, currency, count, first_ts, revenue, times, last in rows:
-        stamps = sorted(to_micros(s) for s in times) if times else None
+    """The conversion rows (times read as microseconds), their revenue a float."""
+    for visitor_id, goal, kind, currency, count, first, revenue, times, last in rows:
+        stamps = sorted(times) if times else None
         value = None if revenue is None else float(revenue)
-        first = to_micros(first_ts)
-        yield visitor_id, goal, kind, currency, count, first, value, stamps, to_micros(last)
-
-
-def _arrival_rows(rows: Iterable[Any]) -> Iterator[ArrivalRow]:
-    """A converter's possible arrivals, times as microseconds."""
-    for visitor_id, moment, utm, referrer, url in rows:
-        yield visitor_id, to_micros(moment), utm, referrer, url
+        yield visitor_id, goal, kind, currency, count, first, value, stamps, last

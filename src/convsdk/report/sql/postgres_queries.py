@@ -41,8 +41,28 @@ TEMP_TABLES = (
          variant jsonb, exposed timestamptz) ON COMMIT DROP""",
 )
 
+
+def micros(column: str) -> str:
+    """SQL of ``column`` (a ``timestamptz``, in a UTC session) as integer microseconds
+    since the epoch, exact on every server version (``EXTRACT(EPOCH ...)`` is a float
+    before PostgreSQL 14): the rows read back carry numbers, not datetimes that Python
+    would then make numbers, a third of a µs each, on every time of every visitor."""
+    whole = f"EXTRACT(EPOCH FROM date_trunc('second', {column}))::int8"
+    return f"({whole} * 1000000 + mod(EXTRACT(MICROSECONDS FROM {column})::int8, 1000000))"
+
+
+def _micros_array(column: str) -> str:
+    return f"ARRAY(SELECT {micros('x')} FROM unnest({column}) x)"
+
+
 #: The key of the first events' table, once the query made it.
 FIRST_KEY = "ALTER TABLE convsdk_report_first ADD PRIMARY KEY (visitor_id)"
+
+# A conversion row as read back: its times as microseconds (see micros()).
+_CONVERSION_COLUMNS = (
+    f"visitor_id, g, kind, currency, n, {micros('first')}, revenue, "
+    f"{_micros_array('times')}, {micros('last')}"
+)
 
 #: The queries by name, in the order they run; ``%s`` takes the time range (if the query
 #: reads the table), then what :class:`PostgresReader` adds.
@@ -70,7 +90,7 @@ QUERIES = {
                           MAX(timestamp)
                    FROM c GROUP BY visitor_id, g, currency""",
     "kinds": """SELECT g, MIN(kind) FROM convsdk_report_conversions GROUP BY g ORDER BY g""",
-    "anonymous goals": """SELECT visitor_id, g, kind, currency, n, first, revenue, times, last
+    "anonymous goals": f"""SELECT {_CONVERSION_COLUMNS}
                    FROM convsdk_report_conversions WHERE visitor_id IS NULL""",
     # Visitors linked to user ids (identify(), or any event carrying both).
     "links": """SELECT DISTINCT visitor_id, user_id FROM {t}
@@ -129,19 +149,21 @@ QUERIES = {
 STREAMS = {
     # How many visitors' first event had each user agent (bots are left out).
     "bots": """SELECT user_agent, COUNT(*) FROM convsdk_report_first GROUP BY user_agent""",
-    "people": """SELECT f.visitor_id, f.ts, f.referrer, f.url, f.user_agent, f.utm,
-                          v.variant, v.exposed, t.first_utm, t.first_at, t.last_utm, t.last_at
+    "people": f"""SELECT f.visitor_id, {micros("f.ts")}, f.referrer, f.url, f.user_agent,
+                          f.utm, v.variant, {micros("v.exposed")}, t.first_utm,
+                          {micros("t.first_at")}, t.last_utm, {micros("t.last_at")}
                    FROM convsdk_report_first f
                         LEFT JOIN convsdk_report_touches t ON t.visitor_id = f.visitor_id
                         LEFT JOIN convsdk_report_variants v ON v.visitor_id = f.visitor_id
                    ORDER BY f.visitor_id""",
-    "conversion rows": """SELECT visitor_id, g, kind, currency, n, first, revenue, times, last
+    "conversion rows": f"""SELECT {_CONVERSION_COLUMNS}
                    FROM convsdk_report_conversions WHERE visitor_id IS NOT NULL
                    ORDER BY visitor_id, g, currency""",
-    "arrivals": """SELECT m.visitor_id, timestamp, context->'utm', context->>'referrer',
+    "arrivals": f"""SELECT m.visitor_id, {micros("timestamp")}, context->'utm',
+                          context->>'referrer',
                           context->>'url'
-                   FROM {t} e JOIN convsdk_report_macro m ON m.visitor_id = e.visitor_id
-                   WHERE {where} AND timestamp <= m.at
+                   FROM {{t}} e JOIN convsdk_report_macro m ON m.visitor_id = e.visitor_id
+                   WHERE {{where}} AND timestamp <= m.at
                      AND (jsonb_typeof(context->'utm') = 'object'
                           OR context->>'referrer' IS NOT NULL
                           OR context->>'url' LIKE '%%clid=%%'
