@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import sqlite3
 import tempfile
@@ -184,10 +185,11 @@ def test_linked_visitor_ids_are_merged_as_every_reader_merges_them(
     write(events)
     write_jsonl(tmp_path / "e.jsonl", events, split=5)
     log = FileReader(tmp_path / "e.jsonl")
-    # The log reader holds every visitor and merges them with merge_people.
     merged = _read(log)
-    assert isinstance(merged.visitors, list)
-    expected = _people(merged.visitors)
+    # The log reader streams its people too, each visitor's state let go once read.
+    assert isinstance(merged.visitors, VisitorStream)
+    people = list(merged.visitors)
+    expected = _people(people)
     for reader in (_sqlite(tmp_path, events), PostgresReader.from_url(url)):
         dataset = _read(reader)
         assert (
@@ -195,7 +197,7 @@ def test_linked_visitor_ids_are_merged_as_every_reader_merges_them(
         )
         assert _people(dataset.visitors) == expected
         assert dataset.bot_visitors == merged.bot_visitors == 1
-    (hank,) = [p for p in merged.visitors if p.first_touch == ("newsletter", "email", "hank")]
+    (hank,) = [p for p in people if p.first_touch == ("newsletter", "email", "hank")]
     assert (hank.first_touch, hank.last_touch) == (
         ("newsletter", "email", "hank"),
         ("bing", "cpc", "hank"),
@@ -325,12 +327,16 @@ def test_duckdb_database_goes_however_the_stream_ends(
     assert _open_in(directory) == []
 
 
-def test_duckdb_database_goes_when_the_log_is_handed_over(tmp_path: Path, scratch: Path) -> None:
+def test_duckdb_database_goes_when_the_log_is_handed_over(
+    tmp_path: Path, scratch: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     reader = _duck(tmp_path)
     with open(reader.path, "ab") as fh:
         fh.write(b"this is not json\n")
-    dataset = _read(reader)
-    assert isinstance(dataset.visitors, list)  # the streaming reader's
+    with caplog.at_level(logging.INFO, logger="convsdk.report"):
+        dataset = _read(reader)
+    assert "reading it line by line" in caplog.text  # the streaming reader's dataset
+    assert len(list(dataset.visitors)) == 4
     assert list(scratch.iterdir()) == []
     assert _open_in(scratch) == []
 

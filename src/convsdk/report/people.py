@@ -3,9 +3,11 @@
 A user who logs in on their phone and on their laptop has two visitor ids (one a
 browser); ``identify()`` (or any event carrying both a ``visitor_id`` and a
 ``user_id``) links each to the user id. Every reader returns those links in
-:attr:`Dataset.links <convsdk.report.dataset.Dataset.links>` and calls
-:func:`merge_people`, the one place the summaries of linked visitors become one
-(union-find over visitor ↔ user links, so a visitor linked to two user ids joins them):
+:attr:`Dataset.links <convsdk.report.dataset.Dataset.links>` and hands its visitors'
+summaries to :func:`persons` as it makes them (:func:`merge_people` does the same for
+summaries all held at once); :func:`merge_summaries` is the one place the summaries of
+linked visitors become one (union-find over visitor ↔ user links, so a visitor linked
+to two user ids joins them):
 
 - ``first_seen``, arrival, referrer, landing page, device: the earliest visitor's;
 - first touch: the earliest of the visitors' first touches; last touch: the latest of
@@ -26,7 +28,7 @@ touches and ask :func:`person_macro_times` for each visitor id's limit.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 
 from .dataset import MAX_STEP_TIMES, Dataset, GoalHits, VisitorSummary
 
@@ -37,6 +39,7 @@ __all__ = [
     "merge_summaries",
     "merged_counts",
     "person_macro_times",
+    "persons",
 ]
 
 
@@ -125,6 +128,29 @@ def merge_people(
         elif ids[0] == visitor_id:  # once a person, at their first id (sorted)
             people.append(merge_summaries([(v, visitors[v]) for v in ids]))
     dataset.visitors = people
+
+
+def persons(
+    summaries: Iterable[tuple[str, VisitorSummary]], links: Iterable[tuple[str, str]]
+) -> Iterator[VisitorSummary]:
+    """One summary per person, from ``(visitor id, summary)`` pairs read one at a time
+    (``links``: the kept ones, as :func:`merge_people` keeps them): a visitor alone
+    passes at once, the visitor ids of a person wait for the last of them and become one
+    (:func:`merge_summaries`), so that only those are ever held."""
+    person_of = {visitor_id: ids for ids in groups(links) for visitor_id in ids}
+    waiting: dict[str, list[tuple[str, VisitorSummary]]] = {}
+    for visitor_id, summary in summaries:
+        ids = person_of.get(visitor_id)
+        if ids is None:
+            yield summary
+            continue
+        members = waiting.setdefault(ids[0], [])
+        members.append((visitor_id, summary))
+        if len(members) == len(ids):  # the person's last visitor id
+            del waiting[ids[0]]
+            yield merge_summaries(members)
+    for members in waiting.values():  # pragma: no cover - every kept link has a visitor
+        yield merge_summaries(members)
 
 
 def merge_summaries(members: list[tuple[str, VisitorSummary]]) -> VisitorSummary:

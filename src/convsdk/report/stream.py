@@ -13,8 +13,8 @@ order will do as long as the three agree):
 :class:`PeopleMerge` walks them side by side and yields a visitor as soon as their rows
 are read, so that memory does not grow with them. Visitor ids linked into one person
 (``Dataset.links``: identified visitors only) wait until the person's last id is read,
-then become one summary, merged as :func:`~convsdk.report.people.merge_people` merges
-them for the other readers. Known bots are left out (and counted before:
+then become one summary (:func:`~convsdk.report.people.persons`, as for every reader).
+Known bots are left out (and counted before:
 :func:`count_bots`), so that every figure of the dataset is known before the pass
 (:func:`set_totals`).
 
@@ -31,7 +31,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from .channels import arrival, touchpoint
 from .dataset import UTM, Dataset, GoalHits, VisitorStream, VisitorSummary
-from .people import groups, merge_summaries
+from .people import persons
 from .progress import ProgressCallback, report_progress
 from .rules import crawler, device, landing_page, merge_rows, referrer_domain
 
@@ -128,8 +128,8 @@ class PeopleMerge:
     def __init__(
         self, links: Iterable[tuple[str, str]], linked: Collection[str], include_bots: bool
     ) -> None:
+        self.links = list(links)
         self.linked = linked
-        self.person_of = {v: ids for ids in groups(links) for v in ids}
         self.include_bots = include_bots
 
     def people(
@@ -140,26 +140,23 @@ class PeopleMerge:
     ) -> Iterator[VisitorSummary]:
         """One summary per person, each as soon as their rows are read."""
         goals, points = Following(conversions), Following(arrivals)
-        waiting: dict[str, list[tuple[str, VisitorSummary]]] = {}
+        yield from persons(self.summaries(visitors, goals, points), self.links)
+        goals.finish()
+        points.finish()
+
+    def summaries(
+        self,
+        visitors: Iterable[VisitorRow],
+        goals: Following[ConversionRow],
+        points: Following[ArrivalRow],
+    ) -> Iterator[tuple[str, VisitorSummary]]:
+        """``(visitor id, summary)`` of each visitor but the known bots, in turn."""
         for row in visitors:
             visitor_id = row.visitor_id
             converted, arrived = goals.take(visitor_id), points.take(visitor_id)
             if not self.include_bots and crawler(row.user_agent):
                 continue
-            visitor = self.summary(row, converted, arrived)
-            ids = self.person_of.get(visitor_id)
-            if ids is None:
-                yield visitor
-                continue
-            members = waiting.setdefault(ids[0], [])
-            members.append((visitor_id, visitor))
-            if len(members) == len(ids):  # the person's last visitor id
-                del waiting[ids[0]]
-                yield merge_summaries(members)
-        goals.finish()
-        points.finish()
-        for members in waiting.values():  # pragma: no cover - every kept link has a visitor
-            yield merge_summaries(members)
+            yield visitor_id, self.summary(row, converted, arrived)
 
     def summary(
         self, row: VisitorRow, conversions: list[ConversionRow], arrivals: list[ArrivalRow]

@@ -8,14 +8,14 @@ become numbers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Container, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from ...event import format_timestamp
 from ..channels import arrival, touchpoint
-from ..dataset import UTM, Dataset, GoalHits, VisitorSummary, text_micros
-from ..people import merge_people, person_macro_times
+from ..dataset import UTM, Dataset, GoalHits, VisitorStream, VisitorSummary, text_micros
+from ..people import kept_links, person_macro_times, persons
 from ..rules import (
     add_conversion,
     crawler,
@@ -34,6 +34,10 @@ from .state import VisitorState, touch, touches_before
 __all__ = ["Fold"]
 
 _log = logging.getLogger("convsdk.report")
+
+# The most values a fold keeps to share (texts and arrivals): a log of ever-new values
+# (every URL with its own click id) holds each once anyway.
+_SHARED = 200_000
 
 
 class Fold:
@@ -73,6 +77,10 @@ class Fold:
         self.server_users: set[str] = set()
         self.links: set[tuple[str, str]] = set()  # (visitor id, user id), see report.people
         self.first_event = self.last_event = ""
+        # Values many visitors share (user agents, URLs, variants, goal names, arrivals),
+        # kept once: each parsed line makes them anew, and every visitor's state would
+        # hold its own copies (a third of the states' memory, measured).
+        self.shared: dict[Any, Any] = {}
 
     def block(self, name: object, lines: list[bytes], lineno: int) -> int:
         """Fold the events of ``lines``, which follow line ``lineno`` of file ``name``.
@@ -159,19 +167,23 @@ class Fold:
         """Update the visitor's first event, touches and variant with one of their events."""
         if type(context) is not dict:
             context = {}
+        shared = self.share
+        utm = context.get("utm")
+        if utm and type(utm) is dict:
+            utm = self.share_utm(utm)
         state = self.visitors.get(visitor_id)
         if state is None:
             state = self.visitors[visitor_id] = VisitorState(
-                moment, event_id, context.get("referrer"), context.get("url")
+                moment, event_id, shared(context.get("referrer")), shared(context.get("url"))
             )
-            state.user_agent = context.get("user_agent")
-            state.landing_utm = context.get("utm")
+            state.user_agent = shared(context.get("user_agent"))
+            state.landing_utm = utm
         elif moment < state.first or (moment == state.first and event_id < state.first_id):
             state.first, state.first_id = moment, event_id
-            state.referrer, state.url = context.get("referrer"), context.get("url")
-            state.user_agent = context.get("user_agent")
-            state.landing_utm = context.get("utm")
-        utm = context.get("utm")
+            state.referrer = shared(context.get("referrer"))
+            state.url = shared(context.get("url"))
+            state.user_agent = shared(context.get("user_agent"))
+            state.landing_utm = utm
         if utm and type(utm) is dict:
             touch(state, utm, moment, event_id)
         referrer, url = context.get("referrer"), context.get("url")
@@ -196,16 +208,56 @@ class Fold:
             # told once the fold knows who they are.
             if state.arrivals is None:
                 state.arrivals = []
-            state.arrivals.append((moment, (utm, referrer, url)))
+            state.arrivals.append((moment, self.share_arrival(utm, referrer, url)))
         variant = context.get("variant")
         if variant is not None and (
             state.variant is None
             or moment < state.variant_at
             or (moment == state.variant_at and event_id < state.variant_id)
         ):
-            state.variant = variant
+            state.variant = shared(variant)
             state.variant_at, state.variant_id = moment, event_id
         return state
+
+    def share(self, value: Any) -> Any:
+        """``value`` as kept already, if a text seen before (else kept now, up to a bound)."""
+        if type(value) is not str:
+            return value
+        shared = self.shared
+        found = shared.get(value)
+        if found is not None:
+            return found
+        if len(shared) < _SHARED:
+            shared[value] = value
+        return value
+
+    def share_utm(self, utm: dict[str, Any]) -> dict[str, Any]:
+        """UTM parameters (read, never changed) as kept already if seen before."""
+        if not all(type(value) is str for value in utm.values()):
+            return utm
+        key = ("utm", *utm.items())
+        found: dict[str, Any] | None = self.shared.get(key)
+        if found is not None:
+            return found
+        if len(self.shared) < _SHARED:
+            self.shared[key] = utm
+        return utm
+
+    def share_arrival(self, utm: Any, referrer: Any, url: Any) -> tuple[Any, Any, Any]:
+        """``(utm, referrer, url)`` of a possible arrival, as kept already if seen before
+        (UTM parameters of text values; anything else is kept as it is)."""
+        if utm is None or (type(utm) is dict and all(type(v) is str for v in utm.values())):
+            key = (tuple(utm.items()) if utm else utm, referrer, url)
+            try:
+                found = self.shared.get(key)
+            except TypeError:  # a referrer or URL that is not text
+                return utm, referrer, url
+            if found is None:
+                found = (utm, self.share(referrer), self.share(url))
+                if len(self.shared) < _SHARED:
+                    self.shared[key] = found
+            return found  # type: ignore[no-any-return]
+        return utm, referrer, url
 
     def convert(
         self,
@@ -220,6 +272,7 @@ class Fold:
         goal = get("goal")
         if goal is None:
             goal = data["name"]
+        goal = self.share(goal)
         merge_kind(self.kinds, goal, kind)
         value = get("value")
         if type(value) is not float and type(value) is not int:
@@ -260,38 +313,16 @@ class Fold:
             )
 
     def dataset(self) -> Dataset:
-        """The visitors' summaries and the totals, once every event is folded and settled."""
-        summaries: dict[str, VisitorSummary] = {}
+        """The totals, and the people as a stream made from the visitors' states once every
+        event is folded and settled: each state is let go as its summary is made, so the
+        report's memory holds the states, or what is left of them, never the states and
+        every summary besides."""
         kinds = {**self.kinds, **self.goal_kinds}
+        visitors = self.visitors
+        bots = {v for v, state in visitors.items() if self._bot(state)}
         # Touches count up to the person's first macro conversion, on every device.
-        links = [(v, u) for v, u in self.links if not self._bot(self.visitors[v])]
-        limits = person_macro_times(self._macro_times(kinds), links, self.visitors)
-        linked = {v for v, _ in links}
-        bots = 0
-        for visitor_id, state in self.visitors.items():
-            if self._bot(state):
-                bots += 1
-                continue
-            converted = limits.get(visitor_id)
-            first_touch, last_touch = touches_before(state, converted)
-            summaries[visitor_id] = VisitorSummary(
-                first_seen=text_micros(state.first),
-                referrer=referrer_domain(state.referrer, state.url),
-                arrival=arrival(state.landing_utm, state.referrer, state.url),
-                landing_page=landing_page(state.url),
-                device=device(state.user_agent),
-                touchpoints=_touchpoints(state, converted),
-                first_touch=utm_of(first_touch[2]) if first_touch else None,
-                last_touch=utm_of(last_touch[2]) if last_touch else None,
-                touch_times=(
-                    (text_micros(first_touch[0]), text_micros(last_touch[0]))
-                    if first_touch and last_touch and visitor_id in linked
-                    else None
-                ),
-                variant=variant_text(state.variant),
-                exposed=text_micros(state.variant_at) if state.variant_at else None,
-                goals=state.goals,
-            )
+        links = kept_links(((v, u) for v, u in self.links if v not in bots), visitors)
+        limits = person_macro_times(self._macro_times(kinds), links, visitors)
         dataset = Dataset(
             visitors=[],
             events=self.events,
@@ -303,10 +334,30 @@ class Fold:
             server_side_users=len(self.server_users),
             anonymous_goals=self.anonymous,
             goal_kinds=self.kinds,
-            bot_visitors=bots,
+            bot_visitors=len(bots),
+            links=links,
         )
-        merge_people(dataset, summaries, self.links)
+        # Needed no more: only the states are, until they are read.
+        self.seen, self.ids, self.transactions, self.links = set(), set(), {}, set()
+        dataset.visitors = VisitorStream(self._people(limits, links, bots))
         return dataset
+
+    def _people(
+        self, limits: dict[str, int], links: list[tuple[str, str]], bots: Container[str]
+    ) -> Iterator[VisitorSummary]:
+        """One summary per person, in the order the visitors were first seen (see
+        :func:`~convsdk.report.people.persons`), each visitor's state let go once read."""
+        return persons(self._summaries(limits, {v for v, _ in links}, bots), links)
+
+    def _summaries(
+        self, limits: dict[str, int], linked: Container[str], bots: Container[str]
+    ) -> Iterator[tuple[str, VisitorSummary]]:
+        visitors = self.visitors
+        for visitor_id in list(visitors):
+            state = visitors.pop(visitor_id)
+            if visitor_id not in bots:
+                summary = _summary(state, limits.get(visitor_id), visitor_id in linked)
+                yield visitor_id, summary
 
     def _bot(self, state: VisitorState) -> bool:
         """Whether the visitor is left out as a known bot."""
@@ -318,6 +369,31 @@ class Fold:
             at = first_macro(state.goals, kinds)
             if at is not None:
                 yield visitor_id, at
+
+
+def _summary(state: VisitorState, converted: int | None, linked: bool) -> VisitorSummary:
+    """A visitor's summary; ``converted``: their person's first macro conversion, up to
+    which touches count; ``linked``: the visitor id is linked to a user id (the touches'
+    times are kept)."""
+    first_touch, last_touch = touches_before(state, converted)
+    return VisitorSummary(
+        first_seen=text_micros(state.first),
+        referrer=referrer_domain(state.referrer, state.url),
+        arrival=arrival(state.landing_utm, state.referrer, state.url),
+        landing_page=landing_page(state.url),
+        device=device(state.user_agent),
+        touchpoints=_touchpoints(state, converted),
+        first_touch=utm_of(first_touch[2]) if first_touch else None,
+        last_touch=utm_of(last_touch[2]) if last_touch else None,
+        touch_times=(
+            (text_micros(first_touch[0]), text_micros(last_touch[0]))
+            if first_touch and last_touch and linked
+            else None
+        ),
+        variant=variant_text(state.variant),
+        exposed=text_micros(state.variant_at) if state.variant_at else None,
+        goals=state.goals,
+    )
 
 
 def _touchpoints(state: VisitorState, converted: int | None) -> list[tuple[int, UTM]] | None:
