@@ -10,19 +10,23 @@ or PostgreSQL (when reachable; its own table); OpenTelemetry's middleware with t
 SDK's tracer provider and a batch span processor feeding an exporter that drops spans.
 
 The load comes from another process: ``wrk`` when it is on PATH, else ``_load.py``
-(threads with raw sockets). C connections ask for ``/`` as fast as answered, for a
-warm-up and then a measured time. Visitors: "new" sends no cookies (every request is
-a first visit; convsdk mints and signs ids and sets two cookies), "returning" sends
-the cookies convsdk set on a first response (bare and OpenTelemetry get cookies of the
-same shape), within one minute (convsdk re-signs the session cookie once a minute).
+(threads with raw sockets). C connections ask for ``/`` as fast as answered.
+Visitors: "new" sends no cookies (every request is a first visit; convsdk mints and
+signs ids and sets two cookies), "returning" sends the cookies convsdk set on a first
+response (bare and OpenTelemetry get cookies of the same shape), fetched afresh for each
+slice and used within the minute (convsdk re-signs the session cookie once a minute).
 
-A server is started for each variant in each round (variants take turns, in a
-rotated order each round), serves both kinds of visitor (which goes first alternates
-by round) and is stopped with SIGTERM.
-A convsdk run then counts the page views in the store: they must equal the pages the
-app served, or the run says MISMATCH. The table gives the median req/s over the
-rounds and the median of each round's ratio to bare on the same server (with the
-smallest and largest of those ratios: the noise of the machine).
+On a machine shared with other work, throughput moves by a third from one second to
+the next, and a variant measured a minute after bare says more about the machine than
+about the variant. So every variant of a server runs at once, each in its own process
+(idle but for its turn), and the load goes to them in turn, a slice of a second or two
+each, in a rotated order each slice (which kind of visitor goes first alternates): a
+variant's slice sits beside bare's, and the ratio of the two is taken slice by slice.
+The table gives the median req/s over the slices, the median of the slices' ratios to
+bare on the same server, and the middle half of those ratios (the noise of the
+machine). The servers are then stopped with SIGTERM, and each convsdk server's page
+views are counted in its store: they must equal the pages its app served, or the run
+says MISMATCH.
 """
 
 from __future__ import annotations
@@ -44,8 +48,8 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -173,19 +177,23 @@ def page_views(store: str, tmp: Path) -> int:
 # -- load ---------------------------------------------------------------------------------
 
 
-def drive(load: str, port: int, args: argparse.Namespace, cookie: str | None) -> dict[str, Any]:
-    """Warm up, then measure; ``rate`` (200 responses a second) and ``total`` (200s)."""
+def load_for(
+    load: str, port: int, connections: int, warmup: float, seconds: float, cookie: str | None
+) -> dict[str, Any]:
+    """``warmup`` seconds of load (none: 0), then ``seconds`` measured."""
     if load == "python":
-        command = [sys.executable, str(HERE / "_load.py"), str(port), str(args.connections)]
-        command += [str(args.warmup), str(args.duration)]
+        command = [sys.executable, str(HERE / "_load.py"), str(port), str(connections)]
+        command += [str(warmup), str(seconds)]
         out = subprocess.run([*command, *([cookie] if cookie else [])], capture_output=True)
         if out.returncode != 0:
             raise RuntimeError(out.stderr.decode()[-2000:])
         return dict(json.loads(out.stdout))
-    warm = wrk(port, args.connections, args.warmup, cookie)
-    measured = wrk(port, args.connections, args.duration, cookie)
-    measured["total"] += warm["total"]
-    measured["in_flight"] = 2 * args.connections  # requests wrk leaves unread at its stop
+    measured = wrk(port, connections, seconds, cookie)
+    measured["in_flight"] = 2 * connections  # requests wrk leaves unread at its stop
+    if warmup > 0:
+        warm = wrk(port, connections, warmup, cookie)
+        measured["total"] += warm["total"]
+        measured["in_flight"] *= 2
     return measured
 
 
@@ -264,45 +272,81 @@ def serving(server: str, variant: str, store: str | None, tmp: Path) -> Iterator
             proc.communicate(timeout=10)
 
 
-def run_variant(
-    server: str, variant: str, load: str, args: argparse.Namespace, visitors: Sequence[str]
-) -> tuple[dict[str, float], str]:
-    """req/s per kind of visitor (in the order given), and the events check (empty
-    without convsdk)."""
-    kind, _, store = variant.partition(" ")
-    tracked = kind == "convsdk"
-    if store == "postgres":
+class Running:
+    """A server of one variant, running: its port, folder and store."""
+
+    def __init__(self, variant: str, port: int, tmp: Path) -> None:
+        kind, _, store = variant.partition(" ")
+        self.port, self.tmp, self.store = port, tmp, store
+        self.tracked = kind == "convsdk"
+        self.responses = 0  # 200 responses counted by the load
+        self.in_flight = 0  # requests the load may have left unread
+        self.served = 0
+
+
+def run_server(
+    server: str, names: list[str], load: str, args: argparse.Namespace
+) -> tuple[dict[tuple[str, str], list[float]], dict[str, str]]:
+    """Serve every variant at once and load them in turn, slice by slice (see the
+    module); req/s by (variant, visitor) in slice order, and each convsdk variant's
+    events check."""
+    rates: dict[tuple[str, str], list[float]] = defaultdict(list)
+    if "convsdk postgres" in names:
         postgres_sql(f"DROP TABLE IF EXISTS {PG_TABLE}")
-    rates: dict[str, float] = {}
-    responses, in_flight = 0, 0
-    set_cookie: dict[str, str] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-server-") as name:
-        tmp = Path(name)
-        with serving(server, kind, store or None, tmp) as (port, _):
-            for visitor in visitors:
-                cookie = None
-                if visitor == "returning":
-                    wait_for_minute_room(args.warmup + args.duration + 1)
-                    cookie, cost = returning_cookie(port, tracked)
-                    responses += cost
-                result = drive(load, port, args, cookie)
-                rates[visitor] = result["rate"]
-                responses += result["total"]
-                if "set_cookie" in result:  # _load.py counts them; wrk does not
-                    set_cookie[visitor] = f"{result['set_cookie'] / result['total']:.0%}"
-                in_flight += result.get("in_flight", 0)
-            served = settled_count(port)
-        if not tracked:
-            return rates, ""
-        stored = page_views(store, tmp)
-        spooled = sum(f.stat().st_size for f in (tmp / "spool").rglob("*") if f.is_file())
-    ok = stored == served and responses <= served <= responses + in_flight
-    check = f"page views stored {stored}, pages served {served}, 200 responses {responses}"
+    with ExitStack() as folders:
+        running: dict[str, Running] = {}
+        with ExitStack() as servers:
+            for variant in names:
+                tmp = Path(folders.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+                kind, _, store = variant.partition(" ")
+                port, _ = servers.enter_context(serving(server, kind, store or None, tmp))
+                running[variant] = Running(variant, port, tmp)
+            for run in running.values():  # warm-up: caches, lazy imports, the first batch
+                warm = load_for(load, run.port, args.connections, 0, args.warmup, None)
+                run.responses += warm["total"]
+                run.in_flight += warm.get("in_flight", 0)
+            for slice_ in range(args.slices):
+                turn = slice_ % len(names)
+                for visitor in VISITORS[:: 1 if slice_ % 2 == 0 else -1]:
+                    if visitor == "returning":  # every variant's turn within one minute
+                        wait_for_minute_room(len(names) * (args.duration + 2) + 1)
+                    for variant in names[turn:] + names[:turn]:
+                        rate = _slice(running[variant], visitor, load, args)
+                        rates[variant, visitor].append(rate)
+                line = ", ".join(
+                    f"{label(v)} {rates[v, 'new'][-1] / rates['bare', 'new'][-1]:.2f}"
+                    for v in names
+                    if v != "bare"
+                )
+                print(f"{server:<16} slice {slice_ + 1}: new visitor, ratio to bare: {line}")
+            for run in running.values():
+                run.served = settled_count(run.port)
+        # The servers stopped (SIGTERM): what each tracker stored is all there is.
+        checks = {variant: _check(run) for variant, run in running.items() if run.tracked}
+    return rates, checks
+
+
+def _slice(run: Running, visitor: str, load: str, args: argparse.Namespace) -> float:
+    """One slice of load on ``run``'s server: its req/s."""
+    cookie = None
+    if visitor == "returning":
+        cookie, cost = returning_cookie(run.port, run.tracked)
+        run.responses += cost
+    result = load_for(load, run.port, args.connections, 0, args.duration, cookie)
+    run.responses += result["total"]
+    run.in_flight += result.get("in_flight", 0)
+    return float(result["rate"])
+
+
+def _check(run: Running) -> str:
+    """Whether a convsdk server stored a page view for every page it served."""
+    stored = page_views(run.store, run.tmp)
+    spooled = sum(f.stat().st_size for f in (run.tmp / "spool").rglob("*") if f.is_file())
+    ok = stored == run.served and run.responses <= run.served <= run.responses + run.in_flight
+    check = f"page views stored {stored}, pages served {run.served}, 200s {run.responses}"
     if spooled:
         check += f", {spooled} B left in the spool"
-    if set_cookie:
-        check += ", with Set-Cookie: " + ", ".join(f"{v} {p}" for v, p in set_cookie.items())
-    return rates, f"{check}: {'ok' if ok else 'MISMATCH'}"
+    return f"{check}: {'ok' if ok else 'MISMATCH'}"
 
 
 # -- main ---------------------------------------------------------------------------------
@@ -333,17 +377,17 @@ def label(variant: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1 round, 2 s measured")
-    parser.add_argument("--rounds", type=int, help="default 3 (--quick: 1)")
-    parser.add_argument("--duration", type=float, help="measured seconds (3; --quick: 2)")
-    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
+    parser.add_argument("--quick", action="store_true", help="3 slices of 1 s")
+    parser.add_argument("--slices", type=int, help="turns of every variant (default 9)")
+    parser.add_argument("--duration", type=float, help="seconds a slice (default 2)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds, once a server")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated")
     parser.add_argument("--stores", default="sqlite,postgres", help="comma-separated")
     parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
     args = parser.parse_args()
-    args.rounds = args.rounds or (1 if args.quick else 3)
-    args.duration = args.duration or (2.0 if args.quick else 3.0)
+    args.slices = args.slices or (3 if args.quick else 9)
+    args.duration = args.duration or (1.0 if args.quick else 2.0)
     servers = [s for s in args.servers.split(",") if s]
     stores = [s for s in args.stores.split(",") if s]
     unknown = [s for s in servers if s not in SERVERS] + [
@@ -360,52 +404,41 @@ def main() -> int:
     print(
         f"Python {platform.python_version()}; load: "
         + ("wrk (1 thread)" if load == "wrk" else "_load.py (Python threads, raw sockets)")
-        + f" in another process, {args.connections} connections, {args.warmup:g} s warm-up"
-        f" + {args.duration:g} s measured; {args.rounds} round(s)"
+        + f" in another process, {args.connections} connections; every variant served at"
+        f" once, {args.warmup:g} s warm-up each, then {args.slices} slices of"
+        f" {args.duration:g} s each in turn"
     )
     for note in notes:
         print(note)
     print()
 
-    rates: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    ratios: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for round_ in range(args.rounds):
-        for server in servers:
-            turn = round_ % len(names)
-            got: dict[str, dict[str, float]] = {}
-            for variant in names[turn:] + names[:turn]:
-                try:
-                    visitors = VISITORS[:: 1 if round_ % 2 == 0 else -1]
-                    got[variant], check = run_variant(server, variant, load, args, visitors)
-                except Exception as exc:  # a server that fails is reported, not fatal
-                    print(f"round {round_ + 1} {server} {variant}: FAILED {exc}", flush=True)
-                    continue
-                figures = ", ".join(f"{v} {got[variant][v]:,.0f}" for v in VISITORS)
-                print(
-                    f"round {round_ + 1} {server:<16} {label(variant):<20} req/s {figures}"
-                    + (f"; {check}" if check else ""),
-                    flush=True,
-                )
-            for variant, by_visitor in got.items():
-                for visitor, rate in by_visitor.items():
-                    rates[server, visitor, variant].append(rate)
-                    if "bare" in got:
-                        ratios[server, visitor, variant].append(rate / got["bare"][visitor])
-
     rows = []
     for server in servers:
+        try:
+            rates, checks = run_server(server, names, load, args)
+        except Exception as exc:  # a server that fails is reported, not fatal
+            print(f"{server}: FAILED {exc}", flush=True)
+            continue
+        for variant, check in checks.items():
+            print(f"{server:<16} {label(variant):<20} {check}", flush=True)
         for visitor in VISITORS:
+            bare = rates["bare", visitor]
             for variant in names:
-                key = (server, visitor, variant)
-                if not rates[key]:
-                    continue
-                got = ratios[key]
-                ratio = statistics.median(got) if got else ""
-                spread = f"{min(got):.2f}-{max(got):.2f}" if len(got) > 1 else ""
-                median = statistics.median(rates[key])
-                rows.append([server, visitor, label(variant), median, ratio, spread])
+                got = rates[variant, visitor]
+                ratios = [rate / base for rate, base in zip(got, bare, strict=True)]
+                quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+                rows.append(
+                    [
+                        server,
+                        visitor,
+                        label(variant),
+                        statistics.median(got),
+                        statistics.median(ratios),
+                        f"{quartiles[0]:.2f}-{quartiles[2]:.2f}",
+                    ]
+                )
     print()
-    headers = ["server", "visitor", "variant", "req/s (median)", "ratio to bare", "min-max"]
+    headers = ["server", "visitor", "variant", "req/s (median)", "ratio to bare", "middle half"]
     print(table(headers, rows))
     print(NOTE)
     return 0
