@@ -19,7 +19,8 @@ URLs take a ``table`` query parameter (default ``convsdk_events``)::
 
 Modules: :mod:`.options` (URL parameters), :mod:`.conversions` (the deduplicated
 conversions both readers group), :mod:`.sqlite_queries` and :mod:`.sqlite`,
-:mod:`.postgres_queries` and :mod:`.postgres`.
+:mod:`.postgres_queries` and :mod:`.postgres`, :mod:`.ahead` (the PostgreSQL reader's
+rows fetched ahead on a thread, while the report counts the last ones).
 """
 
 from __future__ import annotations

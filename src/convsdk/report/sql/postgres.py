@@ -31,6 +31,7 @@ from ..stream import (
     set_totals,
     told,
 )
+from .ahead import Ahead
 from .options import (
     CONNECT_TIMEOUT,
     DEFAULT_TABLE,
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
 __all__ = ["PostgresReader"]
 
 #: Rows a server-side cursor fetches at a time.
-_ITERSIZE = 5000
+_ITERSIZE = 2000
 
 
 class PostgresReader:
@@ -213,6 +214,7 @@ class _Queries:
         self.source = source
         self.progress = progress
         self.cursors: list[psycopg.ServerCursor[Any]] = []
+        self.fetching: list[Ahead] = []
         self.done = 0
         self.total = len(QUERIES) + 1  # and the people
 
@@ -264,15 +266,20 @@ class _Queries:
             raise self.error(exc) from exc
 
     def rows(self, name: str) -> Iterator[Any]:
-        """The rows of the stream called ``name``, from a server-side cursor."""
+        """The rows of the stream called ``name``, from a server-side cursor, fetched
+        ahead by a thread (:class:`~.ahead.Ahead`)."""
         import psycopg
 
         try:
             with self.conn.cursor(name=f"convsdk_report_{len(self.cursors)}") as cursor:
                 self.cursors.append(cursor)
-                cursor.itersize = _ITERSIZE
                 cursor.execute(self.query(STREAMS[name]), self.arguments(name, ()))
-                yield from cursor
+                ahead = Ahead(lambda: cursor.fetchmany(_ITERSIZE), name.replace(" ", "-"))
+                self.fetching.append(ahead)
+                try:
+                    yield from ahead
+                finally:
+                    ahead.stop()
         except psycopg.Error as exc:
             raise self.error(exc) from exc
 
@@ -294,6 +301,9 @@ class _Queries:
     def close(self) -> None:
         """End the transaction (its temporary tables go with it): close the streams'
         cursors, then the connection (once; a second call does nothing)."""
+        fetching, self.fetching = self.fetching, []
+        for ahead in fetching:  # first: they fetch with the cursors
+            ahead.stop()
         cursors, self.cursors = self.cursors, []
         for cursor in cursors:
             cursor.close()
