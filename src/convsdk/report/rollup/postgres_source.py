@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..sql.ahead import Ahead
 from .postgres_fold import COLUMNS, PostgresFold
 from .postgres_schema import Mark, quoted
 from .schema import RollupNames
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["PostgresRollups"]
 
 #: Rows a server-side cursor fetches at a time.
-_ITERSIZE = 5000
+_ITERSIZE = 2000
 _NEWER = (
     "xid >= pg_snapshot_xmin(%s::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, %s::pg_snapshot)"
 )
@@ -65,13 +66,16 @@ class PostgresRollups(RollupSource):
         """The states of the days, in visitor id order (the column sorts as Python)."""
         with self.conn.cursor(name="convsdk_rollup_people") as cursor:
             self.cursors.append(cursor)
-            cursor.itersize = _ITERSIZE
             cursor.execute(
                 f"SELECT visitor_id, state FROM {self.names.visitor_days} "
                 "WHERE day >= %s AND day < %s ORDER BY visitor_id",
                 (first, end),
             )
-            yield from cursor
+            ahead = Ahead(lambda: cursor.fetchmany(_ITERSIZE), "rollup-people")
+            try:
+                yield from ahead
+            finally:
+                ahead.stop()
 
     def close(self) -> None:
         """Close the cursors, then the connection (its transaction ends with it)."""
