@@ -643,3 +643,28 @@ def test_a_log_reader_keeps_once_what_visitors_share(tmp_path: Path) -> None:
     # file included), measured: 15.5 MB with a copy of those values a visitor and every
     # summary held at once, 11.0 MB with one copy for all and the people streamed.
     assert held < 13_000_000, held
+
+
+def test_values_alike_but_of_other_types_are_not_taken_for_each_other(
+    tmp_path: Path, engine: str, postgres_table: tuple[str, Any]
+) -> None:
+    """1, 1.0 and true are equal in Python, and SQLite's json_extract gives true as 1;
+    yet every store tells a variant or a UTM source of each apart (and the log reader,
+    which keeps once the values its visitors share, keeps each visitor's own)."""
+    events = []
+    for n, source in enumerate([1, True, "1", 1.0, "1"]):
+        arrival = make("page_view", n, f"v{n}", referrer=f"https://ads{n % 2}.example/")
+        arrival.context["utm"] = {"source": source, "medium": "cpc"}
+        arrival.context["variant"] = source
+        events.append(arrival)
+        buy = {"path": "/checkout", "kind": "macro", "goal": "purchase", "value": 1.0}
+        events.append(make("checkout", n + 10, f"v{n}", **buy, currency="USD"))
+    url, write = postgres_table
+    write(events)
+    expected = _figures(write_sqlite(tmp_path / "events.db", events))
+    sources = {r["value"]: r["visitors"] for r in expected["breakdowns"]["first_touch"]["source"]}
+    assert sources == {"1": 3, "True": 1, "1.0": 1}
+    variants = {r["value"]: r["visitors"] for r in expected["breakdowns"]["variant"]["rows"]}
+    assert variants == {"1": 3, "true": 1, "1.0": 1}
+    assert _figures(write_jsonl(tmp_path / "e.jsonl", events), engine=engine) == expected
+    assert _figures(url) == expected

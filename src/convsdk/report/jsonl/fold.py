@@ -245,19 +245,21 @@ class Fold:
 
     def share_arrival(self, utm: Any, referrer: Any, url: Any) -> tuple[Any, Any, Any]:
         """``(utm, referrer, url)`` of a possible arrival, as kept already if seen before
-        (UTM parameters of text values; anything else is kept as it is)."""
-        if utm is None or (type(utm) is dict and all(type(v) is str for v in utm.values())):
-            key = (tuple(utm.items()) if utm else utm, referrer, url)
-            try:
-                found = self.shared.get(key)
-            except TypeError:  # a referrer or URL that is not text
-                return utm, referrer, url
-            if found is None:
-                found = (utm, self.share(referrer), self.share(url))
-                if len(self.shared) < _SHARED:
-                    self.shared[key] = found
-            return found  # type: ignore[no-any-return]
-        return utm, referrer, url
+        (texts, and UTM parameters of text values; anything else is kept as it is)."""
+        texts = (referrer is None or type(referrer) is str) and (url is None or type(url) is str)
+        if not texts or (utm is not None and type(utm) is not dict):
+            return utm, referrer, url
+        if utm is not None and not all(type(value) is str for value in utm.values()):
+            return utm, referrer, url
+        # The key of an arrival: (UTM items or None, referrer, url); of UTM parameters:
+        # ("utm", *items); of a text: the text.
+        key = (None if utm is None else tuple(utm.items()), referrer, url)
+        found: tuple[Any, Any, Any] | None = self.shared.get(key)
+        if found is None:
+            found = (utm, self.share(referrer), self.share(url))
+            if len(self.shared) < _SHARED:
+                self.shared[key] = found
+        return found
 
     def convert(
         self,

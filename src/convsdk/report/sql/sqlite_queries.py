@@ -96,6 +96,15 @@ _UTM = (
 )
 
 
+def variant(context: str) -> str:
+    """SQL of the ``variant`` of a ``context``: its value as ``json_extract`` gives it,
+    but for ``true`` and ``false``, which it gives as 1 and 0 (the variant ``1``)."""
+    return (
+        f"CASE json_type({context}, '$.variant') WHEN 'true' THEN 'true' "
+        f"WHEN 'false' THEN 'false' ELSE json_extract({context}, '$.variant') END"
+    )
+
+
 #: The reader's temporary tables: ``first`` (each visitor's first event), ``conversions``
 #: (per visitor, goal and currency; anonymous ones under a null visitor id), ``macro``
 #: (each converter's limit for touches: their person's first macro conversion),
@@ -175,7 +184,7 @@ def sqlite_queries(
               SELECT visitor_id, MIN(timestamp || ' ' || event_id) AS k, {first_row}
               FROM {t} WHERE visitor_id IS NOT NULL AND {where} GROUP BY visitor_id)
             SELECT f.visitor_id, f.k, json_extract(e.context, '$.referrer'),
-                   json_extract(e.context, '$.url'), json_extract(e.context, '$.variant'),
+                   json_extract(e.context, '$.url'), {variant("e.context")},
                    json_extract(e.context, '$.user_agent'), json_extract(e.context, '$.utm')
             FROM f JOIN {t} e ON {first_join}""",
         # A repeated transaction id of a goal counts once: its first event.
@@ -242,7 +251,7 @@ def _touches(t: str, where: str) -> str:
                    MIN(CASE WHEN e.visitor_id IN temp.convsdk_report_need
                             AND json_type(context, '$.variant') NOT IN ('null')
                        THEN timestamp || ' ' || event_id || ' '
-                            || json_extract(context, '$.variant') END),
+                            || {variant("context")} END),
                    NULLIF(json_group_array(json_array(timestamp,
                                                       json_extract(context, '$.utm'),
                                                       json_extract(context, '$.referrer'),
