@@ -50,10 +50,11 @@ def _may_arrive(context: str) -> bool:
 
 
 def _as_sqlite(value: Any) -> Any:
-    """A JSON value as SQLite's ``json_extract`` gives it to the SQLite reader: ``true``
-    as 1, an object or array as its text."""
+    """A JSON value as the SQLite reader reads a variant (``json_extract``, but for
+    ``true`` and ``false``, which it reads as their text): an object or array as its
+    text."""
     if type(value) is bool:
-        return int(value)
+        return "true" if value else "false"
     if type(value) is dict or type(value) is list:
         return dumps_str(value)
     return value

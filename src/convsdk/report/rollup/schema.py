@@ -25,7 +25,8 @@ from typing import Any
 __all__ = ["FORMAT", "LONGEST_SUFFIX", "RollupNames", "decode", "encode"]
 
 #: The layout of the stored states; rollups of another layout are rebuilt, not read.
-FORMAT = 1
+#: 2: a variant ``true`` of a SQLite store kept as the text ``"true"``, no longer as 1.
+FORMAT = 2
 _MARSHAL_VERSION = 4
 _SUFFIXES = (
     "_rollup_visitor_days",
