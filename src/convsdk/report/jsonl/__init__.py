@@ -19,6 +19,7 @@ warning on the ``convsdk.report`` logger.
 
 Modules: :mod:`.lines` (blocks of lines, event ids), :mod:`.candidates` (the first pass),
 :mod:`.events` (parsing a line), :mod:`.state` (one visitor while streaming),
+:mod:`.shared` (the values many visitors share, kept once),
 :mod:`.fold` (the second pass; also what folds events from any source, see
 :mod:`convsdk.report.events`) and :mod:`.reader` (:class:`FileReader`).
 """

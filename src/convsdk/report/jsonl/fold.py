@@ -29,15 +29,12 @@ from ..rules import (
 )
 from .events import canonical, parse_event
 from .lines import event_key
+from .shared import Shared
 from .state import VisitorState, touch, touches_before
 
 __all__ = ["Fold"]
 
 _log = logging.getLogger("convsdk.report")
-
-# The most values a fold keeps to share (texts and arrivals): a log of ever-new values
-# (every URL with its own click id) holds each once anyway.
-_SHARED = 200_000
 
 
 class Fold:
@@ -77,10 +74,7 @@ class Fold:
         self.server_users: set[str] = set()
         self.links: set[tuple[str, str]] = set()  # (visitor id, user id), see report.people
         self.first_event = self.last_event = ""
-        # Values many visitors share (user agents, URLs, variants, goal names, arrivals),
-        # kept once: each parsed line makes them anew, and every visitor's state would
-        # hold its own copies (a third of the states' memory, measured).
-        self.shared: dict[Any, Any] = {}
+        self.shared = Shared()  # the values many visitors share, kept once
 
     def block(self, name: object, lines: list[bytes], lineno: int) -> int:
         """Fold the events of ``lines``, which follow line ``lineno`` of file ``name``.
@@ -167,10 +161,10 @@ class Fold:
         """Update the visitor's first event, touches and variant with one of their events."""
         if type(context) is not dict:
             context = {}
-        shared = self.share
+        shared = self.shared.text
         utm = context.get("utm")
         if utm and type(utm) is dict:
-            utm = self.share_utm(utm)
+            utm = self.shared.utm(utm)
         state = self.visitors.get(visitor_id)
         if state is None:
             state = self.visitors[visitor_id] = VisitorState(
@@ -208,7 +202,7 @@ class Fold:
             # told once the fold knows who they are.
             if state.arrivals is None:
                 state.arrivals = []
-            state.arrivals.append((moment, self.share_arrival(utm, referrer, url)))
+            state.arrivals.append((moment, self.shared.arrival(utm, referrer, url)))
         variant = context.get("variant")
         if variant is not None and (
             state.variant is None
@@ -218,48 +212,6 @@ class Fold:
             state.variant = shared(variant)
             state.variant_at, state.variant_id = moment, event_id
         return state
-
-    def share(self, value: Any) -> Any:
-        """``value`` as kept already, if a text seen before (else kept now, up to a bound)."""
-        if type(value) is not str:
-            return value
-        shared = self.shared
-        found = shared.get(value)
-        if found is not None:
-            return found
-        if len(shared) < _SHARED:
-            shared[value] = value
-        return value
-
-    def share_utm(self, utm: dict[str, Any]) -> dict[str, Any]:
-        """UTM parameters (read, never changed) as kept already if seen before."""
-        if not all(type(value) is str for value in utm.values()):
-            return utm
-        key = ("utm", *utm.items())
-        found: dict[str, Any] | None = self.shared.get(key)
-        if found is not None:
-            return found
-        if len(self.shared) < _SHARED:
-            self.shared[key] = utm
-        return utm
-
-    def share_arrival(self, utm: Any, referrer: Any, url: Any) -> tuple[Any, Any, Any]:
-        """``(utm, referrer, url)`` of a possible arrival, as kept already if seen before
-        (texts, and UTM parameters of text values; anything else is kept as it is)."""
-        texts = (referrer is None or type(referrer) is str) and (url is None or type(url) is str)
-        if not texts or (utm is not None and type(utm) is not dict):
-            return utm, referrer, url
-        if utm is not None and not all(type(value) is str for value in utm.values()):
-            return utm, referrer, url
-        # The key of an arrival: (UTM items or None, referrer, url); of UTM parameters:
-        # ("utm", *items); of a text: the text.
-        key = (None if utm is None else tuple(utm.items()), referrer, url)
-        found: tuple[Any, Any, Any] | None = self.shared.get(key)
-        if found is None:
-            found = (utm, self.share(referrer), self.share(url))
-            if len(self.shared) < _SHARED:
-                self.shared[key] = found
-        return found
 
     def convert(
         self,
@@ -274,7 +226,7 @@ class Fold:
         goal = get("goal")
         if goal is None:
             goal = data["name"]
-        goal = self.share(goal)
+        goal = self.shared.text(goal)
         merge_kind(self.kinds, goal, kind)
         value = get("value")
         if type(value) is not float and type(value) is not int:
