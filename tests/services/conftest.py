@@ -84,6 +84,27 @@ def _ping_nats() -> None:
             raise ConnectionError(f"PING was answered with {answer[:40]!r}")
 
 
+#: A stream the tests keep on the server and never delete. The server removes its store
+#: folder of streams with the last stream, and a stream another run of the tests creates
+#: at that moment (two runs at once: CI beside a developer's) fails: "could not create
+#: storage directory". With this one there, the folder stays.
+ANCHOR_STREAM = "CONVSDK_TEST_ANCHOR"
+
+
+def _ping_nats_and_anchor() -> None:
+    _ping_nats()
+    import nats
+
+    async def anchor() -> None:
+        client = await nats.connect(NATS_URL, connect_timeout=2, allow_reconnect=False)
+        try:  # the same stream again is no error: runs at once may both ask for it
+            await client.jetstream().add_stream(name=ANCHOR_STREAM, subjects=["convsdk.anchor"])
+        finally:
+            await client.close()
+
+    asyncio.run(anchor())
+
+
 def _require(service: str, url: str, ping: Callable[[], None]) -> None:
     if service not in _checked:
         try:
@@ -126,7 +147,7 @@ def redis_url() -> str:
 @pytest.fixture
 def nats_url() -> str:
     """The NATS server (JetStream enabled), e.g. ``nats://127.0.0.1:4222``."""
-    _require("NATS", NATS_URL, _ping_nats)
+    _require("NATS", NATS_URL, _ping_nats_and_anchor)
     return NATS_URL
 
 
