@@ -299,7 +299,7 @@ class Fold:
     def _people(
         self, limits: dict[str, int], links: list[tuple[str, str]], bots: Container[str]
     ) -> Iterator[VisitorSummary]:
-        """One summary per person, in the order the visitors were first seen (see
+        """One summary per person, visitors in the order the log first named them (see
         :func:`~convsdk.report.people.persons`), each visitor's state let go once read."""
         return persons(self._summaries(limits, {v for v, _ in links}, bots), links)
 
