@@ -178,22 +178,19 @@ def page_views(store: str, tmp: Path) -> int:
 
 
 def load_for(
-    load: str, port: int, connections: int, warmup: float, seconds: float, cookie: str | None
+    load: str, port: int, connections: int, seconds: float, cookie: str | None
 ) -> dict[str, Any]:
-    """``warmup`` seconds of load (none: 0), then ``seconds`` measured."""
+    """``seconds`` of load on ``port``: ``rate`` (200 responses a second), ``total``
+    (200s) and ``in_flight`` (requests the load may leave unread at its stop)."""
     if load == "python":
         command = [sys.executable, str(HERE / "_load.py"), str(port), str(connections)]
-        command += [str(warmup), str(seconds)]
+        command += ["0", str(seconds)]  # no warm-up of its own
         out = subprocess.run([*command, *([cookie] if cookie else [])], capture_output=True)
         if out.returncode != 0:
             raise RuntimeError(out.stderr.decode()[-2000:])
         return dict(json.loads(out.stdout))
     measured = wrk(port, connections, seconds, cookie)
     measured["in_flight"] = 2 * connections  # requests wrk leaves unread at its stop
-    if warmup > 0:
-        warm = wrk(port, connections, warmup, cookie)
-        measured["total"] += warm["total"]
-        measured["in_flight"] *= 2
     return measured
 
 
@@ -302,7 +299,7 @@ def run_server(
                 port, _ = servers.enter_context(serving(server, kind, store or None, tmp))
                 running[variant] = Running(variant, port, tmp)
             for run in running.values():  # warm-up: caches, lazy imports, the first batch
-                warm = load_for(load, run.port, args.connections, 0, args.warmup, None)
+                warm = load_for(load, run.port, args.connections, args.warmup, None)
                 run.responses += warm["total"]
                 run.in_flight += warm.get("in_flight", 0)
             for slice_ in range(args.slices):
@@ -332,7 +329,7 @@ def _slice(run: Running, visitor: str, load: str, args: argparse.Namespace) -> f
     if visitor == "returning":
         cookie, cost = returning_cookie(run.port, run.tracked)
         run.responses += cost
-    result = load_for(load, run.port, args.connections, 0, args.duration, cookie)
+    result = load_for(load, run.port, args.connections, args.duration, cookie)
     run.responses += result["total"]
     run.in_flight += result.get("in_flight", 0)
     return float(result["rate"])

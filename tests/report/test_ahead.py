@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from convsdk.report.sql.ahead import AHEAD, Ahead
+from convsdk.report.sql.ahead import AHEAD, Ahead, ReadAhead
 
 
 def _threads(name: str) -> list[threading.Thread]:
@@ -53,3 +53,28 @@ def test_a_reader_gone_halfway_stops_the_thread_and_it_fetched_little_ahead() ->
     # The batch read, those queued ahead, and the one the thread was putting.
     assert len(fetched) <= 2 + AHEAD
     ahead.stop()  # a second call does nothing
+
+
+class _Cursor:
+    """A cursor of endless rows, which notes when it is closed."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def fetchmany(self, size: int) -> list[int]:
+        return list(range(size))
+
+    def close(self) -> None:
+        self.log.append("cursor closed")
+
+
+def test_a_read_closes_its_fetching_threads_before_its_cursors() -> None:
+    log: list[str] = []
+    reading = ReadAhead()
+    rows = reading.rows(reading.held(_Cursor(log)), 3, "held")
+    assert next(rows) == 0  # read a little, then dropped halfway
+    assert _threads("held") != []
+    reading.close()
+    assert _threads("held") == [] and log == ["cursor closed"]
+    reading.close()  # a second call does nothing
+    assert log == ["cursor closed"]

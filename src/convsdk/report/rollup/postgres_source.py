@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..sql.ahead import Ahead
+from ..sql.ahead import ReadAhead
 from .postgres_fold import COLUMNS, PostgresFold
 from .postgres_schema import Mark, quoted
 from .schema import RollupNames
@@ -39,7 +39,7 @@ class PostgresRollups(RollupSource):
         self.conn = conn
         self.mark = mark
         self.table = quoted(table)
-        self.cursors: list[psycopg.ServerCursor[Any]] = []
+        self.reading = ReadAhead()  # the people's cursor
 
     def execute(self, query: str, params: Sequence[Any]) -> Iterable[Any]:
         """The rows of ``query``."""
@@ -64,24 +64,18 @@ class PostgresRollups(RollupSource):
 
     def visitor_rows(self, first: int, end: int) -> Iterator[tuple[str, bytes]]:
         """The states of the days, in visitor id order (the column sorts as Python)."""
-        with self.conn.cursor(name="convsdk_rollup_people") as cursor:
-            self.cursors.append(cursor)
+        with self.reading.held(self.conn.cursor(name="convsdk_rollup_people")) as cursor:
             cursor.execute(
                 f"SELECT visitor_id, state FROM {self.names.visitor_days} "
                 "WHERE day >= %s AND day < %s ORDER BY visitor_id",
                 (first, end),
             )
-            ahead = Ahead(lambda: cursor.fetchmany(_ITERSIZE), "rollup-people")
-            try:
-                yield from ahead
-            finally:
-                ahead.stop()
+            yield from self.reading.rows(cursor, _ITERSIZE, "rollup-people")
 
     def close(self) -> None:
-        """Close the cursors, then the connection (its transaction ends with it)."""
-        cursors, self.cursors = self.cursors, []
-        for cursor in cursors:
-            cursor.close()
+        """Stop fetching, close the cursors, then the connection (its transaction ends
+        with it)."""
+        self.reading.close()
         self.conn.close()
 
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["Ahead"]
+__all__ = ["Ahead", "ReadAhead"]
 
 #: Batches fetched ahead of the one being read: enough for the server to stay busy,
 #: few enough that memory holds a handful of batches whatever the number of rows.
@@ -69,3 +69,36 @@ class Ahead:
             if self._thread is threading.current_thread():
                 return
             self._thread.join(timeout=1.0)
+
+
+class ReadAhead:
+    """The server-side cursors of one read and the threads fetching them, closed
+    together: the threads first (they fetch with the cursors), then the cursors."""
+
+    def __init__(self) -> None:
+        self.cursors: list[Any] = []
+        self.fetching: list[Ahead] = []
+
+    def rows(self, cursor: Any, size: int, name: str) -> Iterator[Any]:
+        """The rows of ``cursor`` (executed, and :meth:`held`), fetched ``size`` at a time
+        by a thread of their own, which stops when they end or are dropped."""
+        ahead = Ahead(lambda: cursor.fetchmany(size), name)
+        self.fetching.append(ahead)
+        try:
+            yield from ahead
+        finally:
+            ahead.stop()
+
+    def held(self, cursor: Any) -> Any:
+        """``cursor``, to close with the others."""
+        self.cursors.append(cursor)
+        return cursor
+
+    def close(self) -> None:
+        """Stop the threads, then close the cursors (a second call does nothing)."""
+        fetching, self.fetching = self.fetching, []
+        for ahead in fetching:
+            ahead.stop()
+        cursors, self.cursors = self.cursors, []
+        for cursor in cursors:
+            cursor.close()

@@ -31,7 +31,7 @@ from ..stream import (
     set_totals,
     told,
 )
-from .ahead import Ahead
+from .ahead import ReadAhead
 from .options import (
     CONNECT_TIMEOUT,
     DEFAULT_TABLE,
@@ -213,8 +213,7 @@ class _Queries:
         self.conn = conn
         self.source = source
         self.progress = progress
-        self.cursors: list[psycopg.ServerCursor[Any]] = []
-        self.fetching: list[Ahead] = []
+        self.reading = ReadAhead()  # the streams' cursors
         self.done = 0
         self.total = len(QUERIES) + 1  # and the people
 
@@ -267,19 +266,15 @@ class _Queries:
 
     def rows(self, name: str) -> Iterator[Any]:
         """The rows of the stream called ``name``, from a server-side cursor, fetched
-        ahead by a thread (:class:`~.ahead.Ahead`)."""
+        ahead by a thread (:class:`~.ahead.ReadAhead`)."""
         import psycopg
 
         try:
-            with self.conn.cursor(name=f"convsdk_report_{len(self.cursors)}") as cursor:
-                self.cursors.append(cursor)
+            reading = self.reading
+            cursor_name = f"convsdk_report_{len(reading.cursors)}"
+            with reading.held(self.conn.cursor(name=cursor_name)) as cursor:
                 cursor.execute(self.query(STREAMS[name]), self.arguments(name, ()))
-                ahead = Ahead(lambda: cursor.fetchmany(_ITERSIZE), name.replace(" ", "-"))
-                self.fetching.append(ahead)
-                try:
-                    yield from ahead
-                finally:
-                    ahead.stop()
+                yield from reading.rows(cursor, _ITERSIZE, name.replace(" ", "-"))
         except psycopg.Error as exc:
             raise self.error(exc) from exc
 
@@ -301,12 +296,7 @@ class _Queries:
     def close(self) -> None:
         """End the transaction (its temporary tables go with it): close the streams'
         cursors, then the connection (once; a second call does nothing)."""
-        fetching, self.fetching = self.fetching, []
-        for ahead in fetching:  # first: they fetch with the cursors
-            ahead.stop()
-        cursors, self.cursors = self.cursors, []
-        for cursor in cursors:
-            cursor.close()
+        self.reading.close()
         self.conn.close()
 
     def error(self, exc: Exception) -> BackendError:
