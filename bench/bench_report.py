@@ -233,7 +233,8 @@ started = time.perf_counter()
 from convsdk.goals import load_goals
 from convsdk.report import load_report, render_html
 goals = load_goals({goals!r})
-report = load_report({source!r}, goals=goals, engine={engine!r})
+# From the events: rollups a store may hold (convsdk rollup run on it) are not read.
+report = load_report({source!r}, goals=goals, engine={engine!r}, rollups=False)
 text = report.to_json()
 html = render_html(report)
 elapsed = time.perf_counter() - started
@@ -379,14 +380,27 @@ _PG_TABLE = "convsdk_bench_report"
 
 
 def _load_postgres(url: str, cache: Path, events: int) -> str:
-    """Copy the SQLite events into a PostgreSQL table; return its report URL."""
+    """Copy the SQLite events into a PostgreSQL table; return its report URL.
+
+    A table left by an earlier run is used again when it holds every event; any other
+    is loaded again. The load is one transaction: an interrupted one leaves no table.
+    """
+    import sqlite3
+
     import psycopg
 
     table = f"{_PG_TABLE}_{events}"
-    sqlite_path = cache / "events.db"
-    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-        exists = conn.execute("SELECT to_regclass(%s)", [table]).fetchone()
-        if exists is None or exists[0] is None:
+    source = sqlite3.connect(cache / "events.db")
+    try:
+        (count,) = source.execute("SELECT COUNT(*) FROM convsdk_events").fetchone()
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            exists = conn.execute("SELECT to_regclass(%s)", [table]).fetchone()
+            if exists is not None and exists[0] is not None:
+                (held,) = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone() or (0,)
+                if held == count:
+                    conn.commit()
+                    return _table_url(url, table)
+                conn.execute(f"DROP TABLE {table}")
             conn.execute(
                 f"""CREATE TABLE {table} (
                   event_id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT, goal TEXT,
@@ -394,16 +408,18 @@ def _load_postgres(url: str, cache: Path, events: int) -> str:
                   timestamp TIMESTAMPTZ NOT NULL, visitor_id TEXT, session_id TEXT,
                   user_id TEXT, properties JSONB NOT NULL, context JSONB NOT NULL)"""
             )
-            import sqlite3
-
-            source = sqlite3.connect(sqlite_path)
             with conn.cursor().copy(f"COPY {table} FROM STDIN") as copy:
                 for row in source.execute("SELECT * FROM convsdk_events"):
                     copy.write_row(row)
-            source.close()
             conn.execute(f"CREATE INDEX ON {table} (timestamp)")
             conn.execute(f"CREATE INDEX ON {table} (visitor_id, timestamp)")
             conn.execute(f"ANALYZE {table}")
+    finally:
+        source.close()
+    return _table_url(url, table)
+
+
+def _table_url(url: str, table: str) -> str:
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}table={table}"
 
