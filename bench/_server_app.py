@@ -4,8 +4,10 @@ A server imports ``_server_app:wsgi`` or ``_server_app:asgi``; the environment s
 what wraps the app:
 
 - ``BENCH_VARIANT``: ``bare``, ``convsdk`` (the middleware, events to
-  ``BENCH_BACKEND``, spool in ``BENCH_SPOOL``) or ``otel`` (OpenTelemetry's middleware,
-  spans dropped by the exporter).
+  ``BENCH_BACKEND``, spool in ``BENCH_SPOOL``), ``otel`` (OpenTelemetry's middleware,
+  spans dropped by the exporter) or ``cookies`` (bare, answering with two ``Set-Cookie``
+  headers a new visitor's shape, signed once at startup: what carrying convsdk's
+  cookies costs the server and the client, without convsdk).
 
 ``/healthz`` answers the number of pages served at ``/`` (convsdk leaves it out by
 default): the readiness probe, and what the parent compares with the events stored.
@@ -53,7 +55,37 @@ def _wrap(app: Any, kind: str) -> Any:
         else:
             from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
         return OpenTelemetryMiddleware(app, tracer_provider=PROVIDER)
+    if VARIANT == "cookies":
+        return _with_cookies(app, kind)
     return app
+
+
+def _with_cookies(app: Any, kind: str) -> Any:
+    """``app`` answering every request with the two cookies of a new visitor."""
+    from convsdk.identity import Identity
+
+    cookies = Identity(SECRET).resolve(None)[2]
+    if kind == "wsgi":
+        extra = [("Set-Cookie", cookie) for cookie in cookies]
+
+        def wsgi_app(environ: Any, start_response: Any) -> Any:
+            def start(status: str, headers: list[Any], exc_info: Any = None) -> Any:
+                return start_response(status, headers + extra, exc_info)
+
+            return app(environ, start)
+
+        return wsgi_app
+    raw = [(b"set-cookie", cookie.encode()) for cookie in cookies]
+
+    async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
+        async def with_cookies(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *raw]}
+            await send(message)
+
+        await app(scope, receive, with_cookies if scope["type"] == "http" else send)
+
+    return asgi_app
 
 
 TRACKER = _tracker() if VARIANT == "convsdk" else None

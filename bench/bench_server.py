@@ -2,12 +2,17 @@
 convsdk's middleware, side by side with OpenTelemetry's.
 
     python bench/bench_server.py [--quick] [--servers uvicorn,...] [--stores sqlite,...]
+                                 [--cookies]
 
 Servers, one worker process each: gunicorn sync, gunicorn gthread (4 threads), both
 serving a Flask hello world, and uvicorn serving a Starlette one (``_server_app.py``).
 Variants: bare; convsdk's middleware storing each page view in SQLite (a temp file)
 or PostgreSQL (when reachable; its own table); OpenTelemetry's middleware with the
 SDK's tracer provider and a batch span processor feeding an exporter that drops spans.
+Where convsdk's share goes: ``--stores memory`` adds convsdk keeping events in memory
+(no store written: the request path alone), and ``--cookies`` the bare app answering
+with two ``Set-Cookie`` headers of a new visitor's shape (carrying them, without convsdk;
+to returning visitors too, so only its new-visitor row compares with convsdk's).
 
 The load comes from another process: ``wrk`` when it is on PATH, else ``_load.py``
 (threads with raw sockets). C connections ask for ``/`` as fast as answered.
@@ -63,6 +68,9 @@ from convsdk.identity import Identity  # noqa: E402
 
 SECRET = "bench-secret"  # the apps' (see _server_app.py)
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test?table=bench_server"
+#: The backend of each store (``{tmp}``: the server's folder); any other is POSTGRES.
+BACKENDS = {"sqlite": "sqlite:///{tmp}/events.db", "memory": "memory://"}
+STORES = ("sqlite", "postgres", "memory")
 PG_TABLE = "bench_server"
 VISITORS = ("new", "returning")
 
@@ -250,7 +258,7 @@ def serving(server: str, variant: str, store: str | None, tmp: Path) -> Iterator
         "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
         "BENCH_VARIANT": variant,
         "BENCH_SPOOL": str(tmp / "spool"),
-        "BENCH_BACKEND": f"sqlite:///{tmp / 'events.db'}" if store == "sqlite" else POSTGRES,
+        "BENCH_BACKEND": BACKENDS.get(store or "", POSTGRES).format(tmp=tmp),
     }
     command = [part.format(port=port) for part in SERVERS[server]]
     proc = subprocess.Popen(
@@ -337,6 +345,8 @@ def _slice(run: Running, visitor: str, load: str, args: argparse.Namespace) -> f
 
 def _check(run: Running) -> str:
     """Whether a convsdk server stored a page view for every page it served."""
+    if run.store == "memory":
+        return f"pages served {run.served}, 200s {run.responses}: events kept in memory"
     stored = page_views(run.store, run.tmp)
     spooled = sum(f.stat().st_size for f in (run.tmp / "spool").rglob("*") if f.is_file())
     ok = stored == run.served and run.responses <= run.served <= run.responses + run.in_flight
@@ -349,7 +359,7 @@ def _check(run: Running) -> str:
 # -- main ---------------------------------------------------------------------------------
 
 
-def variants(stores: list[str]) -> tuple[list[str], list[str]]:
+def variants(stores: list[str], cookies: bool) -> tuple[list[str], list[str]]:
     """The variants to run, and notes on those left out."""
     names, notes = ["bare"], []
     for store in stores:
@@ -357,6 +367,8 @@ def variants(stores: list[str]) -> tuple[list[str], list[str]]:
             notes.append(f"PostgreSQL left out: not reachable ({why})")
             continue
         names.append(f"convsdk {store}")
+    if cookies:
+        names.append("cookies")
     try:
         import opentelemetry.instrumentation.asgi  # noqa: F401
         import opentelemetry.instrumentation.wsgi  # noqa: F401
@@ -369,7 +381,8 @@ def variants(stores: list[str]) -> tuple[list[str], list[str]]:
 
 
 def label(variant: str) -> str:
-    return {"bare": "bare", "otel": "+ OpenTelemetry"}.get(variant, "+ " + variant)
+    names = {"bare": "bare", "otel": "+ OpenTelemetry", "cookies": "bare + 2 Set-Cookie"}
+    return names.get(variant, "+ " + variant)
 
 
 def main() -> int:
@@ -382,20 +395,21 @@ def main() -> int:
     parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated")
     parser.add_argument("--stores", default="sqlite,postgres", help="comma-separated")
     parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument(
+        "--cookies", action="store_true", help="add bare answering with two Set-Cookie"
+    )
     args = parser.parse_args()
     args.slices = args.slices or (3 if args.quick else 9)
     args.duration = args.duration or (1.0 if args.quick else 2.0)
     servers = [s for s in args.servers.split(",") if s]
     stores = [s for s in args.stores.split(",") if s]
-    unknown = [s for s in servers if s not in SERVERS] + [
-        s for s in stores if s not in ("sqlite", "postgres")
-    ]
+    unknown = [s for s in servers if s not in SERVERS] + [s for s in stores if s not in STORES]
     if unknown:
         parser.error(f"unknown: {', '.join(unknown)}")
     load = args.load
     if load == "auto":
         load = "wrk" if shutil.which("wrk") else "python"
-    names, notes = variants(stores)
+    names, notes = variants(stores, args.cookies)
 
     print("Hello-world page over HTTP on 127.0.0.1, one server worker process, req/s")
     print(
