@@ -239,11 +239,19 @@ def _postgres_unusable() -> str | None:
     return None
 
 
-@pytest.fixture(params=["duckdb", "python"])
+@pytest.fixture(params=["duckdb", "python", "python in parts"])
 def engine(request: pytest.FixtureRequest) -> str:
-    """How ``load_report`` reads JSON Lines logs: every figure must be the same either way."""
+    """How ``load_report`` reads JSON Lines logs: every figure must be the same either way.
+
+    "python in parts": the streaming reader reading a log of more than 400 bytes in
+    parts (:mod:`convsdk.report.jsonl.parts`), one or two events a part.
+    """
     if request.param == "duckdb":
         pytest.importorskip("duckdb")
+    if request.param == "python in parts":
+        monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+        monkeypatch.setattr("convsdk.report.jsonl.reader.PART_BYTES", 400)
+        return "python"
     return str(request.param)
 
 

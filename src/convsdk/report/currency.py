@@ -60,19 +60,25 @@ def load_rates(path: str | os.PathLike[str]) -> Rates:
 def convert_dataset(dataset: Dataset, rates: Rates) -> None:
     """Turn every revenue of ``dataset`` into the reporting currency, in place (the
     people of a :class:`~convsdk.report.dataset.VisitorStream` as it is read)."""
+    if isinstance(dataset.visitors, VisitorStream):
+        dataset.visitors = VisitorStream(_converting(dataset, dataset.visitors, rates))
+        return
     for hits in dataset.anonymous_goals.values():
         _convert(hits, rates)
-    if isinstance(dataset.visitors, VisitorStream):
-        dataset.visitors = VisitorStream(_converting(dataset.visitors, rates))
-        return
     for visitor in dataset.visitors:
         _convert_visitor(visitor, rates)
 
 
-def _converting(people: Iterable[VisitorSummary], rates: Rates) -> Iterator[VisitorSummary]:
+def _converting(
+    dataset: Dataset, people: Iterable[VisitorSummary], rates: Rates
+) -> Iterator[VisitorSummary]:
+    """``people`` converted as they are read; then the conversions without a visitor,
+    which a reader may complete while its people are read."""
     for visitor in people:
         _convert_visitor(visitor, rates)
         yield visitor
+    for hits in dataset.anonymous_goals.values():
+        _convert(hits, rates)
 
 
 def _convert_visitor(visitor: VisitorSummary, rates: Rates) -> None:

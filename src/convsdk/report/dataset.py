@@ -156,8 +156,9 @@ class Dataset:
     visitors: Iterable[VisitorSummary]
     """One summary per person: a distinct ``visitor_id``, or the visitor ids linked by a
     user id (:attr:`links`). A list, or a :class:`VisitorStream` read once; while a
-    stream is read, a reader may still complete :attr:`bot_visitors` (the other fields
-    are final before it starts)."""
+    stream is read, a reader may still complete the totals, the anonymous goals and the
+    links (a log read in parts, :mod:`convsdk.report.jsonl.parts`): only
+    :attr:`goal_kinds` is final before it starts, the rest once it is read."""
     events: int = 0
     """Distinct events in the range, anonymous ones included."""
     first_event: int | None = None

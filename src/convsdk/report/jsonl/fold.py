@@ -29,6 +29,7 @@ from ..rules import (
 )
 from .events import canonical, parse_event
 from .lines import event_key
+from .parts import Part, Settled
 from .shared import Shared
 from .state import VisitorState, touch, touches_before
 
@@ -52,10 +53,12 @@ class Fold:
         step_goals: Collection[str],
         goal_kinds: Mapping[str, str] | None = None,
         include_bots: bool = False,
+        part: Part | None = None,
     ) -> None:
         """``candidates``: the event ids that may occur twice (see :func:`candidates`);
         ``goal_kinds``: the goal file's kinds, over the stored ones; ``include_bots``:
-        keep visitors whose first event's user agent is a known bot."""
+        keep visitors whose first event's user agent is a known bot; ``part``: the part
+        of a log read in parts that this fold reads (see :mod:`.parts`)."""
         self.candidates = candidates
         self.goal_kinds = goal_kinds or {}
         self.include_bots = include_bots
@@ -67,7 +70,10 @@ class Fold:
         self.kinds: dict[str, str] = {}
         # (goal, transaction id) -> (time, event id, visitor id, value, currency) of the
         # earliest conversion seen with it: the one that counts.
-        self.transactions: dict[tuple[str, str], tuple[str, str, Any, Any, Any]] = {}
+        self.transactions: Settled = {}
+        self.part = part  # its lines, and the kinds and transactions of the whole log
+        if part is not None:
+            self.kinds = dict(part.kinds)
         self.seen: set[bytes] = set()
         self.ids: set[str] = set()  # every id given to add(): a stream has no first pass
         self.events = self.anonymous_events = self.anonymous_plain = self.server_side = 0
@@ -83,8 +89,11 @@ class Fold:
         """
         candidates, seen, low, high = self.candidates, self.seen, self.low, self.high
         events, first_event, last_event = self.events, self.first_event, self.last_event
+        keep = None if self.part is None else self.part.keep
         for line in lines:
             lineno += 1
+            if keep is not None and not keep(line):
+                continue
             key = event_key(line)
             if key is None:
                 if line.strip():
@@ -232,7 +241,9 @@ class Fold:
         if type(value) is not float and type(value) is not int:
             value = None
         transaction = get("transaction_id")
-        if transaction is None:
+        if transaction is None or self.part is not None:
+            if transaction is not None:
+                return  # a part: the first pass found each transaction's earliest
             add_conversion(
                 self.anonymous if state is None else state.goals,
                 goal,
@@ -254,9 +265,13 @@ class Fold:
             )
 
     def settle(self) -> None:
-        """Count the earliest conversion of each transaction."""
-        for (goal, _), (moment, _, visitor_id, value, currency) in self.transactions.items():
+        """Count the earliest conversion of each transaction (a part: of its visitors)."""
+        part = self.part
+        settled = self.transactions if part is None else part.transactions
+        for (goal, _), (moment, _, visitor_id, value, currency) in settled.items():
             state = None if visitor_id is None else self.visitors.get(visitor_id)
+            if part is not None and ((state is None) if visitor_id is not None else not part.first):
+                continue  # another part's visitor; events without one are the first's
             add_conversion(
                 self.anonymous if state is None else state.goals,
                 goal,

@@ -8,14 +8,15 @@ from pathlib import Path
 
 from ..._json import loads
 
-__all__ = ["Handles", "blocks", "event_key"]
+__all__ = ["ID_END", "ID_PREFIX", "Handles", "blocks", "event_key"]
 
 #: The files of a log, oldest first: (path, open file, size when opened).
 Handles = list[tuple[Path, io.BufferedReader, int]]
 
-_ID_PREFIX = b'{"event_id":"'
-_ID_START = len(_ID_PREFIX)
-_ID_END = _ID_START + 36  # a UUID's length
+#: How a line written by convsdk starts, and where its event id (a UUID) ends.
+ID_PREFIX = b'{"event_id":"'
+_ID_START = len(ID_PREFIX)
+ID_END = _ID_START + 36
 _CHUNK = 4 << 20
 
 
@@ -23,8 +24,8 @@ def event_key(line: bytes) -> bytes | None:
     """The event id of ``line``; ``None`` if it is not an event."""
     # Lines written by convsdk start with the id (Event.to_dict's first key):
     # slicing it out is far cheaper than parsing the line.
-    if line[:_ID_START] == _ID_PREFIX and line[_ID_END : _ID_END + 1] == b'"':
-        return line[_ID_START:_ID_END]
+    if line[:_ID_START] == ID_PREFIX and line[ID_END : ID_END + 1] == b'"':
+        return line[_ID_START:ID_END]
     return _parsed_key(line)
 
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 
 from ...errors import BackendError, ConfigError
-from ..dataset import Dataset
+from ..collector import collector_paused
+from ..dataset import Dataset, VisitorStream, VisitorSummary
 from ..progress import ProgressCallback, report_progress
 from .candidates import candidates
 from .fold import Fold
 from .lines import Handles, blocks
+from .parts import MAX_PARTS, PART_BYTES, Facts, Part, Parts, add_totals
 
 __all__ = ["FileReader", "summarise"]
 
@@ -27,9 +29,19 @@ class FileReader:
     >>> FileReader("/var/log/shop/events.jsonl").read(since=datetime(2026, 11, 1, tzinfo=UTC))
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, source: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        source: str | None = None,
+        part_bytes: int | None = None,
+    ) -> None:
+        """``part_bytes``: a log larger than this is read in parts of about this size
+        (:mod:`~convsdk.report.jsonl.parts`), one part's visitors in memory at a time;
+        default :data:`~convsdk.report.jsonl.parts.PART_BYTES`."""
         self.path = Path(os.path.abspath(os.fspath(path)))
         self.source = source or os.fspath(path)
+        self.part_bytes = part_bytes
 
     @classmethod
     def from_url(cls, url: str) -> FileReader:
@@ -65,7 +77,12 @@ class FileReader:
         goal_kinds: Mapping[str, str] | None = None,
         include_bots: bool = False,
     ) -> Dataset:
-        """Summarise the events from ``since`` (inclusive) to ``until`` (exclusive)."""
+        """Summarise the events from ``since`` (inclusive) to ``until`` (exclusive).
+
+        A log larger than ``part_bytes`` is read in parts (:mod:`.parts`): the people of
+        the dataset are then read from the log, part after part, as the dataset's
+        stream is read; its totals and links are complete once it is.
+        """
         names = self.files()
         if not names:
             raise ConfigError(
@@ -81,9 +98,25 @@ class FileReader:
                 except FileNotFoundError:
                     continue  # rotated away since listed: its events moved to an older name
                 handles.append((name, handle, os.fstat(handle.fileno()).st_size))
-            found = candidates(handles, progress)
-            fold = Fold(found, since, until, set(step_goals), goal_kinds, include_bots)
-            return summarise(handles, fold, progress)
+            part_bytes = PART_BYTES if self.part_bytes is None else self.part_bytes
+            parts = -(-sum(size for _, _, size in handles) // max(1, part_bytes))
+            parts = min(parts, MAX_PARTS)  # a log of more than 255 GiB: larger parts
+            facts = None if parts <= 1 else Facts(since, until)
+            found = candidates(handles, progress, facts)
+            if facts is None:
+                fold = Fold(found, since, until, set(step_goals), goal_kinds, include_bots)
+                return summarise(handles, fold, progress)
+            dataset = _in_parts(
+                handles,
+                parts,
+                progress,
+                facts,
+                lambda part: Fold(
+                    found, since, until, set(step_goals), goal_kinds, include_bots, part
+                ),
+            )
+            handles = []  # the people's stream reads them, and closes them when read
+            return dataset
         except OSError as exc:
             raise BackendError(f"cannot read {self.path}: {exc}", backend="file") from exc
         finally:
@@ -91,18 +124,65 @@ class FileReader:
                 handle.close()
 
 
-def summarise(handles: Handles, fold: Fold, progress: ProgressCallback | None) -> Dataset:
+def _in_parts(
+    handles: Handles,
+    parts: int,
+    progress: ProgressCallback | None,
+    facts: Facts,
+    fold: Callable[[Part], Fold],
+) -> Dataset:
+    """The dataset of a log read in ``parts`` (``facts`` gathered by its first pass;
+    ``fold(part)`` reads a part): its people are read part after part as its stream is
+    read, and its totals and links are complete once it is."""
+    dataset = Dataset(visitors=[], goal_kinds=dict(facts.kinds))
+    dataset.visitors = VisitorStream(
+        _people(dataset, handles, Parts(parts, facts.links), facts, fold, progress)
+    )
+    return dataset
+
+
+def _people(
+    dataset: Dataset,
+    handles: Handles,
+    split: Parts,
+    facts: Facts,
+    fold: Callable[[Part], Fold],
+    progress: ProgressCallback | None,
+) -> Iterator[VisitorSummary]:
+    """Each part's people in turn; ``dataset`` gets a part's totals before its people."""
+    links: list[tuple[str, str]] = []
+    try:
+        for index in range(split.count):
+            # Read as the report is made, out of load_report's pause: paused here too.
+            with collector_paused():
+                phase = f"reading part {index + 1} of {split.count}"
+                part = summarise(handles, fold(split.part(index, facts)), progress, phase)
+            add_totals(dataset, part)
+            links.extend(part.links)
+            yield from part.visitors
+            del part  # its fold's leftovers, before the next part's are made
+        dataset.links = sorted(links)
+    except OSError as exc:
+        raise BackendError(f"cannot read {handles[0][0].parent}: {exc}", backend="file") from exc
+    finally:
+        for _, handle, _ in handles:
+            handle.close()
+
+
+def summarise(
+    handles: Handles, fold: Fold, progress: ProgressCallback | None, phase: str = "reading"
+) -> Dataset:
     """Second pass: fold every distinct event of the range into per-visitor state."""
     total = sum(size for _, _, size in handles)
     done = 0
-    report_progress(progress, "reading", 0, total)
+    report_progress(progress, phase, 0, total)
     for name, handle, size in handles:
         lineno = 0
         for lines, read, torn in blocks(handle, size):
             done += read
-            report_progress(progress, "reading", done, total)
+            report_progress(progress, phase, done, total)
             if torn:
-                if lines[0].strip():
+                if lines[0].strip() and (fold.part is None or fold.part.first):  # said once
                     _log.warning("%s:%d: skipped a torn last line (no newline)", name, lineno + 1)
                 continue
             lineno = fold.block(name, lines, lineno)
