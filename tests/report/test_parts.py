@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +15,16 @@ from convsdk.event import Event
 from convsdk.report import load_report
 from convsdk.report.jsonl.parts import Facts, Parts, visitor_key
 from convsdk.report.jsonl.reader import FileReader
-from convsdk.report.metrics import build_report
 
 from .conftest import GOALS, T0, make, scenario, write_jsonl
 
 
-def _figures(path: Path, part_bytes: int, **read: Any) -> dict[str, Any]:
+def _figures(path: Path, part_bytes: int, **options: Any) -> dict[str, Any]:
     """The report of the log at ``path`` read in parts of ``part_bytes``, without meta."""
-    dataset = FileReader(path, part_bytes=part_bytes).read(**read)
-    data: dict[str, Any] = json.loads(build_report(dataset, GOALS).to_json())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("convsdk.report.jsonl.reader.PART_BYTES", part_bytes)
+        report = load_report(path, GOALS, engine="python", **options)
+    data: dict[str, Any] = json.loads(report.to_json())
     del data["meta"]
     return data
 
@@ -30,7 +32,9 @@ def _figures(path: Path, part_bytes: int, **read: Any) -> dict[str, Any]:
 def _shared_orders() -> list[Event]:
     """Orders two visitors report with one transaction id (the earliest counts, whoever
     made it), a person on two devices, and orders without a visitor."""
-    order = {"kind": "macro", "goal": "purchase", "currency": "USD"}
+    order: dict[str, Any] = {"kind": "macro", "goal": "purchase", "currency": "USD"}
+    bot = make("page_view", 290, "bot", path="/pricing")
+    bot.context["user_agent"] = "Mozilla/5.0 (compatible; Googlebot/2.1)"
     return [
         make("page_view", 0, "ana-phone", path="/pricing", utm={"source": "google"}),
         make(
@@ -49,6 +53,8 @@ def _shared_orders() -> list[Event]:
         make("page_view", 80, 'quote"back\\slash', path="/pricing", variant="B"),
         make("page_view", 85, "ünïcode", path="/pricing", variant="A"),
         *(make("page_view", 200 + n, f"v{n}", path="/pricing") for n in range(30)),
+        bot,
+        make("checkout", 300, "bot", path="/checkout", value=1.0, **order),
     ]
 
 
@@ -65,9 +71,15 @@ def test_a_log_in_parts_gives_the_report_of_one_pass(tmp_path: Path, part_bytes:
         fh.write(b'{"event_id": "x", "visitor_id": "no-name"')
     parts = -(-sum(p.stat().st_size for p in tmp_path.iterdir()) // part_bytes)
     assert parts > 1
-    whole = _figures(log, 1 << 40, since=T0)
-    assert whole["summary"]["events"] > 40
-    assert _figures(log, part_bytes, since=T0) == whole
+    for options in (
+        {"since": T0},
+        {"since": T0, "until": T0 + timedelta(seconds=200), "include_bots": True},
+        {"interval": "day", "by": "channel"},
+    ):
+        whole = _figures(log, 1 << 40, **options)
+        assert whole["summary"]["events"] > 20
+        assert whole["summary"]["bot_visitors"] == (0 if options.get("include_bots") else 1)
+        assert _figures(log, part_bytes, **options) == whole, options
 
 
 def test_a_persons_visitors_are_read_in_one_part(tmp_path: Path) -> None:
