@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from convsdk.errors import BackendError
 from convsdk.event import Event
 from convsdk.report import load_report
 from convsdk.report.jsonl.parts import Facts, Parts, visitor_key
@@ -175,3 +176,15 @@ def test_a_log_in_parts_holds_one_parts_visitors_at_a_time(tmp_path: Path) -> No
     # Measured: 36.8 MB in one pass, 20.7 MB in four parts, of which about 16 MB are
     # the block of lines read at a time, whatever the parts.
     assert four < one * 0.7, (one, four)
+
+
+def test_a_log_truncated_between_parts_is_an_error_not_a_wrong_report(tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    write_jsonl(log, [make("page_view", n, f"v{n}") for n in range(200)])
+    dataset = FileReader(log, part_bytes=log.stat().st_size // 3).read()
+    people = iter(dataset.visitors)
+    next(people)  # the first part is read
+    with open(log, "r+b") as fh:  # copytruncate, as some log rotations do
+        fh.truncate(log.stat().st_size // 2)
+    with pytest.raises(BackendError, match="changed while it was read"):
+        list(people)

@@ -12,7 +12,7 @@ Events without a visitor are read by the first part.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -181,6 +181,7 @@ class Parts:
             for visitor_id in ids:
                 self.roots[_key(visitor_id)] = _key(ids[0])
         self.lines = bytearray()  # the part of each line, in the order the passes read them
+        self._unread: Iterator[int] = iter(())
 
     def part(self, index: int, facts: Facts) -> Part:
         """Part ``index`` (from 0) of the log ``facts`` were gathered from; read in order,
@@ -211,12 +212,17 @@ class Parts:
         return keep
 
     def _after(self, index: int) -> Callable[[bytes], bool]:
-        parts = iter(self.lines)
+        parts = self._unread = iter(self.lines)
 
         def keep(line: bytes) -> bool:
-            return next(parts) == index
+            return next(parts, -1) == index
 
         return keep
+
+    def read_alike(self) -> bool:
+        """Whether the pass that just ended read as many lines as the first part's: a log
+        truncated in place meanwhile reads fewer."""
+        return next(self._unread, None) is None
 
 
 def add_totals(dataset: Dataset, part: Dataset) -> None:

@@ -157,6 +157,10 @@ def _people(
             with collector_paused():
                 phase = f"reading part {index + 1} of {split.count}"
                 part = summarise(handles, fold(split.part(index, facts)), progress, phase)
+            if not split.read_alike():
+                raise BackendError(
+                    f"{handles[0][0]} changed while it was read (truncated?)", backend="file"
+                )
             add_totals(dataset, part)
             links.extend(part.links)
             yield from part.visitors
