@@ -229,13 +229,10 @@ def add_totals(dataset: Dataset, part: Dataset) -> None:
     """Add the totals of one part's dataset to the whole log's (its people and links
     apart); the events without a visitor, and their conversions, are the first part's."""
     dataset.events += part.events
-    for when in (part.first_event, part.last_event):
-        if when is None:
-            continue
-        if dataset.first_event is None or when < dataset.first_event:
-            dataset.first_event = when
-        if dataset.last_event is None or when > dataset.last_event:
-            dataset.last_event = when
+    ends = (dataset.first_event, dataset.last_event, part.first_event, part.last_event)
+    times = [moment for moment in ends if moment is not None]
+    if times:
+        dataset.first_event, dataset.last_event = min(times), max(times)
     dataset.anonymous_events += part.anonymous_events
     dataset.anonymous_interactions += part.anonymous_interactions
     dataset.server_side_events += part.server_side_events

@@ -6,6 +6,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -89,7 +90,7 @@ class FileReader:
                 "no event log here (nor rotated files of it)", field="source", source=str(self.path)
             )
         handles: Handles = []
-        try:
+        with _reading(self.path, handles):
             # Everything is opened first, so a rotation while reading moves no event
             # from a file not yet read into one already read.
             for name in names:
@@ -107,7 +108,8 @@ class FileReader:
                 fold = Fold(found, since, until, set(step_goals), goal_kinds, include_bots)
                 return summarise(handles, fold, progress)
             dataset = _in_parts(
-                handles,
+                self.path,
+                list(handles),
                 parts,
                 progress,
                 facts,
@@ -115,34 +117,43 @@ class FileReader:
                     found, since, until, set(step_goals), goal_kinds, include_bots, part
                 ),
             )
-            handles = []  # the people's stream reads them, and closes them when read
+            handles.clear()  # the people's stream reads them, and closes them when read
             return dataset
-        except OSError as exc:
-            raise BackendError(f"cannot read {self.path}: {exc}", backend="file") from exc
-        finally:
-            for _, handle, _ in handles:
-                handle.close()
+
+
+@contextmanager
+def _reading(path: Path, handles: Handles) -> Iterator[None]:
+    """Read the log at ``path``: an error reading it is a BackendError; the files left in
+    ``handles`` are closed at the end."""
+    try:
+        yield
+    except OSError as exc:
+        raise BackendError(f"cannot read {path}: {exc}", backend="file") from exc
+    finally:
+        for _, handle, _ in handles:
+            handle.close()
 
 
 def _in_parts(
+    path: Path,
     handles: Handles,
     parts: int,
     progress: ProgressCallback | None,
     facts: Facts,
     fold: Callable[[Part], Fold],
 ) -> Dataset:
-    """The dataset of a log read in ``parts`` (``facts`` gathered by its first pass;
-    ``fold(part)`` reads a part): its people are read part after part as its stream is
-    read, and its totals and links are complete once it is."""
+    """The dataset of the log at ``path`` read in ``parts`` (``facts`` gathered by its
+    first pass; ``fold(part)`` reads a part): its people are read part after part as its
+    stream is read, and its totals and links are complete once it is."""
     dataset = Dataset(visitors=[], goal_kinds=dict(facts.kinds))
-    dataset.visitors = VisitorStream(
-        _people(dataset, handles, Parts(parts, facts.links), facts, fold, progress)
-    )
+    split = Parts(parts, facts.links)
+    dataset.visitors = VisitorStream(_people(dataset, path, handles, split, facts, fold, progress))
     return dataset
 
 
 def _people(
     dataset: Dataset,
+    path: Path,
     handles: Handles,
     split: Parts,
     facts: Facts,
@@ -151,26 +162,19 @@ def _people(
 ) -> Iterator[VisitorSummary]:
     """Each part's people in turn; ``dataset`` gets a part's totals before its people."""
     links: list[tuple[str, str]] = []
-    try:
+    with _reading(path, handles):
         for index in range(split.count):
             # Read as the report is made, out of load_report's pause: paused here too.
             with collector_paused():
                 phase = f"reading part {index + 1} of {split.count}"
                 part = summarise(handles, fold(split.part(index, facts)), progress, phase)
             if not split.read_alike():
-                raise BackendError(
-                    f"{handles[0][0]} changed while it was read (truncated?)", backend="file"
-                )
+                raise BackendError(f"{path} changed while it was read (truncated?)", backend="file")
             add_totals(dataset, part)
             links.extend(part.links)
             yield from part.visitors
             del part  # its fold's leftovers, before the next part's are made
         dataset.links = sorted(links)
-    except OSError as exc:
-        raise BackendError(f"cannot read {handles[0][0].parent}: {exc}", backend="file") from exc
-    finally:
-        for _, handle, _ in handles:
-            handle.close()
 
 
 def summarise(
