@@ -69,6 +69,9 @@ def test_a_log_in_parts_gives_the_report_of_one_pass(tmp_path: Path, part_bytes:
         fh.write(json.dumps(events[3].to_dict()).encode() + b"\n")
         fh.write(json.dumps(events[-5].to_dict(), ensure_ascii=True).encode() + b"\n")
         fh.write(b"not json\n")
+        # An "event" whose id is a number: no event, and its order counts nowhere.
+        fake = events[6].to_dict() | {"event_id": 5, "transaction_id": "T1", "value": 1e6}
+        fh.write(json.dumps(fake).encode() + b"\n")
         fh.write(b'{"event_id": "x", "visitor_id": "no-name"')
     parts = -(-sum(p.stat().st_size for p in tmp_path.iterdir()) // part_bytes)
     assert parts > 1

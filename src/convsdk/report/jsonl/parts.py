@@ -116,6 +116,8 @@ class Facts:
             data, event_id, moment = parse_event(line)
         except Exception:
             return  # not an event: the pass that reads it says so
+        if type(event_id) is not str:
+            return  # not an event either (see lines.event_key)
         visitor_id = data.get("visitor_id")
         user_id = data.get("user_id")
         if visitor_id is not None and user_id is not None:
