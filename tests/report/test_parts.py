@@ -14,7 +14,7 @@ import pytest
 from convsdk.errors import BackendError
 from convsdk.event import Event
 from convsdk.report import load_report
-from convsdk.report.jsonl.parts import Facts, Parts, visitor_key
+from convsdk.report.jsonl.parts import Links, Parts, visitor_key
 from convsdk.report.jsonl.reader import FileReader
 
 from .conftest import GOALS, T0, make, scenario, write_jsonl
@@ -89,30 +89,59 @@ def test_a_log_in_parts_gives_the_report_of_one_pass(tmp_path: Path, part_bytes:
 def test_a_persons_visitors_are_read_in_one_part(tmp_path: Path) -> None:
     log = tmp_path / "events.jsonl"
     write_jsonl(log, _shared_orders())
-    facts = Facts(None, None)
-    for line in log.read_bytes().splitlines():
-        facts.line(line)
-    assert facts.links == {("ana-laptop", "u-ana"), ("ana-phone", "u-ana")}
-    # The earliest of each order, whichever visitor (or none) made it.
-    assert {k: v[2:4] for k, v in facts.transactions.items()} == {
-        ("purchase", "T1"): ("ana-phone", 25.0),
-        ("purchase", "T2"): (None, 11.0),
-        ("purchase", "T9"): (None, 50.0),
-    }
-    assert facts.kinds == {"purchase": "macro", "newsletter": "micro"}
+    links = Links()
     lines = log.read_bytes().splitlines()
+    for line in lines:
+        links.line(line)
+    assert links.links == {("ana-laptop", "u-ana"), ("ana-phone", "u-ana")}
     for count in range(2, 9):
-        parts = Parts(count, facts.links)
+        parts = Parts(count, links.links)
         ana = {
             parts.of(line) for line in lines if visitor_key(line) in (b"ana-laptop", b"ana-phone")
         }
         assert len(ana) == 1
         # The first part's pass keeps the part of every line; the next passes read it.
         for index in range(count):
-            keep = parts.part(index, facts).keep
-            assert [keep(line) for line in lines] == [parts.of(line) == index for line in lines]
+            where = parts.part(index).where
+            assert [where(line) for line in lines] == [parts.of(line) for line in lines]
     with pytest.raises(ValueError, match="1 to 255 parts"):
         Parts(256, set())
+
+
+def test_an_id_repeated_with_other_content_counts_its_first_event_in_parts(
+    tmp_path: Path,
+) -> None:
+    # The first event under an id counts, whatever the rest claim: here a page view, and
+    # then an order under its id (in another part's lines, or its own).
+    events = [make("page_view", n, f"v{n}", path="/pricing") for n in range(40)]
+    log = tmp_path / "events.jsonl"
+    write_jsonl(log, events)
+    order: dict[str, Any] = {"kind": "macro", "goal": "purchase", "currency": "USD"}
+    with open(log, "ab") as fh:
+        for n in range(0, 40, 3):
+            again = make("checkout", 1, f"v{n}", value=9.0, transaction_id=f"T{n}", **order)
+            again.event_id = events[n].event_id
+            fh.write(json.dumps(again.to_dict(), separators=(",", ":")).encode() + b"\n")
+        # An order whose earliest conversion is claimed by a repeated id.
+        fh.write(
+            json.dumps(
+                make("checkout", 3, "v1", value=5.0, transaction_id="T", **order).to_dict()
+            ).encode()
+            + b"\n"
+        )
+        again = make("checkout", 2, "v2", value=7.0, transaction_id="T", **order)
+        again.event_id = events[2].event_id
+        fh.write(json.dumps(again.to_dict()).encode() + b"\n")
+        # An id of one visitor's event under others' (another part's, likely): no one.
+        for n in range(8):
+            other = make("page_view", 4, f"w{n}", path="/pricing")
+            other.event_id = events[5].event_id
+            fh.write(json.dumps(other.to_dict(), separators=(",", ":")).encode() + b"\n")
+    whole = _figures(log, 1 << 40)
+    assert whole["summary"]["revenue"] == {"USD": 5.0}
+    assert whole["summary"]["visitors"] == 40
+    for part_bytes in (3000, 900, 300):
+        assert _figures(log, part_bytes) == whole, part_bytes
 
 
 def test_a_lines_visitor_is_read_from_its_bytes_or_parsed() -> None:

@@ -25,7 +25,8 @@ Modules: :mod:`.lines` (blocks of lines, event ids), :mod:`.candidates` (the fir
 :mod:`.shared` (the values many visitors share, kept once), :mod:`.parts` (a large
 log read in parts),
 :mod:`.fold` (the second pass; also what folds events from any source, see
-:mod:`convsdk.report.events`) and :mod:`.reader` (:class:`FileReader`).
+:mod:`convsdk.report.events`), :mod:`.summaries` (the visitors' states made into the
+report's people) and :mod:`.reader` (:class:`FileReader`).
 """
 
 from __future__ import annotations

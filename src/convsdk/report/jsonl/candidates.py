@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from ..progress import ProgressCallback, report_progress
 from .lines import Handles, blocks, event_key
-from .parts import Facts
+from .parts import Links
 
 __all__ = ["candidates"]
 
 
 def candidates(
-    handles: Handles, progress: ProgressCallback | None, facts: Facts | None = None
+    handles: Handles, progress: ProgressCallback | None, links: Links | None = None
 ) -> set[bytes]:
     """First pass: the ids that may occur twice (a superset of the repeated ones);
-    ``facts``, for a log read in parts, is given every line too."""
+    ``links``, for a log read in parts, is given every line too."""
     total = sum(size for _, _, size in handles)
     # About 16 bits per event (an event line is 150 bytes or more), so that a few
     # percent of the ids are false candidates, which costs a set entry each.
@@ -29,9 +29,9 @@ def candidates(
             report_progress(progress, "scanning", done, total)
             if torn:
                 continue
-            if facts is not None:
+            if links is not None:
                 for line in lines:
-                    facts.line(line)
+                    links.line(line)
             for line in lines:
                 key = event_key(line)
                 if key is None:

@@ -8,30 +8,24 @@ become numbers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Container, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
 from ...event import format_timestamp
-from ..channels import arrival, touchpoint
-from ..dataset import UTM, Dataset, GoalHits, VisitorStream, VisitorSummary, text_micros
-from ..people import kept_links, person_macro_times, persons
+from ..dataset import Dataset, GoalHits, VisitorStream, text_micros
+from ..people import kept_links, person_macro_times
 from ..rules import (
     add_conversion,
     crawler,
-    device,
-    first_macro,
-    landing_page,
     merge_kind,
-    referrer_domain,
-    utm_of,
-    variant_text,
 )
 from .events import canonical, parse_event
 from .lines import event_key
-from .parts import Part, Settled
+from .parts import Part, Settled, may_convert
 from .shared import Shared
-from .state import VisitorState, touch, touches_before
+from .state import VisitorState, touch
+from .summaries import macro_times, people
 
 __all__ = ["Fold"]
 
@@ -89,26 +83,47 @@ class Fold:
         """
         candidates, seen, low, high = self.candidates, self.seen, self.low, self.high
         events, first_event, last_event = self.events, self.first_event, self.last_event
-        keep = None if self.part is None else self.part.keep
+        part = self.part
+        # The first part of a log in parts reads every line's id, and every conversion.
+        first = part is not None and part.first
+        at = 0
         for line in lines:
             lineno += 1
-            if keep is not None and not keep(line):
-                continue
+            mine = True
+            if part is not None:
+                at = part.where(line)
+                mine = at == part.index
+                if not (mine or first):
+                    continue
             key = event_key(line)
             if key is None:
-                if line.strip():
+                if mine and line.strip():
                     _log.warning("%s:%d: skipped a line that is not an event", name, lineno)
                 continue
             if key in candidates:
-                if key in seen:
+                if part is not None:
+                    if not part.first_time(key, at, seen):
+                        continue
+                elif key in seen:
                     continue
-                seen.add(key)
+                else:
+                    seen.add(key)
+            if not (mine or may_convert(line)):
+                continue
             try:
                 data, event_id, moment = parse_event(line)
             except Exception as exc:
-                _log.warning("%s:%d: skipped a line that is not an event: %s", name, lineno, exc)
+                if mine:
+                    _log.warning(
+                        "%s:%d: skipped a line that is not an event: %s", name, lineno, exc
+                    )
                 continue
             if (low is not None and moment < low) or (high is not None and moment >= high):
+                continue
+            if not mine:
+                kind = data.get("kind")
+                if kind is not None:
+                    self.convert(data, kind, None, moment, event_id, own=False)
                 continue
             events += 1
             if not first_event or moment < first_event:
@@ -229,8 +244,11 @@ class Fold:
         state: VisitorState | None,
         moment: str,
         event_id: str,
+        own: bool = True,
     ) -> None:
-        """Count a conversion now, or hold it until its transaction's earliest is known."""
+        """Count a conversion now, or hold it until its transaction's earliest is known;
+        ``own=False``: another part's, of which the first part keeps the kind and the
+        transaction only."""
         get = data.get
         goal = get("goal")
         if goal is None:
@@ -241,18 +259,17 @@ class Fold:
         if type(value) is not float and type(value) is not int:
             value = None
         transaction = get("transaction_id")
-        if transaction is None or self.part is not None:
-            if transaction is not None:
-                return  # a part: the first pass found each transaction's earliest
-            add_conversion(
-                self.anonymous if state is None else state.goals,
-                goal,
-                text_micros(moment),
-                value,
-                get("currency"),
-                state is not None and goal in self.step_goals,
-            )
-            return
+        if transaction is None or (self.part is not None and not self.part.first):
+            if transaction is None and own:
+                add_conversion(
+                    self.anonymous if state is None else state.goals,
+                    goal,
+                    text_micros(moment),
+                    value,
+                    get("currency"),
+                    state is not None and goal in self.step_goals,
+                )
+            return  # (a later part's order: the first part found each one's earliest)
         held = self.transactions.get((goal, transaction))
         if held is None or (moment, event_id) < (held[0], held[1]):
             visitor_id = get("visitor_id")
@@ -267,7 +284,7 @@ class Fold:
     def settle(self) -> None:
         """Count the earliest conversion of each transaction (a part: of its visitors)."""
         part = self.part
-        settled = self.transactions if part is None else part.transactions
+        settled = self.transactions if part is None or part.first else part.transactions
         for (goal, _), (moment, _, visitor_id, value, currency) in settled.items():
             state = None if visitor_id is None else self.visitors.get(visitor_id)
             if part is not None and ((state is None) if visitor_id is not None else not part.first):
@@ -291,7 +308,7 @@ class Fold:
         bots = {v for v, state in visitors.items() if self._bot(state)}
         # Touches count up to the person's first macro conversion, on every device.
         links = kept_links(((v, u) for v, u in self.links if v not in bots), visitors)
-        limits = person_macro_times(self._macro_times(kinds), links, visitors)
+        limits = person_macro_times(macro_times(visitors, kinds), links, visitors)
         dataset = Dataset(
             visitors=[],
             events=self.events,
@@ -308,76 +325,12 @@ class Fold:
         )
         # Needed no more: only the states are, until they are read.
         self.seen, self.ids, self.transactions, self.links = set(), set(), {}, set()
-        dataset.visitors = VisitorStream(self._people(limits, links, bots))
+        dataset.visitors = VisitorStream(people(visitors, limits, links, bots))
         return dataset
-
-    def _people(
-        self, limits: dict[str, int], links: list[tuple[str, str]], bots: Container[str]
-    ) -> Iterator[VisitorSummary]:
-        """One summary per person, visitors in the order the log first named them (see
-        :func:`~convsdk.report.people.persons`), each visitor's state let go once read."""
-        return persons(self._summaries(limits, {v for v, _ in links}, bots), links)
-
-    def _summaries(
-        self, limits: dict[str, int], linked: Container[str], bots: Container[str]
-    ) -> Iterator[tuple[str, VisitorSummary]]:
-        visitors = self.visitors
-        for visitor_id in list(visitors):
-            state = visitors.pop(visitor_id)
-            if visitor_id not in bots:
-                summary = _summary(state, limits.get(visitor_id), visitor_id in linked)
-                yield visitor_id, summary
 
     def _bot(self, state: VisitorState) -> bool:
         """Whether the visitor is left out as a known bot."""
         return not self.include_bots and crawler(state.user_agent)
-
-    def _macro_times(self, kinds: dict[str, str]) -> Iterator[tuple[str, int]]:
-        """``(visitor id, first macro conversion)`` of the visitors who have one."""
-        for visitor_id, state in self.visitors.items():
-            at = first_macro(state.goals, kinds)
-            if at is not None:
-                yield visitor_id, at
-
-
-def _summary(state: VisitorState, converted: int | None, linked: bool) -> VisitorSummary:
-    """A visitor's summary; ``converted``: their person's first macro conversion, up to
-    which touches count; ``linked``: the visitor id is linked to a user id (the touches'
-    times are kept)."""
-    first_touch, last_touch = touches_before(state, converted)
-    return VisitorSummary(
-        first_seen=text_micros(state.first),
-        referrer=referrer_domain(state.referrer, state.url),
-        arrival=arrival(state.landing_utm, state.referrer, state.url),
-        landing_page=landing_page(state.url),
-        device=device(state.user_agent),
-        touchpoints=_touchpoints(state, converted),
-        first_touch=utm_of(first_touch[2]) if first_touch else None,
-        last_touch=utm_of(last_touch[2]) if last_touch else None,
-        touch_times=(
-            (text_micros(first_touch[0]), text_micros(last_touch[0]))
-            if first_touch and last_touch and linked
-            else None
-        ),
-        variant=variant_text(state.variant),
-        exposed=text_micros(state.variant_at) if state.variant_at else None,
-        goals=state.goals,
-    )
-
-
-def _touchpoints(state: VisitorState, converted: int | None) -> list[tuple[int, UTM]] | None:
-    """A converter's arrivals up to ``converted``, their person's first macro conversion,
-    oldest first."""
-    if converted is None or not state.arrivals:
-        return None
-    found = []
-    for moment, (utm, referrer, url) in state.arrivals:
-        at = text_micros(moment)
-        if at <= converted:
-            touch = touchpoint(utm, referrer, url)
-            if touch is not None:
-                found.append((at, touch))
-    return sorted(found) or None
 
 
 def _maybe_arrival(referrer: object, url: object) -> bool:

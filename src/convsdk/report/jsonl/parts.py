@@ -2,37 +2,37 @@
 memory holds a part's visitors at a time, not every visitor of the log.
 
 Every visitor of a person (visitor ids linked by a user id, :mod:`~convsdk.report.people`)
-falls in the same part, chosen by a hash of the person's first visitor id. What a part
-cannot tell alone is gathered by the first pass, over every line (:class:`Facts`): the
-goals' kinds, the earliest conversion of each transaction (whichever visitor made it),
-and the links that make people. Those lines are few, and only they are parsed; a
-part's pass reads each line's visitor id from its bytes and parses only its own lines.
-Events without a visitor are read by the first part.
+falls in the same part, chosen by a hash of the person's first visitor id: the log's
+first pass, which finds the event ids that may repeat, also gathers the links that make
+people (:class:`Links`; only the lines that name a user are parsed for them). What a
+part cannot tell alone, the goals' kinds and each transaction's earliest conversion
+(whichever visitor made it), the first part's pass gathers from every line that may be
+a conversion, with the same rules as its own lines (an event repeated counts once, the
+first time), before the report starts. Each pass reads a line's visitor id from its
+bytes and parses only its own lines; the first part also reads the events without a
+visitor, and keeps the part of every line in a byte, which the later passes look up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from ..._json import loads
-from ...event import format_timestamp
 from ..dataset import Dataset
 from ..people import groups
-from ..rules import merge_kind
-from .events import parse_event
 from .lines import ID_END, ID_PREFIX
 
 __all__ = [
     "MAX_PARTS",
     "PART_BYTES",
-    "Facts",
+    "Links",
     "Part",
     "Parts",
     "Settled",
     "add_totals",
+    "may_convert",
     "visitor_key",
 ]
 
@@ -93,76 +93,76 @@ def _key(visitor_id: object) -> object:
     return visitor_id
 
 
-class Facts:
-    """What the first pass learns of every line that is a conversion or carries a user
-    id: the goals' kinds, each transaction's earliest conversion and the links."""
+def may_convert(line: bytes) -> bool:
+    """Whether ``line`` may be a conversion: any line but a convsdk line of no ``kind``."""
+    if _layout(line):
+        at = line.find(_KIND, ID_END)
+        return not (at > 0 and line.startswith(b"null,", at + len(_KIND)))
+    return True
 
-    def __init__(self, since: datetime | None, until: datetime | None) -> None:
-        self.low = format_timestamp(since) if since is not None else None
-        self.high = format_timestamp(until) if until is not None else None
-        self.kinds: dict[str, str] = {}
-        self.transactions: Settled = {}
+
+class Links:
+    """What the first pass learns of the lines that name a user: the (visitor id, user
+    id) links, every one whatever its time or repeats, so that no person is split
+    between parts."""
+
+    def __init__(self) -> None:
         self.links: set[tuple[str, str]] = set()
 
     def line(self, line: bytes) -> None:
-        """Take what ``line`` says, if it is a conversion or names a user."""
+        """Take the link ``line`` makes, if any."""
         if _layout(line):
-            at = line.find(_KIND, ID_END)
-            if at > 0 and line.startswith(b"null,", at + len(_KIND)):
-                at = line.find(_USER, at)
-                if at > 0 and line.startswith(b"null,", at + len(_USER)):
-                    return  # most lines: no conversion, no user
+            at = line.find(_USER, ID_END)
+            if at > 0 and line.startswith(b"null,", at + len(_USER)):
+                return  # most lines: no user
         try:
-            data, event_id, moment = parse_event(line)
-        except Exception:
+            data = loads(line)
+        except ValueError:
             return  # not an event: the pass that reads it says so
-        if type(event_id) is not str:
-            return  # not an event either (see lines.event_key)
-        visitor_id = data.get("visitor_id")
-        user_id = data.get("user_id")
-        if visitor_id is not None and user_id is not None:
-            # Every link, whatever its time: a person is never split between parts.
-            self.links.add((visitor_id, str(user_id)))
-        kind = data.get("kind")
-        if kind is None:
-            return
-        if (self.low is not None and moment < self.low) or (
-            self.high is not None and moment >= self.high
-        ):
-            return
-        goal = data.get("goal")
-        if goal is None:
-            goal = data["name"]
-        merge_kind(self.kinds, goal, kind)
-        transaction = data.get("transaction_id")
-        if transaction is None:
-            return
-        held = self.transactions.get((goal, transaction))
-        if held is None or (moment, event_id) < (held[0], held[1]):
-            value = data.get("value")
-            if type(value) is not float and type(value) is not int:
-                value = None
-            self.transactions[goal, transaction] = (
-                moment,
-                event_id,
-                visitor_id,
-                value,
-                data.get("currency"),
-            )
+        if isinstance(data, dict):
+            visitor_id, user_id = data.get("visitor_id"), data.get("user_id")
+            if visitor_id is not None and user_id is not None:
+                try:
+                    self.links.add((visitor_id, str(user_id)))
+                except TypeError:  # an unhashable "visitor id": the fold refuses it
+                    pass
 
 
 @dataclass(frozen=True, slots=True)
 class Part:
     """One part of a log, as its fold reads it."""
 
-    keep: Callable[[bytes], bool]
-    """Whether a line is of this part."""
-    first: bool
-    """The first part, which also reads the events without a visitor."""
+    index: int
+    """Its number, from 0; the first part also reads the events without a visitor, and
+    finds the goals' kinds and each transaction's earliest conversion in every line."""
+    where: Callable[[bytes], int]
+    """The part of each line, asked of every line of the log in order."""
+    owners: dict[bytes, int]
+    """The part of the first event under each id that may repeat (the first part's
+    pass finds them): the event that counts, as in one pass."""
     kinds: dict[str, str]
-    """The goals' kinds over the whole log (:attr:`Facts.kinds`)."""
+    """The goals' kinds over the whole log (the first part's fold found them)."""
     transactions: Settled
-    """Each transaction's earliest conversion over the whole log."""
+    """Each transaction's earliest conversion over the whole log (the same)."""
+
+    @property
+    def first(self) -> bool:
+        """Whether this is the first part."""
+        return self.index == 0
+
+    def first_time(self, key: bytes, at: int, seen: set[bytes]) -> bool:
+        """Whether a line of part ``at`` under the id ``key``, which may repeat, is the
+        first event under it: the one that counts, as in one pass. The first part, which
+        reads every line's id, tells; a later part keeps its own in ``seen``."""
+        if self.first:
+            if key in self.owners:
+                return False
+            self.owners[key] = at
+            return True
+        if key in seen or self.owners.get(key) != at:
+            return False
+        seen.add(key)
+        return True
 
 
 class Parts:
@@ -183,13 +183,16 @@ class Parts:
             for visitor_id in ids:
                 self.roots[_key(visitor_id)] = _key(ids[0])
         self.lines = bytearray()  # the part of each line, in the order the passes read them
+        self.owners: dict[bytes, int] = {}
         self._unread: Iterator[int] = iter(())
 
-    def part(self, index: int, facts: Facts) -> Part:
-        """Part ``index`` (from 0) of the log ``facts`` were gathered from; read in order,
-        the first part first."""
-        keep = self._first() if index == 0 else self._after(index)
-        return Part(keep, index == 0, facts.kinds, facts.transactions)
+    def part(
+        self, index: int, kinds: dict[str, str] | None = None, transactions: Settled | None = None
+    ) -> Part:
+        """Part ``index`` (from 0), read in order, the first part first; the parts after
+        it take the ``kinds`` and ``transactions`` its fold found."""
+        where = self._first() if index == 0 else self._after()
+        return Part(index, where, self.owners, kinds or {}, transactions or {})
 
     def of(self, line: bytes) -> int:
         """The part of ``line``: its visitor's person's, the first for a line without one."""
@@ -202,24 +205,25 @@ class Parts:
         except TypeError:  # an unhashable "visitor id": the fold refuses it, once
             return 0
 
-    def _first(self) -> Callable[[bytes], bool]:
+    def _first(self) -> Callable[[bytes], int]:
         of, lines = self.of, self.lines
         lines.clear()
+        self.owners.clear()
 
-        def keep(line: bytes) -> bool:
+        def where(line: bytes) -> int:
             part = of(line)
             lines.append(part)
-            return part == 0
+            return part
 
-        return keep
+        return where
 
-    def _after(self, index: int) -> Callable[[bytes], bool]:
+    def _after(self) -> Callable[[bytes], int]:
         parts = self._unread = iter(self.lines)
 
-        def keep(line: bytes) -> bool:
-            return next(parts, -1) == index
+        def where(line: bytes) -> int:
+            return next(parts, -1)
 
-        return keep
+        return where
 
     def read_alike(self) -> bool:
         """Whether the pass that just ended read as many lines as the first part's: a log

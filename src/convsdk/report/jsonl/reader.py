@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +17,7 @@ from ..progress import ProgressCallback, report_progress
 from .candidates import candidates
 from .fold import Fold
 from .lines import Handles, blocks
-from .parts import MAX_PARTS, PART_BYTES, Facts, Part, Parts, add_totals
+from .parts import MAX_PARTS, PART_BYTES, Links, Part, Parts, add_totals
 
 __all__ = ["FileReader", "summarise"]
 
@@ -102,17 +102,16 @@ class FileReader:
             part_bytes = PART_BYTES if self.part_bytes is None else self.part_bytes
             parts = -(-sum(size for _, _, size in handles) // max(1, part_bytes))
             parts = min(parts, MAX_PARTS)  # a log of more than 255 GiB: larger parts
-            facts = None if parts <= 1 else Facts(since, until)
-            found = candidates(handles, progress, facts)
-            if facts is None:
+            links = None if parts <= 1 else Links()
+            found = candidates(handles, progress, links)
+            if links is None:
                 fold = Fold(found, since, until, set(step_goals), goal_kinds, include_bots)
                 return summarise(handles, fold, progress)
             dataset = _in_parts(
                 self.path,
                 list(handles),
-                parts,
+                Parts(parts, links.links),
                 progress,
-                facts,
                 lambda part: Fold(
                     found, since, until, set(step_goals), goal_kinds, include_bots, part
                 ),
@@ -137,44 +136,71 @@ def _reading(path: Path, handles: Handles) -> Iterator[None]:
 def _in_parts(
     path: Path,
     handles: Handles,
-    parts: int,
+    split: Parts,
     progress: ProgressCallback | None,
-    facts: Facts,
     fold: Callable[[Part], Fold],
 ) -> Dataset:
-    """The dataset of the log at ``path`` read in ``parts`` (``facts`` gathered by its
-    first pass; ``fold(part)`` reads a part): its people are read part after part as its
-    stream is read, and its totals and links are complete once it is."""
-    dataset = Dataset(visitors=[], goal_kinds=dict(facts.kinds))
-    split = Parts(parts, facts.links)
-    dataset.visitors = VisitorStream(_people(dataset, path, handles, split, facts, fold, progress))
+    """The dataset of the log at ``path`` read in parts (``fold(part)`` reads a part).
+
+    The first part is read now: its fold also finds the goals' kinds and each
+    transaction's earliest conversion over the whole log, which the report needs before
+    it starts. The other parts are read as the people are, and the totals and links
+    are complete once they are all read.
+    """
+    first = fold(split.part(0))
+    kinds, transactions = first.kinds, first.transactions  # kept by the fold's dataset
+    part = summarise(handles, first, progress, f"reading part 1 of {split.count}")
+    dataset = Dataset(visitors=[], goal_kinds=dict(kinds))
+    add_totals(dataset, part)
+    rest = _rest(
+        dataset,
+        list(part.links),
+        handles,
+        split,
+        lambda index: fold(split.part(index, kinds, transactions)),
+        progress,
+    )
+    dataset.visitors = VisitorStream(_people(path, handles, part.visitors, rest))
     return dataset
 
 
 def _people(
-    dataset: Dataset,
     path: Path,
     handles: Handles,
+    first: Iterable[VisitorSummary],
+    rest: Iterator[VisitorSummary],
+) -> Iterator[VisitorSummary]:
+    """The first part's people, then the others' as they are read; the log's files
+    closed at the end."""
+    with _reading(path, handles):
+        yield from first
+        yield from rest
+
+
+def _rest(
+    dataset: Dataset,
+    links: list[tuple[str, str]],
+    handles: Handles,
     split: Parts,
-    facts: Facts,
-    fold: Callable[[Part], Fold],
+    fold: Callable[[int], Fold],
     progress: ProgressCallback | None,
 ) -> Iterator[VisitorSummary]:
-    """Each part's people in turn; ``dataset`` gets a part's totals before its people."""
-    links: list[tuple[str, str]] = []
-    with _reading(path, handles):
-        for index in range(split.count):
-            # Read as the report is made, out of load_report's pause: paused here too.
-            with collector_paused():
-                phase = f"reading part {index + 1} of {split.count}"
-                part = summarise(handles, fold(split.part(index, facts)), progress, phase)
-            if not split.read_alike():
-                raise BackendError(f"{path} changed while it was read (truncated?)", backend="file")
-            add_totals(dataset, part)
-            links.extend(part.links)
-            yield from part.visitors
-            del part  # its fold's leftovers, before the next part's are made
-        dataset.links = sorted(links)
+    """The people of the parts after the first, read in turn; ``dataset`` gets a part's
+    totals before its people, and every part's ``links`` once all are read."""
+    for index in range(1, split.count):
+        # Read as the report is made, out of load_report's pause: paused here too.
+        with collector_paused():
+            phase = f"reading part {index + 1} of {split.count}"
+            part = summarise(handles, fold(index), progress, phase)
+        if not split.read_alike():
+            raise BackendError(
+                f"{handles[0][0]} changed while it was read (truncated?)", backend="file"
+            )
+        add_totals(dataset, part)
+        links.extend(part.links)
+        yield from part.visitors
+        del part  # its fold's leftovers, before the next part's are made
+    dataset.links = sorted(links)
 
 
 def summarise(
