@@ -158,6 +158,11 @@ def test_a_lines_visitor_is_read_from_its_bytes_or_parsed() -> None:
     data = make("page_view", 0, None, properties={"visitor_id": "not-me"}).to_dict()
     assert visitor_key(json.dumps(data, separators=(",", ":")).encode()) is None
     assert visitor_key(b"not json") is None
+    # A line cut anywhere (a write torn in the middle of a log) is no visitor's.
+    whole = json.dumps(make("page_view", 0, "v-1").to_dict(), separators=(",", ":")).encode()
+    at = whole.index(b'"visitor_id":') + len(b'"visitor_id":')
+    for cut in range(at - 3, at + 4):
+        assert visitor_key(whole[:cut]) is None
     assert visitor_key(b"[1, 2]") is None
     # A lone surrogate (escaped: no UTF-8 holds it), whether the parser takes it or not.
     data = make("page_view", 0, "\ud800").to_dict()

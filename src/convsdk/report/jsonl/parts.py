@@ -54,7 +54,6 @@ _VISITOR = b',"visitor_id":'
 _STAMP = b'"timestamp":"'
 _STAMP_BACK = len(_STAMP) + 32 + 1
 _NAME = b'","name":'
-_QUOTE = ord('"')
 
 
 def _layout(line: bytes) -> bool:
@@ -73,7 +72,7 @@ def visitor_key(line: bytes) -> object:
         at = line.find(_VISITOR, ID_END)
         if at > 0 and line.startswith(_STAMP, at - _STAMP_BACK):
             start = at + len(_VISITOR)
-            if line[start] == _QUOTE:
+            if line.startswith(b'"', start):
                 end = line.find(b'"', start + 1)
                 if end > 0 and line.find(b"\\", start + 1, end) < 0:
                     return line[start + 1 : end]
