@@ -35,6 +35,7 @@ from .dataset import MAX_STEP_TIMES, Dataset, GoalHits, VisitorSummary
 __all__ = [
     "groups",
     "kept_links",
+    "merge_hits",
     "merge_people",
     "merge_summaries",
     "merged_counts",
@@ -181,7 +182,7 @@ def merge_summaries(members: list[tuple[str, VisitorSummary]]) -> VisitorSummary
     person.touchpoints = sorted(touchpoints) if touchpoints else None
     for summary in ordered:
         for goal, hits in summary.goals.items():
-            _merge_hits(person.goals, goal, hits)
+            merge_hits(person.goals, goal, hits)
     return person
 
 
@@ -191,7 +192,8 @@ def _touched(summary: VisitorSummary) -> tuple[int, int]:
     return summary.touch_times or (summary.first_seen, summary.first_seen)
 
 
-def _merge_hits(goals: dict[str, GoalHits], goal: str, hits: GoalHits) -> None:
+def merge_hits(goals: dict[str, GoalHits], goal: str, hits: GoalHits) -> None:
+    """Add ``hits`` to ``goals[goal]`` (a copy of them if the goal has none yet)."""
     mine = goals.get(goal)
     if mine is None:
         goals[goal] = GoalHits(

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..._json import loads
 from ..dataset import Dataset
-from ..people import groups
+from ..people import groups, merge_hits
 from .lines import ID_END, ID_PREFIX
 
 __all__ = [
@@ -242,6 +242,7 @@ def add_totals(dataset: Dataset, part: Dataset) -> None:
     dataset.anonymous_interactions += part.anonymous_interactions
     dataset.server_side_events += part.server_side_events
     dataset.server_side_users += part.server_side_users
-    dataset.anonymous_goals.update(part.anonymous_goals)
+    for goal, hits in part.anonymous_goals.items():
+        merge_hits(dataset.anonymous_goals, goal, hits)
     dataset.bot_visitors += part.bot_visitors
     dataset.goal_kinds.update(part.goal_kinds)
