@@ -92,12 +92,17 @@ def _key(visitor_id: object) -> object:
     return visitor_id
 
 
+def _null(line: bytes, field: bytes) -> bool:
+    """Whether ``line`` is a convsdk line whose ``field`` (``b',"name":'``) is null."""
+    if not _layout(line):
+        return False
+    at = line.find(field, ID_END)
+    return at > 0 and line.startswith(b"null,", at + len(field))
+
+
 def may_convert(line: bytes) -> bool:
     """Whether ``line`` may be a conversion: any line but a convsdk line of no ``kind``."""
-    if _layout(line):
-        at = line.find(_KIND, ID_END)
-        return not (at > 0 and line.startswith(b"null,", at + len(_KIND)))
-    return True
+    return not _null(line, _KIND)
 
 
 class Links:
@@ -110,10 +115,8 @@ class Links:
 
     def line(self, line: bytes) -> None:
         """Take the link ``line`` makes, if any."""
-        if _layout(line):
-            at = line.find(_USER, ID_END)
-            if at > 0 and line.startswith(b"null,", at + len(_USER)):
-                return  # most lines: no user
+        if _null(line, _USER):
+            return  # most lines: no user
         try:
             data = loads(line)
         except ValueError:
@@ -232,7 +235,8 @@ class Parts:
 
 def add_totals(dataset: Dataset, part: Dataset) -> None:
     """Add the totals of one part's dataset to the whole log's (its people and links
-    apart); the events without a visitor, and their conversions, are the first part's."""
+    apart; its goals' kinds are the first part's, which found them in every line); the
+    events without a visitor, and their conversions, are the first part's."""
     dataset.events += part.events
     ends = (dataset.first_event, dataset.last_event, part.first_event, part.last_event)
     times = [moment for moment in ends if moment is not None]
@@ -245,4 +249,3 @@ def add_totals(dataset: Dataset, part: Dataset) -> None:
     for goal, hits in part.anonymous_goals.items():
         merge_hits(dataset.anonymous_goals, goal, hits)
     dataset.bot_visitors += part.bot_visitors
-    dataset.goal_kinds.update(part.goal_kinds)
