@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import compileall
 import gc
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 NOTE = "(2 noisy cores: compare medians and ratios, not single timings)"
@@ -21,6 +23,14 @@ def per_call_us(fn: Callable[[], object], *, number: int = 20_000, repeats: int 
             fn()
         results.append((time.perf_counter() - start) / number * 1e6)
     return statistics.median(results)
+
+
+def byte_compile() -> None:
+    """Compile convsdk's modules to bytecode (``__pycache__``), as installing the package
+    does: a benchmark that times a fresh process's imports then times loading them, not
+    compiling them (an environment with ``PYTHONDONTWRITEBYTECODE`` set would compile
+    every module again in every process)."""
+    compileall.compile_dir(Path(__file__).resolve().parent.parent / "src" / "convsdk", quiet=1)
 
 
 def otel_provider() -> Any:

@@ -33,6 +33,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE))
+
+from _util import byte_compile  # noqa: E402
 
 from convsdk.backends.file import FileBackend  # noqa: E402
 from convsdk.backends.sqlite import SQLiteBackend  # noqa: E402
@@ -281,6 +284,7 @@ def main() -> int:
         "drop the table afterwards",
     )
     args = parser.parse_args()
+    byte_compile()  # each run imports convsdk in a fresh process, as an installed one
     baseline = _baseline()
     print(f"median of {args.repeats} runs, each in a fresh process")
     print(

@@ -37,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 SRC = str(HERE.parent / "src")
 sys.path.insert(0, str(HERE))
 
+from _util import byte_compile  # noqa: E402
 from bench_report import generate  # noqa: E402
 
 _REPORT = """
@@ -126,6 +127,7 @@ def main() -> int:
     parser.add_argument("--postgres", metavar="URL", help="also measure a PostgreSQL store")
     parser.add_argument("--no-sqlite", action="store_true", help="leave the SQLite store out")
     args = parser.parse_args()
+    byte_compile()  # each step imports convsdk in a fresh process, as an installed one
     cache = Path(tempfile.gettempdir()) / f"convsdk-bench-report-{args.events}"
     if not (cache / "complete").exists():
         generate(cache, args.events)
