@@ -2,15 +2,18 @@
 
 ``scenario()`` is a day of a shop, small enough to compute every figure of its report
 by hand (the tests say how); ``write_sqlite``, ``write_jsonl`` and the ``postgres_table``
-fixture put it in the three stores the report reads.
+fixture put it in the three stores the report reads. The ``store`` fixture makes a
+store of either SQL kind that can take more events (the rollup tests').
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -328,6 +331,71 @@ def postgres_table() -> Iterator[tuple[str, Callable[[list[Event]], None]]]:
     sep = "&" if "?" in POSTGRES_URL else "?"
     try:
         yield f"{POSTGRES_URL}{sep}table={table}", write
+    finally:
+        drop_postgres_table(conn, table)
+        conn.close()
+
+
+def add_sqlite(url: str, events: list[Event]) -> None:
+    """Store ``events`` in the SQLite store at ``url``, as the tracker's backend does."""
+    backend = SQLiteBackend(url.removeprefix("sqlite:///"))
+    try:
+        backend.write(events)
+    finally:
+        backend.close()
+
+
+@dataclass
+class Store:
+    """A store of the test's own: its report URL, its events table, and its SQL."""
+
+    url: str
+    table: str
+    add: Callable[[list[Event]], None]
+    """Store more events, as the tracker's backend does."""
+    sql: Callable[[str], None]
+    """Run a statement (``{t}``: the events table)."""
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Store]]:
+    """``store(events)``: a store of that kind holding ``events``."""
+    if request.param == "sqlite":
+
+        def sqlite_store(events: list[Event]) -> Store:
+            url = write_sqlite(tmp_path / "events.db", events)
+
+            def run(statement: str) -> None:
+                conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+                conn.execute(statement.format(t="convsdk_events"))
+                conn.commit()
+                conn.close()
+
+            return Store(url, "convsdk_events", lambda more: add_sqlite(url, more), run)
+
+        yield sqlite_store
+        return
+    require_postgres()
+    psycopg = pytest.importorskip("psycopg")
+    from convsdk.backends.postgres import PostgresBackend
+
+    table = f"convsdk_rollup_test_{uuid.uuid4().hex[:12]}"
+    url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}table={table}"
+    conn = psycopg.connect(POSTGRES_URL, autocommit=True)
+
+    def add(events: list[Event]) -> None:
+        backend = PostgresBackend.from_url(url)
+        try:
+            backend.write(events)
+        finally:
+            backend.close()
+
+    def postgres_store(events: list[Event]) -> Store:
+        add(events)
+        return Store(url, table, add, lambda statement: conn.execute(statement.format(t=table)))
+
+    try:
+        yield postgres_store
     finally:
         drop_postgres_table(conn, table)
         conn.close()

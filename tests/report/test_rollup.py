@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,6 @@ from typing import Any
 import pytest
 
 from convsdk import ConfigError
-from convsdk.backends.sqlite import SQLiteBackend
 from convsdk.cli import main
 from convsdk.event import Event
 from convsdk.goals import Funnel, Goal, GoalSet
@@ -31,11 +28,10 @@ from convsdk.report.rollup import roll_up
 
 from .conftest import (
     GOALS,
-    POSTGRES_URL,
     T0,
-    drop_postgres_table,
+    Store,
+    add_sqlite,
     make,
-    require_postgres,
     scenario,
     write_sqlite,
 )
@@ -59,7 +55,7 @@ STEPS = GoalSet(
 )
 
 
-def _buy(
+def buy(
     seconds: float, visitor: str | None, order: str | None, value: float, **extra: Any
 ) -> Event:
     fields = {"kind": "macro", "goal": "purchase", "value": value, "currency": "USD"}
@@ -79,7 +75,7 @@ def _two_devices() -> list[Event]:
         make("page_view", DAY + 100, "hana-laptop", utm={"source": "bing", "medium": "cpc"},
              variant="A"),
         make("identify", DAY + 110, "hana-laptop", user_id="u-hana"),
-        _buy(DAY + 200, "hana-laptop", "H1", 99.0, user_id="u-hana"),
+        buy(DAY + 200, "hana-laptop", "H1", 99.0, user_id="u-hana"),
         make("page_view", DAY + 900, "hana-phone", utm={"source": "tiktok"}, user_id="u-hana"),
     ]  # fmt: skip
 
@@ -88,11 +84,11 @@ def _orders() -> list[Event]:
     """Transactions sent again on other days, by other visitors, and anonymously; one
     first recorded as micro (its replay, macro, does not count, nor does its kind)."""
     return [
-        _buy(2 * DAY + 50, "ivan", "R1", 40.0),
-        _buy(3 * DAY + 60, "ivan", "R1", 40.0),  # the thank-you page, a day later
-        _buy(2 * DAY + 70, "jo", "R1", 41.0),  # another visitor, later: does not count
-        _buy(DAY + 10, None, "R2", 12.0),  # anonymous first
-        _buy(2 * DAY + 10, "jo", "R2", 12.0),
+        buy(2 * DAY + 50, "ivan", "R1", 40.0),
+        buy(3 * DAY + 60, "ivan", "R1", 40.0),  # the thank-you page, a day later
+        buy(2 * DAY + 70, "jo", "R1", 41.0),  # another visitor, later: does not count
+        buy(DAY + 10, None, "R2", 12.0),  # anonymous first
+        buy(2 * DAY + 10, "jo", "R2", 12.0),
         make("checkout", 4 * DAY, "kim", path="/checkout", kind="micro", goal="gift",
              transaction_id="G1"),
         make("checkout", 4 * DAY + 5, "kim", path="/checkout", kind="macro", goal="gift",
@@ -108,7 +104,7 @@ def _others() -> list[Event]:
     carries a variant but the first."""
     crawler = [
         make("page_view", 5, "crawler", path="/pricing", kind="micro", goal="viewed_pricing"),
-        _buy(6, "crawler", "C1", 1.0),
+        buy(6, "crawler", "C1", 1.0),
     ]
     for event in crawler:
         event.context["user_agent"] = GOOGLEBOT
@@ -121,13 +117,13 @@ def _others() -> list[Event]:
         make("page_view", 2 * DAY + 1, "lea", referrer="https://news.example/"),
         make("page_view", 2 * DAY + 2, "lea", variant="B", path="/pricing", kind="micro",
              goal="viewed_pricing"),
-        _buy(2 * DAY + 3, "lea", None, 15.0, variant="B"),
-        _buy(2 * DAY + 4, "lea", None, 16.0, currency=None, variant="B"),
+        buy(2 * DAY + 3, "lea", None, 15.0, variant="B"),
+        buy(2 * DAY + 4, "lea", None, 16.0, currency=None, variant="B"),
     ]  # fmt: skip
     clicks = [  # ad click ids, one behind a referrer of the site itself
         make("page_view", DAY + 300, "ola", path="/?msclkid=m1", referrer="https://shop.example/"),
         make("page_view", DAY + 310, "ola", path="/?gclid=g1"),
-        _buy(DAY + 400, "ola", "O1", 8.0),
+        buy(DAY + 400, "ola", "O1", 8.0),
     ]
     flags = [make("page_view", DAY + 500, "pia"), make("page_view", DAY + 510, "pia")]
     flags.append(make("page_view", DAY + 520, "quinn"))
@@ -136,7 +132,7 @@ def _others() -> list[Event]:
     return crawler + renewals + late + clicks + flags
 
 
-def _events() -> list[Event]:
+def events_of_days() -> list[Event]:
     return scenario() + _two_devices() + _orders() + _others()
 
 
@@ -158,74 +154,6 @@ def _same(url: str, caplog: pytest.LogCaptureFixture, **kwargs: Any) -> dict[str
     return found
 
 
-def _store(path: Path, events: list[Event]) -> str:
-    return write_sqlite(path, events)
-
-
-def _add(url: str, events: list[Event]) -> None:
-    backend = SQLiteBackend(url.removeprefix("sqlite:///"))
-    try:
-        backend.write(events)
-    finally:
-        backend.close()
-
-
-@dataclass
-class Store:
-    """A store of the test's own: its report URL, its events table, and its SQL."""
-
-    url: str
-    table: str
-    add: Callable[[list[Event]], None]
-    """Store more events, as the tracker's backend does."""
-    sql: Callable[[str], None]
-    """Run a statement (``{t}``: the events table)."""
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Store]]:
-    """``store(events)``: a store of that kind holding ``events``."""
-    if request.param == "sqlite":
-
-        def sqlite_store(events: list[Event]) -> Store:
-            url = _store(tmp_path / "events.db", events)
-
-            def run(statement: str) -> None:
-                conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-                conn.execute(statement.format(t="convsdk_events"))
-                conn.commit()
-                conn.close()
-
-            return Store(url, "convsdk_events", lambda more: _add(url, more), run)
-
-        yield sqlite_store
-        return
-    require_postgres()
-    psycopg = pytest.importorskip("psycopg")
-    from convsdk.backends.postgres import PostgresBackend
-
-    table = f"convsdk_rollup_test_{uuid.uuid4().hex[:12]}"
-    url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}table={table}"
-    conn = psycopg.connect(POSTGRES_URL, autocommit=True)
-
-    def add(events: list[Event]) -> None:
-        backend = PostgresBackend.from_url(url)
-        try:
-            backend.write(events)
-        finally:
-            backend.close()
-
-    def postgres_store(events: list[Event]) -> Store:
-        add(events)
-        return Store(url, table, add, lambda statement: conn.execute(statement.format(t=table)))
-
-    try:
-        yield postgres_store
-    finally:
-        drop_postgres_table(conn, table)
-        conn.close()
-
-
 RANGES = [
     {},
     {"since": T0},
@@ -241,7 +169,7 @@ RANGES = [
 def test_the_report_through_rollups_is_the_report_of_the_events(
     store: Callable[..., Store], caplog: pytest.LogCaptureFixture, window: dict[str, Any]
 ) -> None:
-    url = store(_events()).url
+    url = store(events_of_days()).url
     roll_up(url)
     _same(url, caplog, **window)
     _same(url, caplog, goals=STEPS, **window)
@@ -250,7 +178,7 @@ def test_the_report_through_rollups_is_the_report_of_the_events(
 def test_every_option_reads_the_same(
     store: Callable[..., Store], caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = store(_events()).url
+    url = store(events_of_days()).url
     roll_up(url)
     data = _same(url, caplog, include_bots=True)
     assert data["summary"]["bot_visitors"] == 0
@@ -270,7 +198,7 @@ def test_every_option_reads_the_same(
 def test_what_the_rollups_read_is_told_as_the_events_tell_it(
     store: Callable[..., Store], caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = store(_events()).url
+    url = store(events_of_days()).url
     roll_up(url)
     data = _same(url, caplog, goals=STEPS, since=T0 - timedelta(days=1))
     summary = data["summary"]
@@ -288,16 +216,16 @@ def test_what_the_rollups_read_is_told_as_the_events_tell_it(
 def test_late_and_replayed_events_are_read_before_and_after_the_next_rollup(
     store: Callable[..., Store], caplog: pytest.LogCaptureFixture
 ) -> None:
-    events = store(_events())
+    events = store(events_of_days())
     url = events.url
     roll_up(url)
     later = [
         # new events, today and on days already rolled up (a spool replayed late)
         make("page_view", 5 * DAY, "mia", utm={"source": "google", "medium": "cpc"}),
-        _buy(5 * DAY + 60, "mia", "M1", 70.0),
+        buy(5 * DAY + 60, "mia", "M1", 70.0),
         make("page_view", -5, "bob", utm={"source": "newsletter", "medium": "email"}),
-        _buy(2 * DAY + 40, "jo", "R1", 41.0),  # R1 again, before ivan's: now jo's counts
-        _buy(400, None, "T2", 20.0, currency="EUR"),  # bob's order, replayed: before his
+        buy(2 * DAY + 40, "jo", "R1", 41.0),  # R1 again, before ivan's: now jo's counts
+        buy(400, None, "T2", 20.0, currency="EUR"),  # bob's order, replayed: before his
         make("page_view", 30, "dave", user_id="u-dave"),  # dave's first event moves back
         make("identify", 3 * DAY, "carol", user_id="u-hana"),  # carol is hana now
         make("page_view", 2 * DAY + 6, "lea", variant="A"),  # late, after her first variant
@@ -321,7 +249,7 @@ def test_late_and_replayed_events_are_read_before_and_after_the_next_rollup(
 def test_a_rewritten_table_is_read_from_its_events_until_rolled_up_again(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = _store(tmp_path / "events.db", _events())
+    url = write_sqlite(tmp_path / "events.db", events_of_days())
     roll_up(url)
     conn = sqlite3.connect(url.removeprefix("sqlite:///"))
     # The table restored from a copy, less a visitor: its rows are numbered afresh.
@@ -344,7 +272,7 @@ def test_a_rewritten_table_is_read_from_its_events_until_rolled_up_again(
 def test_erasing_the_last_events_rolled_up_is_noticed(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = _store(tmp_path / "events.db", _events())
+    url = write_sqlite(tmp_path / "events.db", events_of_days())
     roll_up(url)
     conn = sqlite3.connect(url.removeprefix("sqlite:///"))
     conn.execute(  # the visitor stored last
@@ -353,7 +281,7 @@ def test_erasing_the_last_events_rolled_up_is_noticed(
     )
     conn.commit()
     conn.close()
-    _add(url, [make("page_view", 7 * DAY, "nick")])  # may take the last rowid again
+    add_sqlite(url, [make("page_view", 7 * DAY, "nick")])  # may take the last rowid again
     expected = _figures(url, rollups=False)
     with caplog.at_level(logging.INFO, logger="convsdk.report"):
         assert _figures(url) == expected
@@ -365,7 +293,7 @@ def test_erasing_the_last_events_rolled_up_is_noticed(
 def test_a_deletion_is_taken_out_by_a_rebuild(
     store: Callable[..., Store], caplog: pytest.LogCaptureFixture
 ) -> None:
-    events = store(_events())
+    events = store(events_of_days())
     url = events.url
     roll_up(url)
     events.sql("DELETE FROM {t} WHERE visitor_id = 'jo'")
@@ -377,7 +305,7 @@ def test_a_deletion_is_taken_out_by_a_rebuild(
 def test_rollups_are_kept_for_the_table_they_were_made_of(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = _store(tmp_path / "events.db", _events())
+    url = write_sqlite(tmp_path / "events.db", events_of_days())
     conn = sqlite3.connect(url.removeprefix("sqlite:///"))
     conn.execute("CREATE TABLE shop_events AS SELECT * FROM convsdk_events WHERE visitor_id = 'jo'")
     conn.close()
@@ -398,7 +326,7 @@ def test_rollups_far_behind_the_events_are_left_aside(
     events = store(scenario()[:4])
     url = events.url
     roll_up(url)
-    events.add(_events())
+    events.add(events_of_days())
     with caplog.at_level(logging.INFO, logger="convsdk.report"):
         assert _figures(url) == _figures(url, rollups=False)
     assert "more events came after them" in caplog.text
@@ -407,11 +335,14 @@ def test_rollups_far_behind_the_events_are_left_aside(
 def test_the_rollup_command_says_what_it_did(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = _store(tmp_path / "events.db", _events())
+    url = write_sqlite(tmp_path / "events.db", events_of_days())
     path = url.removeprefix("sqlite:///")
     assert main(["rollup", path]) == 0
     out = capsys.readouterr().out
-    assert f"rolled up {len(_events())} events into " in out and " visitor-days over 7 days" in out
+    assert (
+        f"rolled up {len(events_of_days())} events into " in out
+        and " visitor-days over 7 days" in out
+    )
     assert main(["rollup", url, "--rebuild"]) == 0
     assert main(["report", path, "--no-rollups", "--format", "json"]) == 0
     capsys.readouterr()

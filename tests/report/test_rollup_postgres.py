@@ -190,8 +190,8 @@ def test_rollups_are_named_after_the_table_and_need_a_short_name(
         "SELECT tablename FROM pg_tables WHERE tablename LIKE %s ORDER BY 1", [f"{name}_rollup%"]
     ).fetchall()
     assert [row[0].removeprefix(name) for row in found] == [
-        "_rollup_days", "_rollup_links", "_rollup_transactions", "_rollup_visitor_days",
-        "_rollup_watermark",
+        "_rollup_counts", "_rollup_days", "_rollup_links", "_rollup_transactions",
+        "_rollup_visitor_days", "_rollup_watermark",
     ]  # fmt: skip
     long = "t" * 44
     with pytest.raises(ConfigError) as caught:

@@ -4,7 +4,8 @@
 
     convsdk report SOURCE [--goals goals.toml] [--since 2026-11-01|7d] [--until ...]
                           [--format table|json|html] [-o FILE] [--top N] [--no-rollups]
-    convsdk rollup URL [--rebuild]
+    convsdk rollup URL [--rebuild] [--goals goals.toml [--interval ...] [--by ...]
+                                    [--experiment-goal GOAL] [--include-bots]]
     convsdk demo [--visitors N] [--db PATH] [--html PATH] [--seed N]
     convsdk consume SOURCE --into DEST [--group G] [--idle-timeout S] [--max-events N]
                    [--claim-idle S]

@@ -7,6 +7,7 @@ import argparse
 import sys
 from typing import Any
 
+from ..errors import ConfigError
 from .base import store_url
 
 __all__ = ["add_rollup", "run_rollup"]
@@ -22,7 +23,9 @@ def add_rollup(commands: Any) -> None:
         "per-day summaries kept in the same database (late and replayed events too). "
         "Reports then read those and only the newer events: the same figures, faster. "
         "Run it from cron, as often as reports are wanted fast; after deleting events "
-        "(an erasure request), run it with --rebuild.",
+        "(an erasure request), run it with --rebuild. With --goals, it also counts the "
+        "report of those goals (and of the options given, as convsdk report takes them) "
+        "and keeps its counts: that report then recounts only the people changed since.",
     )
     rollup.add_argument(
         "url",
@@ -33,18 +36,46 @@ def add_rollup(commands: Any) -> None:
     rollup.add_argument(
         "--rebuild", action="store_true", help="make the rollups again from the first event"
     )
+    kept = rollup.add_argument_group(
+        "a report kept counted (the whole store, as convsdk report reads it with the same "
+        "goals and options)"
+    )
+    kept.add_argument("--goals", metavar="FILE", help="goal file (.toml or .json)")
+    kept.add_argument("--interval", choices=("day", "week", "month"), help="with its trend")
+    kept.add_argument(
+        "--by",
+        choices=("channel", "source", "campaign", "variant", "landing_page", "device"),
+        help="with goals and funnels broken down by this",
+    )
+    kept.add_argument("--experiment-goal", metavar="GOAL", help="variants compared on this goal")
+    kept.add_argument("--include-bots", action="store_true", help="known bots counted")
     rollup.set_defaults(handler=run_rollup)
 
 
 def run_rollup(args: argparse.Namespace) -> int:
     """Bring the rollups up to date and say what was done."""
-    from ..report.rollup import roll_up
+    from ..report.rollup import KeptReport, roll_up
 
-    done = roll_up(args.url, rebuild=args.rebuild)
+    keep = None
+    if args.goals is not None:
+        from ..goals import load_goals
+
+        keep = KeptReport(
+            load_goals(args.goals), args.experiment_goal, args.interval, args.by, args.include_bots
+        )
+    elif args.interval or args.by or args.experiment_goal or args.include_bots:
+        raise ConfigError(
+            "--interval, --by, --experiment-goal and --include-bots say which report to keep "
+            "counted: give its --goals too",
+            field="goals",
+        )
+    done = roll_up(args.url, rebuild=args.rebuild, keep=keep)
     if done.rebuilt is not None and done.rebuilt != "asked":
         sys.stdout.write(f"rebuilt the rollups: {done.rebuilt}\n")
     sys.stdout.write(
         f"rolled up {done.events:,} events into {done.visitor_days:,} visitor-days over "
         f"{done.days:,} days in {done.seconds:.1f} s (up to {done.upto})\n"
     )
+    if keep is not None:
+        sys.stdout.write(f"kept the counts of the report of {args.goals}\n")
     return 0

@@ -38,7 +38,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..event import Event
 from ..goals import Funnel, Goal, GoalSet, resolve_goals
-from .channels import DEFAULT_CHANNEL_RULES, load_channel_rules
+from .channels import DEFAULT_CHANNEL_RULES, ChannelRules, load_channel_rules
 from .collector import collector_paused
 from .currency import Rates, convert_dataset, load_rates
 from .dataset import Dataset
@@ -50,6 +50,8 @@ from .period import parse_moment
 from .plugins import register_reader, unregister_reader
 from .progress import ProgressCallback
 from .reader import Reader, open_reader
+from .rollup.counted import KeptReport, counted_report
+from .rollup.through import ThroughRollups
 from .terminal import print_report, render_text
 
 __all__ = [
@@ -109,31 +111,70 @@ def load_report(
     revenue in its currency (:mod:`~convsdk.report.currency`); ``channels``: a file of
     channel rules tried before GA4's (:func:`~convsdk.report.channels.load_channel_rules`);
     ``engine``: how a JSON Lines log is read (:data:`~convsdk.report.reader.ENGINES`);
-    ``rollups=False``: a SQL store's events, not its rollups (same figures, slower).
-    Raises :class:`convsdk.ConfigError` for a bad source, goal file or time, and
+    ``rollups=False``: a SQL store's events, not its rollups nor their kept counts. Raises
+    :class:`convsdk.ConfigError` for a bad source, goal file or time, and
     :class:`convsdk.BackendError` when the store cannot be read.
     """
     goal_set, start, end = _settings(goals, since, until)
     check_choices(by, interval)  # before reading: the store may be large
-    before = _previous_start(compare, start, end)
-    money = load_rates(rates) if rates is not None else None
-    rules = load_channel_rules(channels) if channels is not None else DEFAULT_CHANNEL_RULES
+    before, money, rules = _options(compare, start, end, rates, channels)
     reader = open_reader(source, engine=engine, rollups=rollups)
+    meta = _meta(reader.source, goals, start, end)
+    if start is None and end is None and before is None and money is None and channels is None:
+        kept = KeptReport(goal_set, experiment_goal, interval, by, include_bots)
+        if (counted := _counted(reader, kept, meta)) is not None:
+            return counted  # kept counted by convsdk rollup --goals
     dataset = _read(reader, goal_set, start, end, progress, include_bots, money)
-    previous = None
-    if before is not None and start is not None:
-        earlier = _read(reader, goal_set, before, start, progress, include_bots, money)
-        previous = (earlier, before.isoformat(), start.isoformat())
+    previous = _previous(reader, goal_set, before, start, progress, include_bots, money)
     return build_report(
         dataset,
         goal_set,
-        meta=_meta(reader.source, goals, start, end),
+        meta=meta,
         experiment_goal=experiment_goal,
         interval=interval,
         previous=previous,
         by=by,
         channel_rules=rules,
     )
+
+
+def _options(
+    compare: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    rates: str | os.PathLike[str] | None,
+    channels: str | os.PathLike[str] | None,
+) -> tuple[datetime | None, Rates | None, ChannelRules]:
+    """The start of the period to compare with, the rates and the channel rules."""
+    before = _previous_start(compare, start, end)
+    money = load_rates(rates) if rates is not None else None
+    rules = load_channel_rules(channels) if channels is not None else DEFAULT_CHANNEL_RULES
+    return before, money, rules
+
+
+def _previous(
+    reader: Reader,
+    goal_set: GoalSet | None,
+    before: datetime | None,
+    start: datetime | None,
+    progress: ProgressCallback | None,
+    include_bots: bool,
+    money: Rates | None,
+) -> tuple[Dataset, str, str] | None:
+    """The dataset of the period as long just before ``start``, with its bounds."""
+    if before is None or start is None:
+        return None
+    earlier = _read(reader, goal_set, before, start, progress, include_bots, money)
+    return earlier, before.isoformat(), start.isoformat()
+
+
+def _counted(reader: Reader, report: KeptReport, meta: Meta) -> Report | None:
+    """``report`` from the counts the store keeps of it, if it keeps any (over the whole
+    store: :mod:`convsdk.report.rollup.counted`)."""
+    if not isinstance(reader, ThroughRollups):
+        return None
+    with collector_paused():
+        return counted_report(reader, report, meta)
 
 
 def report_from_events(

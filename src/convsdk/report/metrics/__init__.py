@@ -144,9 +144,11 @@ __all__ = [
     "breakdowns",
     "build_report",
     "check_choices",
+    "finish_report",
     "funnel_report",
     "goal_rows",
     "lift_rows",
+    "start_counts",
     "time_to_convert",
 ]
 
@@ -172,11 +174,40 @@ def build_report(
     ``by`` (one of :data:`SEGMENT_BY`) adds goals and funnels per group of visitors.
     ``channel_rules`` group arrivals into channels (default: GA4's).
     """
+    counts = start_counts(dataset, goals, experiment_goal, interval, by, channel_rules)
+    fold(dataset.visitors, *counts.sections())  # one pass: the people may be a stream
+    return finish_report(counts, dataset, goals, meta=meta, previous=previous)
+
+
+def start_counts(
+    dataset: Dataset,
+    goals: GoalSet | None = None,
+    experiment_goal: str | None = None,
+    interval: str | None = None,
+    by: str | None = None,
+    channel_rules: ChannelRules = DEFAULT_CHANNEL_RULES,
+) -> ReportCounts:
+    """The report's sections, counting nobody yet, for the goals of ``dataset`` (its
+    kinds) and ``goals`` (see :func:`build_report` for the rest); the choices checked."""
     kinds = goal_kinds(dataset, goals)
     check_choices(by, interval, experiment_goal, kinds)
-    counts = ReportCounts.start(goals, kinds, experiment_goal, interval, by, channel_rules)
-    fold(dataset.visitors, *counts.sections())  # one pass: the people may be a stream
-    summary = counts.people.summary(dataset)
+    return ReportCounts.start(goals, kinds, experiment_goal, interval, by, channel_rules)
+
+
+def finish_report(
+    counts: ReportCounts,
+    dataset: Dataset,
+    goals: GoalSet | None = None,
+    *,
+    meta: Meta | None = None,
+    previous: tuple[Dataset, str, str] | None = None,
+    merged: tuple[int, int] | None = None,
+) -> Report:
+    """The report of ``counts``, which counted the people of ``dataset`` (whose totals
+    and conversions without a visitor it takes); see :func:`build_report`. ``merged``:
+    the visitor ids merged into people and the people they make, when ``dataset`` does
+    not list every link."""
+    summary = counts.people.summary(dataset, merged)
     if meta is None:
         meta = Meta(generated_at=datetime.now(UTC).isoformat(timespec="seconds"))
     micro, macro = counts.micro, counts.macro

@@ -22,13 +22,25 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Callable
+from typing import TypeVar
 
 from ..channels import DEFAULT_CHANNEL_RULES, ChannelRules, channel
 from ..dataset import UTM, Dataset, GoalHits, VisitorSummary
 from .common import addends, collect, fold, money
 from .model import Attribution, AttributionRow
+from .states import (
+    InconsistentState,
+    State,
+    as_mapping,
+    as_values,
+    bag,
+    count_of,
+    mapping_of,
+)
 
 __all__ = ["MODELS", "AttributionCounts", "attribution"]
+
+T = TypeVar("T")
 
 _DAY = 86_400_000_000  # microseconds
 _DIRECT: UTM = ("(direct)", "(none)", None)
@@ -158,6 +170,52 @@ class AttributionCounts:
                     for currency, total in totals:
                         _amounts_of(cash, currency).append(share * total)
 
+    def state(self) -> State:
+        """The counts as plain data (:mod:`.states`); before :meth:`attribution`, which
+        spends them."""
+        return {
+            "credit": {
+                model: {d: {k: bag(v, "d") for k, v in rows.items()} for d, rows in dims.items()}
+                for model, dims in self.credit.items()
+            },
+            "revenue": {
+                model: {
+                    d: {k: {c: bag(v, "d") for c, v in cash.items()} for k, cash in rows.items()}
+                    for d, rows in dims.items()
+                }
+                for model, dims in self.revenue.items()
+            },
+            "single": {
+                touch: {
+                    "conversions": conversions[0],
+                    "revenue": {c: bag(v, "d") for c, v in cash.items()},
+                }
+                for touch, (conversions, cash) in self.single.items()
+            },
+        }
+
+    def restore(self, state: State) -> None:
+        """Add the counts of ``state`` (as :meth:`state` gives them) to these."""
+        for model, dims in mapping_of(state, "credit").items():
+            for dimension, rows in as_mapping(dims).items():
+                target = _part(_part(self.credit, model), dimension)
+                for key, values in as_mapping(rows).items():
+                    _amounts_of(target, key).extend(as_values(values))
+        for model, dims in mapping_of(state, "revenue").items():
+            for dimension, rows in as_mapping(dims).items():
+                cash_of = _part(_part(self.revenue, model), dimension)
+                for key, cash in as_mapping(rows).items():
+                    amounts = cash_of.setdefault(key, {})
+                    for currency, values in as_mapping(cash).items():
+                        _amounts_of(amounts, currency).extend(as_values(values))
+        for touch, figures in mapping_of(state, "single").items():
+            single = self.single.get(touch)
+            if single is None:
+                single = self.single[touch] = ([0], {})
+            single[0][0] += count_of(figures, "conversions")
+            for currency, values in mapping_of(figures, "revenue").items():
+                _amounts_of(single[1], currency).extend(as_values(values))
+
     def attribution(self) -> Attribution:
         """Each model's credit, by channel, source / medium and campaign."""
         for touch, (conversions, cash) in self.single.items():
@@ -174,6 +232,13 @@ class AttributionCounts:
         return Attribution(
             lookback_days=self.lookback_days, half_life_days=self.half_life_days, models=models
         )
+
+
+def _part(parts: dict[str, T], name: object) -> T:
+    """The part of the counts called ``name`` (a model, a dimension)."""
+    if not isinstance(name, str) or name not in parts:
+        raise InconsistentState(f"no {name!r} in this report's attribution")
+    return parts[name]
 
 
 def _amounts_of(target: dict[str, array[float]], key: str) -> array[float]:

@@ -14,6 +14,7 @@ from .goals import GoalCounts
 from .headline import Headline
 from .lift import LiftCounts
 from .segments import SegmentCounts
+from .states import InconsistentState, State, as_mapping, mapping_of, prune
 from .timing import ConversionDelays
 from .trends import TrendCounts
 
@@ -79,3 +80,44 @@ class ReportCounts:
             *self.funnels,
             *extra,
         ]
+
+    def state(self) -> State:
+        """Every section's counts as plain data (:mod:`.states`), empty entries left out,
+        before the report is made of them (the attribution spends its counts)."""
+        state: dict[str, State] = {
+            "people": self.people.state(),
+            "goals": self.goals.state(),
+            "lift": self.lift.state(),
+            "dimensions": self.breakdowns.dimensions.state(),
+            "variants": self.breakdowns.variants.state(),
+            "delays": self.delays.state(),
+            "credit": self.credit.state(),
+            "funnels": {k: funnel.state() for k, funnel in enumerate(self.funnels)},
+        }
+        if self.trends is not None:
+            state["trends"] = self.trends.state()
+        if self.groups is not None:
+            state["groups"] = self.groups.state()
+        return prune(state)
+
+    def restore(self, state: State) -> None:
+        """Add the counts of ``state`` (as :meth:`state` gives them, for a report of the
+        same goals and options) to these; :class:`~.states.InconsistentState` when they
+        are another report's."""
+        found = as_mapping(state)
+        self.people.restore(mapping_of(found, "people"))
+        self.goals.restore(mapping_of(found, "goals"))
+        self.lift.restore(mapping_of(found, "lift"))
+        self.breakdowns.dimensions.restore(mapping_of(found, "dimensions"))
+        self.breakdowns.variants.restore(mapping_of(found, "variants"))
+        self.delays.restore(mapping_of(found, "delays"))
+        self.credit.restore(mapping_of(found, "credit"))
+        for k, funnel in mapping_of(found, "funnels").items():
+            if not isinstance(k, int) or not 0 <= k < len(self.funnels):
+                raise InconsistentState(f"no funnel {k!r} in this report")
+            self.funnels[k].restore(as_mapping(funnel))
+        for name, section in (("trends", self.trends), ("groups", self.groups)):
+            if name in found:
+                if section is None:
+                    raise InconsistentState(f"this report has no {name}")
+                section.restore(found[name])

@@ -9,6 +9,7 @@ from ...goals import Funnel
 from ..dataset import Dataset, GoalHits, VisitorSummary
 from .common import durations, fold, ratio, timing
 from .model import FunnelReport, FunnelStep
+from .states import InconsistentState, State, as_count, as_values, bag, count_of, mapping_of
 
 __all__ = ["FunnelCounts", "funnel_report"]
 
@@ -76,6 +77,27 @@ class FunnelCounts:
                 self.from_previous[k].append(moment - path[k - 1])
                 self.from_first[k].append(moment - path[0])
 
+    def state(self) -> State:
+        """The counts as plain data (:mod:`.states`; steps by their index)."""
+        return {
+            "visitors": self.visitors,
+            "capped": self.capped,
+            "reached": dict(enumerate(self.reached)),
+            "from_previous": {k: bag(times, "q") for k, times in enumerate(self.from_previous)},
+            "from_first": {k: bag(times, "q") for k, times in enumerate(self.from_first)},
+        }
+
+    def restore(self, state: State) -> None:
+        """Add the counts of ``state`` (as :meth:`state` gives them) to these."""
+        self.visitors += count_of(state, "visitors")
+        self.capped += count_of(state, "capped")
+        for k, count in mapping_of(state, "reached").items():
+            self.reached[_step(k, self.reached)] += as_count(count)
+        for k, times in mapping_of(state, "from_previous").items():
+            self.from_previous[_step(k, self.reached)].extend(as_values(times))
+        for k, times in mapping_of(state, "from_first").items():
+            self.from_first[_step(k, self.reached)].extend(as_values(times))
+
     def report(self) -> FunnelReport:
         """The funnel, step by step, of the people counted."""
         reached, total = self.reached, self.visitors
@@ -103,6 +125,13 @@ class FunnelCounts:
             completion_rate=ratio(reached[-1], reached[0]),
             capped_visitors=self.capped,
         )
+
+
+def _step(index: object, steps: list[int]) -> int:
+    """``index``, a step of the funnel."""
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(steps):
+        raise InconsistentState(f"no step {index!r} in this funnel")
+    return index
 
 
 def funnel_report(dataset: Dataset, funnel: Funnel) -> FunnelReport:

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable
+from typing import TypeVar
 
 from ...goals import Goal, GoalSet
 from ..dataset import Dataset, GoalHits, VisitorSummary
 from .common import collect, durations, fold, goal_kinds, money, per_visitor, ratio, timing
 from .model import GoalRow
+from .states import (
+    InconsistentState,
+    State,
+    add_amounts,
+    amounts_state,
+    as_count,
+    as_mapping,
+    as_values,
+    bag,
+    count_of,
+    mapping_of,
+)
 
 __all__ = ["GoalCounts", "anonymous_total", "goal_rows"]
+
+T = TypeVar("T")
 
 
 class GoalCounts:
@@ -40,6 +55,29 @@ class GoalCounts:
             delays[name].append(hits.first - seen)
             if hits.revenue:
                 collect(self.revenue[name], hits.revenue)
+
+    def state(self) -> State:
+        """The counts as plain data (:mod:`.states`)."""
+        return {
+            "visitors": self.visitors,
+            "counts": dict(self.counts),
+            "converters": dict(self.converters),
+            "revenue": {name: amounts_state(found) for name, found in self.revenue.items()},
+            "delays": {name: bag(found, "q") for name, found in self.delays.items()},
+        }
+
+    def restore(self, state: State) -> None:
+        """Add the counts of ``state`` (as :meth:`state` gives them) to these."""
+        self.visitors += count_of(state, "visitors")
+        for field in ("counts", "converters"):
+            mine: dict[str, int] = getattr(self, field)
+            for name, count in mapping_of(state, field).items():
+                _known(mine, name)
+                mine[name] += as_count(count)
+        for name, amounts in mapping_of(state, "revenue").items():
+            add_amounts(_known(self.revenue, name), as_mapping(amounts))
+        for name, delays in mapping_of(state, "delays").items():
+            _known(self.delays, name).extend(as_values(delays))
 
     def rows(self, goals: GoalSet | None, anonymous_goals: dict[str, GoalHits]) -> list[GoalRow]:
         """One row per goal, in the order of the kinds given; ``anonymous_goals``: the
@@ -89,3 +127,10 @@ def anonymous_total(rows: Iterable[GoalRow]) -> tuple[int, dict[str, float]]:
         for currency, amount in row.anonymous_revenue.items():
             revenue[currency] = revenue.get(currency, 0.0) + amount
     return conversions, dict(sorted(revenue.items()))
+
+
+def _known(counts: dict[str, T], name: object) -> T:
+    """The counts of goal ``name``, which the report must know of."""
+    if not isinstance(name, str) or name not in counts:
+        raise InconsistentState(f"no goal {name!r} in this report")
+    return counts[name]

@@ -6,6 +6,7 @@ from ..dataset import Dataset, VisitorSummary
 from ..people import merged_counts
 from .common import collect, fold, iso, money, per_visitor, ratio
 from .model import AnonymousSummary, Summary
+from .states import State, add_amounts, amounts_state, count_of, mapping_of
 
 __all__ = ["Headline", "headline"]
 
@@ -39,8 +40,26 @@ class Headline:
                 collect(self.revenue, hits.revenue)
         self.converters += hit
 
-    def summary(self, dataset: Dataset) -> Summary:
-        """The headline of ``dataset``, whose people this has counted."""
+    def state(self) -> State:
+        """The counts as plain data (:mod:`.states`)."""
+        return {
+            "visitors": self.visitors,
+            "converters": self.converters,
+            "micro_converters": self.micro_converters,
+            "revenue": amounts_state(self.revenue),
+        }
+
+    def restore(self, state: State) -> None:
+        """Add the counts of ``state`` (as :meth:`state` gives them) to these."""
+        self.visitors += count_of(state, "visitors")
+        self.converters += count_of(state, "converters")
+        self.micro_converters += count_of(state, "micro_converters")
+        add_amounts(self.revenue, mapping_of(state, "revenue"))
+
+    def summary(self, dataset: Dataset, merged: tuple[int, int] | None = None) -> Summary:
+        """The headline of ``dataset``, whose people this has counted; ``merged``: the
+        visitor ids merged into people and the people they make, when ``dataset`` does
+        not list every link (else counted from its links)."""
         total = self.visitors
         anonymous_revenue: dict[str, list[float]] = {}
         anonymous_conversions = 0
@@ -49,7 +68,7 @@ class Headline:
             if name in self.macro:
                 collect(anonymous_revenue, hits.revenue)
         amounts = money(self.revenue)
-        merged, people = merged_counts(dataset.links)
+        ids, people = merged_counts(dataset.links) if merged is None else merged
         return Summary(
             events=dataset.events,
             visitors=total,
@@ -61,7 +80,7 @@ class Headline:
             revenue=amounts,
             revenue_per_visitor=per_visitor(amounts, total),
             bot_visitors=dataset.bot_visitors,
-            merged_visitor_ids=merged,
+            merged_visitor_ids=ids,
             merged_people=people,
             anonymous=AnonymousSummary(
                 events=dataset.anonymous_events,

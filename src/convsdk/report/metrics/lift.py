@@ -8,6 +8,7 @@ from ..dataset import Dataset, VisitorSummary
 from ..stats import ratio_interval
 from .common import durations, fold, rate, ratio, timing
 from .model import LiftRow
+from .states import InconsistentState, State, as_count, as_values, bag, count_of, mapping_of
 
 __all__ = ["LiftCounts", "lift_rows"]
 
@@ -58,6 +59,32 @@ class LiftCounts:
                     lags[m, big].append(hits.first - small.first)
                 # else: the micro came after the macro, so it could not have led to it;
                 # the visitor belongs to the "did not" group.
+
+    def state(self) -> State:
+        """The counts as plain data (:mod:`.states`)."""
+        return {
+            "visitors": self.visitors,
+            "converted": dict(self.converted),
+            "did": dict(self.did),
+            "did_converted": dict(self.did_converted),
+            "lags": {pair: bag(lags, "q") for pair, lags in self.lags.items()},
+        }
+
+    def restore(self, state: State) -> None:
+        """Add the counts of ``state`` (as :meth:`state` gives them) to these."""
+        self.visitors += count_of(state, "visitors")
+        counters: tuple[dict[str, int] | dict[Pair, int], ...] = (
+            self.converted, self.did, self.did_converted,
+        )  # fmt: skip
+        for field, mine in zip(("converted", "did", "did_converted"), counters, strict=True):
+            for key, count in mapping_of(state, field).items():
+                if key not in mine:
+                    raise InconsistentState(f"no {key!r} in this report's lift")
+                mine[key] += as_count(count)
+        for pair, lags in mapping_of(state, "lags").items():
+            if pair not in self.lags:
+                raise InconsistentState(f"no {pair!r} in this report's lift")
+            self.lags[pair].extend(as_values(lags))
 
     def rows(self) -> list[LiftRow]:
         """Every micro × macro pair, most predictive first (see the module docs)."""

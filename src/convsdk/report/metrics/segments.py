@@ -10,6 +10,7 @@ from .common import fold, goal_kinds
 from .funnels import FunnelCounts
 from .goals import GoalCounts
 from .model import Segment, Segments
+from .states import InconsistentState, State, as_mapping, mapping_of
 from .tallies import NONE
 
 __all__ = ["SEGMENT_BY", "SegmentCounts", "segments"]
@@ -62,6 +63,32 @@ class SegmentCounts:
         group[0].add(visitor)
         for funnel in group[1]:
             funnel.add(visitor)
+
+    def state(self) -> State:
+        """The counts as plain data (:mod:`.states`): per group, its goals' counts and its
+        funnels' by their index."""
+        return {
+            value: {
+                "goals": counts.state(),
+                "funnels": {k: funnel.state() for k, funnel in enumerate(funnels)},
+            }
+            for value, (counts, funnels) in self.groups.items()
+        }
+
+    def restore(self, state: State) -> None:
+        """Add the counts of ``state`` (as :meth:`state` gives them) to these."""
+        for value, figures in as_mapping(state).items():
+            if not isinstance(value, str):
+                raise InconsistentState(f"no group {value!r}")
+            group = self.groups.get(value)
+            if group is None:
+                funnels = [FunnelCounts(f) for f in (self.goals.funnels if self.goals else ())]
+                group = self.groups[value] = (GoalCounts(self.kinds), funnels)
+            group[0].restore(mapping_of(figures, "goals"))
+            for k, funnel in mapping_of(figures, "funnels").items():
+                if not isinstance(k, int) or not 0 <= k < len(group[1]):
+                    raise InconsistentState(f"no funnel {k!r} in this report")
+                group[1][k].restore(as_mapping(funnel))
 
     def segments(self) -> Segments:
         """The groups, the largest first."""

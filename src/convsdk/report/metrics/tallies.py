@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from ..channels import DEFAULT_CHANNEL_RULES, ChannelRules, channel
 from ..dataset import VisitorSummary
 from .common import collect
+from .states import State, add_amounts, amounts_state, as_mapping, count_of, mapping_of
 
 __all__ = ["DIMENSIONS", "NONE", "DimensionTallies", "Tally", "VariantTallies"]
+
+K = TypeVar("K")
 
 #: The value of a dimension for visitors without one.
 NONE = "(none)"
@@ -22,6 +27,22 @@ class Tally:
         self.converters = 0
         self.conversions = 0
         self.revenue: dict[str, list[float]] = {}
+
+    def state(self) -> State:
+        """The figures as plain data (:mod:`.states`)."""
+        return {
+            "visitors": self.visitors,
+            "converters": self.converters,
+            "conversions": self.conversions,
+            "revenue": amounts_state(self.revenue),
+        }
+
+    def restore(self, state: State) -> None:
+        """Add the figures of ``state`` (as :meth:`state` gives them) to these."""
+        self.visitors += count_of(state, "visitors")
+        self.converters += count_of(state, "converters")
+        self.conversions += count_of(state, "conversions")
+        add_amounts(self.revenue, mapping_of(state, "revenue"))
 
     def add(self, other: Tally) -> None:
         """Add ``other``'s figures to these."""
@@ -77,6 +98,14 @@ class DimensionTallies:
             tally.converters += 1
             tally.conversions += conversions
 
+    def state(self) -> State:
+        """The counts as plain data (:mod:`.states`): a tally per profile."""
+        return {"profiles": {key: tally.state() for key, tally in self.profiles.items()}}
+
+    def restore(self, state: State) -> None:
+        """Add the counts of ``state`` (as :meth:`state` gives them) to these."""
+        _restore_tallies(self.profiles, mapping_of(state, "profiles"))
+
     def dimensions(self) -> list[dict[str, Tally]]:
         """Per dimension (see :data:`DIMENSIONS`), value → tally."""
         dimensions: list[dict[str, Tally]] = [{} for _ in range(DIMENSIONS)]
@@ -117,3 +146,20 @@ class VariantTallies:
         if conversions:
             tally.converters += 1
             tally.conversions += conversions
+
+    def state(self) -> State:
+        """The counts as plain data (:mod:`.states`): a tally per variant."""
+        return {"tallies": {key: tally.state() for key, tally in self.tallies.items()}}
+
+    def restore(self, state: State) -> None:
+        """Add the counts of ``state`` (as :meth:`state` gives them) to these."""
+        _restore_tallies(self.tallies, mapping_of(state, "tallies"))
+
+
+def _restore_tallies(tallies: dict[K, Tally], state: dict[K, State]) -> None:
+    """Add the tallies of ``state`` to ``tallies``, key by key."""
+    for key, figures in state.items():
+        tally = tallies.get(key)
+        if tally is None:
+            tally = tallies[key] = Tally()
+        tally.restore(as_mapping(figures))

@@ -7,6 +7,7 @@ from array import array
 from ..dataset import Dataset, VisitorSummary
 from .common import durations, fold, timing
 from .model import HistogramBucket, TimeToConvert
+from .states import State, bag, values_of
 
 __all__ = ["HISTOGRAM_BUCKETS", "ConversionDelays", "time_to_convert"]
 
@@ -44,6 +45,14 @@ class ConversionDelays:
                 first = hits.first
         if first is not None:
             self.delays.append(first - visitor.first_seen)
+
+    def state(self) -> State:
+        """The counts as plain data (:mod:`.states`)."""
+        return {"delays": bag(self.delays, "q")}
+
+    def restore(self, state: State) -> None:
+        """Add the counts of ``state`` (as :meth:`state` gives them) to these."""
+        self.delays.extend(values_of(state, "delays"))
 
     def report(self) -> TimeToConvert:
         """The timing and the histogram of the delays collected."""

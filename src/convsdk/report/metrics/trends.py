@@ -12,6 +12,15 @@ from datetime import date, timedelta
 from ..dataset import Dataset, VisitorSummary, from_micros
 from .common import collect, fold, money, ratio
 from .model import Trend, TrendPoint
+from .states import (
+    InconsistentState,
+    State,
+    add_amounts,
+    amounts_state,
+    as_mapping,
+    count_of,
+    mapping_of,
+)
 
 __all__ = ["INTERVALS", "TrendCounts", "trend"]
 
@@ -69,6 +78,32 @@ class TrendCounts:
         if conversions:
             counts[1] += 1
             counts[2] += conversions
+
+    def state(self) -> State:
+        """The counts as plain data (:mod:`.states`): per period, by its first day's
+        ordinal."""
+        return {
+            start.toordinal(): {
+                "visitors": visitors,
+                "converters": converters,
+                "conversions": conversions,
+                "revenue": amounts_state(self.revenue.get(start, {})),
+            }
+            for start, (visitors, converters, conversions) in self.groups.items()
+        }
+
+    def restore(self, state: State) -> None:
+        """Add the counts of ``state`` (as :meth:`state` gives them) to these."""
+        for day, figures in as_mapping(state).items():
+            if not isinstance(day, int) or isinstance(day, bool) or day < 1:
+                raise InconsistentState(f"no period starts on day {day!r}")
+            start = date.fromordinal(day)
+            counts = self.groups.setdefault(start, [0, 0, 0])
+            for k, field in enumerate(("visitors", "converters", "conversions")):
+                counts[k] += count_of(figures, field)
+            amounts = mapping_of(figures, "revenue")
+            if amounts:
+                add_amounts(self.revenue.setdefault(start, {}), amounts)
 
     def trend(self) -> Trend:
         """Every period from the first to the last present, empty ones included."""

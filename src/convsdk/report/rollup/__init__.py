@@ -29,6 +29,13 @@ wanted faster, from cron for instance::
 
     15 * * * *  convsdk rollup sqlite:////var/lib/shop/convsdk.db
 
+**A report kept counted** (:mod:`.counted`). ``convsdk rollup URL --goals goals.toml``
+(``roll_up(url, keep=KeptReport(...))``) also counts that report over the rollups and
+keeps its counts; each later run counts every kept report again. The same report then
+recounts only the people the events after the watermark change. ::
+
+    15 * * * *  convsdk rollup sqlite:////var/lib/shop/convsdk.db --goals /etc/shop/goals.toml
+
 **When to rebuild.** Deleting events (an erasure request) leaves them in the rollups:
 run ``convsdk rollup --rebuild`` after. A table rewritten under the rollups (a
 ``VACUUM`` after deletions renumbers rows; a restored or recreated table) is noticed by
@@ -62,15 +69,17 @@ watermark), :mod:`.refresh` (``convsdk rollup``) with :mod:`.sqlite_refresh`,
 :mod:`.postgres_refresh` and :mod:`.result`; reading: :mod:`.span`, :mod:`.source`
 (what a report reads) with :mod:`.sqlite_source` and :mod:`.postgres_source`,
 :mod:`.transactions`, :mod:`.finish`, :mod:`.linked`, :mod:`.stream`, :mod:`.assemble`,
+:mod:`.counted` (reports kept counted),
 and the readers :mod:`.sqlite_reader` (:class:`RollupReader`) and :mod:`.postgres_reader`
 (:class:`PostgresRollupReader`).
 """
 
 from __future__ import annotations
 
+from .counted import KeptReport
 from .postgres_reader import PostgresRollupReader
 from .refresh import roll_up
 from .result import RollupResult
 from .sqlite_reader import RollupReader
 
-__all__ = ["PostgresRollupReader", "RollupReader", "RollupResult", "roll_up"]
+__all__ = ["KeptReport", "PostgresRollupReader", "RollupReader", "RollupResult", "roll_up"]

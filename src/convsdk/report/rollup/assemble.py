@@ -9,6 +9,7 @@ user ids, made people; then the stream of the other visitors, in visitor id orde
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from ..dataset import Dataset, VisitorStream
@@ -24,9 +25,21 @@ from .stream import merged_states, people
 from .totals import DayTotals
 from .transactions import settle_transactions
 
-__all__ = ["Assembly"]
+__all__ = ["Assembly", "Frame"]
 
 _PHASES = 3  # events after the watermark, totals and people linked, the stream
+
+
+@dataclass(slots=True)
+class Frame:
+    """What a report's people are made with: the dataset (its totals, kinds, conversions
+    without a visitor; no people yet), the :class:`Finisher` of their summaries, the
+    links of the range, and the states of the events read raw, by visitor."""
+
+    dataset: Dataset
+    finisher: Finisher
+    links: list[tuple[str, str]]
+    states: dict[str, VisitorDay]
 
 
 class Assembly:
@@ -46,24 +59,18 @@ class Assembly:
         self.include_bots = include_bots
         self.progress = progress
 
-    def dataset(self, since: datetime | None, until: datetime | None) -> Dataset:
+    def dataset(
+        self, since: datetime | None, until: datetime | None, *, raw: bool = True
+    ) -> Dataset:
         """The dataset of ``[since, until)``; its people stream from the open read,
-        which closes once they have all been read."""
+        which closes once they have all been read. ``raw=False``: of the rollups alone
+        (the whole days of the range; the events after the watermark left out)."""
         span = Span(since, until)
         report_progress(self.progress, "reading new events", 0, _PHASES)
-        raw = self.source.raw(span)
+        fold = self.source.raw(span) if raw else RollupFold()
         report_progress(self.progress, "reading rollups", 1, _PHASES)
-        totals = self._totals(span, raw)
-        transactions = settle_transactions(self.source, span, raw.transactions)
-        kinds = dict(totals.kinds)
-        for goal, kind in transactions.kinds(totals.order_kinds).items():
-            if goal not in kinds or kind < kinds[goal]:
-                kinds[goal] = kind
-        finisher = Finisher(self.step_goals, {**kinds, **self.goal_kinds}, transactions)
-        dataset = _totals_dataset(totals, kinds)
-        dataset.anonymous_goals = finisher.goals(totals.goals, totals.orders)
-        states = _by_visitor(raw.visitors)
-        links = self._links(span, raw)
+        frame = self.frame(span, fold)
+        dataset, finisher, links, states = frame.dataset, frame.finisher, frame.links, frame.states
         linked, dataset.links, dataset.bot_visitors = linked_people(
             self.source, span, links, states, finisher, self.include_bots
         )
@@ -74,6 +81,20 @@ class Assembly:
             people(merged, finisher, dataset, self.include_bots, linked, self.source.close)
         )
         return dataset
+
+    def frame(self, span: Span, raw: RollupFold) -> Frame:
+        """The frame of the people of ``span``: its whole days from the rollups, and the
+        events of ``raw`` (read raw, folded)."""
+        totals = self._totals(span, raw)
+        transactions = settle_transactions(self.source, span, raw.transactions)
+        kinds = dict(totals.kinds)
+        for goal, kind in transactions.kinds(totals.order_kinds).items():
+            if goal not in kinds or kind < kinds[goal]:
+                kinds[goal] = kind
+        finisher = Finisher(self.step_goals, {**kinds, **self.goal_kinds}, transactions)
+        dataset = _totals_dataset(totals, kinds)
+        dataset.anonymous_goals = finisher.goals(totals.goals, totals.orders)
+        return Frame(dataset, finisher, self._links(span, raw), _by_visitor(raw.visitors))
 
     def _totals(self, span: Span, raw: RollupFold) -> DayTotals:
         """The totals of the whole days and of the raw events."""

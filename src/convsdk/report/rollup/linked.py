@@ -8,7 +8,7 @@ them as every reader does (:mod:`convsdk.report.people`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from ..dataset import GoalHits, VisitorSummary
@@ -22,7 +22,7 @@ from .state import VisitorDay
 if TYPE_CHECKING:
     from .source import RollupSource
 
-__all__ = ["LinkedPeople", "linked_people"]
+__all__ = ["LinkedPeople", "linked_people", "visitor_states"]
 
 #: (people, the links of the visitors kept, visitors left out as bots)
 LinkedPeople = tuple[list[VisitorSummary], list[tuple[str, str]], int]
@@ -38,7 +38,7 @@ def linked_people(
 ) -> LinkedPeople:
     """The people the visitor ids of ``links`` make, from their rolled-up days of
     ``span`` (read from ``source``) and their states in ``raw``."""
-    states = dict(_states(source, span, sorted({v for v, _ in links}), raw))
+    states = dict(visitor_states(source, span, sorted({v for v, _ in links}), raw))
     goals: dict[str, dict[str, GoalHits]] = {
         v: finisher.goals(state.goals, state.orders) for v, state in states.items()
     }
@@ -58,18 +58,28 @@ def linked_people(
     return people, pairs, len(bots)
 
 
-def _states(
-    source: RollupSource | None, span: Span, ids: list[str], raw: dict[str, VisitorDay]
+def visitor_states(
+    source: RollupSource | None, span: Span, ids: Iterable[str], raw: dict[str, VisitorDay]
 ) -> Iterator[tuple[str, VisitorDay]]:
-    """Each visitor id's state: their rolled-up days of ``span`` and their raw state."""
+    """Each visitor id's state: their rolled-up days of ``span`` and their raw state
+    (a visitor id with neither is left out)."""
     first, end = span.days
     for visitor_id in ids:
-        state = raw.get(visitor_id)
+        # Day by day, then the raw state: amounts are summed in the order the people's
+        # stream sums them (merged_states), to the last bit.
+        state: VisitorDay | None = None
         if source is not None and span.has_days:
             for blob in source.states(visitor_id, first, end):
                 stored = VisitorDay(*decode(blob))
-                if state is not None:
-                    stored.merge(state)
-                state = stored
-        if state is not None:  # always: a link comes from an event of the range
+                if state is None:
+                    state = stored
+                else:
+                    state.merge(stored)
+        later = raw.get(visitor_id)
+        if later is not None:
+            if state is None:
+                state = later
+            else:
+                state.merge(later)
+        if state is not None:  # always for a link: it comes from an event of the range
             yield visitor_id, state

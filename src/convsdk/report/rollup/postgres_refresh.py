@@ -15,7 +15,7 @@ tracker may keep writing all along.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -40,7 +40,7 @@ from .schema import FORMAT, RollupNames
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["roll_up_postgres"]
+__all__ = ["keep_postgres", "roll_up_postgres"]
 
 #: The rows of the events stored since ``%s`` (the last run's snapshot) and visible in
 #: the run's own, ``%s``; the first bound lets the index on xid find them.
@@ -86,6 +86,34 @@ def roll_up_postgres(url: str, *, rebuild: bool, batch: int) -> RollupResult:
     assert mark is not None
     upto = f"snapshot {mark.snapshot}"
     return RollupResult(run.events, run.keys, len(run.days), seconds, run.why, mark, upto)
+
+
+def keep_postgres(url: str, kept: Sequence[str | bytes]) -> None:
+    """Keep a report's counts beside the rollups of the PostgreSQL store at ``url``:
+    ``kept`` is the row of the table of counts (see :mod:`.counted`)."""
+    import psycopg
+
+    reader = PostgresReader.from_url(url)
+    names = postgres_names(reader.table, reader.source)
+    conn = reader.connect()
+    try:
+        conn.autocommit = True
+        with conn.transaction():
+            for statement in schema_statements(names, reader.table):
+                conn.execute(statement)
+            conn.execute(
+                f"INSERT INTO {names.counts} VALUES (%s, %s, %s, %s, %s) ON CONFLICT (report) "
+                "DO UPDATE SET definition = EXCLUDED.definition, spec = EXCLUDED.spec, "
+                "watermark = EXCLUDED.watermark, state = EXCLUDED.state",
+                kept,
+            )
+    except psycopg.Error as exc:
+        raise BackendError(
+            f"cannot keep counts beside {reader.table}: {str(exc).strip()}",
+            backend=reader.source,
+        ) from exc
+    finally:
+        conn.close()
 
 
 def _prepare(conn: psycopg.Connection[Any], table: str, names: RollupNames) -> bool:

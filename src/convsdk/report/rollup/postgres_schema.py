@@ -87,6 +87,9 @@ def schema_statements(names: RollupNames, table: str) -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS {names.links} (
               day integer NOT NULL, visitor_id text NOT NULL, user_id text NOT NULL,
               PRIMARY KEY (day, visitor_id, user_id))""",
+        f"""CREATE TABLE IF NOT EXISTS {names.counts} (
+              report text PRIMARY KEY, definition text NOT NULL, spec text NOT NULL,
+              watermark text NOT NULL, state bytea NOT NULL)""",
         f"""CREATE TABLE IF NOT EXISTS {names.watermark} (
               id integer PRIMARY KEY CHECK (id = 1), events_table text NOT NULL,
               table_oid oid NOT NULL, filenode oid, snapshot pg_snapshot NOT NULL,

@@ -38,8 +38,20 @@ class PostgresRollups(RollupSource):
         super().__init__(names, "%s")
         self.conn = conn
         self.mark = mark
-        self.table = quoted(table)
+        self.table = self.events_table = quoted(table)
         self.reading = ReadAhead()  # the people's cursor
+
+    @property
+    def watermark(self) -> str:
+        """The watermark as text: the snapshot rolled up, and when."""
+        return f"{self.mark.snapshot} {self.mark.updated_at}"
+
+    def has_counts(self) -> bool:
+        """Whether the schema has the table of counts (a failed query would end the
+        transaction)."""
+        row = self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", (self.names.counts,))
+        found = row.fetchone()
+        return bool(found and found[0])
 
     def execute(self, query: str, params: Sequence[Any]) -> Iterable[Any]:
         """The rows of ``query``."""
@@ -63,11 +75,12 @@ class PostgresRollups(RollupSource):
         return fold
 
     def visitor_rows(self, first: int, end: int) -> Iterator[tuple[str, bytes]]:
-        """The states of the days, in visitor id order (the column sorts as Python)."""
+        """The states of the days, in visitor id order (the column sorts as Python), then
+        day order."""
         with self.reading.held(self.conn.cursor(name="convsdk_rollup_people")) as cursor:
             cursor.execute(
                 f"SELECT visitor_id, state FROM {self.names.visitor_days} "
-                "WHERE day >= %s AND day < %s ORDER BY visitor_id",
+                "WHERE day >= %s AND day < %s ORDER BY visitor_id, day",
                 (first, end),
             )
             yield from self.reading.rows(cursor, _ITERSIZE, "rollup-people")

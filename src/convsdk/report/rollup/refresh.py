@@ -6,14 +6,21 @@ PostgreSQL by transaction snapshot (:mod:`.postgres_refresh`).
 
 from __future__ import annotations
 
+import logging
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..._urls import redact_url
 from ...errors import ConfigError
 from .result import RollupResult
-from .sqlite_refresh import roll_up_sqlite
+from .sqlite_refresh import keep_sqlite, roll_up_sqlite
+
+if TYPE_CHECKING:
+    from .counted import KeptReport
 
 __all__ = ["BATCH", "ROLLUP_SCHEMES", "roll_up"]
+
+_log = logging.getLogger("convsdk.report")
 
 #: Events folded and stored at a time (per transaction in SQLite).
 BATCH = 50_000
@@ -21,10 +28,14 @@ BATCH = 50_000
 ROLLUP_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
-def roll_up(url: str, *, rebuild: bool = False, batch: int = BATCH) -> RollupResult:
+def roll_up(
+    url: str, *, rebuild: bool = False, batch: int = BATCH, keep: KeptReport | None = None
+) -> RollupResult:
     """Bring the rollups of the store at ``url`` (``sqlite:///events.db`` or
     ``postgresql://...``, ``?table=`` as for reports) up to date; ``rebuild`` makes them
-    again from nothing.
+    again from nothing. Then count ``keep`` (a :class:`~.counted.KeptReport`) and every
+    report kept before over them, and keep their counts: a report asking the same
+    recounts only the people changed since (:mod:`.counted`).
 
     Raises :class:`convsdk.ConfigError` for a store that cannot have rollups (another
     kind of store, no such database or table, a SQLite table of the first layout, a
@@ -34,14 +45,54 @@ def roll_up(url: str, *, rebuild: bool = False, batch: int = BATCH) -> RollupRes
     """
     scheme = urlsplit(url).scheme.lower() if "://" in url else ""
     if scheme == "sqlite":
-        return roll_up_sqlite(url, rebuild=rebuild, batch=batch)
-    if scheme in ROLLUP_SCHEMES:
+        done = roll_up_sqlite(url, rebuild=rebuild, batch=batch)
+    elif scheme in ROLLUP_SCHEMES:
         from .postgres_refresh import roll_up_postgres
 
-        return roll_up_postgres(url, rebuild=rebuild, batch=batch)
-    raise ConfigError(
-        "rollups are kept for SQLite and PostgreSQL stores: give a sqlite:/// URL, a .db "
-        "path or a postgresql:// URL",
-        field="url",
-        source=redact_url(url),
-    )
+        done = roll_up_postgres(url, rebuild=rebuild, batch=batch)
+    else:
+        raise ConfigError(
+            "rollups are kept for SQLite and PostgreSQL stores: give a sqlite:/// URL, a "
+            ".db path or a postgresql:// URL",
+            field="url",
+            source=redact_url(url),
+        )
+    _keep(url, scheme, keep)
+    return done
+
+
+def _keep(url: str, scheme: str, report: KeptReport | None) -> None:
+    """Count ``report`` and every report kept before over the rollups just brought up
+    to date, and keep their counts."""
+    from .counted import KeptReport, count_rollups, kept_definitions
+    from .through import ThroughRollups
+
+    reader: ThroughRollups[Any]
+    if scheme == "sqlite":
+        from ..sql import SQLiteReader
+        from .sqlite_reader import RollupReader
+
+        reader = RollupReader(SQLiteReader.from_url(url))
+    else:
+        from ..sql import PostgresReader
+        from .postgres_reader import PostgresRollupReader
+
+        reader = PostgresRollupReader(PostgresReader.from_url(url))
+    reports = {} if report is None else {report.key(): report}
+    for definition in kept_definitions(reader):
+        try:
+            kept = KeptReport.from_definition(definition)
+        except ValueError as exc:  # InconsistentState: of another version, replaced
+            _log.warning("%s: a kept report left as it is: %s", redact_url(url), exc)
+            continue
+        reports.setdefault(kept.key(), kept)
+    for kept in reports.values():
+        counted = count_rollups(reader, kept)
+        if counted is None:
+            return
+        if scheme == "sqlite":
+            keep_sqlite(url, counted)
+        else:
+            from .postgres_refresh import keep_postgres
+
+            keep_postgres(url, counted)

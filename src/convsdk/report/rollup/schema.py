@@ -1,6 +1,6 @@
 """What every store's rollups share: the names of their tables, and how a state is stored.
 
-Five tables beside the events, named after a prefix (``convsdk`` in SQLite, the events
+Six tables beside the events, named after a prefix (``convsdk`` in SQLite, the events
 table's name in PostgreSQL, where a database may hold several)::
 
     <prefix>_rollup_visitor_days   (visitor_id, day) -> a VisitorDay
@@ -8,6 +8,8 @@ table's name in PostgreSQL, where a database may hold several)::
     <prefix>_rollup_transactions   every conversion with a transaction id, and whether
                                    another one shares its id
     <prefix>_rollup_links          (day, visitor_id, user_id)
+    <prefix>_rollup_counts         a report's counts, kept for reports asking the same
+                                   (:mod:`.counted`)
     <prefix>_rollup_watermark      one row: how far the rollups go (store-specific)
 
 ``day`` is the number of UTC days since the epoch. A state is stored as :mod:`marshal`
@@ -33,6 +35,7 @@ _SUFFIXES = (
     "_rollup_days",
     "_rollup_transactions",
     "_rollup_links",
+    "_rollup_counts",
     "_rollup_watermark",
 )
 #: The length of the longest table name suffix.
@@ -47,6 +50,7 @@ class RollupNames:
     days: str
     transactions: str
     links: str
+    counts: str
     watermark: str
 
     @classmethod
@@ -62,7 +66,14 @@ class RollupNames:
 
     def all(self) -> tuple[str, ...]:
         """Every table, the watermark last."""
-        return (self.visitor_days, self.days, self.transactions, self.links, self.watermark)
+        return (
+            self.visitor_days,
+            self.days,
+            self.transactions,
+            self.links,
+            self.counts,
+            self.watermark,
+        )
 
 
 def encode(record: tuple[Any, ...]) -> bytes:

@@ -28,6 +28,7 @@ class RollupSource(ABC):
             return text.format(n=names).replace("?", placeholder)
 
         self.names = names
+        self.placeholder = placeholder
         self.totals_query = query("SELECT state FROM {n.days} WHERE day >= ? AND day < ?")
         self.links_query = query(
             "SELECT visitor_id, user_id FROM {n.links} WHERE day >= ? AND day < ?"
@@ -41,8 +42,13 @@ class RollupSource(ABC):
             "WHERE goal = ? AND transaction_id = ? AND NOT shared AND day >= ? AND day < ?"
         )
         self.states_query = query(
-            "SELECT state FROM {n.visitor_days} WHERE visitor_id = ? AND day >= ? AND day < ?"
+            "SELECT state FROM {n.visitor_days} WHERE visitor_id = ? AND day >= ? AND day < ? "
+            "ORDER BY day"
         )
+        self.kept_query = query("SELECT spec, watermark, state FROM {n.counts} WHERE report = ?")
+        self.definitions_query = query("SELECT definition FROM {n.counts} ORDER BY report")
+        self.events_table = ""
+        """The events table (quoted), which a store's source names."""
 
     @abstractmethod
     def execute(self, query: str, params: Sequence[Any]) -> Iterable[Any]:
@@ -56,11 +62,48 @@ class RollupSource(ABC):
     @abstractmethod
     def visitor_rows(self, first: int, end: int) -> Iterable[tuple[str, bytes]]:
         """``(visitor id, state)`` of the days ``[first, end)``, ordered by visitor id
-        (as Python orders text)."""
+        (as Python orders text), then day: states merge in the order of their days,
+        which every reading of a visitor keeps (amounts are summed in that order)."""
 
     @abstractmethod
     def close(self) -> None:
         """End the read (and its snapshot)."""
+
+    @property
+    @abstractmethod
+    def watermark(self) -> str:
+        """How far the rollups go, as text: another text, other rollups."""
+
+    @abstractmethod
+    def has_counts(self) -> bool:
+        """Whether the rollups have their table of counts (rollups of an earlier version
+        get it at the next ``convsdk rollup``)."""
+
+    def kept(self, report: str) -> tuple[str, str, bytes] | None:
+        """``(spec, watermark, state)`` of the counts kept of ``report`` (a definition's
+        hash), if any."""
+        if not self.has_counts():
+            return None
+        for spec, watermark, state in self.execute(self.kept_query, (report,)):
+            return spec, watermark, bytes(state)
+        return None
+
+    def definitions(self) -> list[str]:
+        """The definitions of the reports whose counts are kept."""
+        if not self.has_counts():
+            return []
+        return [definition for (definition,) in self.execute(self.definitions_query, ())]
+
+    def owners(self, goal: str, transaction: str) -> set[str]:
+        """The visitor ids of the rolled-up conversions of ``goal`` with ``transaction``."""
+        query = (
+            f"SELECT e.visitor_id FROM {self.events_table} e "
+            f"JOIN {self.names.transactions} t ON t.event_id = e.event_id "
+            "WHERE t.goal = ? AND t.transaction_id = ? AND e.visitor_id IS NOT NULL"
+        )
+        if self.placeholder != "?":
+            query = query.replace("?", self.placeholder)
+        return {visitor_id for (visitor_id,) in self.execute(query, (goal, transaction))}
 
     def totals(self, first: int, end: int) -> Iterator[bytes]:
         """The stored totals of the days ``[first, end)``."""
@@ -82,6 +125,6 @@ class RollupSource(ABC):
         return list(self.execute(self.same_query, (goal, transaction, first, end)))
 
     def states(self, visitor_id: str, first: int, end: int) -> Iterator[bytes]:
-        """The stored states of one visitor's days ``[first, end)``."""
+        """The stored states of one visitor's days ``[first, end)``, in day order."""
         for (blob,) in self.execute(self.states_query, (visitor_id, first, end)):
             yield blob

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -32,7 +33,7 @@ from .sqlite_schema import (
     write_watermark,
 )
 
-__all__ = ["roll_up_sqlite"]
+__all__ = ["keep_sqlite", "roll_up_sqlite"]
 
 
 def roll_up_sqlite(url: str, *, rebuild: bool, batch: int) -> RollupResult:
@@ -50,6 +51,28 @@ def roll_up_sqlite(url: str, *, rebuild: bool, batch: int) -> RollupResult:
         conn.close()
     seconds = time.perf_counter() - started
     return RollupResult(events, keys, days, seconds, why, final, f"row {final.rowid:,}")
+
+
+def keep_sqlite(url: str, kept: Sequence[str | bytes]) -> None:
+    """Keep a report's counts beside the rollups of the SQLite store at ``url``: ``kept``
+    is the row of the table of counts (see :mod:`.counted`)."""
+    reader = SQLiteReader.from_url(url)
+    conn = _connect(reader.path, reader.table, reader.timeout)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"INSERT OR REPLACE INTO {NAMES.counts} VALUES (?, ?, ?, ?, ?)", kept)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise BackendError(f"cannot keep counts in {reader.path}: {exc}", backend="sqlite") from exc
+    finally:
+        conn.close()
 
 
 def _connect(path: str, table: str, timeout: float) -> sqlite3.Connection:

@@ -6,6 +6,7 @@ In the events' own database, named ``convsdk_rollup_*``::
     convsdk_rollup_days
     convsdk_rollup_transactions   WITHOUT ROWID, the shared ones indexed by day
     convsdk_rollup_links          WITHOUT ROWID
+    convsdk_rollup_counts         a report's counts, by the report and the watermark
     convsdk_rollup_watermark      one row: the events table rolled up, the rowid of
                                   its last event rolled up and that event's id
 """
@@ -60,6 +61,13 @@ CREATE TABLE IF NOT EXISTS convsdk_rollup_links (
   user_id    TEXT NOT NULL,
   PRIMARY KEY (day, visitor_id, user_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS convsdk_rollup_counts (
+  report     TEXT PRIMARY KEY,  -- the report counted: its definition, hashed
+  definition TEXT NOT NULL,     -- its goals (names, kinds, funnels) and options
+  spec       TEXT NOT NULL,     -- what its counts are of (with every goal's kind), hashed
+  watermark  TEXT NOT NULL,     -- the rollups counted: their watermark then
+  state      BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS convsdk_rollup_watermark (
   id            INTEGER PRIMARY KEY CHECK (id = 1),
   events_table  TEXT NOT NULL,

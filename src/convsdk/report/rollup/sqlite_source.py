@@ -25,7 +25,20 @@ class SQLiteRollups(RollupSource):
         super().__init__(NAMES)
         self.conn = conn
         self.mark = mark
-        self.table = f'"{mark.table}"'
+        self.table = self.events_table = f'"{mark.table}"'
+
+    @property
+    def watermark(self) -> str:
+        """The watermark as text: the table, the rowid, its event and when."""
+        mark = self.mark
+        return f"{mark.table} {mark.rowid} {mark.event_id} {mark.updated_at}"
+
+    def has_counts(self) -> bool:
+        """Whether the database has the table of counts."""
+        found = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (NAMES.counts,)
+        ).fetchone()
+        return found is not None
 
     def execute(self, query: str, params: Sequence[Any]) -> Iterable[Any]:
         """The rows of ``query``."""
@@ -52,7 +65,8 @@ class SQLiteRollups(RollupSource):
         return fold
 
     def visitor_rows(self, first: int, end: int) -> Iterable[tuple[str, bytes]]:
-        """The states of the days, in visitor id order (SQLite compares text by bytes)."""
+        """The states of the days, in visitor id order (SQLite compares text by bytes),
+        then day order."""
         low, high = self.conn.execute(f"SELECT MIN(day), MAX(day) FROM {NAMES.days}").fetchone()
         narrow = low is not None and min(end, high + 1) - max(first, low) <= _NARROW * (
             high + 1 - low
@@ -62,7 +76,7 @@ class SQLiteRollups(RollupSource):
         day = "day" if narrow else "+day"
         query = (
             f"SELECT visitor_id, state FROM {NAMES.visitor_days} "
-            f"WHERE {day} >= ? AND {day} < ? ORDER BY visitor_id"
+            f"WHERE {day} >= ? AND {day} < ? ORDER BY visitor_id, day"
         )
         return self.conn.execute(query, (first, end))  # type: ignore[return-value]
 

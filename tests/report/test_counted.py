@@ -1,0 +1,282 @@
+"""A report kept counted beside the rollups: recounted to the digit as the store grows.
+
+``convsdk rollup --goals`` keeps a report's counts; the same report then starts from them
+and recounts the people the newer events change. Every test compares it with the report
+read from the events (``rollups=False``), on SQLite and on the PostgreSQL server, after
+the kinds of events that change people the counts hold: late events of known visitors,
+orders sent again earlier than the one counted, links that join two people, bots.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from convsdk.cli import main
+from convsdk.event import Event
+from convsdk.goals import GoalSet
+from convsdk.report import load_report
+from convsdk.report.rollup import KeptReport, roll_up
+from convsdk.report.rollup.counted import Kept
+
+from .conftest import T0, Store, make
+from .test_rollup import GOOGLEBOT, STEPS, buy, events_of_days
+
+DAY = 86_400
+#: The random tests' seeds (``CONVSDK_TEST_SEEDS=1,2,3`` runs more).
+SEEDS = os.environ.get("CONVSDK_TEST_SEEDS", "1")
+COUNTED = "counted from the counts kept"
+# A report's options, as load_report and KeptReport take them.
+OPTIONS: list[dict[str, Any]] = [
+    {},
+    {"interval": "day", "by": "channel"},
+    {"experiment_goal": "purchase", "include_bots": True, "interval": "week"},
+]
+
+
+def _figures(url: str, goals: GoalSet | None = STEPS, **options: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(load_report(url, goals, **options).to_json())
+    del data["meta"]
+    return data
+
+
+def _report(
+    url: str, caplog: pytest.LogCaptureFixture, goals: GoalSet | None = STEPS, **options: Any
+) -> tuple[bool, dict[str, Any]]:
+    """Whether the report was counted from kept counts, and it; checked against the
+    report of the events."""
+    expected = _figures(url, goals, rollups=False, **options)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="convsdk.report"):
+        found = _figures(url, goals, **options)
+    assert found == expected
+    return COUNTED in caplog.text, found
+
+
+def _more() -> list[Event]:
+    """Events stored after the counts were kept, most with times of days counted."""
+    hana = make("page_view", DAY + 5000, "hana-laptop", path="/pricing", kind="micro",
+                goal="viewed_pricing")  # fmt: skip
+    late = [
+        hana,
+        make("page_view", 2 * DAY + 30, "ivan", utm={"source": "bing", "medium": "cpc"}),
+        buy(2 * DAY + 40, "ivan", "R9", 30.0),
+        # Order R1 sent again, earlier than ivan's: it now counts, his no longer does.
+        buy(2 * DAY + 20, "new-1", "R1", 40.0),
+        # jo and kim log in as one user: two people become one.
+        make("identify", 3 * DAY, "jo", user_id="u-jk"),
+        make("identify", 4 * DAY + 10, "kim", user_id="u-jk"),
+        # An anonymous order, earlier than ola's O1.
+        buy(DAY + 390, None, "O1", 8.0),
+        make("page_view", 5 * DAY, "new-2", referrer="https://news.example/", variant="B"),
+        buy(5 * DAY + 50, "new-2", "N2", 70.0, variant="B"),
+        make("renewal", 6 * DAY, "new-2", kind="macro", goal="renewal", value=5.0,
+             currency="EUR"),
+        make("page_view", 2 * DAY + 100, "crawler", path="/pricing"),
+        make("page_view", 2 * DAY + 200, "crawler-2", path="/pricing"),
+    ]  # fmt: skip
+    for bot in late[-2:]:
+        bot.context["user_agent"] = GOOGLEBOT
+    return late
+
+
+def _counts(s: Store) -> str:
+    """The store's table of counts."""
+    return "convsdk_rollup_counts" if s.url.startswith("sqlite") else f'"{s.table}_rollup_counts"'
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=["plain", "day by channel", "bots, weekly"])
+def test_a_kept_report_is_recounted_to_the_digit(
+    store: Callable[..., Store], caplog: pytest.LogCaptureFixture, options: dict[str, Any]
+) -> None:
+    s = store(events_of_days())
+    roll_up(s.url, keep=KeptReport(STEPS, **options))
+    assert _report(s.url, caplog, **options)[0]
+    s.add(_more())
+    counted, figures = _report(s.url, caplog, **options)
+    assert counted
+    assert figures["summary"]["merged_people"] >= 2  # hana's devices, jo and kim
+    # Every report kept is counted again as the rollups go further.
+    roll_up(s.url)
+    assert _report(s.url, caplog, **options) == (True, figures)
+    # Counts of other rollups (made by another run meanwhile) are left aside.
+    s.sql(f"UPDATE {_counts(s)} SET watermark = 'elsewhere'")
+    assert _report(s.url, caplog, **options) == (False, figures)
+    roll_up(s.url)
+    assert _report(s.url, caplog, **options) == (True, figures)
+    s.add([make("page_view", 7 * DAY, "new-3"), buy(7 * DAY + 9, "new-3", "R1", 40.0)])
+    assert _report(s.url, caplog, **options)[0]
+
+
+def test_only_the_same_report_reads_the_counts(
+    store: Callable[..., Store], caplog: pytest.LogCaptureFixture
+) -> None:
+    s = store(events_of_days())
+    roll_up(s.url, keep=KeptReport(STEPS, interval="day"))
+    assert _report(s.url, caplog, interval="day")[0]
+    assert not _report(s.url, caplog)[0]
+    assert not _report(s.url, caplog, interval="week")[0]
+    assert not _report(s.url, caplog, None, interval="day")[0]
+    assert not _report(s.url, caplog, interval="day", include_bots=True)[0]
+    assert not _report(s.url, caplog, interval="day", since=T0)[0]
+    # Both kept: each report reads its own.
+    roll_up(s.url, keep=KeptReport(STEPS))
+    assert _report(s.url, caplog)[0]
+    assert _report(s.url, caplog, interval="day")[0]
+
+
+def test_a_goal_whose_kind_changed_is_counted_again(
+    store: Callable[..., Store], caplog: pytest.LogCaptureFixture
+) -> None:
+    s = store(events_of_days())
+    goals = GoalSet(STEPS.goals[:3])  # renewal not in the file: its kind is the events'
+    roll_up(s.url, keep=KeptReport(goals))
+    assert _report(s.url, caplog, goals)[0]
+    s.add([make("renewal", 3 * DAY, "ivan", kind="micro", goal="newsletter_2")])
+    assert _report(s.url, caplog, goals)[0]  # a new micro goal: only ivan has it
+    # A later event calls it macro: every visitor's lift on it changes.
+    s.add([make("form_submit", 8 * DAY, "lea", kind="macro", goal="newsletter_2")])
+    assert not _report(s.url, caplog, goals)[0]
+    roll_up(s.url)
+    assert _report(s.url, caplog, goals)[0]
+    s.add([make("form_submit", 9 * DAY, "lea", kind="macro", goal="newsletter_3")])
+    assert not _report(s.url, caplog, goals)[0]  # a new macro goal
+
+
+def test_counts_that_do_not_add_up_are_told_and_left_aside(
+    store: Callable[..., Store], caplog: pytest.LogCaptureFixture
+) -> None:
+    s = store(events_of_days())
+    roll_up(s.url, keep=KeptReport(STEPS))
+    sqlite, counts = s.url.startswith("sqlite"), _counts(s)
+
+    def stored(blob: bytes) -> str:
+        return f"X'{blob.hex()}'" if sqlite else f"'\\x{blob.hex()}'::bytea"
+
+    s.sql(f"UPDATE {counts} SET state = {stored(b'not counts')}")
+    assert not _report(s.url, caplog)[0]
+    assert "kept counts not used (unreadable counts" in caplog.text
+    # Counts of nobody, where the rollups hold everyone: taking away the people a new
+    # event changes finds nothing to take away.
+    s.sql(f"UPDATE {counts} SET state = {stored(Kept({}, 0, (0, 0)).encode())}")
+    s.add([buy(2 * DAY + 40, "ivan", "R9", 30.0)])
+    assert not _report(s.url, caplog)[0]
+    assert "kept counts not used (" in caplog.text
+
+
+def test_the_rollup_command_keeps_a_report_counted(
+    tmp_path: Path,
+    store: Callable[..., Store],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    s = store(events_of_days())
+    goals = tmp_path / "goals.toml"
+    goals.write_text(
+        "\n".join(
+            [
+                *(
+                    f'[[goals]]\nname = "{g.name}"\nkind = "{g.kind}"\nevent = "{g.event}"'
+                    for g in STEPS.goals
+                ),
+                *(
+                    f'[[funnels]]\nname = "{f.name}"\nsteps = {json.dumps(list(f.steps))}\n'
+                    f'window = "{int(f.window.total_seconds())}s"'
+                    for f in STEPS.funnels
+                ),
+            ]
+        )
+    )
+    assert main(["rollup", s.url, "--goals", str(goals), "--interval", "day"]) == 0
+    assert f"kept the counts of the report of {goals}" in capsys.readouterr().out
+    assert _report(s.url, caplog, interval="day")[0]
+    assert main(["rollup", s.url, "--interval", "day"]) == 2
+    assert "give its --goals too" in capsys.readouterr().err
+
+
+def _random_events(
+    rng: random.Random, visitors: list[str], start: float, count: int
+) -> list[Event]:
+    """``count`` events of ``visitors`` (and new ones) at times from ``start`` on, most
+    of them late: visits, micro and macro conversions, orders whose ids repeat, logins
+    that link visitors, a known bot."""
+    found = []
+    for _ in range(count):
+        visitor = rng.choice(visitors) if rng.random() < 0.7 else f"r-{rng.randrange(10**6)}"
+        at = start + rng.uniform(-6 * DAY, DAY)
+        roll = rng.random()
+        if roll < 0.3:
+            source = rng.choice([None, "google", "bing", "news"])
+            utm = None if source is None else {"source": source, "medium": "cpc"}
+            found.append(
+                make("page_view", at, visitor, utm=utm, variant=rng.choice([None, "A", "B"]))
+            )
+        elif roll < 0.45:
+            found.append(
+                make("page_view", at, visitor, path="/pricing", kind="micro", goal="viewed_pricing")
+            )
+        elif roll < 0.55:
+            found.append(
+                make(
+                    "form_submit", at, visitor, path="/newsletter", kind="micro", goal="newsletter"
+                )
+            )
+        elif roll < 0.75:
+            order = f"R{rng.randrange(12)}" if rng.random() < 0.8 else None
+            found.append(
+                buy(
+                    at, visitor if rng.random() < 0.9 else None, order, round(rng.uniform(1, 99), 2)
+                )
+            )
+        elif roll < 0.85:
+            found.append(
+                make(
+                    "renewal",
+                    at,
+                    visitor,
+                    kind="macro",
+                    goal="renewal",
+                    value=round(rng.uniform(1, 9), 2),
+                    currency="EUR",
+                )
+            )
+        elif roll < 0.95:
+            found.append(make("identify", at, visitor, user_id=f"u-{rng.randrange(8)}"))
+        else:
+            bot = make(
+                "page_view", at, "crawler", path="/pricing", kind="micro", goal="viewed_pricing"
+            )
+            bot.context["user_agent"] = GOOGLEBOT
+            found.append(bot)
+    return found  # fmt: skip
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=["plain", "day by channel", "bots, weekly"])
+@pytest.mark.parametrize(
+    "seed", [int(n) for n in os.environ.get("CONVSDK_TEST_SEEDS", "1").split(",")]
+)
+def test_random_late_events_are_recounted_to_the_digit(
+    store: Callable[..., Store],
+    caplog: pytest.LogCaptureFixture,
+    seed: int,
+    options: dict[str, Any],
+) -> None:
+    """Batches of random events, late most of them, each recounted; the rollups brought
+    up to date after every other (``CONVSDK_TEST_SEEDS=1,2,3`` runs more)."""
+    rng = random.Random(seed)
+    known = [f"k-{n}" for n in range(30)]
+    s = store(events_of_days() + _random_events(rng, known, 6 * DAY, 150))
+    roll_up(s.url, keep=KeptReport(STEPS, **options))
+    for step in range(4):
+        s.add(_random_events(rng, known, (7 + step) * DAY, 40))
+        assert _report(s.url, caplog, **options)[0], caplog.text
+        if step % 2:
+            roll_up(s.url)
+            assert _report(s.url, caplog, **options)[0]
