@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from convsdk import ConfigError
 from convsdk.cli import main
 from convsdk.event import Event
 from convsdk.goals import GoalSet
@@ -126,10 +127,10 @@ def test_only_the_same_report_reads_the_counts(
     assert not _report(s.url, caplog, None, interval="day")[0]
     assert not _report(s.url, caplog, interval="day", include_bots=True)[0]
     assert not _report(s.url, caplog, interval="day", since=T0)[0]
-    # Both kept: each report reads its own.
+    # Another report kept counted instead: the first is forgotten.
     roll_up(s.url, keep=KeptReport(STEPS))
     assert _report(s.url, caplog)[0]
-    assert _report(s.url, caplog, interval="day")[0]
+    assert not _report(s.url, caplog, interval="day")[0]
 
 
 def test_a_goal_whose_kind_changed_is_counted_again(
@@ -169,6 +170,22 @@ def test_counts_that_do_not_add_up_are_told_and_left_aside(
     s.add([buy(2 * DAY + 40, "ivan", "R9", 30.0)])
     assert not _report(s.url, caplog)[0]
     assert "kept counts not used (" in caplog.text
+
+
+def test_a_kept_report_that_cannot_be_counted_again_is_told_and_left(
+    store: Callable[..., Store], caplog: pytest.LogCaptureFixture
+) -> None:
+    s = store(events_of_days())
+    with pytest.raises(ConfigError, match="no goal 'gift_card'"):
+        roll_up(s.url, keep=KeptReport(STEPS, experiment_goal="gift_card"))
+    roll_up(s.url, keep=KeptReport(STEPS))
+    # A definition this version cannot read: left, told, not read.
+    s.sql(f"UPDATE {_counts(s)} SET definition = 'a later version''s'")
+    s.add([make("page_view", 7 * DAY, "new-3")])
+    with caplog.at_level(logging.WARNING, logger="convsdk.report"):
+        roll_up(s.url)
+    assert "a kept report is not counted again: an unreadable definition" in caplog.text
+    assert not _report(s.url, caplog)[0]
 
 
 def test_the_rollup_command_keeps_a_report_counted(

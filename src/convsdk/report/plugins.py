@@ -23,7 +23,6 @@ Built-in schemes come first; then those registered at run time, then entry point
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from .._urls import redact_url
@@ -69,6 +68,8 @@ def unregister_reader(scheme: str) -> None:
 
 def plugin_schemes() -> list[str]:
     """The schemes of readers registered at run time or under the entry-point group."""
+    from importlib.metadata import entry_points  # 30 ms to import: when asked
+
     names = set(_registered)
     names.update(ep.name.lower() for ep in entry_points(group=ENTRY_POINT_GROUP))
     return sorted(names)
@@ -77,6 +78,8 @@ def plugin_schemes() -> list[str]:
 def _factory(scheme: str, source: str) -> ReaderFactory | None:
     if scheme in _registered:
         return _registered[scheme]
+    from importlib.metadata import entry_points
+
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name.lower() == scheme:
             try:

@@ -4,7 +4,9 @@ that changed.
 ``convsdk rollup URL --goals goals.toml`` (:func:`~convsdk.report.rollup.roll_up` with
 ``keep=``:class:`KeptReport`) brings the rollups up to date, then counts the report of
 those goals and options over them, and keeps its counts (every section's, as plain
-data: :mod:`convsdk.report.metrics.states`) with the watermark they count to.
+data: :mod:`convsdk.report.metrics.states`) with the watermark they count to. A store
+keeps one report counted, the last one named; every later run counts it again, from
+its definition (goal names and kinds, funnels, options) kept beside the counts.
 
 A report asking the same (the same goals, goal kinds and options, over the whole store,
 without a comparison, rates or channel rules of its own) then starts from those counts:
@@ -204,7 +206,7 @@ def kept_definitions(reader: ThroughRollups[Any]) -> list[str]:
     try:
         return source.definitions()
     except BaseException as exc:
-        error = reader.failure(exc)
+        error = None if isinstance(exc, ConfigError) else reader.failure(exc)
         if error is None:
             raise
         raise error from exc
@@ -230,7 +232,7 @@ def count_rollups(reader: ThroughRollups[Any], report: KeptReport) -> KeptRow | 
         spec = report.spec(goal_kinds(dataset, report.goals))
         return report.key(), report.definition(), spec, source.watermark, kept.encode()
     except BaseException as exc:
-        error = reader.failure(exc)
+        error = None if isinstance(exc, ConfigError) else reader.failure(exc)
         if error is None:
             raise
         raise error from exc
@@ -255,7 +257,7 @@ def counted_report(
         _log.warning("%s: kept counts not used (%s): reading the rollups", reader.source, exc)
         return None
     except BaseException as exc:
-        error = reader.failure(exc)
+        error = None if isinstance(exc, ConfigError) else reader.failure(exc)
         if error is None:
             raise
         raise error from exc
@@ -284,6 +286,7 @@ def _recount(source: RollupSource, report: KeptReport, meta: Meta) -> Report | N
         return None
     kept = Kept.decode(found[2])
     changed = _changed(source, raw, before.links, after.links)
+    source.read_states(changed, *span.days)  # theirs, read once for both counts
     was = _people(source, span, changed, before, report.include_bots)
     now = _people(source, span, changed, after, report.include_bots)
     dataset = after.dataset

@@ -88,9 +88,10 @@ def roll_up_postgres(url: str, *, rebuild: bool, batch: int) -> RollupResult:
     return RollupResult(run.events, run.keys, len(run.days), seconds, run.why, mark, upto)
 
 
-def keep_postgres(url: str, kept: Sequence[str | bytes]) -> None:
+def keep_postgres(url: str, kept: Sequence[str | bytes], *, only: bool = False) -> None:
     """Keep a report's counts beside the rollups of the PostgreSQL store at ``url``:
-    ``kept`` is the row of the table of counts (see :mod:`.counted`)."""
+    ``kept`` is the row of the table of counts (see :mod:`.counted`); ``only``: forget
+    the others."""
     import psycopg
 
     reader = PostgresReader.from_url(url)
@@ -101,6 +102,8 @@ def keep_postgres(url: str, kept: Sequence[str | bytes]) -> None:
         with conn.transaction():
             for statement in schema_statements(names, reader.table):
                 conn.execute(statement)
+            if only:
+                conn.execute(f"DELETE FROM {names.counts} WHERE report <> %s", (kept[0],))
             conn.execute(
                 f"INSERT INTO {names.counts} VALUES (%s, %s, %s, %s, %s) ON CONFLICT (report) "
                 "DO UPDATE SET definition = EXCLUDED.definition, spec = EXCLUDED.spec, "

@@ -33,9 +33,10 @@ def roll_up(
 ) -> RollupResult:
     """Bring the rollups of the store at ``url`` (``sqlite:///events.db`` or
     ``postgresql://...``, ``?table=`` as for reports) up to date; ``rebuild`` makes them
-    again from nothing. Then count ``keep`` (a :class:`~.counted.KeptReport`) and every
-    report kept before over them, and keep their counts: a report asking the same
-    recounts only the people changed since (:mod:`.counted`).
+    again from nothing. Then count the report kept counted over them, and keep its
+    counts: ``keep`` (a :class:`~.counted.KeptReport`), which replaces the one kept
+    before, else the one kept before if any. The same report then recounts only the
+    people changed since (:mod:`.counted`).
 
     Raises :class:`convsdk.ConfigError` for a store that cannot have rollups (another
     kind of store, no such database or table, a SQLite table of the first layout, a
@@ -62,8 +63,9 @@ def roll_up(
 
 
 def _keep(url: str, scheme: str, report: KeptReport | None) -> None:
-    """Count ``report`` and every report kept before over the rollups just brought up
-    to date, and keep their counts."""
+    """Count the report to keep counted over the rollups just brought up to date, and
+    keep its counts: ``report``, which then replaces any kept before, else each one kept
+    before."""
     from .counted import KeptReport, count_rollups, kept_definitions
     from .through import ThroughRollups
 
@@ -78,21 +80,26 @@ def _keep(url: str, scheme: str, report: KeptReport | None) -> None:
         from .postgres_reader import PostgresRollupReader
 
         reader = PostgresRollupReader(PostgresReader.from_url(url))
-    reports = {} if report is None else {report.key(): report}
-    for definition in kept_definitions(reader):
+    reports = [] if report is None else [report]
+    if report is None:
+        for definition in kept_definitions(reader):
+            try:
+                reports.append(KeptReport.from_definition(definition))
+            except ValueError as exc:  # InconsistentState: another version's, say
+                _log.warning("%s: a kept report is not counted again: %s", redact_url(url), exc)
+    for kept in reports:
         try:
-            kept = KeptReport.from_definition(definition)
-        except ValueError as exc:  # InconsistentState: of another version, replaced
-            _log.warning("%s: a kept report left as it is: %s", redact_url(url), exc)
+            counted = count_rollups(reader, kept)
+        except ConfigError as exc:
+            if report is not None:
+                raise
+            _log.warning("%s: a kept report is not counted again: %s", redact_url(url), exc)
             continue
-        reports.setdefault(kept.key(), kept)
-    for kept in reports.values():
-        counted = count_rollups(reader, kept)
         if counted is None:
             return
         if scheme == "sqlite":
-            keep_sqlite(url, counted)
+            keep_sqlite(url, counted, only=report is not None)
         else:
             from .postgres_refresh import keep_postgres
 
-            keep_postgres(url, counted)
+            keep_postgres(url, counted, only=report is not None)

@@ -10,7 +10,7 @@ snapshot ends (:mod:`.sqlite_source`, :mod:`.postgres_source`).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 from .fold import RollupFold
@@ -18,6 +18,10 @@ from .schema import RollupNames
 from .span import Span
 
 __all__ = ["RollupSource"]
+
+# Visitor ids a query of :meth:`RollupSource.read_states` asks for (SQLite takes up to
+# 32,766 parameters a statement).
+_READ_AT_ONCE = 500
 
 
 class RollupSource(ABC):
@@ -49,6 +53,8 @@ class RollupSource(ABC):
         self.definitions_query = query("SELECT definition FROM {n.counts} ORDER BY report")
         self.events_table = ""
         """The events table (quoted), which a store's source names."""
+        self.read_ahead: tuple[int, int, dict[str, list[bytes]]] | None = None
+        """The states of some visitors' days, read at once (:meth:`read_states`)."""
 
     @abstractmethod
     def execute(self, query: str, params: Sequence[Any]) -> Iterable[Any]:
@@ -126,5 +132,26 @@ class RollupSource(ABC):
 
     def states(self, visitor_id: str, first: int, end: int) -> Iterator[bytes]:
         """The stored states of one visitor's days ``[first, end)``, in day order."""
+        ahead = self.read_ahead
+        if ahead is not None and ahead[:2] == (first, end) and visitor_id in ahead[2]:
+            yield from ahead[2][visitor_id]
+            return
         for (blob,) in self.execute(self.states_query, (visitor_id, first, end)):
             yield blob
+
+    def read_states(self, visitor_ids: Collection[str], first: int, end: int) -> None:
+        """Read the states of the days ``[first, end)`` of ``visitor_ids`` at once, a few
+        queries in all: :meth:`states` then answers for them without a query each."""
+        found: dict[str, list[bytes]] = {visitor_id: [] for visitor_id in visitor_ids}
+        ids = sorted(found)
+        for start in range(0, len(ids), _READ_AT_ONCE):
+            chunk = ids[start : start + _READ_AT_ONCE]
+            marks = ", ".join([self.placeholder] * len(chunk))
+            query = (
+                f"SELECT visitor_id, state FROM {self.names.visitor_days} "
+                f"WHERE visitor_id IN ({marks}) AND day >= {self.placeholder} "
+                f"AND day < {self.placeholder} ORDER BY visitor_id, day"
+            )
+            for visitor_id, blob in self.execute(query, (*chunk, first, end)):
+                found[visitor_id].append(bytes(blob))
+        self.read_ahead = (first, end, found)

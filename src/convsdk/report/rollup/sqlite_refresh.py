@@ -53,9 +53,10 @@ def roll_up_sqlite(url: str, *, rebuild: bool, batch: int) -> RollupResult:
     return RollupResult(events, keys, days, seconds, why, final, f"row {final.rowid:,}")
 
 
-def keep_sqlite(url: str, kept: Sequence[str | bytes]) -> None:
+def keep_sqlite(url: str, kept: Sequence[str | bytes], *, only: bool = False) -> None:
     """Keep a report's counts beside the rollups of the SQLite store at ``url``: ``kept``
-    is the row of the table of counts (see :mod:`.counted`)."""
+    is the row of the table of counts (see :mod:`.counted`); ``only``: forget the
+    others."""
     reader = SQLiteReader.from_url(url)
     conn = _connect(reader.path, reader.table, reader.timeout)
     try:
@@ -64,6 +65,8 @@ def keep_sqlite(url: str, kept: Sequence[str | bytes]) -> None:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            if only:
+                conn.execute(f"DELETE FROM {NAMES.counts} WHERE report <> ?", (kept[0],))
             conn.execute(f"INSERT OR REPLACE INTO {NAMES.counts} VALUES (?, ?, ?, ?, ?)", kept)
             conn.execute("COMMIT")
         except BaseException:
