@@ -34,7 +34,8 @@ import hashlib
 import json
 import logging
 import marshal
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,29 +200,16 @@ KeptRow = tuple[str, str, str, str, bytes]
 
 def kept_definitions(reader: ThroughRollups[Any]) -> list[str]:
     """The definitions of the reports whose counts the store keeps."""
-    opened = reader.open_rollups()
-    if opened is None:
-        return []
-    source, _ = opened
-    try:
-        return source.definitions()
-    except BaseException as exc:
-        error = None if isinstance(exc, ConfigError) else reader.failure(exc)
-        if error is None:
-            raise
-        raise error from exc
-    finally:
-        source.close()
+    with _reading(reader) as source:
+        return [] if source is None else source.definitions()
 
 
 def count_rollups(reader: ThroughRollups[Any], report: KeptReport) -> KeptRow | None:
     """The row of counts of ``report`` over the rollups alone (the events after their
     watermark left out); ``None`` when the store has no rollups to read."""
-    opened = reader.open_rollups()
-    if opened is None:
-        return None
-    source, _ = opened
-    try:
+    with _reading(reader) as source:
+        if source is None:
+            return None
         assembly = Assembly(source, report.step_goals, report.goal_kinds, report.include_bots, None)
         dataset = assembly.dataset(None, None, raw=False)
         counts = start_counts(
@@ -231,13 +219,6 @@ def count_rollups(reader: ThroughRollups[Any], report: KeptReport) -> KeptRow | 
         kept = Kept(counts.state(), dataset.bot_visitors, merged_counts(dataset.links))
         spec = report.spec(goal_kinds(dataset, report.goals))
         return report.key(), report.definition(), spec, source.watermark, kept.encode()
-    except BaseException as exc:
-        error = None if isinstance(exc, ConfigError) else reader.failure(exc)
-        if error is None:
-            raise
-        raise error from exc
-    finally:
-        source.close()
 
 
 def counted_report(
@@ -247,17 +228,28 @@ def counted_report(
 ) -> Report | None:
     """``report`` of the whole store from its kept counts and the events after them;
     ``None`` when there are none for it (then read the store as usual)."""
-    opened = reader.open_rollups()
-    if opened is None:
-        return None
-    source, _ = opened
     try:
-        return _recount(source, report, meta)
+        with _reading(reader) as source:
+            return None if source is None else _recount(source, report, meta)
     except InconsistentState as exc:
         _log.warning("%s: kept counts not used (%s): reading the rollups", reader.source, exc)
         return None
+
+
+@contextmanager
+def _reading(reader: ThroughRollups[Any]) -> Iterator[RollupSource | None]:
+    """The store's rollups, read in one transaction (``None`` when it has none to
+    read): a store's error raised as the reader tells it, the rest as it is."""
+    opened = reader.open_rollups()
+    if opened is None:
+        yield None
+        return
+    source, _ = opened
+    try:
+        yield source
     except BaseException as exc:
-        error = None if isinstance(exc, ConfigError) else reader.failure(exc)
+        ours = isinstance(exc, ConfigError | InconsistentState)
+        error = None if ours else reader.failure(exc)
         if error is None:
             raise
         raise error from exc

@@ -75,6 +75,11 @@ def roll_up_postgres(url: str, *, rebuild: bool, batch: int) -> RollupResult:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             with conn.transaction():
                 run.go(rebuild, lost)
+        if run.events:
+            # Fresh statistics for the planner: without them a report's lookups of some
+            # visitors' days scan the whole table (autovacuum analyzes it later).
+            for table in (names.visitor_days, names.days, names.transactions, names.links):
+                conn.execute(f"ANALYZE {table}")
     except psycopg.Error as exc:
         raise BackendError(
             f"cannot roll up {reader.table}: {str(exc).strip()}", backend=reader.source
