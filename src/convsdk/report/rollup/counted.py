@@ -310,8 +310,7 @@ def _changed(
     rolled-up conversions sharing a transaction id with one of theirs, and every visitor
     id linked to one of those, ``before`` and ``after`` the links of ``raw``."""
     found = {visitor_id for visitor_id, _ in raw.visitors}
-    for goal, transaction in {(row[0], row[1]) for row in raw.transactions}:
-        found |= source.owners(goal, transaction)
+    found |= source.owners({(row[0], row[1]) for row in raw.transactions})
     return _linked_closure(found, (before, after))
 
 

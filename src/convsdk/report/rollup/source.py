@@ -41,10 +41,6 @@ class RollupSource(ABC):
             "SELECT goal, transaction_id, timestamp, event_id, kind FROM {n.transactions} "
             "WHERE shared AND day >= ? AND day < ?"
         )
-        self.same_query = query(
-            "SELECT timestamp, event_id, kind FROM {n.transactions} "
-            "WHERE goal = ? AND transaction_id = ? AND NOT shared AND day >= ? AND day < ?"
-        )
         self.states_query = query(
             "SELECT state FROM {n.visitor_days} WHERE visitor_id = ? AND day >= ? AND day < ? "
             "ORDER BY day"
@@ -100,16 +96,27 @@ class RollupSource(ABC):
             return []
         return [definition for (definition,) in self.execute(self.definitions_query, ())]
 
-    def owners(self, goal: str, transaction: str) -> set[str]:
-        """The visitor ids of the rolled-up conversions of ``goal`` with ``transaction``."""
-        query = (
-            f"SELECT e.visitor_id FROM {self.events_table} e "
-            f"JOIN {self.names.transactions} t ON t.event_id = e.event_id "
-            "WHERE t.goal = ? AND t.transaction_id = ? AND e.visitor_id IS NOT NULL"
-        )
-        if self.placeholder != "?":
-            query = query.replace("?", self.placeholder)
-        return {visitor_id for (visitor_id,) in self.execute(query, (goal, transaction))}
+    def owners(self, keys: Collection[tuple[str, str]]) -> set[str]:
+        """The visitor ids of the rolled-up conversions with these ``(goal, transaction
+        id)`` (a few queries)."""
+        found: set[str] = set()
+        for chunk, pairs in self._pairs(keys):
+            query = (
+                f"SELECT e.visitor_id FROM {self.events_table} e "
+                f"JOIN {self.names.transactions} t ON t.event_id = e.event_id "
+                f"WHERE (t.goal, t.transaction_id) IN ({pairs}) AND e.visitor_id IS NOT NULL"
+            )
+            found.update(visitor_id for (visitor_id,) in self.execute(query, chunk))
+        return found
+
+    def _pairs(self, keys: Iterable[tuple[str, str]]) -> Iterator[tuple[list[str], str]]:
+        """``keys`` a chunk at a time: their values, and the SQL of their list of pairs."""
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), _READ_AT_ONCE):
+            chunk = ordered[start : start + _READ_AT_ONCE]
+            mark = self.placeholder
+            pairs = ", ".join([f"({mark}, {mark})"] * len(chunk))
+            yield [value for pair in chunk for value in pair], f"VALUES {pairs}"
 
     def totals(self, first: int, end: int) -> Iterator[bytes]:
         """The stored totals of the days ``[first, end)``."""
@@ -125,10 +132,23 @@ class RollupSource(ABC):
         ``[first, end)`` sharing their transaction id with another."""
         return self.execute(self.shared_query, (first, end))
 
-    def same(self, goal: str, transaction: str, first: int, end: int) -> list[Any]:
+    def alike(
+        self, keys: Collection[tuple[str, str]], first: int, end: int
+    ) -> dict[tuple[str, str], list[tuple[int, str, str]]]:
         """``(time, event id, kind)`` of the conversions of the days ``[first, end)`` with
-        this transaction id, not marked as shared."""
-        return list(self.execute(self.same_query, (goal, transaction, first, end)))
+        each of these ``(goal, transaction id)``, not marked as shared (a few queries)."""
+        found: dict[tuple[str, str], list[tuple[int, str, str]]] = {key: [] for key in keys}
+        for chunk, pairs in self._pairs(found):
+            query = (
+                f"SELECT goal, transaction_id, timestamp, event_id, kind "
+                f"FROM {self.names.transactions} WHERE (goal, transaction_id) IN ({pairs}) "
+                f"AND NOT shared AND day >= {self.placeholder} AND day < {self.placeholder}"
+            )
+            for goal, transaction, moment, event_id, kind in self.execute(
+                query, (*chunk, first, end)
+            ):
+                found[goal, transaction].append((moment, event_id, kind))
+        return found
 
     def states(self, visitor_id: str, first: int, end: int) -> Iterator[bytes]:
         """The stored states of one visitor's days ``[first, end)``, in day order."""

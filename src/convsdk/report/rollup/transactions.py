@@ -69,9 +69,9 @@ def settle_transactions(
         if key not in members:
             fresh.add(key)
         members.setdefault(key, []).append((moment, event_id, kind))
-    if source is not None and span.has_days:
-        for goal, transaction in fresh:  # rolled-up ones not marked yet
-            members[goal, transaction].extend(source.same(goal, transaction, first, end))
+    if source is not None and span.has_days and fresh:  # rolled-up ones not marked yet
+        for key, found in source.alike(fresh, first, end).items():
+            members[key].extend(found)
     winners: Winners = {}
     dropped: dict[str, dict[str, int]] = {}
     for (goal, transaction), found in members.items():
