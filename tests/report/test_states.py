@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from convsdk.event import Event
-from convsdk.goals import Funnel, Goal, GoalSet
+from convsdk.goals import GoalSet
 from convsdk.report.dataset import Dataset, VisitorSummary
 from convsdk.report.events import summarise_events
 from convsdk.report.metrics import build_report, finish_report, start_counts
@@ -31,19 +31,11 @@ from convsdk.report.metrics.states import (
 )
 
 from .conftest import make
+from .test_rollup import STEPS
 
-GOALS = GoalSet(
-    [
-        Goal.micro("viewed_pricing", event="page_view", path="/pricing"),
-        Goal.micro("newsletter", event="form_submit", path="/newsletter"),
-        Goal.macro("purchase", event="checkout", path="/checkout*"),
-        Goal.macro("renewal", event="renewal"),
-    ],
-    [
-        Funnel("buy", ["viewed_pricing", "purchase"], window="3d"),
-        Funnel("stay", ["newsletter", "purchase", "renewal"], window="30d"),
-    ],
-)
+# The rollup tests' goals: two funnels, one of three steps.
+GOALS = STEPS
+MICRO = {"pricing": ("page_view", "viewed_pricing"), "newsletter": ("form_submit", "newsletter")}
 SOURCES = [None, ("google", "cpc"), ("newsletter", "email"), ("facebook", "social")]
 REFERRERS = [None, "https://www.google.com/", "https://news.example/post", "https://shop.example/"]
 
@@ -70,19 +62,11 @@ def _events(seed: int, visitors: int = 80) -> list[Event]:
         for _ in range(rng.randrange(4)):
             at += rng.uniform(10, 40_000)
             step = rng.choice(["pricing", "newsletter", "checkout", "renewal", "page"])
-            if step == "pricing":
+            if step in ("pricing", "newsletter"):
+                name, goal = MICRO[step]
                 events.append(
-                    make(
-                        "page_view", at, visitor, path="/pricing", kind="micro",
-                        goal="viewed_pricing", variant=variant,
-                    )
-                )  # fmt: skip
-            elif step == "newsletter":
-                events.append(
-                    make(
-                        "form_submit", at, visitor, path="/newsletter", kind="micro",
-                        goal="newsletter", variant=variant,
-                    )
+                    make(name, at, visitor, path=f"/{step}", kind="micro", goal=goal,
+                         variant=variant)
                 )  # fmt: skip
             elif step == "checkout":
                 currency = rng.choice(["USD", "EUR"])
