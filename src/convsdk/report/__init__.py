@@ -45,6 +45,7 @@ from .dataset import Dataset
 from .events import EventsReader, summarise_events
 from .html import render_html
 from .metrics import Meta, Report, build_report, check_choices
+from .metrics.common import declared_kinds, funnel_steps
 from .output import Format, check_format, format_report, write_report
 from .period import parse_moment
 from .plugins import register_reader, unregister_reader
@@ -206,8 +207,8 @@ def report_from_events(
             events,
             since=start,
             until=end,
-            step_goals=_steps(goal_set),
-            goal_kinds=_kinds(goal_set),
+            step_goals=funnel_steps(goal_set),
+            goal_kinds=declared_kinds(goal_set),
             include_bots=include_bots,
         )
     return build_report(
@@ -248,18 +249,6 @@ def _previous_start(
     return start - ((end or datetime.now(UTC)) - start)
 
 
-def _steps(goal_set: GoalSet | None) -> set[str]:
-    """The goals that are funnel steps (every conversion time of theirs matters)."""
-    if goal_set is None:
-        return set()
-    return {step for funnel in goal_set.funnels for step in funnel.steps}
-
-
-def _kinds(goal_set: GoalSet | None) -> dict[str, str]:
-    """The goal file's kind of each goal (over the kinds stored on events)."""
-    return {goal.name: goal.kind for goal in goal_set.goals} if goal_set else {}
-
-
 def _read(
     reader: Reader,
     goal_set: GoalSet | None,
@@ -275,9 +264,9 @@ def _read(
         dataset = reader.read(
             since=start,
             until=end,
-            step_goals=_steps(goal_set),
+            step_goals=funnel_steps(goal_set),
             progress=progress,
-            goal_kinds=_kinds(goal_set),
+            goal_kinds=declared_kinds(goal_set),
             include_bots=include_bots,
         )
     if rates is not None:

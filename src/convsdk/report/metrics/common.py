@@ -15,7 +15,9 @@ from .model import Rate, Timing
 __all__ = [
     "Section",
     "collect",
+    "declared_kinds",
     "fold",
+    "funnel_steps",
     "goal_kinds",
     "iso",
     "money",
@@ -116,6 +118,16 @@ def rate(converted: int, visitors: int) -> Rate:
 def iso(micros: int | None) -> str | None:
     """Microseconds since the epoch as ISO-8601 text; ``None`` for ``None``."""
     return None if micros is None else from_micros(micros).isoformat(timespec="microseconds")
+
+
+def funnel_steps(goals: GoalSet | None) -> set[str]:
+    """The goals that are funnel steps (every conversion time of theirs matters)."""
+    return {step for funnel in goals.funnels for step in funnel.steps} if goals else set()
+
+
+def declared_kinds(goals: GoalSet | None) -> dict[str, str]:
+    """The goal file's kind of each goal (over the kinds stored on events)."""
+    return {goal.name: goal.kind for goal in goals.goals} if goals else {}
 
 
 def goal_kinds(dataset: Dataset, goals: GoalSet | None) -> dict[str, str]:

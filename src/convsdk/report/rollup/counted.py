@@ -43,7 +43,7 @@ from ...errors import ConfigError
 from ...goals import Funnel, Goal, GoalSet
 from ..dataset import VisitorSummary
 from ..metrics import Meta, Report, finish_report, start_counts
-from ..metrics.common import fold, goal_kinds
+from ..metrics.common import declared_kinds, fold, funnel_steps, goal_kinds
 from ..metrics.model import REPORT_VERSION
 from ..metrics.states import InconsistentState, State, combine, pack, unpack
 from ..people import groups, merged_counts
@@ -86,13 +86,12 @@ class KeptReport:
     @property
     def step_goals(self) -> set[str]:
         """The goals that are funnel steps."""
-        goals = self.goals
-        return {step for funnel in goals.funnels for step in funnel.steps} if goals else set()
+        return funnel_steps(self.goals)
 
     @property
     def goal_kinds(self) -> dict[str, str]:
         """The goal file's kind of each goal."""
-        return {goal.name: goal.kind for goal in self.goals.goals} if self.goals else {}
+        return declared_kinds(self.goals)
 
     def definition(self) -> str:
         """What the report counts, as text (JSON): its goals' names and kinds, its
@@ -352,14 +351,12 @@ def _people(
         source, span, links, frame.states, frame.finisher, include_bots
     )
     linked = {visitor_id for visitor_id, _ in links}
-    finisher = frame.finisher
     alone = sorted(v for v in visitors if v not in linked)
     for _, state in visitor_states(source, span, alone, frame.states):
         if not include_bots and crawler(state.user_agent):
             bots += 1
             continue
-        goals = finisher.goals(state.goals, state.orders)
-        summaries.append(finisher.summary(state, goals, finisher.limit(goals)))
+        summaries.append(frame.finisher.person(state))
     return _People(summaries, bots, kept_links)
 
 

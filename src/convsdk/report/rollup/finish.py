@@ -50,6 +50,12 @@ class Finisher:
                     add_conversion(goals, goal, moment, value, currency, goal in steps)
         return goals
 
+    def person(self, state: VisitorDay) -> VisitorSummary:
+        """The summary of a visitor id linked to no other: the conversions that count,
+        the touches up to the first macro conversion."""
+        goals = self.goals(state.goals, state.orders)
+        return self.summary(state, goals, self.limit(goals))
+
     def limit(self, goals: dict[str, GoalHits]) -> int | None:
         """When the visitor of ``goals`` first converted on a macro goal; ``None`` if never."""
         return first_macro(goals, self.kinds) if goals else None

@@ -71,8 +71,7 @@ def people(
             if not include_bots and crawler(state.user_agent):
                 dataset.bot_visitors += 1
                 continue
-            goals = finisher.goals(state.goals, state.orders)
-            yield finisher.summary(state, goals, finisher.limit(goals))
+            yield finisher.person(state)
         yield from last
     finally:
         close()
