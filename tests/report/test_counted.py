@@ -24,8 +24,10 @@ from convsdk.cli import main
 from convsdk.event import Event
 from convsdk.goals import GoalSet
 from convsdk.report import load_report
+from convsdk.report.reader import open_reader
 from convsdk.report.rollup import KeptReport, roll_up
 from convsdk.report.rollup.counted import Kept
+from convsdk.report.rollup.through import ThroughRollups
 
 from .conftest import T0, Store, make
 from .test_rollup import GOOGLEBOT, STEPS, buy, events_of_days
@@ -170,6 +172,43 @@ def test_counts_that_do_not_add_up_are_told_and_left_aside(
     s.add([buy(2 * DAY + 40, "ivan", "R9", 30.0)])
     assert not _report(s.url, caplog)[0]
     assert "kept counts not used (" in caplog.text
+
+
+def test_a_run_that_rolls_nothing_up_carries_the_counts(
+    store: Callable[..., Store], caplog: pytest.LogCaptureFixture
+) -> None:
+    s = store(events_of_days())
+    roll_up(s.url, keep=KeptReport(STEPS))
+    expected = _figures(s.url, rollups=False)
+    # A mark in the kept counts: a run that counted them again would lose it.
+    marked = Kept.decode(_kept_blob(s.url))
+    marked.bots += 1000
+    blob = marked.encode()
+    sqlite = s.url.startswith("sqlite")
+    stored = f"X'{blob.hex()}'" if sqlite else f"'\\x{blob.hex()}'::bytea"
+    s.sql(f"UPDATE {_counts(s)} SET state = {stored}")
+    assert roll_up(s.url).events == 0
+    assert roll_up(s.url, keep=KeptReport(STEPS)).events == 0
+    found = _figures(s.url)  # from the counts carried over
+    assert found["summary"]["bot_visitors"] == expected["summary"]["bot_visitors"] + 1000
+    s.add([make("page_view", 7 * DAY, "new-3")])
+    assert roll_up(s.url).events == 1  # counted again: the mark is gone
+    assert _report(s.url, caplog)[0]
+
+
+def _kept_blob(url: str) -> bytes:
+    """The bytes of the counts kept of the report of :data:`STEPS`."""
+    reader = open_reader(url, rollups=True)
+    assert isinstance(reader, ThroughRollups)
+    opened = reader.open_rollups()
+    assert opened is not None
+    source = opened[0]
+    try:
+        found = source.kept(KeptReport(STEPS).key())
+        assert found is not None
+        return found[2]
+    finally:
+        source.close()
 
 
 def test_a_kept_report_that_cannot_be_counted_again_is_told_and_left(

@@ -32,8 +32,8 @@ wanted faster, from cron for instance::
 **A report kept counted** (:mod:`.counted`). ``convsdk rollup URL --goals goals.toml``
 (``roll_up(url, keep=KeptReport(...))``) also counts that report over the rollups and
 keeps its counts (one report a store, the last one named); each later run counts it
-again. The same report then recounts only the people the events after the watermark
-change. ::
+again (or carries them over, having rolled nothing up). The same report then recounts
+only the people the events after the watermark change. ::
 
     15 * * * *  convsdk rollup sqlite:////var/lib/shop/convsdk.db --goals /etc/shop/goals.toml
 

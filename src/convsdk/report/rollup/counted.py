@@ -6,7 +6,8 @@ that changed.
 those goals and options over them, and keeps its counts (every section's, as plain
 data: :mod:`convsdk.report.metrics.states`) with the watermark they count to. A store
 keeps one report counted, the last one named; every later run counts it again, from
-its definition (goal names and kinds, funnels, options) kept beside the counts.
+its definition (goal names and kinds, funnels, options) kept beside the counts, or
+carries the counts over when it rolled no event up.
 
 A report asking the same (the same goals, goal kinds and options, over the whole store,
 without a comparison, rates or channel rules of its own) then starts from those counts:
@@ -203,12 +204,19 @@ def kept_definitions(reader: ThroughRollups[Any]) -> list[str]:
         return [] if source is None else source.definitions()
 
 
-def count_rollups(reader: ThroughRollups[Any], report: KeptReport) -> KeptRow | None:
+def count_rollups(
+    reader: ThroughRollups[Any], report: KeptReport, unchanged_since: str | None = None
+) -> KeptRow | None:
     """The row of counts of ``report`` over the rollups alone (the events after their
-    watermark left out); ``None`` when the store has no rollups to read."""
+    watermark left out); ``None`` when the store has no rollups to read.
+    ``unchanged_since``: a watermark whose rollups are these (a run rolled nothing up
+    since): counts kept at it are carried over, not counted again."""
     with _reading(reader) as source:
         if source is None:
             return None
+        found = source.kept(report.key())
+        if found is not None and unchanged_since is not None and found[1] == unchanged_since:
+            return report.key(), report.definition(), found[0], source.watermark, found[2]
         assembly = Assembly(source, report.step_goals, report.goal_kinds, report.include_bots, None)
         dataset = assembly.dataset(None, None, raw=False)
         counts = start_counts(

@@ -90,7 +90,8 @@ def roll_up_postgres(url: str, *, rebuild: bool, batch: int) -> RollupResult:
     mark = run.mark
     assert mark is not None
     upto = f"snapshot {mark.snapshot}"
-    return RollupResult(run.events, run.keys, len(run.days), seconds, run.why, mark, upto)
+    done = (run.events, run.keys, len(run.days), seconds, run.why, mark, upto)
+    return RollupResult(*done, run.previous)
 
 
 def keep_postgres(url: str, kept: Sequence[str | bytes], *, only: bool = False) -> None:
@@ -168,6 +169,7 @@ class _Run:
         self.days: set[int] = set()
         self.why: str | None = None
         self.mark: Mark | None = None
+        self.previous: str | None = None
 
     def go(self, rebuild: bool, lost: bool) -> None:
         """Fold what the last run's snapshot did not see, store the new snapshot;
@@ -186,6 +188,7 @@ class _Run:
             for table in self.names.all():
                 self.conn.execute(f"DELETE FROM {table}")
             last = None
+        self.previous = None if last is None else last.text
         columns, table = COLUMNS, quoted(self.table)
         if last is None:
             query, params = _ALL.format(columns=columns, table=table), [snapshot]

@@ -118,6 +118,12 @@ class Mark:
     updated_at: str
     """When the rollups were last brought up to date (ISO-8601, UTC)."""
 
+    @property
+    def text(self) -> str:
+        """The watermark as text: the snapshot rolled up, and when (another text, other
+        rollups)."""
+        return f"{self.snapshot} {self.updated_at}"
+
 
 def read_mark(conn: psycopg.Connection[Any], names: RollupNames) -> Mark | None:
     """The rollups' watermark; ``None`` when there are none (in the caller's transaction:

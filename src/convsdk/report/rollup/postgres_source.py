@@ -44,7 +44,7 @@ class PostgresRollups(RollupSource):
     @property
     def watermark(self) -> str:
         """The watermark as text: the snapshot rolled up, and when."""
-        return f"{self.mark.snapshot} {self.mark.updated_at}"
+        return self.mark.text
 
     def has_counts(self) -> bool:
         """Whether the schema has the table of counts (a failed query would end the

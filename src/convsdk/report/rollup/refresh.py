@@ -58,14 +58,16 @@ def roll_up(
             field="url",
             source=redact_url(url),
         )
-    _keep(url, scheme, keep)
+    unchanged = done.previous if done.events == 0 and done.rebuilt is None else None
+    _keep(url, scheme, keep, unchanged)
     return done
 
 
-def _keep(url: str, scheme: str, report: KeptReport | None) -> None:
+def _keep(url: str, scheme: str, report: KeptReport | None, unchanged: str | None) -> None:
     """Count the report to keep counted over the rollups just brought up to date, and
     keep its counts: ``report``, which then replaces any kept before, else each one kept
-    before."""
+    before (``unchanged``: the watermark before a run that rolled nothing up, whose
+    counts are carried over, not counted again)."""
     from .counted import KeptReport, count_rollups, kept_definitions
     from .through import ThroughRollups
 
@@ -89,14 +91,14 @@ def _keep(url: str, scheme: str, report: KeptReport | None) -> None:
                 _log.warning("%s: a kept report is not counted again: %s", redact_url(url), exc)
     for kept in reports:
         try:
-            counted = count_rollups(reader, kept)
+            counted = count_rollups(reader, kept, unchanged)
         except ConfigError as exc:
             if report is not None:
                 raise
             _log.warning("%s: a kept report is not counted again: %s", redact_url(url), exc)
             continue
         if counted is None:
-            return
+            continue  # no rollups
         if scheme == "sqlite":
             keep_sqlite(url, counted, only=report is not None)
         else:

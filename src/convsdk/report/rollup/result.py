@@ -25,3 +25,6 @@ class RollupResult:
     PostgreSQL ``Mark``)."""
     upto: str
     """The same, told: ``"row 1,234"``, ``"snapshot 1041:1045:1042"``."""
+    previous: str | None = None
+    """The watermark before the run, as text (``None``: none, or made again): with no
+    event rolled up, a report counted to it is counted to the new one too."""

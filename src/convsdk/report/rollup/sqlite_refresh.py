@@ -50,7 +50,8 @@ def roll_up_sqlite(url: str, *, rebuild: bool, batch: int) -> RollupResult:
     finally:
         conn.close()
     seconds = time.perf_counter() - started
-    return RollupResult(events, keys, days, seconds, why, final, f"row {final.rowid:,}")
+    previous = None if why is not None else mark.text
+    return RollupResult(events, keys, days, seconds, why, final, f"row {final.rowid:,}", previous)
 
 
 def keep_sqlite(url: str, kept: Sequence[str | bytes], *, only: bool = False) -> None:

@@ -91,6 +91,11 @@ class Watermark:
     updated_at: str
     """When the rollups were last brought up to date (ISO-8601, UTC)."""
 
+    @property
+    def text(self) -> str:
+        """The watermark as text: another text, other rollups."""
+        return f"{self.table} {self.rowid} {self.event_id} {self.updated_at}"
+
 
 def read_watermark(conn: sqlite3.Connection) -> Watermark | None:
     """The rollups' watermark; ``None`` when the database has no rollups."""

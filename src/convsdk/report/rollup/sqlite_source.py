@@ -30,8 +30,7 @@ class SQLiteRollups(RollupSource):
     @property
     def watermark(self) -> str:
         """The watermark as text: the table, the rowid, its event and when."""
-        mark = self.mark
-        return f"{mark.table} {mark.rowid} {mark.event_id} {mark.updated_at}"
+        return self.mark.text
 
     def has_counts(self) -> bool:
         """Whether the database has the table of counts."""
