@@ -42,9 +42,10 @@ from typing import Any
 
 from ...errors import ConfigError
 from ...goals import Funnel, Goal, GoalSet
-from ..dataset import VisitorSummary
+from ..dataset import Dataset, VisitorSummary
 from ..metrics import Meta, Report, finish_report, start_counts
 from ..metrics.common import declared_kinds, fold, funnel_steps, goal_kinds
+from ..metrics.counts import ReportCounts
 from ..metrics.model import REPORT_VERSION
 from ..metrics.states import InconsistentState, State, combine, pack, unpack
 from ..people import groups, merged_counts
@@ -93,6 +94,14 @@ class KeptReport:
     def goal_kinds(self) -> dict[str, str]:
         """The goal file's kind of each goal."""
         return declared_kinds(self.goals)
+
+    def assembly(self, source: RollupSource) -> Assembly:
+        """How this report's people are read from ``source``'s rollups."""
+        return Assembly(source, self.step_goals, self.goal_kinds, self.include_bots, None)
+
+    def counts(self, dataset: Dataset) -> ReportCounts:
+        """This report's sections for ``dataset``'s goals, counting nobody yet."""
+        return start_counts(dataset, self.goals, self.experiment_goal, self.interval, self.by)
 
     def definition(self) -> str:
         """What the report counts, as text (JSON): its goals' names and kinds, its
@@ -217,11 +226,9 @@ def count_rollups(
         found = source.kept(report.key())
         if found is not None and unchanged_since is not None and found[1] == unchanged_since:
             return report.key(), report.definition(), found[0], source.watermark, found[2]
-        assembly = Assembly(source, report.step_goals, report.goal_kinds, report.include_bots, None)
+        assembly = report.assembly(source)
         dataset = assembly.dataset(None, None, raw=False)
-        counts = start_counts(
-            dataset, report.goals, report.experiment_goal, report.interval, report.by
-        )
+        counts = report.counts(dataset)
         fold(dataset.visitors, *counts.sections())
         kept = Kept(counts.state(), dataset.bot_visitors, merged_counts(dataset.links))
         spec = report.spec(goal_kinds(dataset, report.goals))
@@ -266,7 +273,7 @@ def _reading(reader: ThroughRollups[Any]) -> Iterator[RollupSource | None]:
 
 def _recount(source: RollupSource, report: KeptReport, meta: Meta) -> Report | None:
     """The report from the counts kept of it, the people changed since recounted."""
-    assembly = Assembly(source, report.step_goals, report.goal_kinds, report.include_bots, None)
+    assembly = report.assembly(source)
     span = Span(None, None)
     raw = source.raw(span)
     after = assembly.frame(span, raw)
@@ -290,7 +297,7 @@ def _recount(source: RollupSource, report: KeptReport, meta: Meta) -> Report | N
     now = _people(source, span, changed, after, report.include_bots)
     dataset = after.dataset
     taken, added = _state(was.summaries, report, before), _state(now.summaries, report, after)
-    counts = start_counts(dataset, report.goals, report.experiment_goal, report.interval, report.by)
+    counts = report.counts(dataset)
     counts.restore(combine(combine(kept.state, taken, -1), added))
     dataset.bot_visitors = _figure(kept.bots, was.bots, now.bots)
     merged_was, merged_now = merged_counts(was.links), merged_counts(now.links)
@@ -370,9 +377,7 @@ def _people(
 
 def _state(people: list[VisitorSummary], report: KeptReport, frame: Frame) -> State:
     """The counts of ``people`` alone."""
-    counts = start_counts(
-        frame.dataset, report.goals, report.experiment_goal, report.interval, report.by
-    )
+    counts = report.counts(frame.dataset)
     fold(people, *counts.sections())
     return counts.state()
 
