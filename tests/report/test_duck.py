@@ -19,7 +19,7 @@ from convsdk.report import load_report, open_reader
 from convsdk.report.duck import DuckReader
 from convsdk.report.jsonl import FileReader
 
-from .conftest import GOALS, T0, scenario, write_jsonl
+from .conftest import GOALS, T0, scenario, write_jsonl, write_sqlite
 
 pytest.importorskip("duckdb")
 
@@ -163,3 +163,23 @@ def test_the_command_takes_an_engine(tmp_path: Path) -> None:
         timeout=120,
     )
     assert done.returncode != 0 and "engine" in done.stderr
+
+
+def test_a_database_is_reported_without_importing_duckdb(tmp_path: Path) -> None:
+    """DuckDB reads logs only: a report of a database (the default engine, or DuckDB's
+    asked for) never pays its import, and a log's reader imports it when it reads."""
+    database = write_sqlite(tmp_path / "events.db", scenario())
+    log = write_jsonl(tmp_path / "events.jsonl", scenario())
+    code = (
+        "import sys\n"
+        "from convsdk.report import load_report, open_reader\n"
+        f"load_report({database!r})\n"
+        f"load_report({database!r}, engine='duckdb')\n"
+        f"open_reader({log!r})\n"
+        "print('duckdb' in sys.modules)\n"
+        f"load_report({log!r})\n"
+        "print('duckdb' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True"]

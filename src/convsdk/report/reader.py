@@ -135,7 +135,10 @@ def _log_reader(engine: str) -> type[FileReader] | type[DuckReader]:
         raise ConfigError(
             f"unknown engine {engine!r}; one of: {', '.join(ENGINES)}", field="engine"
         )
-    if engine == "python" or (engine == "auto" and find_spec("duckdb") is None):
+    installed = find_spec("duckdb") is not None
+    if engine == "python" or (engine == "auto" and not installed):
         return FileReader
-    require_duckdb()
+    if not installed:
+        require_duckdb()  # a ConfigError saying which extra to install
+    # DuckDB is imported when a log is read (50 ms): a database's report never needs it.
     return DuckReader
