@@ -1,8 +1,8 @@
 """Testing helpers: a pytest plugin to check what an app records, and a contract kit for
 backend authors.
 
-**Checking an app's conversions.** pytest loads this package as a plugin (the ``pytest11``
-entry point), so every test can ask for the ``convsdk_events`` fixture::
+**Checking an app's conversions.** pytest loads :mod:`.plugin` (the ``pytest11`` entry
+point), so every test can ask for the ``convsdk_events`` fixture::
 
     def test_checkout(client, convsdk_events):
         client.post("/checkout", data={"total": "49.90"})
@@ -32,8 +32,9 @@ Outside pytest, :func:`capture_events` is the same thing as a context manager.
 **Testing a backend.** Subclass :class:`BackendContract` in a test module, name the
 subclass ``Test...``, and pytest runs the contract against your backend; see its docstring.
 
-This package is imported by every pytest run where convsdk is installed: it imports no web
-framework nor driver.
+Every pytest run where convsdk is installed loads :mod:`.plugin` (the ``pytest11`` entry
+point): it imports pytest alone, and its fixture imports the rest when a test asks for it.
+The helpers here are imported on first use too.
 
 The package: :mod:`.plugin` (the fixtures), :mod:`.capture` (:func:`capture_events`),
 :mod:`.compare` (:func:`assert_events_equal`), :mod:`.events` and :mod:`.large` (the
@@ -42,12 +43,40 @@ events the contract writes), :mod:`.contract` (:class:`BackendContract`).
 
 from __future__ import annotations
 
-from .capture import CapturedEvents, capture_events
-from .compare import assert_events_equal
-from .contract import BackendContract
-from .events import numbered_events, round_trip_events, unicode_events
-from .large import large_events, large_properties
-from .plugin import convsdk_events, convsdk_tracker_options
+import typing
+
+from .. import _lazy
+
+#: The helpers, and the module of each: imported on first use, so the pytest plugin
+#: (:mod:`.plugin`, which every pytest run loads) costs next to nothing.
+_EXPORTS = {
+    "BackendContract": ".contract",
+    "CapturedEvents": ".capture",
+    "assert_events_equal": ".compare",
+    "capture_events": ".capture",
+    "convsdk_events": ".plugin",
+    "convsdk_tracker_options": ".plugin",
+    "large_events": ".large",
+    "large_properties": ".large",
+    "numbered_events": ".events",
+    "round_trip_events": ".events",
+    "unicode_events": ".events",
+}
+
+if typing.TYPE_CHECKING:
+    from .capture import CapturedEvents as CapturedEvents
+    from .capture import capture_events as capture_events
+    from .compare import assert_events_equal as assert_events_equal
+    from .contract import BackendContract as BackendContract
+    from .events import numbered_events as numbered_events
+    from .events import round_trip_events as round_trip_events
+    from .events import unicode_events as unicode_events
+    from .large import large_events as large_events
+    from .large import large_properties as large_properties
+    from .plugin import convsdk_events as convsdk_events
+    from .plugin import convsdk_tracker_options as convsdk_tracker_options
+else:
+    __getattr__, __dir__ = _lazy.lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "BackendContract",
