@@ -32,9 +32,9 @@ Outside pytest, :func:`capture_events` is the same thing as a context manager.
 **Testing a backend.** Subclass :class:`BackendContract` in a test module, name the
 subclass ``Test...``, and pytest runs the contract against your backend; see its docstring.
 
-Every pytest run where convsdk is installed loads :mod:`.plugin` (the ``pytest11`` entry
-point): it imports pytest alone, and its fixture imports the rest when a test asks for it.
-The helpers here are imported on first use too.
+Every pytest run where convsdk is installed loads the plugin: it imports pytest alone, and
+its fixture imports the rest when a test asks for it. The helpers here are imported on
+first use (``-p convsdk.testing`` still loads them all, the fixtures with them).
 
 The package: :mod:`.plugin` (the fixtures), :mod:`.capture` (:func:`capture_events`),
 :mod:`.compare` (:func:`assert_events_equal`), :mod:`.events` and :mod:`.large` (the
