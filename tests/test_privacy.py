@@ -333,3 +333,21 @@ def test_scrub_url_leaves_ordinary_urls_alone(url: str) -> None:
 def test_scrub_text_redacts_a_jwt_in_a_path_or_value() -> None:
     assert scrub_text(f"/verify/{JWT}") == "/verify/[redacted]"
     assert scrub_text(f"campaign {JWT}.") == "campaign [redacted]."
+
+
+def test_the_bot_rules_are_named_by_what_decides() -> None:
+    """Verdicts are kept under the rules that made them: crawlerdetect's patterns, hashed
+    (an upgrade changes them), or the basic check without it."""
+    from convsdk.privacy import bots
+
+    rules = bots.rules_id()
+    assert rules.startswith("crawlerdetect:") and rules == bots.rules_id()
+    detector = bots._detector
+    bots.rules_id.cache_clear()
+    try:
+        bots._detector = None
+        assert bots.rules_id().startswith("fallback:")
+    finally:
+        bots._detector = detector
+        bots.rules_id.cache_clear()
+    assert bots.rules_id() == rules

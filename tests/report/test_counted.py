@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import marshal
 import os
 import random
 from collections.abc import Callable
@@ -23,9 +24,10 @@ from convsdk import ConfigError
 from convsdk.cli import main
 from convsdk.event import Event
 from convsdk.goals import GoalSet
-from convsdk.report import load_report
+from convsdk.privacy.bots import rules_id
+from convsdk.report import load_report, rules
 from convsdk.report.reader import open_reader
-from convsdk.report.rollup import KeptReport, roll_up
+from convsdk.report.rollup import KeptReport, agents, roll_up
 from convsdk.report.rollup.counted import Kept
 from convsdk.report.rollup.through import ThroughRollups
 
@@ -209,6 +211,56 @@ def _kept_blob(url: str) -> bytes:
         return found[2]
     finally:
         source.close()
+
+
+def test_the_verdicts_on_user_agents_are_kept_with_the_counts(
+    store: Callable[..., Store], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user agents the counts were made with are kept with their verdicts, under the
+    bot rules in use: a report of new events from known user agents asks crawlerdetect
+    nothing (its patterns take tens of milliseconds to compile), a new user agent is
+    asked, and verdicts made under other rules are asked again."""
+    s = store(events_of_days())
+    roll_up(s.url, keep=KeptReport(STEPS))
+    kept = Kept.decode(_kept_blob(s.url))
+    assert kept.rules == rules_id()
+    assert kept.agents == {"Mozilla/5.0": False, GOOGLEBOT: True}
+    newcomer = "Mozilla/5.0 (compatible; NewcomerBot/1.0)"
+    late = [make("page_view", 2 * DAY + 300, "new-7"), make("page_view", 3 * DAY, "bot-7")]
+    late[1].context["user_agent"] = GOOGLEBOT
+    s.add(late)
+    asked: list[str] = []
+    check = rules.is_bot
+
+    def counted_report(expected_asks: list[str]) -> None:
+        expected = _figures(s.url, rollups=False)
+        asked.clear()
+        monkeypatch.setattr(rules, "is_bot", lambda agent: asked.append(agent) or check(agent))
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="convsdk.report"):
+            assert _figures(s.url) == expected
+        monkeypatch.setattr(rules, "is_bot", check)
+        assert COUNTED in caplog.text
+        assert sorted(asked) == sorted(expected_asks)
+
+    counted_report([])
+    stranger = make("page_view", 4 * DAY, "new-8")
+    stranger.context["user_agent"] = newcomer
+    s.add([stranger])
+    counted_report([newcomer])
+    # Under other bot rules (crawlerdetect upgraded), every changed person is asked again.
+    monkeypatch.setattr(agents, "rules_id", lambda: "other rules")
+    counted_report(["Mozilla/5.0", GOOGLEBOT, newcomer])
+
+
+def test_counts_kept_without_verdicts_are_read() -> None:
+    """Counts kept by an earlier version hold no verdicts: none are known."""
+    blob = Kept({}, 2, (3, 1), {"Mozilla/5.0": False}, "some rules").encode()
+    data = marshal.loads(blob)
+    del data["agents"], data["rules"]
+    old = Kept.decode(marshal.dumps(data, 4))
+    assert (old.bots, old.merged, old.agents, old.rules) == (2, (3, 1), {}, "")
+    assert Kept.decode(blob).agents == {"Mozilla/5.0": False}
 
 
 def test_a_kept_report_that_cannot_be_counted_again_is_told_and_left(

@@ -8,11 +8,12 @@ without it a small conservative check (``bot``, ``crawl``, ``spider``, ``slurp``
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import re
 from typing import Any
 
-__all__ = ["bot_family", "is_bot", "prepare"]
+__all__ = ["bot_family", "is_bot", "prepare", "rules_id"]
 
 log = logging.getLogger("convsdk.privacy")
 
@@ -82,6 +83,19 @@ def bot_family(user_agent: str) -> str:
         return "other"
     found = m[0].lower()
     return _FAMILY_NAMES.get(found, found)
+
+
+@functools.cache
+def rules_id() -> str:
+    """What :func:`is_bot` decides by, as text: crawlerdetect's patterns (hashed), or
+    the basic check. Verdicts made under other rules are not these rules' verdicts."""
+    if _detector is None:
+        return f"fallback:{_FALLBACK_BOTS.pattern}"
+    from crawlerdetect.providers.crawlers import data as crawlers
+    from crawlerdetect.providers.exclusions import data as exclusions
+
+    text = "\n".join([*crawlers, "", *exclusions])
+    return "crawlerdetect:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def prepare() -> None:

@@ -33,7 +33,8 @@ wanted faster, from cron for instance::
 (``roll_up(url, keep=KeptReport(...))``) also counts that report over the rollups and
 keeps its counts (one report a store, the last one named); each later run counts it
 again (or carries them over, having rolled nothing up). The same report then recounts
-only the people the events after the watermark change. ::
+only the people the events after the watermark change, with the bot verdicts on the user
+agents kept beside the counts (:mod:`.agents`). ::
 
     15 * * * *  convsdk rollup sqlite:////var/lib/shop/convsdk.db --goals /etc/shop/goals.toml
 

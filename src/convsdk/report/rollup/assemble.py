@@ -14,6 +14,7 @@ from datetime import datetime
 
 from ..dataset import Dataset, VisitorStream
 from ..progress import ProgressCallback, report_progress
+from .agents import BotCheck
 from .finish import Finisher
 from .fold import RollupFold
 from .linked import linked_people
@@ -56,7 +57,8 @@ class Assembly:
         self.source = source
         self.step_goals = step_goals
         self.goal_kinds = goal_kinds
-        self.include_bots = include_bots
+        #: Who is left out as a bot, the verdicts remembered (kept with counts).
+        self.bots = BotCheck(include_bots)
         self.progress = progress
 
     def dataset(
@@ -72,13 +74,13 @@ class Assembly:
         frame = self.frame(span, fold)
         dataset, finisher, links, states = frame.dataset, frame.finisher, frame.links, frame.states
         linked, dataset.links, dataset.bot_visitors = linked_people(
-            self.source, span, links, states, finisher, self.include_bots
+            self.source, span, links, states, finisher, self.bots
         )
         report_progress(self.progress, "reading rollups", 2, _PHASES)
         rows = self._visitor_rows(span)
         merged = merged_states(rows, states, {v for v, _ in links})
         dataset.visitors = VisitorStream(
-            people(merged, finisher, dataset, self.include_bots, linked, self.source.close)
+            people(merged, finisher, dataset, self.bots, linked, self.source.close)
         )
         return dataset
 

@@ -37,11 +37,12 @@ import logging
 import marshal
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import ConfigError
 from ...goals import Funnel, Goal, GoalSet
+from ...privacy.bots import rules_id
 from ..dataset import Dataset, VisitorSummary
 from ..metrics import Meta, Report, finish_report, start_counts
 from ..metrics.common import declared_kinds, fold, funnel_steps, goal_kinds
@@ -49,7 +50,7 @@ from ..metrics.counts import ReportCounts
 from ..metrics.model import REPORT_VERSION
 from ..metrics.states import InconsistentState, State, combine, pack, unpack
 from ..people import groups, merged_counts
-from ..rules import crawler
+from .agents import BotCheck
 from .assemble import Assembly, Frame
 from .fold import RollupFold
 from .linked import linked_people, visitor_states
@@ -166,11 +167,15 @@ class KeptReport:
 @dataclass(slots=True)
 class Kept:
     """A report's counts as kept: every section's, and the people's figures that are no
-    section's (visitors left out as bots, visitor ids merged into people)."""
+    section's (visitors left out as bots, visitor ids merged into people); with the
+    verdicts on their user agents, and the bot rules that made them (see
+    :mod:`.agents`)."""
 
     state: State
     bots: int
     merged: tuple[int, int]
+    agents: dict[str, bool] = field(default_factory=dict)
+    rules: str = ""
 
     def encode(self) -> bytes:
         """As stored (:mod:`marshal` data: no classes, no code)."""
@@ -179,6 +184,8 @@ class Kept:
             "state": pack(self.state),
             "bots": self.bots,
             "merged": self.merged,
+            "agents": self.agents,
+            "rules": self.rules,
         }
         return marshal.dumps(data, 4)
 
@@ -199,7 +206,10 @@ class Kept:
             or not all(isinstance(n, int) for n in merged)
         ):
             raise InconsistentState("counts without their people's figures")
-        return cls(unpack(data.get("state")), bots, (merged[0], merged[1]))
+        agents, rules = data.get("agents"), data.get("rules")
+        if not isinstance(agents, dict) or not isinstance(rules, str):
+            agents, rules = {}, ""  # counts kept before the verdicts were: none known
+        return cls(unpack(data.get("state")), bots, (merged[0], merged[1]), agents, rules)
 
 
 #: A row of the table of counts: the report's key, its definition, what its counts are
@@ -230,7 +240,10 @@ def count_rollups(
         dataset = assembly.dataset(None, None, raw=False)
         counts = report.counts(dataset)
         fold(dataset.visitors, *counts.sections())
-        kept = Kept(counts.state(), dataset.bot_visitors, merged_counts(dataset.links))
+        agents = assembly.bots.kept()
+        kept = Kept(
+            counts.state(), dataset.bot_visitors, merged_counts(dataset.links), agents, rules_id()
+        )
         spec = report.spec(goal_kinds(dataset, report.goals))
         return report.key(), report.definition(), spec, source.watermark, kept.encode()
 
@@ -291,10 +304,12 @@ def _recount(source: RollupSource, report: KeptReport, meta: Meta) -> Report | N
         # on it counts everyone who did the micro one.
         return None
     kept = Kept.decode(found[2])
+    bots = assembly.bots
+    bots.learn(kept.agents, kept.rules)  # known user agents: no bot patterns compiled
     changed = _changed(source, raw, before.links, after.links)
     source.read_states(changed, *span.days)  # theirs, read once for both counts
-    was = _people(source, span, changed, before, report.include_bots)
-    now = _people(source, span, changed, after, report.include_bots)
+    was = _people(source, span, changed, before, bots)
+    now = _people(source, span, changed, after, bots)
     dataset = after.dataset
     taken, added = _state(was.summaries, report, before), _state(now.summaries, report, after)
     counts = report.counts(dataset)
@@ -357,22 +372,22 @@ class _People:
 
 
 def _people(
-    source: RollupSource, span: Span, visitors: Collection[str], frame: Frame, include_bots: bool
+    source: RollupSource, span: Span, visitors: Collection[str], frame: Frame, bots: BotCheck
 ) -> _People:
     """The people of ``visitors`` (every visitor id of each of them), made as a report
     through the rollups makes them with ``frame``."""
     links = [(visitor_id, user) for visitor_id, user in frame.links if visitor_id in visitors]
-    summaries, kept_links, bots = linked_people(
-        source, span, links, frame.states, frame.finisher, include_bots
+    summaries, kept_links, left_out = linked_people(
+        source, span, links, frame.states, frame.finisher, bots
     )
     linked = {visitor_id for visitor_id, _ in links}
     alone = sorted(v for v in visitors if v not in linked)
     for _, state in visitor_states(source, span, alone, frame.states):
-        if not include_bots and crawler(state.user_agent):
-            bots += 1
+        if bots.left_out(state.user_agent):
+            left_out += 1
             continue
         summaries.append(frame.finisher.person(state))
-    return _People(summaries, bots, kept_links)
+    return _People(summaries, left_out, kept_links)
 
 
 def _state(people: list[VisitorSummary], report: KeptReport, frame: Frame) -> State:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..dataset import GoalHits, VisitorSummary
 from ..people import groups, kept_links, merge_summaries, person_macro_times
-from ..rules import crawler
+from .agents import BotCheck
 from .finish import Finisher
 from .schema import decode
 from .span import Span
@@ -34,7 +34,7 @@ def linked_people(
     links: list[tuple[str, str]],
     raw: dict[str, VisitorDay],
     finisher: Finisher,
-    include_bots: bool,
+    bots: BotCheck,
 ) -> LinkedPeople:
     """The people the visitor ids of ``links`` make, from their rolled-up days of
     ``span`` (read from ``source``) and their states in ``raw``."""
@@ -42,8 +42,8 @@ def linked_people(
     goals: dict[str, dict[str, GoalHits]] = {
         v: finisher.goals(state.goals, state.orders) for v, state in states.items()
     }
-    bots = {v for v, s in states.items() if not include_bots and crawler(s.user_agent)}
-    kept = [v for v in states if v not in bots]
+    left_out = {v for v, s in states.items() if bots.left_out(s.user_agent)}
+    kept = [v for v in states if v not in left_out]
     macro = person_macro_times(
         ((v, at) for v, hits in goals.items() if (at := finisher.limit(hits)) is not None),
         links,
@@ -55,7 +55,7 @@ def linked_people(
     grouped = {v for ids in found for v in ids}
     people = [summary for v, summary in summaries.items() if v not in grouped]
     people.extend(merge_summaries([(v, summaries[v]) for v in ids]) for ids in found)
-    return people, pairs, len(bots)
+    return people, pairs, len(left_out)
 
 
 def visitor_states(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Container, Iterable, Iterator
 
 from ..dataset import Dataset, VisitorSummary
-from ..rules import crawler
+from .agents import BotCheck
 from .finish import Finisher
 from .schema import decode
 from .state import VisitorDay
@@ -60,15 +60,15 @@ def people(
     states: Iterable[tuple[str, VisitorDay]],
     finisher: Finisher,
     dataset: Dataset,
-    include_bots: bool,
+    bots: BotCheck,
     last: Iterable[VisitorSummary],
     close: Callable[[], None],
 ) -> Iterator[VisitorSummary]:
-    """Each of ``states`` as a summary (known bots counted in ``dataset.bot_visitors``
-    instead, unless ``include_bots``), then ``last``; ``close`` once done."""
+    """Each of ``states`` as a summary (those ``bots`` leaves out counted in
+    ``dataset.bot_visitors`` instead), then ``last``; ``close`` once done."""
     try:
         for _, state in states:
-            if not include_bots and crawler(state.user_agent):
+            if bots.left_out(state.user_agent):
                 dataset.bot_visitors += 1
                 continue
             yield finisher.person(state)
