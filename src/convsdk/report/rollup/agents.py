@@ -1,11 +1,12 @@
 """Which visitors a report through the rollups leaves out as bots, by the user agent of
 their first event, with every verdict remembered.
 
-The verdicts are kept with a report's counts (:class:`~.counted.Kept`), under the bot
+The verdicts are kept with a report's counts (:class:`~.counted.Kept`), with the bot
 rules that made them (:func:`convsdk.privacy.bots.rules_id`). A later report of those
 counts starts from them: when the user agents of the people it recounts are all known,
-it never compiles crawlerdetect's patterns, about 70 ms of a report that otherwise takes
-a few hundred. Under other rules (crawlerdetect upgraded, or gone) they are not used.
+it never compiles crawlerdetect's patterns, tens of milliseconds of a report that
+otherwise takes a few hundred. Counts made under other rules (crawlerdetect upgraded, or
+gone) are not read: their people were left out by other verdicts.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from itertools import islice
 
-from ...privacy.bots import rules_id
 from ..rules import crawler
 
 __all__ = ["MAX_VERDICTS", "BotCheck"]
@@ -43,11 +43,9 @@ class BotCheck:
             verdict = self.verdicts[user_agent] = crawler(user_agent)
         return verdict
 
-    def learn(self, verdicts: Mapping[str, bool], rules: str) -> None:
-        """Take ``verdicts`` made under the bot ``rules``; none when those are not the
-        rules in use."""
-        if rules == rules_id():
-            self.verdicts.update(verdicts)
+    def learn(self, verdicts: Mapping[str, bool]) -> None:
+        """Take ``verdicts`` made under the bot rules in use."""
+        self.verdicts.update(verdicts)
 
     def kept(self) -> dict[str, bool]:
         """The verdicts to keep with the counts (at most :data:`MAX_VERDICTS`)."""

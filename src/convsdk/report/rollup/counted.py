@@ -304,8 +304,10 @@ def _recount(source: RollupSource, report: KeptReport, meta: Meta) -> Report | N
         # on it counts everyone who did the micro one.
         return None
     kept = Kept.decode(found[2])
+    if kept.rules and kept.rules != rules_id():
+        return None  # counted under other bot rules (crawlerdetect upgraded): not these
     bots = assembly.bots
-    bots.learn(kept.agents, kept.rules)  # known user agents: no bot patterns compiled
+    bots.learn(kept.agents)  # known user agents: no bot patterns compiled
     changed = _changed(source, raw, before.links, after.links)
     source.read_states(changed, *span.days)  # theirs, read once for both counts
     was = _people(source, span, changed, before, bots)
