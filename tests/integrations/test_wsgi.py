@@ -188,6 +188,70 @@ def test_json_and_raw_bodies_reach_the_app_unread(
     assert (checkout.name, checkout.goal, checkout.value) == ("checkout", "purchase", None)
 
 
+def test_a_stream_that_can_seek_stays_the_apps_from_where_it_was(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    """Whoever else holds the stream (a test client sending it again for a 307 or 308
+    redirect) finds it as the app leaves it, as without convsdk."""
+    seen: list[tuple[Any, int]] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        stream = environ["wsgi.input"]
+        seen.append((stream, stream.tell()))
+        if environ["PATH_INFO"] == "/checkout/unread":  # answered without reading the body
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok"]
+        return shop(environ, start_response)  # type: ignore[no-any-return]
+
+    environ = build("/checkout", method="POST", data={"total": "49.90"})
+    original = environ["wsgi.input"]
+    _, _, body = serve(ConversionMiddleware(app, tracker=shop_tracker), environ)
+    assert json.loads(body)["form"] == {"total": ["49.90"]}
+    assert seen == [(original, 0)]  # its own stream, unread
+    assert original.read() == b""  # and the app read it to the end
+    # A stream the app leaves unread is left unread, wherever it started.
+    unread = build("/checkout/unread", method="POST", data={"total": "5"})
+    unread["wsgi.input"] = stream = io.BytesIO(b"ignored&total=5")
+    stream.seek(8)
+    unread["CONTENT_LENGTH"] = "7"
+    assert serve(ConversionMiddleware(app, tracker=shop_tracker), unread)[2] == b"ok"
+    assert stream.tell() == 8 and stream.read() == b"total=5"
+    values = [event.value for event in stored(shop_tracker, memory)]
+    assert values == [49.9, 5.0]
+
+
+def test_a_stream_that_cannot_seek_is_replaced_by_the_bytes_read(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    class SocketInput(io.RawIOBase):
+        """A server's input stream: it reads, and nothing more."""
+
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+
+        def readable(self) -> bool:
+            return True
+
+        def read(self, size: int | None = -1) -> bytes:
+            size = len(self.data) if size is None or size < 0 else size
+            chunk, self.data = self.data[:size], self.data[size:]
+            return chunk
+
+    environ = build("/checkout", method="POST", data={"total": "49.90", "sku": "A1"})
+    environ["wsgi.input"] = original = SocketInput(environ["wsgi.input"].read())
+    seen: list[Any] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        seen.append(environ["wsgi.input"])
+        return shop(environ, start_response)  # type: ignore[no-any-return]
+
+    _, _, body = serve(ConversionMiddleware(app, tracker=shop_tracker), environ)
+    assert json.loads(body)["form"] == {"total": ["49.90"], "sku": ["A1"]}
+    assert seen[0] is not original
+    [event] = stored(shop_tracker, memory)
+    assert event.value == 49.9
+
+
 def test_a_form_over_the_size_cap_is_not_read_but_still_counted(
     shop_tracker: Tracker, memory: MemoryBackend
 ) -> None:

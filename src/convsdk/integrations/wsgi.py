@@ -18,8 +18,9 @@ iteration would mean wrapping the iterable, losing ``wsgi.file_wrapper``'s ident
 the server's ``sendfile``, and most pages fit the socket buffer in one write, where a
 server sees no disconnect anyway.) A form body is read
 only when a goal needs one of its fields (or ``capture_fields`` is set), only when
-``CONTENT_LENGTH`` is given and at most ``max_body_size``; the bytes read are handed
-back to the app as ``wsgi.input``, so the app reads exactly the same body.
+``CONTENT_LENGTH`` is given and at most ``max_body_size``; the app then reads exactly
+the same body: from its own stream put back where it was, when that stream can seek,
+else from a copy of the bytes read, given as ``wsgi.input``.
 
 Tracking never breaks the site: an error inside convsdk is logged on the ``convsdk``
 logger and the request is served as if the middleware were not there; the app's own
@@ -204,18 +205,45 @@ _status_codes: dict[str, int] = {}
 def _read_form(
     environ: dict[str, Any], request: Request, recorder: Recorder, pending: Pending
 ) -> None:
-    """Read the form body and give the same bytes back to the app as ``wsgi.input``."""
+    """Read the form body, and leave the app the same bytes to read.
+
+    A stream that can seek (a test client's ``BytesIO``) is put back where it was and
+    stays the app's ``wsgi.input``: whoever else holds it (Werkzeug's test client
+    sends it again to follow a 307 or 308 redirect) finds it as the app leaves it, as
+    without convsdk. A server's socket stream cannot seek: the app gets a copy of the
+    bytes read instead.
+    """
     stream = environ.get("wsgi.input")
     length = request.content_length
     if stream is None or not length:
         return
+    start = _position(stream)
     # The length was checked against max_body_size: read it all, as the app would.
     body = read_wsgi(stream, length, length)
     data = body.data
     error = body.error  # the client went away: the app must see the same failure
-    environ["wsgi.input"] = io.BytesIO(data) if error is None else _FailingInput(data, error)
+    if error is not None:
+        environ["wsgi.input"] = _FailingInput(data, error)
+    elif start is None or not _seek(stream, start):
+        environ["wsgi.input"] = io.BytesIO(data)
     if error is None and body.complete:
         recorder.read_form(pending, request.content_type, data)
+
+
+def _position(stream: Any) -> int | None:
+    """Where a stream that can seek stands; ``None`` for one that cannot."""
+    try:
+        return stream.tell() if stream.seekable() else None  # type: ignore[no-any-return]
+    except Exception:  # no seekable()/tell(), or a stream that refuses them
+        return None
+
+
+def _seek(stream: Any, position: int) -> bool:
+    """Put ``stream`` back at ``position``; whether it went."""
+    try:
+        return stream.seek(position) == position  # type: ignore[no-any-return]
+    except Exception:
+        return False
 
 
 class _FailingInput(io.BytesIO):
