@@ -186,6 +186,32 @@ def test_the_app_reads_the_same_json_and_raw_body(
     }
 
 
+def test_a_post_sent_again_for_a_redirect_keeps_its_form_and_counts_once(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    """Flask's test client follows a 308 (a route's missing trailing slash) by sending
+    the same body again: the view behind the redirect reads the form, as without
+    convsdk, and the purchase counts there, not on the redirect too."""
+    app = make_app()
+
+    @app.route("/checkout/confirm/", methods=["GET", "POST"])
+    def confirm() -> str:
+        return f"total {request.form['total']}"
+
+    ConvSDK(app, tracker=shop_tracker)
+    client = app.test_client()
+    response = client.post("/checkout/confirm", data={"total": "12.50"}, follow_redirects=True)
+    assert (response.status_code, response.data) == (200, b"total 12.50")
+    assert [(r.status_code, r.request.path) for r in response.history] == [
+        (308, "/checkout/confirm")
+    ]
+    events = stored(shop_tracker, memory)
+    assert [(e.context["status"], e.goal, e.value) for e in events] == [
+        (308, None, None),
+        (200, "purchase", 12.5),
+    ]
+
+
 def test_streaming_responses_arrive_byte_for_byte(
     shop_tracker: Tracker, memory: MemoryBackend
 ) -> None:
@@ -659,6 +685,29 @@ def test_methods_and_status_override_what_the_view_says(
     ConvSDK(app, tracker=shop_tracker)
     register_once(app.test_client())
     assert signups(stored(shop_tracker, memory)) == [("signup", 200)]
+
+
+def test_a_form_view_sending_the_submission_on_with_307_does_not_convert(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    """307 and 308 ask the browser to send the same form to another URL: the view
+    answering there converts, not this one too."""
+    app = Flask(__name__)
+
+    @app.route("/join", methods=["GET", "POST"])
+    @track_micro("joined")
+    def join() -> Any:
+        return redirect("/join/v2", code=307)
+
+    @app.post("/join/v2")
+    @track_micro("joined")
+    def join_v2() -> Any:
+        return redirect("/welcome")
+
+    ConvSDK(app, tracker=shop_tracker)
+    app.test_client().post("/join", data={"email": "a@example.com"}, follow_redirects=True)
+    events = stored(shop_tracker, memory)
+    assert [(e.goal, e.context["path"]) for e in events if e.kind] == [("joined", "/join/v2")]
 
 
 def test_separate_get_and_post_views_on_one_url_are_one_form_page(

@@ -40,7 +40,9 @@ every path:
 ``status`` is the response status the interaction must have: ``"2xx"``, ``"3xx"``
 (any class ``"1xx"``-``"5xx"``), a code (``302``), or a list of those; by default any
 status below 400. A Post/Redirect/Get form succeeds with a redirect and fails by
-showing the form again (200), so its goal says ``status="3xx"``::
+showing the form again (200), so its goal says ``status="3xx"``. Neither counts a 307
+or 308 unless named: the client sends the same request again to another URL, where it
+counts (see :mod:`convsdk.goals.status`)::
 
     Goal.macro("signup", event="form_submit", path="/register", status="3xx")
 

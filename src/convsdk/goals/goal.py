@@ -13,7 +13,7 @@ from typing import Any, Literal, TypedDict, Unpack
 
 from .amounts import to_amount
 from .paths import compile_paths
-from .status import parse_status
+from .status import parse_status, succeeded
 from .validation import (
     check_choices,
     check_currency,
@@ -56,7 +56,7 @@ class _Compiled:
     # eq, hash, repr, fields() and asdict().
     __slots__ = ("_path_test", "_statuses", "_value_spec")
     _path_test: Callable[[str], bool] | None
-    _statuses: frozenset[int] | None  # None: any status below 400
+    _statuses: frozenset[int] | None  # None: succeeded() (below 400, not 307/308)
     _value_spec: tuple[str, str] | None  # ("form" | "query" | "property", key)
 
 
@@ -77,7 +77,8 @@ class Goal(_Compiled):
     - ``event``, ``path`` (a glob or a list of globs), ``method``: what to match (see
       :mod:`convsdk.goals`); ``None`` matches anything.
     - ``status``: the response statuses that count (``"2xx"``, ``"3xx"``, a code, or a
-      list); ``None``, the default, is any status below 400.
+      list); ``None``, the default, is any status below 400 but 307 and 308 (see
+      :mod:`convsdk.goals.status`).
     - ``value`` (a fixed, non-negative amount) or ``value_from`` (``"form:<field>"``,
       ``"query:<param>"``, ``"property:<key>"``), not both.
     - ``currency``: ISO 4217 code, upper-cased; ``None`` means the tracker's default.
@@ -172,7 +173,7 @@ class Goal(_Compiled):
             return False
         if status is not None:
             statuses = self._statuses
-            if status not in statuses if statuses is not None else status >= 400:
+            if status not in statuses if statuses is not None else not succeeded(status):
                 return False
         test = self._path_test
         if test is None:

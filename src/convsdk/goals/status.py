@@ -1,8 +1,13 @@
 """The response statuses a goal counts: ``"2xx"``, ``"3xx"``, a code, or a list of those.
 
-By default (no ``status=``) a goal counts any status below 400; a Post/Redirect/Get
-form succeeds with a redirect and fails by showing the form again (200), so its goal
-says ``status="3xx"``.
+By default (no ``status=``) a goal counts any status below 400 (:func:`succeeded`); a
+Post/Redirect/Get form succeeds with a redirect and fails by showing the form again
+(200), so its goal says ``status="3xx"``.
+
+Neither counts 307 or 308 (:data:`SENT_AGAIN`): they ask the client to send the same
+request again to another URL (a route's missing trailing slash), where it is answered,
+and counted; counting both would count one submission twice. A goal that means them
+names them: ``status=[307, "2xx"]``.
 """
 
 from __future__ import annotations
@@ -13,14 +18,25 @@ from typing import Any
 
 from ..errors import ConfigError
 
-__all__ = ["StatusSpec", "parse_status"]
+__all__ = ["SENT_AGAIN", "StatusSpec", "parse_status", "succeeded"]
 
 StatusSpec = str | int | Iterable[str | int]
 _STATUS_CLASS = re.compile(r"([1-5])xx\Z", re.IGNORECASE)
 
+#: Redirects that keep the method and body: the same request is sent again elsewhere.
+SENT_AGAIN = frozenset({307, 308})
+
+
+def succeeded(status: int) -> bool:
+    """Whether an answer of ``status`` counts without a ``status=`` rule: below 400, and
+    not a request to send it again (:data:`SENT_AGAIN`)."""
+    return status < 400 and status not in SENT_AGAIN
+
 
 def parse_status(spec: Any, *, field: str = "status", goal: str | None = None) -> frozenset[int]:
     """The status codes a ``status=`` option accepts: ``"2xx"``, ``"3xx"``, ``302``, or a list.
+
+    ``"3xx"`` is every redirect but :data:`SENT_AGAIN`, which count when named.
 
     Raises :class:`convsdk.ConfigError` naming ``field`` (and ``goal``) for anything else::
 
@@ -45,7 +61,7 @@ def parse_status(spec: Any, *, field: str = "status", goal: str | None = None) -
             m = _STATUS_CLASS.match(text)
             if m is not None:
                 first = int(m[1]) * 100
-                codes.update(range(first, first + 100))
+                codes.update(set(range(first, first + 100)) - SENT_AGAIN)
                 continue
             if text.isdigit() and 100 <= int(text) <= 599:
                 codes.add(int(text))
