@@ -10,7 +10,8 @@ import convsdk
 from convsdk.backends.memory import MemoryBackend
 from convsdk.tracker import set_default
 
-# Starlette's and FastAPI's own suites with the middleware: `make field`, not `make test`.
+# Starlette's, FastAPI's and Wagtail's own suites with the middleware: `make field`, not
+# `make test`.
 collect_ignore = ["field"]
 
 

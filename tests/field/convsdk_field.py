@@ -14,54 +14,30 @@ FastAPI's own test suite. It patches:
 stack, outside ``ServerErrorMiddleware``; ``user`` adds it as the outermost user
 middleware, where ``app.add_middleware(ConversionMiddleware, ...)`` puts it.
 
-The tracker writes to memory, has no spool, and has goals for page views, form submits
-(with a value read from a form field, so the middleware reads form bodies) and
-checkouts. At the end the plugin prints how many apps it wrapped and how many events it
-recorded, and writes both as JSON to ``FIELD_REPORT`` when that is set.
+The middleware follows the default tracker, :mod:`field_tracker`'s: an app's lifespan
+shutdown closes it, and the next test starts with a new one. The summary at the end is
+:mod:`field_tracker`'s too.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from typing import Any
 
+import field_tracker
 import pytest
+from field_tracker import tracker as _tracker
 
-import convsdk
-from convsdk import Goal
-from convsdk.backends.memory import MemoryBackend
 from convsdk.integrations.asgi import ConversionMiddleware
 
 PLACEMENT = os.environ.get("FIELD_PLACEMENT", "outer")
 
-_memory = MemoryBackend()
-_state: dict[str, Any] = {"tracker": None, "apps": 0, "clients": 0}
-
-
-def _tracker() -> convsdk.Tracker:
-    tracker = _state["tracker"]
-    assert tracker is not None, "convsdk_field: the tracker is not set up"
-    return tracker  # type: ignore[no-any-return]
-
-
-def _make_tracker() -> convsdk.Tracker:
-    return convsdk.Tracker(
-        backend=_memory,
-        spool_dir=None,
-        secret_key="convsdk-field-secret",
-        flush_interval=0.2,
-        goals=[
-            Goal.macro("field_checkout", event="checkout", value_from="form:total"),
-            Goal.micro("field_form", event="form_submit", value_from="form:amount"),
-            Goal.micro("field_page", event="page_view"),
-        ],
-    )
+_state: dict[str, Any] = {"apps": 0, "clients": 0}
 
 
 def _wrap(app: Any) -> ConversionMiddleware:
-    return ConversionMiddleware(app, tracker=_tracker())
+    return ConversionMiddleware(app)  # the default tracker, looked up per request
 
 
 def _patch_stack(cls: type) -> None:
@@ -76,7 +52,7 @@ def _patch_stack(cls: type) -> None:
             _state["apps"] += 1
             saved = self.user_middleware
             # add_middleware() inserts at 0: the last one added is the outermost.
-            self.user_middleware = [Middleware(ConversionMiddleware, tracker=_tracker()), *saved]
+            self.user_middleware = [Middleware(ConversionMiddleware), *saved]
             try:
                 return original(self)
             finally:
@@ -124,8 +100,7 @@ def _patch_test_client() -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if _state["tracker"] is None:
-        _state["tracker"] = _make_tracker()
+    _tracker()
     from starlette.applications import Starlette
 
     _patch_stack(Starlette)
@@ -139,40 +114,18 @@ def pytest_configure(config: pytest.Config) -> None:
     _patch_test_client()
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _tracker()  # a new default tracker if a lifespan shutdown closed the last one
+
+
 def _summary() -> dict[str, Any]:
-    tracker = _state["tracker"]
-    if tracker is not None and not tracker.closed:
-        tracker.flush(timeout=10.0)
-    events = _memory.events
-    kinds: dict[str, int] = {}
-    for event in events:
-        kinds[event.name] = kinds.get(event.name, 0) + 1
-    return {
-        "placement": PLACEMENT,
-        "apps_wrapped": _state["apps"],
-        "clients_wrapped": _state["clients"],
-        "events": len(events),
-        "events_by_name": kinds,
-        "stats": tracker.stats() if tracker is not None else {},
-    }
+    wrapped = f"{_state['apps']} app stacks and {_state['clients']} bare ASGI apps wrapped"
+    return field_tracker.summary(wrapped, placement=PLACEMENT)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    summary = _summary()
-    terminalreporter.write_line(
-        f"convsdk field ({summary['placement']}): {summary['apps_wrapped']} app stacks and "
-        f"{summary['clients_wrapped']} bare ASGI apps wrapped, {summary['events']} events "
-        f"recorded {summary['events_by_name']}"
-    )
+    field_tracker.write_line(terminalreporter, _summary(), f"convsdk field ({PLACEMENT})")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    tracker = _state["tracker"]
-    if tracker is None:
-        return
-    summary = _summary()
-    tracker.close()
-    report = os.environ.get("FIELD_REPORT")
-    if report:
-        with open(report, "w", encoding="utf-8") as file:
-            json.dump(summary, file, indent=2, default=str)
+    field_tracker.finish(_summary())
