@@ -19,6 +19,11 @@ One more row splits convsdk's figure: "request thread only" is the same middlewa
 with a dispatcher that stays asleep while a run is timed (its events are delivered
 between runs). The difference to "+ convsdk" is the dispatcher thread waking every
 ``batch_size`` events and taking the GIL from a loop that never releases it.
+
+A block of WSGI rows has no framework: an app that only answers the page. Around it,
+convsdk executes the same instructions a request as around Flask (callgrind counts them
+in ``bench_request_cost.py``), but in fewer µs: alone, its code and data stay in the
+caches from one request to the next; beside a framework's, the two contend for them.
 """
 
 from __future__ import annotations
@@ -216,6 +221,29 @@ def wsgi_rows() -> list[list[object]]:
     for each in (tracker, asleep, fresh):
         each.close()
     return _rows(times, "Flask (bare)")
+
+
+def plain_hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """A WSGI app that only answers: the hello-world page, with no framework."""
+    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+    return [b"<h1>hello</h1>"]
+
+
+def plain_rows() -> list[list[object]]:
+    """convsdk around :func:`plain_hello`: what its own work costs, where no framework's
+    code and data share the caches with it (its rows around Flask are larger)."""
+    from convsdk.integrations.wsgi import ConversionMiddleware
+
+    tracker = make_tracker()
+    tracked = ConversionMiddleware(plain_hello, tracker=tracker)
+    runs = {"no framework (bare)": runner(plain_hello), "+ convsdk": runner(tracked)}
+    new_runs = {
+        "no framework (bare)": runner(plain_hello, new=True),
+        "+ convsdk": runner(tracked, new=True),
+    }
+    times = median_us({**_keyed(RETURNING, runs), **_keyed(NEW, new_runs)})
+    tracker.close()
+    return _rows(times, "no framework (bare)")
 
 
 # -- Django ----------------------------------------------------------------------------
@@ -433,6 +461,9 @@ def main() -> None:
     headers = ["per request (median)", "µs", "added µs", "ratio"]
     print("WSGI: Flask hello world, a page view tracked")
     print(table(headers, wsgi_rows()))
+    print()
+    print("WSGI: an app that only answers (no framework), a page view tracked")
+    print(table(headers, plain_rows()))
     print()
     print("ASGI: Starlette hello world, a page view tracked")
     print(table(headers, asgi_rows()))
