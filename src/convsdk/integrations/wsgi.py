@@ -232,9 +232,12 @@ def _read_form(
 
 def _position(stream: Any) -> int | None:
     """Where a stream that can seek stands; ``None`` for one that cannot."""
+    seekable = getattr(stream, "seekable", None)
+    if seekable is None:  # a server's stream, mostly
+        return None
     try:
-        return stream.tell() if stream.seekable() else None  # type: ignore[no-any-return]
-    except Exception:  # no seekable()/tell(), or a stream that refuses them
+        return stream.tell() if seekable() else None  # type: ignore[no-any-return]
+    except Exception:  # a stream that refuses to tell
         return None
 
 
