@@ -249,6 +249,29 @@ def test_a_starlette_route_with_get_and_post_converts_on_the_redirecting_post(
     assert [(e.name, e.context["status"]) for e in events if e.kind] == [("signup", 303)]
 
 
+def test_a_form_sent_again_to_the_trailing_slash_counts_once(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    """Starlette answers a route's missing trailing slash with 307 (redirect_slashes):
+    the client sends the form again, and only the request that reaches the view counts."""
+    app = FastAPI()
+    app.add_middleware(ConversionMiddleware, tracker=shop_tracker)
+
+    @app.post("/checkout/confirm/", response_class=HTMLResponse)
+    async def confirm(total: Annotated[str, Form()]) -> str:
+        return f"<p>total {total}</p>"
+
+    with TestClient(app, headers=BROWSER) as client:
+        response = client.post("/checkout/confirm", data={"total": "12.50"})
+    assert (response.status_code, response.text) == (200, "<p>total 12.50</p>")
+    assert [r.status_code for r in response.history] == [307]
+    events = stored(shop_tracker, memory)
+    assert [(e.context["status"], e.goal, e.value) for e in events] == [
+        (307, None, None),
+        (200, "purchase", 12.5),
+    ]
+
+
 @pytest.mark.parametrize("middleware", [True, False])
 def test_cancel_conversion_in_async_and_sync_views(
     shop_tracker: Tracker, memory: MemoryBackend, middleware: bool
