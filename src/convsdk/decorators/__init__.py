@@ -7,9 +7,8 @@
 ...     annotate(value=order.total, transaction_id=order.id)
 ...     return redirect("/thanks")
 
-The conversion is recorded when the view returns normally with a status below 400,
-but 307 and 308, which send the request again elsewhere (``status=`` names other
-statuses: ``"3xx"`` for a Post/Redirect/Get form), and only
+The conversion is recorded when the view returns normally with a status below 400
+(``status=`` names other statuses: ``"3xx"`` for a Post/Redirect/Get form), and only
 for the requests that do what the goal names: a view that serves a form (``GET``) and
 takes its submission (``POST``) converts on the submission only, and only when it
 redirects (Post/Redirect/Get: a failed submission shows the form again with 200); a

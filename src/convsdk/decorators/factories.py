@@ -82,8 +82,7 @@ def track_micro(
     ``methods`` names the request methods that convert (default: the view's
     submission methods if it has any, else ``GET``); ``status`` the response statuses
     (``"2xx"``, ``"3xx"``, a code or a list; default: below 400, and 3xx for the
-    submission of a view that also shows its form on ``GET``; never 307 or 308
-    unless named).
+    submission of a view that also shows its form on ``GET``).
 
     >>> @app.post("/newsletter")
     ... @track_micro("newsletter_signup", properties={"list": "weekly"})

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, cast
 from .. import context as _context
 from .. import runtime
 from ..event import Event
-from ..goals.status import succeeded
 from .notes import Notes
 from .rule import rule, status_of
 from .spec import Dynamic, Spec
@@ -67,11 +66,11 @@ def _recording_tracker(ctx: _context.RequestContext | None) -> Tracker | None:
 def _status_converts(
     ctx: _context.RequestContext | None, statuses: frozenset[int] | None, result: Any
 ) -> bool:
-    """Whether the response status converts (None ``statuses``: :func:`succeeded`).
+    """Whether the response status converts (None ``statuses``: below 400).
 
     Under a middleware, a status rule is checked against the final response (the
     view's return value may not tell: FastAPI's status_code=), so it passes here;
-    the default is checked by both.
+    "below 400" is checked by both.
     """
     waits = ctx is not None and ctx.deferred and ctx.status is None
     if waits and statuses is not None:
@@ -79,7 +78,7 @@ def _status_converts(
     status = ctx.status if ctx is not None and ctx.status is not None else None
     if status is None:
         status = status_of(result)
-    return succeeded(status) if statuses is None else status in statuses
+    return status < 400 if statuses is None else status in statuses
 
 
 def _resolve(option: Dynamic, result: Any) -> Any:

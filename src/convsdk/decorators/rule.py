@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import context as _context
-from ..goals.status import SENT_AGAIN
 from .spec import Spec
 
 # Methods that change something: a view accepting one of them converts on those only.
@@ -96,15 +95,13 @@ def _route_methods(scope: Mapping[str, Any]) -> set[str] | None:
     return found
 
 
-# Post/Redirect/Get's success: a redirect, but not one sending the same request again.
-_REDIRECTS = frozenset(range(300, 400)) - SENT_AGAIN
+_REDIRECTS = frozenset(range(300, 400))
 
 
 def rule(
     spec: Spec, ctx: _context.RequestContext | None, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[bool, frozenset[int] | None]:
-    """Whether this request's method converts, and the statuses it needs (None: the
-    default, :func:`~convsdk.goals.status.succeeded`).
+    """Whether this request's method converts, and the statuses it needs (None: below 400).
 
     A view whose URL also takes a submission (POST, PUT, PATCH, DELETE) converts on
     those only; when the same URL also shows the form (GET), the submission converts

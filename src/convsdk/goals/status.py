@@ -7,7 +7,8 @@ Post/Redirect/Get form succeeds with a redirect and fails by showing the form ag
 Neither counts 307 or 308 (:data:`SENT_AGAIN`): they ask the client to send the same
 request again to another URL (a route's missing trailing slash), where it is answered,
 and counted; counting both would count one submission twice. A goal that means them
-names them: ``status=[307, "2xx"]``.
+names them: ``status=[307, "2xx"]``. (A decorator's conversion still counts a 307 its
+view answers: the view ran, where a framework's slash redirect runs none.)
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from urllib.parse import parse_qs
 
 from .. import privacy
 from ..event import Event, check_currency, make_event, trusted_event
-from ..goals.status import succeeded
 from .context import RequestContext
 from .pending import Pending
 
@@ -33,8 +32,7 @@ log = logging.getLogger("convsdk.interactions")
 def standing_conversions(ctx: RequestContext, status: int) -> dict[str, Event]:
     """The view's conversions that stand for a response of ``status``.
 
-    A goal's ``status=`` rule decides; without one, any answer under 400 but 307 and
-    308 (:func:`convsdk.goals.status.succeeded`).
+    A goal's ``status=`` rule decides; without one, any answer under 400.
     """
     conversions = ctx.conversions
     if not conversions:
@@ -44,9 +42,9 @@ def standing_conversions(ctx: RequestContext, status: int) -> dict[str, Event]:
         return {
             goal: event
             for goal, event in conversions.items()
-            if (status in rules[goal] if goal in rules else succeeded(status))
+            if (status in rules[goal] if goal in rules else status < 400)
         }
-    return conversions if succeeded(status) else {}
+    return {} if status >= 400 else conversions
 
 
 def interaction_event(
@@ -66,7 +64,7 @@ def interaction_event(
     # Like the decorators' conversions, what the view annotated stands only when
     # the request succeeded.
     ctx = pending.ctx
-    notes = ctx.annotations if succeeded(status) else _NO_NOTES
+    notes = ctx.annotations if status < 400 else _NO_NOTES
     value = currency = None
     if goal is not None:
         currency = goal.currency
@@ -159,7 +157,7 @@ def conversion_events(
     properties, the annotated user id, and the ids of a cookieless (cached) answer."""
     ctx = pending.ctx
     currency = pending.tracker.currency
-    user_id = ctx.annotations.get("user_id") if succeeded(status) else None
+    user_id = ctx.annotations.get("user_id") if status < 400 else None
     events = []
     for event in conversions.values():
         if event.currency is None and event.value is not None:
