@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -20,6 +19,7 @@ import pytest
 
 from convsdk import Tracker
 from convsdk.backends.file import read_events
+from served import free_port, kill_if_running, stop
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 
@@ -116,12 +116,6 @@ def app(environ, start_response):
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float) -> None:
     deadline = time.monotonic() + seconds
     pause = threading.Event()
@@ -179,12 +173,9 @@ def test_gunicorn_preload_workers_deliver_every_request(tmp_path: Path) -> None:
 
         with ThreadPoolExecutor(max_workers=16) as pool:
             assert set(pool.map(get, range(200))) == {200}
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=30)
+        stderr = stop(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate(timeout=10)
+        kill_if_running(proc)
     assert proc.returncode == 0, stderr.decode()
 
     with sqlite3.connect(db) as conn:

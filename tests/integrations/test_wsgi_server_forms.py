@@ -11,17 +11,16 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
-import threading
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+
+from served import free_port, kill_if_running, stop, wait_until_serving
 
 pytestmark = pytest.mark.slow
 
@@ -57,31 +56,6 @@ app = ConversionMiddleware(shop, tracker=tracker)
 """
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_serving(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    pause = threading.Event()
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"the server exited early: {proc.communicate()[1]!r}"
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        try:
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pause.wait(0.05)  # polling for readiness, with a deadline
-        finally:
-            conn.close()
-    raise AssertionError(f"nothing answered on {port}")
-
-
 def _post(port: int, body: bytes, content_type: str) -> dict[str, object]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
@@ -98,7 +72,7 @@ def test_gunicorn_gives_the_app_the_form_the_goal_read(tmp_path: Path) -> None:
     pytest.importorskip("gunicorn")
     (tmp_path / "form_app.py").write_text(textwrap.dedent(APP))
     db = tmp_path / "events.db"
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
         + ["--log-level", "warning", "form_app:app"],
@@ -108,7 +82,7 @@ def test_gunicorn_gives_the_app_the_form_the_goal_read(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        _wait_until_serving(port, proc)
+        wait_until_serving(port, proc, 20)
         form = urlencode({"total": "49.90", "sku": "A1"}).encode()
         assert _post(port, form, "application/x-www-form-urlencoded") == {
             "form": {"total": ["49.90"], "sku": ["A1"]},
@@ -127,12 +101,9 @@ def test_gunicorn_gives_the_app_the_form_the_goal_read(tmp_path: Path) -> None:
             "files": {"receipt": "file contents"},
             "raw": 0,
         }
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=30)
+        stderr = stop(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate(timeout=10)
+        kill_if_running(proc)
     assert b"Traceback" not in stderr, stderr.decode()
     with sqlite3.connect(db) as conn:
         rows = conn.execute(

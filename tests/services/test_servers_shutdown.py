@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import http.client
 import os
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import textwrap
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from convsdk import Tracker
+from served import free_port, kill_if_running, stop, wait_until_serving
 
 pytestmark = pytest.mark.slow
 
@@ -123,29 +120,6 @@ SERVERS = {
 MODULES = {"uvicorn": "uvicorn", "hypercorn": "hypercorn", "gunicorn": "gunicorn"}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_serving(port: int, proc: subprocess.Popen[bytes], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    pause = threading.Event()
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"the server exited early: {proc.communicate()[1]!r}"
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        try:
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pause.wait(0.05)  # polling for readiness, with a deadline
-        finally:
-            conn.close()
-    raise AssertionError(f"nothing answered on {port} within {seconds} s")
-
-
 def send_requests(port: int) -> None:
     conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(CONNECTIONS)]
     try:
@@ -189,12 +163,9 @@ def run_and_stop(tmp_path: Path, command: list[str]) -> tuple[int, list[tuple[st
     try:
         wait_until_serving(port, proc, 20)
         send_requests(port)
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=30)
+        stderr = stop(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate(timeout=10)
+        kill_if_running(proc)
     at_stop = len(stored(db))
     with Tracker(backend=f"sqlite:///{db}", spool_dir=spool) as tracker:
         assert tracker.flush(10.0), tracker.stats()
