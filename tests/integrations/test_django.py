@@ -135,6 +135,22 @@ def test_post_redirect_get_counts_once_with_a_goal(
     assert names(events) == ["page_view", "form_submit", "form_submit", "page_view"]
 
 
+def test_a_post_to_a_url_missing_its_slash_converts_nobody(
+    client: Client, tracker: convsdk.Tracker, memory: MemoryBackend
+):
+    """APPEND_SLASH answers it with a 301 no view made; the browser follows it with a
+    GET, and the form is lost: a 3xx goal must not take it for a Post/Redirect/Get."""
+    response = client.post("/contact", {"email": "ada@example.com"})
+    assert (response.status_code, response["Location"]) == (301, "/contact/")
+    response = client.post("/contact/", {"email": "ada@example.com"})  # the form, sent right
+    assert response.status_code == 302
+    events = recorded(tracker, memory)
+    assert [(e.context["path"], e.context["status"], e.goal) for e in events] == [
+        ("/contact", 301, None),
+        ("/contact/", 302, "contacted"),
+    ]
+
+
 def test_post_redirect_get_counts_once_with_a_decorator(
     client: Client, tracker: convsdk.Tracker, memory: MemoryBackend
 ):

@@ -94,7 +94,6 @@ def cancel_conversion() -> None:
         notes.cancelled = True
     ctx = runtime.current_request.get()
     if ctx is not None:
-        ctx.cancelled = True
-        ctx.conversions.clear()
+        ctx.cancel()
     elif not stack:
         log.debug("cancel_conversion() called outside a tracked view or request: ignored")

@@ -96,6 +96,12 @@ class RequestContext:
     #: ``identify()`` was called in this request: the response keeps the user id.
     identified: bool = False
 
+    def cancel(self) -> None:
+        """This request converts nobody (``cancel_conversion()``, or an answer no view
+        made): its decorators' conversions and its goal are dropped."""
+        self.cancelled = True
+        self.conversions.clear()
+
     def event_context(self) -> dict[str, Any]:
         """The ``context`` dict stored with an event."""
         ctx: dict[str, Any] = {

@@ -10,7 +10,7 @@ from typing import Any
 from ...context import Request
 from ...web.forms import Form, parse_form
 
-__all__ = ["add_cookies", "read_form", "read_request"]
+__all__ = ["add_cookies", "appended_slash", "read_form", "read_request"]
 
 log = logging.getLogger("convsdk.integrations.django")
 
@@ -52,6 +52,19 @@ def read_form(request: Any) -> Form | None:
         # A body the view streamed itself, too big for Django's limits, or malformed.
         log.debug("the form of this request cannot be read", exc_info=True)
         return None
+
+
+def appended_slash(request: Any, response: Any) -> bool:
+    """Whether ``response`` is ``APPEND_SLASH``'s redirect (``CommonMiddleware``): the
+    request's own URL with a slash added, answered before any view ran. A form posted
+    there is lost (the browser follows a 301 with a GET): it converts nobody."""
+    if request.path.endswith("/"):
+        return False
+    from django.utils.http import escape_leading_slashes
+
+    location: str | None = response.get("Location")
+    slashed: str = escape_leading_slashes(request.get_full_path(force_append_slash=True))
+    return location == slashed
 
 
 class _HeaderMorsel(Morsel[str]):

@@ -35,7 +35,7 @@ from ...tracker import Tracker
 from .._common import prepare
 from . import settings as _settings
 from .beacon import answer_beacon
-from .http import add_cookies, read_form, read_request
+from .http import add_cookies, appended_slash, read_form, read_request
 
 __all__ = ["ConversionMiddleware"]
 
@@ -134,11 +134,14 @@ class ConversionMiddleware:
         """Record the request with the response's status; add the cookies to it."""
         recorder = self.recorder
         try:
+            status = response.status_code
+            if 300 <= status < 400 and appended_slash(request, response):
+                pending.ctx.cancel()
             if pending.wants_body:
                 pending.form = read_form(request)
             cookies = recorder.finish(
                 pending,
-                response.status_code,
+                status,
                 response.get("Content-Type"),
                 response.get("Cache-Control"),
             )
