@@ -7,6 +7,8 @@ import logging
 from http.cookies import Morsel
 from typing import Any
 
+from django.utils.http import escape_leading_slashes
+
 from ...context import Request
 from ...web.forms import Form, parse_form
 
@@ -60,8 +62,6 @@ def appended_slash(request: Any, response: Any) -> bool:
     there is lost (the browser follows a 301 with a GET): it converts nobody."""
     if request.path.endswith("/"):
         return False
-    from django.utils.http import escape_leading_slashes
-
     location: str | None = response.get("Location")
     slashed: str = escape_leading_slashes(request.get_full_path(force_append_slash=True))
     return location == slashed
