@@ -325,6 +325,11 @@ def compare(name: str, python: Path, source: Path, placement: str, extra: list[s
         print(
             f"convsdk: {summary['wrapped']}, {summary['events']} events {summary['events_by_name']}"
         )
+        if summary.get("dropped"):
+            # Recorded but never stored: a closed tracker or a backend refusing them,
+            # where the run means to try the whole path, storage included.
+            problems.append(f"{name}: convsdk dropped {summary['dropped']} events")
+            print(problems[-1])
     return problems + differences(name, base, field)
 
 

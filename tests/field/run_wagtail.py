@@ -137,14 +137,9 @@ def run_suite(
                         names[event["name"]] += 1
                         if event["goal"] is not None:
                             names[f"goal {event['goal']}"] += 1
-    outcomes = {test: (outcome, message) for test, (outcome, message) in _read(found).items()}
+    written: dict[str, list[str]] = json.loads(found.read_text(encoding="utf-8"))
+    outcomes = {test: (outcome, message) for test, (outcome, message) in written.items()}
     return outcomes, elapsed, names
-
-
-def _read(path: Path) -> dict[str, list[str]]:
-    with open(path, encoding="utf-8") as file:
-        data: dict[str, list[str]] = json.load(file)
-    return data
 
 
 def main(argv: list[str] | None = None) -> int:
