@@ -30,12 +30,12 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run_all.py
 
-# Starlette's and FastAPI's own test suites, without and with convsdk's ASGI middleware,
-# then Wagtail's with its Django middleware (sdists and venvs of their test dependencies
-# in .field-cache/; ~20 min). Not in `test`.
+# Starlette's, FastAPI's and Flask's own test suites, without and with convsdk's
+# middleware, then Django's and Wagtail's with its Django middleware (sdists and venvs
+# of their test dependencies in .field-cache/; ~25 min). Not in `test`.
 field: $(STAMP)
 	$(BIN)/python tests/field/run_suites.py all
-	$(BIN)/python tests/field/run_wagtail.py
+	$(BIN)/python tests/field/run_django.py
 
 # A wheel of convsdk in dist/, to `pip install dist/convsdk-*.whl` where there is no checkout.
 dist:

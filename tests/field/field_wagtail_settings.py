@@ -1,6 +1,6 @@
 """Django settings of the Wagtail field run: Wagtail's own test settings, and convsdk.
 
-Used by ``run_wagtail.py`` for both runs of Wagtail's suite. ``FIELD_MEDIA``: a fresh
+Used by ``run_django.py`` for both runs of Wagtail's suite. ``FIELD_MEDIA``: a fresh
 directory for the run's media and static files (Wagtail's tests name uploads after
 what earlier runs left there). ``FIELD_EVENTS`` set: the convsdk run, with the Django
 middleware first in ``MIDDLEWARE`` (so it sees every response, those of Wagtail's

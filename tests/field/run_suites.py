@@ -1,8 +1,9 @@
-"""Run Starlette's, FastAPI's and Flask's own test suites with and without convsdk.
+"""Run Starlette's, FastAPI's, Flask's and Django REST framework's own test suites with
+and without convsdk.
 
 ::
 
-    .venv/bin/python tests/field/run_suites.py [starlette|fastapi|flask|flaskr|all] \
+    .venv/bin/python tests/field/run_suites.py [starlette|fastapi|flask|flaskr|drf|all] \
         [--placement user] [-- -k EXPR]
 
 For each suite: download the sdist of the version installed in the project's venv from
@@ -14,7 +15,10 @@ with convsdk's plugin for it, and compare the outcome of every test:
 - Starlette and FastAPI, ``convsdk_field``: every app they build gets the ASGI
   ``ConversionMiddleware``;
 - Flask and flaskr, ``convsdk_field_flask``: every Flask app gets the ``ConvSDK``
-  extension (the WSGI middleware around ``app.wsgi_app``).
+  extension (the WSGI middleware around ``app.wsgi_app``);
+- Django REST framework (:data:`DRF_REQUIREMENTS`; not in the project's venv: the
+  version its :class:`Suite` pins), ``convsdk_field_django``: the Django middleware
+  first in ``MIDDLEWARE``.
 
 Prints the totals of both runs and the tests that fail only with convsdk; exits 1 when
 there is any (or when the plugin recorded no event: then the middleware was not active).
@@ -102,6 +106,21 @@ FLASK_REQUIREMENTS = [
     "greenlet",
     "python-dotenv",
 ]
+# Django REST framework's suite: its test dependency group and the optional packages
+# its tests use (less PostgreSQL's driver: the suite runs on SQLite).
+DRF_REQUIREMENTS = [
+    "pytest>=9,<10",
+    "pytest-django>=4.5.2,<5",
+    "pytest-timeout>=2.4",
+    "dj-database-url>=3.1.0",
+    "django-filter",
+    "inflection==0.5.1",
+    "markdown>=3.3.7",
+    "pygments",
+    "pyyaml>=5.3.1,<6.1",
+    "requests",
+    "uritemplate",
+]
 # Paths of each suite left out of both runs: benchmarks need pytest-codspeed.
 IGNORE = {"fastapi": ["tests/benchmarks", "tests/memory_benchmarks"]}
 #: Tests that fail with convsdk by design, and why (printed, not counted as problems).
@@ -110,6 +129,22 @@ KNOWN = {
         "ConvSDK(app) sets app.wsgi_app to the middleware around the app's own wsgi_app, "
         "as Flask's docs install ProxyFix: the app and the middleware refer to each "
         "other, and the garbage collector (which the test turns off) frees them"
+    ),
+    # Django's own suite (run_django.py), with its test ids.
+    "wsgi.tests.WSGITest.test_get_wsgi_application": (
+        "the test compares the headers of an HTML page with exactly Content-Length and "
+        "Content-Type; convsdk adds a new visitor's two Set-Cookie headers to a page, as "
+        "on any site"
+    ),
+    "asgi.tests.ASGITest.test_get_asgi_application": (
+        "the test compares the headers of an HTML page from Django's ASGI handler with "
+        "exactly Content-Length and Content-Type; convsdk adds a new visitor's two "
+        "Set-Cookie headers to a page"
+    ),
+    "middleware.tests.ConditionalGetMiddlewareTest.test_not_modified_headers": (
+        "the test asks the test client for the same page twice, without cookies, and "
+        "expects the same cookies on both answers; to convsdk these are two new "
+        "visitors, each given ids of their own"
     ),
 }
 
@@ -128,6 +163,8 @@ class Suite:
     importable: bool = False
     #: The venv it runs in (under ``.field-cache/``): ``venv`` for the ASGI suites.
     venv: str = "venv"
+    #: The version run when the package is not in the project's venv.
+    pinned: str | None = None
 
 
 SUITES = {
@@ -137,6 +174,7 @@ SUITES = {
     "flaskr": Suite(
         "flask", "convsdk_field_flask", "examples/tutorial", importable=True, venv="flask-venv"
     ),
+    "drf": Suite("djangorestframework", "convsdk_field_django", venv="drf-venv", pinned="3.18.3"),
 }
 TIMEOUT = 120  # seconds per test (pytest-timeout): a hang fails a test, not the run
 
@@ -196,6 +234,13 @@ def ensure_venv(venv: str, versions: dict[str, str]) -> Path:
     if venv == "flask-venv":
         requirements = [f"-e{ROOT}[flask,bots]", f"flask=={versions['flask']}"]
         return build_venv(CACHE / venv, [*requirements, *FLASK_REQUIREMENTS])
+    if venv == "drf-venv":
+        requirements = [
+            f"-e{ROOT}[django,bots]",
+            f"djangorestframework=={versions['djangorestframework']}",
+            f"django=={installed_version('django')}",
+        ]
+        return build_venv(CACHE / venv, [*requirements, *DRF_REQUIREMENTS])
     requirements = [
         f"-e{ROOT}[fastapi,bots]",
         *(f"{name}=={versions[name]}" for name in ("fastapi", "starlette")),
@@ -392,7 +437,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     extra = [a for a in args.pytest_args if a != "--"]
     names = list(SUITES) if args.suite == "all" else [args.suite]
-    versions = {suite.package: installed_version(suite.package) for suite in SUITES.values()}
+    versions = {
+        suite.package: suite.pinned or installed_version(suite.package) for suite in SUITES.values()
+    }
     log(
         "versions: "
         + ", ".join(f"{n} {v}" for n, v in versions.items())

@@ -1,6 +1,6 @@
 """Django's test runner, writing every test's outcome to ``FIELD_OUTCOMES`` (JSON).
 
-``run_wagtail.py`` passes it as ``--testrunner`` to both runs of Wagtail's suite and
+``run_django.py`` has both runs of a suite use it (Wagtail's and Django's own) and
 compares the two files: test id -> ``[outcome, first line of the failure]``.
 """
 
