@@ -31,8 +31,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 # Starlette's, FastAPI's and Flask's own test suites, without and with convsdk's
-# middleware, then Django's and Wagtail's with its Django middleware (sdists and venvs
-# of their test dependencies in .field-cache/; ~25 min). Not in `test`.
+# middleware, then Django's, Wagtail's and django CMS's with its Django middleware
+# (sdists and venvs of their test dependencies in .field-cache/; ~30 min). Not in `test`.
 field: $(STAMP)
 	$(BIN)/python tests/field/run_suites.py all
 	$(BIN)/python tests/field/run_django.py

@@ -4,7 +4,8 @@ A server imports ``_server_app:wsgi`` or ``_server_app:asgi``; the environment s
 what wraps the app:
 
 - ``BENCH_VARIANT``: ``bare``, ``convsdk`` (the middleware, events to
-  ``BENCH_BACKEND``, spool in ``BENCH_SPOOL``), ``otel`` (OpenTelemetry's middleware,
+  ``BENCH_BACKEND``, spool in ``BENCH_SPOOL``, ``BENCH_BATCH_SIZE`` events a write:
+  100, the default, unless set), ``otel`` (OpenTelemetry's middleware,
   spans dropped by the exporter) or ``cookies`` (bare, answering with two ``Set-Cookie``
   headers a new visitor's shape, signed once at startup: what carrying convsdk's
   cookies costs the server and the client, without convsdk).
@@ -38,6 +39,7 @@ def _tracker() -> Any:
         spool_dir=os.environ["BENCH_SPOOL"],
         secret_key=SECRET,
         max_queue_size=1_000_000,  # never full: the run measures delivery, not shedding
+        batch_size=int(os.environ.get("BENCH_BATCH_SIZE", "100")),
         shutdown_timeout=60.0,
     )
 

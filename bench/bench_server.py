@@ -2,7 +2,7 @@
 convsdk's middleware, side by side with OpenTelemetry's.
 
     python bench/bench_server.py [--quick] [--servers uvicorn,...] [--stores sqlite,...]
-                                 [--cookies]
+                                 [--cookies] [--batch-size N]
 
 Servers, one worker process each: gunicorn sync, gunicorn gthread (4 threads), both
 serving a Flask hello world, and uvicorn serving a Starlette one (``_server_app.py``).
@@ -32,6 +32,13 @@ bare on the same server, and the middle half of those ratios (the noise of the
 machine). The servers are then stopped with SIGTERM, and each convsdk server's page
 views are counted in its store: they must equal the pages its app served, or the run
 says MISMATCH.
+
+Throughput moves with the machine; the CPU a request costs the server moves far less.
+So the table also gives the worker process's CPU time (user and system, from
+``/proc``) over each slice, divided by the requests answered: the median µs a request,
+and the part of it spent off the thread that answers (convsdk's dispatcher writing the
+events, OpenTelemetry's span processor; not given for gthread, whose requests run on a
+pool of threads).
 """
 
 from __future__ import annotations
@@ -145,6 +152,44 @@ def settled_count(port: int, seconds: float = 20) -> int:
     raise RuntimeError(f"the server was still serving {seconds} s after the load ended")
 
 
+# -- the CPU of a server's worker -------------------------------------------------------
+
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+#: Servers whose requests run on the worker's main thread (gthread's run on a pool).
+MAIN_THREAD = {"gunicorn-sync", "uvicorn"}
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The processes answering requests: the server's children (gunicorn's workers),
+    else the server itself; none without ``/proc``."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # the process ended
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children or ([pid] if Path(f"/proc/{pid}").exists() else [])
+
+
+def cpu_seconds(pids: list[int]) -> tuple[float, float]:
+    """CPU time (user and system) of ``pids`` so far: (their main threads, the others)."""
+    main = other = 0.0
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                fields = (task / "stat").read_text().rpartition(")")[2].split()
+            except OSError:  # the thread ended
+                continue
+            seconds = (int(fields[11]) + int(fields[12])) / TICKS
+            if int(task.name) == pid:
+                main += seconds
+            else:
+                other += seconds
+    return main, other
+
+
 # -- stores -------------------------------------------------------------------------------
 
 
@@ -250,7 +295,9 @@ def wait_for_minute_room(seconds: float) -> None:
 
 
 @contextmanager
-def serving(server: str, variant: str, store: str | None, tmp: Path) -> Iterator[Any]:
+def serving(
+    server: str, variant: str, store: str | None, tmp: Path, batch_size: int = 100
+) -> Iterator[Any]:
     """Start the server; yield (port, process); stop it with SIGTERM and wait."""
     port = free_port()
     env = {
@@ -259,6 +306,7 @@ def serving(server: str, variant: str, store: str | None, tmp: Path) -> Iterator
         "BENCH_VARIANT": variant,
         "BENCH_SPOOL": str(tmp / "spool"),
         "BENCH_BACKEND": BACKENDS.get(store or "", POSTGRES).format(tmp=tmp),
+        "BENCH_BATCH_SIZE": str(batch_size),
     }
     command = [part.format(port=port) for part in SERVERS[server]]
     proc = subprocess.Popen(
@@ -287,15 +335,22 @@ class Running:
         self.responses = 0  # 200 responses counted by the load
         self.in_flight = 0  # requests the load may have left unread
         self.served = 0
+        self.workers: list[int] = []  # the processes answering, for their CPU time
+
+
+Measured = dict[tuple[str, str], list[float]]
 
 
 def run_server(
     server: str, names: list[str], load: str, args: argparse.Namespace
-) -> tuple[dict[tuple[str, str], list[float]], dict[str, str]]:
+) -> tuple[Measured, Measured, Measured, dict[str, str]]:
     """Serve every variant at once and load them in turn, slice by slice (see the
-    module); req/s by (variant, visitor) in slice order, and each convsdk variant's
-    events check."""
-    rates: dict[tuple[str, str], list[float]] = defaultdict(list)
+    module); req/s by (variant, visitor) in slice order, the worker's CPU µs a request
+    (all of it, and off its main thread) likewise, and each convsdk variant's events
+    check."""
+    rates: Measured = defaultdict(list)
+    cpu: Measured = defaultdict(list)
+    off_main: Measured = defaultdict(list)
     if "convsdk postgres" in names:
         postgres_sql(f"DROP TABLE IF EXISTS {PG_TABLE}")
     with ExitStack() as folders:
@@ -304,8 +359,11 @@ def run_server(
             for variant in names:
                 tmp = Path(folders.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
                 kind, _, store = variant.partition(" ")
-                port, _ = servers.enter_context(serving(server, kind, store or None, tmp))
+                port, proc = servers.enter_context(
+                    serving(server, kind, store or None, tmp, args.batch_size)
+                )
                 running[variant] = Running(variant, port, tmp)
+                running[variant].workers = worker_pids(proc.pid)
             for run in running.values():  # warm-up: caches, lazy imports, the first batch
                 warm = load_for(load, run.port, args.connections, args.warmup, None)
                 run.responses += warm["total"]
@@ -316,8 +374,10 @@ def run_server(
                     if visitor == "returning":  # every variant's turn within one minute
                         wait_for_minute_room(len(names) * (args.duration + 2) + 1)
                     for variant in names[turn:] + names[:turn]:
-                        rate = _slice(running[variant], visitor, load, args)
+                        rate, main, other = _slice(running[variant], visitor, load, args)
                         rates[variant, visitor].append(rate)
+                        cpu[variant, visitor].append(main + other)
+                        off_main[variant, visitor].append(other)
                 line = ", ".join(
                     f"{label(v)} {rates[v, 'new'][-1] / rates['bare', 'new'][-1]:.2f}"
                     for v in names
@@ -328,19 +388,26 @@ def run_server(
                 run.served = settled_count(run.port)
         # The servers stopped (SIGTERM): what each tracker stored is all there is.
         checks = {variant: _check(run) for variant, run in running.items() if run.tracked}
-    return rates, checks
+    return rates, cpu, off_main, checks
 
 
-def _slice(run: Running, visitor: str, load: str, args: argparse.Namespace) -> float:
-    """One slice of load on ``run``'s server: its req/s."""
+def _slice(
+    run: Running, visitor: str, load: str, args: argparse.Namespace
+) -> tuple[float, float, float]:
+    """One slice of load on ``run``'s server: its req/s, and the CPU µs a request on
+    the worker's main thread and on its other threads."""
     cookie = None
     if visitor == "returning":
         cookie, cost = returning_cookie(run.port, run.tracked)
         run.responses += cost
+    before = cpu_seconds(run.workers)
     result = load_for(load, run.port, args.connections, args.duration, cookie)
+    after = cpu_seconds(run.workers)
     run.responses += result["total"]
     run.in_flight += result.get("in_flight", 0)
-    return float(result["rate"])
+    answered = max(1, result["total"])
+    main, other = ((b - a) * 1e6 / answered for a, b in zip(before, after, strict=True))
+    return float(result["rate"]), main, other
 
 
 def _check(run: Running) -> str:
@@ -398,6 +465,9 @@ def main() -> int:
     parser.add_argument(
         "--cookies", action="store_true", help="add bare answering with two Set-Cookie"
     )
+    parser.add_argument(
+        "--batch-size", type=int, default=100, help="convsdk's batch_size (default 100)"
+    )
     args = parser.parse_args()
     args.slices = args.slices or (3 if args.quick else 9)
     args.duration = args.duration or (1.0 if args.quick else 2.0)
@@ -417,7 +487,7 @@ def main() -> int:
         + ("wrk (1 thread)" if load == "wrk" else "_load.py (Python threads, raw sockets)")
         + f" in another process, {args.connections} connections; every variant served at"
         f" once, {args.warmup:g} s warm-up each, then {args.slices} slices of"
-        f" {args.duration:g} s each in turn"
+        f" {args.duration:g} s each in turn; convsdk's batch_size {args.batch_size}"
     )
     for note in notes:
         print(note)
@@ -426,7 +496,7 @@ def main() -> int:
     rows = []
     for server in servers:
         try:
-            rates, checks = run_server(server, names, load, args)
+            rates, cpu, off_main, checks = run_server(server, names, load, args)
         except Exception as exc:  # a server that fails is reported, not fatal
             print(f"{server}: FAILED {exc}", flush=True)
             continue
@@ -446,10 +516,15 @@ def main() -> int:
                         statistics.median(got),
                         statistics.median(ratios),
                         f"{quartiles[0]:.2f}-{quartiles[2]:.2f}",
+                        statistics.median(cpu[variant, visitor]),
+                        statistics.median(off_main[variant, visitor])
+                        if server in MAIN_THREAD
+                        else "",
                     ]
                 )
     print()
     headers = ["server", "visitor", "variant", "req/s (median)", "ratio to bare", "middle half"]
+    headers += ["CPU µs/req", "off the request thread"]
     print(table(headers, rows))
     print(NOTE)
     return 0

@@ -1,17 +1,21 @@
-"""Run Django's and Wagtail's own test suites with and without convsdk's Django middleware.
+"""Run Django's, Wagtail's and django CMS's own test suites with and without convsdk's
+Django middleware.
 
 ::
 
-    .venv/bin/python tests/field/run_django.py [django|wagtail|all] [--all] [LABEL ...]
+    .venv/bin/python tests/field/run_django.py [django|wagtail|djangocms|all] [--all] [LABEL ...]
 
-Both sdists ship their tests: Django's ``tests/`` with its runner (``runtests.py``: an
-app per feature, run against SQLite), Wagtail's with its settings
+The three sdists ship their tests: Django's ``tests/`` with its runner (``runtests.py``:
+an app per feature, run against SQLite), Wagtail's with its settings
 (``wagtail.test.settings``: a project of page types, forms, snippets, redirects,
-documents and images, with the admin). The sdist (Django: the version in the project's
-venv) is downloaded once into ``.field-cache/``, with a venv of what the tests import,
-the project venv's Django and convsdk (editable). Each suite runs twice in it, with the
-settings of ``field_django_settings`` or ``field_wagtail_settings`` and the runner of
-``field_django_runner`` (it writes every test's outcome to a file):
+documents and images, with the admin), django CMS's with its settings and
+``manage.py`` (``cms.tests.settings``: pages, placeholders, plugins, menus, apphooks,
+the toolbar, behind Django's per-site cache). The sdist (Django: the version in the
+project's venv) is downloaded once into ``.field-cache/``, with a venv of what the
+tests import, the project venv's Django and convsdk (editable). Each suite runs twice
+in it, with the settings of ``field_django_settings``, ``field_wagtail_settings`` or
+``field_djangocms_settings`` and the runner of ``field_django_runner`` (it writes every
+test's outcome to a file):
 
 - as the project has it;
 - with convsdk: ``ConversionMiddleware`` first in ``MIDDLEWARE``, its app installed,
@@ -23,8 +27,9 @@ and the tests that fail only with convsdk; exits 1 when there is any (or when no
 was recorded: the middleware was not active). Without labels a suite covers the apps
 that serve requests (:attr:`DjangoSuite.labels`: Django's handlers, test client, file
 uploads, CSRF, middleware, views, sessions, messages, redirects, flat pages, ASGI;
-Wagtail's pages, form pages, redirects, documents, images, API); ``--all`` runs the
-whole suite (Django's 18,000 tests: about 15 minutes a run; Wagtail's admin included).
+Wagtail's pages, form pages, redirects, documents, images, API; all of django CMS's);
+``--all`` runs the whole suite (Django's 18,000 tests: about 15 minutes a run;
+Wagtail's admin included).
 """
 
 from __future__ import annotations
@@ -78,6 +83,20 @@ Outcomes = dict[str, tuple[str, str]]
 def django_command(python: Path, labels: list[str]) -> list[str]:
     """Django's ``runtests.py`` (run in its ``tests/``), one process."""
     return [str(python), "runtests.py", "--settings=field_django_settings", "--parallel=1", *labels]
+
+
+def djangocms_command(python: Path, labels: list[str]) -> list[str]:
+    """django CMS's ``manage.py test`` (run at the sdist's root), one process."""
+    return [
+        str(python),
+        "manage.py",
+        "test",
+        "--settings=field_djangocms_settings",
+        "--testrunner=field_django_runner.Runner",
+        "--noinput",
+        "--parallel=1",
+        *labels,
+    ]
 
 
 def wagtail_command(python: Path, labels: list[str]) -> list[str]:
@@ -174,6 +193,31 @@ SUITES = {
         ),
         ("wagtail",),
         ("wagtail[testing]=={version}",),
+    ),
+    "djangocms": DjangoSuite(
+        "django-cms",
+        "5.1.3",
+        "cms/tests",
+        False,
+        djangocms_command,
+        ("cms", "menus"),
+        ("cms", "menus"),
+        (
+            # test_requirements/requirements_base.txt, less coverage, linters and the
+            # spell checker (a C library), with the sdist's own pins.
+            "django-cms=={version}",
+            "dj-database-url",
+            "django-app-helper",
+            "django-classy-tags>=0.7.2",
+            "django-formtools",
+            "django-sekizai>=0.7",
+            "django-treebeard>=4.3,<6",
+            "djangocms-admin-style>=1.5",
+            "djangocms-text!=1.0.0",
+            "iptools",
+            "mock>=2.0.0",
+            "pillow",
+        ),
     ),
 }
 

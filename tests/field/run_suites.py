@@ -194,12 +194,15 @@ def installed_version(name: str) -> str:
 def fetch_source(name: str, version: str, tests: str = "tests") -> Path:
     """The unpacked sdist of ``name==version`` (downloaded once into the cache); it must
     hold the directory ``tests``."""
-    target = CACHE / "src" / f"{name}-{version}"
+    # An sdist's file name, and the folder it unpacks to, spell the name with
+    # underscores (PEP 625): django_cms-5.1.3.tar.gz.
+    stem = f"{name.replace('-', '_')}-{version}"
+    target = CACHE / "src" / stem
     if (target / tests).is_dir():
         return target
     sdists = CACHE / "sdist"
     sdists.mkdir(parents=True, exist_ok=True)
-    archive = next(iter(sdists.glob(f"{name}-{version}.tar.gz")), None)
+    archive = next(iter(sdists.glob(f"{stem}.tar.gz")), None)
     if archive is None:
         log(f"downloading the {name} {version} sdist")
         run(
@@ -217,7 +220,7 @@ def fetch_source(name: str, version: str, tests: str = "tests") -> Path:
                 f"{name}=={version}",
             ]
         )
-        archive = next(iter(sdists.glob(f"{name}-{version}.tar.gz")))
+        archive = next(iter(sdists.glob(f"{stem}.tar.gz")))
     unpacked = CACHE / "src"
     unpacked.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(target, ignore_errors=True)
