@@ -4,7 +4,7 @@ and without convsdk.
 ::
 
     .venv/bin/python tests/field/run_suites.py [starlette|fastapi|flask|flaskr|drf|all] \
-        [--placement user] [-- -k EXPR]
+        [--placement user] [--store sqlite] [-- -k EXPR]
 
 For each suite: download the sdist of the version installed in the project's venv from
 PyPI (the sdists ship their ``tests/``; Flask's also the tutorial's app, flaskr, with
@@ -20,8 +20,12 @@ with convsdk's plugin for it, and compare the outcome of every test:
   version its :class:`Suite` pins), ``convsdk_field_django``: the Django middleware
   first in ``MIDDLEWARE``.
 
-Prints the totals of both runs and the tests that fail only with convsdk; exits 1 when
-there is any (or when the plugin recorded no event: then the middleware was not active).
+The events go to memory, or with ``--store sqlite`` to an SQLite file and a durable
+spool for each tracker (see :mod:`field_tracker`). Prints the totals of both runs and
+the tests that fail only with convsdk; exits 1 when there is any, when the plugin
+recorded no event (then the middleware was not active), when convsdk dropped events, or
+when it left something behind once closed: a file still open, a thread alive, bytes in
+a spool.
 
 The separate venv keeps the suites' test dependencies (their pytest plugins, pins such
 as ``pytest<9.2``) out of the project's own venv and ``make test``.
@@ -42,6 +46,7 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -292,8 +297,14 @@ def outcomes(junit: Path) -> dict[str, tuple[str, str]]:
 
 
 def run_suite(
-    python: Path, name: str, source: Path, with_convsdk: bool, placement: str, extra: list[str]
-) -> tuple[dict[str, tuple[str, str]], float, dict[str, object] | None]:
+    python: Path,
+    name: str,
+    source: Path,
+    with_convsdk: bool,
+    placement: str,
+    store: str,
+    extra: list[str],
+) -> tuple[dict[str, tuple[str, str]], float, dict[str, Any] | None]:
     """One run of the suite ``name`` in ``source``: every test's outcome, seconds, and
     the plugin's summary (``None`` without convsdk)."""
     suite = SUITES[name]
@@ -327,6 +338,7 @@ def run_suite(
         "PYTHONPATH": os.pathsep.join([str(HERE), *([str(where)] if suite.importable else [])]),
         "FIELD_PLACEMENT": placement,
         "FIELD_REPORT": str(report),
+        "FIELD_STORE": store,
     }
     env.pop("CONVSDK_SECRET_KEY", None)
     elapsed = run_logged(f"{name} {label}", cmd, where, env, output, junit)
@@ -359,9 +371,11 @@ def totals(results: dict[str, tuple[str, str]]) -> str:
     return ", ".join(f"{counts.get(k, 0)} {k}" for k in ("passed", "failed", "error", "skipped"))
 
 
-def compare(name: str, python: Path, source: Path, placement: str, extra: list[str]) -> list[str]:
-    base, base_time, _ = run_suite(python, name, source, False, placement, extra)
-    field, field_time, summary = run_suite(python, name, source, True, placement, extra)
+def compare(
+    name: str, python: Path, source: Path, placement: str, store: str, extra: list[str]
+) -> list[str]:
+    base, base_time, _ = run_suite(python, name, source, False, placement, store, extra)
+    field, field_time, summary = run_suite(python, name, source, True, placement, store, extra)
     problems: list[str] = []
     print(f"\n== {name} ({Path(source.name) / SUITES[name].where})")
     print(f"baseline:     {totals(base)}  in {base_time:.0f} s")
@@ -378,6 +392,11 @@ def compare(name: str, python: Path, source: Path, placement: str, extra: list[s
             # where the run means to try the whole path, storage included.
             problems.append(f"{name}: convsdk dropped {summary['dropped']} events")
             print(problems[-1])
+        left = summary.get("left_behind") or {}
+        for what, found in left.items():
+            if found:  # files still open, threads alive, bytes in a spool: a leak
+                problems.append(f"{name}: convsdk left behind {what}: {found}")
+                print(problems[-1][:500])
     return problems + differences(name, base, field)
 
 
@@ -433,12 +452,17 @@ def main(argv: list[str] | None = None) -> int:
         "app.add_middleware() puts it",
     )
     parser.add_argument(
-        "pytest_args",
-        nargs=argparse.REMAINDER,
-        help="after --: more pytest arguments for both runs (e.g. -k expr)",
+        "--store",
+        choices=["memory", "sqlite"],
+        default="memory",
+        help="where the events go: memory (default), or an SQLite file and a durable "
+        "spool for each tracker",
     )
-    args = parser.parse_args(argv)
-    extra = [a for a in args.pytest_args if a != "--"]
+    parser.epilog = "after --: more pytest arguments for both runs (e.g. -- -k expr)"
+    argv = sys.argv[1:] if argv is None else argv
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    extra = argv[split + 1 :]
     names = list(SUITES) if args.suite == "all" else [args.suite]
     versions = {
         suite.package: suite.pinned or installed_version(suite.package) for suite in SUITES.values()
@@ -459,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     problems: list[str] = []
     for name in names:
         python = ensure_venv(SUITES[name].venv, versions)
-        problems += compare(name, python, sources[name], args.placement, extra)
+        problems += compare(name, python, sources[name], args.placement, args.store, extra)
     return verdict(problems)
 
 

@@ -81,8 +81,11 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def disk_reason(exc: OSError) -> str:
-    """Why the disk refused, in words and with the errno: "disk full ([Errno 28] ...)"."""
+def disk_reason(exc: Exception) -> str:
+    """Why the disk refused, in words and with the errno: "disk full ([Errno 28] ...)";
+    for an error other than the system's, its type and message."""
+    if not isinstance(exc, OSError):
+        return f"{type(exc).__name__}: {exc}"
     if exc.errno == errno.ENOSPC:
         return f"disk full: {exc}"
     if exc.errno == errno.EDQUOT:

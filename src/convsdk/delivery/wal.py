@@ -4,8 +4,9 @@ Every event is appended, with one unbuffered ``os.write``, to the spool's curren
 write-ahead segment before ``put`` returns. A :class:`~.controls.Rotate` item follows the
 last event of a segment in the queue: once the worker passes it, the segment is retired
 (deleted), or kept for replay when one of its events is stored nowhere else. When an
-append fails (a full disk), appends pause for a growing back-off and events wait in
-memory only; their ids are kept in :attr:`WriteAheadLog.unlogged`.
+append fails (a full disk, or anything else refusing it), appends pause for a growing
+back-off and events wait in memory only; their ids are kept in
+:attr:`WriteAheadLog.unlogged`.
 """
 
 from __future__ import annotations
@@ -74,7 +75,10 @@ class WriteAheadLog:
                 with self.live_lock:
                     self.live.append(segment)
             segment.write(line)
-        except OSError as exc:
+        except Exception as exc:
+            # A full disk (OSError), or whatever else refuses the append (an asyncio
+            # app's test guard against blocking calls on its event loop, say): the
+            # event is queued all the same, in memory only, never lost.
             self._failed(exc)
             return False
         if self.backoff:
@@ -108,7 +112,7 @@ class WriteAheadLog:
         self.rotate_if_full()
         return kept, wake
 
-    def _failed(self, exc: OSError) -> None:
+    def _failed(self, exc: Exception) -> None:
         """An append failed (under :attr:`lock`): pause appends for a while.
 
         The current segment stays if it holds events and ends with a whole line (the

@@ -1,0 +1,91 @@
+"""Durable mode in an asyncio app whose tests forbid blocking calls on its event loop.
+
+Starlette's and FastAPI's own test suites run under blockbuster, which raises in the
+event loop's thread on a blocking call (a file write, ``os.stat``): so do the suites of
+apps that follow them. In durable mode the middleware appends each event to the
+write-ahead log before the request goes on, on the loop. An append refused that way
+must not lose the event: it waits in memory, is delivered, and the refusal is said.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from convsdk import Tracker
+from convsdk.integrations.asgi import ConversionMiddleware
+
+blockbuster = pytest.importorskip("blockbuster")
+
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
+
+
+async def page(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    headers = [(b"content-type", b"text/html; charset=utf-8")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"<h1>Pricing</h1>"})
+
+
+async def get(app: Any, path: str) -> int:
+    """One GET of ``path`` through ``app``; its status."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "https",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"shop.example"), (b"user-agent", CHROME.encode())],
+        "client": ("203.0.113.7", 50000),
+        "server": ("shop.example", 443),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return int(sent[0]["status"])
+
+
+def test_a_durable_append_refused_on_the_event_loop_keeps_the_event(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = tmp_path / "events.db"
+    tracker = Tracker(
+        backend=f"sqlite:///{database}",
+        spool_dir=tmp_path / "spool",
+        durable=True,
+        secret_key="s3cret",
+    )
+    app = ConversionMiddleware(page, tracker=tracker)
+
+    async def visit() -> list[int]:
+        with blockbuster.blockbuster_ctx():
+            return [await get(app, f"/pricing/{n}") for n in range(3)]
+
+    try:
+        with caplog.at_level(logging.WARNING, logger="convsdk"):
+            assert asyncio.run(visit()) == [200, 200, 200]
+        assert tracker.flush(10)
+        stats = tracker.stats()
+    finally:
+        tracker.close()
+    with sqlite3.connect(database) as conn:
+        paths = [row[0] for row in conn.execute("SELECT context FROM convsdk_events")]
+    conn.close()
+    assert len(paths) == 3  # every page view stored, none lost
+    assert stats["dropped"] == 0
+    assert "cannot append to the write-ahead log" in caplog.text
+    assert "BlockingError" in caplog.text
