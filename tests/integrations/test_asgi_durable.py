@@ -1,10 +1,12 @@
-"""Durable mode in an asyncio app whose tests forbid blocking calls on its event loop.
+"""The spool's writes from an asyncio app whose tests forbid blocking calls on its loop.
 
 Starlette's and FastAPI's own test suites run under blockbuster, which raises in the
 event loop's thread on a blocking call (a file write, ``os.stat``): so do the suites of
-apps that follow them. In durable mode the middleware appends each event to the
-write-ahead log before the request goes on, on the loop. An append refused that way
-must not lose the event: it waits in memory, is delivered, and the refusal is said.
+apps that follow them. Two writes happen on the loop: in durable mode the middleware
+appends each event to the write-ahead log before the request goes on; with a full
+queue, an event goes to the spool. Refused that way, neither may lose an event
+uncounted: a refused append leaves the event in memory (delivered), a refused spool
+write counts it dropped, and the refusal is said.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from convsdk import Tracker
+from convsdk import Event, Tracker
+from convsdk.backends.memory import MemoryBackend
 from convsdk.integrations.asgi import ConversionMiddleware
 
 blockbuster = pytest.importorskip("blockbuster")
@@ -88,4 +93,50 @@ def test_a_durable_append_refused_on_the_event_loop_keeps_the_event(
     assert len(paths) == 3  # every page view stored, none lost
     assert stats["dropped"] == 0
     assert "cannot append to the write-ahead log" in caplog.text
+    assert "BlockingError" in caplog.text
+
+
+class Gated(MemoryBackend):
+    """A backend whose writes wait until :attr:`gate` opens (a backend that hangs)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    def write(self, events: Sequence[Event]) -> None:
+        self.gate.wait(30)
+        super().write(events)
+
+
+def test_a_spool_write_refused_on_the_event_loop_counts_the_event_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend = Gated()
+    tracker = Tracker(
+        backend=backend,
+        spool_dir=tmp_path / "spool",
+        backpressure="spool",
+        max_queue_size=2,
+        batch_size=1,
+        secret_key="s3cret",
+    )
+    app = ConversionMiddleware(page, tracker=tracker)
+
+    async def visit() -> list[int]:
+        with blockbuster.blockbuster_ctx():
+            return [await get(app, f"/pricing/{n}") for n in range(10)]
+
+    try:
+        with caplog.at_level(logging.WARNING, logger="convsdk"):
+            assert asyncio.run(visit()) == [200] * 10
+        backend.gate.set()
+        assert tracker.flush(10)
+        stats = tracker.stats()
+    finally:
+        backend.gate.set()
+        tracker.close()
+    # Each of the ten page views is stored or counted: none lost uncounted.
+    assert stats["dropped"] > 0
+    assert len(backend.events) + stats["dropped"] + stats["spooled"] == 10
+    assert "cannot write to the spool" in caplog.text
     assert "BlockingError" in caplog.text

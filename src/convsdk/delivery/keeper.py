@@ -82,12 +82,15 @@ class Keeper:
         flags = logged if logged is not None else [False] * len(lines)
         good = [(line, flag) for line, flag in zip(lines, flags, strict=True) if line is not None]
         stored = 0
-        error: OSError | None = None
+        error: Exception | None = None
         try:
             stored = spool.append([line for line, _ in good])
         except SpoolWriteError as exc:
             stored, error = exc.stored, exc
-        except OSError as exc:
+        except Exception as exc:
+            # A full disk (OSError), or whatever else refuses the write (an asyncio
+            # app's test guard against blocking calls on its event loop, say): what
+            # did not reach the spool is counted below, never lost uncounted.
             error = exc
         wal = self.wal
         in_wal = sum(1 for _, flag in good[stored:] if flag) if wal is not None else 0
@@ -109,7 +112,7 @@ class Keeper:
             self.warnings.warn("events that cannot be serialised: dropped")
         return lost == 0
 
-    def _refused(self, error: OSError | None, fate: str) -> None:
+    def _refused(self, error: Exception | None, fate: str) -> None:
         assert self.spool is not None
         if error is not None:
             self.warnings.warn(
