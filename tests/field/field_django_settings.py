@@ -4,24 +4,22 @@ Used by ``run_django.py`` for both runs of Django's suite (``tests/runtests.py``
 Django's sdist). ``FIELD_EVENTS`` set: the convsdk run. ``runtests.py`` sets
 ``MIDDLEWARE`` and ``INSTALLED_APPS`` from its own lists when it starts, after it read
 these settings: convsdk's ``ConversionMiddleware`` goes first in its list
-(``ALWAYS_MIDDLEWARE``) and its app into ``ALWAYS_INSTALLED_APPS``. Goals make the
-middleware read form bodies; events are stored in that JSON Lines file.
+(``ALWAYS_MIDDLEWARE``) and its app into ``ALWAYS_INSTALLED_APPS``; the ``CONVSDK_*``
+settings are :mod:`field_django_convsdk`'s (goals that make it read form bodies, the
+store).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 
+import field_django_convsdk as convsdk
 from test_sqlite import *  # noqa: F403
 
 TEST_RUNNER = "field_django_runner.Runner"
 
-if os.environ.get("FIELD_EVENTS"):
+if convsdk.active():
     runtests = sys.modules["__main__"]
-    runtests.ALWAYS_MIDDLEWARE.insert(0, "convsdk.integrations.django.ConversionMiddleware")
-    runtests.ALWAYS_INSTALLED_APPS.append("convsdk.integrations.django")
-    CONVSDK_SECRET_KEY = "convsdk-field-secret"
-    CONVSDK_BACKEND = "file://" + os.environ["FIELD_EVENTS"]
-    CONVSDK_GOALS = os.environ["FIELD_GOALS"]
-    CONVSDK_SPOOL_DIR = ""
+    runtests.ALWAYS_MIDDLEWARE.insert(0, convsdk.MIDDLEWARE)
+    runtests.ALWAYS_INSTALLED_APPS.append(convsdk.APP)
+    globals().update(convsdk.settings())

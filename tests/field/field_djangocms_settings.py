@@ -2,23 +2,19 @@
 
 Used by ``run_django.py`` for both runs of django CMS's suite (``cms.tests.settings``:
 pages, placeholders, plugins, menus, apphooks, the toolbar and the admin, with Django's
-per-site cache middleware around them). ``FIELD_EVENTS`` set: the convsdk run, with the
-Django middleware first in ``MIDDLEWARE`` (outside the cache middleware, so a page
-served from the cache is recorded too), its app installed, goals that make it read
-form bodies, and events stored in that JSON Lines file.
+per-site cache middleware around them). ``FIELD_EVENTS`` set: the convsdk run, with
+the Django middleware first in ``MIDDLEWARE`` (outside the cache middleware, so a page
+served from the cache is recorded too), its app installed, and the settings of
+:mod:`field_django_convsdk` (goals that make it read form bodies, the store).
 """
 
 from __future__ import annotations
 
-import os
-
+import field_django_convsdk as convsdk
 from cms.tests.settings import *  # noqa: F403
 from cms.tests.settings import INSTALLED_APPS, MIDDLEWARE
 
-if os.environ.get("FIELD_EVENTS"):
-    MIDDLEWARE = ["convsdk.integrations.django.ConversionMiddleware", *MIDDLEWARE]
-    INSTALLED_APPS = [*INSTALLED_APPS, "convsdk.integrations.django"]
-    CONVSDK_SECRET_KEY = "convsdk-field-secret"
-    CONVSDK_BACKEND = "file://" + os.environ["FIELD_EVENTS"]
-    CONVSDK_GOALS = os.environ["FIELD_GOALS"]
-    CONVSDK_SPOOL_DIR = ""
+if convsdk.active():
+    MIDDLEWARE = [convsdk.MIDDLEWARE, *MIDDLEWARE]
+    INSTALLED_APPS = [*INSTALLED_APPS, convsdk.APP]
+    globals().update(convsdk.settings())

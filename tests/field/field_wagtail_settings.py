@@ -4,24 +4,23 @@ Used by ``run_django.py`` for both runs of Wagtail's suite. ``FIELD_MEDIA``: a f
 directory for the run's media and static files (Wagtail's tests name uploads after
 what earlier runs left there). ``FIELD_EVENTS`` set: the convsdk run, with the Django
 middleware first in ``MIDDLEWARE`` (so it sees every response, those of Wagtail's
-redirect middleware included), its app installed (template tag, checks), goals that
-make it read form bodies, and events stored in that JSON Lines file.
+redirect middleware included), its app installed (template tag, checks), and the
+settings of :mod:`field_django_convsdk` (goals that make it read form bodies, the
+store).
 """
 
 from __future__ import annotations
 
 import os
 
+import field_django_convsdk as convsdk
 from wagtail.test.settings import *  # noqa: F403
 from wagtail.test.settings import INSTALLED_APPS, MIDDLEWARE
 
 MEDIA_ROOT = os.path.join(os.environ["FIELD_MEDIA"], "media")
 STATIC_ROOT = os.path.join(os.environ["FIELD_MEDIA"], "static")
 
-if os.environ.get("FIELD_EVENTS"):
-    MIDDLEWARE = ("convsdk.integrations.django.ConversionMiddleware", *MIDDLEWARE)
-    INSTALLED_APPS = [*INSTALLED_APPS, "convsdk.integrations.django"]
-    CONVSDK_SECRET_KEY = "convsdk-field-secret"
-    CONVSDK_BACKEND = "file://" + os.environ["FIELD_EVENTS"]
-    CONVSDK_GOALS = os.environ["FIELD_GOALS"]
-    CONVSDK_SPOOL_DIR = ""
+if convsdk.active():
+    MIDDLEWARE = [convsdk.MIDDLEWARE, *MIDDLEWARE]
+    INSTALLED_APPS = [*INSTALLED_APPS, convsdk.APP]
+    globals().update(convsdk.settings())

@@ -3,7 +3,8 @@ Django middleware.
 
 ::
 
-    .venv/bin/python tests/field/run_django.py [django|wagtail|djangocms|all] [--all] [LABEL ...]
+    .venv/bin/python tests/field/run_django.py [django|wagtail|djangocms|all] [--all]
+                                               [--store sqlite] [LABEL ...]
 
 The three sdists ship their tests: Django's ``tests/`` with its runner (``runtests.py``:
 an app per feature, run against SQLite), Wagtail's with its settings
@@ -20,7 +21,9 @@ test's outcome to a file):
 - as the project has it;
 - with convsdk: ``ConversionMiddleware`` first in ``MIDDLEWARE``, its app installed,
   goals on page views, form submits (valued from a form field, so the middleware reads
-  form bodies) and checkouts, the events stored in a JSON Lines file.
+  form bodies) and checkouts, the events stored in a JSON Lines file, or with
+  ``--store sqlite`` in an SQLite file with a durable spool (any event left in the
+  spool when the process has exited is a problem).
 
 Every test's outcome is compared. Prints the totals of both runs, the events recorded,
 and the tests that fail only with convsdk; exits 1 when there is any (or when nothing
@@ -37,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 import tempfile
 from collections import Counter
@@ -85,33 +89,15 @@ def django_command(python: Path, labels: list[str]) -> list[str]:
     return [str(python), "runtests.py", "--settings=field_django_settings", "--parallel=1", *labels]
 
 
-def djangocms_command(python: Path, labels: list[str]) -> list[str]:
-    """django CMS's ``manage.py test`` (run at the sdist's root), one process."""
-    return [
-        str(python),
-        "manage.py",
-        "test",
-        "--settings=field_djangocms_settings",
-        "--testrunner=field_django_runner.Runner",
-        "--noinput",
-        "--parallel=1",
-        *labels,
-    ]
+def django_test_command(*entry: str, settings: str) -> Callable[[Path, list[str]], list[str]]:
+    """The command of Django's ``test`` run by ``entry`` (``manage.py``, ``-m django``)
+    with ``settings`` and the outcome runner, one process."""
 
+    def command(python: Path, labels: list[str]) -> list[str]:
+        options = [f"--settings={settings}", "--testrunner=field_django_runner.Runner"]
+        return [str(python), *entry, "test", *options, "--noinput", "--parallel=1", *labels]
 
-def wagtail_command(python: Path, labels: list[str]) -> list[str]:
-    """Django's test runner on Wagtail's test settings, one process."""
-    return [
-        str(python),
-        "-m",
-        "django",
-        "test",
-        "--settings=field_wagtail_settings",
-        "--testrunner=field_django_runner.Runner",
-        "--noinput",
-        "--parallel=1",
-        *labels,
-    ]
+    return command
 
 
 @dataclass(frozen=True)
@@ -180,7 +166,7 @@ SUITES = {
         "7.4.4",
         "wagtail/test",
         False,
-        wagtail_command,
+        django_test_command("-m", "django", settings="field_wagtail_settings"),
         (
             "wagtail.tests",
             "wagtail.contrib.forms",
@@ -199,7 +185,7 @@ SUITES = {
         "5.1.3",
         "cms/tests",
         False,
-        djangocms_command,
+        django_test_command("manage.py", settings="field_djangocms_settings"),
         ("cms", "menus"),
         ("cms", "menus"),
         (
@@ -233,10 +219,10 @@ def ensure_venv(suite: DjangoSuite) -> Path:
 
 
 def run_suite(
-    name: str, python: Path, source: Path, labels: list[str], with_convsdk: bool
+    name: str, python: Path, source: Path, labels: list[str], with_convsdk: bool, store: str
 ) -> tuple[Outcomes, float, Counter[str] | None]:
     """One run of a suite: the outcome of every test, seconds, and the events by name
-    (``None`` without convsdk)."""
+    (``None`` without convsdk), with ``spooled`` lines left in the spool."""
     suite = SUITES[name]
     label = "with-convsdk" if with_convsdk else "baseline"
     results = CACHE / "results"
@@ -247,32 +233,48 @@ def run_suite(
     with tempfile.TemporaryDirectory(prefix=f"convsdk-{name}-") as tmp:
         env = {key: value for key, value in os.environ.items() if not key.startswith("CONVSDK_")}
         env.update(PYTHONPATH=str(HERE), FIELD_MEDIA=tmp, FIELD_OUTCOMES=str(found))
-        events = Path(tmp) / "events.jsonl"
+        events = Path(tmp) / ("events.db" if store == "sqlite" else "events.jsonl")
+        spool = Path(tmp) / "spool"
         if with_convsdk:
             goals = Path(tmp) / "goals.toml"
             goals.write_text(GOALS, encoding="utf-8")
-            env.update(FIELD_EVENTS=str(events), FIELD_GOALS=str(goals))
+            env.update(FIELD_EVENTS=str(events), FIELD_GOALS=str(goals), FIELD_SPOOL=str(spool))
         cwd = source / suite.tests if suite.run_inside else source
         elapsed = run_logged(
             f"{name} {label}", suite.command(python, labels), cwd, env, output, found
         )
-        names = None
-        if with_convsdk:
-            # The tracker closed with the process: every event is in the file.
-            names = Counter()
-            if events.exists():
-                with open(events, encoding="utf-8") as lines:
-                    for line in lines:
-                        event = json.loads(line)
-                        names[event["name"]] += 1
-                        if event["goal"] is not None:
-                            names[f"goal {event['goal']}"] += 1
+        # The tracker closed with the process: every event is stored, or left in the
+        # spool (counted: a problem).
+        names = count_events(events) if with_convsdk else None
+        if names is not None:
+            names["spooled"] = sum(
+                len(path.read_bytes().splitlines()) for path in spool.glob("**/*.jsonl")
+            )
     written: dict[str, list[str]] = json.loads(found.read_text(encoding="utf-8"))
     outcomes = {test: (outcome, message) for test, (outcome, message) in written.items()}
     return outcomes, elapsed, names
 
 
-def compare(name: str, everything: bool, labels: list[str]) -> list[str]:
+def count_events(events: Path) -> Counter[str]:
+    """The events of a store (JSON Lines or SQLite) by name, and by goal."""
+    names: Counter[str] = Counter()
+    if not events.exists():
+        return names
+    if events.suffix == ".db":
+        with sqlite3.connect(events) as conn:
+            rows = list(conn.execute("SELECT name, goal FROM convsdk_events"))
+        conn.close()
+    else:
+        with open(events, encoding="utf-8") as lines:
+            rows = [(event["name"], event["goal"]) for event in map(json.loads, lines)]
+    for event_name, goal in rows:
+        names[event_name] += 1
+        if goal is not None:
+            names[f"goal {goal}"] += 1
+    return names
+
+
+def compare(name: str, everything: bool, labels: list[str], store: str) -> list[str]:
     """Run suite ``name`` both ways; the problems found (see :func:`differences`)."""
     suite = SUITES[name]
     labels = list(suite.everything if everything else labels or suite.labels)
@@ -282,8 +284,8 @@ def compare(name: str, everything: bool, labels: list[str]) -> list[str]:
     log(f"{versions}, convsdk from {ROOT.name}")
     source = fetch_source(suite.package, suite.version, tests=suite.tests)
     python = ensure_venv(suite)
-    base, base_time, _ = run_suite(name, python, source, labels, False)
-    field, field_time, names = run_suite(name, python, source, labels, True)
+    base, base_time, _ = run_suite(name, python, source, labels, False, store)
+    field, field_time, names = run_suite(name, python, source, labels, True, store)
     print(f"\n== {name} ({source.name}: {' '.join(labels) or 'all'})")
     print(f"baseline:     {totals(base)}  in {base_time:.0f} s")
     print(f"with convsdk: {totals(field)}  in {field_time:.0f} s")
@@ -292,8 +294,12 @@ def compare(name: str, everything: bool, labels: list[str]) -> list[str]:
         problems.append(f"{name}: convsdk recorded no event: the middleware was not active")
         print(problems[-1])
     else:
+        spooled = names.pop("spooled", 0)
         events = sum(n for key, n in names.items() if not key.startswith("goal "))
-        print(f"convsdk: {events} events {dict(sorted(names.items()))}")
+        print(f"convsdk: {events} events in {store} {dict(sorted(names.items()))}")
+        if spooled:  # the process exited with events undelivered
+            problems.append(f"{name}: convsdk left {spooled} events in the spool")
+            print(problems[-1])
     return problems + differences(name, base, field)
 
 
@@ -301,6 +307,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("suite", nargs="?", default="all", choices=[*SUITES, "all"])
     parser.add_argument("--all", action="store_true", help="the whole suite")
+    parser.add_argument(
+        "--store",
+        choices=["jsonl", "sqlite"],
+        default="jsonl",
+        help="where the events go: a JSON Lines file (default), or an SQLite file and a "
+        "durable spool",
+    )
     parser.add_argument("labels", nargs="*", help="test labels (default: the suite's own)")
     args = parser.parse_args(argv)
     names = list(SUITES) if args.suite == "all" else [args.suite]
@@ -308,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("labels name the tests of one suite: name it (django or wagtail)")
     problems: list[str] = []
     for name in names:
-        problems += compare(name, args.all, args.labels)
+        problems += compare(name, args.all, args.labels, args.store)
     return verdict(problems)
 
 
