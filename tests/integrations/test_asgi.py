@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, S
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from asgi_calls import CHROME, Receiver, Sender, http_scope
 from convsdk import Event, Goal, Tracker
 from convsdk.backends.memory import MemoryBackend
 from convsdk.context import current
@@ -23,7 +24,6 @@ from convsdk.integrations.asgi import ConversionMiddleware
 from convsdk.interactions import Recorder
 from convsdk.tracker import set_default
 
-CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 GOALS = [
     Goal.micro("viewed_pricing", event="page_view", path="/pricing"),
     Goal.micro("newsletter", event="form_submit", path="/newsletter"),
@@ -172,52 +172,6 @@ def test_starlette_add_middleware_works(shop_tracker: Tracker, memory: MemoryBac
 
 
 # -- raw ASGI: the exact messages ------------------------------------------------------------
-
-
-def http_scope(
-    path: str = "/",
-    method: str = "GET",
-    headers: list[tuple[bytes, bytes]] | None = None,
-    **extra: Any,
-) -> dict[str, Any]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "server": ("shop.example", 80),
-        "client": ("203.0.113.77", 50000),
-        "headers": [(b"host", b"shop.example"), (b"user-agent", CHROME.encode()), *(headers or [])],
-    }
-    scope.update(extra)
-    return scope
-
-
-class Receiver:
-    """The server's receive: the given messages, then http.disconnect forever."""
-
-    def __init__(self, messages: list[dict[str, Any]]) -> None:
-        self.messages = list(messages)
-        self.calls = 0
-
-    async def __call__(self) -> dict[str, Any]:
-        self.calls += 1
-        if self.messages:
-            return self.messages.pop(0)
-        return {"type": "http.disconnect"}
-
-
-class Sender:
-    def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
-
-    async def __call__(self, message: dict[str, Any]) -> None:
-        self.messages.append(message)
 
 
 def body_messages(body: bytes, parts: int) -> list[dict[str, Any]]:

@@ -21,13 +21,12 @@ from typing import Any
 
 import pytest
 
+from asgi_calls import Receiver, Sender, http_scope
 from convsdk import Event, Tracker
 from convsdk.backends.memory import MemoryBackend
 from convsdk.integrations.asgi import ConversionMiddleware
 
 blockbuster = pytest.importorskip("blockbuster")
-
-CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 
 
 async def page(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -38,30 +37,9 @@ async def page(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 async def get(app: Any, path: str) -> int:
     """One GET of ``path`` through ``app``; its status."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "https",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"shop.example"), (b"user-agent", CHROME.encode())],
-        "client": ("203.0.113.7", 50000),
-        "server": ("shop.example", 443),
-    }
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    return int(sent[0]["status"])
+    send = Sender()
+    await app(http_scope(path), Receiver([{"type": "http.request"}]), send)
+    return int(send.messages[0]["status"])
 
 
 def test_a_durable_append_refused_on_the_event_loop_keeps_the_event(
