@@ -123,9 +123,6 @@ def _summary() -> dict[str, Any]:
     return field_tracker.summary(wrapped, placement=PLACEMENT)
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    field_tracker.write_line(terminalreporter, _summary(), f"convsdk field ({PLACEMENT})")
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    field_tracker.finish(_summary())
+pytest_terminal_summary, pytest_unconfigure = field_tracker.reporting(
+    _summary, f"convsdk field ({PLACEMENT})"
+)

@@ -30,9 +30,4 @@ def _summary() -> dict[str, Any]:
     return field_tracker.summary(f"{MIDDLEWARE.rsplit('.', 1)[1]} first in MIDDLEWARE")
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    field_tracker.write_line(terminalreporter, _summary(), "convsdk field")
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    field_tracker.finish(_summary())
+pytest_terminal_summary, pytest_unconfigure = field_tracker.reporting(_summary, "convsdk field")

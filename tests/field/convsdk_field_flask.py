@@ -45,9 +45,4 @@ def _summary() -> dict[str, Any]:
     return field_tracker.summary(f"{_state['apps']} Flask apps wrapped")
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    field_tracker.write_line(terminalreporter, _summary(), "convsdk field")
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    field_tracker.finish(_summary())
+pytest_terminal_summary, pytest_unconfigure = field_tracker.reporting(_summary, "convsdk field")

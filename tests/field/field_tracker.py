@@ -26,6 +26,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +150,20 @@ def finish(found: dict[str, Any]) -> None:
     if report:
         with open(report, "w", encoding="utf-8") as file:
             json.dump(found, file, indent=2, default=str)
+
+
+Hooks = tuple[Callable[[Any], None], Callable[[Any], None]]
+
+
+def reporting(summary: Callable[[], dict[str, Any]], title: str) -> Hooks:
+    """A plugin's ``pytest_terminal_summary`` and ``pytest_unconfigure``: say what
+    ``summary()`` holds at the end of pytest's output (:func:`write_line`), then close
+    the tracker and write the report (:func:`finish`)."""
+
+    def pytest_terminal_summary(terminalreporter: Any) -> None:
+        write_line(terminalreporter, summary(), title)
+
+    def pytest_unconfigure(config: Any) -> None:
+        finish(summary())
+
+    return pytest_terminal_summary, pytest_unconfigure

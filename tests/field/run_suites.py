@@ -392,6 +392,10 @@ def compare(
             # where the run means to try the whole path, storage included.
             problems.append(f"{name}: convsdk dropped {summary['dropped']} events")
             print(problems[-1])
+        unaccounted = summary["enqueued"] - summary["delivered"] - summary["dropped"]
+        if unaccounted:  # neither delivered nor counted as dropped: lost silently
+            problems.append(f"{name}: {unaccounted} events neither delivered nor dropped")
+            print(problems[-1])
         left = summary.get("left_behind") or {}
         for what, found in left.items():
             if found:  # files still open, threads alive, bytes in a spool: a leak
