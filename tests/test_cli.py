@@ -109,6 +109,19 @@ def test_report_as_json(shop: tuple[str, str], capsys: pytest.CaptureFixture[str
     assert [f["name"] for f in data["funnels"]] == ["buy"]
 
 
+def test_report_in_a_time_zone(shop: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    db, goals = shop
+    days = ["--since", "2026-11-02", "--interval", "day", "--format", "json"]
+    assert main(["report", db, "--goals", goals, *days, "--tz", "Asia/Tokyo"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["meta"]["timezone"] == "Asia/Tokyo"
+    assert data["meta"]["since"] == "2026-11-01T15:00:00+00:00"  # midnight in Tokyo
+    assert main(["report", db, "--goals", goals, *days]) == 0
+    assert json.loads(capsys.readouterr().out)["meta"]["timezone"] == "UTC"
+    assert main(["report", db, "--tz", "asia/tokyo"]) == 2
+    assert "did you mean 'Asia/Tokyo'" in capsys.readouterr().err
+
+
 def test_report_json_is_the_same_from_a_log(
     shop: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

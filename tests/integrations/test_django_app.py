@@ -120,11 +120,12 @@ def test_the_report_command(store: str, several: bool):
     with override_settings(CONVSDK_BACKEND=f"{store}, memory://" if several else store):
         previous = set_default(None)
         try:
-            call_command("convsdk_report", "--format", "json", stdout=out)
+            call_command("convsdk_report", "--format", "json", "--tz", "Europe/Paris", stdout=out)
         finally:
             set_default(previous)
     report = json.loads(out.getvalue())
     assert "signup" in json.dumps(report)
+    assert report["meta"]["timezone"] == "Europe/Paris"
 
 
 def test_the_report_command_names_a_bad_source(tmp_path: Path):

@@ -44,6 +44,7 @@ OPTIONS: list[dict[str, Any]] = [
     {},
     {"interval": "day", "by": "channel"},
     {"experiment_goal": "purchase", "include_bots": True, "interval": "week"},
+    {"interval": "day", "timezone": "America/New_York"},
 ]
 
 
@@ -98,7 +99,9 @@ def _counts(s: Store) -> str:
     return "convsdk_rollup_counts" if s.url.startswith("sqlite") else f'"{s.table}_rollup_counts"'
 
 
-@pytest.mark.parametrize("options", OPTIONS, ids=["plain", "day by channel", "bots, weekly"])
+@pytest.mark.parametrize(
+    "options", OPTIONS, ids=["plain", "day by channel", "bots, weekly", "days in New York"]
+)
 def test_a_kept_report_is_recounted_to_the_digit(
     store: Callable[..., Store], caplog: pytest.LogCaptureFixture, options: dict[str, Any]
 ) -> None:
@@ -132,6 +135,8 @@ def test_only_the_same_report_reads_the_counts(
     assert not _report(s.url, caplog, None, interval="day")[0]
     assert not _report(s.url, caplog, interval="day", include_bots=True)[0]
     assert not _report(s.url, caplog, interval="day", since=T0)[0]
+    assert not _report(s.url, caplog, interval="day", timezone="Asia/Tokyo")[0]
+    assert _report(s.url, caplog, interval="day", timezone="UTC")[0]  # the same report
     # Another report kept counted instead: the first is forgotten.
     roll_up(s.url, keep=KeptReport(STEPS))
     assert _report(s.url, caplog)[0]
@@ -310,6 +315,14 @@ def test_the_rollup_command_keeps_a_report_counted(
     assert _report(s.url, caplog, interval="day")[0]
     assert main(["rollup", s.url, "--interval", "day"]) == 2
     assert "give its --goals too" in capsys.readouterr().err
+    # A report whose days are New York's is kept as one of its own.
+    new_york = ["--interval", "day", "--tz", "America/New_York"]
+    assert main(["rollup", s.url, "--goals", str(goals), *new_york]) == 0
+    assert _report(s.url, caplog, interval="day", timezone="America/New_York")[0]
+    assert main(["rollup", s.url, "--tz", "America/New_York"]) == 2
+    assert "give its --goals too" in capsys.readouterr().err
+    assert main(["rollup", s.url, "--goals", str(goals), "--tz", "America/NewYork"]) == 2
+    assert "did you mean 'America/New_York'" in capsys.readouterr().err
 
 
 def _random_events(
@@ -369,7 +382,9 @@ def _random_events(
     return found  # fmt: skip
 
 
-@pytest.mark.parametrize("options", OPTIONS, ids=["plain", "day by channel", "bots, weekly"])
+@pytest.mark.parametrize(
+    "options", OPTIONS, ids=["plain", "day by channel", "bots, weekly", "days in New York"]
+)
 @pytest.mark.parametrize(
     "seed", [int(n) for n in os.environ.get("CONVSDK_TEST_SEEDS", "1").split(",")]
 )

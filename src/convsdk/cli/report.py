@@ -60,6 +60,13 @@ def add_report_options(report: argparse.ArgumentParser) -> None:
         choices=("day", "week", "month"),
         help="add a trend of visitors, conversions, rate and revenue by this period",
     )
+    report.add_argument(
+        "--tz",
+        dest="timezone",
+        metavar="ZONE",
+        help="the time zone of the dates given and of the trend's days, such as "
+        "America/New_York (default: UTC)",
+    )
     _add_analysis_options(report)
 
 
@@ -134,6 +141,7 @@ def run_report(args: argparse.Namespace) -> int:
             channels=args.channels,
             engine=args.engine,
             rollups=not args.no_rollups,
+            timezone=args.timezone,
         )
     finally:
         bar.close()

@@ -43,6 +43,9 @@ def add_rollup(commands: Any) -> None:
     kept.add_argument("--goals", metavar="FILE", help="goal file (.toml or .json)")
     kept.add_argument("--interval", choices=("day", "week", "month"), help="with its trend")
     kept.add_argument(
+        "--tz", dest="timezone", metavar="ZONE", help="the trend's days in this time zone"
+    )
+    kept.add_argument(
         "--by",
         choices=("channel", "source", "campaign", "variant", "landing_page", "device"),
         help="with goals and funnels broken down by this",
@@ -59,14 +62,21 @@ def run_rollup(args: argparse.Namespace) -> int:
     keep = None
     if args.goals is not None:
         from ..goals import load_goals
+        from ..report.period import parse_zone, zone_name
 
+        zone = parse_zone(args.timezone)
         keep = KeptReport(
-            load_goals(args.goals), args.experiment_goal, args.interval, args.by, args.include_bots
+            load_goals(args.goals),
+            args.experiment_goal,
+            args.interval,
+            args.by,
+            args.include_bots,
+            None if zone is None else zone_name(zone),
         )
-    elif args.interval or args.by or args.experiment_goal or args.include_bots:
+    elif args.interval or args.by or args.experiment_goal or args.include_bots or args.timezone:
         raise ConfigError(
-            "--interval, --by, --experiment-goal and --include-bots say which report to keep "
-            "counted: give its --goals too",
+            "--interval, --tz, --by, --experiment-goal and --include-bots say which report to "
+            "keep counted: give its --goals too",
             field="goals",
         )
     done = roll_up(args.url, rebuild=args.rebuild, keep=keep)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from ..errors import ConfigError
@@ -47,7 +47,7 @@ from .html import render_html
 from .metrics import Meta, Report, build_report, check_choices
 from .metrics.common import declared_kinds, funnel_steps
 from .output import Format, check_format, format_report, write_report
-from .period import parse_moment
+from .period import parse_moment, parse_zone, span_before, zone_name
 from .plugins import register_reader, unregister_reader
 from .progress import ProgressCallback
 from .reader import Reader, open_reader
@@ -75,6 +75,7 @@ __all__ = [
 
 GoalsArg = GoalSet | str | os.PathLike[str] | Iterable[Goal | Funnel] | None
 MomentArg = datetime | date | str | None
+ZoneArg = str | tzinfo | None
 
 
 def load_report(
@@ -93,6 +94,7 @@ def load_report(
     channels: str | os.PathLike[str] | None = None,
     engine: str = "auto",
     rollups: bool = True,
+    timezone: ZoneArg = None,
 ) -> Report:
     """Read ``source`` and compute the report.
 
@@ -112,17 +114,22 @@ def load_report(
     revenue in its currency (:mod:`~convsdk.report.currency`); ``channels``: a file of
     channel rules tried before GA4's (:func:`~convsdk.report.channels.load_channel_rules`);
     ``engine``: how a JSON Lines log is read (:data:`~convsdk.report.reader.ENGINES`);
-    ``rollups=False``: a SQL store's events, not its rollups nor their kept counts. Raises
-    :class:`convsdk.ConfigError` for a bad source, goal file or time, and
-    :class:`convsdk.BackendError` when the store cannot be read.
+    ``rollups=False``: a SQL store's events, not its rollups nor their kept counts.
+    ``timezone`` (an IANA name such as ``"America/New_York"``, default UTC): the zone
+    whose midnights the dates of ``since`` and ``until`` (and times without an offset)
+    are, and whose days the trend counts by. Raises :class:`convsdk.ConfigError` for a
+    bad source, goal file, time or time zone, and :class:`convsdk.BackendError` when the
+    store cannot be read.
     """
-    goal_set, start, end = _settings(goals, since, until)
+    zone = parse_zone(timezone)
+    goal_set, start, end = _settings(goals, since, until, zone)
     check_choices(by, interval)  # before reading: the store may be large
-    before, money, rules = _options(compare, start, end, rates, channels)
+    before, money, rules = _options(compare, start, end, zone, rates, channels)
     reader = open_reader(source, engine=engine, rollups=rollups)
-    meta = _meta(reader.source, goals, start, end)
-    if start is None and end is None and before is None and money is None and channels is None:
-        kept = KeptReport(goal_set, experiment_goal, interval, by, include_bots)
+    meta = _meta(reader.source, goals, start, end, zone)
+    whole = start is None and end is None and before is None
+    if whole and money is None and channels is None and _keepable(zone):
+        kept = KeptReport(goal_set, experiment_goal, interval, by, include_bots, _kept_zone(zone))
         if (counted := _counted(reader, kept, meta)) is not None:
             return counted  # kept counted by convsdk rollup --goals
     dataset = _read(reader, goal_set, start, end, progress, include_bots, money)
@@ -136,6 +143,7 @@ def load_report(
         previous=previous,
         by=by,
         channel_rules=rules,
+        timezone=zone,
     )
 
 
@@ -143,11 +151,12 @@ def _options(
     compare: str | None,
     start: datetime | None,
     end: datetime | None,
+    zone: tzinfo | None,
     rates: str | os.PathLike[str] | None,
     channels: str | os.PathLike[str] | None,
 ) -> tuple[datetime | None, Rates | None, ChannelRules]:
     """The start of the period to compare with, the rates and the channel rules."""
-    before = _previous_start(compare, start, end)
+    before = _previous_start(compare, start, end, zone)
     money = load_rates(rates) if rates is not None else None
     rules = load_channel_rules(channels) if channels is not None else DEFAULT_CHANNEL_RULES
     return before, money, rules
@@ -189,6 +198,7 @@ def report_from_events(
     experiment_goal: str | None = None,
     interval: str | None = None,
     by: str | None = None,
+    timezone: ZoneArg = None,
 ) -> Report:
     """Compute the report of ``events``: :class:`~convsdk.Event` objects (or their
     serialised form, dicts), from any store, in any order.
@@ -201,7 +211,8 @@ def report_from_events(
     >>> report = report_from_events(read_my_store(), goals="goals.toml", since="7d")
     >>> print(render_text(report))
     """
-    goal_set, start, end = _settings(goals, since, until)
+    zone = parse_zone(timezone)
+    goal_set, start, end = _settings(goals, since, until, zone)
     with collector_paused():
         dataset = summarise_events(
             events,
@@ -214,20 +225,21 @@ def report_from_events(
     return build_report(
         dataset,
         goal_set,
-        meta=_meta(source, goals, start, end),
+        meta=_meta(source, goals, start, end, zone),
         experiment_goal=experiment_goal,
         interval=interval,
         by=by,
+        timezone=zone,
     )
 
 
 def _settings(
-    goals: GoalsArg, since: MomentArg, until: MomentArg
+    goals: GoalsArg, since: MomentArg, until: MomentArg, zone: tzinfo | None
 ) -> tuple[GoalSet | None, datetime | None, datetime | None]:
-    """The goals and the period's bounds, checked."""
+    """The goals and the period's bounds (dates at ``zone``'s midnights), checked."""
     goal_set = resolve_goals(goals) if goals is not None else None
-    start = parse_moment(since, field="since") if since is not None else None
-    end = parse_moment(until, end=True, field="until") if until is not None else None
+    start = parse_moment(since, field="since", zone=zone) if since is not None else None
+    end = parse_moment(until, end=True, field="until", zone=zone) if until is not None else None
     if start is not None and end is not None and start >= end:
         raise ConfigError(
             f"the period is empty: since {start.isoformat()} is not before until {end.isoformat()}",
@@ -237,16 +249,17 @@ def _settings(
 
 
 def _previous_start(
-    compare: str | None, start: datetime | None, end: datetime | None
+    compare: str | None, start: datetime | None, end: datetime | None, zone: tzinfo | None
 ) -> datetime | None:
-    """The start of the period to compare with (as long, just before); ``None`` without."""
+    """The start of the period to compare with (as long, just before: as many days of
+    ``zone`` for a range of whole days); ``None`` without."""
     if compare is None:
         return None
     if compare != "previous":
         raise ConfigError(f"compare takes 'previous', got {compare!r}", field="compare")
     if start is None:
         raise ConfigError("compare needs a start: give since (7d, 2026-11-01)", field="since")
-    return start - ((end or datetime.now(UTC)) - start)
+    return span_before(start, end or datetime.now(UTC), zone)
 
 
 def _read(
@@ -274,7 +287,9 @@ def _read(
     return dataset
 
 
-def _meta(source: str, goals: GoalsArg, start: datetime | None, end: datetime | None) -> Meta:
+def _meta(
+    source: str, goals: GoalsArg, start: datetime | None, end: datetime | None, zone: tzinfo | None
+) -> Meta:
     goals_file = os.fspath(goals) if isinstance(goals, str | os.PathLike) else None
     return Meta(
         source=source,
@@ -282,7 +297,19 @@ def _meta(source: str, goals: GoalsArg, start: datetime | None, end: datetime | 
         since=start.isoformat() if start else None,
         until=end.isoformat() if end else None,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        timezone=zone_name(zone),
     )
+
+
+def _keepable(zone: tzinfo | None) -> bool:
+    """Whether counts kept in ``zone`` can name it: UTC or a zone of the database (a
+    fixed offset given as a ``tzinfo`` cannot, and is counted from the events)."""
+    return zone is None or getattr(zone, "key", None) is not None
+
+
+def _kept_zone(zone: tzinfo | None) -> str | None:
+    """The zone a kept report is counted in, by name (``None``: UTC)."""
+    return None if zone is None else zone_name(zone)
 
 
 def render_report(
@@ -295,6 +322,7 @@ def render_report(
     *,
     progress: ProgressCallback | None = None,
     top: int = 10,
+    timezone: ZoneArg = None,
 ) -> str | None:
     """Read ``source``, compute the report and render it as ``fmt``.
 
@@ -307,7 +335,7 @@ def render_report(
     >>> render_report("convsdk.db", goals="goals.toml", fmt="html", output="report.html")
     """
     check_format(fmt)
-    report = load_report(source, goals, since, until, progress=progress)
+    report = load_report(source, goals, since, until, progress=progress, timezone=timezone)
     text = format_report(report, fmt, top=top)
     if output is None:
         return text

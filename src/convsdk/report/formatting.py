@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
+from ..errors import ConfigError
 from .dataset import MAX_STEP_TIMES, NO_CURRENCY
 from .metrics.model import Attribution, Change, Segments, Summary, VariantBreakdown
 
@@ -18,12 +20,33 @@ __all__ = [
     "merged_text",
     "money",
     "percent",
+    "period",
     "segment_table",
     "ratio",
     "window",
 ]
 
 _DASH = "–"
+
+
+def period(first: str | None, last: str | None, zone: str, *, seconds: bool = True) -> str:
+    """Two of the report's moments (ISO-8601 text) as the report's time zone reads them,
+    named: ``2026-11-01 09:30:00 → 2026-11-07 18:02:11 America/New_York``."""
+    from .period import parse_zone
+
+    try:
+        tz = parse_zone(zone)
+    except ConfigError:  # a fixed offset given as a tzinfo: its moments stay in UTC
+        tz, zone = None, "UTC"
+    shape = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+
+    def local(text: str | None) -> str:
+        if not text:
+            return _DASH
+        moment = datetime.fromisoformat(text)
+        return (moment if tz is None else moment.astimezone(tz)).strftime(shape)
+
+    return f"{local(first)} → {local(last)} {zone}"
 
 
 def count(value: int | None) -> str:

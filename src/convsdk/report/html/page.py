@@ -104,14 +104,14 @@ def render_html(report: Report, *, title: str = "Conversion report") -> str:
         parts.extend(funnel_section(f) for f in report.funnels)
     if report.comparison is not None:
         parts.append('<h2 id="comparison">Compared with the period before</h2>')
-        parts.append(comparison_section(report.comparison))
+        parts.append(comparison_section(report.comparison, report.meta.timezone))
     if report.segments is not None:
         by = report.segments.by.replace("_", " ")
         parts.append(f'<h2 id="segments">Goals by {esc(by)}</h2>')
         parts.append(segments_section(report.segments))
     if report.trend is not None:
         parts.append(f'<h2 id="trend">Trend by {esc(report.trend.interval)}</h2>')
-        parts.append(trend_section(report.trend))
+        parts.append(trend_section(report.trend, report.meta.timezone))
     parts.append('<h2 id="lift">Which micro conversions predict a macro conversion</h2>')
     parts.append(
         lift_section(report)
@@ -133,8 +133,7 @@ def _described(report: Report) -> str:
     """Where the figures come from: source, period, goal file, when."""
     meta = report.meta
     s = report.summary
-    first, last = (s.first_event or "–")[:16], (s.last_event or "–")[:16]
-    period = f"{first.replace('T', ' ')} → {last.replace('T', ' ')} UTC"
+    period = fmt.period(s.first_event, s.last_event, meta.timezone, seconds=False)
     described = [f"Source: {meta.source}" if meta.source else "", f"Events: {period}"]
     if meta.goals_file:
         described.append(f"Goals: {meta.goals_file}")

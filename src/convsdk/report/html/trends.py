@@ -9,8 +9,9 @@ from .markup import cell_money, esc, svg, svg_text, table
 __all__ = ["attribution_section", "comparison_section", "segments_section", "trend_section"]
 
 
-def trend_section(trend: Trend) -> str:
-    """A column chart of visitors and converters per period, and the table of figures."""
+def trend_section(trend: Trend, zone: str = "UTC") -> str:
+    """A column chart of visitors and converters per period (days of ``zone``), and the
+    table of figures."""
     points = trend.points
     rows = [
         [
@@ -28,7 +29,7 @@ def trend_section(trend: Trend) -> str:
         _chart(trend)
         + table(headers, rows)
         + '<p class="note">Visitors by the period of their first event, and their macro '
-        "conversions.</p>"
+        f"conversions; days in {esc(zone)}.</p>"
     )
 
 
@@ -59,10 +60,11 @@ def _chart(trend: Trend) -> str:
     return f"<figure>{svg(width, base + 24, title, parts)}</figure>"
 
 
-def comparison_section(comparison: Comparison) -> str:
-    """The headline figures now and in the period before, with their changes."""
+def comparison_section(comparison: Comparison, zone: str = "UTC") -> str:
+    """The headline figures now and in the period before (its moments in ``zone``), with
+    their changes."""
     rows = [fmt.change_row(change) for change in comparison.changes]
-    before = f"{comparison.since[:19]} → {comparison.until[:19]} UTC".replace("T", " ")
+    before = fmt.period(comparison.since, comparison.until, zone)
     return (
         table(["", "Now", "Before", "Change", "Relative"], rows)
         + f'<p class="note">Before: {esc(before)}.</p>'

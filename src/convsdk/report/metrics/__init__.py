@@ -45,7 +45,7 @@ The JSON output (``Report.to_json()``, ``convsdk report --format json``); money 
 ``{currency: amount}``, timings ``{count, median, p90}`` in seconds::
 
     version           1; bumped when a key changes meaning or disappears
-    meta              source, goals_file, since, until, generated_at
+    meta              source, goals_file, since, until, generated_at, timezone
     summary           events, visitors, first_event, last_event, micro_converters,
                       converters, conversion_rate, revenue, revenue_per_visitor,
                       anonymous {events, interactions, conversions, revenue}
@@ -68,7 +68,7 @@ The JSON output (``Report.to_json()``, ``convsdk report --format json``); money 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from ...errors import ConfigError
 from ...goals import GoalSet
@@ -163,6 +163,7 @@ def build_report(
     previous: tuple[Dataset, str, str] | None = None,
     by: str | None = None,
     channel_rules: ChannelRules = DEFAULT_CHANNEL_RULES,
+    timezone: tzinfo | None = None,
 ) -> Report:
     """Compute every section of the report from ``dataset`` and the goal definitions.
 
@@ -172,9 +173,12 @@ def build_report(
     ``interval`` (``day``, ``week``, ``month``) adds the trend by that period.
     ``previous``: the dataset of the period before, with its start and end, to compare.
     ``by`` (one of :data:`SEGMENT_BY`) adds goals and funnels per group of visitors.
-    ``channel_rules`` group arrivals into channels (default: GA4's).
+    ``channel_rules`` group arrivals into channels (default: GA4's). ``timezone``: the
+    zone whose days the trend counts by (default UTC).
     """
-    counts = start_counts(dataset, goals, experiment_goal, interval, by, channel_rules)
+    counts = start_counts(
+        dataset, goals, experiment_goal, interval, by, channel_rules, zone=timezone
+    )
     fold(dataset.visitors, *counts.sections())  # one pass: the people may be a stream
     return finish_report(counts, dataset, goals, meta=meta, previous=previous)
 
@@ -186,12 +190,14 @@ def start_counts(
     interval: str | None = None,
     by: str | None = None,
     channel_rules: ChannelRules = DEFAULT_CHANNEL_RULES,
+    *,
+    zone: tzinfo | None = None,
 ) -> ReportCounts:
     """The report's sections, counting nobody yet, for the goals of ``dataset`` (its
     kinds) and ``goals`` (see :func:`build_report` for the rest); the choices checked."""
     kinds = goal_kinds(dataset, goals)
     check_choices(by, interval, experiment_goal, kinds)
-    return ReportCounts.start(goals, kinds, experiment_goal, interval, by, channel_rules)
+    return ReportCounts.start(goals, kinds, experiment_goal, interval, by, channel_rules, zone)
 
 
 def finish_report(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import tzinfo
 
 from ...goals import GoalSet
 from ..channels import ChannelRules
@@ -48,8 +49,10 @@ class ReportCounts:
         interval: str | None,
         by: str | None,
         rules: ChannelRules,
+        zone: tzinfo | None = None,
     ) -> ReportCounts:
-        """Fresh counters for goals of ``kinds`` (see ``build_report`` for the rest)."""
+        """Fresh counters for goals of ``kinds`` (see ``build_report`` for the rest;
+        ``zone``: the time zone of the trend's days, ``None`` for UTC)."""
         micro = [name for name, kind in kinds.items() if kind == "micro"]
         macro = [name for name, kind in kinds.items() if kind == "macro"]
         return cls(
@@ -62,7 +65,7 @@ class ReportCounts:
             breakdowns=BreakdownCounts(macro, experiment_goal, rules),
             delays=ConversionDelays(macro),
             credit=AttributionCounts(macro, rules=rules),
-            trends=None if interval is None else TrendCounts(macro, interval),
+            trends=None if interval is None else TrendCounts(macro, interval, zone),
             groups=None if by is None else SegmentCounts(goals, kinds, by, rules),
         )
 

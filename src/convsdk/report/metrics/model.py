@@ -262,6 +262,9 @@ class Meta:
     since: str | None = None
     until: str | None = None
     generated_at: str | None = None
+    timezone: str = "UTC"
+    """The time zone of the report's days: dates given for ``since`` and ``until``, and
+    the trend's periods (an IANA name)."""
 
 
 @dataclass(frozen=True, slots=True)

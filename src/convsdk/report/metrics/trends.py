@@ -2,14 +2,17 @@
 
 Visitors are counted in the period of their first event in the range (a cohort), with
 every macro conversion they made in the range: the rate of a period is the share of its
-new visitors who converted, as GA4's cohort exploration counts it.
+new visitors who converted, as GA4's cohort exploration counts it. Days are those of the
+report's time zone (UTC unless the report names another), as GA4 counts them in the
+property's.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, timedelta, tzinfo
 
 from ..dataset import Dataset, VisitorSummary, from_micros
+from ..period import local_day
 from .common import collect, fold, money, ratio
 from .model import Trend, TrendPoint
 from .states import (
@@ -56,17 +59,19 @@ def _label(start: date, interval: str) -> str:
 class TrendCounts:
     """Counts people by the period of their first event, with their macro conversions."""
 
-    def __init__(self, macro: list[str], interval: str) -> None:
+    def __init__(self, macro: list[str], interval: str, zone: tzinfo | None = None) -> None:
         if interval not in INTERVALS:
             raise ValueError(f"interval must be one of {', '.join(INTERVALS)}")
         self.macro = macro
         self.interval = interval
+        self.zone = zone
         self.groups: dict[date, list[int]] = {}
         self.revenue: dict[date, dict[str, list[float]]] = {}
 
     def add(self, visitor: VisitorSummary) -> None:
-        """Count ``visitor`` in the period of their first event."""
-        start = _period_start(from_micros(visitor.first_seen).date(), self.interval)
+        """Count ``visitor`` in the period of their first event (its day in the zone)."""
+        day = local_day(from_micros(visitor.first_seen), self.zone)
+        start = _period_start(day, self.interval)
         counts = self.groups.setdefault(start, [0, 0, 0])
         counts[0] += 1
         conversions = 0
@@ -128,9 +133,10 @@ class TrendCounts:
         return Trend(interval=interval, points=points)
 
 
-def trend(dataset: Dataset, macro: list[str], interval: str) -> Trend:
-    """The series of ``dataset`` by ``interval`` (``day``, ``week`` or ``month``), every
-    period from the first to the last present, empty ones included."""
-    counts = TrendCounts(macro, interval)
+def trend(dataset: Dataset, macro: list[str], interval: str, zone: tzinfo | None = None) -> Trend:
+    """The series of ``dataset`` by ``interval`` (``day``, ``week`` or ``month``) of
+    ``zone`` (default UTC), every period from the first to the last present, empty ones
+    included."""
+    counts = TrendCounts(macro, interval, zone)
     fold(dataset.visitors, counts)
     return counts.trend()

@@ -50,6 +50,7 @@ from ..metrics.counts import ReportCounts
 from ..metrics.model import REPORT_VERSION
 from ..metrics.states import InconsistentState, State, combine, pack, unpack
 from ..people import groups, merged_counts
+from ..period import parse_zone
 from .agents import BotCheck
 from .assemble import Assembly, Frame
 from .fold import RollupFold
@@ -85,6 +86,8 @@ class KeptReport:
     interval: str | None = None
     by: str | None = None
     include_bots: bool = False
+    timezone: str | None = None
+    """The IANA zone of the trend's days; ``None``: UTC."""
 
     @property
     def step_goals(self) -> set[str]:
@@ -102,7 +105,10 @@ class KeptReport:
 
     def counts(self, dataset: Dataset) -> ReportCounts:
         """This report's sections for ``dataset``'s goals, counting nobody yet."""
-        return start_counts(dataset, self.goals, self.experiment_goal, self.interval, self.by)
+        zone = parse_zone(self.timezone)
+        return start_counts(
+            dataset, self.goals, self.experiment_goal, self.interval, self.by, zone=zone
+        )
 
     def definition(self) -> str:
         """What the report counts, as text (JSON): its goals' names and kinds, its
@@ -124,6 +130,8 @@ class KeptReport:
             "by": self.by,
             "include_bots": self.include_bots,
         }
+        if self.timezone is not None:  # UTC's reports keep the key they always had
+            described["timezone"] = self.timezone
         return json.dumps(described, sort_keys=True, separators=(",", ":"))
 
     def key(self) -> str:
@@ -146,7 +154,7 @@ class KeptReport:
                 )
             return cls(
                 goals, found["experiment_goal"], found["interval"], found["by"],
-                bool(found["include_bots"]),
+                bool(found["include_bots"]), _zone_of(found.get("timezone")),
             )  # fmt: skip
         except (ValueError, KeyError, TypeError, ConfigError) as exc:
             raise InconsistentState(f"an unreadable definition ({exc})") from None
@@ -162,6 +170,16 @@ class KeptReport:
         }
         text = json.dumps(described, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _zone_of(name: object) -> str | None:
+    """A kept definition's time zone: a name the zone database knows, or ``None`` (UTC);
+    :class:`ConfigError` for any other."""
+    if name is None:
+        return None
+    if not isinstance(name, str) or parse_zone(name) is None:
+        raise ConfigError(f"not a time zone to keep: {name!r}", field="timezone")
+    return name
 
 
 @dataclass(slots=True)

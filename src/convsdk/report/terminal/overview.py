@@ -15,11 +15,11 @@ def summary_table(report: Report) -> Table:
     """The headline figures, one a row."""
     s = report.summary
     table = Table("Summary", [("", "left"), ("", "right")])
-    period = f"{(s.first_event or '–')[:19]} → {(s.last_event or '–')[:19]}"
+    period = fmt.period(s.first_event, s.last_event, report.meta.timezone)
     anonymous = s.anonymous
     table.rows = [
         ["Events", fmt.count(s.events)],
-        ["Period (UTC)", period.replace("T", " ")],
+        ["Period", period],
         ["Visitors", fmt.count(s.visitors)],
         ["Visitors with a micro conversion", fmt.count(s.micro_converters)],
         ["Visitors with a macro conversion", fmt.count(s.converters)],

@@ -40,7 +40,10 @@ def trend_table(report: Report) -> Table | None:
                 cell_money(point.revenue),
             ]
         )
-    table.note = "visitors by the period of their first event; their macro conversions"
+    table.note = (
+        "visitors by the period of their first event; their macro conversions; "
+        f"days in {report.meta.timezone}"
+    )
     return table
 
 
@@ -54,9 +57,7 @@ def comparison_table(report: Report) -> Table | None:
         [("", "left"), ("Now", "right"), ("Before", "right"), ("Change", "right"), ("", "right")],
     )
     table.rows = [fmt.change_row(change) for change in comparison.changes]
-    table.note = f"before: {comparison.since[:19]} → {comparison.until[:19]} (UTC)".replace(
-        "T", " "
-    )
+    table.note = f"before: {fmt.period(comparison.since, comparison.until, report.meta.timezone)}"
     return table
 
 

@@ -65,6 +65,7 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django ships no type hints
             "output",
             "top",
             "interval",
+            "timezone",
             "by",
             "compare",
             "rates",
