@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import sqlite3
@@ -14,6 +15,7 @@ import pytest
 
 import convsdk
 from convsdk.cli import main
+from convsdk.cli import report as report_cli
 from convsdk.cli.progress import ProgressBar
 from report.conftest import T0, scenario, write_jsonl, write_sqlite
 
@@ -506,6 +508,20 @@ def test_progress_bar_only_on_a_terminal_and_only_when_slow() -> None:
     piped("reading", 50, 100)
     piped.close()
     assert piped._progress is None
+
+
+def test_the_report_draws_its_progress_on_standard_error(
+    shop: tuple[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The report goes to a pipe or a file; the person waiting sees the bar on the
+    # terminal (every read is slow enough for it here).
+    db, goals = shop
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(report_cli, "ProgressBar", functools.partial(ProgressBar, delay=0.0))
+    assert main(["report", db, "--goals", goals, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["visitors"] > 0
+    assert "Reading people" in terminal.getvalue()
 
 
 def test_a_day_given_as_until_is_included(

@@ -14,8 +14,8 @@ PROGRESS_DELAY = 2.0
 class ProgressBar:
     """A progress callback that draws a rich bar once reading has lasted a while.
 
-    Nothing is drawn for a quick read, nor when standard output is not a terminal
-    (a pipe, a file, a test), nor without rich.
+    Nothing is drawn for a quick read, nor when its stream (``convsdk report``'s
+    standard error) is not a terminal (a pipe, a file, a test), nor without rich.
     """
 
     def __init__(self, stream: IO[str], delay: float = PROGRESS_DELAY) -> None:

@@ -124,7 +124,8 @@ def run_report(args: argparse.Namespace) -> int:
     """Read the store and print or write the report in the format asked."""
     from ..report import format_report, load_report, write_report
 
-    bar = ProgressBar(sys.stdout)
+    # On standard error: the report itself may go to a file or a pipe (--format json >).
+    bar = ProgressBar(sys.stderr)
     try:
         report = load_report(
             args.source,
