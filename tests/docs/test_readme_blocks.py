@@ -471,7 +471,7 @@ def test_command_line_exits_0(
         return
     _copy_example(command.block, workdir)
     _goals_for(command.block, workdir)
-    if argv[1] in ("report", "rollup"):
+    if argv[1] in ("report", "rollup", "forget"):
         walk = WALKS.get(command.block.example_dir.name if command.block.example_dir else "")
         if walk is None:
             _fill(argv[2], demo_db)

@@ -7,6 +7,7 @@ import argparse
 from .. import __version__
 from .base import Parser
 from .collect import add_collect
+from .forget import add_forget
 from .report import add_report
 from .rollup import add_rollup
 from .stores import add_consume, add_demo, add_migrate
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"convsdk {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for add in (add_report, add_rollup, add_demo, add_consume, add_migrate, add_collect):
+    every = (add_report, add_rollup, add_forget, add_demo, add_consume, add_migrate, add_collect)
+    for add in every:
         add(commands)
     return parser

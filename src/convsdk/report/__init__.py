@@ -23,6 +23,8 @@ Modules: :mod:`~convsdk.report.reader` (reading any store into per-visitor summa
 read instead),
 :mod:`~convsdk.report.events` (folding an iterable of events into them),
 :mod:`~convsdk.report.plugins` (readers of other stores),
+:mod:`~convsdk.report.period` (time ranges and the report's time zone),
+:mod:`~convsdk.report.erasure` (erasure requests: ``convsdk forget``),
 :mod:`~convsdk.report.metrics` (the maths and the report's structure),
 :mod:`~convsdk.report.stats` (intervals and tests), :mod:`~convsdk.report.terminal`
 and :mod:`~convsdk.report.html` (output), :mod:`~convsdk.report.output` (the formats).
@@ -102,24 +104,18 @@ def load_report(
     or a URL of a store whose reader is registered (see :func:`register_reader`);
     ``goals`` a goal file, :class:`~convsdk.GoalSet` or list (none: no funnels).
     ``since`` (inclusive) and ``until`` (exclusive) take datetimes, dates, ISO text or
-    durations ago (``"7d"``); a date given as ``until`` includes that day.
-    Known bots (by their first event's user agent) are left out unless ``include_bots``.
-    ``experiment_goal`` names the goal the experiment variants are compared on (default:
-    any macro goal). ``interval`` (``"day"``, ``"week"``, ``"month"``) adds a trend:
-    visitors, converters, rate and revenue by the period of each visitor's first event.
-    ``compare="previous"`` reads the period as long just before ``since`` too, and gives
-    each headline figure's change (``since`` needed). ``by`` (``"channel"``, ``"source"``,
-    ``"campaign"``, ``"variant"``, ``"landing_page"``, ``"device"``) breaks goals and
-    funnels down by that property of the first event. ``rates``: a rates file, every
-    revenue in its currency (:mod:`~convsdk.report.currency`); ``channels``: a file of
-    channel rules tried before GA4's (:func:`~convsdk.report.channels.load_channel_rules`);
-    ``engine``: how a JSON Lines log is read (:data:`~convsdk.report.reader.ENGINES`);
-    ``rollups=False``: a SQL store's events, not its rollups nor their kept counts.
-    ``timezone`` (an IANA name such as ``"America/New_York"``, default UTC): the zone
-    whose midnights the dates of ``since`` and ``until`` (and times without an offset)
-    are, and whose days the trend counts by. Raises :class:`convsdk.ConfigError` for a
-    bad source, goal file, time or time zone, and :class:`convsdk.BackendError` when the
-    store cannot be read.
+    durations ago (``"7d"``); a date given as ``until`` includes that day; dates are
+    midnights of ``timezone`` (an IANA zone, ``"America/New_York"``; default UTC), whose
+    days the trend counts too. Known bots (their first event's user agent) are left out
+    unless ``include_bots``. ``experiment_goal``: the goal the variants are compared on
+    (default: any macro goal). ``interval`` (``"day"``, ``"week"``, ``"month"``) adds a
+    trend by the period of each visitor's first event. ``compare="previous"`` reads the
+    period as long just before ``since`` too, and gives each headline figure's change.
+    ``by`` (:data:`~convsdk.report.metrics.SEGMENT_BY`): goals and funnels by that
+    property of the first event. ``rates`` and ``channels``: files of exchange rates
+    and of channel rules. ``engine``: how a log is read; ``rollups=False``: a SQL store's
+    events, not its rollups. Raises :class:`convsdk.ConfigError` for a bad source, goal
+    file, time or zone, :class:`convsdk.BackendError` when the store cannot be read.
     """
     zone = parse_zone(timezone)
     goal_set, start, end = _settings(goals, since, until, zone)
@@ -127,10 +123,9 @@ def load_report(
     before, money, rules = _options(compare, start, end, zone, rates, channels)
     reader = open_reader(source, engine=engine, rollups=rollups)
     meta = _meta(reader.source, goals, start, end, zone)
-    whole = start is None and end is None and before is None
-    if whole and money is None and channels is None and _keepable(zone):
-        kept = KeptReport(goal_set, experiment_goal, interval, by, include_bots, _kept_zone(zone))
-        if (counted := _counted(reader, kept, meta)) is not None:
+    if start is None and end is None and before is None and money is None and channels is None:
+        kept = _kept(goal_set, experiment_goal, interval, by, include_bots, zone)
+        if kept is not None and (counted := _counted(reader, kept, meta)) is not None:
             return counted  # kept counted by convsdk rollup --goals
     dataset = _read(reader, goal_set, start, end, progress, include_bots, money)
     previous = _previous(reader, goal_set, before, start, progress, include_bots, money)
@@ -301,15 +296,20 @@ def _meta(
     )
 
 
-def _keepable(zone: tzinfo | None) -> bool:
-    """Whether counts kept in ``zone`` can name it: UTC or a zone of the database (a
-    fixed offset given as a ``tzinfo`` cannot, and is counted from the events)."""
-    return zone is None or getattr(zone, "key", None) is not None
-
-
-def _kept_zone(zone: tzinfo | None) -> str | None:
-    """The zone a kept report is counted in, by name (``None``: UTC)."""
-    return None if zone is None else zone_name(zone)
+def _kept(
+    goals: GoalSet | None,
+    experiment_goal: str | None,
+    interval: str | None,
+    by: str | None,
+    include_bots: bool,
+    zone: tzinfo | None,
+) -> KeptReport | None:
+    """The report as ``convsdk rollup --goals`` keeps it counted; ``None`` for a zone
+    kept counts cannot name (a fixed offset given as a ``tzinfo``: read the events)."""
+    if zone is not None and getattr(zone, "key", None) is None:
+        return None
+    name = None if zone is None else zone_name(zone)
+    return KeptReport(goals, experiment_goal, interval, by, include_bots, name)
 
 
 def render_report(

@@ -17,8 +17,9 @@ from .sqlite_refresh import keep_sqlite, roll_up_sqlite
 
 if TYPE_CHECKING:
     from .counted import KeptReport
+    from .through import ThroughRollups
 
-__all__ = ["BATCH", "ROLLUP_SCHEMES", "roll_up"]
+__all__ = ["BATCH", "ROLLUP_SCHEMES", "kept_reports", "roll_up"]
 
 _log = logging.getLogger("convsdk.report")
 
@@ -68,27 +69,10 @@ def _keep(url: str, scheme: str, report: KeptReport | None, unchanged: str | Non
     keep its counts: ``report``, which then replaces any kept before, else each one kept
     before (``unchanged``: the watermark before a run that rolled nothing up, whose
     counts are carried over, not counted again)."""
-    from .counted import KeptReport, count_rollups, kept_definitions
-    from .through import ThroughRollups
+    from .counted import count_rollups
 
-    reader: ThroughRollups[Any]
-    if scheme == "sqlite":
-        from ..sql import SQLiteReader
-        from .sqlite_reader import RollupReader
-
-        reader = RollupReader(SQLiteReader.from_url(url))
-    else:
-        from ..sql import PostgresReader
-        from .postgres_reader import PostgresRollupReader
-
-        reader = PostgresRollupReader(PostgresReader.from_url(url))
-    reports = [] if report is None else [report]
-    if report is None:
-        for definition in kept_definitions(reader):
-            try:
-                reports.append(KeptReport.from_definition(definition))
-            except ValueError as exc:  # InconsistentState: another version's, say
-                _log.warning("%s: a kept report is not counted again: %s", redact_url(url), exc)
+    reader = _rollup_reader(url, scheme)
+    reports = _kept_reports(url, reader) if report is None else [report]
     for kept in reports:
         try:
             counted = count_rollups(reader, kept, unchanged)
@@ -105,3 +89,34 @@ def _keep(url: str, scheme: str, report: KeptReport | None, unchanged: str | Non
             from .postgres_refresh import keep_postgres
 
             keep_postgres(url, counted, only=report is not None)
+
+
+def kept_reports(url: str) -> list[KeptReport]:
+    """The reports whose counts the store at ``url`` keeps beside its rollups (none
+    without rollups); one kept by another version of convsdk is left out (logged)."""
+    scheme = urlsplit(url).scheme.lower() if "://" in url else ""
+    return _kept_reports(url, _rollup_reader(url, scheme))
+
+
+def _rollup_reader(url: str, scheme: str) -> ThroughRollups[Any]:
+    if scheme == "sqlite":
+        from ..sql import SQLiteReader
+        from .sqlite_reader import RollupReader
+
+        return RollupReader(SQLiteReader.from_url(url))
+    from ..sql import PostgresReader
+    from .postgres_reader import PostgresRollupReader
+
+    return PostgresRollupReader(PostgresReader.from_url(url))
+
+
+def _kept_reports(url: str, reader: ThroughRollups[Any]) -> list[KeptReport]:
+    from .counted import KeptReport, kept_definitions
+
+    reports = []
+    for definition in kept_definitions(reader):
+        try:
+            reports.append(KeptReport.from_definition(definition))
+        except ValueError as exc:  # InconsistentState: another version's, say
+            _log.warning("%s: a kept report is not counted again: %s", redact_url(url), exc)
+    return reports

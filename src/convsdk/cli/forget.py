@@ -1,0 +1,62 @@
+"""``convsdk forget``: erase people's events from a store (an erasure request)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .base import store_url
+
+__all__ = ["add_forget", "run_forget"]
+
+
+def add_forget(commands: Any) -> None:
+    """Add the ``forget`` command to ``commands`` (argparse subparsers)."""
+    forget = commands.add_parser(
+        "forget",
+        help="erase people's events from a SQLite or PostgreSQL store (an erasure request)",
+        description="Delete every event of the people named: a user id with every visitor "
+        "id linked to it, or a visitor id. A store with rollups gets them made again "
+        "without them. Copies elsewhere (backups, logs, a tracker's spool) are not "
+        "touched.",
+    )
+    forget.add_argument(
+        "url",
+        type=store_url,
+        metavar="URL",
+        help="sqlite:///path.db[?table=T], a .db path, or postgresql://...[?table=T]",
+    )
+    forget.add_argument(
+        "--user", action="append", default=[], metavar="ID", help="a user id (repeatable)"
+    )
+    forget.add_argument(
+        "--visitor", action="append", default=[], metavar="ID", help="a visitor id (repeatable)"
+    )
+    forget.add_argument(
+        "--dry-run", action="store_true", help="count what would be erased, change nothing"
+    )
+    forget.set_defaults(handler=run_forget)
+
+
+def run_forget(args: argparse.Namespace) -> int:
+    """Erase, and say what was erased."""
+    from ..report.erasure import forget
+
+    done = forget(args.url, users=args.user, visitors=args.visitor, dry_run=args.dry_run)
+    ids = len(done.visitors)
+    whose = f"{ids:,} visitor id{'s' if ids != 1 else ''}"
+    if done.users:
+        whose += f" (user{'s' if len(done.users) > 1 else ''} {', '.join(done.users)})"
+    if done.dry_run:
+        sys.stdout.write(f"would erase {done.events:,} events of {whose}; nothing changed\n")
+    elif not done.events:
+        sys.stdout.write(f"no events of {whose}: nothing erased\n")
+    else:
+        sys.stdout.write(f"erased {done.events:,} events of {whose}\n")
+        if done.rollups is not None:
+            sys.stdout.write(
+                f"made the rollups again without them: {done.rollups.events:,} events in "
+                f"{done.rollups.seconds:.1f} s\n"
+            )
+    return 0

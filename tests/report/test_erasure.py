@@ -1,0 +1,198 @@
+"""Erasure requests: a person's events deleted, and nothing made of them left behind.
+
+Each test runs on SQLite and on the PostgreSQL server. hana (``u-hana``) has a phone and a
+laptop, linked by logging in; her laptop's order H1 is in the revenue. After
+``forget(users=["u-hana"])`` the store holds none of her events, its rollups and the
+report kept counted hold nothing of her, and every report equals the report of the
+events she was never part of.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from convsdk import ConfigError
+from convsdk.cli import main
+from convsdk.event import Event
+from convsdk.report import load_report
+from convsdk.report.erasure import forget
+from convsdk.report.rollup import KeptReport, roll_up
+
+from .conftest import Store, make, write_jsonl, write_sqlite
+from .test_counted import COUNTED
+from .test_rollup import DAY, STEPS, events_of_days
+
+HANA = ("hana-laptop", "hana-phone")
+
+
+def _without_hana(events: list[Event]) -> list[Event]:
+    return [e for e in events if e.visitor_id not in HANA and e.user_id != "u-hana"]
+
+
+def _with_a_server_side_event() -> list[Event]:
+    """The shop's events, and a refund the server recorded for hana by her user id alone."""
+    refund = make("refund", DAY + 5000, None, user_id="u-hana", value=-99.0, currency="USD")
+    refund.context = {}
+    return [*events_of_days(), refund]
+
+
+def _figures(url: str, **options: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(load_report(url, STEPS, **options).to_json())
+    del data["meta"]
+    return data
+
+
+def _mentions(s: Store, text: str) -> list[str]:
+    """The tables of the store (events and rollups) with a row mentioning ``text``."""
+    if s.url.startswith("sqlite"):
+        conn = sqlite3.connect(s.url.removeprefix("sqlite:///"))
+        try:
+            names = [
+                n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
+            return [
+                name
+                for name in names
+                if any(text in repr(row) for row in conn.execute(f'SELECT * FROM "{name}"'))
+            ]
+        finally:
+            conn.close()
+    import psycopg
+
+    from .conftest import POSTGRES_URL
+
+    table = s.url.split("table=")[1]
+    with psycopg.connect(POSTGRES_URL) as conn:
+        names = [
+            n
+            for (n,) in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE tablename LIKE %s", [f"{table}%"]
+            )
+        ]
+        found = []
+        for name in names:
+            rows = conn.execute(f'SELECT t::text FROM "{name}" t').fetchall()
+            if any(text in row[0] for row in rows):
+                found.append(name)
+        return found
+
+
+def test_a_user_is_erased_with_every_browser_they_logged_in_from(
+    store: Callable[..., Store], caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    events = _with_a_server_side_event()
+    s = store(events)
+    roll_up(s.url, keep=KeptReport(STEPS, interval="day"))
+    assert _mentions(s, "hana-laptop")
+    done = forget(s.url, users=["u-hana"])
+    assert (done.users, done.visitors) == (("u-hana",), HANA)
+    assert done.events == len(events) - len(_without_hana(events)) == 8
+    assert done.rollups is not None and done.rollups.rebuilt == "asked"
+    # Nothing of her is left: not her events, not the rollups' summaries of them.
+    for trace in (*HANA, "u-hana", "H1"):
+        assert _mentions(s, trace) == [], trace
+    # Every report is the report of a store she was never in, the one kept counted too.
+    never = write_sqlite(tmp_path / "never.db", _without_hana(events))
+    expected = _figures(never, interval="day", rollups=False)
+    assert _figures(s.url, interval="day", rollups=False) == expected
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="convsdk.report"):
+        assert _figures(s.url, interval="day") == expected
+    assert COUNTED in caplog.text
+    assert _figures(s.url) == _figures(s.url, rollups=False)
+
+
+def test_a_dry_run_counts_and_changes_nothing(store: Callable[..., Store]) -> None:
+    s = store(events_of_days())
+    roll_up(s.url)
+    before = _figures(s.url, rollups=False)
+    done = forget(s.url, users=["u-hana"], visitors=["ivan"], dry_run=True)
+    assert done.dry_run and done.rollups is None
+    assert done.visitors == ("hana-laptop", "hana-phone", "ivan")
+    assert done.events == 9  # hana's 7, ivan's 2
+    assert _figures(s.url, rollups=False) == before
+    assert _mentions(s, "hana-laptop")
+
+
+def test_a_visitor_alone_and_nobody_at_all(store: Callable[..., Store]) -> None:
+    s = store(events_of_days())
+    done = forget(s.url, visitors=["ivan"])
+    assert (done.visitors, done.events, done.rollups) == (("ivan",), 2, None)  # no rollups
+    assert _mentions(s, "ivan") == []
+    assert _mentions(s, "hana-laptop") == [s.table]  # only whom it was asked
+    nobody = forget(s.url, users=["u-nobody"])
+    assert (nobody.visitors, nobody.events) == ((), 0)
+
+
+def test_what_cannot_be_erased_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="name the people"):
+        forget(f"sqlite:///{tmp_path / 'e.db'}")
+    with pytest.raises(ConfigError, match="expected ids as non-empty text"):
+        forget(f"sqlite:///{tmp_path / 'e.db'}", users=[""])
+    with pytest.raises(ConfigError, match="SQLite or PostgreSQL") as info:
+        forget(write_jsonl(tmp_path / "e.jsonl", events_of_days()), users=["u-hana"])
+    assert info.value.field == "url"
+    with pytest.raises(ConfigError, match="no SQLite database"):
+        forget(f"sqlite:///{tmp_path / 'missing.db'}", users=["u-hana"])
+    sqlite3.connect(tmp_path / "other.db").execute("CREATE TABLE t (x)").connection.close()
+    with pytest.raises(ConfigError, match="no convsdk_events table"):
+        forget(f"sqlite:///{tmp_path / 'other.db'}", users=["u-hana"])
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_the_sqlite_file_keeps_no_byte_of_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Deleted rows and dropped tables stay in a database file's free pages, and in its
+    # write-ahead log, unless they are overwritten: by default most builds of SQLite
+    # (Debian's is one exception) leave them.
+    url = write_sqlite(tmp_path / "events.db", events_of_days())
+    roll_up(url, keep=KeptReport(STEPS))
+    connect = sqlite3.connect
+
+    def leaving_deleted_bytes(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = connect(*args, **kwargs)
+        conn.execute("PRAGMA secure_delete = OFF")
+        return conn
+
+    # A tracker keeps the database open: the last connection's closing does not
+    # checkpoint the write-ahead log then.
+    tracker = connect(tmp_path / "events.db")
+    tracker.execute("SELECT COUNT(*) FROM convsdk_events").fetchone()
+    monkeypatch.setattr(sqlite3, "connect", leaving_deleted_bytes)
+    forget(url, users=["u-hana"])
+    monkeypatch.undo()
+    files = [p for p in tmp_path.iterdir() if p.name.startswith("events.db")]
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        for trace in (b"hana-laptop", b"hana-phone", b"u-hana"):
+            assert trace not in data, (path.name, trace)
+    assert b"ivan" in (tmp_path / "events.db").read_bytes()
+    tracker.close()
+
+
+def test_the_forget_command(
+    store: Callable[..., Store], capsys: pytest.CaptureFixture[str]
+) -> None:
+    s = store(events_of_days())
+    roll_up(s.url)
+    assert main(["forget", s.url, "--user", "u-hana", "--dry-run"]) == 0
+    assert capsys.readouterr().out == (
+        "would erase 7 events of 2 visitor ids (user u-hana); nothing changed\n"
+    )
+    assert main(["forget", s.url, "--user", "u-hana", "--visitor", "ivan"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("erased 9 events of 3 visitor ids (user u-hana)\n")
+    assert "made the rollups again without them" in out
+    assert main(["forget", s.url, "--user", "u-hana"]) == 0
+    assert capsys.readouterr().out == "no events of 0 visitor ids (user u-hana): nothing erased\n"
+    assert main(["forget", s.url]) == 2
+    assert "name the people to forget" in capsys.readouterr().err
