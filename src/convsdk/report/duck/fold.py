@@ -40,8 +40,8 @@ def summarise(
     """Run the queries that follow the load, in order; the dataset's people stream from
     what they leave in the database, and close ``session`` once read or dropped."""
     ((events, first, last, *anonymous),) = session.run("totals")
-    kinds: dict[str, str] = dict(session.run("kinds"))
     session.run("conversions")
+    kinds: dict[str, str] = dict(session.run("kinds"))
     dataset = Dataset(visitors=())
     set_totals(
         dataset,

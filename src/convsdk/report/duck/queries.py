@@ -120,15 +120,16 @@ QUERIES = {
                count(*) FILTER (WHERE visitor_id IS NULL AND server),
                count(DISTINCT user_id) FILTER (WHERE visitor_id IS NULL AND server)
         FROM ev""",
-    # "macro" sorts before "micro": a goal any event called macro is macro.
-    "kinds": "SELECT g, min(kind) FROM ev WHERE kind IS NOT NULL GROUP BY g",
     # A repeated transaction id of a goal counts once: its first conversion.
     "conversions": """
         CREATE OR REPLACE TABLE conv AS
-        SELECT visitor_id, g, value, currency, moment FROM ev
+        SELECT visitor_id, g, kind, value, currency, moment FROM ev
         WHERE kind IS NOT NULL
         QUALIFY txn IS NULL
              OR row_number() OVER (PARTITION BY g, txn ORDER BY moment, event_id) = 1""",
+    # "macro" sorts before "micro": a goal any conversion that counts called macro is
+    # macro (an order sent again counts once, and so does its kind: the first's).
+    "kinds": "SELECT g, min(kind) FROM conv GROUP BY g",
     # The conversions without a visitor id, in the form of "conversion rows".
     "anonymous goals": """
         SELECT NULL, g, currency, count(*), min(moment), sum(value), NULL, max(moment)

@@ -254,12 +254,13 @@ class Fold:
         if goal is None:
             goal = data["name"]
         goal = self.shared.text(goal)
-        merge_kind(self.kinds, goal, kind)
         value = get("value")
         if type(value) is not float and type(value) is not int:
             value = None
         transaction = get("transaction_id")
         if transaction is None or (self.part is not None and not self.part.first):
+            if transaction is None:
+                merge_kind(self.kinds, goal, kind)  # (an order's, once it is settled)
             if transaction is None and own:
                 add_conversion(
                     self.anonymous if state is None else state.goals,
@@ -279,13 +280,18 @@ class Fold:
                 visitor_id,
                 value,
                 get("currency"),
+                kind,
             )
 
     def settle(self) -> None:
-        """Count the earliest conversion of each transaction (a part: of its visitors)."""
+        """Count the earliest conversion of each transaction (a part: of its visitors),
+        and its kind: the first part's (or a whole log's) fold, which saw every one."""
         part = self.part
+        first = part is None or part.first
         settled = self.transactions if part is None or part.first else part.transactions
-        for (goal, _), (moment, _, visitor_id, value, currency) in settled.items():
+        for (goal, _), (moment, _, visitor_id, value, currency, kind) in settled.items():
+            if first:
+                merge_kind(self.kinds, goal, kind)  # a repeated order's kind is its first's
             state = None if visitor_id is None else self.visitors.get(visitor_id)
             if part is not None and ((state is None) if visitor_id is not None else not part.first):
                 continue  # another part's visitor; events without one are the first's

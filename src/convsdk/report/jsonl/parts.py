@@ -43,9 +43,9 @@ PART_BYTES = 1 << 30
 #: The most parts a log is read in (the part of each line is kept in a byte).
 MAX_PARTS = 255
 
-#: (goal, transaction id) -> (time, event id, visitor id, value, currency) of the
-#: transaction's earliest conversion: the one that counts.
-Settled = dict[tuple[str, str], tuple[str, str, Any, Any, Any]]
+#: (goal, transaction id) -> (time, event id, visitor id, value, currency, kind) of the
+#: transaction's earliest conversion: the one that counts, and whose kind counts.
+Settled = dict[tuple[str, str], tuple[str, str, Any, Any, Any, str]]
 
 _KIND = b',"kind":'
 _USER = b',"user_id":'
