@@ -179,6 +179,37 @@ def test_the_sqlite_file_keeps_no_byte_of_them(
     tracker.close()
 
 
+def test_a_running_tracker_keeps_storing_beside_an_erasure(tmp_path: Path) -> None:
+    import convsdk
+
+    url = write_sqlite(tmp_path / "events.db", events_of_days())
+    roll_up(url)
+    with convsdk.Tracker(backend=url, spool_dir=None) as tracker:
+        for n in range(20):  # live-0 is hana's third browser
+            tracker.emit(
+                make("page_view", 7 * DAY + n, f"live-{n}", user_id="u-hana" if n == 0 else None)
+            )
+        assert tracker.flush(timeout=10)
+        done = forget(url, users=["u-hana"])
+        assert "live-0" in done.visitors and done.rollups is not None
+        for n in range(20, 40):
+            tracker.emit(make("page_view", 7 * DAY + n, f"live-{n}"))
+        assert tracker.flush(timeout=10)
+        assert tracker.stats()["dropped"] == 0
+    conn = sqlite3.connect(tmp_path / "events.db")
+    live = {
+        v
+        for (v,) in conn.execute(
+            "SELECT visitor_id FROM convsdk_events WHERE visitor_id LIKE 'live-%'"
+        )
+    }
+    hana = conn.execute("SELECT COUNT(*) FROM convsdk_events WHERE user_id = 'u-hana'").fetchone()
+    conn.close()
+    assert live == {f"live-{n}" for n in range(1, 40)} and hana == (0,)
+    report = load_report(url, STEPS)  # the rollups and the events stored after them
+    assert report.summary.visitors == load_report(url, STEPS, rollups=False).summary.visitors
+
+
 def test_the_forget_command(
     store: Callable[..., Store], capsys: pytest.CaptureFixture[str]
 ) -> None:
