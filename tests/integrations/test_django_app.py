@@ -128,6 +128,19 @@ def test_the_report_command(store: str, several: bool):
     assert report["meta"]["timezone"] == "Europe/Paris"
 
 
+def test_the_report_commands_days_are_the_projects(store: str):
+    # Without --tz, the report's days are those the project shows its times in.
+    for zone in ("Asia/Kolkata", "UTC"):
+        out = io.StringIO()
+        with override_settings(CONVSDK_BACKEND=store, TIME_ZONE=zone):
+            previous = set_default(None)
+            try:
+                call_command("convsdk_report", "--format", "json", stdout=out)
+            finally:
+                set_default(previous)
+        assert json.loads(out.getvalue())["meta"]["timezone"] == zone
+
+
 def test_the_report_command_names_a_bad_source(tmp_path: Path):
     with pytest.raises(CommandError):
         call_command("convsdk_report", str(tmp_path / "missing.db"), stdout=io.StringIO())

@@ -1,7 +1,8 @@
 """``manage.py convsdk_report``: ``convsdk report`` on the project's own store and goals.
 
 SOURCE defaults to ``CONVSDK_BACKEND`` and ``--goals`` to ``CONVSDK_GOALS`` (settings,
-then environment); the other options are the CLI's, defined once there (``--since``,
+then environment), and ``--tz`` to the project's ``TIME_ZONE``: the site's days are the
+report's; the other options are the CLI's, defined once there (``--since``,
 ``--until``, ``--format``, ``-o``, ``--top``, ``--interval``, ``--by``...).
 """
 
@@ -65,7 +66,6 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django ships no type hints
             "output",
             "top",
             "interval",
-            "timezone",
             "by",
             "compare",
             "rates",
@@ -78,6 +78,7 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django ships no type hints
             goals=options["goals"] or tracker["goals"] or None,
             experiment_goal=options["experiment_goal"],
             include_bots=options["include_bots"],
+            timezone=options["timezone"] or _site_zone(),
             **{name: options[name] for name in names},
         )
         try:
@@ -85,3 +86,12 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django ships no type hints
                 run_report(report)
         except (ConfigError, BackendError, Unavailable) as exc:
             raise CommandError(str(exc)) from exc
+
+
+def _site_zone() -> str | None:
+    """The project's ``TIME_ZONE`` (Django's own default, America/Chicago, too: it is
+    the zone Django shows the site's times in)."""
+    from django.conf import settings
+
+    zone = getattr(settings, "TIME_ZONE", None)
+    return zone if isinstance(zone, str) and zone else None
