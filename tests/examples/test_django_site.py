@@ -109,6 +109,12 @@ def server_command(server: str, fd: int) -> list[str]:
         return [*gunicorn, "-k", "uvicorn_worker.UvicornWorker", "site_project.asgi:application"]
     if server == "uvicorn-asgi":
         return [sys.executable, "-c", UVICORN, str(fd)]
+    if server == "daphne":
+        daphne = [sys.executable, "-m", "daphne", "--fd", str(fd), "-v", "0"]
+        return [*daphne, "site_project.asgi:application"]
+    if server == "hypercorn":
+        hypercorn = [sys.executable, "-m", "hypercorn", "--bind", f"fd://{fd}"]
+        return [*hypercorn, "--log-level", "warning", "site_project.asgi:application"]
     if UWSGI is None:
         pytest.skip("uWSGI is not installed (pip install pyuwsgi)")
     # uWSGI's recipe for a graceful stop on SIGTERM (--die-on-term kills the workers at
@@ -119,7 +125,9 @@ def server_command(server: str, fd: int) -> list[str]:
     return [sys.executable, "-c", SOCKET_ACTIVATION, str(fd), *uwsgi]
 
 
-@pytest.mark.parametrize("server", ["gunicorn-wsgi", "gunicorn-asgi", "uvicorn-asgi", "uwsgi"])
+@pytest.mark.parametrize(
+    "server", ["gunicorn-wsgi", "gunicorn-asgi", "uvicorn-asgi", "daphne", "hypercorn", "uwsgi"]
+)
 def test_the_example_under_a_real_server(
     server: str, tmp_path: Path, listener: socket.socket
 ) -> None:
