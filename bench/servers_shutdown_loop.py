@@ -12,7 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "services"))
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+sys.path[:0] = [str(TESTS / "services"), str(TESTS)]  # the test module, and tests/served.py
 
 from test_servers_shutdown import REQUESTS, SERVERS, run_and_stop  # noqa: E402
 

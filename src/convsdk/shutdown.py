@@ -27,6 +27,8 @@ What each server does on a normal stop (SIGTERM to the process you started):
   as above; the parent holds no tracker.
 - hypercorn: the parent tells its spawned worker through an event; the worker ends
   normally (lifespan, then ``atexit``).
+- Daphne: Twisted's handler, installed after ours, stops the reactor; the process
+  ends normally (no lifespan: ``atexit``).
 - gunicorn: the arbiter sends SIGTERM to its workers; sync and gthread workers end
   with ``sys.exit`` (``atexit`` runs); the uvicorn worker behaves like uvicorn.
 

@@ -108,6 +108,19 @@ SERVERS = {
         "127.0.0.1:{port}",
         "tracked_app:asgi",
     ],
+    # Daphne (Twisted) speaks no lifespan: the signal handler or atexit closes the tracker.
+    "daphne": [
+        sys.executable,
+        "-m",
+        "daphne",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "-v",
+        "0",
+        "tracked_app:asgi",
+    ],
     "gunicorn-uvicorn-worker": [
         *GUNICORN,
         "-k",
@@ -117,7 +130,12 @@ SERVERS = {
     "gunicorn-sync": [*GUNICORN, "-k", "sync", "tracked_app:wsgi"],
     "gunicorn-gthread": [*GUNICORN, "-k", "gthread", "--threads", "4", "tracked_app:wsgi"],
 }
-MODULES = {"uvicorn": "uvicorn", "hypercorn": "hypercorn", "gunicorn": "gunicorn"}
+MODULES = {
+    "uvicorn": "uvicorn",
+    "hypercorn": "hypercorn",
+    "daphne": "daphne",
+    "gunicorn": "gunicorn",
+}
 
 
 def send_requests(port: int) -> None:
