@@ -163,6 +163,44 @@ def test_a_goals_kind_is_that_of_the_conversions_that_count(
     assert held == expected
 
 
+def test_lines_other_writers_make_are_read_alike_by_every_engine(
+    tmp_path: Path, engine: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A log written by another program, with Python's json.dumps: NaN and Infinity as
+    # values, numbers where convsdk writes text, spaces after the separators.
+    def line(event: Event, **changes: Any) -> str:
+        return json.dumps({**event.to_dict(), **changes})
+
+    buy = {"path": "/checkout", "kind": "macro", "goal": "purchase", "currency": "USD"}
+    lines = [
+        line(make("page_view", 0, "v1")),
+        line(make("checkout", 10, "v1", **buy), value=float("nan")),
+        line(make("checkout", 20, "v2", **buy), value=float("inf")),
+        line(make("checkout", 30, "v3", **buy), value=10**400),
+        line(make("page_view", 40, "v4"), goal=17),  # no conversion: its goal is not read
+        line(make("checkout", 50, "v5", **buy), goal=17),  # not an event
+        line(make("page_view", 60, "v6"), visitor_id=42),  # not an event
+        line(make("identify", 70, "v7", user_id="7")),
+        line(make("identify", 80, "v8"), user_id=7),  # the same user as v7's
+        line(make("checkout", 90, "v9", **buy), transaction_id=5, value=10.0),
+        line(make("checkout", 95, "v10", **buy), transaction_id="5", value=10.0),  # again
+    ]
+    path = tmp_path / "other.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="convsdk.report"):
+        data = _figures(f"file://{path}", engine=engine)
+    summary = data["summary"]
+    assert summary["events"] == 9
+    assert (summary["merged_visitor_ids"], summary["merged_people"]) == (2, 1)
+    assert summary["revenue"] == {"USD": 10.0}  # no value is NaN, Infinity or beyond
+    purchase = next(g for g in data["goals"] if g["goal"] == "purchase")
+    assert (purchase["conversions"], purchase["visitors"]) == (4, 4)  # order 5 once
+    skipped = [r.getMessage() for r in caplog.records if "not an event" in r.getMessage()]
+    reasons = sorted(message.rsplit(": ", 1)[0].rsplit(": ", 1)[1] for message in skipped)
+    assert reasons == ["goal is not a string", "visitor_id is not a string"], skipped
+    assert _figures(f"file://{path}", engine="python") == data
+
+
 def _touches() -> list[Event]:
     """Three visitors' touches around their purchases, in no particular order.
 

@@ -78,6 +78,7 @@ def load_query(since: bool, until: bool) -> str:
                CASE WHEN kind ->> '$' IS NOT NULL
                     THEN coalesce(goal ->> '$', name ->> '$') END AS g,
                CASE WHEN json_type(value) IN ('DOUBLE', 'BIGINT', 'UBIGINT')
+                         AND isfinite(value::DOUBLE)
                     THEN value::DOUBLE END AS value,
                currency ->> '$' AS currency,
                transaction_id ->> '$' AS txn,

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..._json import loads
+from ..jsonl.lines import parse_line
 
 __all__ = ["Tails", "look_at_tails"]
 
@@ -65,7 +65,7 @@ def _tail(handle: io.BufferedReader) -> bytes | None:
 
 def _is_json(data: bytes) -> bool:
     try:
-        loads(data)
+        parse_line(data)
     except ValueError:
         return False
     return True

@@ -20,7 +20,7 @@ from ..rules import (
     crawler,
     merge_kind,
 )
-from .events import canonical, parse_event
+from .events import canonical, checked, finite, parse_event
 from .lines import event_key
 from .parts import Part, Settled, may_convert
 from .shared import Shared
@@ -140,9 +140,8 @@ class Fold:
 
         Raises ``KeyError``, ``TypeError`` or ``ValueError`` for data that is not an event.
         """
+        data = checked(data)
         event_id = data["event_id"]
-        if type(event_id) is not str or type(data["name"]) is not str:
-            raise TypeError("event_id and name must be strings")
         moment = canonical(data["timestamp"])
         if event_id in self.ids:
             return
@@ -254,9 +253,7 @@ class Fold:
         if goal is None:
             goal = data["name"]
         goal = self.shared.text(goal)
-        value = get("value")
-        if type(value) is not float and type(value) is not int:
-            value = None
+        value = finite(get("value"))
         transaction = get("transaction_id")
         if transaction is None or (self.part is not None and not self.part.first):
             if transaction is None:
@@ -273,22 +270,17 @@ class Fold:
             return  # (a later part's order: the first part found each one's earliest)
         held = self.transactions.get((goal, transaction))
         if held is None or (moment, event_id) < (held[0], held[1]):
-            visitor_id = get("visitor_id")
+            visitor_id, currency = get("visitor_id"), get("currency")
             self.transactions[goal, transaction] = (
-                moment,
-                event_id,
-                visitor_id,
-                value,
-                get("currency"),
-                kind,
-            )
+                moment, event_id, visitor_id, value, currency, kind
+            )  # fmt: skip
 
     def settle(self) -> None:
         """Count the earliest conversion of each transaction (a part: of its visitors),
         and its kind: the first part's (or a whole log's) fold, which saw every one."""
         part = self.part
         first = part is None or part.first
-        settled = self.transactions if part is None or part.first else part.transactions
+        settled = self.transactions if part is None or first else part.transactions
         for (goal, _), (moment, _, visitor_id, value, currency, kind) in settled.items():
             if first:
                 merge_kind(self.kinds, goal, kind)  # a repeated order's kind is its first's

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ..._json import loads
 
-__all__ = ["ID_END", "ID_PREFIX", "Handles", "blocks", "event_key"]
+__all__ = ["ID_END", "ID_PREFIX", "Handles", "blocks", "event_key", "parse_line"]
 
 #: The files of a log, oldest first: (path, open file, size when opened).
 Handles = list[tuple[Path, io.BufferedReader, int]]
@@ -29,10 +31,23 @@ def event_key(line: bytes) -> bytes | None:
     return _parsed_key(line)
 
 
+def parse_line(line: bytes) -> Any:
+    """The JSON value of ``line``; raises ``ValueError`` if it is not JSON.
+
+    ``NaN``, ``Infinity`` and integers wider than 64 bits are read, as Python's json
+    (what a writer's ``json.dumps`` gives, by default) and DuckDB read them: orjson, when
+    installed, refuses them, so a line holding one is read again by the standard library.
+    """
+    try:
+        return loads(line)
+    except ValueError:
+        return json.loads(line)
+
+
 def _parsed_key(line: bytes) -> bytes | None:
     """The event id of a line that does not start with it; ``None`` if not an event."""
     try:
-        data = loads(line)
+        data = parse_line(line)
     except ValueError:
         return None
     event_id = data.get("event_id") if isinstance(data, dict) else None

@@ -19,10 +19,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..._json import loads
 from ..dataset import Dataset
 from ..people import groups, merge_hits
-from .lines import ID_END, ID_PREFIX
+from .lines import ID_END, ID_PREFIX, parse_line
 
 __all__ = [
     "MAX_PARTS",
@@ -79,7 +78,7 @@ def visitor_key(line: bytes) -> object:
             elif line.startswith(b"null,", start):
                 return None
     try:
-        data = loads(line)
+        data = parse_line(line)
     except ValueError:
         return None
     return _key(data.get("visitor_id")) if isinstance(data, dict) else None
@@ -118,7 +117,7 @@ class Links:
         if _null(line, _USER):
             return  # most lines: no user
         try:
-            data = loads(line)
+            data = parse_line(line)
         except ValueError:
             return  # not an event: the pass that reads it says so
         if isinstance(data, dict):
