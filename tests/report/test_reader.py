@@ -201,6 +201,37 @@ def test_lines_other_writers_make_are_read_alike_by_every_engine(
     assert _figures(f"file://{path}", engine="python") == data
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_histories_read_alike_by_every_engine(
+    tmp_path: Path, engine: str, seed: int
+) -> None:
+    # The rollup tests' history, with random late visits, conversions, orders sent
+    # again, logins and a bot: the log's report is the database's, option by option.
+    import random
+
+    from convsdk.report import report_from_events
+
+    from .test_counted import DAY, _random_events
+    from .test_rollup import STEPS, events_of_days
+
+    visitors = ["ivan", "jo", "kim", "hana-phone", "lea"]
+    events = events_of_days() + _random_events(random.Random(seed), visitors, 3 * DAY, 150)
+    db = write_sqlite(tmp_path / "events.db", events)
+    log = write_jsonl(tmp_path / "events.jsonl", events)
+    for options in (
+        {},
+        {"interval": "day", "by": "channel"},
+        {"include_bots": True, "by": "variant", "since": "2026-11-02", "until": "2026-11-05"},
+    ):
+        expected = json.loads(load_report(db, STEPS, **options).to_json())
+        found = json.loads(load_report(log, STEPS, engine=engine, **options).to_json())
+        held = json.loads(report_from_events(events, STEPS, **options).to_json())
+        for data in (expected, found, held):
+            del data["meta"]
+        assert found == expected, options
+        assert held == expected, options
+
+
 def _touches() -> list[Event]:
     """Three visitors' touches around their purchases, in no particular order.
 
