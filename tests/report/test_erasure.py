@@ -131,6 +131,20 @@ def test_a_visitor_alone_and_nobody_at_all(store: Callable[..., Store]) -> None:
     assert (nobody.visitors, nobody.events) == ((), 0)
 
 
+def test_the_rollups_of_another_table_are_left_alone(tmp_path: Path) -> None:
+    # One database, two events tables: the rollups are the other table's.
+    url = write_sqlite(tmp_path / "events.db", events_of_days())
+    conn = sqlite3.connect(tmp_path / "events.db")
+    conn.execute("CREATE TABLE staging AS SELECT * FROM convsdk_events")
+    conn.commit()
+    conn.close()
+    roll_up(url)
+    before = _figures(url)
+    done = forget(f"{url}?table=staging", users=["u-hana"])
+    assert done.events == 7 and done.rollups is None
+    assert _figures(url) == before == _figures(url, rollups=False)
+
+
 def test_what_cannot_be_erased_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="name the people"):
         forget(f"sqlite:///{tmp_path / 'e.db'}")

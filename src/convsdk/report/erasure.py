@@ -164,7 +164,8 @@ def _sqlite_erase(
         "OR user_id IN (SELECT value FROM json_each(?2))"
     )
     params = [ids, dumps_str(list(users))]
-    had_rollups = read_watermark(conn) is not None
+    mark = read_watermark(conn)  # the database's rollups may be another table's
+    had_rollups = mark is not None and f'"{mark.table}"' == table
     if dry_run:
         (events,) = conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", params).fetchone()
         return linked, int(events), had_rollups
