@@ -145,6 +145,33 @@ def test_the_rollups_of_another_table_are_left_alone(tmp_path: Path) -> None:
     assert _figures(url) == before == _figures(url, rollups=False)
 
 
+def test_rollups_that_cannot_be_made_again_are_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from convsdk import BackendError
+    from convsdk.report import erasure
+
+    url = write_sqlite(tmp_path / "events.db", events_of_days())
+    roll_up(url)
+
+    def failing(*args: Any, **kwargs: Any) -> None:
+        raise BackendError("disk I/O error", backend="sqlite")
+
+    monkeypatch.setattr(erasure, "roll_up", failing)
+    with pytest.raises(BackendError, match="erased 7 events, but the rollups could not"):
+        forget(url, users=["u-hana"])
+    monkeypatch.undo()
+    # Her events are gone, and with them the rollups (dropped in the same transaction):
+    # reports read the events until the rollups are made again.
+    conn = sqlite3.connect(tmp_path / "events.db")
+    left = conn.execute("SELECT COUNT(*) FROM convsdk_events WHERE user_id = 'u-hana'")
+    assert left.fetchone() == (0,)
+    conn.close()
+    assert _figures(url) == _figures(url, rollups=False)
+    roll_up(url)
+    assert _figures(url) == _figures(url, rollups=False)
+
+
 def test_what_cannot_be_erased_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="name the people"):
         forget(f"sqlite:///{tmp_path / 'e.db'}")

@@ -90,7 +90,14 @@ def forget(
     linked, events, had_rollups = erase(url, named_users, sorted(named_visitors), dry_run)
     rollups = None
     if events and had_rollups and not dry_run:
-        rollups = roll_up(url, rebuild=True, keep=kept[0] if kept else None)
+        try:
+            rollups = roll_up(url, rebuild=True, keep=kept[0] if kept else None)
+        except (BackendError, ConfigError) as exc:
+            raise BackendError(
+                f"erased {events} events, but the rollups could not be made again without "
+                f"them ({exc}): run convsdk rollup --rebuild on the store",
+                backend=redact_url(url),
+            ) from exc
     return Erasure(
         named_users, tuple(sorted(named_visitors | set(linked))), events, rollups, dry_run
     )
