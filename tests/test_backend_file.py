@@ -10,12 +10,14 @@ import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from convsdk import BackendError, ConfigError
 from convsdk.backends import from_url
 from convsdk.backends.file import FileBackend, read_events
+from convsdk.backends.file.locking import LOCKS, exclusive
 from convsdk.event import Event, make_event
 
 LOGGER = "convsdk.backends.file"
@@ -464,3 +466,37 @@ def test_stdlib_json_and_orjson_write_the_same_lines(monkeypatch: pytest.MonkeyP
     assert stdlib.dumps(data) == orjson.dumps(data)
     assert stdlib.dumps_str(data) == fast.dumps_str(data)
     assert stdlib.loads(stdlib.dumps(data)) == data == stdlib.loads(stdlib.dumps_str(data))
+
+
+@pytest.mark.skipif(not LOCKS, reason="no flock on this platform")
+def test_a_batch_is_appended_under_the_logs_shared_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An eraser (convsdk forget) takes the log's lock exclusively: while a batch is
+    # written, it cannot, and while it holds it, a writer cannot write.
+    import fcntl
+
+    path = tmp_path / "events.jsonl"
+    backend = FileBackend(path)
+    refused: list[bool] = []
+    append = FileBackend._append_locked
+
+    def watched(self: FileBackend, *args: Any) -> None:
+        with open(path, "rb") as other:
+            try:
+                fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                refused.append(True)
+            else:
+                refused.append(False)
+        append(self, *args)
+
+    monkeypatch.setattr(FileBackend, "_append_locked", watched)
+    backend.write([Event("a", kind="micro")])
+    backend.write([Event("b", kind="micro")])
+    assert refused == [True, True]
+    with exclusive(path) as held, open(path, "rb") as writer:
+        assert held is not None
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(writer.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+    backend.close()

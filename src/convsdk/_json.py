@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["IMPLEMENTATION", "dumps", "dumps_str", "loads"]
+__all__ = ["IMPLEMENTATION", "dumps", "dumps_str", "loads", "loads_lenient"]
 
 dumps: Callable[[Any], bytes]
 dumps_str: Callable[[Any], str]
@@ -54,3 +54,13 @@ else:
         return orjson.dumps(obj).decode()
 
     IMPLEMENTATION = "orjson"
+
+
+def loads_lenient(data: bytes | str) -> Any:
+    """:func:`loads`, reading also what orjson refuses and Python's json writes by
+    default (``NaN``, ``Infinity``, integers wider than 64 bits), as DuckDB reads it:
+    lines of a log another program wrote. Raises ``ValueError`` for what is not JSON."""
+    try:
+        return loads(data)
+    except ValueError:
+        return json.loads(data)

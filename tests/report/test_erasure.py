@@ -177,9 +177,11 @@ def test_what_cannot_be_erased_is_a_config_error(tmp_path: Path) -> None:
         forget(f"sqlite:///{tmp_path / 'e.db'}")
     with pytest.raises(ConfigError, match="expected ids as non-empty text"):
         forget(f"sqlite:///{tmp_path / 'e.db'}", users=[""])
-    with pytest.raises(ConfigError, match="SQLite or PostgreSQL") as info:
-        forget(write_jsonl(tmp_path / "e.jsonl", events_of_days()), users=["u-hana"])
+    with pytest.raises(ConfigError, match="SQLite or PostgreSQL store or a JSON Lines") as info:
+        forget("redis://127.0.0.1:6379/0/events", users=["u-hana"])
     assert info.value.field == "url"
+    with pytest.raises(ConfigError, match="no event log here"):
+        forget(f"file://{tmp_path / 'missing.jsonl'}", users=["u-hana"])
     with pytest.raises(ConfigError, match="no SQLite database"):
         forget(f"sqlite:///{tmp_path / 'missing.db'}", users=["u-hana"])
     sqlite3.connect(tmp_path / "other.db").execute("CREATE TABLE t (x)").connection.close()
@@ -249,6 +251,74 @@ def test_a_running_tracker_keeps_storing_beside_an_erasure(tmp_path: Path) -> No
     assert live == {f"live-{n}" for n in range(1, 40)} and hana == (0,)
     report = load_report(url, STEPS)  # the rollups and the events stored after them
     assert report.summary.visitors == load_report(url, STEPS, rollups=False).summary.visitors
+
+
+def _log_lines(directory: Path) -> list[bytes]:
+    """Every line of the log's files (rotated ones first), and nothing else there."""
+    files = sorted(directory.glob("events.jsonl*"), key=lambda p: p.name, reverse=True)
+    assert not [p for p in directory.iterdir() if p.name.startswith(".")]  # no temp left
+    return [line for path in files for line in path.read_bytes().splitlines(keepends=True)]
+
+
+def test_a_log_is_rewritten_without_their_lines(tmp_path: Path) -> None:
+    events = _with_a_server_side_event()
+    log = write_jsonl(tmp_path / "events.jsonl", events, split=20)  # a rotated file too
+    before = _log_lines(tmp_path)
+    dry = forget(log, users=["u-hana"], dry_run=True)
+    assert (dry.visitors, dry.events) == (HANA, 8) and _log_lines(tmp_path) == before
+    # Whoever still holds the old files open (a backup in progress, a tail) reads zeros.
+    held = [open(path, "rb") for path in tmp_path.glob("events.jsonl*")]  # noqa: SIM115
+    done = forget(log, users=["u-hana"])
+    assert (done.visitors, done.events, done.rollups) == (HANA, 8, None)
+    for handle in held:
+        assert handle.read().strip(b"\0") == b""
+        handle.close()
+    after = _log_lines(tmp_path)
+    # Every other line is kept byte for byte, in its file and order; none of hers is.
+    assert after == [line for line in before if b"hana" not in line]
+    for path in tmp_path.iterdir():
+        data = path.read_bytes()
+        assert b"hana" not in data and b"u-hana" not in data, path.name
+    never = write_sqlite(tmp_path / "never.db", _without_hana(events))
+    assert _figures(log) == _figures(never, rollups=False)
+
+
+def test_a_tracker_appending_to_the_log_follows_its_new_file(tmp_path: Path) -> None:
+    import convsdk
+    from convsdk.backends.file import FileBackend
+
+    log = write_jsonl(tmp_path / "events.jsonl", events_of_days())
+    # A writer that holds the file open from before the erasure...
+    other = FileBackend(tmp_path / "events.jsonl")
+    other.write([make("page_view", 7 * DAY, "early")])
+    with convsdk.Tracker(backend=log, spool_dir=None) as tracker:
+        for n in range(20):  # live-0 is hana's third browser
+            user = "u-hana" if n == 0 else None
+            tracker.emit(make("page_view", 7 * DAY + n, f"live-{n}", user_id=user))
+        assert tracker.flush(timeout=10)
+        done = forget(log, users=["u-hana"])
+        assert "live-0" in done.visitors
+        for n in range(20, 40):
+            tracker.emit(make("page_view", 7 * DAY + n, f"live-{n}"))
+        assert tracker.flush(timeout=10)
+        assert tracker.stats()["dropped"] == 0
+    # ...writes its next batch to the file that replaced it, as after a rotation.
+    other.write([make("page_view", 8 * DAY, "late")])
+    other.close()
+    lines = _log_lines(tmp_path)
+    visitors = {json.loads(line)["visitor_id"] for line in lines}
+    assert {f"live-{n}" for n in range(1, 40)} | {"early", "late"} <= visitors
+    assert not visitors & {"live-0", *HANA}
+
+
+def test_the_forget_command_takes_a_log_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_jsonl(tmp_path / "events.jsonl", events_of_days())
+    monkeypatch.chdir(tmp_path)
+    assert main(["forget", "events.jsonl", "--user", "u-hana"]) == 0
+    assert capsys.readouterr().out == "erased 7 events of 2 visitor ids (user u-hana)\n"
+    assert b"hana" not in (tmp_path / "events.jsonl").read_bytes()
 
 
 def test_the_forget_command(

@@ -15,7 +15,7 @@ def add_forget(commands: Any) -> None:
     """Add the ``forget`` command to ``commands`` (argparse subparsers)."""
     forget = commands.add_parser(
         "forget",
-        help="erase people's events from a SQLite or PostgreSQL store (an erasure request)",
+        help="erase people's events from a store (an erasure request)",
         description="Delete every event of the people named: a user id with every visitor "
         "id linked to it, or a visitor id. A store with rollups gets them made again "
         "without them. Copies elsewhere (backups, logs, a tracker's spool) are not "
@@ -25,7 +25,8 @@ def add_forget(commands: Any) -> None:
         "url",
         type=store_url,
         metavar="URL",
-        help="sqlite:///path.db[?table=T], a .db path, or postgresql://...[?table=T]",
+        help="sqlite:///path.db[?table=T], a .db path, postgresql://...[?table=T], "
+        "file:///path/events.jsonl or a .jsonl path",
     )
     forget.add_argument(
         "--user", action="append", default=[], metavar="ID", help="a user id (repeatable)"

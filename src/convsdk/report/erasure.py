@@ -1,4 +1,4 @@
-"""Erasing people: their events deleted from a SQL store, and what was made of them made again.
+"""Erasing people: their events deleted from a store, and what was made of them made again.
 
 An erasure request (GDPR article 17, the CCPA's right to delete) names a person by the
 user id the site gave them (``identify()``), or by a visitor id (the cookie's). A person
@@ -14,8 +14,10 @@ rollups gets them made again without the people (``convsdk rollup --rebuild``), 
 report kept counted with them. In SQLite the deleted rows and the dropped rollups are
 overwritten with zeros (``secure_delete``) and the write-ahead log is checkpointed, so
 the database file no longer holds them; PostgreSQL frees the deleted rows' space at its
-next ``VACUUM``. Copies outside the store are the site's to erase: backups, the
-server's logs, JSON Lines logs, a tracker's spool of events not yet delivered.
+next ``VACUUM``. A JSON Lines log's files are written again without their lines, the
+old bytes overwritten, while writers wait (:mod:`convsdk.backends.file.erase`). Copies
+outside the store are the site's to erase: backups, the server's logs, a tracker's
+spool of events not yet delivered.
 
 A visitor linked to the user id is erased whole, though another user id may share the
 browser (a family's laptop): erasing more than asked keeps the request's promise.
@@ -62,9 +64,10 @@ class Erasure:
 def forget(
     url: str, *, users: Iterable[str] = (), visitors: Iterable[str] = (), dry_run: bool = False
 ) -> Erasure:
-    """Delete the events of the people named from the SQLite or PostgreSQL store at
-    ``url`` (as for reports: ``sqlite:///convsdk.db``, ``postgresql://...?table=``), and
-    make the store's rollups again without them (see the module).
+    """Delete the events of the people named from the store at ``url`` (as for reports:
+    ``sqlite:///convsdk.db``, ``postgresql://...?table=``, ``file:///events.jsonl``), and
+    make the store's rollups again without them (see the module). A log's files are
+    rewritten without their lines (:mod:`convsdk.backends.file.erase`).
 
     ``users``: user ids, each with every visitor id linked to it; ``visitors``: visitor
     ids. ``dry_run`` counts what would be erased and changes nothing.
@@ -78,10 +81,19 @@ def forget(
     if not named_users and not named_visitors:
         raise ConfigError("name the people to forget: a user id or a visitor id", field="users")
     scheme = urlsplit(url).scheme.lower() if "://" in url else ""
+    if scheme == "file":
+        from ..backends.file import FileBackend
+        from ..backends.file.erase import erase_log
+
+        path = FileBackend.from_url(url).path
+        linked, events = erase_log(path, named_users, named_visitors, dry_run)
+        everyone = tuple(sorted(named_visitors | set(linked)))
+        return Erasure(named_users, everyone, events, None, dry_run)
     if scheme not in ROLLUP_SCHEMES:
         raise ConfigError(
-            "events are erased from a SQLite or PostgreSQL store: give a sqlite:/// URL, a "
-            ".db path or a postgresql:// URL",
+            "events are erased from a SQLite or PostgreSQL store or a JSON Lines log: give "
+            "a sqlite:/// URL or .db path, a postgresql:// URL, or a file:// URL or .jsonl "
+            "path",
             field="url",
             source=redact_url(url),
         )

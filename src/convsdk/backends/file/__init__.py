@@ -27,8 +27,13 @@ that the path still names the file it holds open and follows it if another proce
 logrotate) rotated it. Rotation itself is not locked between processes, so two workers
 rotating at once can leave a short file; no event is lost beyond the ``backups`` limit.
 
+An erasure (``convsdk forget``) rewrites the files without some people's lines: it holds
+the current file's lock (``flock``) exclusively meanwhile, and each batch is appended
+under that lock shared, so a writer waits, then follows the new file.
+
 The package: :mod:`.backend` (the writer), :mod:`.lines` (a batch as JSON Lines),
-:mod:`.rotation` (numbered files, renames), :mod:`.reader` (reading them back).
+:mod:`.rotation` (numbered files, renames), :mod:`.reader` (reading them back),
+:mod:`.locking` (the writers' and the eraser's lock), :mod:`.erase` (erasure).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from ...errors import BackendError
 from ...event import Event
 from ..options import bool_option, int_option
 from .lines import encode
+from .locking import shared
 from .reader import read_events
 from .rotation import rotate
 from .url import parse_url
@@ -149,7 +150,23 @@ class FileBackend:
             self._file = None
 
     def _write_locked(self, data: bytes | bytearray) -> None:
-        file, size = self._open_locked()
+        while True:
+            file, _ = self._open_locked()
+            with shared(file):  # an eraser rewriting the log holds it exclusively
+                if self._same_file(file):
+                    self._append_locked(file, os.fstat(file.fileno()).st_size, data)
+                    return
+            # The path names another file now (an erasure rewrote it): follow it.
+
+    def _same_file(self, file: io.FileIO) -> bool:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        fst = os.fstat(file.fileno())
+        return st.st_ino == fst.st_ino and st.st_dev == fst.st_dev
+
+    def _append_locked(self, file: io.FileIO, size: int, data: bytes | bytearray) -> None:
         if self.max_bytes and size and size + len(data) > self.max_bytes:
             self._rotate_locked()
             file, size = self._open_locked()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..._json import loads
+from ..._json import loads_lenient
 
 __all__ = ["ID_END", "ID_PREFIX", "Handles", "blocks", "event_key", "parse_line"]
 
@@ -35,13 +34,9 @@ def parse_line(line: bytes) -> Any:
     """The JSON value of ``line``; raises ``ValueError`` if it is not JSON.
 
     ``NaN``, ``Infinity`` and integers wider than 64 bits are read, as Python's json
-    (what a writer's ``json.dumps`` gives, by default) and DuckDB read them: orjson, when
-    installed, refuses them, so a line holding one is read again by the standard library.
+    (what a writer's ``json.dumps`` gives, by default) and DuckDB read them.
     """
-    try:
-        return loads(line)
-    except ValueError:
-        return json.loads(line)
+    return loads_lenient(line)
 
 
 def _parsed_key(line: bytes) -> bytes | None:

@@ -1,0 +1,159 @@
+"""Erasing people's events from a JSON Lines log: each file rewritten without their lines.
+
+The current file's lock is held exclusively throughout (:mod:`.locking`), so writers of
+this version wait, and neither append nor rotate meanwhile; they then follow the path to
+the file that replaced it. Each file holding a line of theirs is written again beside
+it, synced, and put in its place (``os.replace``); the old file's bytes are overwritten
+with zeros before it goes. Lines that are not events, or not theirs, are kept byte for
+byte.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..._json import loads_lenient
+from ...errors import ConfigError
+from .locking import LOCKS, exclusive
+from .rotation import fsync_dir, rotated_files
+
+__all__ = ["erase_log"]
+
+_CHUNK = 1 << 20
+
+
+def erase_log(
+    path: Path, users: Collection[str], visitors: Collection[str], dry_run: bool
+) -> tuple[list[str], int]:
+    """Delete the lines of ``users`` (each with every visitor id linked to it) and of
+    ``visitors`` from the log at ``path`` and its rotated files; ``(visitor ids linked,
+    events deleted)``. ``dry_run`` counts them and changes nothing."""
+    if not LOCKS and not dry_run:
+        raise ConfigError(
+            "erasing a log a tracker may be writing to needs POSIX file locks (flock)",
+            field="url",
+            source=str(path),
+        )
+    files = [p for _, p in sorted(rotated_files(path).items(), reverse=True)]
+    if path.exists():
+        files.append(path)
+    if not files:
+        raise ConfigError(
+            "no event log here (nor rotated files of it)", field="url", source=str(path)
+        )
+    # A dry run changes nothing, and lets writers go on.
+    with contextlib.nullcontext(None) if dry_run else exclusive(path) as current:
+        linked = sorted(_linked(files, set(users)))
+        ids = set(visitors) | set(linked)
+        events = 0
+        for file in files:
+            found = _erase_file(file, set(users), ids, dry_run, current if file == path else None)
+            events += found
+    return linked, events
+
+
+def _linked(files: list[Path], users: set[str]) -> Iterator[str]:
+    """The visitor ids the lines link to ``users``."""
+    marks = _marks(users)
+    seen: set[str] = set()
+    for file in files:
+        for line in _lines(file):
+            if not any(mark in line for mark in marks):
+                continue
+            data = _event(line)
+            if data is None:
+                continue
+            visitor_id = data.get("visitor_id")
+            if _text(data.get("user_id")) in users and type(visitor_id) is str:
+                if visitor_id not in seen:
+                    seen.add(visitor_id)
+                    yield visitor_id
+
+
+def _erase_file(
+    file: Path, users: set[str], ids: set[str], dry_run: bool, held: io.FileIO | None
+) -> int:
+    """Rewrite ``file`` without the lines of ``ids`` and ``users``; how many it had.
+    ``held``: the current file, open and locked (its bytes are overwritten through it)."""
+    marks = _marks(users | ids)
+    kept: list[bytes] = []
+    found = 0
+    for line in _lines(file):
+        if any(mark in line for mark in marks) and _theirs(line, users, ids):
+            found += 1
+        else:
+            kept.append(line)
+    if not found or dry_run:
+        return found
+    fd, name = tempfile.mkstemp(prefix=f".{file.name}.", dir=file.parent)
+    try:
+        with open(fd, "wb") as out:
+            out.writelines(kept)
+            out.flush()
+            os.fsync(out.fileno())
+        shutil.copymode(file, name)
+        old = held if held is not None else io.FileIO(os.fspath(file), "r+")
+        try:
+            os.replace(name, file)
+            _overwrite(old)
+        finally:
+            if held is None:
+                old.close()
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    fsync_dir(file.parent)
+    return found
+
+
+def _theirs(line: bytes, users: set[str], ids: set[str]) -> bool:
+    data = _event(line)
+    if data is None:
+        return False
+    return data.get("visitor_id") in ids or _text(data.get("user_id")) in users
+
+
+def _overwrite(file: io.FileIO) -> None:
+    """Zeros over every byte of ``file`` (replaced, it is gone once closed)."""
+    size = os.fstat(file.fileno()).st_size
+    file.seek(0)
+    zeros = bytes(min(size, _CHUNK))
+    while size > 0:
+        size -= file.write(zeros[: min(size, _CHUNK)]) or 0
+    os.fsync(file.fileno())
+
+
+def _lines(file: Path) -> Iterator[bytes]:
+    """The lines of ``file``, each with its newline (a torn last one without)."""
+    with open(file, "rb") as handle:
+        yield from handle
+
+
+def _event(line: bytes) -> dict[str, Any] | None:
+    try:
+        data = loads_lenient(line)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _text(value: object) -> str | None:
+    """An id as the report reads it: text, or an integer as text."""
+    if type(value) is str:
+        return value
+    return str(value) if type(value) is int else None
+
+
+def _marks(ids: Collection[str]) -> list[bytes]:
+    """What a line holding one of ``ids`` contains: the id as UTF-8, or as ASCII JSON."""
+    marks = {text.encode() for text in ids}
+    marks |= {json.dumps(text)[1:-1].encode() for text in ids}
+    return [mark for mark in marks if mark]
