@@ -84,19 +84,17 @@ def _erase_file(
     """Rewrite ``file`` without the lines of ``ids`` and ``users``; how many it had.
     ``held``: the current file, open and locked (its bytes are overwritten through it)."""
     marks = _marks(users | ids)
-    kept: list[bytes] = []
-    found = 0
-    for line in _lines(file):
-        if any(mark in line for mark in marks) and _theirs(line, users, ids):
-            found += 1
-        else:
-            kept.append(line)
+
+    def theirs(line: bytes) -> bool:
+        return any(mark in line for mark in marks) and _theirs(line, users, ids)
+
+    found = sum(1 for line in _lines(file) if theirs(line))  # read twice: memory stays flat
     if not found or dry_run:
         return found
     fd, name = tempfile.mkstemp(prefix=f".{file.name}.", dir=file.parent)
     try:
         with open(fd, "wb") as out:
-            out.writelines(kept)
+            out.writelines(line for line in _lines(file) if not theirs(line))
             out.flush()
             os.fsync(out.fileno())
         shutil.copymode(file, name)
