@@ -321,6 +321,31 @@ def test_the_forget_command_takes_a_log_path(
     assert b"hana" not in (tmp_path / "events.jsonl").read_bytes()
 
 
+def test_events_waiting_in_a_spool_are_told(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A tracker whose store was down keeps events in its spool; they reach the store
+    # when it is replayed, after an erasure too. The erasure counts them there.
+    url = write_sqlite(tmp_path / "events.db", events_of_days())
+    spool = tmp_path / "spool"
+    (spool / "dead-letter").mkdir(parents=True)
+    waiting = [make("page_view", 9 * DAY, "hana-phone"), make("page_view", 9 * DAY, "ivan")]
+    segment = spool / "00017323860009876543-4242-0b7d6e11.seg.jsonl"
+    segment.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in waiting))
+    refused = make("identify", 9 * DAY + 1, "hana-laptop", user_id="u-hana")
+    letter = {"error": "refused", "event": refused.to_dict()}
+    (spool / "dead-letter" / "00017323860001111111-4242-c0ffee00.jsonl").write_text(
+        json.dumps(letter) + "\n"
+    )
+    before = {p: p.read_bytes() for p in spool.rglob("*.jsonl")}
+    done = forget(url, users=["u-hana"], spools=[spool])
+    assert (done.events, done.waiting) == (7, 2)
+    assert {p: p.read_bytes() for p in spool.rglob("*.jsonl")} == before  # only read
+    assert main(["forget", url, "--visitor", "hana-phone", "--spool", str(spool)]) == 0
+    out = capsys.readouterr().out
+    assert "1 event of theirs wait in the spool" in out
+
+
 def test_the_forget_command(
     store: Callable[..., Store], capsys: pytest.CaptureFixture[str]
 ) -> None:

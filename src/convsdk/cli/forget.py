@@ -37,6 +37,13 @@ def add_forget(commands: Any) -> None:
     forget.add_argument(
         "--dry-run", action="store_true", help="count what would be erased, change nothing"
     )
+    forget.add_argument(
+        "--spool",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a tracker's spool directory, searched for their events still waiting (repeatable)",
+    )
     forget.set_defaults(handler=run_forget)
 
 
@@ -44,7 +51,9 @@ def run_forget(args: argparse.Namespace) -> int:
     """Erase, and say what was erased."""
     from ..report.erasure import forget
 
-    done = forget(args.url, users=args.user, visitors=args.visitor, dry_run=args.dry_run)
+    done = forget(
+        args.url, users=args.user, visitors=args.visitor, dry_run=args.dry_run, spools=args.spool
+    )
     ids = len(done.visitors)
     whose = f"{ids:,} visitor id{'s' if ids != 1 else ''}"
     if done.users:
@@ -60,4 +69,9 @@ def run_forget(args: argparse.Namespace) -> int:
                 f"made the rollups again without them: {done.rollups.events:,} events in "
                 f"{done.rollups.seconds:.1f} s\n"
             )
+    if done.waiting:
+        sys.stdout.write(
+            f"{done.waiting:,} event{'s' if done.waiting != 1 else ''} of theirs wait in the "
+            "spool: the store gets them when it is replayed; erase again after that\n"
+        )
     return 0

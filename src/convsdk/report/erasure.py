@@ -15,9 +15,10 @@ report kept counted with them. In SQLite the deleted rows and the dropped rollup
 overwritten with zeros (``secure_delete``) and the write-ahead log is checkpointed, so
 the database file no longer holds them; PostgreSQL frees the deleted rows' space at its
 next ``VACUUM``. A JSON Lines log's files are written again without their lines, the
-old bytes overwritten, while writers wait (:mod:`convsdk.backends.file.erase`). Copies
-outside the store are the site's to erase: backups, the server's logs, a tracker's
-spool of events not yet delivered.
+old bytes overwritten, while writers wait (:mod:`convsdk.backends.file.erase`). A
+tracker's spool may hold events of theirs not yet delivered: ``spools=`` counts them
+(:attr:`Erasure.waiting`), to erase again once they are replayed. Copies outside the
+store are the site's to erase: backups, the server's logs.
 
 A visitor linked to the user id is erased whole, though another user id may share the
 browser (a family's laptop): erasing more than asked keeps the request's promise.
@@ -30,11 +31,13 @@ import os
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .._json import dumps_str
 from .._urls import redact_url
+from ..backends.file.erase import erase_log, waiting
 from ..errors import BackendError, ConfigError
 from .rollup import RollupResult, roll_up
 from .rollup.postgres_schema import postgres_names, quoted
@@ -59,10 +62,18 @@ class Erasure:
     """The rollups made again without them; ``None`` when the store has none, nothing
     was deleted, or ``dry_run``."""
     dry_run: bool = False
+    waiting: int = 0
+    """Events of theirs still in the spools given: stored when they are replayed, so
+    erase again once they have been."""
 
 
 def forget(
-    url: str, *, users: Iterable[str] = (), visitors: Iterable[str] = (), dry_run: bool = False
+    url: str,
+    *,
+    users: Iterable[str] = (),
+    visitors: Iterable[str] = (),
+    dry_run: bool = False,
+    spools: Iterable[str | os.PathLike[str]] = (),
 ) -> Erasure:
     """Delete the events of the people named from the store at ``url`` (as for reports:
     ``sqlite:///convsdk.db``, ``postgresql://...?table=``, ``file:///events.jsonl``), and
@@ -70,7 +81,9 @@ def forget(
     rewritten without their lines (:mod:`convsdk.backends.file.erase`).
 
     ``users``: user ids, each with every visitor id linked to it; ``visitors``: visitor
-    ids. ``dry_run`` counts what would be erased and changes nothing.
+    ids. ``dry_run`` counts what would be erased and changes nothing. ``spools``: the
+    trackers' spool directories, searched (not changed) for their events still waiting
+    (:attr:`Erasure.waiting`).
 
     Raises :class:`convsdk.ConfigError` when nobody is named or the store cannot be
     erased from (another kind, no such database or table), :class:`convsdk.BackendError`
@@ -81,15 +94,15 @@ def forget(
     if not named_users and not named_visitors:
         raise ConfigError("name the people to forget: a user id or a visitor id", field="users")
     scheme = urlsplit(url).scheme.lower() if "://" in url else ""
+    rollups = None
     if scheme == "file":
         from ..backends.file import FileBackend
-        from ..backends.file.erase import erase_log
 
         path = FileBackend.from_url(url).path
         linked, events = erase_log(path, named_users, named_visitors, dry_run)
-        everyone = tuple(sorted(named_visitors | set(linked)))
-        return Erasure(named_users, everyone, events, None, dry_run)
-    if scheme not in ROLLUP_SCHEMES:
+    elif scheme in ROLLUP_SCHEMES:
+        linked, events, rollups = _erase_store(url, scheme, named_users, named_visitors, dry_run)
+    else:
         raise ConfigError(
             "events are erased from a SQLite or PostgreSQL store or a JSON Lines log: give "
             "a sqlite:/// URL or .db path, a postgresql:// URL, or a file:// URL or .jsonl "
@@ -97,22 +110,28 @@ def forget(
             field="url",
             source=redact_url(url),
         )
+    everyone = tuple(sorted(named_visitors | set(linked)))
+    left = sum(waiting(Path(spool), named_users, everyone) for spool in spools)
+    return Erasure(named_users, everyone, events, rollups, dry_run, left)
+
+
+def _erase_store(
+    url: str, scheme: str, users: tuple[str, ...], visitors: set[str], dry_run: bool
+) -> tuple[list[str], int, RollupResult | None]:
+    """Erase from a SQL store, then make its rollups again without them."""
     kept = [] if dry_run else kept_reports(url)  # before the rollups go
     erase = _erase_sqlite if scheme == "sqlite" else _erase_postgres
-    linked, events, had_rollups = erase(url, named_users, sorted(named_visitors), dry_run)
-    rollups = None
-    if events and had_rollups and not dry_run:
-        try:
-            rollups = roll_up(url, rebuild=True, keep=kept[0] if kept else None)
-        except (BackendError, ConfigError) as exc:
-            raise BackendError(
-                f"erased {events} events, but the rollups could not be made again without "
-                f"them ({exc}): run convsdk rollup --rebuild on the store",
-                backend=redact_url(url),
-            ) from exc
-    return Erasure(
-        named_users, tuple(sorted(named_visitors | set(linked))), events, rollups, dry_run
-    )
+    linked, events, had_rollups = erase(url, users, sorted(visitors), dry_run)
+    if not (events and had_rollups and not dry_run):
+        return linked, events, None
+    try:
+        return linked, events, roll_up(url, rebuild=True, keep=kept[0] if kept else None)
+    except (BackendError, ConfigError) as exc:
+        raise BackendError(
+            f"erased {events} events, but the rollups could not be made again without "
+            f"them ({exc}): run convsdk rollup --rebuild on the store",
+            backend=redact_url(url),
+        ) from exc
 
 
 def _named(value: object, field: str) -> str:

@@ -25,7 +25,7 @@ from ...errors import ConfigError
 from .locking import LOCKS, exclusive
 from .rotation import fsync_dir, rotated_files
 
-__all__ = ["erase_log"]
+__all__ = ["erase_log", "waiting"]
 
 _CHUNK = 1 << 20
 
@@ -58,6 +58,27 @@ def erase_log(
             found = _erase_file(file, set(users), ids, dry_run, current if file == path else None)
             events += found
     return linked, events
+
+
+def waiting(directory: Path, users: Collection[str], visitors: Collection[str]) -> int:
+    """How many events of ``users`` and ``visitors`` the JSON Lines files under
+    ``directory`` hold: a tracker's spool (segments, claimed ones, dead letters, whose
+    lines hold the event under ``"event"``). Read only; the spool's owner may be
+    writing to it."""
+    found = 0
+    marks = _marks({*users, *visitors})
+    for file in sorted(directory.rglob("*.jsonl")):
+        try:
+            lines = list(_lines(file))
+        except OSError:  # replayed and deleted meanwhile
+            continue
+        for line in lines:
+            if any(mark in line for mark in marks):
+                data = _event(line)
+                if data is not None and isinstance(data.get("event"), dict):
+                    data = data["event"]  # a dead letter
+                found += data is not None and _matches(data, set(users), set(visitors))
+    return found
 
 
 def _linked(files: list[Path], users: set[str]) -> Iterator[str]:
@@ -114,8 +135,10 @@ def _erase_file(
 
 def _theirs(line: bytes, users: set[str], ids: set[str]) -> bool:
     data = _event(line)
-    if data is None:
-        return False
+    return data is not None and _matches(data, users, ids)
+
+
+def _matches(data: dict[str, Any], users: set[str], ids: set[str]) -> bool:
     return data.get("visitor_id") in ids or _text(data.get("user_id")) in users
 
 
