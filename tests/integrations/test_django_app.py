@@ -144,3 +144,35 @@ def test_the_report_commands_days_are_the_projects(store: str):
 def test_the_report_command_names_a_bad_source(tmp_path: Path):
     with pytest.raises(CommandError):
         call_command("convsdk_report", str(tmp_path / "missing.db"), stdout=io.StringIO())
+
+
+def test_the_forget_command_erases_from_the_projects_store(tmp_path: Path):
+    from convsdk.event import Event
+
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    people = [("v-1", "1042"), ("v-2", "1042"), ("v-3", None)]
+    with convsdk.Tracker(backend=url, spool_dir=None) as tracker:
+        for visitor, user in people:
+            tracker.emit(Event("page_view", visitor_id=visitor, user_id=user))
+    spool = tmp_path / "spool"  # the project's tracker's spool: events still waiting
+    spool.mkdir()
+    waiting = Event("page_view", visitor_id="v-1").to_dict()
+    (spool / "00017323860009876543-4242-0b7d6e11.seg.jsonl").write_text(json.dumps(waiting))
+    out = io.StringIO()
+    with override_settings(CONVSDK_BACKEND=url, CONVSDK_SPOOL_DIR=str(spool)):
+        previous = set_default(None)
+        try:
+            call_command("convsdk_forget", "--user", "1042", stdout=out)
+        finally:
+            set_default(previous)
+    assert out.getvalue().splitlines() == [
+        "erased 2 events of 2 visitor ids (user 1042)",
+        "1 event of theirs wait in the spool: the store gets them when it is replayed; "
+        "erase again after that",
+    ]
+    with convsdk.Tracker(backend=url, spool_dir=None) as tracker:
+        left = [e.visitor_id for e in tracker.backend.read()]  # type: ignore[attr-defined]
+    assert left == ["v-3"]
+    with pytest.raises(CommandError, match="name the people"):
+        with override_settings(CONVSDK_BACKEND=url):
+            call_command("convsdk_forget", stdout=io.StringIO())

@@ -8,7 +8,7 @@ from typing import Any
 
 from .base import store_url
 
-__all__ = ["add_forget", "run_forget"]
+__all__ = ["add_forget", "add_forget_options", "run_forget"]
 
 
 def add_forget(commands: Any) -> None:
@@ -18,8 +18,8 @@ def add_forget(commands: Any) -> None:
         help="erase people's events from a store (an erasure request)",
         description="Delete every event of the people named: a user id with every visitor "
         "id linked to it, or a visitor id. A store with rollups gets them made again "
-        "without them. Copies elsewhere (backups, logs, a tracker's spool) are not "
-        "touched.",
+        "without them. Copies elsewhere (backups, the server's logs, a tracker's spool: "
+        "--spool counts what waits there) are not touched.",
     )
     forget.add_argument(
         "url",
@@ -28,6 +28,12 @@ def add_forget(commands: Any) -> None:
         help="sqlite:///path.db[?table=T], a .db path, postgresql://...[?table=T], "
         "file:///path/events.jsonl or a .jsonl path",
     )
+    add_forget_options(forget)
+    forget.set_defaults(handler=run_forget)
+
+
+def add_forget_options(forget: argparse.ArgumentParser) -> None:
+    """The options of ``forget`` but URL (shared by ``manage.py convsdk_forget``)."""
     forget.add_argument(
         "--user", action="append", default=[], metavar="ID", help="a user id (repeatable)"
     )
@@ -44,7 +50,6 @@ def add_forget(commands: Any) -> None:
         metavar="DIR",
         help="a tracker's spool directory, searched for their events still waiting (repeatable)",
     )
-    forget.set_defaults(handler=run_forget)
 
 
 def run_forget(args: argparse.Namespace) -> int:

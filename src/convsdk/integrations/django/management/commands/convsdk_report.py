@@ -18,25 +18,9 @@ from .....cli.base import Unavailable
 from .....cli.report import add_report_options, run_report
 from .....errors import BackendError, ConfigError
 from ... import settings as _settings
+from ..output import CommandStream, project_store
 
 __all__ = ["Command"]
-
-
-class _Stream:
-    """``sys.stdout`` for the report: the command's output, written as it is given."""
-
-    def __init__(self, command: BaseCommand) -> None:
-        self.out = command.stdout
-
-    def write(self, text: str) -> int:
-        self.out.write(text, ending="")
-        return len(text)
-
-    def flush(self) -> None:
-        self.out.flush()
-
-    def isatty(self) -> bool:
-        return bool(self.out.isatty())
 
 
 class Command(BaseCommand):  # type: ignore[misc]  # Django ships no type hints
@@ -54,11 +38,7 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django ships no type hints
         """Run ``convsdk report`` with the project's store and goals."""
         config = _settings.convsdk_settings()
         tracker = _settings.tracker_options(config)
-        source = options["source"] or tracker["backend"]
-        if isinstance(source, tuple):  # several backends: the first is the store
-            source = source[0]
-        if not isinstance(source, str):
-            raise CommandError("CONVSDK_BACKEND is not a URL: give SOURCE")
+        source = project_store(options["source"], tracker)
         names = (
             "since",
             "until",
@@ -82,7 +62,7 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django ships no type hints
             **{name: options[name] for name in names},
         )
         try:
-            with contextlib.redirect_stdout(_Stream(self)):  # type: ignore[type-var]
+            with contextlib.redirect_stdout(CommandStream(self)):  # type: ignore[type-var]
                 run_report(report)
         except (ConfigError, BackendError, Unavailable) as exc:
             raise CommandError(str(exc)) from exc
