@@ -62,16 +62,10 @@ def run_rollup(args: argparse.Namespace) -> int:
     keep = None
     if args.goals is not None:
         from ..goals import load_goals
-        from ..report.period import parse_zone, zone_name
 
-        zone = parse_zone(args.timezone)
+        goals = load_goals(args.goals)
         keep = KeptReport(
-            load_goals(args.goals),
-            args.experiment_goal,
-            args.interval,
-            args.by,
-            args.include_bots,
-            None if zone is None else zone_name(zone),
+            goals, args.experiment_goal, args.interval, args.by, args.include_bots, args.timezone
         )
     elif args.interval or args.by or args.experiment_goal or args.include_bots or args.timezone:
         raise ConfigError(

@@ -308,8 +308,7 @@ def _kept(
     kept counts cannot name (a fixed offset given as a ``tzinfo``: read the events)."""
     if zone is not None and getattr(zone, "key", None) is None:
         return None
-    name = None if zone is None else zone_name(zone)
-    return KeptReport(goals, experiment_goal, interval, by, include_bots, name)
+    return KeptReport(goals, experiment_goal, interval, by, include_bots, zone_name(zone))
 
 
 def render_report(

@@ -50,7 +50,7 @@ from ..metrics.counts import ReportCounts
 from ..metrics.model import REPORT_VERSION
 from ..metrics.states import InconsistentState, State, combine, pack, unpack
 from ..people import groups, merged_counts
-from ..period import parse_zone
+from ..period import parse_zone, zone_name
 from .agents import BotCheck
 from .assemble import Assembly, Frame
 from .fold import RollupFold
@@ -87,7 +87,12 @@ class KeptReport:
     by: str | None = None
     include_bots: bool = False
     timezone: str | None = None
-    """The IANA zone of the trend's days; ``None``: UTC."""
+    """The IANA zone of the trend's days; ``None``: UTC (also what ``"UTC"`` becomes).
+    An unknown name is a :class:`~convsdk.ConfigError`."""
+
+    def __post_init__(self) -> None:
+        zone = parse_zone(self.timezone)
+        object.__setattr__(self, "timezone", None if zone is None else zone_name(zone))
 
     @property
     def step_goals(self) -> set[str]:
@@ -154,7 +159,7 @@ class KeptReport:
                 )
             return cls(
                 goals, found["experiment_goal"], found["interval"], found["by"],
-                bool(found["include_bots"]), _zone_of(found.get("timezone")),
+                bool(found["include_bots"]), found.get("timezone"),
             )  # fmt: skip
         except (ValueError, KeyError, TypeError, ConfigError) as exc:
             raise InconsistentState(f"an unreadable definition ({exc})") from None
@@ -170,16 +175,6 @@ class KeptReport:
         }
         text = json.dumps(described, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _zone_of(name: object) -> str | None:
-    """A kept definition's time zone: a name the zone database knows, or ``None`` (UTC);
-    :class:`ConfigError` for any other."""
-    if name is None:
-        return None
-    if not isinstance(name, str) or parse_zone(name) is None:
-        raise ConfigError(f"not a time zone to keep: {name!r}", field="timezone")
-    return name
 
 
 @dataclass(slots=True)
