@@ -66,18 +66,20 @@ def waiting(directory: Path, users: Collection[str], visitors: Collection[str]) 
     lines hold the event under ``"event"``). Read only; the spool's owner may be
     writing to it."""
     found = 0
-    marks = _marks({*users, *visitors})
+    who, ids = set(users), set(visitors)
+    marks = _marks(who | ids)
     for file in sorted(directory.rglob("*.jsonl")):
         try:
-            lines = list(_lines(file))
+            handle = open(file, "rb")  # noqa: SIM115 (closed below)
         except OSError:  # replayed and deleted meanwhile
             continue
-        for line in lines:
-            if any(mark in line for mark in marks):
-                data = _event(line)
-                if data is not None and isinstance(data.get("event"), dict):
-                    data = data["event"]  # a dead letter
-                found += data is not None and _matches(data, set(users), set(visitors))
+        with handle:
+            for line in handle:
+                if any(mark in line for mark in marks):
+                    data = _event(line)
+                    if data is not None and isinstance(data.get("event"), dict):
+                        data = data["event"]  # a dead letter
+                    found += data is not None and _matches(data, who, ids)
     return found
 
 
