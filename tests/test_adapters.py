@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import threading
 import warnings
+from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -175,6 +178,28 @@ def test_to_row_follows_columns_in_utc() -> None:
     text_row = event.to_row(json_text=True)
     assert json_loads(text_row[COLUMNS.index("properties")]) == {"items": 2, "city": "Zürich"}
     assert text_row[COLUMNS.index("context")] == '{"path":"/checkout"}'
+
+
+def test_a_row_with_text_timestamps_is_stored_by_sqlite_without_an_adapter(
+    tmp_path: Path,
+) -> None:
+    """``timestamp_text=True``: UTC text to the microsecond, which sorts as the times do
+    and needs none of the datetime adapters the sqlite3 module deprecated in 3.12."""
+    later = Event("late", timestamp=datetime(2026, 11, 2, 11, 30, 0, 1, tzinfo=UTC))
+    east = Event(
+        "early", timestamp=datetime(2026, 11, 2, 12, 0, tzinfo=timezone(timedelta(hours=3)))
+    )
+    rows = [event.to_row(json_text=True, timestamp_text=True) for event in (later, east)]
+    assert rows[0][COLUMNS.index("timestamp")] == "2026-11-02T11:30:00.000001+00:00"
+    assert rows[1][COLUMNS.index("timestamp")] == "2026-11-02T09:00:00.000000+00:00"
+    with closing(sqlite3.connect(tmp_path / "rows.db", detect_types=0)) as conn:
+        conn.execute(f"CREATE TABLE events ({', '.join(COLUMNS)})")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no adapter is asked for, deprecated or not
+            conn.executemany(f"INSERT INTO events VALUES ({', '.join('?' * len(COLUMNS))})", rows)
+        stored = conn.execute("SELECT * FROM events ORDER BY timestamp").fetchall()
+    assert [Event.from_row(row).name for row in stored] == ["early", "late"]
+    assert Event.from_row(stored[1]) == later
 
 
 def test_from_row_round_trips_with_dicts_or_text() -> None:

@@ -184,19 +184,24 @@ class Event:
         """Rebuild an event from :meth:`to_json`'s bytes (or text), trusting them."""
         return cls.from_dict(loads(data))
 
-    def to_row(self, *, json_text: bool = False) -> tuple[Any, ...]:
+    def to_row(self, *, json_text: bool = False, timestamp_text: bool = False) -> tuple[Any, ...]:
         """The event as the values of :data:`~convsdk.event.COLUMNS`, in that order.
 
-        The timestamp is a timezone-aware UTC ``datetime``; ``properties`` and
-        ``context`` are dicts, or compact JSON text with ``json_text=True`` (for a
-        column that stores text).
+        The timestamp is a timezone-aware UTC ``datetime``, or with ``timestamp_text=True``
+        ISO-8601 text in UTC to the microsecond (``2026-11-02T10:00:00.000000+00:00``:
+        text that sorts as the times do), for a store without a time type: SQLite's
+        driver converts a ``datetime`` only through an adapter deprecated since Python
+        3.12. ``properties`` and ``context`` are dicts, or compact JSON text with
+        ``json_text=True`` (for a column that stores text).
 
         >>> Event("signup", event_id="e1").to_row(json_text=True)[-2:]
         ('{}', '{}')
         """
-        ts = self.timestamp
+        ts: Any = self.timestamp
         if ts.tzinfo is not UTC:
             ts = ts.astimezone(UTC)
+        if timestamp_text:
+            ts = format_timestamp(ts)
         properties: Any = self.properties
         context: Any = self.context
         if json_text:
