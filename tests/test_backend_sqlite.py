@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import threading
 from contextlib import closing
@@ -27,6 +28,8 @@ from convsdk.report.dataset import Dataset
 from convsdk.report.sql import SQLiteReader
 
 T0 = datetime(2025, 6, 1, 12, 0, 0, 0, tzinfo=UTC)
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "convsdk"
 
 
 def full_event(**overrides: object) -> Event:
@@ -576,3 +579,17 @@ def test_migrate_and_first_use_index_the_events_without_a_visitor(tmp_path: Path
             plan = " ".join(str(row) for row in conn.execute(f"EXPLAIN QUERY PLAN {query}"))
         # The report counts them without reading the whole table.
         assert "convsdk_events_anonymous" in plan, path
+
+
+def test_sqlite_statements_mark_their_parameters_plainly() -> None:
+    """Every statement convsdk gives SQLite takes its values by plain ``?`` marks: a
+    numbered one (``?1``) given a sequence warns on Python 3.12.0 to 3.12.3, which a
+    site's suite running with ``-W error`` turns into a failing report or rollup."""
+    numbered = re.compile(r"\?\d")
+    found = [
+        f"{path.relative_to(SRC)}:{n}"
+        for path in sorted(SRC.rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if numbered.search(line)
+    ]
+    assert not found, found

@@ -198,8 +198,8 @@ def _sqlite_erase(
     ]
     ids = dumps_str(sorted({*visitors, *linked}))
     where = (
-        "visitor_id IN (SELECT value FROM json_each(?1)) "
-        "OR user_id IN (SELECT value FROM json_each(?2))"
+        "visitor_id IN (SELECT value FROM json_each(?)) "
+        "OR user_id IN (SELECT value FROM json_each(?))"
     )
     params = [ids, dumps_str(list(users))]
     mark = read_watermark(conn)  # the database's rollups may be another table's

@@ -242,7 +242,7 @@ def _summarise(
 ) -> Dataset:
     """Run the queries in order; the dataset's people stream from what they leave in the
     temporary tables."""
-    ((events, first, last),) = queries.run("totals").fetchall()
+    ((events, first, last),) = queries.run("totals", queries.params * 2).fetchall()
     ((anonymous, anonymous_plain, server, server_users),) = queries.run("anonymous").fetchall()
     visitors = queries.run("first events").rowcount
     queries.run("conversions", sorted(step_goals))
