@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import json
 import logging
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -871,6 +873,26 @@ def test_a_refused_take_counts_against_no_limit(tmp_path: Path) -> None:
         # Refilling one event every 6 s (visitor) and 4 s (network).
         assert store.take([visitor, network], 1, 6.0) == 0.0
         store.close()
+
+
+def test_a_limits_file_dropped_unclosed_is_closed_when_collected(tmp_path: Path) -> None:
+    """An endpoint's limits file outlives no one: an app made per test and dropped (or an
+    endpoint bound to another tracker) leaves no connection open, and Python 3.13 has no
+    ``unclosed database`` ResourceWarning to give (an error in a suite with
+    ``-W error``). SQLite removes the write-ahead log once its last connection closes."""
+    path = tmp_path / "limits.sqlite3"
+    store = FileStore(path)
+    assert store.take([Limit("v:1", 10, 60.0)], 1, 0.0) == 0.0
+    assert path.with_name(path.name + "-wal").exists()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del store
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert not path.with_name(path.name + "-wal").exists()
+    again = FileStore(path)
+    assert again.take([Limit("v:1", 10, 60.0)], 10, 1.0) > 0  # the first one counted
+    again.close()
 
 
 def test_endpoints_sharing_a_spool_share_their_limits(

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 
 from ..errors import ConfigError
@@ -28,6 +29,9 @@ class FileStore:
     forget the last counts, which is harmless for a rate limit. Keys whose bucket is
     full again are removed now and then, so the file stays small.
 
+    A store dropped without :meth:`close` (an endpoint bound to another tracker, an app
+    made per test) closes its connection when it is collected, or at exit.
+
     >>> store = FileStore(".convsdk-spool/beacon-limits.sqlite3")
     """
 
@@ -36,6 +40,7 @@ class FileStore:
         self.timeout = timeout
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._closer: weakref.finalize[[], FileStore] | None = None
         self._pid = 0
         self._takes = 0
         try:
@@ -51,7 +56,9 @@ class FileStore:
         pid = os.getpid()
         if self._conn is None or self._pid != pid:
             # A forked worker opens its own: a connection must not cross a fork.
-            self._conn, self._pid = self._open(), pid
+            conn = self._open()
+            self._conn, self._pid = conn, pid
+            self._closer = weakref.finalize(self, conn.close)
         return self._conn
 
     def _open(self) -> sqlite3.Connection:
@@ -110,9 +117,10 @@ class FileStore:
     def close(self) -> None:
         """Close this process's connection."""
         with self._lock:
-            if self._conn is not None and self._pid == os.getpid():
-                self._conn.close()
-            self._conn = None
+            closer = self._closer
+            if closer is not None and self._pid == os.getpid():
+                closer()
+            self._conn = self._closer = None
 
     def __len__(self) -> int:
         with self._lock:
