@@ -8,6 +8,7 @@ import json
 import sqlite3
 import sys
 import types
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -288,7 +289,8 @@ def test_every_command_takes_a_path_as_a_store(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CONVSDK_COLLECT_TOKEN", "t")
     assert main(["migrate", "events.db"]) == 0
-    assert sqlite3.connect(tmp_path / "events.db").execute("SELECT count(*) FROM convsdk_events")
+    with closing(sqlite3.connect(tmp_path / "events.db")) as conn:
+        assert conn.execute("SELECT count(*) FROM convsdk_events")
     assert main(["collect", "events.jsonl"]) == 0
     assert collect_calls[0][0] == f"file://{tmp_path.as_posix()}/events.jsonl"
 
@@ -303,8 +305,9 @@ def test_migrate_creates_a_sqlite_schema(
 ) -> None:
     db = tmp_path / "fresh.db"
     assert main(["migrate", f"sqlite:///{db}"]) == 0
-    tables = sqlite3.connect(db).execute("SELECT name FROM sqlite_master WHERE type='table'")
-    assert ("convsdk_events",) in tables.fetchall()
+    with closing(sqlite3.connect(db)) as conn:
+        tables = conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+    assert ("convsdk_events",) in tables
     assert "ready" in capsys.readouterr().out
 
 

@@ -13,6 +13,7 @@ import time
 import urllib.request
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 
 
 def sqlite_rows(db: Path) -> list[tuple[str, str]]:
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         return list(conn.execute("SELECT event_id, name FROM convsdk_events"))
 
 
@@ -178,7 +179,7 @@ def test_gunicorn_preload_workers_deliver_every_request(tmp_path: Path) -> None:
         kill_if_running(proc)
     assert proc.returncode == 0, stderr.decode()
 
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         rows = list(
             conn.execute(
                 "SELECT json_extract(properties, '$.request'), json_extract(properties, '$.worker')"

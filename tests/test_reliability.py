@@ -20,6 +20,7 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -100,7 +101,7 @@ def ids_of(events: Sequence[Event | None]) -> list[str]:
 
 
 def sqlite_ids(db: Path) -> list[str]:
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         return [row[0] for row in conn.execute("SELECT event_id FROM convsdk_events")]
 
 

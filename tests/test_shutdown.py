@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from types import FrameType
 
@@ -149,7 +150,7 @@ def test_a_signal_with_its_default_action_delivers_then_still_ends_the_process(
     )
     assert b"survived" not in proc.stdout
     assert proc.returncode == -getattr(signal, "SIG" + name), proc.stderr.decode()
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         (count,) = conn.execute("SELECT count(*) FROM convsdk_events").fetchone()
     assert count == 30
 

@@ -17,7 +17,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -208,7 +208,7 @@ def test_a_purchase_reaches_ga4_and_meta_as_stored_with_click_ids_and_hashed_ema
     assert not any(RAW in cookie.lower().encode() for cookie in cookies)
     assert any(cookie.startswith("cv_clk=") for cookie in cookies)
     assert any(cookie.startswith("cv_uid=") for cookie in cookies)
-    with sqlite3.connect(tmp_path / "shop.db") as db:
+    with closing(sqlite3.connect(tmp_path / "shop.db")) as db:
         dump = "\n".join(db.iterdump()).lower()
     assert RAW.decode() not in dump and EM in dump
 

@@ -14,6 +14,7 @@ import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
 from http.cookiejar import CookieJar
 from pathlib import Path
 
@@ -157,7 +158,7 @@ def test_the_example_under_a_real_server(
     # What the stop did not deliver waits in the spool: a tracker on it delivers it.
     with Tracker(backend=f"sqlite:///{tmp_path / 'events.db'}", spool_dir=tmp_path / "spool"):
         pass
-    with sqlite3.connect(tmp_path / "events.db") as db:
+    with closing(sqlite3.connect(tmp_path / "events.db")) as db:
         rows = list(db.execute("SELECT name, goal, value FROM convsdk_events ORDER BY timestamp"))
     assert [name for name, _, _ in rows].count("page_view") == 6
     assert [name for name, _, _ in rows].count("form_submit") == 3

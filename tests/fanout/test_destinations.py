@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import convsdk
@@ -16,7 +17,7 @@ from .conftest import Failing, Filling, Hanging, names, open_tracker
 
 
 def rows(db: Path) -> list[str]:
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         return sorted(name for (name,) in conn.execute("SELECT name FROM convsdk_events"))
 
 

@@ -27,6 +27,7 @@ import sqlite3
 import tempfile
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def summary(wrapped: str, **more: Any) -> dict[str, Any]:
         stored += 1
     for database in _databases:
         if database.exists():
-            with sqlite3.connect(database) as conn:
+            with closing(sqlite3.connect(database)) as conn:
                 query = "SELECT name, count(*) FROM convsdk_events GROUP BY name"
                 for name, count in conn.execute(query):
                     kinds[name] = kinds.get(name, 0) + count

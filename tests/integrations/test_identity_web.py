@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -191,7 +192,7 @@ def test_no_raw_email_or_phone_in_stored_rows_or_cookies(tmp_path: Path) -> None
         set_default(previous)
         tracker.close()
     headers = " ".join(set_cookies(login))
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         rows = repr(conn.execute("SELECT * FROM convsdk_events").fetchall())
     assert "u-42" in rows and EMAIL_HASH in rows
     for text in (rows, headers, db.read_bytes().decode("latin-1")):

@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -105,7 +106,7 @@ def test_gunicorn_gives_the_app_the_form_the_goal_read(tmp_path: Path) -> None:
     finally:
         kill_if_running(proc)
     assert b"Traceback" not in stderr, stderr.decode()
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         rows = conn.execute(
             "SELECT name, goal, value FROM convsdk_events ORDER BY timestamp"
         ).fetchall()

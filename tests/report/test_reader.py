@@ -9,6 +9,7 @@ import json
 import logging
 import sqlite3
 import tracemalloc
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -518,7 +519,7 @@ def test_a_database_written_with_other_json_spacing_gives_the_same_report(tmp_pa
     compact = _figures(write_sqlite(tmp_path / "compact.db", events))
     spaced = tmp_path / "spaced.db"
     write_sqlite(spaced, events)
-    with sqlite3.connect(spaced) as conn:
+    with closing(sqlite3.connect(spaced)) as conn, conn:
         rows = conn.execute("SELECT event_id, context FROM convsdk_events").fetchall()
         conn.executemany(
             "UPDATE convsdk_events SET context = ? WHERE event_id = ?",

@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -155,7 +156,7 @@ def send_requests(port: int) -> None:
 def stored(db: Path) -> list[tuple[str, int]]:
     if not db.exists():
         return []
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         return list(
             conn.execute(
                 "SELECT event_id, json_extract(properties, '$.n') FROM convsdk_events"
