@@ -291,7 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "instr/µs",
         "added µs (est.)",
     ]
-    print(f"instructions per request, {args.requests} requests a row (callgrind)")
+    version = sys.version.split()[0]
+    print(f"instructions per request, {args.requests} requests a row (callgrind), Python {version}")
     print(table(headers, rows(apps, args.requests, args.keep)))
     print("(added µs = added instructions at the bare app's instructions per µs, timed here)")
     return 0
