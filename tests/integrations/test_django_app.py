@@ -167,8 +167,8 @@ def test_the_forget_command_erases_from_the_projects_store(tmp_path: Path):
             set_default(previous)
     assert out.getvalue().splitlines() == [
         "erased 2 events of 2 visitor ids (user 1042)",
-        "1 event of theirs wait in the spool: the store gets them when it is replayed; "
-        "erase again after that",
+        "1 event of theirs wait in the spool: its trackers leave them out when they "
+        "replay it (a tracker of an earlier convsdk stores them: erase again once it has)",
     ]
     with convsdk.Tracker(backend=url, spool_dir=None) as tracker:
         left = [e.visitor_id for e in tracker.backend.read()]  # type: ignore[attr-defined]

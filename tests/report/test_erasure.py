@@ -324,8 +324,9 @@ def test_the_forget_command_takes_a_log_path(
 def test_events_waiting_in_a_spool_are_told(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # A tracker whose store was down keeps events in its spool; they reach the store
-    # when it is replayed, after an erasure too. The erasure counts them there.
+    # A tracker whose store was down keeps events in its spool, to replay them later.
+    # The erasure counts them there, and lists the people erased in the spool for its
+    # trackers (tests/test_erasures.py): their segments are only read.
     url = write_sqlite(tmp_path / "events.db", events_of_days())
     spool = tmp_path / "spool"
     (spool / "dead-letter").mkdir(parents=True)

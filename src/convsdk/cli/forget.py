@@ -18,8 +18,9 @@ def add_forget(commands: Any) -> None:
         help="erase people's events from a store (an erasure request)",
         description="Delete every event of the people named: a user id with every visitor "
         "id linked to it, or a visitor id. A store with rollups gets them made again "
-        "without them. Copies elsewhere (backups, the server's logs, a tracker's spool: "
-        "--spool counts what waits there) are not touched.",
+        "without them. --spool adds them to a tracker's spool's list of erased people: "
+        "its trackers then deliver none of their events from before the erasure. Copies "
+        "elsewhere (backups, the server's logs) are not touched.",
     )
     forget.add_argument(
         "url",
@@ -48,7 +49,8 @@ def add_forget_options(forget: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="DIR",
-        help="a tracker's spool directory, searched for their events still waiting (repeatable)",
+        help="a tracker's spool directory: their events waiting there are counted, and "
+        "its trackers deliver none from before the erasure (repeatable)",
     )
 
 
@@ -75,8 +77,14 @@ def run_forget(args: argparse.Namespace) -> int:
                 f"{done.rollups.seconds:.1f} s\n"
             )
     if done.waiting:
-        sys.stdout.write(
-            f"{done.waiting:,} event{'s' if done.waiting != 1 else ''} of theirs wait in the "
-            "spool: the store gets them when it is replayed; erase again after that\n"
+        wait = (
+            f"{done.waiting:,} event{'s' if done.waiting != 1 else ''} of theirs wait in the spool"
         )
+        if done.dry_run:
+            sys.stdout.write(f"{wait}: nothing changed there\n")
+        else:
+            sys.stdout.write(
+                f"{wait}: its trackers leave them out when they replay it (a tracker of "
+                "an earlier convsdk stores them: erase again once it has)\n"
+            )
     return 0

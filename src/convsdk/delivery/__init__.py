@@ -6,6 +6,7 @@
 - :mod:`.retry` the retry policy (:class:`RetryPolicy`)
 - :mod:`.health` backend health: probing a backend that is down
 - :mod:`.replay` replaying the spool
+- :mod:`.erasures` the spool's list of erased people, whose earlier events are left out
 - :mod:`.keeper` undeliverable events: to the spool, dead letters, or counted lost
 - :mod:`.overflow` a full queue (backpressure), events after close, leftovers
 - :mod:`.wal` the write-ahead log of durable mode, and its full-disk back-off

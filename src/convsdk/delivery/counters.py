@@ -24,14 +24,15 @@ class Counters:
     """What happened to the events a dispatcher was given, since start (or fork).
 
     The worker thread alone updates ``delivered``, ``retried``, ``replayed``,
-    ``dead_lettered`` and ``taken``; other threads too update ``spooled``, ``dropped``
-    and ``removed``, under :attr:`lock`.
+    ``dead_lettered``, ``erased`` and ``taken``; other threads too update ``spooled``,
+    ``dropped`` and ``removed``, under :attr:`lock`.
     """
 
     __slots__ = (
         "dead_lettered",
         "delivered",
         "dropped",
+        "erased",
         "lock",
         "removed",
         "replayed",
@@ -50,6 +51,7 @@ class Counters:
         self.replayed = 0
         self.dead_lettered = 0
         self.dropped = 0
+        self.erased = 0  # of people erased since: not delivered (see .erasures)
 
     def losses(self, spool: Spool | None) -> int:
         """Events lost or set aside so far, the spool's evictions and quarantine included."""
@@ -71,6 +73,7 @@ class Counters:
             "replayed": self.replayed,
             "dead_lettered": self.dead_lettered + (spool.quarantined if spool is not None else 0),
             "dropped": self.dropped + (spool.evicted if spool is not None else 0),
+            "erased": self.erased,
             "queued": queued,
             "spool_bytes": spool.used_bytes if spool is not None else 0,
             "corrupt": spool.corrupt if spool is not None else 0,

@@ -255,7 +255,8 @@ class Dispatcher:
         (replayed ones included); ``retried`` write attempts repeated; ``spooled`` written
         to the spool; ``replayed`` delivered from the spool; ``dead_lettered`` refused for
         good, or spool lines that do not validate, set aside; ``dropped`` lost (queue full
-        with a drop policy, no spool, spool over its limit); ``queued`` waiting in memory;
+        with a drop policy, no spool, spool over its limit); ``erased`` left out, being
+        of people erased since (:mod:`.erasures`); ``queued`` waiting in memory;
         ``spool_bytes`` disk used by the spool; ``corrupt`` unreadable spool lines skipped.
         """
         return self._counters.snapshot(list(self._queue), len(self._worker.batch), self.spool)

@@ -69,16 +69,26 @@ class Replayer:
     def _send(self, events: list[Event], until: float | None) -> bool:
         """Deliver one batch of a segment; True when it is handled (sent or dead-lettered)."""
         sender = self.sender
+        sending, erased = sender.sift(events)
         if sender.abandoned or (until is not None and time.monotonic() > until):
             outcome, error = ABANDONED, None
+        elif not sending:
+            outcome, error = OK, None  # every one of them erased since
         else:
-            outcome, error = sender.deliver(events)
+            outcome, error = sender.deliver(sending)
         if outcome == OK:
-            sender.counters.delivered += len(events)
-            sender.counters.replayed += len(events)
-            sender.recovered()
+            sender.counters.delivered += len(sending)
+            sender.counters.replayed += len(sending)
+            sender.counters.erased += erased
+            if sending:
+                sender.recovered()
             return True
-        if outcome == FINAL and error is not None and sender.refused(events, error, replaying=True):
+        if (
+            outcome == FINAL
+            and error is not None
+            and sender.refused(sending, error, replaying=True)
+        ):
+            sender.counters.erased += erased
             return True
         if outcome == FAILED and error is not None:
             sender.degrade(error)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ..errors import BackendError
 from ..event import Event
 from .counters import Counters, Warnings
+from .erasures import Erasures
 from .health import BackendHealth
 from .keeper import Keeper
 from .retry import RetryPolicy
@@ -56,6 +57,9 @@ class Sender:
         self.counters = counters
         self.warnings = warnings
         self.health = BackendHealth(policy.max_delay)
+        spool = keeper.spool
+        #: The spool's list of erased people, whose earlier events are not written.
+        self.erasures = Erasures(spool.directory) if spool is not None else None
         self.abandoned = False
         self.deadline: float | None = None
         # Set by close(): cuts a retry wait short so the worker can check its deadline.
@@ -96,6 +100,14 @@ class Sender:
             attempt += 1
             self.counters.retried += 1
             log.debug("retrying a batch of %d events (attempt %d): %s", len(events), attempt, error)
+
+    def sift(self, events: list[Event]) -> tuple[list[Event], int]:
+        """``events`` to write: those of people erased since they happened are left out
+        (:mod:`.erasures`); how many were. The caller counts them once the batch is done."""
+        erasures = self.erasures
+        if erasures is None:
+            return events, 0
+        return erasures.sift(events)
 
     def pause(self, delay: float) -> bool:
         """Wait ``delay`` seconds; False when close()'s deadline would pass first."""

@@ -165,25 +165,30 @@ class Worker:
         if not batch:
             return
         sender = self.sender
-        if self.replayer is not None and sender.health.waiting(time.monotonic()):
+        sending, erased = sender.sift(batch)
+        if not sending:
+            outcome, error = OK, None  # every one of them erased since
+        elif self.replayer is not None and sender.health.waiting(time.monotonic()):
             outcome, error = FAILED, None  # degraded: straight to the spool until the probe
         else:
-            outcome, error = sender.deliver(batch)
+            outcome, error = sender.deliver(sending)
         with self.take_lock:
             if sender.abandoned:
                 if outcome == OK:
-                    self.counters.delivered += len(batch)
+                    self.counters.delivered += len(sending)
+                    self.counters.erased += erased
                 return  # close() took the batch over
             self.batch = []
+        self.counters.erased += erased
         if outcome == OK:
-            self.counters.delivered += len(batch)
-            if not sender.health.healthy:
+            self.counters.delivered += len(sending)
+            if sending and not sender.health.healthy:
                 sender.recovered()
         elif outcome == FINAL:
             assert error is not None
-            sender.refused(batch, error, replaying=False)
+            sender.refused(sending, error, replaying=False)
         else:
-            self.keeper.store(batch)
+            self.keeper.store(sending)
             if error is not None:
                 sender.degrade(error)
         unlogged = self.wal.unlogged if self.wal is not None else None

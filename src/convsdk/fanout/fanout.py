@@ -44,6 +44,7 @@ class DeliveryStats(TypedDict):
     replayed: int
     dead_lettered: int
     dropped: int
+    erased: int
     queued: int
     spool_bytes: int
     corrupt: int

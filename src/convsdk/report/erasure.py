@@ -17,8 +17,10 @@ the database file no longer holds them; PostgreSQL frees the deleted rows' space
 next ``VACUUM``. A JSON Lines log's files are written again without their lines, the
 old bytes overwritten, while writers wait (:mod:`convsdk.backends.file.erase`). A
 tracker's spool may hold events of theirs not yet delivered: ``spools=`` counts them
-(:attr:`Erasure.waiting`), to erase again once they are replayed. Copies outside the
-store are the site's to erase: backups, the server's logs.
+(:attr:`Erasure.waiting`) and adds the people to the spool's list of erased people
+(:mod:`convsdk.delivery.erasures`), so that its trackers do not deliver their events
+from before the erasure, waiting there or in a queue. Copies outside the store are the
+site's to erase: backups, the server's logs.
 
 A visitor linked to the user id is erased whole, though another user id may share the
 browser (a family's laptop): erasing more than asked keeps the request's promise.
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +40,8 @@ from urllib.parse import quote, urlsplit
 
 from .._json import dumps_str
 from .._urls import redact_url
-from ..backends.file.erase import erase_log, waiting
+from ..backends.file.erase import erase_log, spool_links, waiting
+from ..delivery.erasures import record
 from ..errors import BackendError, ConfigError
 from .rollup import RollupResult, roll_up
 from .rollup.postgres_schema import postgres_names, quoted
@@ -63,8 +67,9 @@ class Erasure:
     was deleted, or ``dry_run``."""
     dry_run: bool = False
     waiting: int = 0
-    """Events of theirs still in the spools given: stored when they are replayed, so
-    erase again once they have been."""
+    """Events of theirs still in the spools given. Trackers of this version leave them
+    out when they replay the spool (the spool's list of erased people); one of an earlier
+    version stores them, so erase again once it has."""
 
 
 def forget(
@@ -82,8 +87,9 @@ def forget(
 
     ``users``: user ids, each with every visitor id linked to it; ``visitors``: visitor
     ids. ``dry_run`` counts what would be erased and changes nothing. ``spools``: the
-    trackers' spool directories, searched (not changed) for their events still waiting
-    (:attr:`Erasure.waiting`).
+    trackers' spool directories, searched for their events still waiting
+    (:attr:`Erasure.waiting`), and given the erasure in their list of erased people
+    (:mod:`convsdk.delivery.erasures`; not with ``dry_run``).
 
     Raises :class:`convsdk.ConfigError` when nobody is named or the store cannot be
     erased from (another kind, no such database or table), :class:`convsdk.BackendError`
@@ -110,8 +116,14 @@ def forget(
             field="url",
             source=redact_url(url),
         )
-    everyone = tuple(sorted(named_visitors | set(linked)))
-    left = sum(waiting(Path(spool), named_users, everyone) for spool in spools)
+    directories = [Path(spool) for spool in spools]
+    waiting_links = {v for d in directories for v in spool_links(d, named_users)}
+    everyone = tuple(sorted(named_visitors | set(linked) | waiting_links))
+    left = sum(waiting(directory, named_users, everyone) for directory in directories)
+    if not dry_run:
+        at = time.time()
+        for directory in directories:
+            record(directory, users=named_users, visitors=everyone, at=at)
     return Erasure(named_users, everyone, events, rollups, dry_run, left)
 
 

@@ -25,7 +25,7 @@ from ...errors import ConfigError
 from .locking import LOCKS, exclusive
 from .rotation import fsync_dir, rotated_files
 
-__all__ = ["erase_log", "waiting"]
+__all__ = ["erase_log", "spool_links", "waiting"]
 
 _CHUNK = 1 << 20
 
@@ -81,6 +81,18 @@ def waiting(directory: Path, users: Collection[str], visitors: Collection[str]) 
                         data = data["event"]  # a dead letter
                     found += data is not None and _matches(data, who, ids)
     return found
+
+
+def spool_links(directory: Path, users: Collection[str]) -> list[str]:
+    """The visitor ids the events waiting in the spool ``directory`` link to ``users``
+    (a login from a browser the store has not heard of yet). Read only."""
+    found: set[str] = set()
+    for file in sorted(directory.rglob("*.jsonl")):
+        try:
+            found.update(_linked([file], set(users)))
+        except FileNotFoundError:  # replayed and deleted meanwhile
+            continue
+    return sorted(found)
 
 
 def _linked(files: list[Path], users: set[str]) -> Iterator[str]:
