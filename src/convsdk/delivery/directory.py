@@ -17,9 +17,13 @@ from pathlib import Path
 
 from .files import HAVE_FLOCK, SEGMENT_NAME, TMP_PREFIX, try_lock
 
-__all__ = ["claim_file", "list_entries", "list_segments", "measure", "waiting"]
+__all__ = ["DESTINATIONS", "claim_file", "list_entries", "list_segments", "measure", "waiting"]
 
 log = logging.getLogger("convsdk.spool")
+
+#: Where the spools of a tracker's destinations but the first live, under its spool
+#: directory (see :mod:`convsdk.fanout.spools`).
+DESTINATIONS = "destinations"
 
 
 def list_entries(directory: Path) -> list[os.DirEntry[str]] | None:

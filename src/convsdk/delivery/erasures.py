@@ -24,6 +24,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from ..event import Event
+from .directory import DESTINATIONS
 
 __all__ = ["ERASED_FILE", "Erasures", "digest", "record"]
 
@@ -31,8 +32,6 @@ log = logging.getLogger("convsdk.dispatch")
 
 #: The list's file name, in a spool directory.
 ERASED_FILE = "erased.ids"
-#: Where the spools of a tracker's other destinations live, under its spool directory.
-_DESTINATIONS = "destinations"
 
 
 def digest(identifier: str) -> str:
@@ -59,7 +58,7 @@ def record(
         + b"\n"
     )
     spools = [directory]
-    nested = directory / _DESTINATIONS
+    nested = directory / DESTINATIONS
     if nested.is_dir():
         spools += sorted(path for path in nested.iterdir() if path.is_dir())
     written = []

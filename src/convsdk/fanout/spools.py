@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from ..delivery.directory import waiting
+from ..delivery.directory import DESTINATIONS, waiting
 from ..delivery.owner import read_owner
 from .entries import Entry
 
@@ -38,7 +38,7 @@ __all__ = ["SUBDIRECTORY", "Spools", "match"]
 log = logging.getLogger("convsdk.fanout")
 
 #: Where the spools of the destinations that do not use ``spool_dir`` itself live.
-SUBDIRECTORY = "destinations"
+SUBDIRECTORY = DESTINATIONS
 
 
 class Spools(NamedTuple):
