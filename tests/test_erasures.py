@@ -10,7 +10,9 @@ from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from convsdk import BackendError, Destination, Event, Tracker
+import pytest
+
+from convsdk import BackendError, ConfigError, Destination, Event, Tracker
 from convsdk.delivery.erasures import ERASED_FILE
 from convsdk.report.erasure import forget
 
@@ -145,3 +147,16 @@ def test_a_torn_or_foreign_line_in_the_list_is_skipped(tmp_path: Path) -> None:
         assert t.flush(timeout=20)
         assert t.stats()["erased"] == 1
     assert stored(db) == [("ivan", None)]
+
+
+def test_a_spool_the_erasure_cannot_write_to_is_told(tmp_path: Path) -> None:
+    db = tmp_path / "events.db"
+    url = f"sqlite:///{db}"
+    with Tracker(backend=url, spool_dir=None) as t:
+        t.emit(Event("identify", visitor_id="hana-phone", user_id="u-hana", timestamp=BEFORE))
+    spool = tmp_path / "spool"
+    spool.write_text("a file where the spool should be")
+    with pytest.raises(ConfigError, match="erased 1 events from the store") as caught:
+        forget(url, users=["u-hana"], spools=[spool])
+    assert caught.value.field == "spools"
+    assert stored(db) == []  # the store's erasure stands

@@ -91,9 +91,10 @@ def forget(
     (:attr:`Erasure.waiting`), and given the erasure in their list of erased people
     (:mod:`convsdk.delivery.erasures`; not with ``dry_run``).
 
-    Raises :class:`convsdk.ConfigError` when nobody is named or the store cannot be
-    erased from (another kind, no such database or table), :class:`convsdk.BackendError`
-    when reading or writing fails.
+    Raises :class:`convsdk.ConfigError` when nobody is named, the store cannot be erased
+    from (another kind, no such database or table) or a spool's list cannot be written
+    (after the store's erasure), :class:`convsdk.BackendError` when reading or writing
+    the store fails.
     """
     named_users = tuple(sorted({_named(u, "users") for u in users}))
     named_visitors = {_named(v, "visitors") for v in visitors}
@@ -123,7 +124,16 @@ def forget(
     if not dry_run:
         at = time.time()
         for directory in directories:
-            record(directory, users=named_users, visitors=everyone, at=at)
+            try:
+                record(directory, users=named_users, visitors=everyone, at=at)
+            except OSError as exc:
+                raise ConfigError(
+                    f"erased {events:,} events from the store, but cannot list the people "
+                    f"erased in the spool ({exc}): its trackers would deliver their events "
+                    "waiting there; run the erasure again once it is writable",
+                    field="spools",
+                    source=str(directory),
+                ) from exc
     return Erasure(named_users, everyone, events, rollups, dry_run, left)
 
 
