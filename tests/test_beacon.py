@@ -876,10 +876,10 @@ def test_a_refused_take_counts_against_no_limit(tmp_path: Path) -> None:
 
 
 def test_a_limits_file_dropped_unclosed_is_closed_when_collected(tmp_path: Path) -> None:
-    """An endpoint's limits file outlives no one: an app made per test and dropped (or an
-    endpoint bound to another tracker) leaves no connection open, and Python 3.13 has no
-    ``unclosed database`` ResourceWarning to give (an error in a suite with
-    ``-W error``). SQLite removes the write-ahead log once its last connection closes."""
+    """A limits store dropped without close() (an app made per test, an endpoint bound to
+    another tracker) leaves no connection open, so Python 3.13 has no ``unclosed
+    database`` ResourceWarning to give (an error in a suite run with ``-W error``).
+    SQLite removes the write-ahead log once its last connection closes."""
     path = tmp_path / "limits.sqlite3"
     store = FileStore(path)
     assert store.take([Limit("v:1", 10, 60.0)], 1, 0.0) == 0.0
