@@ -38,6 +38,19 @@ def stored(db: Path) -> list[tuple[str, str | None]]:
         return list(rows)
 
 
+def store_with(tmp_path: Path, *events: Event) -> tuple[str, Path]:
+    """A SQLite store holding ``events`` (by default Hana's login on her phone): its URL
+    and file."""
+    db = tmp_path / "events.db"
+    url = f"sqlite:///{db}"
+    with Tracker(backend=url, spool_dir=None) as earlier:
+        for event in events or [
+            Event("identify", visitor_id="hana-phone", user_id="u-hana", timestamp=BEFORE)
+        ]:
+            earlier.emit(event)
+    return url, db
+
+
 def hanas_visit() -> list[Event]:
     """Hana's events of a visit: on her phone (the store links it to her), then on a
     laptop where she logs in (the login is waiting too), and Ivan's."""
@@ -61,10 +74,8 @@ def hanas_visit() -> list[Event]:
 
 
 def test_events_erased_while_they_waited_in_the_spool_are_not_delivered(tmp_path: Path) -> None:
-    spool, db = tmp_path / "spool", tmp_path / "events.db"
-    url = f"sqlite:///{db}"
-    with Tracker(backend=url, spool_dir=None) as earlier:
-        earlier.emit(Event("identify", visitor_id="hana-phone", user_id="u-hana", timestamp=BEFORE))
+    spool = tmp_path / "spool"
+    url, db = store_with(tmp_path)
     down = Tracker(
         backend=Down(Destination(url).spool_name()),
         spool_dir=spool,
@@ -97,10 +108,8 @@ def test_events_erased_while_they_waited_in_the_queue_are_not_delivered(tmp_path
     """Events still queued when the erasure comes: those carrying her user id are left
     out. The visitor ids that only these events link to her are unknown to the erasure
     (the store has none of them yet), so their anonymous events are delivered."""
-    spool, db = tmp_path / "spool", tmp_path / "events.db"
-    url = f"sqlite:///{db}"
-    with Tracker(backend=url, spool_dir=None) as earlier:
-        earlier.emit(Event("page_view", visitor_id="ivan", timestamp=BEFORE))
+    spool = tmp_path / "spool"
+    url, db = store_with(tmp_path, Event("page_view", visitor_id="ivan", timestamp=BEFORE))
     # A batch size and flush interval no test reaches: the events stay queued.
     with Tracker(backend=url, spool_dir=spool, batch_size=1000, flush_interval=3600) as t:
         for event in hanas_visit():
@@ -121,10 +130,7 @@ def test_events_erased_while_they_waited_in_the_queue_are_not_delivered(tmp_path
 
 
 def test_a_dry_run_lists_nobody(tmp_path: Path) -> None:
-    db = tmp_path / "events.db"
-    url = f"sqlite:///{db}"
-    with Tracker(backend=url, spool_dir=None) as t:
-        t.emit(Event("identify", visitor_id="hana-phone", user_id="u-hana", timestamp=BEFORE))
+    url, db = store_with(tmp_path)
     spool = tmp_path / "spool"
     spool.mkdir()
     assert forget(url, users=["u-hana"], spools=[spool], dry_run=True).events == 1
@@ -132,10 +138,8 @@ def test_a_dry_run_lists_nobody(tmp_path: Path) -> None:
 
 
 def test_a_torn_or_foreign_line_in_the_list_is_skipped(tmp_path: Path) -> None:
-    spool, db = tmp_path / "spool", tmp_path / "events.db"
-    url = f"sqlite:///{db}"
-    with Tracker(backend=url, spool_dir=None) as t:
-        t.emit(Event("identify", visitor_id="hana-phone", user_id="u-hana", timestamp=BEFORE))
+    spool = tmp_path / "spool"
+    url, db = store_with(tmp_path)
     spool.mkdir()
     (spool / ERASED_FILE).write_bytes(b'["not", "an", "entry"]\n{"at": "soon"}\n')
     forget(url, users=["u-hana"], spools=[spool])
@@ -150,10 +154,7 @@ def test_a_torn_or_foreign_line_in_the_list_is_skipped(tmp_path: Path) -> None:
 
 
 def test_a_spool_the_erasure_cannot_write_to_is_told(tmp_path: Path) -> None:
-    db = tmp_path / "events.db"
-    url = f"sqlite:///{db}"
-    with Tracker(backend=url, spool_dir=None) as t:
-        t.emit(Event("identify", visitor_id="hana-phone", user_id="u-hana", timestamp=BEFORE))
+    url, db = store_with(tmp_path)
     spool = tmp_path / "spool"
     spool.write_text("a file where the spool should be")
     with pytest.raises(ConfigError, match="erased 1 events from the store") as caught:

@@ -122,19 +122,27 @@ def forget(
     everyone = tuple(sorted(named_visitors | set(linked) | waiting_links))
     left = sum(waiting(directory, named_users, everyone) for directory in directories)
     if not dry_run:
-        at = time.time()
-        for directory in directories:
-            try:
-                record(directory, users=named_users, visitors=everyone, at=at)
-            except OSError as exc:
-                raise ConfigError(
-                    f"erased {events:,} events from the store, but cannot list the people "
-                    f"erased in the spool ({exc}): its trackers would deliver their events "
-                    "waiting there; run the erasure again once it is writable",
-                    field="spools",
-                    source=str(directory),
-                ) from exc
+        _list_in_spools(directories, named_users, everyone, events)
     return Erasure(named_users, everyone, events, rollups, dry_run, left)
+
+
+def _list_in_spools(
+    directories: list[Path], users: tuple[str, ...], visitors: tuple[str, ...], events: int
+) -> None:
+    """Add the people erased (after ``events`` were from the store) to each spool's list
+    (:mod:`convsdk.delivery.erasures`)."""
+    at = time.time()
+    for directory in directories:
+        try:
+            record(directory, users=users, visitors=visitors, at=at)
+        except OSError as exc:
+            raise ConfigError(
+                f"erased {events:,} events from the store, but cannot list the people "
+                f"erased in the spool ({exc}): its trackers would deliver their events "
+                "waiting there; run the erasure again once it is writable",
+                field="spools",
+                source=str(directory),
+            ) from exc
 
 
 def _erase_store(
