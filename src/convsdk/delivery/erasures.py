@@ -41,10 +41,10 @@ def digest(identifier: str) -> str:
 
 def record(
     directory: Path, *, users: Collection[str], visitors: Collection[str], at: float
-) -> list[Path]:
+) -> None:
     """Add an erasure at ``at`` (seconds since the epoch) of ``users`` and ``visitors`` to
-    the list of the spool ``directory`` and of each destination's spool under it; the
-    files written. Appended and synced: a dispatcher reading meanwhile sees the line whole
+    the list of the spool ``directory`` and of each destination's spool under it.
+    Appended and synced: a dispatcher reading meanwhile sees the line whole
     or not at all (a torn last line is skipped)."""
     line = (
         json.dumps(
@@ -61,7 +61,6 @@ def record(
     nested = directory / DESTINATIONS
     if nested.is_dir():
         spools += sorted(path for path in nested.iterdir() if path.is_dir())
-    written = []
     for spool in spools:
         os.makedirs(spool, mode=0o700, exist_ok=True)
         path = spool / ERASED_FILE
@@ -71,8 +70,6 @@ def record(
             os.fsync(fd)
         finally:
             os.close(fd)
-        written.append(path)
-    return written
 
 
 class Erasures:
