@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -118,3 +119,58 @@ def test_a_spool_write_refused_on_the_event_loop_counts_the_event_dropped(
     assert len(backend.events) + stats["dropped"] + stats["spooled"] == 10
     assert "cannot write to the spool" in caplog.text
     assert "BlockingError" in caplog.text
+
+
+def test_appends_refused_again_and_again_keep_every_event(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refused append must not fail either when it cleans up after itself: removing
+    the empty segment it had just opened is a blocking call too. One tracker for many
+    tests, as an app module keeps it, a flush between them."""
+    database = tmp_path / "events.db"
+    tracker = Tracker(
+        backend=f"sqlite:///{database}",
+        spool_dir=tmp_path / "spool",
+        durable=True,
+        secret_key="s3cret",
+    )
+    app = ConversionMiddleware(page, tracker=tracker)
+
+    async def visit(test: int) -> list[int]:
+        # A segment that opens, then a write and the empty segment's removal refused:
+        # what Starlette's suite (its guard scanning only its own modules) made of it.
+        guard = blockbuster.BlockBuster()
+        for name in set(guard.functions) - {"os.write", "os.unlink"}:
+            del guard.functions[name]
+        guard.activate()
+        try:
+            return [await get(app, f"/pricing/{test}/{n}") for n in range(3)]
+        finally:
+            guard.deactivate()
+
+    try:
+        with caplog.at_level(logging.WARNING, logger="convsdk"):
+            for test in range(4):
+                assert asyncio.run(visit(test)) == [200, 200, 200]
+                assert tracker.flush(10)
+        stats = tracker.stats()
+        # A segment whose removal was refused is closed all the same: at most the
+        # write-ahead log's current segment is open, not one more a refused append.
+        spool = str(tmp_path / "spool")
+        opened = [fd for fd in Path("/proc/self/fd").iterdir() if _target(fd).startswith(spool)]
+        assert len(opened) <= 1
+    finally:
+        tracker.close()
+    with sqlite3.connect(database) as conn:
+        (stored,) = conn.execute("SELECT COUNT(*) FROM convsdk_events").fetchone()
+    conn.close()
+    assert stored == 12 and stats["enqueued"] == 12 and stats["dropped"] == 0
+    assert "could not record a request" not in caplog.text
+
+
+def _target(fd: Path) -> str:
+    """What the descriptor ``fd`` (under ``/proc/self/fd``) is open on; "" once closed."""
+    try:
+        return os.readlink(fd)
+    except OSError:
+        return ""

@@ -184,12 +184,14 @@ class Spool:
         """Close a write-ahead segment whose events were all delivered (or spooled) and
         delete it; with ``keep`` leave it to be replayed instead."""
         with self._lock:
-            if not keep or segment.size == 0:
-                # Unlinked while still locked, so no replayer can claim it in between.
-                segment.path.unlink(missing_ok=True)
-            else:
-                self._writer.bytes += segment.size
-            self._writer.close_locked(segment)
+            try:
+                if not keep or segment.size == 0:
+                    # Unlinked while still locked, so no replayer can claim it in between.
+                    segment.path.unlink(missing_ok=True)
+                else:
+                    self._writer.bytes += segment.size
+            finally:  # closed even when the unlink is refused: no descriptor left open
+                self._writer.close_locked(segment)
 
     # -- replay ---------------------------------------------------------------------
 

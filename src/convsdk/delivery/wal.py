@@ -127,7 +127,9 @@ class WriteAheadLog:
                     self.live.remove(segment)
             try:
                 self.spool.retire(segment)
-            except OSError:
+            except Exception:
+                # Refused as the append was (a full disk, an event loop's guard against
+                # blocking calls): an empty file left behind, which a replay skips.
                 pass
         elif segment is not None and segment.broken:
             self.rotate()
