@@ -30,7 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run_all.py
 
-# Starlette's, FastAPI's and Flask's own test suites, without and with convsdk's
+# Starlette's, FastAPI's, Flask's and Falcon's own test suites, without and with convsdk's
 # middleware, then Django's, Wagtail's and django CMS's with its Django middleware
 # (sdists and venvs of their test dependencies in .field-cache/; ~30 min). Not in `test`.
 field: $(STAMP)

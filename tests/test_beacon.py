@@ -523,6 +523,38 @@ async def test_asgi_slow_and_vanished_clients_record_nothing(
     assert browser_events(site_tracker, memory) == []
 
 
+async def test_asgi_headers_that_can_be_read_once_are_read_whole(
+    site_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    """The endpoint reads a request's headers twice (the origin, then the rest): an
+    iterator of them, as ASGI allows and Falcon's test client sends, must still hold
+    the cookies the second time."""
+    endpoint = BeaconEndpoint(site_tracker, browser_events=["scroll_depth"], secret_key=SECRET)
+    _, _, cookies = Identity(SECRET).resolve(None)
+    headers = [
+        (b"host", b"localhost"),
+        (b"origin", ORIGIN.encode()),
+        (b"user-agent", CHROME.encode()),
+        (b"content-type", b"text/plain;charset=UTF-8"),
+        (b"cookie", "; ".join(c.split(";")[0] for c in cookies).encode()),
+    ]
+    body = json.dumps(scroll(url=f"{ORIGIN}/pricing")).encode()
+    scope = {"type": "http", "method": "POST", "path": COLLECT}
+    scope["headers"] = iter([iter(pair) for pair in headers])
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await endpoint.asgi(scope, receive, send)
+    assert sent[0]["status"] == 204
+    (event,) = browser_events(site_tracker, memory)
+    assert event.visitor_id is not None
+
+
 def test_get_on_the_collect_path_is_not_allowed(site: Site) -> None:
     response = site.client.get(COLLECT, headers={"Origin": ORIGIN})
     assert response.status_code == 405

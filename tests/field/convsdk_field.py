@@ -15,7 +15,8 @@ stack, outside ``ServerErrorMiddleware``; ``user`` adds it as the outermost user
 middleware, where ``app.add_middleware(ConversionMiddleware, ...)`` puts it.
 
 The middleware follows the default tracker, :mod:`field_tracker`'s: an app's lifespan
-shutdown closes it, and the next test starts with a new one. The summary at the end is
+shutdown has it deliver its events, and the next test records on (with a new one, if a
+shutdown could not deliver and closed it). The summary at the end is
 :mod:`field_tracker`'s too.
 """
 
@@ -115,7 +116,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    _tracker()  # a new default tracker if a lifespan shutdown closed the last one
+    _tracker()  # a new default tracker if a lifespan shutdown could not deliver and closed it
 
 
 def _summary() -> dict[str, Any]:

@@ -5,9 +5,9 @@ It has goals for page views, form submits (with a value read from a form field, 
 middleware reads form bodies) and checkouts. It records bots too: the suites' test
 clients announce themselves as such (``testclient``, ``Werkzeug/3.1``), and a request
 left out as a bot would skip what is tried here. It is the default tracker; an app's
-lifespan shutdown closes it (as a server's would), so :func:`tracker` makes another,
-writing to a store of its own (closing a tracker closes its backend), for what comes
-next.
+lifespan shutdown has it deliver its events and leaves it open, unless they could not
+be delivered in time: then it is closed, and :func:`tracker` makes another, writing to
+a store of its own (closing a tracker closes its backend), for what comes next.
 
 ``FIELD_STORE`` says where the events go: ``memory`` (the default: memory, no spool)
 or ``sqlite``: an SQLite file and a durable spool (every event in the spool's

@@ -1,9 +1,9 @@
-"""Run Starlette's, FastAPI's, Flask's and Django REST framework's own test suites with
-and without convsdk.
+"""Run Starlette's, FastAPI's, Flask's, Falcon's and Django REST framework's own test
+suites with and without convsdk.
 
 ::
 
-    .venv/bin/python tests/field/run_suites.py [starlette|fastapi|flask|flaskr|drf|all] \
+    .venv/bin/python tests/field/run_suites.py [starlette|fastapi|flask|flaskr|falcon|drf|all] \
         [--placement user] [--store sqlite] [-- -k EXPR]
 
 For each suite: download the sdist of the version installed in the project's venv from
@@ -16,6 +16,9 @@ with convsdk's plugin for it, and compare the outcome of every test:
   ``ConversionMiddleware``;
 - Flask and flaskr, ``convsdk_field_flask``: every Flask app gets the ``ConvSDK``
   extension (the WSGI middleware around ``app.wsgi_app``);
+- Falcon (:data:`FALCON_REQUIREMENTS`; the version its :class:`Suite` pins),
+  ``convsdk_field_falcon``: every WSGI and ASGI Falcon app answers through the WSGI or
+  the ASGI ``ConversionMiddleware``;
 - Django REST framework (:data:`DRF_REQUIREMENTS`; not in the project's venv: the
   version its :class:`Suite` pins), ``convsdk_field_django``: the Django middleware
   first in ``MIDDLEWARE``.
@@ -111,6 +114,24 @@ FLASK_REQUIREMENTS = [
     "greenlet",
     "python-dotenv",
 ]
+# Falcon's suite: its requirements/tests, less coverage.
+FALCON_REQUIREMENTS = [
+    "pytest>=9.1.1,<9.2",
+    "pytest-timeout>=2.4",
+    "pyyaml",
+    "requests",
+    "aiofiles",
+    "httpx",
+    "uvicorn>=0.17.0",
+    "websockets>=13.1",
+    "cbor2",
+    "msgpack",
+    "mujson",
+    "ujson",
+    "python-rapidjson",
+    "orjson",
+    "msgspec",
+]
 # Django REST framework's suite: its test dependency group and the optional packages
 # its tests use (less PostgreSQL's driver: the suite runs on SQLite).
 DRF_REQUIREMENTS = [
@@ -179,6 +200,7 @@ SUITES = {
     "flaskr": Suite(
         "flask", "convsdk_field_flask", "examples/tutorial", importable=True, venv="flask-venv"
     ),
+    "falcon": Suite("falcon", "convsdk_field_falcon", venv="falcon-venv", pinned="4.4.0"),
     "drf": Suite("djangorestframework", "convsdk_field_django", venv="drf-venv", pinned="3.18.3"),
 }
 TIMEOUT = 120  # seconds per test (pytest-timeout): a hang fails a test, not the run
@@ -242,6 +264,9 @@ def ensure_venv(venv: str, versions: dict[str, str]) -> Path:
     if venv == "flask-venv":
         requirements = [f"-e{ROOT}[flask,bots]", f"flask=={versions['flask']}"]
         return build_venv(CACHE / venv, [*requirements, *FLASK_REQUIREMENTS])
+    if venv == "falcon-venv":
+        requirements = [f"-e{ROOT}[bots]", f"falcon=={versions['falcon']}"]
+        return build_venv(CACHE / venv, [*requirements, *FALCON_REQUIREMENTS])
     if venv == "drf-venv":
         requirements = [
             f"-e{ROOT}[django,bots]",

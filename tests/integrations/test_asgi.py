@@ -394,6 +394,47 @@ async def test_response_messages_pass_unchanged_apart_from_set_cookie(
     assert sent_start["trailers"] is False
 
 
+async def test_headers_that_can_be_read_once_reach_the_app_and_the_server_whole(
+    shop_tracker: Tracker, memory: MemoryBackend
+) -> None:
+    """ASGI types headers as an iterable of two-item iterables: Falcon's test client
+    sends iterators, and an app may answer with a generator. convsdk reads both, and
+    the app and the server still get every header."""
+    seen: list[list[tuple[bytes, bytes]]] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append([tuple(pair) for pair in scope["headers"]])  # type: ignore[misc]
+        headers = [(b"content-type", b"text/html"), (b"x-app", b"1")]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": (iter(pair) for pair in headers),
+            }
+        )
+        await send({"type": "http.response.body", "body": b"<h1>Pricing</h1>"})
+
+    sent = [
+        (b"host", b"shop.example"),
+        (b"user-agent", CHROME.encode()),
+        (b"authorization", b"Bearer 123"),
+    ]
+    scope = http_scope("/pricing")
+    scope["headers"] = iter([iter(sent[0]), list(sent[1]), sent[2]])
+    sender = Sender()
+    await ConversionMiddleware(app)(scope, Receiver([]), sender)
+    assert seen == [sent]
+    start = sender.messages[0]
+    names = [bytes(name) for name, _ in start["headers"]]
+    assert names == [b"content-type", b"x-app", b"set-cookie", b"set-cookie"]
+    [event] = stored(shop_tracker, memory)
+    assert (event.name, event.goal, event.context["user_agent"]) == (
+        "page_view",
+        "viewed_pricing",
+        CHROME,
+    )
+
+
 @pytest.mark.parametrize("scope_type", ["websocket", "lifespan"])
 async def test_websocket_and_lifespan_pass_through_untouched(
     shop_tracker: Tracker, scope_type: str

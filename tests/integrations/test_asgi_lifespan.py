@@ -1,4 +1,6 @@
-"""The ASGI middleware closes its tracker at lifespan shutdown, and changes nothing else."""
+"""The ASGI middleware delivers its tracker's events at lifespan shutdown, and changes
+nothing else: the tracker stays open for the app to start again (a test client runs a
+lifespan for each test), unless what it holds cannot be delivered in time."""
 
 from __future__ import annotations
 
@@ -81,7 +83,7 @@ async def test_shutdown_delivers_before_the_server_hears_complete(
     await server.run(ConversionMiddleware(lifespan_app(received), tracker=queued))
     assert server.seen == [
         ("lifespan.startup.complete", False, 0),
-        ("lifespan.shutdown.complete", True, 3),
+        ("lifespan.shutdown.complete", False, 3),
     ]
     assert received == [STARTUP, SHUTDOWN]
     assert received[1] is SHUTDOWN  # the very same messages
@@ -95,7 +97,7 @@ async def test_events_of_the_app_shutdown_code_are_delivered(
     assert [e.name for e in memory.events] == ["stopping"]
 
 
-async def test_the_default_tracker_is_closed_when_the_middleware_follows_it(
+async def test_the_default_tracker_delivers_when_the_middleware_follows_it(
     queued: Tracker, memory: MemoryBackend
 ) -> None:
     queued.track("queued", kind="micro")
@@ -105,20 +107,20 @@ async def test_the_default_tracker_is_closed_when_the_middleware_follows_it(
         await server.run(ConversionMiddleware(lifespan_app([])))
     finally:
         set_default(previous)
-    assert server.seen[-1] == ("lifespan.shutdown.complete", True, 1)
+    assert server.seen[-1] == ("lifespan.shutdown.complete", False, 1)
 
 
-async def test_the_tracker_is_closed_off_the_event_loop_thread(
+async def test_the_tracker_delivers_off_the_event_loop_thread(
     queued: Tracker, memory: MemoryBackend
 ) -> None:
     threads: list[threading.Thread] = []
-    close = queued.close
+    flush = queued.flush
 
-    def spy() -> bool:
+    def spy(timeout: float = 5.0) -> bool:
         threads.append(threading.current_thread())
-        return close()
+        return flush(timeout)
 
-    queued.close = spy  # type: ignore[method-assign]
+    queued.flush = spy  # type: ignore[method-assign]
     await Server(queued, memory).run(ConversionMiddleware(lifespan_app([]), tracker=queued))
     assert len(threads) == 1 and threads[0] is not threading.current_thread()
 
@@ -160,7 +162,7 @@ async def test_a_failed_startup_reaches_the_server_unchanged(
     assert server.sent == [failed] and server.sent[0] is failed and not queued.closed
 
 
-async def test_an_app_that_ends_without_answering_the_shutdown_still_closes(
+async def test_an_app_that_ends_without_answering_the_shutdown_still_delivers(
     queued: Tracker, memory: MemoryBackend
 ) -> None:
     async def quits(scope: Any, receive: Any, send: Any) -> None:
@@ -171,10 +173,10 @@ async def test_an_app_that_ends_without_answering_the_shutdown_still_closes(
     queued.track("queued", kind="micro")
     server = Server(queued, memory)
     await server.run(ConversionMiddleware(quits, tracker=queued))
-    assert queued.closed and len(memory.events) == 1
+    assert not queued.closed and len(memory.events) == 1
 
 
-def test_starlette_add_middleware_and_mounted_sub_app_close_once_at_shutdown(
+def test_starlette_add_middleware_and_mounted_sub_app_deliver_once_at_shutdown(
     queued: Tracker, memory: MemoryBackend
 ) -> None:
     async def home(request: Any) -> PlainTextResponse:
@@ -183,12 +185,20 @@ def test_starlette_add_middleware_and_mounted_sub_app_close_once_at_shutdown(
 
     sub = Starlette(routes=[Route("/", home)])
     sub.add_middleware(ConversionMiddleware, tracker=queued)
-    stopped: list[bool] = []
+    stopped: list[int] = []
+    flushes: list[float] = []
+    flush = queued.flush
+
+    def counted(timeout: float = 5.0) -> bool:
+        flushes.append(timeout)
+        return flush(timeout)
+
+    queued.flush = counted  # type: ignore[method-assign]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        stopped.append(queued.closed)  # the app's own shutdown code runs first
+        stopped.append(len(memory.events))  # the app's own shutdown code runs first
 
     app = Starlette(
         routes=[Route("/", home), Mount("/a", sub), Mount("/b", sub)], lifespan=lifespan
@@ -198,5 +208,61 @@ def test_starlette_add_middleware_and_mounted_sub_app_close_once_at_shutdown(
         for path in ("/", "/a/", "/b/"):
             assert client.get(path).status_code == 200
         assert memory.events == []
-    assert stopped == [False]
-    assert queued.closed and [e.name for e in memory.events] == ["home"] * 3
+    assert stopped == [0]
+    assert len(flushes) == 1 and not queued.closed
+    assert [e.name for e in memory.events] == ["home"] * 3
+
+
+def test_the_app_started_again_records_again(queued: Tracker, memory: MemoryBackend) -> None:
+    """A test client per test, around one app and tracker: each lifespan's events are
+    delivered at its shutdown, and the next one records as the first did."""
+
+    async def home(request: Any) -> PlainTextResponse:
+        queued.track("home", kind="micro")
+        return PlainTextResponse("ok")
+
+    app = Starlette(routes=[Route("/", home)])
+    app.add_middleware(ConversionMiddleware, tracker=queued)
+    for run in (1, 2, 3):
+        with TestClient(app) as client:
+            assert client.get("/").status_code == 200
+        assert len(memory.events) == run
+    assert queued.stats()["dropped"] == 0
+
+
+class Hung(MemoryBackend):
+    """A backend whose write does not return until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def write(self, events: Any) -> None:
+        self.entered.set()
+        self.release.wait(30)
+        super().write(events)
+
+
+async def test_what_a_hung_backend_holds_is_spooled_and_the_tracker_closed(
+    tmp_path: Any,
+) -> None:
+    hung = Hung()
+    tracker = Tracker(backend=hung, spool_dir=tmp_path, flush_interval=30.0, shutdown_timeout=0.2)
+    try:
+        for n in range(5):
+            tracker.track("queued", kind="micro", properties={"n": n})
+        server = Server(tracker, hung)
+        await server.run(ConversionMiddleware(lifespan_app([]), tracker=tracker))
+        assert hung.entered.is_set()
+        assert server.seen[-1] == ("lifespan.shutdown.complete", True, 0)
+        stats = tracker.stats()
+        assert stats["spooled"] == 5 and stats["dropped"] == 0
+    finally:
+        hung.release.set()
+        tracker.close()
+    stored = Hung()  # the same destination, up: the next process's tracker replays
+    stored.release.set()
+    with Tracker(backend=stored, spool_dir=tmp_path) as replaying:
+        assert replaying.flush(10)
+    assert sorted(e.properties["n"] for e in stored.events) == [0, 1, 2, 3, 4]

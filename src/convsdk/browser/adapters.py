@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..context import Request
+from ..web.request import reusable_headers
 from ..web.types import ASGIApp, Receive, Scope, Send, StartResponse, WSGIApp
 from .answers import Answer, refuse
 from .io import read_asgi, read_wsgi
@@ -124,7 +125,11 @@ async def _answer_asgi(endpoint: SansIOEndpoint, scope: Scope, receive: Receive)
     path = endpoint.relative(scope.get("path") or "/", root_path)
     method = scope.get("method") or "GET"
     origin = if_none_match = None
-    for name, value in scope.get("headers") or ():
+    headers = scope.get("headers") or ()
+    reusable = reusable_headers(headers)
+    if reusable is not headers:  # read here, then by Request.from_scope
+        scope["headers"] = headers = reusable
+    for name, value in headers:
         if name == b"origin":
             origin = value.decode("latin-1")
         elif name == b"if-none-match":

@@ -9,8 +9,9 @@
 
 A pure ASGI middleware: ``websocket`` scopes go straight to the app with the very
 same ``receive`` and ``send``; ``lifespan`` messages pass unchanged too, and at
-``lifespan.shutdown`` the tracker is closed (what it could not deliver in
-``shutdown_timeout`` is spooled) before the server is told the shutdown is complete.
+``lifespan.shutdown`` the tracker delivers what it holds before the server is told the
+shutdown is complete (what it cannot deliver in ``shutdown_timeout`` is spooled, and the
+tracker closed; else it stays open, for the app to start again in the same process).
 For HTTP, ``send`` is observed: the
 ``http.response.start`` message gives the status, content type and cache control,
 records the request and gains the ``Set-Cookie`` headers of the visitor and session
@@ -45,6 +46,7 @@ from ..context import Request
 from ..interactions import Pending, Recorder
 from ..tracker import Tracker
 from ..web.body import Body, receive_asgi
+from ..web.request import reusable_headers
 from ..web.types import ASGIApp, Message, Receive, Scope, Send
 from ._common import check_app, prepare
 
@@ -90,6 +92,10 @@ class ConversionMiddleware:
                 return
             await self.app(scope, receive, send)
             return
+        headers = scope.get("headers")
+        if type(headers) is not list and headers is not None:
+            # Read here and by the app: an iterator would reach the app used up.
+            scope["headers"] = reusable_headers(headers)
         beacon = self.beacon
         if beacon is not None:
             if beacon.handles(scope["path"], scope.get("root_path", "")):
@@ -179,6 +185,10 @@ class _Responder:
     async def send(self, message: Message) -> None:
         if not self.started and message["type"] == "http.response.start":
             self.started = True
+            headers = message.get("headers")
+            if type(headers) is not list and headers is not None:
+                # Read below, then by the server: an iterator would reach it used up.
+                message = {**message, "headers": reusable_headers(headers)}
             cookies = self._finish(message)
             if cookies:
                 # A new message: the app may keep and reuse its own.
@@ -279,17 +289,17 @@ _SHUTDOWN_DONE = frozenset({"lifespan.shutdown.complete", "lifespan.shutdown.fai
 async def _lifespan(
     middleware: ConversionMiddleware, scope: Scope, receive: Receive, send: Send
 ) -> None:
-    """Pass the lifespan protocol through, closing the tracker at shutdown.
+    """Pass the lifespan protocol through, delivering the tracker's events at shutdown.
 
     The app sees the very same messages. Once it has received ``lifespan.shutdown``,
-    the tracker is closed (delivered for at most ``shutdown_timeout``, the rest
-    spooled) after the app's own shutdown code ran, before the server hears
-    ``lifespan.shutdown.complete`` (or ``.failed``) and stops the process. An app that
-    does not speak lifespan (it raises, or returns) is left to do so: the server sees
-    what it would have seen, and the signal handler or ``atexit`` closes the tracker.
+    the tracker delivers what it holds (:func:`_deliver`) after the app's own shutdown
+    code ran, before the server hears ``lifespan.shutdown.complete`` (or ``.failed``)
+    and stops the process. An app that does not speak lifespan (it raises, or returns)
+    is left to do so: the server sees what it would have seen, and the signal handler
+    or ``atexit`` closes the tracker.
     """
     shutting_down = False
-    closed = False
+    delivered = False
 
     async def observe_receive() -> Message:
         nonlocal shutting_down
@@ -299,32 +309,44 @@ async def _lifespan(
         return message
 
     async def observe_send(message: Message) -> None:
-        nonlocal closed
-        if shutting_down and not closed and message.get("type") in _SHUTDOWN_DONE:
-            closed = True
-            await _close_tracker(middleware.tracker)
+        nonlocal delivered
+        if shutting_down and not delivered and message.get("type") in _SHUTDOWN_DONE:
+            delivered = True
+            await _deliver(middleware.tracker)
         await send(message)
 
     try:
         await middleware.app(scope, observe_receive, observe_send)
     finally:
-        if shutting_down and not closed:  # the app ended without answering the shutdown
-            closed = True
-            await _close_tracker(middleware.tracker)
+        if shutting_down and not delivered:  # the app ended without answering the shutdown
+            delivered = True
+            await _deliver(middleware.tracker)
 
 
-async def _close_tracker(tracker: Tracker | None) -> None:
-    """Close ``tracker`` (or the default one) in a thread: the event loop keeps running."""
+async def _deliver(tracker: Tracker | None) -> None:
+    """Deliver what ``tracker`` (or the default one) holds, in a thread: the event loop
+    keeps running.
+
+    A flush for at most ``shutdown_timeout``; what it could not deliver by then goes to
+    the spool, and the tracker is closed. Otherwise it stays open: the app may start
+    again in this process (a test client runs a lifespan for each test, Falcon's for
+    each request), and the process's exit closes it (the signal handler, or ``atexit``).
+    """
     if tracker is None:
         tracker = runtime.default
     if tracker is None or tracker.closed:
         return
+
+    def deliver() -> None:
+        if not tracker.flush(tracker.shutdown_timeout):
+            tracker.close(timeout=0)
+
     try:
         try:
             loop = asyncio.get_running_loop()
-        except RuntimeError:  # not asyncio (trio): close here, bounded by shutdown_timeout
-            tracker.close()
+        except RuntimeError:  # not asyncio (trio): here, bounded by shutdown_timeout
+            deliver()
             return
-        await loop.run_in_executor(None, tracker.close)
+        await loop.run_in_executor(None, deliver)
     except Exception:
-        log.exception("convsdk could not close the tracker at lifespan shutdown")
+        log.exception("convsdk could not deliver the events at lifespan shutdown")

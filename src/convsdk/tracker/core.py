@@ -252,8 +252,9 @@ class Tracker(EventBuilder):
         """Count one request not recorded because a bot sent it (``stats()["bots"]``)."""
         self._bots += 1
 
-    def close(self) -> bool:
-        """Flush for at most ``shutdown_timeout`` seconds, then stop the worker.
+    def close(self, timeout: float | None = None) -> bool:
+        """Flush for at most ``timeout`` seconds (default ``shutdown_timeout``), then stop
+        the worker.
 
         What is not delivered by then goes to the spool (the next tracker on the same
         ``spool_dir`` delivers it). Returns True when everything was delivered. Safe to
@@ -266,7 +267,7 @@ class Tracker(EventBuilder):
         finalizer = getattr(self, "_finalizer", None)
         if finalizer is not None:
             finalizer.detach()
-        return self._dispatcher.close(self.shutdown_timeout)
+        return self._dispatcher.close(self.shutdown_timeout if timeout is None else timeout)
 
     @property
     def closed(self) -> bool:

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["Request", "content_length"]
+__all__ = ["Request", "content_length", "reusable_headers"]
 
 _new_object = object.__new__
 
@@ -76,6 +76,21 @@ def _read_headers(headers: Iterable[Any], variant_key: bytes | None) -> list[str
         elif place == _COOKIE:
             found[place] = f"{seen}; {value.decode('latin-1')}"
     return found
+
+
+def reusable_headers(headers: Iterable[Any]) -> Iterable[Any]:
+    """ASGI headers (a scope's, or a response start's) that can be read more than once:
+    ``headers`` itself when it is a list or a tuple (what servers and frameworks send),
+    else its pairs as a new list of tuples.
+
+    ASGI types the headers as an iterable of two-item iterables, so an iterator is
+    allowed (Falcon's test client sends one, of iterators): read by convsdk first, it
+    would reach the app, or the server, used up. The pairs of a list are taken as they
+    are (no server sends a list of iterators): checking each would cost every request.
+    """
+    if type(headers) is list or type(headers) is tuple:
+        return headers
+    return [tuple(pair) for pair in headers]
 
 
 def content_length(text: str | None) -> int | None:
