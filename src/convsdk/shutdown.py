@@ -27,6 +27,8 @@ What each server does on a normal stop (SIGTERM to the process you started):
   as above; the parent holds no tracker.
 - hypercorn: the parent tells its spawned worker through an event; the worker ends
   normally (lifespan, then ``atexit``).
+- Granian: the parent stops each spawned worker, which runs the lifespan shutdown and
+  ends normally.
 - Daphne: Twisted's handler, installed after ours, stops the reactor; the process
   ends normally (no lifespan: ``atexit``).
 - gunicorn: the arbiter sends SIGTERM to its workers; sync and gthread workers end

@@ -85,6 +85,19 @@ GUNICORN = [
     "--log-level",
     "warning",
 ]
+GRANIAN = [
+    sys.executable,
+    "-m",
+    "granian",
+    "--interface",
+    "asgi",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "{port}",
+    "--log-level",
+    "warning",
+]
 UVICORN = [
     sys.executable,
     "-m",
@@ -128,10 +141,14 @@ SERVERS = {
         "uvicorn_worker.UvicornWorker",
         "tracked_app:asgi",
     ],
+    # Granian (Rust): one worker process, or two; its parent stops them on SIGTERM.
+    "granian": [*GRANIAN, "tracked_app:asgi"],
+    "granian-2-workers": [*GRANIAN, "--workers", "2", "tracked_app:asgi"],
     "gunicorn-sync": [*GUNICORN, "-k", "sync", "tracked_app:wsgi"],
     "gunicorn-gthread": [*GUNICORN, "-k", "gthread", "--threads", "4", "tracked_app:wsgi"],
 }
 MODULES = {
+    "granian": "granian",
     "uvicorn": "uvicorn",
     "hypercorn": "hypercorn",
     "daphne": "daphne",
