@@ -8,7 +8,7 @@ import pytest
 
 import convsdk
 from convsdk.backends.memory import MemoryBackend
-from convsdk.tracker import set_default
+from trackers import default_tracker
 
 # Starlette's, FastAPI's and Wagtail's own suites with the middleware: `make field`, not
 # `make test`.
@@ -23,10 +23,5 @@ def memory() -> MemoryBackend:
 @pytest.fixture
 def tracker(memory: MemoryBackend) -> Iterator[convsdk.Tracker]:
     """A tracker writing to memory, made the default; closed after the test."""
-    t = convsdk.Tracker(backend=memory, spool_dir=None, flush_interval=0.05)
-    previous = set_default(t)
-    try:
+    with default_tracker(memory, flush_interval=0.05) as t:
         yield t
-    finally:
-        set_default(previous)
-        t.close()

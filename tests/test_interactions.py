@@ -12,7 +12,7 @@ from convsdk import ConfigError, Event, Goal, Tracker, annotate, track_macro, tr
 from convsdk.backends.memory import MemoryBackend
 from convsdk.context import Request, activate, deactivate
 from convsdk.interactions import PathSet, Pending, Recorder, is_form_type, parse_form
-from convsdk.tracker import set_default
+from trackers import default_tracker
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 FORM = "application/x-www-form-urlencoded"
@@ -30,13 +30,8 @@ GOALS = [
 
 @pytest.fixture
 def shop(memory: MemoryBackend) -> Iterator[Tracker]:
-    tracker = Tracker(backend=memory, spool_dir=None, secret_key="s3cret", goals=GOALS)
-    previous = set_default(tracker)
-    try:
+    with default_tracker(memory, secret_key="s3cret", goals=GOALS) as tracker:
         yield tracker
-    finally:
-        set_default(previous)
-        tracker.close()
 
 
 def request(method: str = "GET", path: str = "/", **fields: Any) -> Request:

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 import convsdk
 from convsdk import Event, load_goals
 from convsdk.backends.memory import MemoryBackend
-from convsdk.tracker import set_default
+from trackers import default_tracker
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fastapi_saas"
 EMAIL = "grace@example.com"
@@ -41,19 +41,10 @@ def example() -> ModuleType:
 @pytest.fixture
 def saas_tracker(memory: MemoryBackend, example: ModuleType) -> Iterator[convsdk.Tracker]:
     """The tracker the example builds (its goals.toml), on memory, made the default."""
-    tracker = convsdk.Tracker(
-        backend=memory,
-        goals=example.GOALS_FILE,
-        secret_key="test-secret",
-        spool_dir=None,
-        flush_interval=0.05,
-    )
-    previous = set_default(tracker)
-    try:
+    with default_tracker(
+        memory, goals=example.GOALS_FILE, secret_key="test-secret", flush_interval=0.05
+    ) as tracker:
         yield tracker
-    finally:
-        set_default(previous)
-        tracker.close()
 
 
 @pytest.fixture

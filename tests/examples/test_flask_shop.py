@@ -20,6 +20,7 @@ from convsdk._demo_shop import GOALS, VARIANT_COOKIE
 from convsdk.backends.memory import MemoryBackend
 from convsdk.goals import resolve_goals
 from convsdk.tracker import set_default
+from trackers import default_tracker
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "flask_shop"
 CARD = "4242 4242 4242 4242"
@@ -45,19 +46,10 @@ def example() -> ModuleType:
 @pytest.fixture
 def shop_tracker(memory: MemoryBackend, example: ModuleType) -> Iterator[convsdk.Tracker]:
     """The tracker the example builds (its goals.toml), on memory, made the default."""
-    tracker = convsdk.Tracker(
-        backend=memory,
-        goals=example.GOALS_FILE,
-        secret_key="test-secret",
-        spool_dir=None,
-        flush_interval=0.05,
-    )
-    previous = set_default(tracker)
-    try:
+    with default_tracker(
+        memory, goals=example.GOALS_FILE, secret_key="test-secret", flush_interval=0.05
+    ) as tracker:
         yield tracker
-    finally:
-        set_default(previous)
-        tracker.close()
 
 
 @pytest.fixture

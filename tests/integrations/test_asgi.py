@@ -23,6 +23,7 @@ from convsdk.context import current
 from convsdk.integrations.asgi import ConversionMiddleware
 from convsdk.interactions import Recorder
 from convsdk.tracker import set_default
+from trackers import default_tracker
 
 GOALS = [
     Goal.micro("viewed_pricing", event="page_view", path="/pricing"),
@@ -34,13 +35,8 @@ FORM = b"application/x-www-form-urlencoded"
 
 @pytest.fixture
 def shop_tracker(memory: MemoryBackend) -> Iterator[Tracker]:
-    tracker = Tracker(backend=memory, spool_dir=None, secret_key="s3cret", goals=GOALS)
-    previous = set_default(tracker)
-    try:
+    with default_tracker(memory, secret_key="s3cret", goals=GOALS) as tracker:
         yield tracker
-    finally:
-        set_default(previous)
-        tracker.close()
 
 
 def stored(tracker: Tracker, memory: MemoryBackend) -> list[Event]:

@@ -43,16 +43,21 @@ async def get(app: Any, path: str) -> int:
     return int(send.messages[0]["status"])
 
 
+def durable_tracker(folder: Path) -> Tracker:
+    """A durable tracker storing into ``folder``'s events.db, its spool beside it."""
+    return Tracker(
+        backend=f"sqlite:///{folder / 'events.db'}",
+        spool_dir=folder / "spool",
+        durable=True,
+        secret_key="s3cret",
+    )
+
+
 def test_a_durable_append_refused_on_the_event_loop_keeps_the_event(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     database = tmp_path / "events.db"
-    tracker = Tracker(
-        backend=f"sqlite:///{database}",
-        spool_dir=tmp_path / "spool",
-        durable=True,
-        secret_key="s3cret",
-    )
+    tracker = durable_tracker(tmp_path)
     app = ConversionMiddleware(page, tracker=tracker)
 
     async def visit() -> list[int]:
@@ -128,12 +133,7 @@ def test_appends_refused_again_and_again_keep_every_event(
     the empty segment it had just opened is a blocking call too. One tracker for many
     tests, as an app module keeps it, a flush between them."""
     database = tmp_path / "events.db"
-    tracker = Tracker(
-        backend=f"sqlite:///{database}",
-        spool_dir=tmp_path / "spool",
-        durable=True,
-        secret_key="s3cret",
-    )
+    tracker = durable_tracker(tmp_path)
     app = ConversionMiddleware(page, tracker=tracker)
 
     async def visit(test: int) -> list[int]:

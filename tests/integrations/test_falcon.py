@@ -19,7 +19,7 @@ from falcon import testing
 from convsdk import Goal, Tracker
 from convsdk.backends.memory import MemoryBackend
 from convsdk.integrations import asgi, wsgi
-from convsdk.tracker import set_default
+from trackers import default_tracker
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 GOALS = [
@@ -69,13 +69,8 @@ class AsyncCheckout(Checkout):
 
 @pytest.fixture
 def shop(memory: MemoryBackend) -> Iterator[Tracker]:
-    tracker = Tracker(backend=memory, spool_dir=None, secret_key="s3cret", goals=GOALS)
-    previous = set_default(tracker)
-    try:
+    with default_tracker(memory, secret_key="s3cret", goals=GOALS) as tracker:
         yield tracker
-    finally:
-        set_default(previous)
-        tracker.close()
 
 
 def site(kind: str, tracker: Tracker) -> tuple[testing.TestClient, Pricing, Checkout]:

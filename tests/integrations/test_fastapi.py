@@ -16,7 +16,7 @@ from convsdk import Event, Goal, Tracker, annotate, track_macro, track_micro
 from convsdk.backends.memory import MemoryBackend
 from convsdk.context import RequestContext
 from convsdk.integrations.fastapi import ConversionMiddleware, RequestContextDep
-from convsdk.tracker import set_default
+from trackers import default_tracker
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 BROWSER = {"User-Agent": CHROME}
@@ -79,13 +79,8 @@ def make_app(tracker: Tracker | None, *, tracked: bool = True) -> FastAPI:
 
 @pytest.fixture
 def shop_tracker(memory: MemoryBackend) -> Iterator[Tracker]:
-    tracker = Tracker(backend=memory, spool_dir=None, secret_key="s3cret", goals=GOALS)
-    previous = set_default(tracker)
-    try:
+    with default_tracker(memory, secret_key="s3cret", goals=GOALS) as tracker:
         yield tracker
-    finally:
-        set_default(previous)
-        tracker.close()
 
 
 def stored(tracker: Tracker, memory: MemoryBackend) -> list[Event]:

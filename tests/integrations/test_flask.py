@@ -27,6 +27,7 @@ from convsdk.identity import Identity
 from convsdk.integrations.flask import ConvSDK
 from convsdk.integrations.wsgi import ConversionMiddleware
 from convsdk.runtime import set_default
+from trackers import default_tracker
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 GOALS = [
@@ -90,13 +91,8 @@ def make_app() -> Flask:
 
 @pytest.fixture
 def shop_tracker(memory: MemoryBackend) -> Iterator[Tracker]:
-    tracker = Tracker(backend=memory, spool_dir=None, secret_key="s3cret", goals=GOALS)
-    previous = set_default(tracker)
-    try:
+    with default_tracker(memory, secret_key="s3cret", goals=GOALS) as tracker:
         yield tracker
-    finally:
-        set_default(previous)
-        tracker.close()
 
 
 @pytest.fixture

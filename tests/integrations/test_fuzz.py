@@ -24,7 +24,7 @@ from convsdk import Goal, Tracker
 from convsdk.backends.memory import MemoryBackend
 from convsdk.integrations.asgi import ConversionMiddleware as ASGIMiddleware
 from convsdk.integrations.wsgi import ConversionMiddleware as WSGIMiddleware
-from convsdk.tracker import set_default
+from trackers import default_tracker
 
 FUZZ = settings(
     max_examples=120,
@@ -128,15 +128,8 @@ def fuzz_tracker(memory: MemoryBackend) -> Iterator[Tracker]:
         Goal.macro("purchase", event="checkout", value_from="form:total"),
         Goal.micro("page", event="page_view"),
     ]
-    tracker = Tracker(
-        backend=memory, spool_dir=None, secret_key="k", goals=goals, max_queue_size=1_000_000
-    )
-    previous = set_default(tracker)
-    try:
+    with default_tracker(memory, secret_key="k", goals=goals, max_queue_size=1_000_000) as tracker:
         yield tracker
-    finally:
-        set_default(previous)
-        tracker.close()
 
 
 # -- WSGI -------------------------------------------------------------------------------

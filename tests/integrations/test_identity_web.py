@@ -25,6 +25,7 @@ from convsdk.backends.memory import MemoryBackend
 from convsdk.integrations.asgi import ConversionMiddleware as AsgiMiddleware
 from convsdk.integrations.wsgi import ConversionMiddleware as WsgiMiddleware
 from convsdk.runtime import set_default
+from trackers import default_tracker
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 EMAIL = "Ada.Lovelace@Example.com"
@@ -58,13 +59,8 @@ def flask_app() -> Flask:
 
 @pytest.fixture
 def tracker(memory: MemoryBackend) -> Iterator[Tracker]:
-    tracker = Tracker(backend=memory, spool_dir=None, secret_key="s3cret", phone_country_code="44")
-    previous = set_default(tracker)
-    try:
+    with default_tracker(memory, secret_key="s3cret", phone_country_code="44") as tracker:
         yield tracker
-    finally:
-        set_default(previous)
-        tracker.close()
 
 
 def events(tracker: Tracker, memory: MemoryBackend) -> list[Event]:

@@ -23,6 +23,7 @@ from convsdk.context import current
 from convsdk.integrations.wsgi import ConversionMiddleware
 from convsdk.interactions import Recorder
 from convsdk.tracker import set_default
+from trackers import default_tracker
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 GOALS = [
@@ -104,13 +105,8 @@ def without_cookies(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def shop_tracker(memory: MemoryBackend) -> Iterator[Tracker]:
-    tracker = Tracker(backend=memory, spool_dir=None, secret_key="s3cret", goals=GOALS)
-    previous = set_default(tracker)
-    try:
+    with default_tracker(memory, secret_key="s3cret", goals=GOALS) as tracker:
         yield tracker
-    finally:
-        set_default(previous)
-        tracker.close()
 
 
 def stored(tracker: Tracker, memory: MemoryBackend) -> list[Event]:
