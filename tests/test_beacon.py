@@ -912,6 +912,7 @@ def test_a_limits_file_dropped_unclosed_is_closed_when_collected(tmp_path: Path)
     another tracker) leaves no connection open, so Python 3.13 has no ``unclosed
     database`` ResourceWarning to give (an error in a suite run with ``-W error``).
     SQLite removes the write-ahead log once its last connection closes."""
+    gc.collect()  # what earlier tests left (a server's pipes, say) warns before, not below
     path = tmp_path / "limits.sqlite3"
     store = FileStore(path)
     assert store.take([Limit("v:1", 10, 60.0)], 1, 0.0) == 0.0
@@ -920,7 +921,8 @@ def test_a_limits_file_dropped_unclosed_is_closed_when_collected(tmp_path: Path)
         warnings.simplefilter("always")
         del store
         gc.collect()
-    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+    unclosed = [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert not [w for w in unclosed if "database" in str(w.message)]
     assert not path.with_name(path.name + "-wal").exists()
     again = FileStore(path)
     assert again.take([Limit("v:1", 10, 60.0)], 10, 1.0) > 0  # the first one counted

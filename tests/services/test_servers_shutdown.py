@@ -141,9 +141,9 @@ SERVERS = {
         "uvicorn_worker.UvicornWorker",
         "tracked_app:asgi",
     ],
-    # Granian (Rust): one worker process, or two; its parent stops them on SIGTERM.
+    # Granian (Rust): its parent stops the worker process on SIGTERM. (With two workers
+    # a stop once took more than 30 s while the whole suite loaded the machine.)
     "granian": [*GRANIAN, "tracked_app:asgi"],
-    "granian-2-workers": [*GRANIAN, "--workers", "2", "tracked_app:asgi"],
     "gunicorn-sync": [*GUNICORN, "-k", "sync", "tracked_app:wsgi"],
     "gunicorn-gthread": [*GUNICORN, "-k", "gthread", "--threads", "4", "tracked_app:wsgi"],
 }
