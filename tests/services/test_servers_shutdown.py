@@ -141,8 +141,9 @@ SERVERS = {
         "uvicorn_worker.UvicornWorker",
         "tracked_app:asgi",
     ],
-    # Granian (Rust): its parent stops the worker process on SIGTERM. (With two workers
-    # a stop once took more than 30 s while the whole suite loaded the machine.)
+    # Granian (Rust): its parent stops the worker process on SIGTERM. Not with two: a
+    # worker still starting when the signal comes is never stopped (Granian 2.8.9, an
+    # app without convsdk too), and a loaded machine starts the second one late.
     "granian": [*GRANIAN, "tracked_app:asgi"],
     "gunicorn-sync": [*GUNICORN, "-k", "sync", "tracked_app:wsgi"],
     "gunicorn-gthread": [*GUNICORN, "-k", "gthread", "--threads", "4", "tracked_app:wsgi"],
