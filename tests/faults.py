@@ -1,10 +1,15 @@
-"""Faults the tests inject: a disk that fills up."""
+"""Faults the tests inject: a disk that fills up, a backend that hangs."""
 
 from __future__ import annotations
 
 import errno
 import os
+import threading
+from collections.abc import Sequence
 from pathlib import Path
+
+from convsdk import Event
+from convsdk.backends.memory import MemoryBackend
 
 
 class FullDisk:
@@ -31,3 +36,18 @@ class FullDisk:
         n = self.real(fd, bytes(data[: self.room]))
         self.room -= n
         return n
+
+
+class BlockingBackend(MemoryBackend):
+    """A backend whose write hangs until :attr:`release` is set (for at most 30 s);
+    :attr:`entered` is set once a write began."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def write(self, events: Sequence[Event]) -> None:
+        self.entered.set()
+        self.release.wait(30)
+        super().write(events)

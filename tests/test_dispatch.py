@@ -9,6 +9,7 @@ import pytest
 from convsdk.backends.memory import MemoryBackend
 from convsdk.dispatch import Dispatcher
 from convsdk.event import Event
+from faults import BlockingBackend
 
 
 class RecordingBackend(MemoryBackend):
@@ -23,20 +24,6 @@ class RecordingBackend(MemoryBackend):
         super().write(events)
         self.batches.append(len(events))
         self.wrote.set()
-
-
-class BlockingBackend(MemoryBackend):
-    """A backend whose write hangs until released."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.release = threading.Event()
-        self.entered = threading.Event()
-
-    def write(self, events: Sequence[Event]) -> None:
-        self.entered.set()
-        self.release.wait(30)
-        super().write(events)
 
 
 def test_batches_by_size() -> None:

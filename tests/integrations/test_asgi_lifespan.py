@@ -19,6 +19,7 @@ from convsdk import Tracker
 from convsdk.backends.memory import MemoryBackend
 from convsdk.integrations.asgi import ConversionMiddleware
 from convsdk.tracker import set_default
+from faults import BlockingBackend
 
 Message = dict[str, Any]
 STARTUP: Message = {"type": "lifespan.startup"}
@@ -230,24 +231,10 @@ def test_the_app_started_again_records_again(queued: Tracker, memory: MemoryBack
     assert queued.stats()["dropped"] == 0
 
 
-class Hung(MemoryBackend):
-    """A backend whose write does not return until released."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entered = threading.Event()
-        self.release = threading.Event()
-
-    def write(self, events: Any) -> None:
-        self.entered.set()
-        self.release.wait(30)
-        super().write(events)
-
-
 async def test_what_a_hung_backend_holds_is_spooled_and_the_tracker_closed(
     tmp_path: Any,
 ) -> None:
-    hung = Hung()
+    hung = BlockingBackend()
     tracker = Tracker(backend=hung, spool_dir=tmp_path, flush_interval=30.0, shutdown_timeout=0.2)
     try:
         for n in range(5):
@@ -261,7 +248,7 @@ async def test_what_a_hung_backend_holds_is_spooled_and_the_tracker_closed(
     finally:
         hung.release.set()
         tracker.close()
-    stored = Hung()  # the same destination, up: the next process's tracker replays
+    stored = BlockingBackend()  # the same destination, up: the next process's tracker replays
     stored.release.set()
     with Tracker(backend=stored, spool_dir=tmp_path) as replaying:
         assert replaying.flush(10)

@@ -85,30 +85,10 @@ GUNICORN = [
     "--log-level",
     "warning",
 ]
-GRANIAN = [
-    sys.executable,
-    "-m",
-    "granian",
-    "--interface",
-    "asgi",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "{port}",
-    "--log-level",
-    "warning",
-]
-UVICORN = [
-    sys.executable,
-    "-m",
-    "uvicorn",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "{port}",
-    "--log-level",
-    "warning",
-]
+# Where uvicorn and Granian listen, and how little they say.
+LOCAL = ["--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning"]
+GRANIAN = [sys.executable, "-m", "granian", "--interface", "asgi", *LOCAL]
+UVICORN = [sys.executable, "-m", "uvicorn", *LOCAL]
 
 SERVERS = {
     "uvicorn": [*UVICORN, "tracked_app:asgi"],
