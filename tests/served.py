@@ -17,16 +17,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_serving(port: int, proc: subprocess.Popen[bytes], seconds: float) -> None:
-    """Return once ``GET /health`` answers 200 on ``port``; fail if ``proc`` exits first
-    or nothing answers within ``seconds``."""
+def wait_until_serving(
+    port: int,
+    proc: subprocess.Popen[bytes],
+    seconds: float,
+    path: str = "/health",
+    method: str = "GET",
+) -> None:
+    """Return once ``method path`` answers 200 on ``port``; fail if ``proc`` exits
+    first or nothing answers within ``seconds``."""
     deadline = time.monotonic() + seconds
     pause = threading.Event()
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"the server exited early: {proc.communicate()[1]!r}"
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            conn.request("GET", "/health")
+            conn.request(method, path)
             if conn.getresponse().status == 200:
                 return
         except OSError:

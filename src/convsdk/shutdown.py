@@ -33,6 +33,11 @@ What each server does on a normal stop (SIGTERM to the process you started):
   ends normally (no lifespan: ``atexit``).
 - gunicorn: the arbiter sends SIGTERM to its workers; sync and gthread workers end
   with ``sys.exit`` (``atexit`` runs); the uvicorn worker behaves like uvicorn.
+- Waitress: no handler of its own; ours delivers, then the signal's default action
+  ends the process (``atexit`` never runs).
+- ``flask run --debug`` and ``manage.py runserver``: the reloader's parent kills the
+  serving child with SIGKILL, where no handler runs; the child's trackers are durable
+  (:mod:`convsdk.tracker.reloaders`).
 
 The handler runs on the main thread between bytecodes, so it blocks that thread (an
 event loop included) while it delivers: at most ``shutdown_timeout`` per tracker. The

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from convsdk import Tracker
+from served import free_port, kill_if_running, stop, wait_until_serving
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "django_site"
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
@@ -139,23 +140,54 @@ def test_the_example_under_a_real_server(
         server_command(server, fd), cwd=EXAMPLE, env=env, pass_fds=(fd,), stderr=subprocess.PIPE
     )
     try:
-        ada = Visitor(listener.getsockname()[1])
-        assert "Scheduling for field teams" in ada.get("/")
-        ada.get("/pricing/")
-        ada.get("/contact/")
-        assert ada.post("/contact/", {"email": "no", "message": "hi"}).endswith("/contact/")
-        thanks = ada.post("/contact/", {"email": "ada@example.com", "message": "a demo"})
-        assert thanks.endswith("/contact/thanks/")
-        ada.get("/signup/")
-        assert ada.post("/signup/", {"email": "ada@example.com", "plan": "team"}).endswith(
-            "/welcome/"
-        )
+        visit(listener.getsockname()[1])
     finally:
         proc.send_signal(signal.SIGTERM)
         _, errors = proc.communicate(timeout=60)
     # uvicorn ends as the signal's default action would, once it has shut down.
     assert proc.returncode in (0, -signal.SIGTERM), errors
-    # What the stop did not deliver waits in the spool: a tracker on it delivers it.
+    assert_every_event_kept(tmp_path)
+
+
+def test_the_example_under_runserver_stopped_by_sigterm(tmp_path: Path) -> None:
+    # manage.py runserver serves from a child of its autoreloader; SIGTERM to the
+    # parent (an IDE's stop button, docker stop) has it kill the child with SIGKILL.
+    port = free_port()
+    env = example_env(tmp_path)
+    env["CONVSDK_FLUSH_INTERVAL"] = "60"
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"],
+        cwd=EXAMPLE,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until_serving(port, proc, 60, path="/", method="HEAD")  # HEAD: not recorded
+        visit(port)
+        errors = stop(proc, timeout=60)
+    finally:
+        kill_if_running(proc)
+    assert proc.returncode == 0, errors
+    assert_every_event_kept(tmp_path)
+
+
+def visit(port: int) -> None:
+    """A visitor's way through the site: 6 pages, 3 forms, 3 conversions."""
+    ada = Visitor(port)
+    assert "Scheduling for field teams" in ada.get("/")
+    ada.get("/pricing/")
+    ada.get("/contact/")
+    assert ada.post("/contact/", {"email": "no", "message": "hi"}).endswith("/contact/")
+    thanks = ada.post("/contact/", {"email": "ada@example.com", "message": "a demo"})
+    assert thanks.endswith("/contact/thanks/")
+    ada.get("/signup/")
+    assert ada.post("/signup/", {"email": "ada@example.com", "plan": "team"}).endswith("/welcome/")
+
+
+def assert_every_event_kept(tmp_path: Path) -> None:
+    """Every event of :func:`visit` is stored, or in the spool, which a tracker on it
+    delivers."""
     with Tracker(backend=f"sqlite:///{tmp_path / 'events.db'}", spool_dir=tmp_path / "spool"):
         pass
     with closing(sqlite3.connect(tmp_path / "events.db")) as db:

@@ -1,9 +1,10 @@
-"""Run Starlette's, FastAPI's, Flask's, Falcon's and Django REST framework's own test
-suites with and without convsdk.
+"""Run Starlette's, FastAPI's, Flask's, Falcon's, Pyramid's, Bottle's and Django REST
+framework's own test suites with and without convsdk.
 
 ::
 
-    .venv/bin/python tests/field/run_suites.py [starlette|fastapi|flask|flaskr|falcon|drf|all] \
+    .venv/bin/python tests/field/run_suites.py \
+        [starlette|fastapi|flask|flaskr|falcon|pyramid|bottle|drf|all] \
         [--placement user] [--store sqlite] [-- -k EXPR]
 
 For each suite: download the sdist of the version installed in the project's venv from
@@ -132,6 +133,16 @@ FALCON_REQUIREMENTS = [
     "orjson",
     "msgspec",
 ]
+# Pyramid's and Bottle's suites: Pyramid's testing extra (less coverage), and the
+# template engines Bottle's tests try.
+WSGI_REQUIREMENTS = [
+    "pytest>=9.1.1,<9.2",
+    "pytest-timeout>=2.4",
+    "webtest>=1.3.1",
+    "zope.component>=4.0",
+    "jinja2",
+    "mako",
+]
 # Django REST framework's suite: its test dependency group and the optional packages
 # its tests use (less PostgreSQL's driver: the suite runs on SQLite).
 DRF_REQUIREMENTS = [
@@ -155,6 +166,10 @@ KNOWN = {
         "ConvSDK(app) sets app.wsgi_app to the middleware around the app's own wsgi_app, "
         "as Flask's docs install ProxyFix: the app and the middleware refer to each "
         "other, and the garbage collector (which the test turns off) frees them"
+    ),
+    "test.test_mount.TestAppMounting::test_mount_cookie": (
+        "the test compares every Set-Cookie header of an HTML page (from a mounted Bottle "
+        "app) with the two its view sets; convsdk adds a new visitor's two, as on any site"
     ),
     # Django's own suite (run_django.py), with its test ids.
     "wsgi.tests.WSGITest.test_get_wsgi_application": (
@@ -191,6 +206,11 @@ class Suite:
     venv: str = "venv"
     #: The version run when the package is not in the project's venv.
     pinned: str | None = None
+    #: The directory of the tests, below ``where``.
+    tests: str = "tests"
+    #: For a suite without a pytest configuration of its own: a file of ``where`` that
+    #: pytest takes as its configuration (else it would find the project's, above).
+    config: str | None = None
 
 
 SUITES = {
@@ -201,6 +221,15 @@ SUITES = {
         "flask", "convsdk_field_flask", "examples/tutorial", importable=True, venv="flask-venv"
     ),
     "falcon": Suite("falcon", "convsdk_field_falcon", venv="falcon-venv", pinned="4.4.0"),
+    "pyramid": Suite("pyramid", "convsdk_field_wsgi", venv="wsgi-venv", pinned="2.1"),
+    "bottle": Suite(
+        "bottle",
+        "convsdk_field_wsgi",
+        venv="wsgi-venv",
+        pinned="0.13.5",
+        tests="test",
+        config="setup.cfg",
+    ),
     "drf": Suite("djangorestframework", "convsdk_field_django", venv="drf-venv", pinned="3.18.3"),
 }
 TIMEOUT = 120  # seconds per test (pytest-timeout): a hang fails a test, not the run
@@ -267,6 +296,12 @@ def ensure_venv(venv: str, versions: dict[str, str]) -> Path:
     if venv == "falcon-venv":
         requirements = [f"-e{ROOT}[bots]", f"falcon=={versions['falcon']}"]
         return build_venv(CACHE / venv, [*requirements, *FALCON_REQUIREMENTS])
+    if venv == "wsgi-venv":
+        requirements = [
+            f"-e{ROOT}[bots]",
+            *(f"{name}=={versions[name]}" for name in ("pyramid", "bottle")),
+        ]
+        return build_venv(CACHE / venv, [*requirements, *WSGI_REQUIREMENTS])
     if venv == "drf-venv":
         requirements = [
             f"-e{ROOT}[django,bots]",
@@ -345,7 +380,7 @@ def run_suite(
         str(python),
         "-m",
         "pytest",
-        "tests",
+        suite.tests,
         "-q",
         "-p",
         "no:cacheprovider",
@@ -354,6 +389,8 @@ def run_suite(
         "-o",
         "junit_family=xunit1",
     ]
+    if suite.config is not None:
+        cmd += ["-c", suite.config]
     cmd += [f"--ignore={path}" for path in IGNORE.get(name, [])]
     if with_convsdk:
         cmd += ["-p", suite.plugin]
@@ -505,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
         name: fetch_source(
             SUITES[name].package,
             versions[SUITES[name].package],
-            str(Path(SUITES[name].where) / "tests"),
+            str(Path(SUITES[name].where) / SUITES[name].tests),
         )
         for name in names
     }

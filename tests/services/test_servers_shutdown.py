@@ -70,6 +70,15 @@ def wsgi(environ, start_response):
     hit(environ.get("QUERY_STRING", ""))
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"ok"]
+
+
+try:
+    from flask import Flask
+except ImportError:  # its case is skipped
+    flask_app = None
+else:
+    flask_app = Flask(__name__)
+    flask_app.wsgi_app = wsgi
 """
 
 GUNICORN = [
@@ -89,6 +98,8 @@ GUNICORN = [
 LOCAL = ["--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning"]
 GRANIAN = [sys.executable, "-m", "granian", "--interface", "asgi", *LOCAL]
 UVICORN = [sys.executable, "-m", "uvicorn", *LOCAL]
+FLASK = [sys.executable, "-m", "flask", "--app"]
+WAITRESS = [sys.executable, "-m", "waitress", "--listen=127.0.0.1:{port}", "--threads=4"]
 
 SERVERS = {
     "uvicorn": [*UVICORN, "tracked_app:asgi"],
@@ -127,6 +138,11 @@ SERVERS = {
     "granian": [*GRANIAN, "tracked_app:asgi"],
     "gunicorn-sync": [*GUNICORN, "-k", "sync", "tracked_app:wsgi"],
     "gunicorn-gthread": [*GUNICORN, "-k", "gthread", "--threads", "4", "tracked_app:wsgi"],
+    # Waitress sets no signal handler: convsdk's delivers, then the process dies of SIGTERM.
+    "waitress": [*WAITRESS, "tracked_app:wsgi"],
+    # The development server under Werkzeug's reloader: SIGTERM to its parent has it
+    # kill the serving child with SIGKILL; the child's durable tracker kept every event.
+    "flask-debug": [*FLASK, "tracked_app:flask_app", "run", "--debug", "--port", "{port}"],
 }
 MODULES = {
     "granian": "granian",
@@ -134,6 +150,8 @@ MODULES = {
     "hypercorn": "hypercorn",
     "daphne": "daphne",
     "gunicorn": "gunicorn",
+    "waitress": "waitress",
+    "flask": "flask",
 }
 
 

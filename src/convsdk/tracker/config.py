@@ -4,6 +4,7 @@ environment variable > default, see :mod:`convsdk.options`), checked together.""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypedDict
@@ -13,6 +14,9 @@ from ..dispatch import Backpressure
 from ..errors import ConfigError
 from ..fanout import BackendArg, DeliveryStats, Hook
 from ..goals import Funnel, Goal, GoalSet
+from .reloaders import reloader_child
+
+log = logging.getLogger("convsdk.tracker")
 
 GoalsArg = str | os.PathLike[str] | GoalSet | Iterable[Goal | Funnel]
 
@@ -126,14 +130,24 @@ def settings(options: Mapping[str, Any]) -> dict[str, Any]:
     variable > default; ``spool_dir`` made absolute, ``backpressure`` defaulted from it.
 
     A combination that cannot work (``"spool"`` or ``durable=True`` without a
-    ``spool_dir``) is a :class:`~convsdk.ConfigError`.
+    ``spool_dir``) is a :class:`~convsdk.ConfigError`. In the serving process of a
+    development server's reloader, which kills it when stopped, ``durable`` defaults to
+    True when there is a spool (see :mod:`convsdk.tracker.reloaders`).
     """
-    values = {
-        **_options.defaults(_options.TRACKER),
-        **_options.resolve([_options.TRACKER], options),
-    }
+    given = _options.resolve([_options.TRACKER], options)
+    values = {**_options.defaults(_options.TRACKER), **given}
     spool_dir = values["spool_dir"]
     values["spool_dir"] = spool_dir = os.path.abspath(spool_dir) if spool_dir is not None else None
+    if "durable" not in given and spool_dir is not None and values["enabled"]:
+        reloader = reloader_child()
+        if reloader is not None:
+            values["durable"] = True
+            log.info(
+                "serving under %s, which kills this process when it is stopped: every "
+                "event goes to the spool as it is tracked (durable=True; durable=False "
+                "turns this off)",
+                reloader,
+            )
     backpressure = values["backpressure"]
     if backpressure is None:
         values["backpressure"] = backpressure = "spool" if spool_dir is not None else "drop_newest"

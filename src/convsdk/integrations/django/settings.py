@@ -25,6 +25,7 @@ from ...tracker.shared import shared_tracker
 __all__ = [
     "SOURCE",
     "convsdk_settings",
+    "given_tracker_options",
     "middleware_options",
     "project_tracker",
     "secret_key",
@@ -58,8 +59,13 @@ def middleware_options(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def tracker_options(config: Mapping[str, Any]) -> dict[str, Any]:
     """Every tracker option: settings > environment > default."""
-    found = _options.resolve([_options.TRACKER], {}, config=config, config_source=SOURCE)
-    return {**_options.defaults(_options.TRACKER), **found}
+    return {**_options.defaults(_options.TRACKER), **given_tracker_options(config)}
+
+
+def given_tracker_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The tracker options the settings or the environment give (the tracker defaults
+    the rest, some by where it runs: see :func:`convsdk.tracker.config.settings`)."""
+    return _options.resolve([_options.TRACKER], {}, config=config, config_source=SOURCE)
 
 
 def secret_key(config: Mapping[str, Any]) -> str | bytes | None:
@@ -89,7 +95,7 @@ def project_tracker(config: Mapping[str, Any]) -> tuple[Tracker | None, bool]:
     """
     if not _configures_tracker(config) and runtime.default is not None:
         return None, True
-    tracker = shared_tracker(tracker_options(config))
+    tracker = shared_tracker(given_tracker_options(config))
     if runtime.default is None:
         runtime.set_default(tracker)
     return tracker, runtime.default is tracker
