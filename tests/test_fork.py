@@ -1,4 +1,5 @@
-"""Pre-forked workers (gunicorn ``--preload``, uWSGI, Celery prefork) deliver their events."""
+"""Forked processes deliver their events: pre-forked workers (gunicorn ``--preload``,
+uWSGI) and the children of :mod:`multiprocessing`, which end with ``os._exit``."""
 
 from __future__ import annotations
 
@@ -191,3 +192,76 @@ def test_gunicorn_preload_workers_deliver_every_request(tmp_path: Path) -> None:
     names = [e.name for e in read_events(boot, dedupe=False)]
     assert names.count("master_booted") == 1, "events queued in the master were sent again"
     assert names.count("served") == 200, "workers lost events at exit"
+
+
+# -- processes that end with os._exit ----------------------------------------------------
+
+CHILDREN = """
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+
+import convsdk
+
+
+def tracker():
+    # Nothing is written before close(): only the end of each process delivers.
+    return convsdk.Tracker(backend="sqlite:///" + os.environ["TEST_DB"],
+                           spool_dir=os.environ["TEST_SPOOL"], flush_interval=3600)
+
+
+def work(n):
+    if convsdk.runtime.default is None:  # a spawned child builds its own
+        convsdk.runtime.set_default(tracker())
+    convsdk.track("purchase", kind="macro", properties={"n": n})
+    return n
+
+
+if __name__ == "__main__":
+    case, method = sys.argv[1:]
+    context = multiprocessing.get_context(method)
+    if method == "fork":
+        convsdk.runtime.set_default(tracker())  # built in the parent, used by the children
+    if case == "process":
+        children = [context.Process(target=work, args=(n,)) for n in range(20)]
+        for child in children:
+            child.start()
+        for child in children:
+            child.join()
+    elif case == "pool":
+        # Leaving the block terminates the pool: SIGTERM while the workers close.
+        with context.Pool(2) as pool:
+            pool.map(work, range(20))
+    else:
+        with ProcessPoolExecutor(2, mp_context=context) as executor:
+            list(executor.map(work, range(20)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("case", "method"),
+    [("process", "fork"), ("pool", "fork"), ("executor", "fork"), ("process", "spawn")],
+)
+def test_multiprocessing_children_deliver_what_they_tracked(
+    tmp_path: Path, case: str, method: str
+) -> None:
+    # A forked child of multiprocessing ends with os._exit, where atexit never runs:
+    # before, every event it held was lost.
+    (tmp_path / "children.py").write_text(textwrap.dedent(CHILDREN))
+    db = tmp_path / "events.db"
+    env = {**os.environ, "TEST_DB": str(db), "TEST_SPOOL": str(tmp_path / "spool")}
+    done = subprocess.run(
+        [sys.executable, "children.py", case, method],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    with closing(sqlite3.connect(db)) as conn:
+        numbers = [n for (n,) in conn.execute("SELECT properties FROM convsdk_events")]
+    assert len(numbers) == 20  # all stored before the parent ended: none left to replay
+    assert len(set(numbers)) == 20

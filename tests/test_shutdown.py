@@ -16,7 +16,9 @@ from types import FrameType
 
 import pytest
 
-from convsdk import shutdown
+from convsdk import Tracker, shutdown
+from convsdk.tracker import registry
+from faults import BlockingBackend
 
 
 @pytest.fixture(autouse=True)
@@ -189,3 +191,27 @@ def test_signal_handlers_off_leaves_the_signals_alone() -> None:
         assert all(signal.getsignal(sig) is not mine for sig in shutdown.SIGNALS)  # wrapped
     finally:
         watched.close()
+
+
+def test_closing_again_while_a_close_runs_waits_for_its_delivery() -> None:
+    # A signal coming while the trackers close (multiprocessing terminating a pool whose
+    # workers close at their end) has its handler close them again, then end the
+    # process: that second close must not return before the first delivered.
+    backend = BlockingBackend()
+    tracker = Tracker(backend=backend, spool_dir=None, flush_interval=3600)
+    tracker.track("purchase", kind="macro")
+    first = threading.Thread(target=tracker.close, kwargs={"timeout": 30})
+    first.start()
+    assert backend.entered.wait(10)
+    assert tracker in registry.live  # still closing: the signal handler finds it
+    results: list[bool] = []
+    second = threading.Thread(target=lambda: results.append(tracker.close(timeout=30)))
+    second.start()
+    second.join(0.5)
+    assert second.is_alive(), "the second close returned before anything was delivered"
+    backend.release.set()
+    second.join(10)
+    first.join(10)
+    assert results == [True]
+    assert [event.name for event in backend.events] == ["purchase"]
+    assert tracker not in registry.live

@@ -220,9 +220,10 @@ class Dispatcher:
             # holding what a previous process left: deliver it before stopping.
             self._ensure_worker()
         with self._lock:
-            if self._closed:
-                return True
+            closing = self._closed
             self._closed = True
+        if closing:
+            return self._await_close(deadline)
         if self._pid != _getpid():
             self._reset_after_fork()
         self._slow = True
@@ -243,6 +244,20 @@ class Dispatcher:
             # that never used it, the backend's connections are the parent's: leave them.
             self._sender.close_backend()
         return ok
+
+    def _await_close(self, deadline: float) -> bool:
+        """close() called again, maybe while the first one runs (in another thread, or
+        interrupted by a signal handler that closes the trackers before the process
+        ends): have the worker deliver what is queued and stop, and wait for it until
+        ``deadline``. True when it did and nothing is left in memory."""
+        thread = self._thread
+        if thread is None or self._pid != _getpid() or self._sender.abandoned:
+            return not self._queue
+        if thread.is_alive():
+            self._worker.stopping = True
+            self._wake.set()
+            thread.join(max(0.0, deadline - _monotonic()))
+        return not thread.is_alive() and not self._queue
 
     def _spool_waiting(self) -> bool:
         """Whether the spool directory holds segments to replay (a directory scan)."""

@@ -258,16 +258,21 @@ class Tracker(EventBuilder):
 
         What is not delivered by then goes to the spool (the next tracker on the same
         ``spool_dir`` delivers it). Returns True when everything was delivered. Safe to
-        call more than once.
+        call more than once: a call while another is closing (another thread, or a
+        signal handler interrupting it) waits for that close, within ``timeout``.
         """
+        wait = self.shutdown_timeout if timeout is None else timeout
         if self._closed:
-            return True
+            return self._dispatcher.close(wait)
         self._closed = True
-        registry.forget(self)
         finalizer = getattr(self, "_finalizer", None)
         if finalizer is not None:
             finalizer.detach()
-        return self._dispatcher.close(self.shutdown_timeout if timeout is None else timeout)
+        try:
+            return self._dispatcher.close(wait)
+        finally:
+            # Live until closed: a signal coming meanwhile has its handler wait for it.
+            registry.forget(self)
 
     @property
     def closed(self) -> bool:

@@ -15,6 +15,7 @@ from .. import shutdown as _shutdown
 # (Imported before close_all is registered: atexit runs it first, then the dispatchers'.)
 from ..dispatch import Dispatcher as Dispatcher
 from ..fanout import FanOut
+from . import exits
 
 log = logging.getLogger("convsdk.tracker")
 
@@ -36,6 +37,7 @@ def register(tracker: Closable, dispatcher: FanOut) -> weakref.finalize[[FanOut]
     finalizer = weakref.finalize(tracker, release, dispatcher)
     finalizer.atexit = False
     live.add(tracker)
+    exits.watch(close_all)  # processes that end with os._exit (multiprocessing, Celery)
     return finalizer
 
 
@@ -65,8 +67,8 @@ def release(dispatcher: FanOut) -> None:
 @atexit.register
 def close_all() -> None:
     """Close every live tracker, each bounded by its ``shutdown_timeout``."""
-    # Exit never hangs on a backend. Runs in forked workers too (gunicorn, Celery
-    # prefork end with sys.exit), delivering theirs.
+    # Exit never hangs on a backend. Runs in forked workers too (gunicorn's end with
+    # sys.exit; multiprocessing's and Celery's pool processes through exits' hooks).
     for tracker in list(live):
         try:
             tracker.close()
