@@ -32,7 +32,9 @@ What each server does on a normal stop (SIGTERM to the process you started):
 - Daphne: Twisted's handler, installed after ours, stops the reactor; the process
   ends normally (no lifespan: ``atexit``).
 - gunicorn: the arbiter sends SIGTERM to its workers; sync and gthread workers end
-  with ``sys.exit`` (``atexit`` runs); the uvicorn worker behaves like uvicorn.
+  with ``sys.exit`` (``atexit`` runs); the uvicorn worker behaves like uvicorn. gevent
+  workers run signal handlers in gevent's hub, where nothing may wait: ours closes
+  and hands the signal on from a greenlet of its own.
 - Waitress: no handler of its own; ours delivers, then the signal's default action
   ends the process (``atexit`` never runs).
 - ``flask run --debug`` and ``manage.py runserver``: the reloader's parent kills the
@@ -50,6 +52,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
@@ -81,6 +84,13 @@ class _Handler:
         self.wait = wait
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
+        spawn = _hub_spawn()
+        if spawn is not None:
+            spawn(self._handle, signum, frame)
+            return
+        self._handle(signum, frame)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
         self._close(signum)
         previous = self.previous
         if callable(previous):
@@ -116,6 +126,25 @@ class _Handler:
 
     def __repr__(self) -> str:
         return f"<convsdk signal handler, then {self.previous!r}>"
+
+
+def _hub_spawn() -> Callable[..., object] | None:
+    """gevent's ``spawn`` when this runs in gevent's hub, else None.
+
+    gevent (gunicorn's ``-k gevent`` workers) runs signal handlers in its hub, where
+    nothing may wait: there the handler closes and hands the signal on from a
+    greenlet of its own, which may.
+    """
+    hub = sys.modules.get("gevent.hub")
+    gevent = sys.modules.get("gevent")
+    if hub is None or gevent is None:
+        return None
+    try:
+        if isinstance(hub.getcurrent(), hub.Hub):
+            return gevent.spawn  # type: ignore[no-any-return]
+    except Exception:  # another gevent than the one known here: wait as anywhere
+        log.debug("cannot tell whether this is gevent's hub", exc_info=True)
+    return None
 
 
 def install(close: Callable[[], object], wait: Callable[[], float] = lambda: 10.0) -> bool:
