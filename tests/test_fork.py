@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from commands import run_ok
 from convsdk import Tracker
 from convsdk.backends.file import read_events
 from served import free_port, kill_if_running, stop
@@ -243,15 +244,7 @@ def test_multiprocessing_children_deliver_what_they_tracked(tmp_path: Path, case
     (tmp_path / "children.py").write_text(textwrap.dedent(CHILDREN))
     db = tmp_path / "events.db"
     env = {**os.environ, "TEST_DB": str(db), "TEST_SPOOL": str(tmp_path / "spool")}
-    done = subprocess.run(
-        [sys.executable, "children.py", case, "fork"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_ok([sys.executable, "children.py", case, "fork"], tmp_path, env)
     assert "Traceback" not in done.stderr, done.stderr
     with closing(sqlite3.connect(db)) as conn:
         numbers = [n for (n,) in conn.execute("SELECT properties FROM convsdk_events")]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from commands import run_ok
 from convsdk import Tracker
 from served import free_port, kill_if_running, stop, wait_until_serving
 
@@ -39,17 +40,22 @@ def example_env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_the_example_tests_pass_under_djangos_runner(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "manage.py", "test", "--verbosity", "1"],
-        cwd=EXAMPLE,
-        env=example_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
+    env = example_env(tmp_path)
+    done = run_ok([sys.executable, "manage.py", "test", "--verbosity", "1"], EXAMPLE, env)
     assert "Ran 5 tests" in done.stderr and "OK" in done.stderr
     assert not (tmp_path / "events.db").exists()  # the tests' events stayed in memory
+
+
+def test_code_outside_a_request_records_with_the_projects_settings(tmp_path: Path) -> None:
+    # A Celery task confirming a payment, a management command: Django starts, no
+    # middleware is built, and convsdk.track() found no tracker (nothing recorded).
+    env = example_env(tmp_path)
+    script = "import convsdk\nconvsdk.track('purchase', kind='macro', value=49.0, currency='EUR')\n"
+    done = run_ok([sys.executable, "manage.py", "shell", "-c", script], EXAMPLE, env)
+    assert "has not been called" not in done.stderr
+    with closing(sqlite3.connect(tmp_path / "events.db")) as db:
+        rows = list(db.execute("SELECT name, kind, value FROM convsdk_events"))
+    assert rows == [("purchase", "macro", 49.0)]
 
 
 @pytest.fixture

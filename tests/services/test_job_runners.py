@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from commands import run_ok
+
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 JOBS = 20
@@ -104,15 +106,7 @@ def test_celery_prefork_pool_processes_deliver_at_their_end(tmp_path: Path, redi
         worker, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", sender],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
+        done = run_ok([sys.executable, "-c", sender], tmp_path, env)
         assert done.stdout.strip() == str(list(range(JOBS)))
     finally:
         proc.send_signal(signal.SIGTERM)  # Celery's warm shutdown
@@ -134,10 +128,7 @@ def test_rq_work_horses_deliver_with_convsdks_worker_class(tmp_path: Path, redis
         jobs = [queue.enqueue("tasks.purchase", n) for n in range(JOBS)]
         worker = [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", redis_url]
         worker += ["--worker-class", "convsdk.integrations.rq.Worker", name]
-        done = subprocess.run(
-            worker, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
-        )
-        assert done.returncode == 0, done.stderr
+        run_ok(worker, tmp_path, env)
         assert [job.get_status(refresh=True) for job in jobs] == ["finished"] * JOBS
     finally:
         queue.delete(delete_jobs=True)
