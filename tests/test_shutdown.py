@@ -54,6 +54,23 @@ def test_sigint_still_raises_keyboard_interrupt_after_closing() -> None:
     assert calls == ["close"]
 
 
+def test_a_signal_during_a_close_on_the_main_thread_waits_for_that_close() -> None:
+    # The interrupted close may hold a lock that closing needs (waking the worker
+    # thread): the handler closed again and waited, the two waited for each other,
+    # and a pool terminated with SIGTERM lost what its workers were delivering.
+    calls: list[str] = []
+    signal.signal(signal.SIGTERM, recorder(calls, "server"))
+    shutdown.install(lambda: calls.append("close"))
+    shutdown.closing(True)
+    try:
+        signal.raise_signal(signal.SIGTERM)
+        assert calls == []  # deferred: the close on this thread goes on
+        calls.append("the close ends")
+    finally:
+        shutdown.closing(False)
+    assert calls == ["the close ends", "close", "server SIGTERM"]
+
+
 def test_installing_again_wraps_once() -> None:
     calls: list[str] = []
     signal.signal(signal.SIGTERM, recorder(calls, "server"))

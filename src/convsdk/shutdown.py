@@ -58,7 +58,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-__all__ = ["SIGNALS", "install", "uninstall"]
+__all__ = ["SIGNALS", "closing", "install", "uninstall"]
 
 log = logging.getLogger("convsdk.shutdown")
 
@@ -66,6 +66,9 @@ log = logging.getLogger("convsdk.shutdown")
 SIGNALS: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT)
 
 _lock = threading.Lock()
+# Closes running on the main thread (see closing()), and the signals that came meanwhile.
+_closing = 0
+_deferred: list[tuple[_Handler, int, FrameType | None]] = []
 
 
 class _Handler:
@@ -84,6 +87,13 @@ class _Handler:
         self.wait = wait
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if _closing:
+            # The main thread was closing a tracker when the signal came, and may hold
+            # a lock that closing needs (waking the worker): waiting for a close here
+            # would wait for this very thread. That close goes on; the signal is
+            # handled as it ends.
+            _deferred.append((self, signum, frame))
+            return
         spawn = _hub_spawn()
         if spawn is not None:
             spawn(self._handle, signum, frame)
@@ -126,6 +136,21 @@ class _Handler:
 
     def __repr__(self) -> str:
         return f"<convsdk signal handler, then {self.previous!r}>"
+
+
+def closing(starting: bool) -> None:
+    """A tracker starts (``True``) or ends closing on this thread. On the main thread,
+    a signal that comes meanwhile is handled once the last such close ends."""
+    global _closing
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if starting:
+        _closing += 1
+        return
+    _closing = max(0, _closing - 1)
+    while not _closing and _deferred:
+        handler, signum, frame = _deferred.pop(0)
+        handler._handle(signum, frame)
 
 
 def _hub_spawn() -> Callable[..., object] | None:

@@ -268,11 +268,14 @@ class Tracker(EventBuilder):
         finalizer = getattr(self, "_finalizer", None)
         if finalizer is not None:
             finalizer.detach()
+        registry.closing(True)
         try:
             return self._dispatcher.close(wait)
         finally:
-            # Live until closed: a signal coming meanwhile has its handler wait for it.
+            # Live until closed: a signal coming meanwhile finds it; on the main
+            # thread, the signal is handled now (see convsdk.shutdown.closing).
             registry.forget(self)
+            registry.closing(False)
 
     @property
     def closed(self) -> bool:

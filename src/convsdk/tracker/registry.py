@@ -47,6 +47,11 @@ def watch_signals() -> None:
     _shutdown.install(close_all, lambda: 1.0 + sum(t.shutdown_timeout for t in list(live)))
 
 
+def closing(starting: bool) -> None:
+    """A tracker starts or ends closing on this thread (see :func:`convsdk.shutdown.closing`)."""
+    _shutdown.closing(starting)
+
+
 def forget(tracker: Closable) -> None:
     """``tracker`` was closed: nothing left to close at exit."""
     live.discard(tracker)
