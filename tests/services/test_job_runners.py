@@ -95,8 +95,8 @@ def test_celery_prefork_pool_processes_deliver_at_their_end(tmp_path: Path, redi
     worker = [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "--pool", "prefork"]
     worker += ["--concurrency", "2", "--loglevel", "warning", "--without-mingle"]
     worker += ["--without-gossip", "--without-heartbeat"]
-    # A pool process ends after 3 tasks, and the last ones at the worker's stop.
-    worker += ["--max-tasks-per-child", "3"]
+    # A pool process ends after 7 tasks; those left at the stop end with the worker.
+    worker += ["--max-tasks-per-child", "7"]
     sender = (
         "import celery_app\n"
         f"results = [celery_app.purchase.delay(n) for n in range({JOBS})]\n"
