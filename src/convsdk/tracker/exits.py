@@ -15,7 +15,7 @@ each forked child looks again (a library imported after the tracker was made).
 Without them, everything a task or a child process tracked in its last
 ``flush_interval`` was lost, uncounted. Processes ended by ``os._exit`` with no hook at
 all (RQ's work horse) need their runner's integration (:mod:`convsdk.integrations.rq`)
-or a ``flush()`` at the end of the job.
+or ``convsdk.close()`` at the end of the job, as the README says.
 """
 
 from __future__ import annotations
