@@ -45,7 +45,10 @@ The handler runs on the main thread between bytecodes, so it blocks that thread 
 event loop included) while it delivers: at most ``shutdown_timeout`` per tracker. The
 closing itself runs in a thread that the handler waits for, so a close that needs a
 lock held by the interrupted code cannot hang the process: the signal goes on once
-that wait is over.
+that wait is over. ``track()`` holds no such lock: it wakes the worker without one
+(:class:`convsdk.delivery.wake.Wake`), and a durable ``track()`` writing its event,
+like a close, has a signal wait until it is done (:func:`defer_signals`). An event
+queued while a signal's close ran is spooled, or counted as dropped.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-__all__ = ["SIGNALS", "closing", "install", "uninstall"]
+__all__ = ["SIGNALS", "defer_signals", "install", "uninstall"]
 
 log = logging.getLogger("convsdk.shutdown")
 
@@ -66,7 +69,8 @@ log = logging.getLogger("convsdk.shutdown")
 SIGNALS: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT)
 
 _lock = threading.Lock()
-# Closes running on the main thread (see closing()), and the signals that came meanwhile.
+# Sections running on the main thread (see defer_signals()), and the signals that came
+# meanwhile.
 _closing = 0
 _deferred: list[tuple[_Handler, int, FrameType | None]] = []
 
@@ -88,10 +92,10 @@ class _Handler:
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         if _closing:
-            # The main thread was closing a tracker when the signal came, and may hold
-            # a lock that closing needs (waking the worker): waiting for a close here
-            # would wait for this very thread. That close goes on; the signal is
-            # handled as it ends.
+            # The main thread was closing a tracker, or writing an event, when the
+            # signal came, and may hold a lock that closing needs: waiting for a close
+            # here would wait for this very thread. It goes on; the signal is handled
+            # as it ends.
             _deferred.append((self, signum, frame))
             return
         spawn = _hub_spawn()
@@ -138,9 +142,10 @@ class _Handler:
         return f"<convsdk signal handler, then {self.previous!r}>"
 
 
-def closing(starting: bool) -> None:
-    """A tracker starts (``True``) or ends closing on this thread. On the main thread,
-    a signal that comes meanwhile is handled once the last such close ends."""
+def defer_signals(starting: bool) -> None:
+    """Code that holds a lock a close needs starts (``True``) or ends on this thread: a
+    tracker's close, or a durable ``track()`` writing its event. On the main thread, a
+    signal that comes meanwhile is handled once the last such section ends."""
     global _closing
     if threading.current_thread() is not threading.main_thread():
         return

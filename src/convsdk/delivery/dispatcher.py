@@ -20,6 +20,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from ..event import Event
+from ..shutdown import defer_signals
 from . import lifecycle
 from .controls import Control, Marker
 from .counters import Counters, Warnings
@@ -27,6 +28,7 @@ from .keeper import Keeper, serialise
 from .overflow import BACKPRESSURE_POLICIES, Backpressure, Overflow, check_policy
 from .retry import RetryPolicy
 from .sender import Sender
+from .wake import Wake
 from .wal import WriteAheadLog
 from .worker import Worker
 
@@ -102,7 +104,7 @@ class Dispatcher:
         """Everything a process owns alone: queue, locks, thread, counters."""
         queue: deque[Event | Control] = deque()
         self._queue = queue
-        self._wake = threading.Event()
+        self._wake = Wake()
         self._lock = threading.Lock()  # counters and lifecycle
         self._thread: threading.Thread | None = None
         # Anything but the lock-free append goes through put's slow path.
@@ -148,6 +150,8 @@ class Dispatcher:
         queue.append(event)
         if n >= self._wake_at and not self._wake.is_set():
             self._wake_worker()
+        if self._closed:  # closed meanwhile (by another thread, or a signal handler)
+            return self._overflow.late(event)
         return True
 
     @property
@@ -176,14 +180,23 @@ class Dispatcher:
         queue.append(event)
         if len(queue) >= self.batch_size:
             self._wake.set()
+        if self._closed:
+            return self._overflow.late(event)
         return True
 
     def _put_durable(self, event: Event, wal: WriteAheadLog) -> bool:
         line = serialise(event)
-        with wal.lock:
-            if self._closed:
-                return self._overflow.closed(event)
-            kept, wake = wal.enqueue(event, line, self._limit, self.batch_size, self._overflow.full)
+        # A close needs the log's lock: a signal on this thread meanwhile waits for it.
+        defer_signals(True)
+        try:
+            with wal.lock:
+                if self._closed:
+                    return self._overflow.closed(event)
+                kept, wake = wal.enqueue(
+                    event, line, self._limit, self.batch_size, self._overflow.full
+                )
+        finally:
+            defer_signals(False)
         if wake and not self._wake.is_set():
             self._wake.set()
         return kept

@@ -4,7 +4,6 @@ after ``close()``, and those a ``close()`` took back from a late worker."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
@@ -13,6 +12,7 @@ from ..event import Event
 from .controls import Control
 from .counters import Warnings
 from .keeper import Keeper, serialise
+from .wake import Wake
 
 if TYPE_CHECKING:
     from .spool import Spool
@@ -49,7 +49,7 @@ class Overflow:
     def __init__(
         self,
         queue: deque[Event | Control],
-        wake: threading.Event,
+        wake: Wake,
         policy: Backpressure,
         keeper: Keeper,
         wal: WriteAheadLog | None,
@@ -120,6 +120,18 @@ class Overflow:
         self.keeper.drop(1)
         self.warnings.warn("event tracked after close(): dropped")
         return False
+
+    def late(self, event: Event) -> bool:
+        """``event`` was queued as close() ran, maybe after its worker stopped: the close
+        took it (to deliver, spool or count), or it is taken back here and handled as
+        put after close. True when the event is kept."""
+        try:
+            self.queue.remove(event)
+        except ValueError:
+            return True
+        with self.counters.lock:
+            self.counters.removed += 1
+        return self.closed(event)
 
     def left_behind(self, leftovers: Sequence[Event]) -> None:
         """Events close() took back from a late worker: spool them, or count them lost."""

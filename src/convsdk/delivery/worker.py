@@ -17,6 +17,7 @@ from .counters import Counters
 from .keeper import Keeper
 from .replay import Replayer
 from .sender import FAILED, FINAL, OK, Sender
+from .wake import Wake
 
 if TYPE_CHECKING:
     from .overflow import Overflow
@@ -40,7 +41,7 @@ class Worker:
     def __init__(
         self,
         queue: deque[Event | Control],
-        wake: threading.Event,
+        wake: Wake,
         sender: Sender,
         wal: WriteAheadLog | None,
         overflow: Overflow,

@@ -273,7 +273,7 @@ class Tracker(EventBuilder):
             return self._dispatcher.close(wait)
         finally:
             # Live until closed: a signal coming meanwhile finds it; on the main
-            # thread, the signal is handled now (see convsdk.shutdown.closing).
+            # thread, the signal is handled now (see convsdk.shutdown.defer_signals).
             registry.forget(self)
             registry.closing(False)
 

@@ -48,8 +48,9 @@ def watch_signals() -> None:
 
 
 def closing(starting: bool) -> None:
-    """A tracker starts or ends closing on this thread (see :func:`convsdk.shutdown.closing`)."""
-    _shutdown.closing(starting)
+    """A tracker starts or ends closing on this thread (see
+    :func:`convsdk.shutdown.defer_signals`)."""
+    _shutdown.defer_signals(starting)
 
 
 def forget(tracker: Closable) -> None:
