@@ -49,6 +49,7 @@ from ..web.body import Body, receive_asgi
 from ..web.request import reusable_headers
 from ..web.types import ASGIApp, Message, Receive, Scope, Send
 from ._common import check_app, prepare
+from .per_request import flush_request_async, in_thread
 
 __all__ = ["ConversionMiddleware"]
 
@@ -145,6 +146,8 @@ class ConversionMiddleware:
             await self.app(scope, receive, responder.send)
         finally:
             _current_request.reset(token)
+            if tracker.flush_after_request:  # a serverless platform: see .per_request
+                await flush_request_async(tracker)
 
     @property
     def tracker(self) -> Tracker | None:
@@ -342,11 +345,6 @@ async def _deliver(tracker: Tracker | None) -> None:
             tracker.close(timeout=0)
 
     try:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # not asyncio (trio): here, bounded by shutdown_timeout
-            deliver()
-            return
-        await loop.run_in_executor(None, deliver)
+        await in_thread(deliver)  # bounded by shutdown_timeout
     except Exception:
         log.exception("convsdk could not deliver the events at lifespan shutdown")

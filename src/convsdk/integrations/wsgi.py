@@ -43,6 +43,7 @@ from ..tracker import Tracker
 from ..web.body import read_wsgi
 from ..web.types import StartResponse, WSGIApp
 from ._common import check_app, prepare
+from .per_request import FlushedBody, flush_request
 
 __all__ = ["ConversionMiddleware"]
 
@@ -120,9 +121,16 @@ class ConversionMiddleware:
         token = _current_request.set(pending.ctx)
         try:
             # Its bound __call__: cheaper to call than the object (no type slot lookup).
-            return self.app(environ, responder.__call__)
+            body = self.app(environ, responder.__call__)
+        except BaseException:
+            if tracker.flush_after_request:
+                flush_request(tracker)  # what the view tracked before it failed
+            raise
         finally:
             _current_request.reset(token)
+        if tracker.flush_after_request:  # a serverless platform: see .per_request
+            return FlushedBody(body, tracker)
+        return body
 
     @property
     def tracker(self) -> Tracker | None:

@@ -106,6 +106,14 @@ OPTIONS: dict[str, Option] = {
             "append every event to the spool's write-ahead log before track() returns",
             _T,
         ),
+        Option(
+            "flush_after_request",
+            BOOL,
+            False,
+            "deliver each request's events before its response leaves (on by default "
+            "on AWS Lambda, Vercel and Google Cloud Functions)",
+            _T,
+        ),
         Option("fsync", FSYNC, "never", "'never' or 'batch' (spool flushed once per cycle)", _T),
         Option(
             "backpressure",

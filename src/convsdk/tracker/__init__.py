@@ -9,8 +9,11 @@ The parts: :mod:`~convsdk.tracker.core` (the :class:`Tracker` class),
 :mod:`~convsdk.tracker.config` (its options and stats), :mod:`~convsdk.tracker.parts`
 (its backends, their dispatchers and spools behind one :class:`~convsdk.fanout.FanOut`),
 :mod:`~convsdk.tracker.standins` (the parts of a tracker that records nothing),
-:mod:`~convsdk.tracker.registry` (the live trackers, closed at exit) and
-:mod:`~convsdk.tracker.default` (the default tracker and ``convsdk.init``,
+:mod:`~convsdk.tracker.registry` (the live trackers, closed at exit),
+:mod:`~convsdk.tracker.exits` (closed where a process ends with ``os._exit``),
+:mod:`~convsdk.tracker.reloaders` (durable under a development server's reloader),
+:mod:`~convsdk.tracker.serverless` (delivering per request on serverless platforms)
+and :mod:`~convsdk.tracker.default` (the default tracker and ``convsdk.init``,
 ``convsdk.track``...).
 """
 

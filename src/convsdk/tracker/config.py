@@ -15,6 +15,7 @@ from ..errors import ConfigError
 from ..fanout import BackendArg, DeliveryStats, Hook
 from ..goals import Funnel, Goal, GoalSet
 from .reloaders import reloader_child
+from .serverless import serverless_platform, temporary_spool_dir
 
 log = logging.getLogger("convsdk.tracker")
 
@@ -45,6 +46,11 @@ class TrackerOptions(TypedDict, total=False):
     ``durable``: append every event to the spool's write-ahead log (one unbuffered
     write, no fsync) before ``track()`` returns, so a killed process loses nothing
     ``track()`` returned; needs ``spool_dir``.
+    ``flush_after_request``: the middleware delivers each request's events before it
+    hands the response back, and ``track()`` outside a request delivers its event
+    before it returns. For platforms that freeze the process between requests; on by
+    default on AWS Lambda, Vercel and Google Cloud Functions (see
+    :mod:`convsdk.tracker.serverless`).
     ``fsync``: ``"never"`` (default; survives a killed process, not a power cut) or
     ``"batch"`` (spool files are flushed to disk once per dispatcher cycle, so at most
     ``flush_interval`` seconds of events are at risk in a power cut); ``True`` /
@@ -99,6 +105,7 @@ class TrackerOptions(TypedDict, total=False):
     max_queue_size: int
     spool_dir: str | os.PathLike[str] | None
     durable: bool
+    flush_after_request: bool
     fsync: bool | str
     backpressure: Backpressure | None
     max_spool_bytes: int
@@ -132,10 +139,15 @@ def settings(options: Mapping[str, Any]) -> dict[str, Any]:
     A combination that cannot work (``"spool"`` or ``durable=True`` without a
     ``spool_dir``) is a :class:`~convsdk.ConfigError`. In the serving process of a
     development server's reloader, which kills it when stopped, ``durable`` defaults to
-    True when there is a spool (see :mod:`convsdk.tracker.reloaders`).
+    True when there is a spool (see :mod:`convsdk.tracker.reloaders`). On a serverless
+    platform, ``flush_after_request`` defaults to True and ``spool_dir`` to the system's
+    temporary directory (see :mod:`convsdk.tracker.serverless`).
     """
     given = _options.resolve([_options.TRACKER], options)
     values = {**_options.defaults(_options.TRACKER), **given}
+    platform = serverless_platform() if values["enabled"] else None
+    if platform is not None:
+        _serverless_defaults(values, given, platform)
     spool_dir = values["spool_dir"]
     values["spool_dir"] = spool_dir = os.path.abspath(spool_dir) if spool_dir is not None else None
     if "durable" not in given and spool_dir is not None and values["enabled"]:
@@ -161,3 +173,18 @@ def settings(options: Mapping[str, Any]) -> dict[str, Any]:
         if not (code.isdigit() and 1 <= len(code) <= 3):
             raise ConfigError(f"{code!r} is no country calling code", field="phone_country_code")
     return values
+
+
+def _serverless_defaults(values: dict[str, Any], given: Mapping[str, Any], platform: str) -> None:
+    """The defaults of a tracker on ``platform``, which freezes the process between
+    requests; an option given wins."""
+    if "flush_after_request" not in given:
+        values["flush_after_request"] = True
+        log.info(
+            "running on %s, which freezes this process once a response is returned: "
+            "each request's events are delivered before its response "
+            "(flush_after_request=False turns this off)",
+            platform,
+        )
+    if "spool_dir" not in given:
+        values["spool_dir"] = temporary_spool_dir()

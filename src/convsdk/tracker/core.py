@@ -91,6 +91,7 @@ class Tracker(EventBuilder):
         self._value_warned_at = -math.inf
         self.spool_dir: str | None = values["spool_dir"]
         self.durable: bool = values["durable"]
+        self.flush_after_request: bool = values["flush_after_request"]
         self.max_retries: int = values["max_retries"]
         self.retry_max_delay: float = values["retry_max_delay"]
         self.retry_timeout: float = values["retry_timeout"]
@@ -148,22 +149,15 @@ class Tracker(EventBuilder):
         those are given. Invalid arguments raise ``ValueError`` naming the field; an
         event from a bot or a visitor who opted out returns ``None``, and so does one
         the backpressure policy dropped (a full queue without a spool: counted in
-        :meth:`stats`).
+        :meth:`stats`). With ``flush_after_request`` (serverless platforms), an event
+        tracked outside a request is delivered before this returns.
 
         >>> tracker.track("video_played", kind="micro", properties={"video": "demo"})
         """
         # Positional calls and no emit() layer: this is the hot path (about 2 µs).
+        ctx = current_request.get()
         event = self._build(
-            name,
-            kind,
-            goal,
-            value,
-            currency,
-            transaction_id,
-            properties,
-            user_id,
-            timestamp,
-            current_request.get(),
+            name, kind, goal, value, currency, transaction_id, properties, user_id, timestamp, ctx
         )
         if event is not None:
             value = event.value
@@ -173,6 +167,9 @@ class Tracker(EventBuilder):
             dispatcher = self._dispatcher if target is None else target._dispatcher
             if not dispatcher.put(event):
                 return None  # dropped by the backpressure policy (counted in stats())
+            if self.flush_after_request and ctx is None:
+                # No middleware delivers at the end of a request: deliver now.
+                dispatcher.flush(self.shutdown_timeout)
         return event
 
     def emit(self, event: Event) -> bool:

@@ -33,6 +33,7 @@ from ... import runtime
 from ...interactions import Pending
 from ...tracker import Tracker
 from .._common import prepare
+from ..per_request import flush_request, flush_request_async
 from . import settings as _settings
 from .beacon import answer_beacon
 from .http import add_cookies, appended_slash, read_form, read_request
@@ -93,6 +94,8 @@ class ConversionMiddleware:
         finally:
             runtime.current_request.reset(token)
         self._finish(request, response, pending)
+        if pending.tracker.flush_after_request:  # a serverless platform
+            flush_request(pending.tracker)
         return response
 
     async def __acall__(self, request: Any) -> Any:
@@ -112,6 +115,8 @@ class ConversionMiddleware:
         finally:
             runtime.current_request.reset(token)
         self._finish(request, response, pending)
+        if pending.tracker.flush_after_request:  # a serverless platform
+            await flush_request_async(pending.tracker)
         return response
 
     def _start(self, request: Any) -> Pending | None:
