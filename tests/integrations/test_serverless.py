@@ -11,6 +11,7 @@ freezes it with SIGSTOP after a response as Lambda does, reads the store, and ki
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -92,6 +93,17 @@ def stored(db: Path) -> list[tuple[str, str | None]]:
         return []
     with closing(sqlite3.connect(db)) as connection:
         return connection.execute("SELECT name, goal FROM convsdk_events ORDER BY rowid").fetchall()
+
+
+@pytest.fixture(autouse=True)
+def event_loop() -> Iterator[None]:
+    """Mangum runs each call on the thread's event loop (made on first use, as on
+    Lambda, where it lives as long as the process): here, one closed after the test."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 @pytest.fixture
