@@ -104,13 +104,11 @@ class ConversionMiddleware:
                 return
             # For script_tag(request): the script URL of this endpoint's own script.
             scope = {**scope, "convsdk.beacon": beacon}
-        tracker = self._tracker
-        if tracker is None:
-            tracker = runtime.default
-        # Nested inside another convsdk middleware (a mounted sub-app with its own, or
-        # one added twice): the outer one records this request, once. A closed tracker
-        # still records: a server drains its last requests after the stop signal
-        # closed the trackers, and their events go to the spool (or count as dropped).
+        tracker = self._tracker or runtime.default
+        # Nested in another convsdk middleware (a mounted sub-app's, or one added twice):
+        # the outer one records this request, once. A closed tracker still records: a
+        # server drains its last requests after the stop signal closed the trackers,
+        # and their events go to the spool (or count as dropped).
         if tracker is None or _current_request.get() is not None:
             await self.app(scope, receive, send)
             return
@@ -124,8 +122,7 @@ class ConversionMiddleware:
         if pending is None:
             await self.app(scope, receive, send)
             return
-        # _Responder(recorder, pending, send), without the cost of calling a class (a
-        # third of this object's price on CPython 3.11).
+        # _Responder(recorder, pending, send), minus a third of its cost (CPython 3.11).
         responder = _new_object(_Responder)
         responder.recorder = recorder
         responder.pending = pending
