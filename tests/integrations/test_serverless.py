@@ -51,18 +51,25 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 def api_gateway_event(
-    method: str, path: str, form: str = "", host: str = "shop.example"
+    method: str,
+    path: str,
+    form: str = "",
+    host: str = "shop.example",
+    cookies: list[str] | None = None,
+    **headers: str,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload 2.0) event, as Lambda hands it to a handler."""
-    headers = {"host": host, "user-agent": CHROME, "accept": "text/html"}
+    """An API Gateway HTTP API (payload 2.0) event, as Lambda hands it to a handler:
+    ``form`` is the body (URL-encoded, unless ``content_type`` says otherwise)."""
+    headers = {"host": host, "user-agent": CHROME, "accept": "text/html", **headers}
     if form:
-        headers["content-type"] = "application/x-www-form-urlencoded"
+        headers.setdefault("content_type", "application/x-www-form-urlencoded")
+    headers = {name.replace("_", "-"): value for name, value in headers.items()}
     return {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
         "rawQueryString": "",
-        "cookies": [],
+        "cookies": cookies or [],
         "headers": headers,
         "requestContext": {
             "accountId": "123456789012",
@@ -257,6 +264,31 @@ def test_django_on_lambda_stores_the_requests_events_when_the_handler_returns(
     response = call(api_gateway_event("GET", "/pricing/", host="testserver"), None)
     assert response["statusCode"] == 200
     assert stored(tmp_path / "events.db") == [("page_view", "viewed_pricing")]
+
+
+def test_the_browser_scripts_events_are_stored_when_the_handler_returns(
+    tracker: Tracker, tmp_path: Path
+) -> None:
+    app = flask_app()
+    ConvSDK(app, tracker=tracker, collect=True, browser_events=["scroll_depth"])
+    call = make_lambda_handler(app.wsgi_app)
+    page = call(api_gateway_event("GET", "/pricing", x_forwarded_proto="https"), None)
+    cookies = [cookie.split(";")[0] for cookie in page["cookies"]]
+    payload = {"url": "https://shop.example/pricing", "events": [{"name": "scroll_depth"}]}
+    beacon = api_gateway_event(
+        "POST",
+        "/_convsdk/collect",
+        json.dumps(payload),
+        cookies=cookies,
+        content_type="text/plain;charset=UTF-8",
+        origin="https://shop.example",
+        x_forwarded_proto="https",
+    )
+    assert call(beacon, None)["statusCode"] == 204
+    assert stored(tmp_path / "events.db") == [
+        ("page_view", "viewed_pricing"),
+        ("scroll_depth", "scroll_depth"),
+    ]
 
 
 @pytest.mark.usefixtures("tracker")

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..context import Request
+from ..web.per_request import flush_request, flush_request_async
 from ..web.request import reusable_headers
 from ..web.types import ASGIApp, Receive, Scope, Send, StartResponse, WSGIApp
 from .answers import Answer, refuse
@@ -75,6 +76,9 @@ def serve_wsgi(
         log.exception("the convsdk collect endpoint failed")
         answer = refuse(500, "internal error")
     start_response(answer.status_line(), answer.headers)
+    tracker = answer.recorded_by
+    if tracker is not None and tracker.flush_after_request:  # see web.per_request
+        flush_request(tracker)
     if environ.get("REQUEST_METHOD") == "HEAD" or not answer.body:
         return []
     return [answer.body]
@@ -118,6 +122,9 @@ async def serve_asgi(endpoint: SansIOEndpoint, scope: Scope, receive: Receive, s
     )
     body = b"" if scope.get("method") == "HEAD" else answer.body
     await send({"type": "http.response.body", "body": body})
+    tracker = answer.recorded_by
+    if tracker is not None and tracker.flush_after_request:  # see web.per_request
+        await flush_request_async(tracker)
 
 
 async def _answer_asgi(endpoint: SansIOEndpoint, scope: Scope, receive: Receive) -> Answer | None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..tracker import Tracker
     from .script import Script
 
 __all__ = ["Answer", "no_content", "refuse", "script_answer"]
@@ -21,9 +22,11 @@ HOUR = "public, max-age=3600"
 
 
 class Answer:
-    """A response: status, headers, body."""
+    """A response: status, headers, body; and ``recorded_by``, the tracker given the
+    events it answers (the adapters deliver them before the response leaves when the
+    tracker's ``flush_after_request`` says so)."""
 
-    __slots__ = ("body", "headers", "status")
+    __slots__ = ("body", "headers", "recorded_by", "status")
 
     def __init__(
         self, status: int, body: bytes = b"", headers: list[tuple[str, str]] | None = None
@@ -31,6 +34,7 @@ class Answer:
         self.status = status
         self.body = body
         self.headers = headers if headers is not None else []
+        self.recorded_by: Tracker | None = None
 
     def status_line(self) -> str:
         """``"204 No Content"``: the status as WSGI's ``start_response`` takes it."""

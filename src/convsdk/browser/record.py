@@ -63,4 +63,6 @@ def record(
                 context=dict(context),
             )
         )
-    return no_content(cookies)
+    answer = no_content(cookies)
+    answer.recorded_by = visit.tracker
+    return answer

@@ -46,10 +46,10 @@ from ..context import Request
 from ..interactions import Pending, Recorder
 from ..tracker import Tracker
 from ..web.body import Body, receive_asgi
+from ..web.per_request import flush_request_async, in_thread
 from ..web.request import reusable_headers
 from ..web.types import ASGIApp, Message, Receive, Scope, Send
 from ._common import check_app, prepare
-from .per_request import flush_request_async, in_thread
 
 __all__ = ["ConversionMiddleware"]
 
@@ -143,7 +143,7 @@ class ConversionMiddleware:
             await self.app(scope, receive, responder.send)
         finally:
             _current_request.reset(token)
-            if tracker.flush_after_request:  # a serverless platform: see .per_request
+            if tracker.flush_after_request:  # a serverless platform: see web.per_request
                 await flush_request_async(tracker)
 
     @property

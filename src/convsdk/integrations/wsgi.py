@@ -41,9 +41,9 @@ from ..context import Request
 from ..interactions import Pending, Recorder
 from ..tracker import Tracker
 from ..web.body import read_wsgi
+from ..web.per_request import FlushedBody, flush_request
 from ..web.types import StartResponse, WSGIApp
 from ._common import check_app, prepare
-from .per_request import FlushedBody, flush_request
 
 __all__ = ["ConversionMiddleware"]
 
@@ -128,7 +128,7 @@ class ConversionMiddleware:
             raise
         finally:
             _current_request.reset(token)
-        if tracker.flush_after_request:  # a serverless platform: see .per_request
+        if tracker.flush_after_request:  # a serverless platform: see web.per_request
             return FlushedBody(body, tracker)
         return body
 

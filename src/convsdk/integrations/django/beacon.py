@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from ...browser.answers import Answer, refuse
 from ...browser.endpoint import BeaconEndpoint
 from ...browser.io import read_wsgi
+from ...tracker import Tracker
 from .http import read_request
 
 __all__ = ["answer_beacon"]
@@ -18,8 +19,10 @@ __all__ = ["answer_beacon"]
 log = logging.getLogger("convsdk.beacon")
 
 
-def answer_beacon(endpoint: BeaconEndpoint, request: Any) -> HttpResponse:
-    """The response to a request for the script or the collect endpoint."""
+def answer_beacon(endpoint: BeaconEndpoint, request: Any) -> tuple[HttpResponse, Tracker | None]:
+    """The response to a request for the script or the collect endpoint, and the tracker
+    to deliver the events it recorded before the response leaves (a tracker with
+    ``flush_after_request``; else None)."""
     try:
         answer = _answer(endpoint, request)
     except Exception:
@@ -29,7 +32,8 @@ def answer_beacon(endpoint: BeaconEndpoint, request: Any) -> HttpResponse:
     response = HttpResponse(body, status=answer.status)
     for name, value in answer.headers:
         response[name] = value
-    return response
+    tracker = answer.recorded_by
+    return response, (tracker if tracker is not None and tracker.flush_after_request else None)
 
 
 def _answer(endpoint: BeaconEndpoint, request: Any) -> Answer:

@@ -32,8 +32,8 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from ... import runtime
 from ...interactions import Pending
 from ...tracker import Tracker
+from ...web.per_request import flush_request, flush_request_async
 from .._common import prepare
-from ..per_request import flush_request, flush_request_async
 from . import settings as _settings
 from .beacon import answer_beacon
 from .http import add_cookies, appended_slash, read_form, read_request
@@ -83,7 +83,10 @@ class ConversionMiddleware:
         beacon = self.beacon
         if beacon is not None:
             if beacon.handles(request.path):
-                return answer_beacon(beacon, request)
+                response, recorded_by = answer_beacon(beacon, request)
+                if recorded_by is not None:  # a serverless platform
+                    flush_request(recorded_by)
+                return response
             request.convsdk_beacon = beacon  # for {% convsdk_script %}
         pending = self._start(request)
         if pending is None:
@@ -104,7 +107,10 @@ class ConversionMiddleware:
         beacon = self.beacon
         if beacon is not None:
             if beacon.handles(request.path):
-                return answer_beacon(beacon, request)
+                response, recorded_by = answer_beacon(beacon, request)
+                if recorded_by is not None:  # a serverless platform
+                    await flush_request_async(recorded_by)
+                return response
             request.convsdk_beacon = beacon  # for {% convsdk_script %}
         pending = self._start(request)
         if pending is None:

@@ -5,8 +5,9 @@ freeze the process once the response is returned: see
 
 The WSGI middleware delivers once the response body has been read to its end or
 closed (:class:`FlushedBody`), the ASGI one once the app returns, the Django one once
-the response is built: in each case before the platform's adapter (Mangum, apig-wsgi,
-Zappa, serverless-wsgi) returns the response as the invocation's result. A backend
+the response is built, the browser script's collect endpoint once it has answered: in
+each case before the platform's adapter (Mangum, apig-wsgi, Zappa, serverless-wsgi)
+returns the response as the invocation's result. A backend
 that does not answer holds the response at most the tracker's ``shutdown_timeout``.
 """
 
