@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import logging
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -352,3 +357,80 @@ def test_set_cookie_headers_equal_werkzeug_and_http_cookies_output(
         morsel.update({"samesite": "Lax", "secure": secure, "domain": domain or ""})
         assert _cookie_parts(morsel.OutputString()) == (name, value, attributes)
         assert morsel.coded_value == value  # nothing to quote
+
+
+WHO = {"ip": "203.0.113.7", "user_agent": "Mozilla/5.0", "host": "shop.example"}
+
+
+def test_processes_sharing_a_directory_share_the_days_cookieless_ids(tmp_path: Path) -> None:
+    # Worker processes of one site: a visitor whose requests reach several of them is
+    # one visitor (before, one in each: the salt lived in each process's memory).
+    clock = Clock()
+    first = Identity(None, clock=clock, salt_directory=str(tmp_path))
+    second = Identity(None, clock=clock, salt_directory=str(tmp_path))
+    visitor_id = first.resolve(None, **WHO)[0]
+    assert second.resolve(None, **WHO)[0] == visitor_id
+    (salt,) = tmp_path.glob("salt-*")
+    assert stat.S_IMODE(salt.stat().st_mode) == 0o600  # its owner's only
+    # Without the directory, another salt.
+    assert Identity(None, clock=clock).resolve(None, **WHO)[0] != visitor_id
+    # The next day: a new salt, and yesterday's is deleted, so its ids cannot be made again.
+    clock.now += 86400
+    tomorrow = second.resolve(None, **WHO)[0]
+    assert tomorrow != visitor_id
+    assert first.resolve(None, **WHO)[0] == tomorrow
+    assert [path.name for path in tmp_path.iterdir()] == [f"salt-{int(clock.now // 86400)}"]
+
+
+def test_a_salt_that_cannot_be_shared_stays_in_memory(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    (tmp_path / f"salt-{int(clock.now // 86400)}").write_bytes(b"cut short")  # damaged
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    for directory in (tmp_path, not_a_directory):
+        identity = Identity(None, clock=clock, salt_directory=str(directory))
+        with caplog.at_level(logging.WARNING, logger="convsdk.identity"):
+            visitor_id = identity.resolve(None, **WHO)[0]
+        assert len(visitor_id) == 32
+        assert identity.resolve(None, **WHO)[0] == visitor_id  # stable within the day
+        assert "cannot share the cookieless salt" in caplog.text
+        caplog.clear()
+
+
+def test_workers_of_a_cookieless_site_count_a_visitor_once(tmp_path: Path) -> None:
+    # Three processes, as a pre-forking server's workers, each serving one of the
+    # visitor's pages through the middleware with its own tracker on the shared spool.
+    script = textwrap.dedent(
+        """
+        import sys
+        from convsdk import Tracker
+        from convsdk.backends.memory import MemoryBackend
+        from convsdk.integrations.wsgi import ConversionMiddleware
+
+        def app(environ, start_response):
+            start_response("200 OK", [("Content-Type", "text/html")])
+            return [b"<h1>page</h1>"]
+
+        memory = MemoryBackend()
+        tracker = Tracker(backend=memory, spool_dir=sys.argv[1], secret_key=None)
+        environ = {
+            "REQUEST_METHOD": "GET", "PATH_INFO": sys.argv[2], "SERVER_NAME": "shop.example",
+            "SERVER_PORT": "443", "HTTP_HOST": "shop.example", "wsgi.url_scheme": "https",
+            "REMOTE_ADDR": "203.0.113.7", "HTTP_USER_AGENT": "Mozilla/5.0 (X11) Chrome/124",
+        }
+        list(ConversionMiddleware(app, tracker=tracker)(environ, lambda *args: None))
+        tracker.flush()
+        print(memory.events[0].visitor_id)
+        tracker.close()
+        """
+    )
+    spool = str(tmp_path / "spool")
+    visitors = {
+        subprocess.run(
+            [sys.executable, "-c", script, spool, path], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for path in ("/", "/pricing", "/signup")
+    }
+    assert len(visitors) == 1, visitors

@@ -25,10 +25,11 @@ never raises.
 
 Without a secret key the middleware runs **cookieless**: the visitor id is a keyed
 hash of a random salt, the IP address, the user agent and the host. The salt is
-random per UTC day and per process, lives in memory only and is never stored with
-events, so yesterday's ids cannot be recomputed. Sessions need a cookie, so there
-is no session id in this mode, and visitors are counted once per day and per
-worker process.
+random per UTC day, shared by the processes that share the tracker's spool directory
+(in a file there, readable by its owner only; in memory without one), never stored
+with events, and deleted when the day ends, so yesterday's ids cannot be recomputed.
+Sessions need a cookie, so there is no session id in this mode, and visitors are
+counted once per day (per host, or per process without a spool).
 
 The package, one job a module: ``policy`` (the :class:`Identity`: which ids, which
 cookies), ``ids`` (new ids, minted in bulk), ``signing`` (signing and verifying cookie

@@ -48,6 +48,8 @@ class Identity:
 
     ``set_cookies`` holds ``Set-Cookie`` header values for the response (empty for
     the common request: a known visitor in a fresh session, seen this minute).
+    ``salt_directory``: where the processes serving the site share the daily salt of
+    cookieless ids (the tracker's spool directory; see :mod:`convsdk.identity.salt`).
     """
 
     __slots__ = (
@@ -76,13 +78,14 @@ class Identity:
         visitor_max_age: int = DEFAULT_VISITOR_MAX_AGE,
         cookie_domain: str | None = None,
         clock: Callable[[], float] = time.time,
+        salt_directory: str | None = None,
     ) -> None:
         self.session_timeout = session_timeout
         self.visitor_cookie = visitor_cookie
         self.session_cookie = session_cookie
         self._clock = clock
         self.cookieless = not secret_key
-        self._salt = DailySalt(clock)
+        self._salt = DailySalt(clock, salt_directory)
         # The cookie attributes are fixed: build the two variants (http, https) once.
         self._visitor_suffix = cookie_attributes(visitor_max_age, cookie_domain)
         self._session_suffix = cookie_attributes(session_timeout + 60, cookie_domain)

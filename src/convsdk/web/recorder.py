@@ -123,6 +123,9 @@ class Recorder:
             visitor_max_age=self.settings.visitor_max_age,
             cookie_domain=self.settings.cookie_domain,
             clock=self.settings.clock,
+            # The processes sharing a spool share the cookieless ids' daily salt (a
+            # disabled tracker writes nothing: then each keeps its own).
+            salt_directory=tracker.spool_dir if tracker.enabled else None,
         )
         bound = self._bound = (tracker, identity, Marks(identity.clicks, identity.user))
         return bound
