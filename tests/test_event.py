@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import random
 from datetime import UTC, datetime
 
 import pytest
@@ -15,6 +16,7 @@ from convsdk.event import (
     make_event,
     new_event_id,
 )
+from convsdk.event.ids import random_bits
 
 
 def full_event() -> Event:
@@ -208,3 +210,14 @@ def test_trusted_event_is_the_event_the_constructor_builds() -> None:
     assert fast.timestamp == ts
     now = trusted_event("page_view", None, None, None, None, None, None, None, None, {}, {})
     assert now.timestamp.tzinfo is UTC and now.event_id != fast.event_id
+
+
+def test_an_app_seeding_the_random_module_does_not_repeat_event_ids() -> None:
+    # A/B bucketing code often calls random.seed(visitor) or random.seed(42): ids drawn
+    # from the module's generator would then repeat, and stores that keep one event
+    # per id would drop the rest.
+    drawn = []
+    for _ in range(2):
+        random.seed(42)
+        drawn.append((Event("page_view")._rand, random_bits(62)))
+    assert drawn[0][0] != drawn[1][0] and drawn[0][1] != drawn[1][1]

@@ -354,3 +354,37 @@ def test_a_function_frozen_after_its_response_then_killed_loses_nothing(tmp_path
         function.stdin.close()
         function.stdout.close()
     assert stored(db) == [("page_view", "viewed_pricing")] * 3
+
+
+SNAPSHOT = """
+import ctypes, json, os
+import snapshot_restore_py
+from convsdk.event.ids import random_bits
+from convsdk.identity.ids import new_ids
+
+new_ids()  # a request while the function was initialised filled the pool of ids
+fork = ctypes.CDLL(None).fork
+read, write = os.pipe()
+for environment in range(2):
+    if fork() == 0:  # the process copied as it is, as a snapshot is: no at-fork hook
+        for renew, args, kwargs in snapshot_restore_py.get_after_restore():
+            renew(*args, **kwargs)  # as Lambda's runtime does when it resumes one
+        os.write(write, json.dumps([new_ids(), random_bits(62)]).encode() + b"\\n")
+        os._exit(0)
+    os.wait()
+os.close(write)
+with os.fdopen(read) as lines:
+    print(json.dumps([json.loads(line) for line in lines]))
+"""
+
+
+def test_environments_resumed_from_one_snapshot_mint_ids_of_their_own() -> None:
+    # Lambda SnapStart resumes every new execution environment from one snapshot of
+    # the initialised process: ids minted ahead, and the random generator's state,
+    # would be the same in each, and their visitors would share ids.
+    output = subprocess.run(
+        [sys.executable, "-c", SNAPSHOT], capture_output=True, text=True, check=True
+    ).stdout
+    (first_ids, first_bits), (second_ids, second_bits) = json.loads(output)
+    assert first_ids != second_ids
+    assert first_bits != second_bits

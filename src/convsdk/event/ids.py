@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import random
 import time
 
-__all__ = ["new_event_id"]
+from ..restore import after_restore
 
-_getrandbits = random.getrandbits
+__all__ = ["new_event_id", "random_bits"]
+
+# A generator of convsdk's own: an app that seeds the random module (random.seed(42))
+# does not make ids repeat. Seeded again in a forked child, and in an execution
+# environment resumed from a Lambda snapshot, which would otherwise draw the same bits.
+_random = random.Random()
+#: ``random_bits(k)``: ``k`` random bits, for the random part of event ids.
+random_bits = _random.getrandbits
+_getrandbits = random_bits
 _time_ns = time.time_ns
+
+
+def _reseed() -> None:
+    _random.seed()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reseed)
+after_restore(_reseed)
 
 
 def new_event_id(ns: int | None = None, rand: int | None = None) -> str:

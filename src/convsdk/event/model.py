@@ -6,7 +6,6 @@ and timestamp are formatted on first use, usually in the dispatcher thread.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -14,12 +13,12 @@ from typing import Any
 
 from .._json import dumps, dumps_str, loads
 from .fields import COLUMNS, Kind
-from .ids import new_event_id
+from .ids import new_event_id, random_bits
 from .timestamps import format_ns, format_timestamp, parse_timestamp
 
 __all__ = ["Event", "trusted_event"]
 
-_getrandbits = random.getrandbits
+_getrandbits = random_bits  # convsdk's own generator (see .ids)
 _time_ns = time.time_ns
 
 

@@ -3,7 +3,8 @@
 A new visitor needs two ids; reading the random source and base64-encoding it cost
 more than the ids themselves, so both are done for a batch of visitors at once and
 the pairs handed out one by one (``deque.popleft`` is atomic: thread-safe). A forked
-child drops the pairs it inherited: they are its parent's to hand out.
+child drops the pairs it inherited: they are its parent's to hand out; so does an
+execution environment resumed from a Lambda snapshot (see :mod:`convsdk.restore`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 import re
 from binascii import b2a_base64
 from collections import deque
+
+from ..restore import after_restore
 
 __all__ = ["new_ids"]
 
@@ -43,3 +46,6 @@ def _refill() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_pool.clear)
+# Likewise in an execution environment resumed from a Lambda snapshot (a request made
+# while the function was initialised had the pool filled before the snapshot).
+after_restore(_pool.clear)
