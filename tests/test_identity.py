@@ -397,6 +397,14 @@ def test_a_salt_that_cannot_be_shared_stays_in_memory(
         assert identity.resolve(None, **WHO)[0] == visitor_id  # stable within the day
         assert "cannot share the cookieless salt" in caplog.text
         caplog.clear()
+    # The next day the directory is tried again: a new salt there, shared.
+    clock.now += 86400
+    identity = Identity(None, clock=clock, salt_directory=str(tmp_path))
+    assert (
+        identity.resolve(None, **WHO)[0]
+        == (Identity(None, clock=clock, salt_directory=str(tmp_path)).resolve(None, **WHO)[0])
+    )
+    assert (tmp_path / f"salt-{int(clock.now // 86400)}").stat().st_size == 32
 
 
 def test_workers_of_a_cookieless_site_count_a_visitor_once(tmp_path: Path) -> None:

@@ -65,13 +65,13 @@ class DailySalt:
             try:
                 return shared_salt(directory, day)
             except OSError as exc:
+                # Tried again tomorrow (a full disk, or no file descriptor left now).
                 log.warning(
                     "cannot share the cookieless salt in %s (%s): this process keeps its "
-                    "own, so a visitor served by several processes counts once in each",
+                    "own today, so a visitor served by several processes counts once in each",
                     directory,
                     exc,
                 )
-                self._directory = None
         return secrets.token_bytes(_SIZE)
 
 
