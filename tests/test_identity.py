@@ -398,12 +398,11 @@ def test_a_salt_that_cannot_be_shared_stays_in_memory(
         assert "cannot share the cookieless salt" in caplog.text
         caplog.clear()
     # The next day the directory is tried again: a new salt there, shared.
+    damaged = Identity(None, clock=clock, salt_directory=str(tmp_path))
+    damaged.resolve(None, **WHO)
     clock.now += 86400
-    identity = Identity(None, clock=clock, salt_directory=str(tmp_path))
-    assert (
-        identity.resolve(None, **WHO)[0]
-        == (Identity(None, clock=clock, salt_directory=str(tmp_path)).resolve(None, **WHO)[0])
-    )
+    shared = Identity(None, clock=clock, salt_directory=str(tmp_path))
+    assert damaged.resolve(None, **WHO)[0] == shared.resolve(None, **WHO)[0]
     assert (tmp_path / f"salt-{int(clock.now // 86400)}").stat().st_size == 32
 
 
