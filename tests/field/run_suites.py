@@ -1,10 +1,10 @@
-"""Run Starlette's, FastAPI's, Flask's, Falcon's, Pyramid's, Bottle's and Django REST
-framework's own test suites with and without convsdk.
+"""Run Starlette's, FastAPI's, Flask's, Falcon's, Pyramid's, Bottle's, Django REST
+framework's and Litestar's own test suites with and without convsdk.
 
 ::
 
     .venv/bin/python tests/field/run_suites.py \
-        [starlette|fastapi|flask|flaskr|falcon|pyramid|bottle|drf|all] \
+        [starlette|fastapi|flask|flaskr|falcon|pyramid|bottle|drf|litestar|all] \
         [--placement user] [--store sqlite] [-- -k EXPR]
 
 For each suite: download the sdist of the version installed in the project's venv from
@@ -22,7 +22,11 @@ with convsdk's plugin for it, and compare the outcome of every test:
   the ASGI ``ConversionMiddleware``;
 - Django REST framework (:data:`DRF_REQUIREMENTS`; not in the project's venv: the
   version its :class:`Suite` pins), ``convsdk_field_django``: the Django middleware
-  first in ``MIDDLEWARE``.
+  first in ``MIDDLEWARE``;
+- Litestar (:data:`LITESTAR_REQUIREMENTS`), ``convsdk_field_litestar``: every Litestar
+  app answers through the ASGI ``ConversionMiddleware``. Its newest sdists no longer
+  ship their tests: its :class:`Suite` pins the last that did (2.13.0), and its venv
+  the versions of that time where newer ones break the suite.
 
 The events go to memory, or with ``--store sqlite`` to an SQLite file and a durable
 spool for each tracker (see :mod:`field_tracker`). Prints the totals of both runs and
@@ -158,8 +162,66 @@ DRF_REQUIREMENTS = [
     "requests",
     "uritemplate",
 ]
-# Paths of each suite left out of both runs: benchmarks need pytest-codspeed.
-IGNORE = {"fastapi": ["tests/benchmarks", "tests/memory_benchmarks"]}
+# Litestar's suite (2.13.0, of November 2024): its test dependency group, the packages of
+# its ``full`` extra and of its dev groups that its tests import (less linters, coverage,
+# docs), with the bounds of that time where a newer release breaks the suite.
+LITESTAR_REQUIREMENTS = [
+    "pytest<8.0.0",
+    "pytest-asyncio<0.24",  # the last for pytest 7
+    "pytest-lazy-fixtures",
+    "pytest-mock",
+    "pytest-rerunfailures<15",
+    "pytest-timeout",
+    "pytest-xdist",  # its addopts say --dist=loadgroup
+    "time-machine<3",  # its tests import time_machine.Coordinates
+    "httpx>=0.22,<0.28",
+    "click<8.2",
+    "polyfactory>=2.6.3,<3",
+    "annotated-types",
+    "attrs",
+    "brotli",
+    "cryptography",
+    "jinja2>=3.1.2",
+    "pyjwt>=2.9.0,<2.10",  # 2.10 wants a str "iss", which a test does not give
+    "mako>=1.2.4",
+    "minijinja>=1.0.0",
+    "opentelemetry-instrumentation-asgi",
+    "opentelemetry-sdk",
+    "piccolo",
+    "picologging",
+    "prometheus-client",
+    "pydantic>=2,<2.10",
+    "email-validator",
+    "pydantic-extra-types",
+    "redis[hiredis]>=4.4.4",
+    "advanced-alchemy>=0.2.2,<0.26",
+    "sqlalchemy>=2,<2.1",
+    "structlog",
+    "jsbeautifier",
+    "uvicorn[standard]",
+    "fast-query-parsers>=1.0.2",
+    "beanie>=1.21.0",
+    "beautifulsoup4",
+    "fsspec",
+    "greenlet",
+    "hypothesis",
+    "python-dotenv",
+    "starlette<0.42",
+    "trio",
+    "aiosqlite",
+    "asyncpg>=0.29.0",
+    "psycopg[pool,binary]>=3.1.10,<3.2",
+    "psutil>=5.9.8",
+    "hypercorn>=0.16.0",
+    "daphne>=4.0.0",
+    "httpx-sse",
+]
+# Paths of each suite left out of both runs: benchmarks need pytest-codspeed; Litestar's
+# tests of its docs' examples import docs/examples/, which its sdist does not ship.
+IGNORE = {
+    "fastapi": ["tests/benchmarks", "tests/memory_benchmarks"],
+    "litestar": ["tests/examples", "tests/unit/test_cli/test_session_commands.py"],
+}
 #: Tests that fail with convsdk by design, and why (printed, not counted as problems).
 KNOWN = {
     "tests.test_basic::test_app_freed_on_zero_refcount": (
@@ -231,6 +293,8 @@ SUITES = {
         config="setup.cfg",
     ),
     "drf": Suite("djangorestframework", "convsdk_field_django", venv="drf-venv", pinned="3.18.3"),
+    # The last sdist with its tests (see the module's docstring).
+    "litestar": Suite("litestar", "convsdk_field_litestar", venv="litestar-venv", pinned="2.13.0"),
 }
 TIMEOUT = 120  # seconds per test (pytest-timeout): a hang fails a test, not the run
 
@@ -309,6 +373,9 @@ def ensure_venv(venv: str, versions: dict[str, str]) -> Path:
             f"django=={installed_version('django')}",
         ]
         return build_venv(CACHE / venv, [*requirements, *DRF_REQUIREMENTS])
+    if venv == "litestar-venv":
+        requirements = [f"-e{ROOT}[bots]", f"litestar=={versions['litestar']}"]
+        return build_venv(CACHE / venv, [*requirements, *LITESTAR_REQUIREMENTS])
     requirements = [
         f"-e{ROOT}[fastapi,bots]",
         *(f"{name}=={versions[name]}" for name in ("fastapi", "starlette")),

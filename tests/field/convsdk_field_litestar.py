@@ -1,0 +1,71 @@
+"""pytest plugin: every Litestar app built during a run answers through convsdk's middleware.
+
+Loaded with ``-p convsdk_field_litestar`` by ``run_suites.py`` when it runs Litestar's
+own test suite. Its test clients (``TestClient``, ``AsyncTestClient``, the lifespan
+handler they start) and its unit tests call the app itself, ``await app(scope,
+receive, send)``: the plugin patches ``Litestar.__call__``, its ASGI entry, so that each
+app answers through an ASGI ``ConversionMiddleware`` around its own ``__call__``, made
+at its first call, as ``app = ConversionMiddleware(app)`` would wrap it. The apps keep
+their type and attributes, which the suite checks (and which a mounted Litestar app, or
+``scope["app"]``, refers to).
+
+The test clients run the app's lifespan around each ``with`` block: the middleware
+delivers the tracker's events at each shutdown, and the next test records on. The
+tracker and the summary at the end are :mod:`field_tracker`'s.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import field_tracker
+import pytest
+from field_tracker import tracker
+
+from convsdk.integrations.asgi import ConversionMiddleware
+
+_state = {"apps": 0}
+# Litestar's apps have __slots__ (no attribute of ours, no weak reference): each app's
+# middleware is kept by the app's id, with the app, so that the id is not reused.
+_middleware: dict[int, tuple[Any, ConversionMiddleware]] = {}
+
+
+def _around(app: Any, call: Callable[..., Any]) -> ConversionMiddleware:
+    """The middleware around ``app``'s own ``call``, made once an app."""
+    found = _middleware.get(id(app))
+    if found is None or found[0] is not app:
+        _state["apps"] += 1
+        found = _middleware[id(app)] = (app, ConversionMiddleware(functools.partial(call, app)))
+    return found[1]
+
+
+def _patch() -> None:
+    from litestar import Litestar
+
+    original = Litestar.__call__
+    if getattr(original, "_convsdk_field", False):
+        return
+
+    async def __call__(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        await _around(self, original)(scope, receive, send)
+
+    __call__._convsdk_field = True  # type: ignore[attr-defined]
+    Litestar.__call__ = __call__  # type: ignore[method-assign]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    tracker()
+    _patch()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    tracker()  # a new default tracker if a shutdown could not deliver and closed the last
+
+
+def _summary() -> dict[str, Any]:
+    return field_tracker.summary(f"{_state['apps']} Litestar apps wrapped")
+
+
+pytest_terminal_summary, pytest_unconfigure = field_tracker.reporting(_summary, "convsdk field")
