@@ -21,8 +21,6 @@ from collections.abc import Callable
 from typing import Any
 
 import field_tracker
-import pytest
-from field_tracker import tracker
 
 from convsdk.integrations.asgi import ConversionMiddleware
 
@@ -55,13 +53,7 @@ def _patch() -> None:
     Litestar.__call__ = __call__  # type: ignore[method-assign]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    tracker()
-    _patch()
-
-
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    tracker()  # a new default tracker if a shutdown could not deliver and closed the last
+pytest_configure, pytest_runtest_setup = field_tracker.patching(_patch)
 
 
 def _summary() -> dict[str, Any]:

@@ -21,8 +21,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import field_tracker
-import pytest
-from field_tracker import tracker
 
 from convsdk.integrations.wsgi import ConversionMiddleware
 
@@ -59,14 +57,12 @@ def _patch(module: str, name: str) -> None:
     cls.__call__ = wsgi
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    tracker()
+def _patch_all() -> None:
     for module, name in APPS:
         _patch(module, name)
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    tracker()
+pytest_configure, pytest_runtest_setup = field_tracker.patching(_patch_all)
 
 
 def _summary() -> dict[str, Any]:

@@ -156,6 +156,21 @@ def finish(found: dict[str, Any]) -> None:
 Hooks = tuple[Callable[[Any], None], Callable[[Any], None]]
 
 
+def patching(patch: Callable[[], None]) -> Hooks:
+    """A plugin's ``pytest_configure`` (the tracker, then ``patch()``, which puts the
+    middleware around the framework's apps) and ``pytest_runtest_setup`` (a new default
+    tracker if a shutdown could not deliver and closed the last)."""
+
+    def pytest_configure(config: Any) -> None:
+        tracker()
+        patch()
+
+    def pytest_runtest_setup(item: Any) -> None:
+        tracker()
+
+    return pytest_configure, pytest_runtest_setup
+
+
 def reporting(summary: Callable[[], dict[str, Any]], title: str) -> Hooks:
     """A plugin's ``pytest_terminal_summary`` and ``pytest_unconfigure``: say what
     ``summary()`` holds at the end of pytest's output (:func:`write_line`), then close
