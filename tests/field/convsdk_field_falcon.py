@@ -15,8 +15,6 @@ tracker and the summary at the end are :mod:`field_tracker`'s.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 import field_tracker
@@ -24,19 +22,7 @@ import field_tracker
 from convsdk.integrations.asgi import ConversionMiddleware as ASGIMiddleware
 from convsdk.integrations.wsgi import ConversionMiddleware as WSGIMiddleware
 
-_state = {"apps": 0}
-# Falcon's apps have __slots__ (no attribute of ours, no weak reference): each app's
-# middleware is kept by the app's id, with the app, so that the id is not reused.
-_middleware: dict[int, tuple[Any, Any]] = {}
-
-
-def _around(app: Any, call: Callable[..., Any], kind: type) -> Any:
-    """The middleware of ``kind`` around ``app``'s own ``call``, made once an app."""
-    found = _middleware.get(id(app))
-    if found is None or found[0] is not app:
-        _state["apps"] += 1
-        found = _middleware[id(app)] = (app, kind(functools.partial(call, app)))
-    return found[1]
+_apps = field_tracker.SlottedApps()
 
 
 def _patch() -> None:
@@ -49,10 +35,10 @@ def _patch() -> None:
         return
 
     def wsgi(self: Any, environ: Any, start_response: Any) -> Any:
-        return _around(self, wsgi_call, WSGIMiddleware)(environ, start_response)
+        return _apps.around(self, wsgi_call, WSGIMiddleware)(environ, start_response)
 
     async def asgi(self: Any, scope: Any, receive: Any, send: Any) -> None:
-        await _around(self, asgi_call, ASGIMiddleware)(scope, receive, send)
+        await _apps.around(self, asgi_call, ASGIMiddleware)(scope, receive, send)
 
     wsgi._convsdk_field = True  # type: ignore[attr-defined]
     falcon.App.__call__ = wsgi  # type: ignore[method-assign]
@@ -63,7 +49,7 @@ pytest_configure, pytest_runtest_setup = field_tracker.patching(_patch)
 
 
 def _summary() -> dict[str, Any]:
-    return field_tracker.summary(f"{_state['apps']} Falcon apps wrapped")
+    return field_tracker.summary(f"{_apps.count} Falcon apps wrapped")
 
 
 pytest_terminal_summary, pytest_unconfigure = field_tracker.reporting(_summary, "convsdk field")

@@ -16,27 +16,13 @@ tracker and the summary at the end are :mod:`field_tracker`'s.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 import field_tracker
 
 from convsdk.integrations.asgi import ConversionMiddleware
 
-_state = {"apps": 0}
-# Litestar's apps have __slots__ (no attribute of ours, no weak reference): each app's
-# middleware is kept by the app's id, with the app, so that the id is not reused.
-_middleware: dict[int, tuple[Any, ConversionMiddleware]] = {}
-
-
-def _around(app: Any, call: Callable[..., Any]) -> ConversionMiddleware:
-    """The middleware around ``app``'s own ``call``, made once an app."""
-    found = _middleware.get(id(app))
-    if found is None or found[0] is not app:
-        _state["apps"] += 1
-        found = _middleware[id(app)] = (app, ConversionMiddleware(functools.partial(call, app)))
-    return found[1]
+_apps = field_tracker.SlottedApps()
 
 
 def _patch() -> None:
@@ -47,7 +33,7 @@ def _patch() -> None:
         return
 
     async def __call__(self: Any, scope: Any, receive: Any, send: Any) -> None:
-        await _around(self, original)(scope, receive, send)
+        await _apps.around(self, original, ConversionMiddleware)(scope, receive, send)
 
     __call__._convsdk_field = True  # type: ignore[attr-defined]
     Litestar.__call__ = __call__  # type: ignore[method-assign]
@@ -57,7 +43,7 @@ pytest_configure, pytest_runtest_setup = field_tracker.patching(_patch)
 
 
 def _summary() -> dict[str, Any]:
-    return field_tracker.summary(f"{_state['apps']} Litestar apps wrapped")
+    return field_tracker.summary(f"{_apps.count} Litestar apps wrapped")
 
 
 pytest_terminal_summary, pytest_unconfigure = field_tracker.reporting(_summary, "convsdk field")

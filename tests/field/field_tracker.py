@@ -21,6 +21,7 @@ convsdk threads still alive, bytes left in a spool. It writes all of it as JSON 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -154,6 +155,24 @@ def finish(found: dict[str, Any]) -> None:
 
 
 Hooks = tuple[Callable[[Any], None], Callable[[Any], None]]
+
+
+class SlottedApps:
+    """The middleware around each app of a framework whose apps have ``__slots__`` (no
+    attribute of ours, no weak reference): kept by the app's id, with the app, so that
+    the id is not reused while it is kept."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._kept: dict[int, tuple[Any, Any]] = {}
+
+    def around(self, app: Any, call: Callable[..., Any], middleware: Callable[[Any], Any]) -> Any:
+        """``middleware`` around ``app``'s own ``call``, made once an app."""
+        found = self._kept.get(id(app))
+        if found is None or found[0] is not app:
+            self.count += 1
+            found = self._kept[id(app)] = (app, middleware(functools.partial(call, app)))
+        return found[1]
 
 
 def patching(patch: Callable[[], None]) -> Hooks:
