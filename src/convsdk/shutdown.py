@@ -71,7 +71,7 @@ SIGNALS: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT)
 _lock = threading.Lock()
 # Sections running on the main thread (see defer_signals()), and the signals that came
 # meanwhile.
-_closing = 0
+_deferring = 0
 _deferred: list[tuple[_Handler, int, FrameType | None]] = []
 
 
@@ -91,7 +91,7 @@ class _Handler:
         self.wait = wait
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
-        if _closing:
+        if _deferring:
             # The main thread was closing a tracker, or writing an event, when the
             # signal came, and may hold a lock that closing needs: waiting for a close
             # here would wait for this very thread. It goes on; the signal is handled
@@ -146,14 +146,14 @@ def defer_signals(starting: bool) -> None:
     """Code that holds a lock a close needs starts (``True``) or ends on this thread: a
     tracker's close, or a durable ``track()`` writing its event. On the main thread, a
     signal that comes meanwhile is handled once the last such section ends."""
-    global _closing
+    global _deferring
     if threading.current_thread() is not threading.main_thread():
         return
     if starting:
-        _closing += 1
+        _deferring += 1
         return
-    _closing = max(0, _closing - 1)
-    while not _closing and _deferred:
+    _deferring = max(0, _deferring - 1)
+    while not _deferring and _deferred:
         handler, signum, frame = _deferred.pop(0)
         handler._handle(signum, frame)
 
