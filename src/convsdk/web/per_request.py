@@ -7,8 +7,8 @@ The WSGI middleware delivers once the response body has been read to its end or
 closed (:class:`FlushedBody`), the ASGI one once the app returns, the Django one once
 the response is built, the browser script's collect endpoint once it has answered: in
 each case before the platform's adapter (Mangum, apig-wsgi, Zappa, serverless-wsgi)
-returns the response as the invocation's result. A backend
-that does not answer holds the response at most the tracker's ``shutdown_timeout``.
+returns the response as the invocation's result. A backend that does not answer holds
+the response at most the tracker's ``shutdown_timeout``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FlushedBody", "flush_request", "flush_request_async", "in_thread"]
 
-log = logging.getLogger("convsdk.integrations")
+log = logging.getLogger("convsdk.interactions")
 
 
 def flush_request(tracker: Tracker) -> None:
