@@ -41,6 +41,7 @@ from convsdk import Goal, Tracker, runtime
 from convsdk.integrations.asgi import ConversionMiddleware as ASGIMiddleware
 from convsdk.integrations.flask import ConvSDK
 from convsdk.tracker.serverless import serverless_platform, temporary_spool_dir
+from faults import BlockingBackend
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 GOALS = [
@@ -289,6 +290,38 @@ def test_the_browser_scripts_events_are_stored_when_the_handler_returns(
         ("page_view", "viewed_pricing"),
         ("scroll_depth", "scroll_depth"),
     ]
+
+
+@pytest.mark.usefixtures("on_lambda")
+def test_a_backend_that_does_not_answer_holds_one_response_not_each(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The host app must not feel a hung backend: the first response waits for it (at
+    # most shutdown_timeout), the next ones not (each waited before), while the
+    # delivery thread keeps trying; nothing is lost once the backend answers again.
+    backend = BlockingBackend()
+    tracker = Tracker(
+        backend=backend,
+        spool_dir=tmp_path / "spool",
+        flush_interval=3600,
+        batch_size=1000,
+        shutdown_timeout=0.2,
+        retry_max_delay=60,
+    )
+    try:
+        app = flask_app()
+        ConvSDK(app, tracker=tracker)
+        call = make_lambda_handler(app.wsgi_app)
+        with caplog.at_level(logging.WARNING, logger="convsdk.interactions"):
+            for _ in range(3):
+                assert call(api_gateway_event("GET", "/pricing"), None)["statusCode"] == 200
+        assert caplog.text.count("could not deliver this request's events") == 1
+        backend.release.set()
+        assert tracker.flush(10)
+        assert [event.name for event in backend.events] == ["page_view"] * 3
+    finally:
+        backend.release.set()
+        tracker.close()
 
 
 @pytest.mark.usefixtures("tracker")

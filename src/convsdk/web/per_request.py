@@ -8,13 +8,16 @@ closed (:class:`FlushedBody`), the ASGI one once the app returns, the Django one
 the response is built, the browser script's collect endpoint once it has answered: in
 each case before the platform's adapter (Mangum, apig-wsgi, Zappa, serverless-wsgi)
 returns the response as the invocation's result. A backend that does not answer holds
-the response at most the tracker's ``shutdown_timeout``.
+one response at most the tracker's ``shutdown_timeout``, then none for a while (see
+:func:`flush_request`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING
@@ -27,17 +30,39 @@ __all__ = ["FlushedBody", "flush_request", "flush_request_async", "in_thread"]
 log = logging.getLogger("convsdk.interactions")
 
 
+# The trackers whose backend did not answer a request's delivery, and when.
+_hung: weakref.WeakKeyDictionary[Tracker, float] = weakref.WeakKeyDictionary()
+
+
 def flush_request(tracker: Tracker) -> None:
-    """Deliver what ``tracker`` holds, for at most its ``shutdown_timeout``."""
+    """Deliver what ``tracker`` holds, for at most its ``shutdown_timeout``.
+
+    When the backend did not answer within that time, the responses of the next
+    ``retry_max_delay`` seconds do not wait for it (their events wait in the queue, the
+    delivery thread retrying meanwhile); the first response after that tries again.
+    """
+    hung_at = _hung.get(tracker)
+    if hung_at is not None and time.monotonic() - hung_at < tracker.retry_max_delay:
+        return
+    timeout = tracker.shutdown_timeout
+    started = time.monotonic()
     try:
-        if not tracker.flush(tracker.shutdown_timeout):
-            log.warning(
-                "convsdk could not deliver this request's events in %.1f s; they wait in "
-                "its queue or spool",
-                tracker.shutdown_timeout,
-            )
+        delivered = tracker.flush(timeout)
     except Exception:
         log.exception("convsdk could not deliver this request's events")
+        return
+    if delivered:
+        _hung.pop(tracker, None)
+        return
+    now = time.monotonic()
+    if now - started >= 0.9 * timeout:  # no answer in time (not an event refused)
+        _hung[tracker] = now
+        log.warning(
+            "convsdk could not deliver this request's events in %.1f s; they wait in its "
+            "queue, and responses do not wait for the backend in the next %.0f s",
+            timeout,
+            tracker.retry_max_delay,
+        )
 
 
 async def flush_request_async(tracker: Tracker) -> None:
